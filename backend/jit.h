@@ -1,0 +1,35 @@
+/* jit.h: compiles a graph to native code through the LLVM C API (LLVM 19) and ORC LLJIT.
+ *
+ * Each op becomes a kernel `void k(float **bufs, int64_t lo, int64_t hi)` over a [lo, hi) range of its
+ * parallel axis; jit_run calls the kernels in order from one OpenMP parallel region with a static split
+ * and a barrier between kernels. Modules are optimized with "default<O3>" on a TargetMachine for the
+ * host CPU (name and features), so loops vectorize for AVX-512 where the machine has it. */
+#ifndef EBMC_JIT_H
+#define EBMC_JIT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ir.h"
+
+struct jit_program;
+
+struct jit_options {
+    int opt_level; /* 0: no LLVM optimization; 3 (default when opts is NULL): default<O3> */
+};
+
+/* Compiles g (verified first). The program keeps no pointer to g. Returns NULL with a message in err. */
+struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_options *opts, char *err, size_t errlen);
+
+/* Runs the program. args: one buffer per ir_graph_args() node, in that order; outs: one per graph
+ * output. Intermediate buffers belong to the program, so a program is not reentrant. nthreads <= 0 means
+ * the OpenMP default. */
+void jit_run(struct jit_program *p, float *const *args, float *const *outs, int nthreads);
+void jit_free(struct jit_program *p);
+
+/* Prints the LLVM IR of the module compiled for g: before (optimized = 0) or after optimization. */
+int jit_print_llvm(const struct ir_graph *g, int optimized, FILE *out, char *err, size_t errlen);
+/* Seconds spent compiling this program (IR building, optimization and JIT materialization). */
+double jit_compile_seconds(const struct jit_program *p);
+
+#endif

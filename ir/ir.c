@@ -1,0 +1,485 @@
+/* ir.c: graph construction with shape checking and hash-consing, the verifier and the printer. */
+#include "ir.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int arity;
+} op_info[IR_OP_COUNT] = {
+#define X(e, s, n) [e] = {s, n},
+    IR_OPS(X)
+#undef X
+};
+
+const char *ir_op_name(enum ir_op op) { return (unsigned)op < IR_OP_COUNT ? op_info[op].name : "?"; }
+int ir_op_arity(enum ir_op op) { return op_info[op].arity; }
+
+int ir_op_from_name(const char *name) {
+    for (int i = 0; i < IR_OP_COUNT; i++)
+        if (strcmp(op_info[i].name, name) == 0) return i;
+    return -1;
+}
+
+int ir_op_is_unary_elementwise(enum ir_op op) { return op >= IR_NEG && op <= IR_SQRT; }
+int ir_op_is_binary_elementwise(enum ir_op op) { return op >= IR_ADD && op <= IR_DIV; }
+
+static int fail(struct ir_graph *g, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->error, sizeof g->error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+struct ir_graph *ir_graph_new(void) {
+    struct ir_graph *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->hash_cap = 256;
+    g->hash_slots = malloc(sizeof(int) * (size_t)g->hash_cap);
+    if (!g->hash_slots) {
+        free(g);
+        return NULL;
+    }
+    memset(g->hash_slots, -1, sizeof(int) * (size_t)g->hash_cap);
+    return g;
+}
+
+void ir_graph_free(struct ir_graph *g) {
+    if (!g) return;
+    free(g->nodes);
+    free(g->hash_slots);
+    free(g->outputs);
+    free(g);
+}
+
+const char *ir_graph_error(const struct ir_graph *g) { return g->error; }
+
+int64_t ir_node_numel(const struct ir_node *n) {
+    int64_t k = 1;
+    for (int i = 0; i < n->ndim; i++) k *= n->shape[i];
+    return k;
+}
+
+/* ---- hash-consing ---- */
+
+/* Nodes are compared field by field (not with memcmp) so padding and unused name bytes never matter. */
+static int node_equal(const struct ir_node *a, const struct ir_node *b) {
+    if (a->op != b->op || a->ndim != b->ndim || a->axes != b->axes || a->flags != b->flags) return 0;
+    if (memcmp(&a->value, &b->value, sizeof a->value) != 0) return 0; /* bitwise: -0.0 != 0.0 */
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return 0;
+    for (int i = 0; i < IR_MAX_INPUTS; i++)
+        if (a->in[i] != b->in[i]) return 0;
+    return strcmp(a->name, b->name) == 0;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+}
+
+static uint64_t node_hash(const struct ir_node *n) {
+    uint64_t h = mix(0, (uint64_t)n->op);
+    for (int i = 0; i < n->ndim; i++) h = mix(h, (uint64_t)n->shape[i]);
+    for (int i = 0; i < IR_MAX_INPUTS; i++) h = mix(h, (uint64_t)(int64_t)n->in[i]);
+    uint64_t bits;
+    memcpy(&bits, &n->value, sizeof bits);
+    h = mix(h, bits);
+    h = mix(h, n->axes);
+    h = mix(h, n->flags);
+    for (const char *c = n->name; *c; c++) h = mix(h, (uint64_t)(unsigned char)*c);
+    return h;
+}
+
+static int hash_find_slot(const struct ir_graph *g, const struct ir_node *n) {
+    size_t mask = (size_t)g->hash_cap - 1;
+    size_t i = node_hash(n) & mask;
+    while (g->hash_slots[i] >= 0 && !node_equal(&g->nodes[g->hash_slots[i]], n)) i = (i + 1) & mask;
+    return (int)i;
+}
+
+static int hash_grow(struct ir_graph *g) {
+    int cap = g->hash_cap * 2;
+    int *slots = malloc(sizeof(int) * (size_t)cap);
+    if (!slots) return -1;
+    memset(slots, -1, sizeof(int) * (size_t)cap);
+    free(g->hash_slots);
+    g->hash_slots = slots;
+    g->hash_cap = cap;
+    for (int id = 0; id < g->n_nodes; id++) g->hash_slots[hash_find_slot(g, &g->nodes[id])] = id;
+    return 0;
+}
+
+/* Appends n unless an equal node exists; returns its id. */
+static int intern(struct ir_graph *g, struct ir_node *n) {
+    for (int i = ir_op_arity(n->op); i < IR_MAX_INPUTS; i++) n->in[i] = -1;
+    int slot = hash_find_slot(g, n);
+    if (g->hash_slots[slot] >= 0) return g->hash_slots[slot];
+    if (g->n_nodes == g->cap_nodes) {
+        int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
+        struct ir_node *nodes = realloc(g->nodes, sizeof *nodes * (size_t)cap);
+        if (!nodes) return fail(g, "out of memory");
+        g->nodes = nodes;
+        g->cap_nodes = cap;
+    }
+    int id = g->n_nodes++;
+    g->nodes[id] = *n;
+    if (2 * g->n_nodes > g->hash_cap) {
+        if (hash_grow(g) != 0) return fail(g, "out of memory");
+    } else {
+        g->hash_slots[slot] = id;
+    }
+    return id;
+}
+
+/* ---- builders ---- */
+
+static int check_shape(struct ir_graph *g, int ndim, const int64_t *shape) {
+    if (ndim < 0 || ndim > IR_MAX_DIMS) return fail(g, "rank %d is outside 0..%d", ndim, IR_MAX_DIMS);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] <= 0) return fail(g, "dimension %d has size %lld; sizes must be positive", i,
+                                       (long long)shape[i]);
+    return 0;
+}
+
+static int check_id(struct ir_graph *g, int id) {
+    if (id < 0 || id >= g->n_nodes) return fail(g, "operand %%%d does not exist", id);
+    return 0;
+}
+
+static struct ir_node blank(enum ir_op op, int ndim, const int64_t *shape) {
+    struct ir_node n;
+    memset(&n, 0, sizeof n);
+    n.op = op;
+    n.ndim = ndim;
+    for (int i = 0; i < ndim; i++) n.shape[i] = shape[i];
+    n.in[0] = n.in[1] = -1;
+    return n;
+}
+
+static int named(struct ir_graph *g, enum ir_op op, const char *name, int ndim, const int64_t *shape) {
+    if (check_shape(g, ndim, shape)) return -1;
+    if (!name || !*name || strlen(name) >= IR_NAME_LEN)
+        return fail(g, "argument names must have 1 to %d characters", IR_NAME_LEN - 1);
+    int other = ir_graph_find_arg(g, name);
+    struct ir_node n = blank(op, ndim, shape);
+    strcpy(n.name, name);
+    if (other >= 0 && !node_equal(&g->nodes[other], &n))
+        return fail(g, "'%s' is already an argument of another kind or shape", name);
+    return intern(g, &n);
+}
+
+int ir_input(struct ir_graph *g, const char *name, int ndim, const int64_t *shape) {
+    return named(g, IR_INPUT, name, ndim, shape);
+}
+
+int ir_param(struct ir_graph *g, const char *name, int ndim, const int64_t *shape) {
+    return named(g, IR_PARAM, name, ndim, shape);
+}
+
+int ir_const(struct ir_graph *g, double value, int ndim, const int64_t *shape) {
+    if (check_shape(g, ndim, shape)) return -1;
+    struct ir_node n = blank(IR_CONST, ndim, shape);
+    n.value = value;
+    return intern(g, &n);
+}
+
+int ir_unary(struct ir_graph *g, enum ir_op op, int a) {
+    if (check_id(g, a)) return -1;
+    if (!ir_op_is_unary_elementwise(op) && op != IR_STOP_GRAD)
+        return fail(g, "'%s' is not a unary elementwise op", ir_op_name(op));
+    const struct ir_node *x = &g->nodes[a];
+    struct ir_node n = blank(op, x->ndim, x->shape);
+    n.in[0] = a;
+    return intern(g, &n);
+}
+
+int ir_stop_grad(struct ir_graph *g, int a) { return ir_unary(g, IR_STOP_GRAD, a); }
+
+static int same_shape(const struct ir_node *a, const struct ir_node *b) {
+    if (a->ndim != b->ndim) return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return 0;
+    return 1;
+}
+
+static void shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < ndim && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < len) snprintf(buf + k, len - k, "]");
+}
+
+int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b) {
+    if (check_id(g, a) || check_id(g, b)) return -1;
+    if (!ir_op_is_binary_elementwise(op)) return fail(g, "'%s' is not a binary elementwise op", ir_op_name(op));
+    const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
+    if (!same_shape(x, y)) {
+        char sa[96], sb[96];
+        shape_str(sa, sizeof sa, x->ndim, x->shape);
+        shape_str(sb, sizeof sb, y->ndim, y->shape);
+        return fail(g, "%s needs equal shapes, got %s and %s", ir_op_name(op), sa, sb);
+    }
+    struct ir_node n = blank(op, x->ndim, x->shape);
+    n.in[0] = a;
+    n.in[1] = b;
+    return intern(g, &n);
+}
+
+int ir_broadcast(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
+    if (check_id(g, a) || check_shape(g, ndim, shape)) return -1;
+    const struct ir_node *x = &g->nodes[a];
+    if (x->ndim != ndim) return fail(g, "broadcast keeps the rank: %d != %d", x->ndim, ndim);
+    int trivial = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (x->shape[i] != 1 && x->shape[i] != shape[i])
+            return fail(g, "cannot broadcast dimension %d of size %lld to %lld", i, (long long)x->shape[i],
+                        (long long)shape[i]);
+        trivial &= x->shape[i] == shape[i];
+    }
+    if (trivial) return a;
+    struct ir_node n = blank(IR_BROADCAST, ndim, shape);
+    n.in[0] = a;
+    return intern(g, &n);
+}
+
+int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
+    if (check_id(g, a) || check_shape(g, ndim, shape)) return -1;
+    const struct ir_node *x = &g->nodes[a];
+    struct ir_node n = blank(IR_RESHAPE, ndim, shape);
+    if (ir_node_numel(x) != ir_node_numel(&n)) {
+        char sa[96], sb[96];
+        shape_str(sa, sizeof sa, x->ndim, x->shape);
+        shape_str(sb, sizeof sb, ndim, shape);
+        return fail(g, "cannot reshape %s to %s: element counts differ", sa, sb);
+    }
+    if (same_shape(x, &n)) return a;
+    if (x->op == IR_RESHAPE) a = x->in[0]; /* reshape of reshape is one reshape */
+    if (same_shape(&g->nodes[a], &n)) return a;
+    n.in[0] = a;
+    return intern(g, &n);
+}
+
+int ir_sum(struct ir_graph *g, int a, unsigned axes) {
+    if (check_id(g, a)) return -1;
+    const struct ir_node *x = &g->nodes[a];
+    if (axes >> x->ndim) return fail(g, "sum over an axis the operand (rank %d) does not have", x->ndim);
+    struct ir_node n = blank(IR_SUM, x->ndim, x->shape);
+    for (int i = 0; i < x->ndim; i++)
+        if (axes >> i & 1) n.shape[i] = 1;
+    if (axes == 0) return a;
+    n.axes = axes;
+    n.in[0] = a;
+    return intern(g, &n);
+}
+
+int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags) {
+    if (check_id(g, a) || check_id(g, b)) return -1;
+    const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
+    if (x->ndim != 2 || y->ndim != 2) return fail(g, "matmul takes 2-D operands, got rank %d and %d", x->ndim, y->ndim);
+    int64_t m = flags & IR_TRANS_A ? x->shape[1] : x->shape[0];
+    int64_t ka = flags & IR_TRANS_A ? x->shape[0] : x->shape[1];
+    int64_t kb = flags & IR_TRANS_B ? y->shape[1] : y->shape[0];
+    int64_t nn = flags & IR_TRANS_B ? y->shape[0] : y->shape[1];
+    if (ka != kb)
+        return fail(g, "matmul inner dimensions differ: [%lld, %lld] x [%lld, %lld]", (long long)m, (long long)ka,
+                    (long long)kb, (long long)nn);
+    int64_t shape[2] = {m, nn};
+    struct ir_node n = blank(IR_MATMUL, 2, shape);
+    n.in[0] = a;
+    n.in[1] = b;
+    n.flags = flags & (IR_TRANS_A | IR_TRANS_B);
+    return intern(g, &n);
+}
+
+int ir_binary_bcast(struct ir_graph *g, enum ir_op op, int a, int b) {
+    if (check_id(g, a) || check_id(g, b)) return -1;
+    struct ir_node x = g->nodes[a], y = g->nodes[b];
+    int nd = x.ndim > y.ndim ? x.ndim : y.ndim;
+    int64_t xs[IR_MAX_DIMS], ys[IR_MAX_DIMS], out[IR_MAX_DIMS];
+    for (int i = 0; i < nd; i++) {
+        int ix = i - (nd - x.ndim), iy = i - (nd - y.ndim);
+        xs[i] = ix >= 0 ? x.shape[ix] : 1;
+        ys[i] = iy >= 0 ? y.shape[iy] : 1;
+        if (xs[i] != ys[i] && xs[i] != 1 && ys[i] != 1) {
+            char sa[96], sb[96];
+            shape_str(sa, sizeof sa, x.ndim, x.shape);
+            shape_str(sb, sizeof sb, y.ndim, y.shape);
+            return fail(g, "shapes %s and %s do not broadcast", sa, sb);
+        }
+        out[i] = xs[i] > ys[i] ? xs[i] : ys[i];
+    }
+    a = ir_broadcast(g, ir_reshape(g, a, nd, xs), nd, out);
+    if (a < 0) return -1;
+    b = ir_broadcast(g, ir_reshape(g, b, nd, ys), nd, out);
+    if (b < 0) return -1;
+    return ir_binary(g, op, a, b);
+}
+
+int ir_const_like(struct ir_graph *g, double value, int like) {
+    if (check_id(g, like)) return -1;
+    return ir_const(g, value, g->nodes[like].ndim, g->nodes[like].shape);
+}
+
+int ir_sum_all(struct ir_graph *g, int a) {
+    if (check_id(g, a)) return -1;
+    unsigned axes = (1u << g->nodes[a].ndim) - 1;
+    int64_t one = 1;
+    return ir_reshape(g, ir_sum(g, a, axes), 1, &one);
+}
+
+int ir_sum_to(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
+    if (check_id(g, a)) return -1;
+    const struct ir_node x = g->nodes[a];
+    if (ndim > x.ndim) return fail(g, "cannot sum rank %d down to rank %d", x.ndim, ndim);
+    /* Leading axes that broadcasting added, and axes stretched from 1. */
+    unsigned axes = 0;
+    int lead = x.ndim - ndim;
+    for (int i = 0; i < x.ndim; i++) {
+        int j = i - lead;
+        if (j < 0 || (shape[j] == 1 && x.shape[i] != 1)) axes |= 1u << i;
+        else if (shape[j] != x.shape[i]) return fail(g, "cannot sum dimension %d of size %lld to %lld", i,
+                                                   (long long)x.shape[i], (long long)shape[j]);
+    }
+    return ir_reshape(g, ir_sum(g, a, axes), ndim, shape);
+}
+
+/* ---- outputs and arguments ---- */
+
+int ir_graph_output(struct ir_graph *g, const char *name, int node) {
+    if (check_id(g, node)) return -1;
+    if (!name || !*name || strlen(name) >= IR_NAME_LEN)
+        return fail(g, "output names must have 1 to %d characters", IR_NAME_LEN - 1);
+    if (ir_graph_find_output(g, name) >= 0) return fail(g, "output '%s' is defined twice", name);
+    if (g->n_outputs == g->cap_outputs) {
+        int cap = g->cap_outputs ? g->cap_outputs * 2 : 8;
+        struct ir_output *o = realloc(g->outputs, sizeof *o * (size_t)cap);
+        if (!o) return fail(g, "out of memory");
+        g->outputs = o;
+        g->cap_outputs = cap;
+    }
+    struct ir_output *o = &g->outputs[g->n_outputs++];
+    memset(o, 0, sizeof *o);
+    strcpy(o->name, name);
+    o->node = node;
+    return 0;
+}
+
+int ir_graph_find_output(const struct ir_graph *g, const char *name) {
+    for (int i = 0; i < g->n_outputs; i++)
+        if (strcmp(g->outputs[i].name, name) == 0) return i;
+    return -1;
+}
+
+int ir_graph_args(const struct ir_graph *g, int *ids) {
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == IR_INPUT || g->nodes[i].op == IR_PARAM) {
+            if (ids) ids[k] = i;
+            k++;
+        }
+    return k;
+}
+
+int ir_graph_find_arg(const struct ir_graph *g, const char *name) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if ((g->nodes[i].op == IR_INPUT || g->nodes[i].op == IR_PARAM) && strcmp(g->nodes[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- verifier: rebuild each node's expected shape from its inputs ---- */
+
+int ir_verify(const struct ir_graph *g, char *err, size_t errlen) {
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        int k_ = snprintf(err, errlen, "%%%d (%s): ", id, ir_op_name(n->op));                      \
+        if (k_ >= 0 && (size_t)k_ < errlen) snprintf(err + k_, errlen - (size_t)k_, __VA_ARGS__);  \
+        return -1;                                                                                 \
+    } while (0)
+    for (int id = 0; id < g->n_nodes; id++) {
+        const struct ir_node *n = &g->nodes[id];
+        if ((unsigned)n->op >= IR_OP_COUNT) BAD("unknown op %d", (int)n->op);
+        if (n->ndim < 0 || n->ndim > IR_MAX_DIMS) BAD("bad rank %d", n->ndim);
+        for (int i = 0; i < n->ndim; i++)
+            if (n->shape[i] <= 0) BAD("dimension %d is %lld", i, (long long)n->shape[i]);
+        for (int i = 0; i < ir_op_arity(n->op); i++)
+            if (n->in[i] < 0 || n->in[i] >= id) BAD("operand %d (%%%d) is not an earlier node", i, n->in[i]);
+        const struct ir_node *a = ir_op_arity(n->op) > 0 ? &g->nodes[n->in[0]] : NULL;
+        const struct ir_node *b = ir_op_arity(n->op) > 1 ? &g->nodes[n->in[1]] : NULL;
+        switch (n->op) {
+        case IR_INPUT:
+        case IR_PARAM:
+            if (!n->name[0]) BAD("unnamed argument");
+            break;
+        case IR_CONST: break;
+        case IR_BROADCAST:
+            if (a->ndim != n->ndim) BAD("rank changes");
+            for (int i = 0; i < n->ndim; i++)
+                if (a->shape[i] != 1 && a->shape[i] != n->shape[i]) BAD("dimension %d cannot broadcast", i);
+            break;
+        case IR_SUM:
+            if (a->ndim != n->ndim || (n->axes >> n->ndim)) BAD("axes do not fit the operand");
+            for (int i = 0; i < n->ndim; i++)
+                if (n->shape[i] != ((n->axes >> i & 1) ? 1 : a->shape[i])) BAD("dimension %d is wrong", i);
+            break;
+        case IR_RESHAPE:
+            if (ir_node_numel(a) != ir_node_numel(n)) BAD("element count changes");
+            break;
+        case IR_MATMUL: {
+            if (a->ndim != 2 || b->ndim != 2 || n->ndim != 2) BAD("operands must be 2-D");
+            int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
+            if (a->shape[ta] != n->shape[0] || b->shape[!tb] != n->shape[1] || a->shape[!ta] != b->shape[tb])
+                BAD("shapes do not multiply");
+            break;
+        }
+        default:
+            if (!same_shape(a, n) || (b && !same_shape(b, n))) BAD("elementwise shapes differ");
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i].node < 0 || g->outputs[i].node >= g->n_nodes) {
+            snprintf(err, errlen, "output '%s' names no node", g->outputs[i].name);
+            return -1;
+        }
+    return 0;
+#undef BAD
+}
+
+/* ---- printer ---- */
+
+void ir_print_shape(FILE *out, int ndim, const int64_t *shape) {
+    fputc('[', out);
+    for (int i = 0; i < ndim; i++) fprintf(out, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    fputc(']', out);
+}
+
+void ir_print(const struct ir_graph *g, FILE *out) {
+    fprintf(out, "graph {\n");
+    for (int id = 0; id < g->n_nodes; id++) {
+        const struct ir_node *n = &g->nodes[id];
+        fprintf(out, "  %%%d = %s", id, ir_op_name(n->op));
+        if (n->op == IR_INPUT || n->op == IR_PARAM) fprintf(out, " \"%s\"", n->name);
+        if (n->op == IR_CONST) fprintf(out, " %.17g", n->value);
+        for (int i = 0; i < ir_op_arity(n->op); i++) fprintf(out, "%s %%%d", i ? "," : "", n->in[i]);
+        fprintf(out, " : ");
+        ir_print_shape(out, n->ndim, n->shape);
+        if (n->op == IR_SUM) {
+            fprintf(out, " axes=");
+            int first = 1;
+            for (int i = 0; i < n->ndim; i++)
+                if (n->axes >> i & 1) {
+                    fprintf(out, "%s%d", first ? "" : ",", i);
+                    first = 0;
+                }
+        }
+        if (n->op == IR_MATMUL && n->flags)
+            fprintf(out, "%s%s", n->flags & IR_TRANS_A ? " trans_a" : "", n->flags & IR_TRANS_B ? " trans_b" : "");
+        fputc('\n', out);
+    }
+    for (int i = 0; i < g->n_outputs; i++) fprintf(out, "  output \"%s\" = %%%d\n", g->outputs[i].name, g->outputs[i].node);
+    fprintf(out, "}\n");
+}

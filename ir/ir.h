@@ -1,0 +1,136 @@
+/* ir.h: the graph IR, the one data structure every stage of ebmc shares.
+ *
+ * A graph is a table of nodes in topological order: a node is appended after its inputs, so a plain
+ * loop over ids visits producers before consumers. Nodes are hash-consed: building a node equal to an
+ * existing one (same op, inputs, shape and attributes) returns the existing id, which gives common
+ * subexpression elimination for free. Shapes are static; the element type is f32 everywhere (the
+ * reference interpreter evaluates the same graph in double).
+ *
+ * Builders check their operands and return a node id >= 0, or -1 with a message in ir_graph_error();
+ * the frontend checks shapes itself first, so that users see file:line:col rather than this message.
+ */
+#ifndef EBMC_IR_H
+#define EBMC_IR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define IR_MAX_DIMS 4
+#define IR_MAX_INPUTS 2
+#define IR_NAME_LEN 32
+
+/* X(enum, printed name, number of inputs). Grep an op's enum to find its builder, gradient rule,
+ * interpreter case and LLVM emitter. */
+#define IR_OPS(X)                                                                                  \
+    X(IR_INPUT, "input", 0)         /* named data argument, bound at run time              */     \
+    X(IR_PARAM, "param", 0)         /* named trainable parameter, bound at run time        */     \
+    X(IR_CONST, "const", 0)         /* every element equals value                          */     \
+    X(IR_NEG, "neg", 1)                                                                            \
+    X(IR_EXP, "exp", 1)                                                                            \
+    X(IR_LOG, "log", 1)                                                                            \
+    X(IR_TANH, "tanh", 1)                                                                          \
+    X(IR_SIGMOID, "sigmoid", 1)                                                                    \
+    X(IR_SILU, "silu", 1)           /* x * sigmoid(x)                                      */     \
+    X(IR_SOFTPLUS, "softplus", 1)   /* log(1 + exp(x)), computed stably                    */     \
+    X(IR_RELU, "relu", 1)                                                                          \
+    X(IR_STEP, "step", 1)           /* 1 if x > 0 else 0: the derivative of relu           */     \
+    X(IR_SQUARE, "square", 1)                                                                      \
+    X(IR_SQRT, "sqrt", 1)                                                                          \
+    X(IR_ADD, "add", 2)             /* binary elementwise ops take equal shapes            */     \
+    X(IR_SUB, "sub", 2)                                                                            \
+    X(IR_MUL, "mul", 2)                                                                            \
+    X(IR_DIV, "div", 2)                                                                            \
+    X(IR_BROADCAST, "broadcast", 1) /* same rank; input dims are 1 or equal to the output  */     \
+    X(IR_SUM, "sum", 1)             /* sum over the axes in the `axes` bitmask, keepdims   */     \
+    X(IR_RESHAPE, "reshape", 1)     /* same element count, row-major                       */     \
+    X(IR_MATMUL, "matmul", 2)       /* 2-D: op(a)[M,K] x op(b)[K,N], op = transpose if flag */    \
+    X(IR_STOP_GRAD, "stop_grad", 1) /* identity forward; gradient zero                     */
+
+enum ir_op {
+#define X(e, s, n) e,
+    IR_OPS(X)
+#undef X
+        IR_OP_COUNT
+};
+
+/* matmul flags */
+#define IR_TRANS_A 1u
+#define IR_TRANS_B 2u
+
+struct ir_node {
+    enum ir_op op;
+    int ndim;
+    int64_t shape[IR_MAX_DIMS];
+    int in[IR_MAX_INPUTS]; /* -1 where unused */
+    double value;          /* IR_CONST */
+    unsigned axes;         /* IR_SUM: bit i set = reduce axis i */
+    unsigned flags;        /* IR_MATMUL: IR_TRANS_A | IR_TRANS_B */
+    char name[IR_NAME_LEN]; /* IR_INPUT, IR_PARAM */
+};
+
+struct ir_output {
+    char name[IR_NAME_LEN];
+    int node;
+};
+
+struct ir_graph {
+    struct ir_node *nodes;
+    int n_nodes, cap_nodes;
+    int *hash_slots; /* open addressing over node ids, -1 = empty */
+    int hash_cap;
+    struct ir_output *outputs;
+    int n_outputs, cap_outputs;
+    char error[256];
+};
+
+const char *ir_op_name(enum ir_op op);
+int ir_op_arity(enum ir_op op);
+/* The op with this printed name, or -1. */
+int ir_op_from_name(const char *name);
+int ir_op_is_unary_elementwise(enum ir_op op);
+int ir_op_is_binary_elementwise(enum ir_op op);
+
+struct ir_graph *ir_graph_new(void);
+void ir_graph_free(struct ir_graph *g);
+const char *ir_graph_error(const struct ir_graph *g);
+int64_t ir_node_numel(const struct ir_node *n);
+static inline const struct ir_node *ir_node_at(const struct ir_graph *g, int id) { return &g->nodes[id]; }
+
+/* Builders. Each returns a node id, or -1 with ir_graph_error() set. */
+int ir_input(struct ir_graph *g, const char *name, int ndim, const int64_t *shape);
+int ir_param(struct ir_graph *g, const char *name, int ndim, const int64_t *shape);
+int ir_const(struct ir_graph *g, double value, int ndim, const int64_t *shape);
+int ir_unary(struct ir_graph *g, enum ir_op op, int a);
+int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b); /* equal shapes */
+/* numpy broadcasting: right-aligned, size-1 dims stretch; inserts reshape and broadcast nodes. */
+int ir_binary_bcast(struct ir_graph *g, enum ir_op op, int a, int b);
+int ir_broadcast(struct ir_graph *g, int a, int ndim, const int64_t *shape);
+int ir_sum(struct ir_graph *g, int a, unsigned axes);
+int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape);
+int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags);
+int ir_stop_grad(struct ir_graph *g, int a);
+/* Convenience: a scalar constant shaped like node `like`; sum over all axes then reshape to [1]. */
+int ir_const_like(struct ir_graph *g, double value, int like);
+int ir_sum_all(struct ir_graph *g, int a);
+/* Reduce `a` (broadcast from shape `to`) back down to `to`: the adjoint of broadcasting. */
+int ir_sum_to(struct ir_graph *g, int a, int ndim, const int64_t *shape);
+
+/* Graph outputs, in the order they are added. Returns 0, or -1 if the name is taken. */
+int ir_graph_output(struct ir_graph *g, const char *name, int node);
+int ir_graph_find_output(const struct ir_graph *g, const char *name);
+
+/* Arguments are the INPUT and PARAM nodes in node-table order: this is the order in which the
+ * interpreter and compiled programs take their buffers. Returns the count; fills ids if non-NULL. */
+int ir_graph_args(const struct ir_graph *g, int *ids);
+/* The INPUT or PARAM node with this name, or -1. */
+int ir_graph_find_arg(const struct ir_graph *g, const char *name);
+
+/* Checks every node's shape against its op and inputs. Returns 0, or -1 with a message in err. */
+int ir_verify(const struct ir_graph *g, char *err, size_t errlen);
+
+/* Stable textual form: one node per line, `%id = op operands : [shape] attrs`. */
+void ir_print(const struct ir_graph *g, FILE *out);
+void ir_print_shape(FILE *out, int ndim, const int64_t *shape);
+
+#endif

@@ -1,0 +1,27 @@
+/* rng.h: counter-based random numbers (Philox-4x32-10). A number is a pure function of
+ * (seed, stream, index), so results do not depend on the thread count or on the order of evaluation,
+ * and any element of any draw can be recomputed. Streams separate uses (one per training step and
+ * purpose); index is the element. */
+#ifndef EBMC_RNG_H
+#define EBMC_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Philox-4x32-10 of counter (stream, index) under key seed: four independent 32-bit words. */
+void rng_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
+
+/* Uniform on [0, 1) and standard normal (Box-Muller), for element `index` of `stream`. */
+double rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
+double rng_normal(uint64_t seed, uint64_t stream, uint64_t index);
+
+/* out[i] = draw for index i, i in [0, n). Parallel over i with OpenMP; identical for any thread count. */
+void rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream);
+void rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream);
+
+/* A stream id built from a purpose tag and up to two counters (step, sub-step), so streams never collide. */
+static inline uint64_t rng_stream(uint32_t tag, uint64_t step, uint32_t sub) {
+    return ((uint64_t)tag << 56) ^ (step << 16) ^ (uint64_t)sub;
+}
+
+#endif
