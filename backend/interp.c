@@ -1,1 +1,184 @@
-/* placeholder */
+/* interp.c: the reference interpreter. One double buffer per node, filled in node order (the table is
+ * topologically sorted), each op written as the plainest loop that matches its definition in ir.h. This
+ * is the oracle for the JIT and for gradient checks, so clarity wins over speed everywhere. */
+#include "interp.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* Row-major strides of a shape: stride[i] = product of shape[i+1..]. */
+static void strides_of(const struct ir_node *n, int64_t *stride) {
+    int64_t s = 1;
+    for (int i = n->ndim - 1; i >= 0; i--) {
+        stride[i] = s;
+        s *= n->shape[i];
+    }
+}
+
+/* Splits a flat row-major index into per-axis coordinates of shape n. */
+static void unravel(const struct ir_node *n, int64_t flat, int64_t *coord) {
+    for (int i = n->ndim - 1; i >= 0; i--) {
+        coord[i] = flat % n->shape[i];
+        flat /= n->shape[i];
+    }
+}
+
+/* Overflow-free logistic: exp() only ever sees a non-positive argument. */
+static double sigmoid(double x) {
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+static double unary(enum ir_op op, double x) {
+    switch (op) {
+    case IR_NEG: return -x;
+    case IR_EXP: return exp(x);
+    case IR_LOG: return log(x);
+    case IR_TANH: return tanh(x);
+    case IR_SIGMOID: return sigmoid(x);
+    case IR_SILU: return x * sigmoid(x);
+    case IR_SOFTPLUS: return fmax(x, 0.0) + log1p(exp(-fabs(x))); /* log(1 + e^x) without overflow */
+    case IR_RELU: return x > 0 ? x : 0.0;
+    case IR_STEP: return x > 0 ? 1.0 : 0.0;
+    case IR_SQUARE: return x * x;
+    case IR_SQRT: return sqrt(x);
+    case IR_STOP_GRAD: return x; /* identity forward; only autodiff treats it specially */
+    default: return NAN;         /* unreachable: callers pass unary ops only */
+    }
+}
+
+static double binary(enum ir_op op, double a, double b) {
+    switch (op) {
+    case IR_ADD: return a + b;
+    case IR_SUB: return a - b;
+    case IR_MUL: return a * b;
+    case IR_DIV: return a / b;
+    default: return NAN; /* unreachable: callers pass binary ops only */
+    }
+}
+
+/* Output element i takes the input element at the same coordinates, with size-1 input dims pinned to 0. */
+static void eval_broadcast(const struct ir_node *n, const struct ir_node *a, const double *x, double *y) {
+    int64_t astride[IR_MAX_DIMS], coord[IR_MAX_DIMS];
+    strides_of(a, astride);
+    for (int64_t i = 0; i < ir_node_numel(n); i++) {
+        unravel(n, i, coord);
+        int64_t j = 0;
+        for (int d = 0; d < n->ndim; d++) j += (a->shape[d] == 1 ? 0 : coord[d]) * astride[d];
+        y[i] = x[j];
+    }
+}
+
+/* Every input element adds into the output element at its coordinates, with reduced axes pinned to 0. */
+static void eval_sum(const struct ir_node *n, const struct ir_node *a, const double *x, double *y) {
+    int64_t ostride[IR_MAX_DIMS], coord[IR_MAX_DIMS];
+    strides_of(n, ostride);
+    for (int64_t j = 0; j < ir_node_numel(n); j++) y[j] = 0.0;
+    for (int64_t i = 0; i < ir_node_numel(a); i++) {
+        unravel(a, i, coord);
+        int64_t j = 0;
+        for (int d = 0; d < a->ndim; d++) j += (n->axes >> d & 1 ? 0 : coord[d]) * ostride[d];
+        y[j] += x[i];
+    }
+}
+
+/* y[M,N] = op(a)[M,K] op(b)[K,N]; a stored [K,M] when transposed, b stored [N,K] when transposed. */
+static void eval_matmul(const struct ir_node *n, const struct ir_node *a, const double *x, const double *w,
+                        double *y) {
+    int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
+    int64_t m = n->shape[0], nn = n->shape[1], k = ta ? a->shape[0] : a->shape[1];
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < nn; j++) {
+            double acc = 0.0;
+            for (int64_t p = 0; p < k; p++) {
+                double av = ta ? x[p * m + i] : x[i * k + p];
+                double bv = tb ? w[j * k + p] : w[p * nn + j];
+                acc += av * bv;
+            }
+            y[i * nn + j] = acc;
+        }
+}
+
+int interp_run(const struct ir_graph *g, const double *const *args, double *const *outs, char *err, size_t errlen) {
+    char why[256];
+    if (ir_verify(g, why, sizeof why) != 0) return fail(err, errlen, "interp: invalid graph: %s", why);
+
+    /* A buffer is freed after its last consumer, so long unrolled graphs (sampling chains) fit in memory;
+     * outputs live to the end. */
+    double **buf = calloc((size_t)g->n_nodes + 1, sizeof *buf); /* +1: a graph may have no nodes */
+    int *last_use = malloc(sizeof(int) * ((size_t)g->n_nodes + 1));
+    if (!buf || !last_use) {
+        free(buf);
+        free(last_use);
+        return fail(err, errlen, "interp: out of memory");
+    }
+    for (int id = 0; id < g->n_nodes; id++) {
+        last_use[id] = id;
+        for (int k = 0; k < ir_op_arity(g->nodes[id].op); k++) last_use[g->nodes[id].in[k]] = id;
+    }
+    for (int i = 0; i < g->n_outputs; i++) last_use[g->outputs[i].node] = g->n_nodes;
+
+    int rc = 0, next_arg = 0;
+    for (int id = 0; id < g->n_nodes && rc == 0; id++) {
+        const struct ir_node *n = &g->nodes[id];
+        int64_t count = ir_node_numel(n);
+        double *y = buf[id] = malloc(sizeof(double) * (size_t)count);
+        if (!y) {
+            rc = fail(err, errlen, "interp: out of memory for %%%d (%lld elements)", id, (long long)count);
+            break;
+        }
+        const struct ir_node *a = ir_op_arity(n->op) > 0 ? &g->nodes[n->in[0]] : NULL;
+        const double *x = a ? buf[n->in[0]] : NULL;
+        const double *w = ir_op_arity(n->op) > 1 ? buf[n->in[1]] : NULL;
+        switch (n->op) {
+        case IR_INPUT:
+        case IR_PARAM: /* arguments arrive in node-table order, the order ir_graph_args() lists them */
+            memcpy(y, args[next_arg++], sizeof(double) * (size_t)count);
+            break;
+        case IR_CONST:
+            for (int64_t i = 0; i < count; i++) y[i] = n->value;
+            break;
+        case IR_BROADCAST: eval_broadcast(n, a, x, y); break;
+        case IR_SUM: eval_sum(n, a, x, y); break;
+        case IR_RESHAPE: memcpy(y, x, sizeof(double) * (size_t)count); break;
+        case IR_MATMUL: eval_matmul(n, a, x, w, y); break;
+        default:
+            if (ir_op_arity(n->op) == 1)
+                for (int64_t i = 0; i < count; i++) y[i] = unary(n->op, x[i]);
+            else
+                for (int64_t i = 0; i < count; i++) y[i] = binary(n->op, x[i], w[i]);
+        }
+        for (int k = 0; k < ir_op_arity(n->op); k++) {
+            int in = n->in[k];
+            if (last_use[in] == id) { /* NULL makes the second free for x * x a no-op */
+                free(buf[in]);
+                buf[in] = NULL;
+            }
+        }
+        if (last_use[id] == id) { /* nothing reads this node */
+            free(buf[id]);
+            buf[id] = NULL;
+        }
+    }
+    for (int i = 0; i < g->n_outputs && rc == 0; i++) {
+        const struct ir_output *o = &g->outputs[i];
+        memcpy(outs[i], buf[o->node], sizeof(double) * (size_t)ir_node_numel(&g->nodes[o->node]));
+    }
+    for (int id = 0; id < g->n_nodes; id++) free(buf[id]);
+    free(buf);
+    free(last_use);
+    return rc;
+}

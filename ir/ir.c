@@ -146,6 +146,7 @@ static int check_shape(struct ir_graph *g, int ndim, const int64_t *shape) {
 }
 
 static int check_id(struct ir_graph *g, int id) {
+    if (id == -1 && g->error[0]) return -1; /* an operand's builder failed: keep its message */
     if (id < 0 || id >= g->n_nodes) return fail(g, "operand %%%d does not exist", id);
     return 0;
 }

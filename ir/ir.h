@@ -110,8 +110,9 @@ int ir_sum(struct ir_graph *g, int a, unsigned axes);
 int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags);
 int ir_stop_grad(struct ir_graph *g, int a);
-/* Convenience: a scalar constant shaped like node `like`; sum over all axes then reshape to [1]. */
+/* A constant with the shape of node `like`. */
 int ir_const_like(struct ir_graph *g, double value, int like);
+/* The sum of every element, shape [1]. */
 int ir_sum_all(struct ir_graph *g, int a);
 /* Reduce `a` (broadcast from shape `to`) back down to `to`: the adjoint of broadcasting. */
 int ir_sum_to(struct ir_graph *g, int a, int ndim, const int64_t *shape);

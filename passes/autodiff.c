@@ -1,1 +1,186 @@
-/* placeholder */
+/* autodiff.c: reverse-mode automatic differentiation on the graph IR.
+ *
+ * The node table is topologically sorted, so walking ids downward from y visits every consumer before
+ * its producers: when we reach a node, its adjoint is complete. Adjoints live in an array indexed by
+ * forward node id (O(1) lookup, O(N) overall). Every rule is written with the ordinary builders, so the
+ * gradient nodes are plain graph nodes with rules of their own, and differentiating again works.
+ * Builders only append, so existing nodes never change; hash-consing may hand back an existing node
+ * (e.g. sigmoid(x) for silu's rule), which is just sharing. */
+#include "autodiff.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(struct ir_graph *g, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->error, sizeof g->error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* State of one ad_grad call. Arrays cover forward nodes 0..y only: y depends on nothing later. */
+struct ad {
+    struct ir_graph *g;
+    int *adjoint;  /* adjoint node id per forward node, -1 = none (zero) so far */
+    char *reaches; /* the node is a wrt node, or a gradient can flow from it to one */
+};
+
+/* adjoint[id] += d. Every failing builder sets the graph error; we only pass its -1 on. */
+static int accumulate(struct ad *ad, int id, int d) {
+    if (d < 0) return -1;
+    ad->adjoint[id] = ad->adjoint[id] < 0 ? d : ir_binary(ad->g, IR_ADD, ad->adjoint[id], d);
+    return ad->adjoint[id] < 0 ? -1 : 0;
+}
+
+static int mul(struct ir_graph *g, int a, int b) { return ir_binary(g, IR_MUL, a, b); }
+static int scalar_like(struct ir_graph *g, double v, int like) { return ir_const_like(g, v, like); }
+
+/* d(op(x))/dx * gy for the unary elementwise ops; x is the operand, y the node itself. Returns the
+ * contribution to x's adjoint, or -1. */
+static int unary_rule(struct ir_graph *g, enum ir_op op, int x, int y, int gy) {
+    switch (op) {
+    case IR_NEG: return ir_unary(g, IR_NEG, gy);
+    case IR_EXP: return mul(g, gy, y);
+    case IR_LOG: return ir_binary(g, IR_DIV, gy, x);
+    case IR_TANH: /* 1 - tanh^2 */
+        return mul(g, gy, ir_binary(g, IR_SUB, scalar_like(g, 1, x), ir_unary(g, IR_SQUARE, y)));
+    case IR_SIGMOID: /* s (1 - s) */
+        return mul(g, gy, mul(g, y, ir_binary(g, IR_SUB, scalar_like(g, 1, x), y)));
+    case IR_SILU: { /* d(x s)/dx = s + x s (1 - s) = s (1 + x (1 - s)) */
+        int s = ir_unary(g, IR_SIGMOID, x);
+        int one = scalar_like(g, 1, x);
+        int inner = ir_binary(g, IR_ADD, one, mul(g, x, ir_binary(g, IR_SUB, one, s)));
+        return mul(g, gy, mul(g, s, inner));
+    }
+    case IR_SOFTPLUS: return mul(g, gy, ir_unary(g, IR_SIGMOID, x));
+    case IR_RELU: return mul(g, gy, ir_unary(g, IR_STEP, x));
+    case IR_SQUARE: return mul(g, gy, mul(g, scalar_like(g, 2, x), x));
+    case IR_SQRT: return ir_binary(g, IR_DIV, gy, mul(g, scalar_like(g, 2, x), y));
+    default: return fail(g, "autodiff: no rule for '%s'", ir_op_name(op));
+    }
+}
+
+/* C = op(A) op(B). With A' = op(A), B' = op(B): dA' = dC B'^T and dB' = A'^T dC. A transposed operand
+ * takes the transpose of that, which the matmul flags express directly: (P Q)^T = Q^T P^T. */
+static int matmul_grad_a(struct ir_graph *g, int b, int dc, unsigned flags) {
+    int tb = (flags & IR_TRANS_B) != 0;
+    if (!(flags & IR_TRANS_A)) return ir_matmul(g, dc, b, tb ? 0 : IR_TRANS_B); /* dC B'^T */
+    return ir_matmul(g, b, dc, (tb ? IR_TRANS_A : 0) | IR_TRANS_B);             /* B' dC^T */
+}
+
+static int matmul_grad_b(struct ir_graph *g, int a, int dc, unsigned flags) {
+    int ta = (flags & IR_TRANS_A) != 0;
+    if (!(flags & IR_TRANS_B)) return ir_matmul(g, a, dc, ta ? 0 : IR_TRANS_A); /* A'^T dC */
+    return ir_matmul(g, dc, a, IR_TRANS_A | (ta ? IR_TRANS_B : 0));             /* dC^T A' */
+}
+
+/* Pushes node id's (complete) adjoint to those of its operands that lead to a wrt node. */
+static int propagate(struct ad *ad, int id) {
+    struct ir_graph *g = ad->g;
+    const struct ir_node n = g->nodes[id]; /* a copy: builders may move the node table */
+    int gy = ad->adjoint[id];
+    int a = n.in[0], b = n.in[1];
+    int need_a = a >= 0 && ad->reaches[a], need_b = b >= 0 && ad->reaches[b];
+    const struct ir_node x = a >= 0 ? g->nodes[a] : n;
+
+    switch (n.op) {
+    case IR_INPUT:
+    case IR_PARAM:
+    case IR_CONST:
+    case IR_STOP_GRAD:
+    case IR_STEP: /* piecewise constant: zero almost everywhere */
+        return 0;
+    case IR_ADD:
+        if (need_a && accumulate(ad, a, gy)) return -1;
+        if (need_b && accumulate(ad, b, gy)) return -1;
+        return 0;
+    case IR_SUB:
+        if (need_a && accumulate(ad, a, gy)) return -1;
+        if (need_b && accumulate(ad, b, ir_unary(g, IR_NEG, gy))) return -1;
+        return 0;
+    case IR_MUL:
+        if (need_a && accumulate(ad, a, mul(g, gy, b))) return -1;
+        if (need_b && accumulate(ad, b, mul(g, gy, a))) return -1;
+        return 0;
+    case IR_DIV: /* y = a / b: dy/da = 1/b, dy/db = -a/b^2 = -y/b */
+        if (need_a && accumulate(ad, a, ir_binary(g, IR_DIV, gy, b))) return -1;
+        if (need_b && accumulate(ad, b, ir_unary(g, IR_NEG, ir_binary(g, IR_DIV, mul(g, gy, id), b)))) return -1;
+        return 0;
+    case IR_BROADCAST: return need_a ? accumulate(ad, a, ir_sum_to(g, gy, x.ndim, x.shape)) : 0;
+    case IR_SUM: return need_a ? accumulate(ad, a, ir_broadcast(g, gy, x.ndim, x.shape)) : 0; /* dims kept */
+    case IR_RESHAPE: return need_a ? accumulate(ad, a, ir_reshape(g, gy, x.ndim, x.shape)) : 0;
+    case IR_MATMUL:
+        if (need_a && accumulate(ad, a, matmul_grad_a(g, b, gy, n.flags))) return -1;
+        if (need_b && accumulate(ad, b, matmul_grad_b(g, a, gy, n.flags))) return -1;
+        return 0;
+    default:
+        if (!ir_op_is_unary_elementwise(n.op)) return fail(g, "autodiff: no rule for '%s'", ir_op_name(n.op));
+        return need_a ? accumulate(ad, a, unary_rule(g, n.op, a, id, gy)) : 0;
+    }
+}
+
+static int check_args(struct ir_graph *g, int y, int seed, int n_wrt, const int *wrt, int *grads) {
+    if (y < 0 || y >= g->n_nodes) return fail(g, "autodiff: output %%%d does not exist", y);
+    if (n_wrt < 0 || (n_wrt > 0 && (!wrt || !grads))) return fail(g, "autodiff: bad wrt list");
+    for (int i = 0; i < n_wrt; i++)
+        if (wrt[i] < 0 || wrt[i] >= g->n_nodes) return fail(g, "autodiff: wrt node %%%d does not exist", wrt[i]);
+    if (seed == -1) return 0;
+    if (seed < 0 || seed >= g->n_nodes) return fail(g, "autodiff: seed %%%d does not exist", seed);
+    const struct ir_node *s = &g->nodes[seed], *t = &g->nodes[y];
+    int same = s->ndim == t->ndim;
+    for (int i = 0; same && i < s->ndim; i++) same = s->shape[i] == t->shape[i];
+    if (!same) return fail(g, "autodiff: seed %%%d is not shaped like output %%%d", seed, y);
+    return 0;
+}
+
+int ad_grad(struct ir_graph *g, int y, int seed, int n_wrt, const int *wrt, int *grads) {
+    if (check_args(g, y, seed, n_wrt, wrt, grads)) return -1;
+    int n = y + 1; /* y depends only on earlier nodes */
+    struct ad ad = {g, malloc(sizeof(int) * (size_t)n), calloc((size_t)n, 1)};
+    char *live = calloc((size_t)n, 1);
+    int rc = -1;
+    if (!ad.adjoint || !ad.reaches || !live) {
+        fail(g, "autodiff: out of memory");
+        goto done;
+    }
+
+    /* Forward: which nodes a gradient could flow from into a wrt node. stop_grad and step pass none. */
+    for (int i = 0; i < n_wrt; i++)
+        if (wrt[i] < n) ad.reaches[wrt[i]] = 1;
+    for (int id = 0; id < n; id++) {
+        const struct ir_node *nd = &g->nodes[id];
+        if (nd->op == IR_STOP_GRAD || nd->op == IR_STEP) continue;
+        for (int k = 0; k < IR_MAX_INPUTS; k++)
+            if (nd->in[k] >= 0 && ad.reaches[nd->in[k]]) ad.reaches[id] = 1;
+    }
+    /* Backward: which of those y depends on. Only these nodes get adjoints. */
+    live[y] = ad.reaches[y];
+    for (int id = y; id >= 0; id--) {
+        if (!live[id] || g->nodes[id].op == IR_STOP_GRAD || g->nodes[id].op == IR_STEP) continue;
+        for (int k = 0; k < IR_MAX_INPUTS; k++) {
+            int in = g->nodes[id].in[k];
+            if (in >= 0 && ad.reaches[in]) live[in] = 1;
+        }
+    }
+
+    for (int id = 0; id < n; id++) ad.adjoint[id] = -1;
+    if (live[y]) ad.adjoint[y] = seed == -1 ? ir_const_like(g, 1, y) : seed;
+    if (live[y] && ad.adjoint[y] < 0) goto done;
+    for (int id = y; id >= 0; id--)
+        if (live[id] && ad.adjoint[id] >= 0 && propagate(&ad, id)) goto done;
+
+    /* A wrt node y does not depend on, or reaches only through stop_grad, has a zero gradient. */
+    for (int i = 0; i < n_wrt; i++) {
+        int d = wrt[i] < n ? ad.adjoint[wrt[i]] : -1;
+        grads[i] = d >= 0 ? d : ir_const_like(g, 0, wrt[i]);
+        if (grads[i] < 0) goto done;
+    }
+    rc = 0;
+done:
+    free(ad.adjoint);
+    free(ad.reaches);
+    free(live);
+    return rc;
+}

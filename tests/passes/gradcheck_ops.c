@@ -1,0 +1,153 @@
+/* passes_gradcheck_ops: the gradient rule of every op against central finite differences in double,
+ * first and second order (see gradcheck.h for the method and the tolerance). Each loss is
+ * sum(w * f(...)) with a random w, so the adjoint reaching f is not all ones. */
+#include "gradcheck.h"
+
+static const int64_t s34[2] = {3, 4};
+
+/* sum(w1 * op(x)) + sum(w2 * op(p)): the rule w.r.t. an input and a param. */
+static void check_unary(enum ir_op op, enum gc_domain d, uint64_t seed) {
+    struct gc c;
+    gc_init(&c, seed);
+    int x = gc_input(&c, "x", 2, s34, d);
+    int p = gc_param(&c, "p", 2, s34, d);
+    int fx = ir_unary(c.g, op, x);
+    int fp = ir_unary(c.g, op, p);
+    int loss = ir_binary(c.g, IR_ADD, gc_weighted_sum(&c, fx), gc_weighted_sum(&c, fp));
+    int wrt[2] = {x, p};
+    gc_check2(&c, loss, 2, wrt, ir_op_name(op));
+    gc_free(&c);
+}
+
+static void test_unary(void) {
+    check_unary(IR_NEG, GC_ANY, 1);
+    check_unary(IR_EXP, GC_ANY, 2);
+    check_unary(IR_LOG, GC_POS, 3);
+    check_unary(IR_TANH, GC_ANY, 4);
+    check_unary(IR_SIGMOID, GC_ANY, 5);
+    check_unary(IR_SILU, GC_ANY, 6);
+    check_unary(IR_SOFTPLUS, GC_ANY, 7);
+    check_unary(IR_RELU, GC_AWAY, 8);
+    check_unary(IR_STEP, GC_AWAY, 9); /* zero, and finite differences agree away from the jump */
+    check_unary(IR_SQUARE, GC_ANY, 10);
+    check_unary(IR_SQRT, GC_POS, 11);
+}
+
+/* sum(w * op(x, p)), and the same op with one node on both sides, which must accumulate two adjoints. */
+static void check_binary(enum ir_op op, uint64_t seed) {
+    struct gc c;
+    gc_init(&c, seed);
+    int x = gc_input(&c, "x", 2, s34, GC_ANY);
+    int p = gc_param(&c, "p", 2, s34, op == IR_DIV ? GC_AWAY : GC_ANY); /* divisors away from 0 */
+    int wrt[2] = {x, p};
+    gc_check2(&c, gc_weighted_sum(&c, ir_binary(c.g, op, x, p)), 2, wrt, ir_op_name(op));
+    char what[64];
+    snprintf(what, sizeof what, "%s(p, p)", ir_op_name(op));
+    gc_check2(&c, gc_weighted_sum(&c, ir_binary(c.g, op, p, p)), 1, &p, what);
+    gc_free(&c);
+}
+
+static void test_binary(void) {
+    check_binary(IR_ADD, 21);
+    check_binary(IR_SUB, 22);
+    check_binary(IR_MUL, 23);
+    check_binary(IR_DIV, 24);
+
+    /* Constants are leaves: 1 / p and p * 3 - 2 differentiate only through p. */
+    struct gc c;
+    gc_init(&c, 25);
+    int p = gc_param(&c, "p", 2, s34, GC_AWAY);
+    int recip = ir_binary(c.g, IR_DIV, ir_const_like(c.g, 1, p), p);
+    int affine = ir_binary(c.g, IR_SUB, ir_binary(c.g, IR_MUL, p, ir_const_like(c.g, 3, p)), ir_const_like(c.g, 2, p));
+    gc_check2(&c, ir_binary(c.g, IR_ADD, gc_weighted_sum(&c, recip), gc_weighted_sum(&c, affine)), 1, &p, "consts");
+    gc_free(&c);
+}
+
+/* C = op(A) op(B) for A [2,3] and B [3,4] in the layouts each flag implies; squared so the first
+ * derivatives depend on both operands. Also the Gram matrix A^T A, one node on both sides. */
+static void test_matmul(void) {
+    for (unsigned flags = 0; flags < 4; flags++) {
+        int ta = (flags & IR_TRANS_A) != 0, tb = (flags & IR_TRANS_B) != 0;
+        int64_t sa[2] = {ta ? 3 : 2, ta ? 2 : 3}, sb[2] = {tb ? 4 : 3, tb ? 3 : 4};
+        struct gc c;
+        gc_init(&c, 30 + flags);
+        int a = gc_input(&c, "a", 2, sa, GC_ANY);
+        int b = gc_param(&c, "b", 2, sb, GC_ANY);
+        int mm = ir_matmul(c.g, a, b, flags);
+        int wrt[2] = {a, b};
+        char what[64];
+        snprintf(what, sizeof what, "matmul flags=%u", flags);
+        gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, mm)), 2, wrt, what);
+        gc_free(&c);
+    }
+    for (unsigned flags = IR_TRANS_A; flags <= IR_TRANS_B; flags++) { /* A^T A and A A^T */
+        struct gc c;
+        gc_init(&c, 40 + flags);
+        int a = gc_param(&c, "a", 2, (int64_t[]){2, 3}, GC_ANY);
+        char what[64];
+        snprintf(what, sizeof what, "gram flags=%u", flags);
+        gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_TANH, ir_matmul(c.g, a, a, flags))), 1, &a, what);
+        gc_free(&c);
+    }
+}
+
+/* A bias b [3] added to x [4,3] (reshape to [1,3], then broadcast), and broadcasts of every kind of
+ * size-1 pattern, squared so the adjoint reaching the broadcast varies. */
+static void test_broadcast(void) {
+    struct gc c;
+    gc_init(&c, 50);
+    int x = gc_input(&c, "x", 2, (int64_t[]){4, 3}, GC_ANY);
+    int b = gc_param(&c, "b", 1, (int64_t[]){3}, GC_ANY);
+    int wrt[2] = {x, b};
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_TANH, ir_binary_bcast(c.g, IR_ADD, x, b))), 2, wrt, "bias");
+    gc_free(&c);
+
+    static const int64_t from[][3] = {{2, 1, 3}, {1, 4, 1}, {1, 1, 1}, {2, 4, 1}};
+    const int64_t to[3] = {2, 4, 3};
+    for (int i = 0; i < 4; i++) {
+        gc_init(&c, 51 + (uint64_t)i);
+        int p = gc_param(&c, "p", 3, from[i], GC_ANY);
+        int y = ir_unary(c.g, IR_SQUARE, ir_broadcast(c.g, p, 3, to));
+        char what[64];
+        snprintf(what, sizeof what, "broadcast #%d", i);
+        gc_check2(&c, gc_weighted_sum(&c, y), 1, &p, what);
+        gc_free(&c);
+    }
+}
+
+/* sum over every nonempty axis subset of a [2,3,4] tensor (the result keeps dims), then squared. */
+static void test_sum(void) {
+    for (unsigned axes = 1; axes < 8; axes++) {
+        struct gc c;
+        gc_init(&c, 60 + axes);
+        int x = gc_input(&c, "x", 3, (int64_t[]){2, 3, 4}, GC_ANY);
+        char what[64];
+        snprintf(what, sizeof what, "sum axes=%u", axes);
+        gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, ir_sum(c.g, x, axes))), 1, &x, what);
+        gc_free(&c);
+    }
+}
+
+/* [2,6] -> [3,4] and [2,6] -> [12], each followed by a nonlinearity that sees the new layout. */
+static void test_reshape(void) {
+    struct gc c;
+    gc_init(&c, 70);
+    int x = gc_input(&c, "x", 2, (int64_t[]){2, 6}, GC_ANY);
+    int p = gc_param(&c, "p", 2, (int64_t[]){3, 4}, GC_ANY);
+    int r = ir_reshape(c.g, x, 2, (int64_t[]){3, 4});
+    int wrt[2] = {x, p};
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, ir_binary(c.g, IR_MUL, r, p))), 2, wrt, "reshape");
+    int flat = ir_reshape(c.g, x, 1, (int64_t[]){12});
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_TANH, flat)), 1, &x, "reshape flat");
+    gc_free(&c);
+}
+
+int main(void) {
+    test_unary();
+    test_binary();
+    test_matmul();
+    test_broadcast();
+    test_sum();
+    test_reshape();
+    return test_report();
+}
