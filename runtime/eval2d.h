@@ -13,10 +13,11 @@ void eval2d_grid_points(float *xy, int n, float half);
 void eval2d_normalize(double *logp, const float *energy, int n, float half);
 
 /* Mean negative log-likelihood (nats) of points under the piecewise-constant grid density; points
- * outside the grid count with the density of the nearest cell. */
+ * outside the grid count with the density of the nearest cell. NaN if m == 0 or a point is NaN. */
 double eval2d_nll(const double *logp, int n, float half, const float *xy, size_t m);
 
-/* Total variation distance between the grid density and the histogram of the points on the same grid. */
+/* Total variation distance between the grid density and the histogram of the points on the same grid.
+ * Points outside the square count as mass the grid density lacks. NaN if m == 0 or out of memory. */
 double eval2d_tv(const double *logp, int n, float half, const float *xy, size_t m);
 
 #endif

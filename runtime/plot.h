@@ -11,7 +11,8 @@ struct canvas {
     uint8_t *rgb; /* h rows of w pixels, 3 bytes each, top row first */
 };
 
-int canvas_init(struct canvas *c, int w, int h, uint8_t r, uint8_t g, uint8_t b); /* 0 or -1 */
+/* 0, or -1 (and an empty canvas) if a side is not in 1..32768 or memory runs out. */
+int canvas_init(struct canvas *c, int w, int h, uint8_t r, uint8_t g, uint8_t b);
 void canvas_free(struct canvas *c);
 
 /* values: an n x n grid, row 0 at the bottom (y = lo), column 0 at the left (x = lo). Colour-mapped
@@ -22,7 +23,14 @@ void plot_heatmap(struct canvas *c, int x0, int y0, int size, const float *value
 void plot_scatter(struct canvas *c, int x0, int y0, int size, const float *xy, size_t n, float half,
                   uint8_t r, uint8_t g, uint8_t b);
 
-/* Text in a built-in 5x7 pixel font, scale 1..4; ASCII 32..126. */
+/* A filled rectangle (panel backgrounds, frames, legend swatches). */
+void plot_rect(struct canvas *c, int x, int y, int w, int h, uint8_t r, uint8_t g, uint8_t b);
+
+/* The heat map's colour for t in [0, 1] (clamped; NaN gives grey), for colour bars and legends. */
+void plot_colormap(double t, uint8_t rgb[3]);
+
+/* Text in a built-in 5x7 pixel font, scale 1..4; ASCII 32..126 (others show as '?'). (x, y) is the top
+ * left of the first glyph; glyphs advance 6 * scale pixels and '\n' starts a line 9 * scale lower. */
 void plot_text(struct canvas *c, int x, int y, const char *text, int scale, uint8_t r, uint8_t g, uint8_t b);
 
 /* Writes the canvas as an 8-bit RGB PNG. Returns 0, or -1 with "path: reason" in err. */

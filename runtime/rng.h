@@ -8,14 +8,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Philox-4x32-10 of counter (stream, index) under key seed: four independent 32-bit words. */
+/* Philox-4x32-10 of counter (stream, index) under key seed: four independent 32-bit words. The counter
+ * words are (index lo, index hi, stream lo, stream hi) and the key words (seed lo, seed hi). */
 void rng_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
+
+/* The bare block function on explicit counter and key words (checked against Random123's test vectors). */
+void rng_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
 /* Uniform on [0, 1) and standard normal (Box-Muller), for element `index` of `stream`. */
 double rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 double rng_normal(uint64_t seed, uint64_t stream, uint64_t index);
 
-/* out[i] = draw for index i, i in [0, n). Parallel over i with OpenMP; identical for any thread count. */
+/* out[i] = draw for index i, i in [0, n). Parallel over i with OpenMP; identical for any thread count.
+ * Uniform floats keep the top 24 bits of rng_uniform (so they stay below 1); normals are rounded. */
 void rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream);
 void rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream);
 
