@@ -1,0 +1,311 @@
+/* ebmc.c: the public API: ties the frontend, autodiff, the JIT and the runtime together. */
+#include "ebmc.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autodiff.h"
+#include "config.h"
+#include "data2d.h"
+#include "frontend.h"
+#include "jit.h"
+#include "model.h"
+#include "rng.h"
+#include "train.h"
+
+enum { TAG_PARAM_INIT = 9 };
+
+struct ebmc_model {
+    struct fe_model *fe;
+    struct train_config config;
+    struct rt_model rt;
+    int compiled;
+    double compile_seconds;
+    struct train_step step; /* for ebmc_gradients, allocated on first use */
+};
+
+static int apply_file_settings(struct ebmc_model *m, FILE *diag) {
+    int rc = 0;
+    for (int i = 0; i < fe_model_n_settings(m->fe); i++) {
+        const struct fe_setting *s = fe_model_setting(m->fe, i);
+        char err[256];
+        if (config_set(&m->config, s->key, s->value, err, sizeof err) != 0) {
+            int unknown_key = strncmp(err, "unknown setting", 15) == 0;
+            fe_error_at(m->fe, unknown_key ? s->loc : s->value_loc, diag, "%s", err);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static struct ebmc_model *wrap(struct fe_model *fe, FILE *diag) {
+    if (!fe) return NULL;
+    struct ebmc_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        fe_model_free(fe);
+        fprintf(diag, "error: out of memory\n");
+        return NULL;
+    }
+    m->fe = fe;
+    config_defaults(&m->config);
+    if (apply_file_settings(m, diag) != 0) {
+        ebmc_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+struct ebmc_model *ebmc_load(const char *path, FILE *diag) { return wrap(fe_parse_file(path, diag), diag); }
+
+struct ebmc_model *ebmc_load_string(const char *source, const char *filename, FILE *diag) {
+    return wrap(fe_parse_string(source, filename, diag), diag);
+}
+
+void ebmc_free(struct ebmc_model *m) {
+    if (!m) return;
+    train_step_free(&m->step);
+    rt_model_free(&m->rt);
+    fe_model_free(m->fe);
+    free(m);
+}
+
+int ebmc_set(struct ebmc_model *m, const char *key, const char *value, FILE *diag) {
+    char err[256];
+    if (m->compiled) {
+        fprintf(diag, "error: settings must be made before compiling\n");
+        return -1;
+    }
+    if (config_set(&m->config, key, value, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+void ebmc_print_settings(const struct ebmc_model *m, FILE *out) { config_print(&m->config, out); }
+void ebmc_print_settings_help(FILE *out) { config_print_help(out); }
+
+/* ---- graphs ---- */
+
+/* The input x: [batch, D...] named "x". */
+static int model_input(struct ebmc_model *m, struct ir_graph *g, int64_t batch) {
+    int64_t shape[IR_MAX_DIMS];
+    fe_model_input_shape(m->fe, batch, shape);
+    return ir_input(g, "x", fe_model_input_ndim(m->fe), shape);
+}
+
+static int fail_graph(struct ir_graph *g, FILE *diag, const char *what) {
+    fprintf(diag, "error: building the %s graph: %s\n", what, ir_graph_error(g));
+    return -1;
+}
+
+/* energy(x) -> "energy"[B], and with_grad: "grad:x" = dE/dx (the Langevin drift). */
+static struct ir_graph *build_energy_graph(struct ebmc_model *m, int with_grad, FILE *diag) {
+    struct ir_graph *g = ir_graph_new();
+    int x = g ? model_input(m, g, m->config.batch) : -1, e, gx;
+    if (x < 0 || fe_lower_energy(m->fe, g, x, &e, diag) != 0) goto fail;
+    if (ir_graph_output(g, "energy", e) != 0) goto fail;
+    if (with_grad && (ad_grad(g, e, -1, 1, &x, &gx) != 0 || ir_graph_output(g, "grad:x", gx) != 0)) goto fail;
+    return g;
+fail:
+    if (g) fail_graph(g, diag, "energy");
+    ir_graph_free(g);
+    return NULL;
+}
+
+/* The surrogate loss of objectives.md on one batch holding data and negatives, x: [2B, D], with
+ * weights w = +1/B for data and -1/B for negatives:
+ *     loss = sum(w * E(sg(x))) + alpha / B * sum(E(sg(x))^2)
+ * and its gradient with respect to every parameter. */
+static struct ir_graph *build_loss_graph(struct ebmc_model *m, FILE *diag) {
+    struct ir_graph *g = ir_graph_new();
+    int64_t two_b = 2 * (int64_t)m->config.batch;
+    int x = g ? model_input(m, g, two_b) : -1, w = x >= 0 ? ir_input(g, "w", 1, &two_b) : -1, e;
+    if (w < 0 || fe_lower_energy(m->fe, g, ir_stop_grad(g, x), &e, diag) != 0) goto fail;
+    int fit = ir_sum_all(g, ir_binary(g, IR_MUL, w, e));
+    int reg = ir_sum_all(g, ir_unary(g, IR_SQUARE, e));
+    int loss = ir_binary(g, IR_ADD, fit, ir_binary(g, IR_MUL, ir_const_like(g, m->config.alpha / m->config.batch, reg), reg));
+    if (loss < 0 || ir_graph_output(g, "loss", loss) || ir_graph_output(g, "energy", e)) goto fail;
+    for (int i = 0; i < fe_model_n_params(m->fe); i++) {
+        const struct fe_param *p = fe_model_param(m->fe, i);
+        int id = ir_graph_find_arg(g, p->name), grad;
+        if (id < 0) continue; /* a parameter the energy never uses keeps a zero gradient */
+        char name[IR_NAME_LEN + 8];
+        snprintf(name, sizeof name, "grad:%s", p->name);
+        if (strlen(name) >= IR_NAME_LEN) {
+            fprintf(diag, "error: parameter name '%s' is too long\n", p->name);
+            ir_graph_free(g);
+            return NULL;
+        }
+        if (ad_grad(g, loss, -1, 1, &id, &grad) != 0 || ir_graph_output(g, name, grad) != 0) goto fail;
+    }
+    return g;
+fail:
+    if (g) fail_graph(g, diag, "loss");
+    ir_graph_free(g);
+    return NULL;
+}
+
+/* ---- compilation ---- */
+
+static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t seed, int index) {
+    uint64_t stream = rng_stream(TAG_PARAM_INIT, (uint64_t)index, 0);
+    double fan_in = fp->ndim >= 2 ? (double)fp->shape[fp->ndim - 2] : (double)fp->shape[0];
+    double fan_out = (double)fp->shape[fp->ndim - 1];
+    for (int64_t i = 0; i < p->numel; i++) {
+        double v = 0;
+        switch (fp->init) {
+        case FE_INIT_ZEROS: v = 0; break;
+        case FE_INIT_ONES: v = 1; break;
+        case FE_INIT_NORMAL: v = fp->init_args[0] * rng_normal(seed, stream, (uint64_t)i); break;
+        case FE_INIT_UNIFORM:
+            v = fp->init_args[0] + (fp->init_args[1] - fp->init_args[0]) * rng_uniform(seed, stream, (uint64_t)i);
+            break;
+        case FE_INIT_XAVIER: {
+            double bound = sqrt(6.0 / (fan_in + fan_out));
+            v = bound * (2 * rng_uniform(seed, stream, (uint64_t)i) - 1);
+            break;
+        }
+        }
+        p->value[i] = (float)v;
+    }
+}
+
+static int compile_program(struct ebmc_model *m, struct rt_program *prog, struct ir_graph *g, FILE *diag) {
+    char err[512];
+    if (!g) return -1;
+    struct jit_program *jit = jit_compile(g, NULL, err, sizeof err);
+    int rc = -1;
+    if (!jit) fprintf(diag, "error: JIT compilation failed: %s\n", err);
+    else if (rt_program_bind(prog, &m->rt, g, jit, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        jit_free(jit);
+    } else {
+        m->compile_seconds += jit_compile_seconds(jit);
+        rc = 0;
+    }
+    ir_graph_free(g);
+    return rc;
+}
+
+int ebmc_compile(struct ebmc_model *m, FILE *diag) {
+    if (m->compiled) return 0;
+    struct rt_model *rt = &m->rt;
+    int64_t shape[IR_MAX_DIMS];
+    fe_model_input_shape(m->fe, 1, shape);
+    rt->dim = 1;
+    for (int i = 1; i < fe_model_input_ndim(m->fe); i++) rt->dim *= (int)shape[i];
+    rt->batch = m->config.batch;
+    rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
+    for (int i = 0; i < fe_model_n_params(m->fe); i++) {
+        const struct fe_param *p = fe_model_param(m->fe, i);
+        int k = rt_model_add_param(rt, p->name, p->ndim, p->shape);
+        if (k < 0) {
+            fprintf(diag, "error: out of memory allocating parameter '%s'\n", p->name);
+            return -1;
+        }
+        init_param(&rt->params[k], p, m->config.seed, i);
+    }
+    if (compile_program(m, &rt->energy, build_energy_graph(m, 0, diag), diag) ||
+        compile_program(m, &rt->energy_grad, build_energy_graph(m, 1, diag), diag) ||
+        compile_program(m, &rt->loss, build_loss_graph(m, diag), diag)) {
+        rt_model_free(rt);
+        return -1;
+    }
+    m->compiled = 1;
+    return 0;
+}
+
+/* ---- inspection ---- */
+
+static const char *const stages[] = {"ast", "graph", "grad", "llvm", "llvm-unopt"};
+
+const char *ebmc_emit_stages(void) { return "ast, graph, grad, llvm, llvm-unopt"; }
+
+int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag) {
+    int which = -1;
+    for (int i = 0; i < (int)(sizeof stages / sizeof stages[0]); i++)
+        if (strcmp(stage, stages[i]) == 0) which = i;
+    if (which < 0) {
+        fprintf(diag, "error: unknown stage '%s' (have: %s)\n", stage, ebmc_emit_stages());
+        return -1;
+    }
+    if (which == 0) {
+        fe_print_ast(m->fe, out);
+        return 0;
+    }
+    struct ir_graph *g = NULL;
+    int rc = 0;
+    if (which == 1) {
+        if (!(g = build_energy_graph(m, 0, diag))) return -1;
+        fprintf(out, "; energy(x) at batch %d\n", m->config.batch);
+        ir_print(g, out);
+    } else if (which == 2) {
+        if (!(g = build_energy_graph(m, 1, diag))) return -1;
+        fprintf(out, "; sampler program: energy and dE/dx at batch %d\n", m->config.batch);
+        ir_print(g, out);
+        ir_graph_free(g);
+        if (!(g = build_loss_graph(m, diag))) return -1;
+        fprintf(out, "\n; training-step program: surrogate loss and parameter gradients, data and negatives as one "
+                     "[2B] batch\n");
+        ir_print(g, out);
+    } else {
+        char err[512];
+        if (!(g = build_loss_graph(m, diag))) return -1;
+        if ((rc = jit_print_llvm(g, which == 3, out, err, sizeof err)) != 0) fprintf(diag, "error: %s\n", err);
+    }
+    ir_graph_free(g);
+    return rc;
+}
+
+/* ---- running ---- */
+
+int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r) {
+    if (!m->compiled && ebmc_compile(m, diag) != 0) return -1;
+    struct train_summary s;
+    struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
+    if (progress) io.is_tty = isatty(fileno(progress));
+    int rc = train_run(&m->rt, &m->config, &io, &s);
+    if (r) {
+        memset(r, 0, sizeof *r);
+        r->steps_done = s.steps_done;
+        r->seconds = s.seconds;
+        r->steps_per_sec = s.steps_per_sec;
+        r->nll_start = s.nll_start;
+        r->nll = s.nll;
+        r->tv = s.tv;
+        r->acceptance = s.acceptance;
+        r->compile_seconds = m->compile_seconds;
+        r->diverged = s.diverged;
+    }
+    if (rc != 0) fprintf(diag, "error: %s\n", s.message);
+    return rc;
+}
+
+int ebmc_energy(struct ebmc_model *m, const float *x, float *energy, int64_t n) {
+    if (!m->compiled || n < 0) return -1;
+    return model_energy(&m->rt, x, energy, (size_t)n);
+}
+
+int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss) {
+    if (!m->compiled) return -1;
+    if (!m->step.xall && train_step_init(&m->step, &m->rt) != 0) return -1;
+    /* sr-cd draws its starting noise over the data box; outside a 2-D data set use [-4, 4]. */
+    int kind = data2d_from_name(m->config.data);
+    float half = kind >= 0 ? data2d_half_width((enum data2d_kind)kind) : 4.0f;
+    return train_step_gradients(&m->rt, &m->config, &m->step, x, half, step, loss);
+}
+
+double ebmc_acceptance(const struct ebmc_model *m) {
+    const struct chain_stats *c = &m->step.chains;
+    return c->proposed ? (double)c->accepted / (double)c->proposed : 0.0;
+}
+
+int ebmc_n_params(const struct ebmc_model *m) { return m->compiled ? m->rt.n_params : 0; }
+const char *ebmc_param_name(const struct ebmc_model *m, int i) { return m->rt.params[i].name; }
+int64_t ebmc_param_numel(const struct ebmc_model *m, int i) { return m->rt.params[i].numel; }
+float *ebmc_param_data(struct ebmc_model *m, int i) { return m->rt.params[i].value; }
+const float *ebmc_param_grad(const struct ebmc_model *m, int i) { return m->rt.params[i].grad; }

@@ -1,0 +1,76 @@
+/* ebmc.h: the public C API of ebmc. The command-line tool is built on this API alone.
+ *
+ *     struct ebmc_model *m = ebmc_load("models/rings.ebm", stderr);   // parse and check
+ *     ebmc_set(m, "steps", "500", stderr);                           // override a train setting
+ *     ebmc_compile(m, stderr);                                        // graphs, autodiff, LLVM JIT
+ *     struct ebmc_result r;
+ *     ebmc_train(m, "runs/rings", stderr, &r);                        // train, write pictures
+ *     ebmc_free(m);
+ *
+ * Functions report errors to the `diag` stream (file:line:col for model text) and return non-zero;
+ * nothing aborts the process. */
+#ifndef EBMC_H
+#define EBMC_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define EBMC_VERSION "0.1.0"
+
+struct ebmc_model;
+
+struct ebmc_result {
+    int steps_done;
+    double seconds, steps_per_sec;
+    double nll_start, nll, tv; /* held-out grid NLL in nats (before, after), total variation */
+    double acceptance;         /* MALA acceptance rate, 0 for ULA */
+    double compile_seconds;    /* JIT compilation of the three programs */
+    int diverged;
+};
+
+/* Parses and checks a model file (or source text). NULL after printing errors. */
+struct ebmc_model *ebmc_load(const char *path, FILE *diag);
+struct ebmc_model *ebmc_load_string(const char *source, const char *filename, FILE *diag);
+void ebmc_free(struct ebmc_model *m);
+
+/* Sets a train setting (same keys as the model's train block), overriding the file. Settings must be
+ * made before ebmc_compile. Returns 0, or -1 after printing the reason. */
+int ebmc_set(struct ebmc_model *m, const char *key, const char *value, FILE *diag);
+/* Prints the effective settings as `key = value` lines, or the table of every setting with its meaning. */
+void ebmc_print_settings(const struct ebmc_model *m, FILE *out);
+void ebmc_print_settings_help(FILE *out);
+
+/* Builds the graphs (energy, energy gradient, training loss with parameter gradients), compiles them
+ * with the LLVM JIT and initializes the parameters from the seed. Returns 0 or -1. */
+int ebmc_compile(struct ebmc_model *m, FILE *diag);
+
+/* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the training-step graphs after
+ * autodiff), "llvm" (LLVM IR of the training step after optimization), "llvm-unopt". Needs no
+ * ebmc_compile. Returns 0, or -1 for an unknown stage. */
+int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag);
+/* The stage names, comma separated, for --help. */
+const char *ebmc_emit_stages(void);
+
+/* Trains (after ebmc_compile). out_dir: where pictures, log.csv and metrics.json go (NULL: nowhere).
+ * progress: where the progress line goes (NULL: silent). Returns 0 on success, 1 if training diverged
+ * (parameters of the last good step are kept), -1 on error; each case is explained on diag. */
+int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r);
+
+/* Energies of n points (x: n * D floats, row-major) with the current parameters (after ebmc_compile). */
+int ebmc_energy(struct ebmc_model *m, const float *x, float *energy, int64_t n);
+
+/* One training step without the update, on a data batch the caller supplies (x: batch * D floats):
+ * negatives from the objective's sampler (noise keyed by `step`), then the surrogate loss and its
+ * gradient, readable through ebmc_param_grad. For checks of objectives against closed forms. */
+int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss);
+/* MALA acceptance rate of the chains run by ebmc_gradients so far (0 if none). */
+double ebmc_acceptance(const struct ebmc_model *m);
+
+/* Parameters by index: name, element count, and a pointer to their values (read or write). */
+int ebmc_n_params(const struct ebmc_model *m);
+const char *ebmc_param_name(const struct ebmc_model *m, int i);
+int64_t ebmc_param_numel(const struct ebmc_model *m, int i);
+float *ebmc_param_data(struct ebmc_model *m, int i);
+const float *ebmc_param_grad(const struct ebmc_model *m, int i);
+
+#endif

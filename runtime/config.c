@@ -1,0 +1,231 @@
+/* config.c: the table of training settings and their parsing. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data2d.h"
+
+static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "dcd-ve"};
+static const char *const sampler_names[] = {"auto", "ula", "mala"};
+
+const char *objective_name(enum objective o) { return (unsigned)o < OBJ_COUNT ? objective_names[o] : "?"; }
+const char *sampler_name(enum sampler_kind s) { return (unsigned)s <= SAMPLER_MALA ? sampler_names[s] : "?"; }
+
+enum setting_type { T_INT, T_DOUBLE, T_U64, T_DATA, T_OBJECTIVE, T_SAMPLER };
+
+struct setting {
+    const char *key;
+    enum setting_type type;
+    size_t offset;
+    double lo, hi; /* inclusive range for numbers */
+    const char *help;
+};
+
+#define F(field) offsetof(struct train_config, field)
+static const struct setting settings[] = {
+    {"data", T_DATA, F(data), 0, 0, "2-D data set"},
+    {"objective", T_OBJECTIVE, F(objective), 0, 0, "cd | sr-cd | dcd-ve"},
+    {"steps", T_INT, F(steps), 1, 1e9, "parameter updates"},
+    {"batch", T_INT, F(batch), 1, 1 << 20, "data points (and negatives) per step"},
+    {"lr", T_DOUBLE, F(lr), 0, 10, "Adam learning rate"},
+    {"beta1", T_DOUBLE, F(beta1), 0, 0.999999, "Adam first-moment decay"},
+    {"beta2", T_DOUBLE, F(beta2), 0, 0.999999999, "Adam second-moment decay"},
+    {"seed", T_U64, F(seed), 0, 0, "random seed (data, noise, initialization)"},
+    {"alpha", T_DOUBLE, F(alpha), 0, 1e6, "energy regularizer: alpha * mean(E+^2 + E-^2)"},
+    {"sigma", T_DOUBLE, F(sigma), 1e-6, 1e6, "DCD-VE kernel noise: y = x + sigma * eps"},
+    {"langevin_steps", T_INT, F(langevin_steps), 0, 1e6, "sampler steps: k for CD, M for DCD"},
+    {"step_size", T_DOUBLE, F(step_size), 1e-12, 1e6, "Langevin step eta: x' = x - eta/2 grad U + tau sqrt(eta) xi"},
+    {"noise_scale", T_DOUBLE, F(noise_scale), 0, 1e6, "Langevin noise scale tau (1 = exact Langevin)"},
+    {"grad_clip", T_DOUBLE, F(grad_clip), 0, 1e30, "clip grad U elementwise to +-grad_clip (0 = off)"},
+    {"sampler", T_SAMPLER, F(sampler), 0, 0, "auto | ula | mala (auto: ULA for cd, sr-cd; MALA for dcd-ve)"},
+    {"threads", T_INT, F(threads), 0, 1024, "worker threads (0 = all cores)"},
+    {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations (0 = end only)"},
+    {"grid", T_INT, F(grid), 8, 4096, "evaluation grid side, in cells"},
+    {"n_samples", T_INT, F(n_samples), 1, 1 << 20, "model samples drawn for samples.png"},
+    {"sample_steps", T_INT, F(sample_steps), 0, 1e6, "MALA steps for those samples"},
+};
+#undef F
+#define N_SETTINGS (int)(sizeof settings / sizeof settings[0])
+
+void config_defaults(struct train_config *c) {
+    memset(c, 0, sizeof *c);
+    strcpy(c->data, "8gaussians");
+    c->objective = OBJ_DCD_VE;
+    c->steps = 2000;
+    c->batch = 1024;
+    c->lr = 1e-3;
+    c->beta1 = 0.9;
+    c->beta2 = 0.999;
+    c->seed = 0;
+    c->alpha = 0.1;
+    c->sigma = 0.3;
+    c->langevin_steps = 5;
+    c->step_size = 0.01;
+    c->noise_scale = 1.0;
+    c->grad_clip = 0;
+    c->sampler = SAMPLER_AUTO;
+    c->threads = 0;
+    c->eval_every = 250;
+    c->grid = 128;
+    c->n_samples = 2000;
+    c->sample_steps = 500;
+}
+
+enum sampler_kind config_sampler(const struct train_config *c) {
+    if (c->sampler != SAMPLER_AUTO) return c->sampler;
+    return c->objective == OBJ_DCD_VE ? SAMPLER_MALA : SAMPLER_ULA;
+}
+
+static int edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 63 || lb > 63) return 99;
+    int d[64][64];
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+static int pick(const char *value, const char *const *names, int n) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(value, names[i]) == 0) return i;
+    return -1;
+}
+
+static void join(char *buf, size_t len, const char *const *names, int n) {
+    buf[0] = 0;
+    for (int i = 0; i < n; i++) {
+        strncat(buf, names[i], len - strlen(buf) - 1);
+        if (i + 1 < n) strncat(buf, ", ", len - strlen(buf) - 1);
+    }
+}
+
+int config_set(struct train_config *c, const char *key, const char *value, char *err, size_t errlen) {
+    const struct setting *s = NULL;
+    for (int i = 0; i < N_SETTINGS; i++)
+        if (strcmp(settings[i].key, key) == 0) s = &settings[i];
+    if (!s) {
+        const char *best = NULL;
+        int best_d = 3;
+        for (int i = 0; i < N_SETTINGS; i++) {
+            int d = edit_distance(key, settings[i].key);
+            if (d < best_d) best_d = d, best = settings[i].key;
+        }
+        if (best) snprintf(err, errlen, "unknown setting '%s'; did you mean '%s'?", key, best);
+        else snprintf(err, errlen, "unknown setting '%s' (see 'ebmc train --help' for the list)", key);
+        return -1;
+    }
+    char *field = (char *)c + s->offset;
+    char names[256];
+    switch (s->type) {
+    case T_U64: {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(value, &end, 10);
+        if (end == value || *end || errno || value[0] == '-') {
+            snprintf(err, errlen, "%s: expected a non-negative whole number, got '%s'", key, value);
+            return -1;
+        }
+        *(uint64_t *)field = v;
+        return 0;
+    }
+    case T_INT:
+    case T_DOUBLE: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (end == value || *end || errno || !isfinite(v)) {
+            snprintf(err, errlen, "%s: expected a number, got '%s'", key, value);
+            return -1;
+        }
+        if (s->type == T_INT && v != floor(v)) {
+            snprintf(err, errlen, "%s: expected a whole number, got '%s'", key, value);
+            return -1;
+        }
+        if (v < s->lo || v > s->hi) {
+            snprintf(err, errlen, "%s: %s is out of range [%g, %g]", key, value, s->lo, s->hi);
+            return -1;
+        }
+        if (s->type == T_INT) *(int *)field = (int)v;
+        else *(double *)field = v;
+        return 0;
+    }
+    case T_DATA:
+        if (data2d_from_name(value) < 0) {
+            snprintf(err, errlen, "data: unknown data set '%s' (have: %s)", value, data2d_names());
+            return -1;
+        }
+        snprintf(c->data, sizeof c->data, "%s", value);
+        return 0;
+    case T_OBJECTIVE: {
+        int o = pick(value, objective_names, OBJ_COUNT);
+        if (o < 0) {
+            join(names, sizeof names, objective_names, OBJ_COUNT);
+            snprintf(err, errlen, "objective: unknown objective '%s' (have: %s)", value, names);
+            return -1;
+        }
+        c->objective = (enum objective)o;
+        return 0;
+    }
+    case T_SAMPLER: {
+        int o = pick(value, sampler_names, 3);
+        if (o < 0) {
+            join(names, sizeof names, sampler_names, 3);
+            snprintf(err, errlen, "sampler: unknown sampler '%s' (have: %s)", value, names);
+            return -1;
+        }
+        c->sampler = (enum sampler_kind)o;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+static void print_value(const struct train_config *c, const struct setting *s, FILE *out, int json) {
+    const char *field = (const char *)c + s->offset;
+    const char *q = json ? "\"" : "";
+    switch (s->type) {
+    case T_INT: fprintf(out, "%d", *(const int *)field); break;
+    case T_DOUBLE: fprintf(out, "%.9g", *(const double *)field); break;
+    case T_U64: fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)field); break;
+    case T_DATA: fprintf(out, "%s%s%s", q, c->data, q); break;
+    case T_OBJECTIVE: fprintf(out, "%s%s%s", q, objective_name(c->objective), q); break;
+    case T_SAMPLER: fprintf(out, "%s%s%s", q, sampler_name(config_sampler(c)), q); break;
+    }
+}
+
+void config_print(const struct train_config *c, FILE *out) {
+    for (int i = 0; i < N_SETTINGS; i++) {
+        fprintf(out, "%s = ", settings[i].key);
+        print_value(c, &settings[i], out, 0);
+        fputc('\n', out);
+    }
+}
+
+void config_print_json(const struct train_config *c, FILE *out, const char *indent) {
+    for (int i = 0; i < N_SETTINGS; i++) {
+        fprintf(out, "%s\"%s\": ", indent, settings[i].key);
+        print_value(c, &settings[i], out, 1);
+        fprintf(out, "%s\n", i + 1 < N_SETTINGS ? "," : "");
+    }
+}
+
+void config_print_help(FILE *out) {
+    struct train_config d;
+    config_defaults(&d);
+    for (int i = 0; i < N_SETTINGS; i++) {
+        fprintf(out, "  %-15s %s (default: ", settings[i].key, settings[i].help);
+        if (settings[i].type == T_SAMPLER) fprintf(out, "auto");
+        else print_value(&d, &settings[i], out, 0);
+        fprintf(out, ")\n");
+    }
+}

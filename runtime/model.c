@@ -1,0 +1,124 @@
+/* model.c: parameter storage and program binding. */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rt_model_add_param(struct rt_model *m, const char *name, int ndim, const int64_t *shape) {
+    struct rt_param *ps = realloc(m->params, sizeof *ps * (size_t)(m->n_params + 1));
+    if (!ps) return -1;
+    m->params = ps;
+    struct rt_param *p = &ps[m->n_params];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = ndim;
+    p->numel = 1;
+    for (int i = 0; i < ndim; i++) p->shape[i] = shape[i], p->numel *= shape[i];
+    size_t n = (size_t)p->numel;
+    p->value = calloc(n, sizeof(float));
+    p->grad = calloc(n, sizeof(float));
+    p->adam_m = calloc(n, sizeof(float));
+    p->adam_v = calloc(n, sizeof(float));
+    if (!p->value || !p->grad || !p->adam_m || !p->adam_v) {
+        free(p->value), free(p->grad), free(p->adam_m), free(p->adam_v);
+        return -1;
+    }
+    return m->n_params++;
+}
+
+int rt_model_find_param(const struct rt_model *m, const char *name) {
+    for (int i = 0; i < m->n_params; i++)
+        if (strcmp(m->params[i].name, name) == 0) return i;
+    return -1;
+}
+
+static void program_free(struct rt_program *p) {
+    if (p->outs)
+        for (int i = 0; i < p->n_outs; i++)
+            if (p->out_owned[i]) free(p->outs[i]);
+    jit_free(p->jit);
+    free(p->args), free(p->outs), free(p->arg_names), free(p->out_names), free(p->out_numel), free(p->out_owned);
+    memset(p, 0, sizeof *p);
+}
+
+int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_graph *g, struct jit_program *jit,
+                    char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    p->jit = jit;
+    p->n_args = ir_graph_args(g, NULL);
+    p->n_outs = g->n_outputs;
+    int *ids = malloc(sizeof(int) * (size_t)(p->n_args + 1));
+    p->args = calloc((size_t)p->n_args + 1, sizeof *p->args);
+    p->arg_names = calloc((size_t)p->n_args + 1, sizeof *p->arg_names);
+    p->outs = calloc((size_t)p->n_outs + 1, sizeof *p->outs);
+    p->out_names = calloc((size_t)p->n_outs + 1, sizeof *p->out_names);
+    p->out_numel = calloc((size_t)p->n_outs + 1, sizeof *p->out_numel);
+    p->out_owned = calloc((size_t)p->n_outs + 1, 1);
+    if (!ids || !p->args || !p->arg_names || !p->outs || !p->out_names || !p->out_numel || !p->out_owned) goto oom;
+    ir_graph_args(g, ids);
+    for (int i = 0; i < p->n_args; i++) {
+        const struct ir_node *n = ir_node_at(g, ids[i]);
+        memcpy(p->arg_names[i], n->name, IR_NAME_LEN);
+        if (n->op == IR_PARAM) {
+            int k = rt_model_find_param(m, n->name);
+            if (k < 0) {
+                snprintf(err, errlen, "program parameter '%s' is not a model parameter", n->name);
+                goto fail;
+            }
+            p->args[i] = m->params[k].value;
+        }
+    }
+    for (int i = 0; i < p->n_outs; i++) {
+        const struct ir_output *o = &g->outputs[i];
+        memcpy(p->out_names[i], o->name, IR_NAME_LEN);
+        p->out_numel[i] = ir_node_numel(ir_node_at(g, o->node));
+        int k = strncmp(o->name, "grad:", 5) == 0 ? rt_model_find_param(m, o->name + 5) : -1;
+        if (k >= 0) {
+            p->outs[i] = m->params[k].grad;
+        } else {
+            p->outs[i] = calloc((size_t)p->out_numel[i], sizeof(float));
+            if (!p->outs[i]) goto oom;
+            p->out_owned[i] = 1;
+        }
+    }
+    free(ids);
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory binding a program");
+fail:
+    free(ids);
+    p->jit = NULL; /* the caller still owns jit on failure */
+    program_free(p);
+    return -1;
+}
+
+int rt_program_input(struct rt_program *p, const char *name, const float *buf) {
+    for (int i = 0; i < p->n_args; i++)
+        if (strcmp(p->arg_names[i], name) == 0) {
+            p->args[i] = (float *)buf; /* programs never write their arguments */
+            return 0;
+        }
+    return -1;
+}
+
+float *rt_program_output(const struct rt_program *p, const char *name) {
+    for (int i = 0; i < p->n_outs; i++)
+        if (strcmp(p->out_names[i], name) == 0) return p->outs[i];
+    return NULL;
+}
+
+void rt_program_run(struct rt_program *p, int threads) { jit_run(p->jit, p->args, p->outs, threads); }
+
+void rt_model_free(struct rt_model *m) {
+    program_free(&m->energy);
+    program_free(&m->energy_grad);
+    program_free(&m->loss);
+    for (int i = 0; i < m->n_params; i++) {
+        struct rt_param *p = &m->params[i];
+        free(p->value), free(p->grad), free(p->adam_m), free(p->adam_v);
+    }
+    free(m->params);
+    m->params = NULL;
+    m->n_params = 0;
+}

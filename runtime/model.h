@@ -1,0 +1,61 @@
+/* model.h: a compiled energy model as the runtime sees it: parameter buffers and the three compiled
+ * programs a training run calls. The public API (api/) builds it from a model file; the runtime only
+ * binds buffers by name and runs programs, so it never sees the frontend or the passes. */
+#ifndef EBMC_MODEL_H
+#define EBMC_MODEL_H
+
+#include <stdint.h>
+
+#include "ir.h"
+#include "jit.h"
+
+struct rt_param {
+    char name[IR_NAME_LEN];
+    int ndim;
+    int64_t shape[IR_MAX_DIMS];
+    int64_t numel;
+    float *value, *grad;  /* grad is written by the loss program */
+    float *adam_m, *adam_v;
+};
+
+/* A compiled program with its buffers bound: parameter arguments point at parameter values, outputs
+ * named "grad:<param>" at parameter gradients; every other output gets a buffer of its own. Inputs are
+ * set per call through rt_program_input(). */
+struct rt_program {
+    struct jit_program *jit;
+    int n_args, n_outs;
+    float **args, **outs;
+    char (*arg_names)[IR_NAME_LEN];
+    char (*out_names)[IR_NAME_LEN];
+    int64_t *out_numel;
+    unsigned char *out_owned;
+};
+
+struct rt_model {
+    int dim;   /* data dimension D (product of the non-batch dims of x) */
+    int batch; /* B: chains, data points and negatives per call */
+    int threads;
+    int n_params;
+    struct rt_param *params;
+    struct rt_program energy;      /* x[B, D] -> "energy"[B]                                 */
+    struct rt_program energy_grad; /* x[B, D] -> "energy"[B], "grad:x"[B, D]                  */
+    struct rt_program loss;        /* x[2B, D], w[2B] -> "loss"[1], "energy"[2B], grad:<param> */
+};
+
+/* Adds a parameter (buffers zeroed). Returns its index, or -1 on out of memory. */
+int rt_model_add_param(struct rt_model *m, const char *name, int ndim, const int64_t *shape);
+int rt_model_find_param(const struct rt_model *m, const char *name);
+
+/* Binds program `p` compiled from graph `g` (takes ownership of jit). Returns 0, or -1 with a message
+ * (an argument that is neither a parameter nor an input, out of memory). */
+int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_graph *g, struct jit_program *jit,
+                    char *err, size_t errlen);
+/* Points the input argument `name` at buf. Returns 0, or -1 if there is no such input. */
+int rt_program_input(struct rt_program *p, const char *name, const float *buf);
+/* The buffer of output `name`, or NULL. */
+float *rt_program_output(const struct rt_program *p, const char *name);
+void rt_program_run(struct rt_program *p, int threads);
+
+void rt_model_free(struct rt_model *m); /* frees buffers and programs, not m itself */
+
+#endif

@@ -1,0 +1,41 @@
+/* sampler.h: Langevin samplers (ULA and MALA) on a potential
+ *
+ *     U(x) = E(x) + |y - a x|^2 / (2 s^2)      (the Gaussian term only when y is given)
+ *
+ * which is the model energy for CD and the DCD posterior q(x | y) otherwise (objectives.md). Every
+ * call advances model->batch independent chains, one per row of x. */
+#ifndef EBMC_SAMPLER_H
+#define EBMC_SAMPLER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "model.h"
+
+struct potential {
+    struct rt_model *model;
+    const float *y; /* [B, D] observations, or NULL for U = E */
+    float a, s;     /* kernel y = a x + s eps */
+};
+
+struct langevin {
+    enum sampler_kind kind; /* SAMPLER_ULA or SAMPLER_MALA */
+    int steps;
+    double step_size;   /* eta */
+    double noise_scale; /* tau: proposal x' = x - eta/2 grad U + tau sqrt(eta) xi */
+    double grad_clip;   /* 0 = off */
+};
+
+struct chain_stats {
+    long proposed, accepted; /* MALA proposals; acceptance rate = accepted / proposed */
+};
+
+/* u[B] = U(x), grad[B*D] = dU/dx (before clipping). */
+void potential_eval(const struct potential *pot, const float *x, float *u, float *grad);
+
+/* Runs the chains in x (updated in place). Noise for step j comes from stream rng_stream(tag, step, j)
+ * under `seed`, so a run is a function of its arguments only. Returns 0, or -1 on out of memory. */
+int langevin_run(const struct potential *pot, float *x, const struct langevin *opt, uint64_t seed, uint32_t tag,
+                 uint64_t step, struct chain_stats *stats);
+
+#endif

@@ -1,0 +1,372 @@
+/* train.c: the training loop, negative sampling per objective, Adam, evaluation, logs and pictures. */
+#include "train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "data2d.h"
+#include "eval2d.h"
+#include "plot.h"
+#include "rng.h"
+#include "sampler.h"
+
+/* Stream tags: every random draw of a run has its own (tag, step, sub) stream. */
+enum { TAG_DATA = 1, TAG_TEST, TAG_KERNEL, TAG_CHAIN, TAG_INIT_NOISE, TAG_SAMPLE_INIT, TAG_SAMPLES };
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int model_energy(struct rt_model *m, const float *xy, float *energy, size_t n) {
+    size_t b = (size_t)m->batch, d = (size_t)m->dim;
+    float *chunk = calloc(b * d, sizeof(float));
+    if (!chunk) return -1;
+    rt_program_input(&m->energy, "x", chunk);
+    for (size_t i = 0; i < n; i += b) {
+        size_t k = n - i < b ? n - i : b; /* the last chunk is padded with zeros */
+        memset(chunk, 0, b * d * sizeof(float));
+        memcpy(chunk, xy + i * d, k * d * sizeof(float));
+        rt_program_run(&m->energy, m->threads);
+        memcpy(energy + i, rt_program_output(&m->energy, "energy"), k * sizeof(float));
+    }
+    free(chunk);
+    return 0;
+}
+
+int model_eval2d(struct rt_model *m, int grid, float half, const float *test, size_t n_test, double *nll, double *tv) {
+    size_t cells = (size_t)grid * (size_t)grid;
+    float *pts = malloc(cells * 2 * sizeof(float)), *e = malloc(cells * sizeof(float));
+    double *logp = malloc(cells * sizeof(double));
+    int rc = -1;
+    if (pts && e && logp && m->dim == 2) {
+        eval2d_grid_points(pts, grid, half);
+        if (model_energy(m, pts, e, cells) == 0) {
+            eval2d_normalize(logp, e, grid, half);
+            *nll = eval2d_nll(logp, grid, half, test, n_test);
+            *tv = eval2d_tv(logp, grid, half, test, n_test);
+            rc = 0;
+        }
+    }
+    free(pts), free(e), free(logp);
+    return rc;
+}
+
+/* Negatives for one step, written to xneg[B, D]. Every objective differs only here. */
+static int sample_negatives(struct rt_model *m, const struct train_config *c, const float *x, float *xneg, float *y,
+                            float half, int64_t step, struct chain_stats *st) {
+    size_t n = (size_t)m->batch * (size_t)m->dim;
+    struct langevin lv = {config_sampler(c), c->langevin_steps, c->step_size, c->noise_scale, c->grad_clip};
+    struct potential pot = {m, NULL, 1.0f, 1.0f};
+    switch (c->objective) {
+    case OBJ_CD: /* CD-k: chains start at the data */
+        memcpy(xneg, x, n * sizeof(float));
+        break;
+    case OBJ_SR_CD: /* short-run CD: chains start from uniform noise over the data box */
+        rng_fill_uniform(xneg, n, c->seed, rng_stream(TAG_INIT_NOISE, (uint64_t)step, 0));
+        for (size_t i = 0; i < n; i++) xneg[i] = (2 * xneg[i] - 1) * half;
+        break;
+    case OBJ_DCD_VE: /* y = x + sigma eps; chains start at y and sample q(x | y) */
+        rng_fill_normal(y, n, c->seed, rng_stream(TAG_KERNEL, (uint64_t)step, 0));
+        for (size_t i = 0; i < n; i++) y[i] = x[i] + (float)c->sigma * y[i];
+        memcpy(xneg, y, n * sizeof(float));
+        pot.y = y;
+        pot.s = (float)c->sigma;
+        break;
+    default: return -1;
+    }
+    return langevin_run(&pot, xneg, &lv, c->seed, TAG_CHAIN, (uint64_t)step, st);
+}
+
+int train_step_init(struct train_step *ts, struct rt_model *m) {
+    size_t b = (size_t)m->batch, n = b * (size_t)m->dim;
+    memset(ts, 0, sizeof *ts);
+    ts->xall = malloc(2 * n * sizeof(float));
+    ts->w = malloc(2 * b * sizeof(float));
+    ts->y = malloc(n * sizeof(float));
+    if (!ts->xall || !ts->w || !ts->y) {
+        train_step_free(ts);
+        return -1;
+    }
+    /* loss = sum(w * E) + alpha/B * sum(E^2) is the surrogate of objectives.md with these weights. */
+    for (size_t i = 0; i < b; i++) ts->w[i] = 1.0f / (float)b, ts->w[b + i] = -1.0f / (float)b;
+    return 0;
+}
+
+void train_step_free(struct train_step *ts) {
+    free(ts->xall), free(ts->w), free(ts->y);
+    memset(ts, 0, sizeof *ts);
+}
+
+int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
+                         float half_width, int64_t step, double *loss) {
+    size_t n = (size_t)m->batch * (size_t)m->dim;
+    if (x != ts->xall) memcpy(ts->xall, x, n * sizeof(float));
+    if (sample_negatives(m, c, ts->xall, ts->xall + n, ts->y, half_width, step, &ts->chains)) return -1;
+    rt_program_input(&m->loss, "x", ts->xall);
+    rt_program_input(&m->loss, "w", ts->w);
+    rt_program_run(&m->loss, m->threads);
+    *loss = rt_program_output(&m->loss, "loss")[0];
+    return 0;
+}
+
+static void adam_update(struct rt_model *m, const struct train_config *c, int t) {
+    double b1 = c->beta1, b2 = c->beta2;
+    double lr_t = c->lr * sqrt(1 - pow(b2, t)) / (1 - pow(b1, t));
+    for (int k = 0; k < m->n_params; k++) {
+        struct rt_param *p = &m->params[k];
+        for (int64_t i = 0; i < p->numel; i++) {
+            float g = p->grad[i];
+            p->adam_m[i] = (float)(b1 * p->adam_m[i] + (1 - b1) * g);
+            p->adam_v[i] = (float)(b2 * p->adam_v[i] + (1 - b2) * g * g);
+            p->value[i] -= (float)(lr_t * p->adam_m[i] / (sqrt(p->adam_v[i]) + 1e-8));
+        }
+    }
+}
+
+static int grads_finite(const struct rt_model *m) {
+    for (int k = 0; k < m->n_params; k++)
+        for (int64_t i = 0; i < m->params[k].numel; i++)
+            if (!isfinite(m->params[k].grad[i])) return 0;
+    return 1;
+}
+
+static void progress(const struct train_io *io, int step, int steps, double loss, double rate, int final) {
+    if (!io->progress) return;
+    double eta = rate > 0 ? (steps - step) / rate : 0;
+    if (io->is_tty) {
+        fprintf(io->progress, "\r  step %*d/%d  loss %+.4f  %6.1f steps/s  ETA %4.0fs ", (int)log10(steps) + 1, step,
+                steps, loss, rate, eta);
+        if (final) fputc('\n', io->progress);
+    } else if (final || step % (steps / 10 > 0 ? steps / 10 : 1) == 0) {
+        fprintf(io->progress, "  step %d/%d  loss %+.4f  %.1f steps/s  ETA %.0fs\n", step, steps, loss, rate, eta);
+    }
+    fflush(io->progress);
+}
+
+/* ---- pictures ---- */
+
+static void path_join(char *buf, size_t len, const char *dir, const char *file) { snprintf(buf, len, "%s/%s", dir, file); }
+
+static int write_density_png(struct rt_model *m, const struct train_config *c, const struct train_io *io, float half,
+                             const float *test, size_t n_test, char *err, size_t errlen) {
+    int n = c->grid, panel = 384, pad = 24, title = 28;
+    size_t cells = (size_t)n * (size_t)n;
+    float *pts = malloc(cells * 2 * sizeof(float)), *e = malloc(cells * sizeof(float));
+    float *dens = malloc(cells * sizeof(float)), *hist = calloc(cells, sizeof(float));
+    double *logp = malloc(cells * sizeof(double));
+    struct canvas cv = {0};
+    int rc = -1;
+    if (!pts || !e || !dens || !hist || !logp || canvas_init(&cv, 2 * panel + 3 * pad, panel + pad + title, 255, 255, 255)) {
+        snprintf(err, errlen, "out of memory drawing density.png");
+        goto done;
+    }
+    eval2d_grid_points(pts, n, half);
+    if (model_energy(m, pts, e, cells)) goto done;
+    eval2d_normalize(logp, e, n, half);
+    for (size_t i = 0; i < cells; i++) dens[i] = (float)exp(logp[i]);
+    for (size_t i = 0; i < n_test; i++) {
+        int cx = (int)((test[2 * i] + half) / (2 * half) * n), cy = (int)((test[2 * i + 1] + half) / (2 * half) * n);
+        if (cx >= 0 && cx < n && cy >= 0 && cy < n) hist[(size_t)cy * n + cx] += 1;
+    }
+    plot_heatmap(&cv, pad, title, panel, hist, n);
+    plot_heatmap(&cv, 2 * pad + panel, title, panel, dens, n);
+    char label[128];
+    snprintf(label, sizeof label, "data: %s (held-out histogram)", c->data);
+    plot_text(&cv, pad, 8, label, 2, 0, 0, 0);
+    snprintf(label, sizeof label, "model exp(-E), %s", objective_name(c->objective));
+    plot_text(&cv, 2 * pad + panel, 8, label, 2, 0, 0, 0);
+    char path[4096];
+    path_join(path, sizeof path, io->out_dir, "density.png");
+    rc = png_write(&cv, path, err, errlen);
+done:
+    free(pts), free(e), free(dens), free(hist), free(logp);
+    canvas_free(&cv);
+    return rc;
+}
+
+/* Model samples: long MALA chains on E started from uniform noise over the data box. */
+static int draw_model_samples(struct rt_model *m, const struct train_config *c, float half, float *out, size_t n) {
+    size_t b = (size_t)m->batch, d = (size_t)m->dim;
+    float *x = malloc(b * d * sizeof(float));
+    if (!x) return -1;
+    struct potential pot = {m, NULL, 1, 1};
+    struct langevin lv = {SAMPLER_MALA, c->sample_steps, c->step_size, 1.0, 0};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += b) {
+        rng_fill_uniform(x, b * d, c->seed, rng_stream(TAG_SAMPLE_INIT, i / b, 0));
+        for (size_t j = 0; j < b * d; j++) x[j] = (2 * x[j] - 1) * half;
+        rc = langevin_run(&pot, x, &lv, c->seed, TAG_SAMPLES, i / b, NULL);
+        size_t k = n - i < b ? n - i : b;
+        memcpy(out + i * d, x, k * d * sizeof(float));
+    }
+    free(x);
+    return rc;
+}
+
+static int write_samples_png(struct rt_model *m, const struct train_config *c, const struct train_io *io, float half,
+                             const float *test, const float *neg, char *err, size_t errlen) {
+    int panel = 320, pad = 20, title = 28;
+    size_t n = (size_t)c->n_samples;
+    float *samples = malloc(n * 2 * sizeof(float));
+    struct canvas cv = {0};
+    int rc = -1;
+    if (!samples || canvas_init(&cv, 3 * panel + 4 * pad, panel + pad + title, 255, 255, 255)) {
+        snprintf(err, errlen, "out of memory drawing samples.png");
+        goto done;
+    }
+    if (draw_model_samples(m, c, half, samples, n)) goto done;
+    size_t n_data = n < (size_t)m->batch * 4 ? n : (size_t)m->batch * 4;
+    const char *titles[3] = {"data", "negatives (last step)", "model samples (MALA)"};
+    const float *sets[3] = {test, neg, samples};
+    size_t counts[3] = {n_data, (size_t)m->batch, n};
+    for (int k = 0; k < 3; k++) {
+        int x0 = pad + k * (panel + pad);
+        for (int yy = 0; yy < panel; yy++) /* light panel background */
+            for (int xx = 0; xx < panel; xx++) memset(&cv.rgb[3 * ((size_t)(title + yy) * cv.w + x0 + xx)], 242, 3);
+        plot_scatter(&cv, x0, title, panel, sets[k], counts[k], half, k == 0 ? 30 : 200, k == 0 ? 90 : 60, k == 0 ? 200 : 40);
+        plot_text(&cv, x0, 8, titles[k], 2, 0, 0, 0);
+    }
+    char path[4096];
+    path_join(path, sizeof path, io->out_dir, "samples.png");
+    rc = png_write(&cv, path, err, errlen);
+done:
+    free(samples);
+    canvas_free(&cv);
+    return rc;
+}
+
+static int write_metrics(const struct train_config *c, const struct train_io *io, const struct train_summary *s,
+                         char *err, size_t errlen) {
+    char path[4096], tmp[4200];
+    path_join(path, sizeof path, io->out_dir, "metrics.json");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "{\n  \"model\": \"%s\",\n", io->model_name ? io->model_name : "");
+    fprintf(f, "  \"steps_done\": %d,\n  \"seconds\": %.3f,\n  \"steps_per_sec\": %.2f,\n", s->steps_done, s->seconds,
+            s->steps_per_sec);
+    fprintf(f, "  \"nll_start\": %.6f,\n  \"nll\": %.6f,\n  \"tv\": %.6f,\n", s->nll_start, s->nll, s->tv);
+    fprintf(f, "  \"nll_units\": \"nats, held-out points, model density normalized on a %dx%d grid\",\n", c->grid, c->grid);
+    fprintf(f, "  \"energy_data\": %.6g,\n  \"energy_neg\": %.6g,\n  \"acceptance\": %.4f,\n", s->energy_data,
+            s->energy_neg, s->acceptance);
+    fprintf(f, "  \"diverged\": %s,\n  \"message\": \"%s\",\n", s->diverged ? "true" : "false", s->message);
+    fprintf(f, "  \"config\": {\n");
+    config_print_json(c, f, "    ");
+    fprintf(f, "  }\n}\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+#define N_TEST 20000
+
+int train_run(struct rt_model *m, const struct train_config *c, const struct train_io *io, struct train_summary *s) {
+    memset(s, 0, sizeof *s);
+    int kind = data2d_from_name(c->data);
+    if (kind < 0 || m->dim != 2) {
+        snprintf(s->message, sizeof s->message, "data set '%s' needs a model on 2-D points (x: [B, 2])", c->data);
+        return -1;
+    }
+    float half = data2d_half_width((enum data2d_kind)kind);
+    size_t b = (size_t)m->batch;
+    float *test = malloc(N_TEST * 2 * sizeof(float));
+    struct train_step ts;
+    FILE *log = NULL;
+    int rc = -1;
+    if (train_step_init(&ts, m) != 0 || !test) {
+        snprintf(s->message, sizeof s->message, "out of memory");
+        free(test);
+        return -1;
+    }
+    /* Held-out points come from their own stream, never seen in training. */
+    data2d_sample((enum data2d_kind)kind, test, N_TEST, c->seed, rng_stream(TAG_TEST, 0, 0));
+    if (io->out_dir) {
+        if (mkdir(io->out_dir, 0777) != 0 && errno != EEXIST) {
+            snprintf(s->message, sizeof s->message, "%s: cannot create directory: %s", io->out_dir, strerror(errno));
+            goto done;
+        }
+        char path[4096];
+        path_join(path, sizeof path, io->out_dir, "log.csv");
+        if (!(log = fopen(path, "w"))) {
+            snprintf(s->message, sizeof s->message, "%s: cannot write: %s", path, strerror(errno));
+            goto done;
+        }
+        fprintf(log, "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv\n");
+    }
+    double tv0;
+    if (model_eval2d(m, c->grid, half, test, N_TEST, &s->nll_start, &tv0)) goto oom;
+    const struct chain_stats *st = &ts.chains;
+    double t0 = now_seconds(), eval_seconds = 0, loss = 0;
+    for (int step = 0; step < c->steps; step++) {
+        data2d_sample((enum data2d_kind)kind, ts.xall, b, c->seed, rng_stream(TAG_DATA, (uint64_t)step, 0));
+        if (train_step_gradients(m, c, &ts, ts.xall, half, step, &loss)) goto oom;
+        const float *e = rt_program_output(&m->loss, "energy");
+        if (!isfinite(loss) || !grads_finite(m)) {
+            s->diverged = 1;
+            snprintf(s->message, sizeof s->message,
+                     "training diverged at step %d (loss %g): non-finite loss or gradient; parameters are those "
+                     "after step %d. Try a larger alpha, a smaller step_size or lr, or sampler = mala.",
+                     step, loss, step - 1);
+            break;
+        }
+        adam_update(m, c, step + 1);
+        s->steps_done = step + 1;
+        double ed = 0, en = 0;
+        for (size_t i = 0; i < b; i++) ed += e[i], en += e[b + i];
+        s->energy_data = ed / (double)b, s->energy_neg = en / (double)b;
+        /* steps/s counts training only: evaluation time is measured and left out. */
+        double rate = (step + 1) / (now_seconds() - t0 - eval_seconds);
+        int last = step + 1 == c->steps, eval_now = last || (c->eval_every > 0 && (step + 1) % c->eval_every == 0);
+        if (eval_now) {
+            double te = now_seconds();
+            if (model_eval2d(m, c->grid, half, test, N_TEST, &s->nll, &s->tv)) goto oom;
+            eval_seconds += now_seconds() - te;
+        }
+        if (log) {
+            fprintf(log, "%d,%.6g,%.6g,%.6g,%.2f,%.4f", step + 1, loss, s->energy_data, s->energy_neg, rate,
+                    st->proposed ? (double)st->accepted / (double)st->proposed : 0.0);
+            if (eval_now) fprintf(log, ",%.6f,%.6f\n", s->nll, s->tv);
+            else fprintf(log, ",,\n");
+        }
+        progress(io, step + 1, c->steps, loss, rate, last);
+    }
+    s->seconds = now_seconds() - t0 - eval_seconds;
+    s->steps_per_sec = s->steps_done / (s->seconds > 0 ? s->seconds : 1);
+    s->acceptance = st->proposed ? (double)st->accepted / (double)st->proposed : 0.0;
+    if (s->steps_done < c->steps && model_eval2d(m, c->grid, half, test, N_TEST, &s->nll, &s->tv)) goto oom;
+    if (io->progress && s->diverged) fprintf(io->progress, "\n");
+    if (io->out_dir) {
+        char err[512];
+        if (write_density_png(m, c, io, half, test, N_TEST, err, sizeof err) ||
+            write_samples_png(m, c, io, half, test, ts.xall + b * 2, err, sizeof err) || write_metrics(c, io, s, err, sizeof err)) {
+            snprintf(s->message, sizeof s->message, "%s", err);
+            goto done;
+        }
+    }
+    rc = s->diverged ? 1 : 0;
+    goto done;
+oom:
+    snprintf(s->message, sizeof s->message, "out of memory");
+done:
+    if (log && fclose(log) != 0 && rc == 0) {
+        snprintf(s->message, sizeof s->message, "%s/log.csv: write failed: %s", io->out_dir, strerror(errno));
+        rc = -1;
+    }
+    free(test);
+    train_step_free(&ts);
+    return rc;
+}

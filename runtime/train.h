@@ -1,0 +1,60 @@
+/* train.h: the training loop and the evaluation of a 2-D energy model.
+ *
+ * A step: draw a data batch, draw negatives with the objective's sampler, run the compiled loss
+ * program (surrogate loss and its parameter gradients, objectives.md), update with Adam. Every
+ * objective shares the one loss program; only the negatives differ. */
+#ifndef EBMC_TRAIN_H
+#define EBMC_TRAIN_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "model.h"
+#include "sampler.h"
+
+struct train_summary {
+    int steps_done;
+    double seconds, steps_per_sec;
+    double nll_start, nll, tv; /* held-out grid NLL (nats) before and after training; total variation */
+    double acceptance;         /* MALA acceptance rate over the run (0 if ULA) */
+    double energy_data, energy_neg;
+    int diverged;              /* training stopped on a non-finite loss or gradient */
+    char message[256];         /* why training stopped early, if it did */
+};
+
+struct train_io {
+    const char *out_dir;  /* density.png, samples.png, log.csv, metrics.json go here; NULL: write nothing */
+    const char *model_name;
+    FILE *progress;       /* progress line (\r-updated when is_tty); NULL: silent */
+    int is_tty;
+};
+
+/* The buffers of one training step: data and negatives as one [2B, D] batch, loss weights, DCD
+ * observations, and MALA statistics. */
+struct train_step {
+    float *xall; /* rows 0..B-1: data; rows B..2B-1: negatives */
+    float *w;    /* +1/B for data, -1/B for negatives */
+    float *y;    /* DCD: the diffused data the posterior chains condition on */
+    struct chain_stats chains;
+};
+
+int train_step_init(struct train_step *ts, struct rt_model *m);
+void train_step_free(struct train_step *ts);
+
+/* One step without the update: copies the data batch x[B, D] in, draws negatives with the objective's
+ * sampler (noise keyed by `step`), runs the loss program. Afterwards every parameter's grad holds the
+ * surrogate-loss gradient. Returns 0, or -1 on out of memory. */
+int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
+                         float half_width, int64_t step, double *loss);
+
+/* Trains m in place. Returns 0 when every step ran (summary filled), 1 when training diverged (the
+ * parameters are those of the last good step), -1 on an I/O or memory error (message in summary). */
+int train_run(struct rt_model *m, const struct train_config *c, const struct train_io *io, struct train_summary *s);
+
+/* Energies of n points (xy interleaved) in chunks of the model's batch. */
+int model_energy(struct rt_model *m, const float *xy, float *energy, size_t n);
+
+/* Held-out grid NLL and TV of the model against test points. */
+int model_eval2d(struct rt_model *m, int grid, float half, const float *test, size_t n_test, double *nll, double *tv);
+
+#endif

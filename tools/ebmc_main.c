@@ -1,0 +1,288 @@
+/* ebmc_main.c: the `ebmc` command line. Uses only the public API (include/ebmc.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ebmc.h"
+
+static const char usage[] =
+    "usage: ebmc <command> [options]\n"
+    "\n"
+    "ebmc compiles energy-based models written in its model language (docs/dsl.md) to native code\n"
+    "through LLVM and trains them on the CPU.\n"
+    "\n"
+    "commands:\n"
+    "  train MODEL.ebm     train a model; writes density.png, samples.png, log.csv, metrics.json\n"
+    "  compile MODEL.ebm   print a compilation stage (--emit=STAGE)\n"
+    "  check MODEL.ebm     parse and check a model; prints errors or nothing\n"
+    "\n"
+    "options:\n"
+    "  -h, --help          show this help (ebmc COMMAND --help for a command's options)\n"
+    "  --version           print the version\n";
+
+static const char train_usage[] =
+    "usage: ebmc train MODEL.ebm [options]\n"
+    "\n"
+    "Trains the model with its train block's settings, overridden by these options, and writes\n"
+    "density.png (model density next to the data), samples.png (data, the last negatives, model samples),\n"
+    "log.csv and metrics.json (held-out grid NLL in nats) into the output folder.\n"
+    "\n"
+    "options:\n"
+    "  --objective NAME    cd | sr-cd | dcd-ve\n"
+    "  --steps N           parameter updates\n"
+    "  --batch B           data points and negatives per step\n"
+    "  --lr X              Adam learning rate\n"
+    "  --seed S            random seed\n"
+    "  --threads T         worker threads (default: all cores)\n"
+    "  --out DIR           output folder (default: runs/<model name>)\n"
+    "  --set KEY=VALUE     any setting below (repeatable)\n"
+    "  --quiet             no progress line\n"
+    "\n"
+    "settings (train block keys and --set KEY=VALUE):\n";
+
+static const char compile_usage[] =
+    "usage: ebmc compile MODEL.ebm --emit=STAGE [--set KEY=VALUE ...]\n"
+    "\n"
+    "Prints a compilation stage to standard output. Stages:\n"
+    "  ast         the parsed model\n"
+    "  graph       the forward energy graph IR\n"
+    "  grad        the graphs after autodiff: the sampler program (E, dE/dx) and the training step\n"
+    "              (surrogate loss and parameter gradients)\n"
+    "  llvm        LLVM IR of the training step after optimization (default<O3>, host CPU)\n"
+    "  llvm-unopt  the same before optimization\n";
+
+static const char check_usage[] =
+    "usage: ebmc check MODEL.ebm\n"
+    "\n"
+    "Parses and checks the model, its shapes and its train settings. Prints errors (file:line:col) and\n"
+    "exits 1, or prints nothing and exits 0.\n";
+
+static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
+
+/* Accepts `--name value` and `--name=value`; returns the value or NULL if argv[*i] is not --name. */
+static const char *flag_value(int argc, char **argv, int *i, const char *name, int *missing) {
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != 0) return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* runs/<file name without directory and .ebm> */
+static void default_out_dir(char *buf, size_t len, const char *model_path) {
+    const char *base = strrchr(model_path, '/');
+    base = base ? base + 1 : model_path;
+    size_t n = strlen(base);
+    if (n > 4 && strcmp(base + n - 4, ".ebm") == 0) n -= 4;
+    snprintf(buf, len, "runs/%.*s", (int)n, base);
+}
+
+static int make_dirs(const char *path) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Settings given on the command line, applied after the model file's own, in order. */
+struct cli_settings {
+    int n;
+    char keys[256][64];
+    const char *values[256];
+};
+
+static int add_setting(struct cli_settings *s, const char *cmd, const char *key, size_t key_len, const char *value) {
+    if (s->n == 256 || key_len == 0 || key_len >= sizeof s->keys[0]) {
+        fprintf(stderr, "ebmc %s: bad setting '%.*s'\n", cmd, (int)key_len, key);
+        return -1;
+    }
+    snprintf(s->keys[s->n], sizeof s->keys[0], "%.*s", (int)key_len, key);
+    s->values[s->n++] = value;
+    return 0;
+}
+
+/* --set KEY=VALUE */
+static int add_set_flag(struct cli_settings *s, const char *cmd, const char *kv) {
+    const char *eq = strchr(kv, '=');
+    if (!eq) {
+        fprintf(stderr, "ebmc %s: --set takes KEY=VALUE, got '%s'\n", cmd, kv);
+        return -1;
+    }
+    return add_setting(s, cmd, kv, (size_t)(eq - kv), eq + 1);
+}
+
+static int apply_settings(struct ebmc_model *m, const struct cli_settings *s) {
+    for (int k = 0; k < s->n; k++)
+        if (ebmc_set(m, s->keys[k], s->values[k], stderr) != 0) return -1;
+    return 0;
+}
+
+static int cmd_train(int argc, char **argv) {
+    const char *model_path = NULL, *out = NULL;
+    int quiet = 0;
+    static struct cli_settings set;
+    for (int i = 0; i < argc; i++) {
+        static const char *const direct[] = {"objective", "steps", "batch", "lr", "seed", "threads"};
+        const char *v;
+        int missing = 0, matched = 0;
+        if (is_help(argv[i])) {
+            fputs(train_usage, stdout);
+            ebmc_print_settings_help(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--quiet") == 0) {
+            quiet = 1;
+            continue;
+        }
+        if ((v = flag_value(argc, argv, &i, "--out", &missing))) {
+            out = v;
+            continue;
+        }
+        for (int k = 0; k < 6 && !matched && !missing; k++) {
+            char flag[32];
+            snprintf(flag, sizeof flag, "--%s", direct[k]);
+            if ((v = flag_value(argc, argv, &i, flag, &missing))) {
+                if (add_setting(&set, "train", direct[k], strlen(direct[k]), v)) return 2;
+                matched = 1;
+            }
+        }
+        if (matched) continue;
+        if (!missing && (v = flag_value(argc, argv, &i, "--set", &missing))) {
+            if (add_set_flag(&set, "train", v)) return 2;
+            continue;
+        }
+        if (missing) {
+            fprintf(stderr, "ebmc train: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "ebmc train: unknown option '%s' (see 'ebmc train --help')\n", argv[i]);
+            return 2;
+        }
+        if (model_path) {
+            fprintf(stderr, "ebmc train: one model at a time ('%s' and '%s')\n", model_path, argv[i]);
+            return 2;
+        }
+        model_path = argv[i];
+    }
+    if (!model_path) {
+        fprintf(stderr, "ebmc train: no model file given\n%s", train_usage);
+        return 2;
+    }
+    struct ebmc_model *m = ebmc_load(model_path, stderr);
+    if (!m) return 1;
+    if (apply_settings(m, &set) != 0) {
+        ebmc_free(m);
+        return 2;
+    }
+    char out_buf[4096];
+    if (!out) default_out_dir(out_buf, sizeof out_buf, model_path), out = out_buf;
+    if (make_dirs(out) != 0) {
+        fprintf(stderr, "ebmc train: %s: cannot create directory: %s\n", out, strerror(errno));
+        ebmc_free(m);
+        return 1;
+    }
+    if (!quiet) fprintf(stderr, "compiling %s\n", model_path);
+    if (ebmc_compile(m, stderr) != 0) {
+        ebmc_free(m);
+        return 1;
+    }
+    struct ebmc_result r;
+    int rc = ebmc_train(m, out, quiet ? NULL : stderr, stderr, &r);
+    if (rc >= 0)
+        fprintf(stderr,
+                "%s: %d steps in %.1fs (%.0f steps/s, JIT compile %.2fs); held-out NLL %.3f -> %.3f nats, TV %.3f%s\n"
+                "wrote %s/{density.png,samples.png,log.csv,metrics.json}\n",
+                model_path, r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.nll_start, r.nll, r.tv,
+                r.diverged ? " (diverged)" : "", out);
+    ebmc_free(m);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_compile(int argc, char **argv) {
+    const char *model_path = NULL, *stage = NULL;
+    static struct cli_settings set;
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        int missing = 0;
+        if (is_help(argv[i])) {
+            fputs(compile_usage, stdout);
+            return 0;
+        }
+        if ((v = flag_value(argc, argv, &i, "--emit", &missing))) {
+            stage = v;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--set", &missing))) {
+            if (add_set_flag(&set, "compile", v)) return 2;
+            continue;
+        }
+        if (missing) {
+            fprintf(stderr, "ebmc compile: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "ebmc compile: unknown option '%s' (see 'ebmc compile --help')\n", argv[i]);
+            return 2;
+        }
+        model_path = argv[i];
+    }
+    if (!model_path || !stage) {
+        fprintf(stderr, "ebmc compile: %s\n%s", !model_path ? "no model file given" : "no --emit=STAGE given",
+                compile_usage);
+        return 2;
+    }
+    struct ebmc_model *m = ebmc_load(model_path, stderr);
+    if (!m) return 1;
+    int rc = apply_settings(m, &set);
+    if (rc == 0) rc = ebmc_emit(m, stage, stdout, stderr);
+    ebmc_free(m);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_check(int argc, char **argv) {
+    if (argc >= 1 && is_help(argv[0])) {
+        fputs(check_usage, stdout);
+        return 0;
+    }
+    if (argc != 1) {
+        fprintf(stderr, "ebmc check: expected one model file\n%s", check_usage);
+        return 2;
+    }
+    struct ebmc_model *m = ebmc_load(argv[0], stderr);
+    if (!m) return 1;
+    ebmc_free(m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (is_help(cmd)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ebmc %s\n", EBMC_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
+    if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
+    fprintf(stderr, "ebmc: unknown command '%s' (see 'ebmc --help')\n", cmd);
+    return 2;
+}
