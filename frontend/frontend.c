@@ -1,1 +1,0 @@
-/* placeholder: the frontend is being written */

@@ -1,0 +1,650 @@
+/* lower.c: the energy body -> graph IR, and the name and shape check that precedes it.
+ *
+ * Both are one evaluator. Each value carries a symbolic shape in which the batch dimension is
+ * FE_DIM_B, so shapes print as [B, 128] and a rule is checked once for every batch size. Without a
+ * graph (at parse time) the evaluator only checks; with one it also emits nodes, substituting the
+ * concrete batch. Because the checking code is the lowering code, a model that parsed cannot fail to
+ * lower, except for resource limits, which are reported as internal errors. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fe_internal.h"
+
+enum builtin_kind { BI_UNARY, BI_SUM, BI_MEAN, BI_RESHAPE };
+
+static const struct builtin {
+    const char *name;
+    enum builtin_kind kind;
+    enum ir_op op;
+} builtins[] = {
+    {"silu", BI_UNARY, IR_SILU},       {"softplus", BI_UNARY, IR_SOFTPLUS}, {"tanh", BI_UNARY, IR_TANH},
+    {"relu", BI_UNARY, IR_RELU},       {"sigmoid", BI_UNARY, IR_SIGMOID},   {"exp", BI_UNARY, IR_EXP},
+    {"log", BI_UNARY, IR_LOG},         {"square", BI_UNARY, IR_SQUARE},     {"sqrt", BI_UNARY, IR_SQRT},
+    {"stop_grad", BI_UNARY, IR_STOP_GRAD}, {"sum", BI_SUM, IR_SUM},         {"mean", BI_MEAN, IR_SUM},
+    {"reshape", BI_RESHAPE, IR_RESHAPE},
+};
+#define N_BUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
+
+
+/* ---- values ---- */
+
+enum val_kind {
+    V_ERR,    /* an error was already reported: propagate silently, so one mistake gives one message */
+    V_NUM,    /* a number known at compile time; it takes the shape of whatever it meets */
+    V_TENSOR, /* node (or -1 when only checking) with a symbolic shape */
+};
+
+struct val {
+    enum val_kind kind;
+    double num;
+    int node;
+    int ndim;
+    int64_t dims[IR_MAX_DIMS];
+};
+
+struct binding {
+    const char *name;
+    int len;
+    struct val v;
+};
+
+struct eval {
+    const struct fe_model *m;
+    struct fe_model *checking; /* set when checking: errors count in it and types are recorded */
+    FILE *diag;
+    struct ir_graph *g; /* NULL when only checking */
+    int64_t batch;
+    int *param_node; /* node of each parameter (lowering) */
+    char *param_used;
+    struct binding *locals;
+    int n_locals, cap_locals;
+    int stmt; /* index of the statement being evaluated */
+    int failed;
+};
+
+static void eval_error(struct eval *ev, struct fe_loc loc, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void eval_error(struct eval *ev, struct fe_loc loc, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ev->failed = 1;
+    if (ev->checking) fe_report(ev->checking, loc, "%s", msg);
+    else fe_error_at(ev->m, loc, ev->diag, "%s", msg);
+}
+
+static struct val err_val(void) {
+    struct val v;
+    memset(&v, 0, sizeof v);
+    v.kind = V_ERR;
+    v.node = -1;
+    return v;
+}
+
+static struct val num_val(double x) {
+    struct val v = err_val();
+    v.kind = V_NUM;
+    v.num = x;
+    return v;
+}
+
+static struct val tensor_val(int ndim, const int64_t *dims) {
+    struct val v = err_val();
+    v.kind = V_TENSOR;
+    v.ndim = ndim;
+    memcpy(v.dims, dims, sizeof *dims * (size_t)ndim);
+    return v;
+}
+
+static const char *shape_of(const struct val *v, char *buf, size_t size) {
+    if (v->kind == V_NUM) return "a number";
+    fe_shape_str(buf, size, v->ndim, v->dims);
+    return buf;
+}
+
+/* The shape with B replaced by the batch size being lowered. */
+static void concrete(const struct eval *ev, int ndim, const int64_t *dims, int64_t *out) {
+    for (int i = 0; i < ndim; i++) out[i] = dims[i] == FE_DIM_B ? ev->batch : dims[i];
+}
+
+/* Accepts a node just built for value v, after confirming the builder agreed with the check. */
+static struct val built(struct eval *ev, int id, struct fe_loc loc, struct val v) {
+    if (id < 0) {
+        eval_error(ev, loc, "internal error while lowering: %s", ir_graph_error(ev->g));
+        return err_val();
+    }
+    int64_t want[IR_MAX_DIMS];
+    concrete(ev, v.ndim, v.dims, want);
+    const struct ir_node *n = ir_node_at(ev->g, id);
+    if (n->ndim != v.ndim || memcmp(n->shape, want, sizeof *want * (size_t)v.ndim) != 0) {
+        char a[96], b[96];
+        fe_shape_str(a, sizeof a, v.ndim, want);
+        fe_shape_str(b, sizeof b, n->ndim, n->shape);
+        eval_error(ev, loc, "internal error while lowering: expected shape %s, the graph built %s", a, b);
+        return err_val();
+    }
+    v.node = id;
+    return v;
+}
+
+/* Broadcasting and matmul can multiply sizes; past FE_MAX_NUMEL elements per batch power they would
+ * overflow the IR's 64-bit element counts, so such results are refused. */
+static int too_big(struct eval *ev, struct fe_loc loc, const struct val *v) {
+    int64_t n = 1;
+    for (int i = 0; i < v->ndim; i++) {
+        if (v->dims[i] == FE_DIM_B) continue;
+        if (v->dims[i] > FE_MAX_NUMEL / n) {
+            char s[96];
+            eval_error(ev, loc, "the result, of shape %s, has more than 2^32 elements", shape_of(v, s, sizeof s));
+            return 1;
+        }
+        n *= v->dims[i];
+    }
+    return 0;
+}
+
+static void record_type(struct eval *ev, struct expr *e, const struct val *v) {
+    if (!ev->checking || v->kind == V_ERR) return;
+    e->typed = 1;
+    e->is_number = v->kind == V_NUM;
+    e->tndim = v->ndim;
+    memcpy(e->tdims, v->dims, sizeof v->dims);
+}
+
+/* ---- names ---- */
+
+static int same_name(const char *a, int la, const char *b, int lb) { return la == lb && memcmp(a, b, (size_t)la) == 0; }
+
+static int find_param(const struct fe_model *m, const char *name, int len) {
+    for (int i = 0; i < m->n_params; i++)
+        if (same_name(m->params[i].text, m->params[i].len, name, len)) return i;
+    return -1;
+}
+
+static struct binding *find_local(struct eval *ev, const char *name, int len) {
+    for (int i = 0; i < ev->n_locals; i++)
+        if (same_name(ev->locals[i].name, ev->locals[i].len, name, len)) return &ev->locals[i];
+    return NULL;
+}
+
+static int bind(struct eval *ev, const char *name, int len, struct val v, struct fe_loc loc) {
+    struct binding *b = find_local(ev, name, len);
+    if (!b) {
+        if (ev->n_locals == ev->cap_locals) {
+            int cap = ev->cap_locals ? ev->cap_locals * 2 : 16;
+            struct binding *grown = realloc(ev->locals, sizeof *grown * (size_t)cap);
+            if (!grown) {
+                eval_error(ev, loc, "out of memory");
+                return -1;
+            }
+            ev->locals = grown;
+            ev->cap_locals = cap;
+        }
+        b = &ev->locals[ev->n_locals++];
+        b->name = name;
+        b->len = len;
+    }
+    b->v = v;
+    return 0;
+}
+
+static const struct builtin *find_builtin(const char *name, int len) {
+    for (int i = 0; i < N_BUILTINS; i++)
+        if (same_name(builtins[i].name, (int)strlen(builtins[i].name), name, len)) return &builtins[i];
+    return NULL;
+}
+
+/* "; did you mean 'x'?" among the names in scope, or "". */
+static const char *name_hint(struct eval *ev, const char *name, int len, char *buf, size_t size) {
+    enum { MAXC = 64 };
+    const char *cands[MAXC];
+    char store[MAXC][IR_NAME_LEN];
+    int n = 0;
+    for (int i = ev->n_locals - 1; i >= 0 && n < MAXC; i--, n++) {
+        fe_clip(store[n], sizeof store[n], ev->locals[i].name, ev->locals[i].len);
+        cands[n] = store[n];
+    }
+    for (int i = 0; i < ev->m->n_params && n < MAXC; i++) cands[n++] = ev->m->params[i].p.name;
+    const char *s = fe_suggest(name, len, cands, n);
+    if (!s || !*s) return "";
+    snprintf(buf, size, "; did you mean '%s'?", s);
+    return buf;
+}
+
+static struct val eval_name(struct eval *ev, struct expr *e) {
+    char name[48], hint[80];
+    fe_clip(name, sizeof name, e->text, e->len);
+    struct binding *b = find_local(ev, e->text, e->len);
+    if (b) return b->v;
+    int pi = find_param(ev->m, e->text, e->len);
+    if (pi >= 0) {
+        const struct param_info *p = &ev->m->params[pi];
+        if (ev->param_used) ev->param_used[pi] = 1;
+        if (p->bad) return err_val();
+        struct val v = tensor_val(p->p.ndim, p->p.shape);
+        v.node = ev->param_node ? ev->param_node[pi] : -1;
+        return v;
+    }
+    if (same_name(e->text, e->len, "B", 1)) {
+        eval_error(ev, e->loc, "B (the batch size) can only appear in shapes");
+        return err_val();
+    }
+    if (find_builtin(e->text, e->len)) {
+        eval_error(ev, e->loc, "'%s' is a function; call it as %s(...)", name, name);
+        return err_val();
+    }
+    for (int i = ev->stmt; i < ev->m->n_stmts; i++) {
+        const struct stmt *s = &ev->m->stmts[i];
+        if (!s->is_return && same_name(s->name, s->len, e->text, e->len)) {
+            eval_error(ev, e->loc, "'%s' is used before it is assigned (at %d:%d)", name, s->loc.line, s->loc.col);
+            return err_val();
+        }
+    }
+    eval_error(ev, e->loc, "'%s' is not defined%s", name, name_hint(ev, e->text, e->len, hint, sizeof hint));
+    return err_val();
+}
+
+/* ---- operators ---- */
+
+static double fold_unary(enum ir_op op, double x) {
+    switch (op) {
+    case IR_NEG: return -x;
+    case IR_EXP: return exp(x);
+    case IR_LOG: return log(x);
+    case IR_TANH: return tanh(x);
+    case IR_SIGMOID: return 1 / (1 + exp(-x));
+    case IR_SILU: return x / (1 + exp(-x));
+    case IR_SOFTPLUS: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    case IR_RELU: return x > 0 ? x : 0;
+    case IR_SQUARE: return x * x;
+    case IR_SQRT: return sqrt(x);
+    default: return x; /* stop_grad */
+    }
+}
+
+static struct val apply_unary(struct eval *ev, enum ir_op op, const char *fname, struct val a, struct fe_loc loc) {
+    if (a.kind == V_ERR) return a;
+    if (a.kind == V_NUM) {
+        double r = fold_unary(op, a.num);
+        if (!isfinite(r)) {
+            eval_error(ev, loc, "%s(%g) is not a finite number", fname, a.num);
+            return err_val();
+        }
+        return num_val(r);
+    }
+    struct val r = tensor_val(a.ndim, a.dims);
+    return ev->g ? built(ev, ir_unary(ev->g, op, a.node), loc, r) : r;
+}
+
+static enum ir_op binary_op(int c) {
+    return c == '+' ? IR_ADD : c == '-' ? IR_SUB : c == '*' ? IR_MUL : IR_DIV;
+}
+
+static struct val matmul(struct eval *ev, struct expr *e, struct val a, struct val b) {
+    char sa[96], sb[96];
+    if (a.kind == V_NUM || b.kind == V_NUM) {
+        eval_error(ev, e->loc, "matmul needs two tensors; the %s operand is a number (use '*' to scale)",
+                   a.kind == V_NUM ? "left" : "right");
+        return err_val();
+    }
+    if (a.ndim != 2 || b.ndim != 2 || a.dims[1] != b.dims[0]) {
+        eval_error(ev, e->loc, "matmul needs [M, K] @ [K, N]; got %s @ %s", shape_of(&a, sa, sizeof sa),
+                   shape_of(&b, sb, sizeof sb));
+        return err_val();
+    }
+    int64_t dims[2] = {a.dims[0], b.dims[1]};
+    struct val r = tensor_val(2, dims);
+    if (too_big(ev, e->loc, &r)) return err_val();
+    return ev->g ? built(ev, ir_matmul(ev->g, a.node, b.node, 0), e->loc, r) : r;
+}
+
+static struct val binary(struct eval *ev, struct expr *e, struct val a, struct val b) {
+    if (a.kind == V_ERR || b.kind == V_ERR) return err_val();
+    if (e->op == '@') return matmul(ev, e, a, b);
+    enum ir_op op = binary_op(e->op);
+    if (e->op == '/' && b.kind == V_NUM && b.num == 0) {
+        eval_error(ev, e->loc, "division by zero");
+        return err_val();
+    }
+    if (a.kind == V_NUM && b.kind == V_NUM) {
+        double r = e->op == '+' ? a.num + b.num : e->op == '-' ? a.num - b.num : e->op == '*' ? a.num * b.num : a.num / b.num;
+        if (!isfinite(r)) {
+            eval_error(ev, e->loc, "%g %c %g is not a finite number", a.num, e->op, b.num);
+            return err_val();
+        }
+        return num_val(r);
+    }
+    if (a.kind == V_NUM || b.kind == V_NUM) {
+        /* A number becomes a constant shaped like the tensor it meets; the order of operands stays. */
+        const struct val *t = a.kind == V_TENSOR ? &a : &b;
+        struct val r = tensor_val(t->ndim, t->dims);
+        if (!ev->g) return r;
+        int c = ir_const_like(ev->g, a.kind == V_NUM ? a.num : b.num, t->node);
+        if (c < 0) return built(ev, c, e->loc, r);
+        return built(ev, a.kind == V_NUM ? ir_binary(ev->g, op, c, b.node) : ir_binary(ev->g, op, a.node, c), e->loc, r);
+    }
+    /* numpy broadcasting, right-aligned; B stretches only from 1 and never meets another size. */
+    int nd = a.ndim > b.ndim ? a.ndim : b.ndim;
+    int64_t dims[IR_MAX_DIMS];
+    for (int i = 0; i < nd; i++) {
+        int ia = i - (nd - a.ndim), ib = i - (nd - b.ndim);
+        int64_t da = ia >= 0 ? a.dims[ia] : 1, db = ib >= 0 ? b.dims[ib] : 1;
+        if (da != db && da != 1 && db != 1) {
+            char sa[96], sb[96];
+            eval_error(ev, e->loc, "'%c' needs shapes that broadcast; got %s %c %s", e->op, shape_of(&a, sa, sizeof sa),
+                       e->op, shape_of(&b, sb, sizeof sb));
+            return err_val();
+        }
+        dims[i] = da == 1 ? db : da;
+    }
+    struct val r = tensor_val(nd, dims);
+    if (too_big(ev, e->loc, &r)) return err_val();
+    return ev->g ? built(ev, ir_binary_bcast(ev->g, op, a.node, b.node), e->loc, r) : r;
+}
+
+/* ---- builtin calls ---- */
+
+static struct val eval_expr(struct eval *ev, struct expr *e);
+
+/* sum(e) / mean(e): all axes, to [1]; sum(e, axis) / mean(e, axis): that axis, dropped. */
+static struct val reduce(struct eval *ev, struct expr *e, const char *fname, int mean) {
+    if (e->n_args < 1 || e->n_args > 2) {
+        eval_error(ev, e->loc, "%s takes 1 or 2 arguments, as in %s(e) or %s(e, axis); got %d", fname, fname, fname,
+                   e->n_args);
+        return err_val();
+    }
+    struct val a = eval_expr(ev, e->args[0]);
+    struct val ax = e->n_args == 2 ? eval_expr(ev, e->args[1]) : num_val(0);
+    if (a.kind == V_ERR || ax.kind == V_ERR) return err_val();
+    if (a.kind == V_NUM) {
+        eval_error(ev, e->args[0]->start, "%s needs a tensor; got a number", fname);
+        return err_val();
+    }
+    int64_t one = 1;
+    if (e->n_args == 1) {
+        struct val r = tensor_val(1, &one);
+        if (!ev->g) return r;
+        r = built(ev, ir_sum_all(ev->g, a.node), e->loc, r);
+        if (!mean || r.kind == V_ERR) return r;
+        int64_t count[IR_MAX_DIMS];
+        concrete(ev, a.ndim, a.dims, count);
+        double n = 1;
+        for (int i = 0; i < a.ndim; i++) n *= (double)count[i];
+        return built(ev, ir_binary(ev->g, IR_MUL, r.node, ir_const_like(ev->g, 1 / n, r.node)), e->loc, r);
+    }
+    struct expr *axis_expr = e->args[1];
+    if (ax.kind != V_NUM || ax.num != floor(ax.num)) {
+        eval_error(ev, axis_expr->start, "the axis of %s must be an integer constant", fname);
+        return err_val();
+    }
+    if (ax.num < -a.ndim || ax.num >= a.ndim) {
+        char s[96];
+        eval_error(ev, axis_expr->start, "axis %g is out of range for shape %s; use 0..%d or -%d..-1", ax.num,
+                   shape_of(&a, s, sizeof s), a.ndim - 1, a.ndim);
+        return err_val();
+    }
+    int axis = (int)ax.num < 0 ? (int)ax.num + a.ndim : (int)ax.num;
+    int64_t dims[IR_MAX_DIMS];
+    int nd = 0;
+    for (int i = 0; i < a.ndim; i++)
+        if (i != axis) dims[nd++] = a.dims[i];
+    struct val r = nd ? tensor_val(nd, dims) : tensor_val(1, &one); /* rank 0 is not in the language */
+    if (!ev->g) return r;
+    int64_t to[IR_MAX_DIMS];
+    concrete(ev, r.ndim, r.dims, to);
+    r = built(ev, ir_reshape(ev->g, ir_sum(ev->g, a.node, 1u << axis), r.ndim, to), e->loc, r);
+    if (!mean || r.kind == V_ERR) return r;
+    double n = (double)(a.dims[axis] == FE_DIM_B ? ev->batch : a.dims[axis]);
+    return built(ev, ir_binary(ev->g, IR_MUL, r.node, ir_const_like(ev->g, 1 / n, r.node)), e->loc, r);
+}
+
+/* Element count of a symbolic shape as (power of B, product of the rest). */
+static void count_elems(int ndim, const int64_t *dims, int *b_pow, int64_t *rest) {
+    *b_pow = 0;
+    *rest = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] == FE_DIM_B) ++*b_pow;
+        else *rest *= dims[i]; /* parameter and list shapes are bounded by FE_MAX_NUMEL at parse time */
+    }
+}
+
+static struct val reshape(struct eval *ev, struct expr *e) {
+    if (e->n_args != 2) {
+        eval_error(ev, e->loc, "reshape takes 2 arguments, as in reshape(e, [B, 4]); got %d", e->n_args);
+        return err_val();
+    }
+    struct val a = eval_expr(ev, e->args[0]);
+    struct expr *list = e->args[1];
+    if (list->kind != EX_DIMS) {
+        eval_error(ev, list->start, "the second argument of reshape must be a shape list, as in [B, 4]");
+        return err_val();
+    }
+    if (a.kind == V_ERR || list->ndim < 0) return err_val();
+    if (a.kind == V_NUM) {
+        eval_error(ev, e->args[0]->start, "reshape needs a tensor; got a number");
+        return err_val();
+    }
+    struct val r = tensor_val(list->ndim, list->dims);
+    int pa, pr;
+    int64_t ca, cr;
+    count_elems(a.ndim, a.dims, &pa, &ca);
+    count_elems(r.ndim, r.dims, &pr, &cr);
+    if (pa != pr || ca != cr) {
+        char sa[96], sr[96];
+        eval_error(ev, e->loc, "cannot reshape %s to %s: the element counts differ", shape_of(&a, sa, sizeof sa),
+                   shape_of(&r, sr, sizeof sr));
+        return err_val();
+    }
+    if (!ev->g) return r;
+    int64_t to[IR_MAX_DIMS];
+    concrete(ev, r.ndim, r.dims, to);
+    return built(ev, ir_reshape(ev->g, a.node, r.ndim, to), e->loc, r);
+}
+
+static struct val eval_call(struct eval *ev, struct expr *e) {
+    char name[48];
+    fe_clip(name, sizeof name, e->text, e->len);
+    const struct builtin *f = find_builtin(e->text, e->len);
+    /* A shape list is an argument only in reshape(e, [dims]). */
+    for (int i = 0; i < e->n_args; i++)
+        if (e->args[i]->kind == EX_DIMS && !(f && f->kind == BI_RESHAPE && i == 1)) {
+            eval_error(ev, e->args[i]->loc, "a shape list [...] is only allowed as the second argument of reshape");
+            return err_val();
+        }
+    if (!f) {
+        const char *names[N_BUILTINS];
+        for (int i = 0; i < N_BUILTINS; i++) names[i] = builtins[i].name;
+        const char *s = fe_suggest(e->text, e->len, names, N_BUILTINS);
+        if (find_param(ev->m, e->text, e->len) >= 0)
+            eval_error(ev, e->loc, "'%s' is a parameter, not a function", name);
+        else if (find_local(ev, e->text, e->len))
+            eval_error(ev, e->loc, "'%s' is a variable, not a function", name);
+        else if (same_name(e->text, e->len, "matmul", 6))
+            eval_error(ev, e->loc, "unknown function 'matmul'; use the @ operator, as in a @ b");
+        else if (s) eval_error(ev, e->loc, "unknown function '%s'; did you mean '%s'?", name, s);
+        else {
+            int init = 0;
+            for (int i = 0; i < fe_n_inits; i++) init |= same_name(e->text, e->len, fe_init_names[i], (int)strlen(fe_init_names[i]));
+            if (init) eval_error(ev, e->loc, "'%s' initializes parameters; it cannot be used inside energy", name);
+            else eval_error(ev, e->loc, "unknown function '%s'", name);
+        }
+        for (int i = 0; i < e->n_args; i++) eval_expr(ev, e->args[i]); /* their own errors, if any */
+        return err_val();
+    }
+    switch (f->kind) {
+    case BI_UNARY: {
+        if (e->n_args != 1) {
+            eval_error(ev, e->loc, "%s takes 1 argument; got %d", f->name, e->n_args);
+            return err_val();
+        }
+        return apply_unary(ev, f->op, f->name, eval_expr(ev, e->args[0]), e->loc);
+    }
+    case BI_SUM: return reduce(ev, e, f->name, 0);
+    case BI_MEAN: return reduce(ev, e, f->name, 1);
+    case BI_RESHAPE: return reshape(ev, e);
+    }
+    return err_val();
+}
+
+static struct val eval_expr(struct eval *ev, struct expr *e) {
+    struct val v;
+    switch (e->kind) {
+    case EX_NUMBER: v = num_val(e->number); break;
+    case EX_NAME: v = eval_name(ev, e); break;
+    case EX_NEG: v = apply_unary(ev, IR_NEG, "-", eval_expr(ev, e->a), e->loc); break;
+    case EX_BINARY: {
+        struct val a = eval_expr(ev, e->a);
+        struct val b = eval_expr(ev, e->b);
+        v = binary(ev, e, a, b);
+        break;
+    }
+    case EX_CALL: v = eval_call(ev, e); break;
+    default: /* EX_DIMS outside reshape was reported by eval_call */ v = err_val(); break;
+    }
+    record_type(ev, e, &v);
+    return v;
+}
+
+/* ---- the body ---- */
+
+/* Runs the statements with the argument bound to x; on success *out is the energy, shape [B]. */
+static int eval_body(struct eval *ev, struct val x, struct val *out) {
+    const struct fe_model *m = ev->m;
+    *out = err_val();
+    if (bind(ev, m->arg_name, m->arg_len, x, m->arg_loc)) return -1;
+    for (int i = 0; i < m->n_stmts; i++) {
+        const struct stmt *s = &m->stmts[i];
+        ev->stmt = i;
+        char name[48];
+        if (!s->is_return) {
+            fe_clip(name, sizeof name, s->name, s->len);
+            int bad_target = 1;
+            if (find_param(m, s->name, s->len) >= 0) eval_error(ev, s->loc, "cannot assign to parameter '%s'", name);
+            else if (same_name(s->name, s->len, "B", 1)) eval_error(ev, s->loc, "'B' is the batch size and cannot be assigned");
+            else bad_target = 0;
+            ev->stmt = i + 1; /* the target is defined from here on; a use inside its own value is not */
+            struct val v = eval_expr(ev, s->value);
+            ev->stmt = i;
+            if (bad_target) continue;
+            if (bind(ev, s->name, s->len, v, s->loc)) return -1;
+            continue;
+        }
+        struct val v = eval_expr(ev, s->value);
+        if (v.kind == V_ERR) continue;
+        int ok = v.kind == V_TENSOR && v.dims[0] == FE_DIM_B && (v.ndim == 1 || (v.ndim == 2 && v.dims[1] == 1));
+        if (!ok) {
+            char sh[96];
+            eval_error(ev, s->value->start, "energy must return shape [B] or [B, 1]; got %s", shape_of(&v, sh, sizeof sh));
+            continue;
+        }
+        if (v.ndim == 2) {
+            int64_t b = FE_DIM_B;
+            struct val r = tensor_val(1, &b);
+            if (ev->g) r = built(ev, ir_reshape(ev->g, v.node, 1, &ev->batch), s->value->start, r);
+            v = r;
+        }
+        *out = v;
+    }
+    return ev->failed || out->kind == V_ERR ? -1 : 0;
+}
+
+/* ---- entry points ---- */
+
+int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *energy, FILE *diag) {
+    if (!m || !g || !energy || !m->has_energy) return -1;
+    struct eval ev;
+    memset(&ev, 0, sizeof ev);
+    ev.m = m;
+    ev.diag = diag;
+    ev.g = g;
+    char want[96], got[96];
+    fe_shape_str(want, sizeof want, m->in_ndim, m->in_dims);
+    if (x < 0 || x >= g->n_nodes) {
+        fe_error_at(m, m->arg_loc, diag, "the input node %%%d does not exist in the graph", x);
+        return -1;
+    }
+    const struct ir_node *xn = ir_node_at(g, x);
+    int ok = xn->ndim == m->in_ndim && xn->shape[0] > 0;
+    for (int i = 1; ok && i < xn->ndim; i++) ok = xn->shape[i] == m->in_dims[i];
+    if (!ok) {
+        fe_shape_str(got, sizeof got, xn->ndim, xn->shape);
+        fe_error_at(m, m->arg_loc, diag, "the energy takes %s; the input node has shape %s", want, got);
+        return -1;
+    }
+    ev.batch = xn->shape[0];
+    /* Every parameter is added, used or not, in declaration order: the graph's argument order then
+     * follows the model file, and lowering again finds the same (hash-consed) nodes. */
+    ev.param_node = malloc(sizeof *ev.param_node * (size_t)(m->n_params + 1));
+    if (!ev.param_node) return -1;
+    int rc = 0;
+    for (int i = 0; i < m->n_params && rc == 0; i++) {
+        const struct fe_param *p = &m->params[i].p;
+        ev.param_node[i] = ir_param(g, p->name, p->ndim, p->shape);
+        if (ev.param_node[i] < 0) {
+            fe_error_at(m, p->loc, diag, "cannot add parameter '%s' to the graph: %s", p->name, ir_graph_error(g));
+            rc = -1;
+        }
+    }
+    struct val xv = tensor_val(m->in_ndim, m->in_dims), out;
+    xv.node = x;
+    if (rc == 0) rc = eval_body(&ev, xv, &out);
+    if (rc == 0) *energy = out.node;
+    free(ev.param_node);
+    free(ev.locals);
+    return rc;
+}
+
+int fe_check_energy(struct fe_model *m) {
+    if (!m->has_energy) return -1;
+    struct eval ev;
+    memset(&ev, 0, sizeof ev);
+    ev.m = m;
+    ev.checking = m;
+    ev.diag = m->diag;
+    ev.param_used = calloc((size_t)m->n_params + 1, 1);
+    if (!ev.param_used) {
+        fe_report(m, m->energy_loc, "out of memory");
+        return -1;
+    }
+    if (find_param(m, m->arg_name, m->arg_len) >= 0) {
+        char name[48];
+        fe_report(m, m->arg_loc, "the argument '%s' has the same name as a parameter",
+                  fe_clip(name, sizeof name, m->arg_name, m->arg_len));
+    }
+    struct val x = m->arg_bad ? err_val() : tensor_val(m->in_ndim, m->in_dims), out;
+    eval_body(&ev, x, &out);
+    free(ev.locals);
+    if (m->n_errors == 0)
+        for (int i = 0; i < m->n_params; i++)
+            if (!ev.param_used[i])
+                fe_warn(m, m->params[i].p.loc, "parameter '%s' is not used by the energy", m->params[i].p.name);
+    free(ev.param_used);
+    if (m->n_errors) return -1;
+
+    /* Self-test: lower once at a probe batch size, so a disagreement between this check and the IR
+     * builders surfaces here, at a location, rather than later in the runtime. */
+    struct ir_graph *g = ir_graph_new();
+    if (!g) {
+        fe_report(m, m->energy_loc, "out of memory");
+        return -1;
+    }
+    int64_t shape[IR_MAX_DIMS];
+    fe_model_input_shape(m, FE_PROBE_BATCH, shape);
+    int in = ir_input(g, "@input", m->in_ndim, shape), energy = -1;
+    if (in < 0) fe_report(m, m->arg_loc, "internal error: %s", ir_graph_error(g));
+    int rc = in < 0 ? -1 : fe_lower_energy(m, g, in, &energy, m->diag);
+    char err[256];
+    if (rc == 0 && ir_verify(g, err, sizeof err) != 0) {
+        fe_report(m, m->energy_loc, "internal error: the lowered energy does not verify: %s", err);
+        rc = -1;
+    }
+    if (rc != 0 && m->n_errors == 0) m->n_errors++;
+    ir_graph_free(g);
+    return rc;
+}

@@ -1,0 +1,197 @@
+/* model.c: the public entry points: parse a file or string, query the model, print its AST. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fe_internal.h"
+
+static char *copy_string(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *c = malloc(n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+
+/* Takes ownership of src (len bytes plus a terminating NUL). */
+static struct fe_model *parse(char *src, size_t len, const char *filename, FILE *diag) {
+    struct fe_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        free(src);
+        if (diag) fprintf(diag, "%s: out of memory\n", filename);
+        return NULL;
+    }
+    m->src = src;
+    m->src_len = len;
+    m->diag = diag;
+    m->filename = copy_string(filename);
+    if (!m->filename) {
+        if (diag) fprintf(diag, "%s: out of memory\n", filename);
+        fe_model_free(m);
+        return NULL;
+    }
+    int ok = fe_parse_model(m) == 0;
+    if (ok && m->has_energy) ok = fe_check_energy(m) == 0;
+    if (!ok || m->n_errors) {
+        if (m->n_errors > FE_MAX_ERRORS && diag)
+            fprintf(diag, "%s: %d errors in all; only the first %d are shown\n", m->filename, m->n_errors, FE_MAX_ERRORS);
+        fe_model_free(m);
+        return NULL;
+    }
+    m->diag = NULL;
+    return m;
+}
+
+struct fe_model *fe_parse_string(const char *source, const char *filename, FILE *diag) {
+    if (!filename) filename = "<input>";
+    if (!source) source = "";
+    size_t len = strlen(source);
+    char *src = malloc(len + 1);
+    if (!src) {
+        if (diag) fprintf(diag, "%s: out of memory\n", filename);
+        return NULL;
+    }
+    memcpy(src, source, len + 1);
+    return parse(src, len, filename, diag);
+}
+
+struct fe_model *fe_parse_file(const char *path, FILE *diag) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (diag) fprintf(diag, "%s: cannot open: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t len = 0, cap = 4096;
+    char *src = malloc(cap);
+    int err = 0;
+    while (src) {
+        if (cap - len < 2) {
+            char *grown = cap < ((size_t)1 << 40) ? realloc(src, cap * 2) : NULL;
+            if (!grown) {
+                free(src);
+                src = NULL;
+                err = ENOMEM;
+                break;
+            }
+            src = grown;
+            cap *= 2;
+        }
+        size_t got = fread(src + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) err = errno ? errno : EIO;
+            break;
+        }
+    }
+    fclose(f);
+    if (!src || err) {
+        if (diag) fprintf(diag, "%s: cannot read: %s\n", path, strerror(src ? err : ENOMEM));
+        free(src);
+        return NULL;
+    }
+    src[len] = 0;
+    return parse(src, len, path, diag);
+}
+
+void fe_model_free(struct fe_model *m) {
+    if (!m) return;
+    fe_arena_free(m);
+    free(m->params);
+    free(m->settings);
+    free(m->stmts);
+    free(m->src);
+    free(m->filename);
+    free(m);
+}
+
+/* ---- accessors ---- */
+
+const char *fe_model_filename(const struct fe_model *m) { return m->filename; }
+int fe_model_input_ndim(const struct fe_model *m) { return m->in_ndim; }
+
+void fe_model_input_shape(const struct fe_model *m, int64_t batch, int64_t *shape) {
+    shape[0] = batch;
+    for (int i = 1; i < m->in_ndim; i++) shape[i] = m->in_dims[i];
+}
+
+int fe_model_n_params(const struct fe_model *m) { return m->n_params; }
+
+const struct fe_param *fe_model_param(const struct fe_model *m, int i) {
+    return i >= 0 && i < m->n_params ? &m->params[i].p : NULL;
+}
+
+int fe_model_n_settings(const struct fe_model *m) { return m->n_settings; }
+
+const struct fe_setting *fe_model_setting(const struct fe_model *m, int i) {
+    return i >= 0 && i < m->n_settings ? &m->settings[i] : NULL;
+}
+
+const struct fe_setting *fe_model_find_setting(const struct fe_model *m, const char *key) {
+    for (int i = 0; i < m->n_settings; i++)
+        if (strcmp(m->settings[i].key, key) == 0) return &m->settings[i];
+    return NULL;
+}
+
+/* ---- AST printer: one node per line, children indented, types from the check ---- */
+
+static void print_type(const struct expr *e, FILE *out) {
+    if (!e->typed) {
+        fputc('\n', out);
+    } else if (e->is_number) {
+        fputs(" : number\n", out);
+    } else {
+        char s[96];
+        fe_shape_str(s, sizeof s, e->tndim, e->tdims);
+        fprintf(out, " : %s\n", s);
+    }
+}
+
+static void print_expr(const struct expr *e, int indent, FILE *out) {
+    fprintf(out, "%*s", indent, "");
+    switch (e->kind) {
+    case EX_NUMBER: fprintf(out, "number %.*s", e->len, e->text); break;
+    case EX_NAME: fprintf(out, "name %.*s", e->len, e->text); break;
+    case EX_NEG: fputs("neg", out); break;
+    case EX_BINARY: fprintf(out, "%s %c", e->op == '@' ? "matmul" : "binary", e->op); break;
+    case EX_CALL: fprintf(out, "call %.*s", e->len, e->text); break;
+    case EX_DIMS: {
+        char s[96];
+        fe_shape_str(s, sizeof s, e->ndim > 0 ? e->ndim : 0, e->dims);
+        fprintf(out, "shape %s", s);
+        break;
+    }
+    }
+    print_type(e, out);
+    if (e->a) print_expr(e->a, indent + 2, out);
+    if (e->b) print_expr(e->b, indent + 2, out);
+    for (int i = 0; i < e->n_args; i++) print_expr(e->args[i], indent + 2, out);
+}
+
+void fe_print_ast(const struct fe_model *m, FILE *out) {
+    char s[96];
+    fprintf(out, "model %s\n", m->filename);
+    for (int i = 0; i < m->n_params; i++) {
+        const struct fe_param *p = &m->params[i].p;
+        fe_shape_str(s, sizeof s, p->ndim, p->shape);
+        fprintf(out, "  param %s %s = %s(", p->name, s, fe_init_names[p->init]);
+        if (p->init == FE_INIT_NORMAL) fprintf(out, "%g", p->init_args[0]);
+        if (p->init == FE_INIT_UNIFORM) fprintf(out, "%g, %g", p->init_args[0], p->init_args[1]);
+        fprintf(out, ")\n");
+    }
+    if (m->has_energy) {
+        fe_shape_str(s, sizeof s, m->in_ndim, m->in_dims);
+        fprintf(out, "  energy %.*s %s\n", m->arg_len, m->arg_name, s);
+        for (int i = 0; i < m->n_stmts; i++) {
+            const struct stmt *st = &m->stmts[i];
+            if (st->is_return) fprintf(out, "    return\n");
+            else fprintf(out, "    assign %.*s\n", st->len, st->name);
+            print_expr(st->value, 6, out);
+        }
+    }
+    if (m->has_train) {
+        fprintf(out, "  train\n");
+        for (int i = 0; i < m->n_settings; i++) {
+            const struct fe_setting *st = &m->settings[i];
+            fprintf(out, "    %s = %s%s\n", st->key, st->value, st->is_number ? " (number)" : "");
+        }
+    }
+}

@@ -1,0 +1,368 @@
+/* test_accept.c: accepted programs: the parsed model (parameters, initializers, settings), the lowered
+ * graph (verifies, energy shape [batch], shared parameters) and what it computes. */
+#include <math.h>
+
+#include "fe_test_util.h"
+#include "mini_interp.h"
+#include "test.h"
+
+static const char *rings =
+    "# rings.ebm: comments run from '#' to end of line\n"
+    "param W1: [2, 128] = xavier()\n"
+    "param b1: [128] = zeros()\n"
+    "param W2: [128, 128] = xavier()\n"
+    "param b2: [128] = zeros()\n"
+    "param w_out: [128, 1] = normal(0.01)\n"
+    "param b_out: [1] = zeros()\n"
+    "\n"
+    "energy(x: [B, 2]) {\n"
+    "  h = silu(x @ W1 + b1)\n"
+    "  h = silu(h @ W2 + b2)\n"
+    "  return sum(h @ w_out + b_out, 1)     # shape [B]\n"
+    "}\n"
+    "\n"
+    "train {\n"
+    "  data = rings\n"
+    "  objective = dcd-ve\n"
+    "  steps = 2000\n"
+    "  lr = 1e-3\n"
+    "}\n";
+
+/* Parses with no diagnostics at all, or reports what was printed. */
+static struct fe_model *parse_ok(const char *source) {
+    char *diag;
+    struct fe_model *m = parse_capture(source, &diag);
+    CHECK_MSG(m != NULL && diag && diag[0] == 0, "diagnostics:\n%s", diag ? diag : "");
+    free(diag);
+    return m;
+}
+
+/* Lowers into a fresh graph at this batch; checks ir_verify and the energy's shape. */
+static struct ir_graph *lower_at(const struct fe_model *m, int64_t batch, int *energy) {
+    struct ir_graph *g = ir_graph_new();
+    int64_t shape[IR_MAX_DIMS];
+    fe_model_input_shape(m, batch, shape);
+    int x = ir_input(g, "x", fe_model_input_ndim(m), shape);
+    CHECK(x >= 0);
+    *energy = -1;
+    CHECK(fe_lower_energy(m, g, x, energy, stderr) == 0);
+    char err[256] = "";
+    CHECK_MSG(ir_verify(g, err, sizeof err) == 0, "%s", err);
+    CHECK(*energy >= 0 && *energy < g->n_nodes);
+    if (*energy >= 0) {
+        CHECK(g->nodes[*energy].ndim == 1);
+        CHECK(g->nodes[*energy].shape[0] == batch);
+    }
+    return g;
+}
+
+static void fill(double *a, int n, double scale, int seed) {
+    for (int i = 0; i < n; i++) a[i] = scale * sin(0.7 * i + 1.3 * seed + 0.1);
+}
+
+static double silu(double x) { return x / (1 + exp(-x)); }
+
+static void test_rings(void) {
+    struct fe_model *m = parse_ok(rings);
+    if (!m) return;
+    CHECK(strcmp(fe_model_filename(m), "t.ebm") == 0);
+    CHECK(fe_model_input_ndim(m) == 2);
+    int64_t shape[4];
+    fe_model_input_shape(m, 33, shape);
+    CHECK(shape[0] == 33 && shape[1] == 2);
+
+    /* parameters, in declaration order */
+    static const struct {
+        const char *name;
+        int ndim;
+        int64_t d0, d1;
+        enum fe_init init;
+        double arg0;
+        int line;
+    } want[] = {
+        {"W1", 2, 2, 128, FE_INIT_XAVIER, 0, 2},  {"b1", 1, 128, 0, FE_INIT_ZEROS, 0, 3},
+        {"W2", 2, 128, 128, FE_INIT_XAVIER, 0, 4}, {"b2", 1, 128, 0, FE_INIT_ZEROS, 0, 5},
+        {"w_out", 2, 128, 1, FE_INIT_NORMAL, 0.01, 6}, {"b_out", 1, 1, 0, FE_INIT_ZEROS, 0, 7},
+    };
+    CHECK(fe_model_n_params(m) == 6);
+    for (int i = 0; i < 6 && i < fe_model_n_params(m); i++) {
+        const struct fe_param *p = fe_model_param(m, i);
+        CHECK_MSG(strcmp(p->name, want[i].name) == 0, "param %d is %s", i, p->name);
+        CHECK(p->ndim == want[i].ndim && p->shape[0] == want[i].d0);
+        if (p->ndim == 2) CHECK(p->shape[1] == want[i].d1);
+        CHECK(p->init == want[i].init);
+        CHECK(p->init_args[0] == want[i].arg0);
+        CHECK(p->loc.line == want[i].line && p->loc.col == 7);
+    }
+    CHECK(fe_model_param(m, 6) == NULL && fe_model_param(m, -1) == NULL);
+
+    /* settings, as written, with locations */
+    CHECK(fe_model_n_settings(m) == 4);
+    const struct fe_setting *s = fe_model_find_setting(m, "objective");
+    CHECK(s && strcmp(s->value, "dcd-ve") == 0 && !s->is_number);
+    CHECK(s && s->loc.line == 17 && s->loc.col == 3 && s->value_loc.line == 17 && s->value_loc.col == 15);
+    s = fe_model_find_setting(m, "lr");
+    CHECK(s && strcmp(s->value, "1e-3") == 0 && s->is_number && s->number == 1e-3);
+    s = fe_model_find_setting(m, "steps");
+    CHECK(s && s->is_number && s->number == 2000);
+    s = fe_model_setting(m, 0);
+    CHECK(s && strcmp(s->key, "data") == 0 && strcmp(s->value, "rings") == 0);
+    CHECK(fe_model_find_setting(m, "batch") == NULL && fe_model_setting(m, 4) == NULL);
+
+    /* lowering at batch 4 and what it computes */
+    int e;
+    struct ir_graph *g = lower_at(m, 4, &e);
+    double x[8], W1[256], b1[128], W2[128 * 128], b2[128], wo[128], bo[1];
+    fill(x, 8, 1.0, 1), fill(W1, 256, 0.3, 2), fill(b1, 128, 0.1, 3), fill(W2, 128 * 128, 0.1, 4);
+    fill(b2, 128, 0.1, 5), fill(wo, 128, 0.2, 6), fill(bo, 1, 0.5, 7);
+    struct mini_arg args[] = {{"x", x}, {"W1", W1}, {"b1", b1}, {"W2", W2}, {"b2", b2}, {"w_out", wo}, {"b_out", bo}};
+    double *E = mini_eval(g, args, 7, e);
+    CHECK(E != NULL);
+    for (int r = 0; E && r < 4; r++) {
+        double h1[128], h2[128], out = bo[0];
+        for (int j = 0; j < 128; j++) h1[j] = silu(x[2 * r] * W1[j] + x[2 * r + 1] * W1[128 + j] + b1[j]);
+        for (int j = 0; j < 128; j++) {
+            double a = b2[j];
+            for (int k = 0; k < 128; k++) a += h1[k] * W2[k * 128 + j];
+            h2[j] = silu(a);
+        }
+        for (int k = 0; k < 128; k++) out += h2[k] * wo[k];
+        CHECK_CLOSE(E[r], out, 1e-12, 1e-9);
+    }
+    free(E);
+    ir_graph_free(g);
+
+    /* the AST printer shows the checked types */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fe_print_ast(m, f);
+    fclose(f);
+    CHECK(strstr(text, "  param w_out [128, 1] = normal(0.01)\n") != NULL);
+    CHECK(strstr(text, "  energy x [B, 2]\n    assign h\n      call silu : [B, 128]\n        binary + : [B, 128]\n"
+                       "          matmul @ : [B, 128]\n            name x : [B, 2]\n            name W1 : [2, 128]\n") != NULL);
+    CHECK(strstr(text, "    objective = dcd-ve\n    steps = 2000 (number)\n") != NULL);
+    free(text);
+
+    /* fe_error_at, as the runtime uses it for a bad setting */
+    text = NULL;
+    f = open_memstream(&text, &len);
+    s = fe_model_find_setting(m, "objective");
+    fe_error_at(m, s->value_loc, f, "unknown objective '%s'; expected cd, sr-cd or dcd-ve", s->value);
+    fclose(f);
+    CHECK_MSG(strcmp(text, "t.ebm:17:15: error: unknown objective 'dcd-ve'; expected cd, sr-cd or dcd-ve\n"
+                           "  objective = dcd-ve\n"
+                           "              ^\n") == 0, "%s", text);
+    free(text);
+    fe_model_free(m);
+}
+
+/* Two lowerings into one graph (e.g. data and samples) share the parameter nodes. */
+static void test_shared_params(void) {
+    struct fe_model *m = parse_ok(rings);
+    if (!m) return;
+    struct ir_graph *g = ir_graph_new();
+    int64_t s1[2] = {4, 2}, s2[2] = {6, 2};
+    int x1 = ir_input(g, "x_pos", 2, s1), x2 = ir_input(g, "x_neg", 2, s2), e1 = -1, e2 = -1;
+    CHECK(fe_lower_energy(m, g, x1, &e1, stderr) == 0);
+    int n_after_first = g->n_nodes;
+    CHECK(fe_lower_energy(m, g, x2, &e2, stderr) == 0);
+    CHECK(e1 >= 0 && e2 >= 0 && e1 != e2);
+    CHECK(g->nodes[e1].shape[0] == 4 && g->nodes[e2].shape[0] == 6);
+    int params = 0;
+    for (int i = 0; i < g->n_nodes; i++) params += g->nodes[i].op == IR_PARAM;
+    CHECK(params == 6);
+    CHECK(ir_graph_args(g, NULL) == 8);
+    CHECK(g->n_nodes > n_after_first);
+    /* lowering the same input again adds nothing: every node is hash-consed */
+    int n = g->n_nodes, e3 = -1;
+    CHECK(fe_lower_energy(m, g, x1, &e3, stderr) == 0);
+    CHECK(e3 == e1 && g->n_nodes == n);
+    char err[256];
+    CHECK(ir_verify(g, err, sizeof err) == 0);
+    ir_graph_free(g);
+    fe_model_free(m);
+}
+
+/* Parses, lowers at batch 3 with x filled by fill(…, 1.0, 1) and params by fill(…, 0.5, k), and
+ * compares the energy with ref(x row) for every row. */
+typedef double (*ref_fn)(const double *row);
+static void check_program(const char *src, int row_len, ref_fn ref) {
+    struct fe_model *m = parse_ok(src);
+    if (!m) {
+        fprintf(stderr, "program:\n%s\n", src);
+        return;
+    }
+    int e;
+    struct ir_graph *g = lower_at(m, 3, &e);
+    double x[64], pbuf[8][64];
+    struct mini_arg args[9] = {{"x", x}};
+    fill(x, 3 * row_len, 1.0, 1);
+    for (int i = 0; i < fe_model_n_params(m) && i < 8; i++) {
+        fill(pbuf[i], 64, 0.5, i + 2);
+        args[i + 1].name = fe_model_param(m, i)->name;
+        args[i + 1].data = pbuf[i];
+    }
+    double *E = e >= 0 ? mini_eval(g, args, fe_model_n_params(m) + 1, e) : NULL;
+    CHECK(E != NULL);
+    for (int r = 0; E && r < 3; r++) CHECK_CLOSE(E[r], ref(x + r * row_len), 1e-12, 1e-9);
+    free(E);
+    ir_graph_free(g);
+    fe_model_free(m);
+}
+
+static double ref_reduce(const double *x) {
+    double sq = (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]) / 3, s = x[0] + x[1] + x[2];
+    return (sq * 2 - 1) + (-s / 3) * 0.5 + 4 - -1;
+}
+
+static double ref_unary(const double *x) {
+    double a = x[0], b = 0.7 * a + 0.2;
+    double u = silu(a) + log1p(exp(b)) + tanh(a) + (a > 0 ? a : 0) + 1 / (1 + exp(-b)) + exp(-(a * a));
+    u = u + log(b * b + 1) + sqrt(a * a + 2) + a - (-b) / 2;
+    return u + 2 * a - (3 - b) * (a / 4);
+}
+
+static double ref_3d(const double *x) { /* W: [6, 1] = fill(…, 0.5, 2), w: [3] = fill(…, 0.5, 3) */
+    double W[64], w[64], v = 0, cols = 0;
+    fill(W, 64, 0.5, 2), fill(w, 64, 0.5, 3);
+    for (int i = 0; i < 6; i++) v += x[i] * W[i];
+    for (int j = 0; j < 3; j++) cols += (x[j] + x[3 + j]) * w[j];
+    return v + cols;
+}
+
+static double ref_bcast(const double *x) { /* c: [3] = fill(…, 0.5, 2), k: [1] = fill(…, 0.5, 3) */
+    double c[64], k[64], s = x[0] + x[1] + x[2], r = 0;
+    fill(c, 64, 0.5, 2), fill(k, 64, 0.5, 3);
+    for (int j = 0; j < 3; j++) r += x[j] * s + c[j];
+    return r + k[0];
+}
+
+static double ref_half_square(const double *x) { return x[0] * x[0] / 2; }
+
+static double ref_global(const double *x) { /* needs the whole batch: x = fill(x, 6, 1.0, 1) */
+    double all[6], col[2] = {0, 0}, mean = 0;
+    fill(all, 6, 1.0, 1);
+    for (int i = 0; i < 6; i++) col[i % 2] += all[i] / 3, mean += all[i] / 6;
+    return (x[0] - col[0]) + (x[1] - col[1]) + mean;
+}
+
+static void test_programs(void) {
+    /* reductions over one axis (also negative) with the axis dropped; numbers fold; ';' separates */
+    check_program("energy(x: [B, 3]) {\n"
+                  "  a = mean(square(x), 1) * 2 - 1\n"
+                  "  b = -sum(x, -1) / 3;  c = 2 * 3 - 4 / 2\n"
+                  "  return a + b * 0.5 + c - -1\n"
+                  "}\n",
+                  3, ref_reduce);
+    /* every unary builtin; numbers on either side of each operator; precedence of unary minus */
+    check_program("energy(x: [B]) {\n"
+                  "  a = x\n"
+                  "  b = 0.7 * x + 0.2\n"
+                  "  u = silu(a) + softplus(b) + tanh(a) + relu(a) + sigmoid(b) + exp(-square(a))\n"
+                  "  u = u + log(square(b) + 1) + sqrt(square(a) + 2) + stop_grad(a) - (-b) / 2\n"
+                  "  return u + 2 * a - (3 - b) * (a / 4)\n"
+                  "}\n",
+                  1, ref_unary);
+    /* a rank-3 input, reshape with B, a reduction of a middle axis */
+    check_program("param W: [6, 1] = normal(0.1)\n"
+                  "param w: [3] = ones()\n"
+                  "energy(x: [B, 2, 3]) {\n"
+                  "  v = reshape(x, [B, 6]) @ W\n"
+                  "  cols = sum(x, 1)\n"
+                  "  return sum(v, 1) + sum(cols * w, -1)\n"
+                  "}\n",
+                  6, ref_3d);
+    /* broadcasting [B, 3] * [B, 1] + [3], then [B] + [1] */
+    check_program("param c: [3] = zeros()\n"
+                  "param k: [1] = uniform(-0.5, 0.5)\n"
+                  "energy(x: [B, 3]) {\n"
+                  "  s = reshape(sum(x, 1), [B, 1])\n"
+                  "  return sum(x * s + c, 1) + k\n"
+                  "}\n",
+                  3, ref_bcast);
+    /* [B, 1] is returned as [B]; rank-1 input */
+    check_program("energy(x: [B, 1]) { return x * x / 2 }", 1, ref_half_square);
+    check_program("energy(x: [B]) { return square(x) * 0.5 }", 1, ref_half_square);
+    /* reductions across the batch: mean over axis 0 and over everything */
+    check_program("energy(x: [B, 2]) { return sum(x - mean(x, 0), 1) + mean(x) }", 2, ref_global);
+}
+
+/* Inits, settings in every form, comments, CRLF, unused parameters (a warning; still in the graph). */
+static void test_declarations(void) {
+    char *diag;
+    struct fe_model *m = parse_capture("param a: [2, 3, 4, 5] = ones()\r\n"
+                      "param b: [5] = uniform(-0.5, 2)\r\n"
+                      "param c: [4, 1] = normal(1e-2)\r\n"
+                      "param unused: [7] = zeros()   # never read\r\n"
+                      "train { name = \"two words\"; neg = -4.5e+2; word = a.b-c_d; hex = 0x1; e = .5 }\r\n"
+                      "energy(x: [B, 3, 4, 5]) {\r\n"
+                      "  y = sum(a, 0) * x + b + c\r\n"
+                      "  return mean(reshape(y, [B, 60]), 1)\r\n"
+                      "}\r\n",
+                      &diag);
+    CHECK_MSG(m != NULL, "%s", diag);
+    CHECK_MSG(diag && strcmp(diag, "t.ebm:4:7: warning: parameter 'unused' is not used by the energy\n"
+                                   "param unused: [7] = zeros()   # never read\n"
+                                   "      ^\n") == 0, "%s", diag);
+    free(diag);
+    if (!m) return;
+    CHECK(fe_model_n_params(m) == 4);
+    const struct fe_param *p = fe_model_param(m, 0);
+    CHECK(p->ndim == 4 && p->shape[3] == 5 && p->init == FE_INIT_ONES);
+    p = fe_model_param(m, 1);
+    CHECK(p->init == FE_INIT_UNIFORM && p->init_args[0] == -0.5 && p->init_args[1] == 2);
+    p = fe_model_param(m, 2);
+    CHECK(p->init == FE_INIT_NORMAL && p->init_args[0] == 1e-2);
+    CHECK(fe_model_n_settings(m) == 5);
+    const struct fe_setting *s = fe_model_find_setting(m, "name");
+    CHECK(s && strcmp(s->value, "two words") == 0 && !s->is_number && s->value_loc.col == 16);
+    s = fe_model_find_setting(m, "neg");
+    CHECK(s && s->is_number && s->number == -450 && strcmp(s->value, "-4.5e+2") == 0);
+    s = fe_model_find_setting(m, "word");
+    CHECK(s && !s->is_number && strcmp(s->value, "a.b-c_d") == 0);
+    s = fe_model_find_setting(m, "hex"); /* hexadecimal is not a number here */
+    CHECK(s && !s->is_number && strcmp(s->value, "0x1") == 0);
+    s = fe_model_find_setting(m, "e");
+    CHECK(s && s->is_number && s->number == 0.5);
+    CHECK(fe_model_input_ndim(m) == 4);
+    int e;
+    struct ir_graph *g = lower_at(m, 2, &e);
+    CHECK(ir_graph_find_arg(g, "unused") >= 0); /* every parameter is an argument, used or not */
+    int ids[8];
+    CHECK(ir_graph_args(g, ids) == 5);
+    CHECK(strcmp(g->nodes[ids[1]].name, "a") == 0 && strcmp(g->nodes[ids[4]].name, "unused") == 0);
+    ir_graph_free(g);
+    fe_model_free(m);
+}
+
+/* An input whose shape does not match the model is refused with a message. */
+static void test_bad_input(void) {
+    struct fe_model *m = parse_ok(rings);
+    if (!m) return;
+    struct ir_graph *g = ir_graph_new();
+    int64_t shape[2] = {4, 3};
+    int x = ir_input(g, "x", 2, shape), e = -1;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CHECK(fe_lower_energy(m, g, x, &e, f) == -1);
+    CHECK(fe_lower_energy(m, g, 99, &e, f) == -1);
+    fclose(f);
+    char line[256];
+    CHECK_MSG(strcmp(nth_line(text, 0, line, sizeof line),
+                     "t.ebm:9:8: error: the energy takes [B, 2]; the input node has shape [4, 3]") == 0, "%s", text);
+    CHECK(strcmp(nth_line(text, 3, line, sizeof line), "t.ebm:9:8: error: the input node %99 does not exist in the graph") == 0);
+    free(text);
+    ir_graph_free(g);
+    fe_model_free(m);
+}
+
+int main(void) {
+    test_rings();
+    test_shared_params();
+    test_programs();
+    test_declarations();
+    test_bad_input();
+    return test_report();
+}
