@@ -8,6 +8,7 @@
 #define EBMC_JIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ir.h"
@@ -29,6 +30,9 @@ void jit_free(struct jit_program *p);
 
 /* Prints the LLVM IR of the module compiled for g: before (optimized = 0) or after optimization. */
 int jit_print_llvm(const struct ir_graph *g, int optimized, FILE *out, char *err, size_t errlen);
+/* Kernels whose estimated work (about one unit per flop or element) is below this run on one thread;
+ * the rest are split across threads. 0 splits every kernel (tests use it to exercise the splits). */
+void jit_set_min_parallel_work(struct jit_program *p, int64_t work);
 /* Seconds spent compiling this program (IR building, optimization and JIT materialization). */
 double jit_compile_seconds(const struct jit_program *p);
 

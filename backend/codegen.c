@@ -1,0 +1,673 @@
+/* codegen.c: graph IR -> LLVM IR. First a buffer plan (which node's value lives in which slot of
+ * bufs[]), then one kernel per computed node, plus a transpose kernel for each trans_b matmul operand.
+ *
+ * Values are emitted through emit_value(node, flat index): a node with a buffer is a load, anything
+ * else (today: constants, reshapes of constants) is computed in place from its inputs. Fusion will
+ * only have to stop giving elementwise and broadcast nodes buffers; the emitters stay as they are.
+ *
+ * Determinism: no instruction carries fast-math flags, so every rewrite LLVM may make (vectorizing the
+ * range loop or not, peeling a remainder) keeps each element's exact IEEE result, and every element is
+ * computed by one call in a loop order that does not depend on [lo, hi). Kernels therefore give
+ * bitwise-identical results for any split, hence any thread count. Reductions and FMAs are explicit. */
+#include "codegen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- plan ---- */
+
+static int is_alias(enum ir_op op) { return op == IR_RESHAPE || op == IR_STOP_GRAD; }
+
+static int is_transcendental(enum ir_op op) {
+    return op == IR_EXP || op == IR_LOG || op == IR_TANH || op == IR_SIGMOID || op == IR_SILU || op == IR_SOFTPLUS;
+}
+
+static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen_kernel_kind kind, int node,
+                                         int64_t numel, int64_t range, int64_t work) {
+    struct codegen_kernel *k = &plan->kernels[plan->n_kernels++];
+    k->kind = kind;
+    k->node = node;
+    k->range = range;
+    k->work = work;
+    k->slot = plan->n_slots++;
+    plan->slot_numel[k->slot] = numel;
+    return k;
+}
+
+int codegen_plan(const struct ir_graph *g, struct codegen_plan *plan, char *err, size_t errlen) {
+    memset(plan, 0, sizeof *plan);
+    int n = g->n_nodes;
+    size_t cap = 2 * (size_t)n + 1; /* slots and kernels: a node's own, plus at most one transpose */
+    plan->n_nodes = n;
+    plan->slot = malloc(sizeof(int) * ((size_t)n + 1));
+    plan->transposed = malloc(sizeof(int) * ((size_t)n + 1));
+    plan->slot_numel = malloc(sizeof(int64_t) * cap);
+    plan->kernels = malloc(sizeof(struct codegen_kernel) * cap);
+    if (!plan->slot || !plan->transposed || !plan->slot_numel || !plan->kernels) {
+        codegen_plan_free(plan);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* Argument slots come first, in node order, which is ir_graph_args() order. */
+    for (int id = 0; id < n; id++) {
+        const struct ir_node *x = ir_node_at(g, id);
+        plan->slot[id] = plan->transposed[id] = -1;
+        if (x->op == IR_INPUT || x->op == IR_PARAM) {
+            plan->slot_numel[plan->n_slots] = ir_node_numel(x);
+            plan->slot[id] = plan->n_slots++;
+        }
+    }
+    plan->n_args = plan->n_slots;
+    for (int id = 0; id < n; id++) {
+        const struct ir_node *x = ir_node_at(g, id);
+        if (x->op == IR_INPUT || x->op == IR_PARAM || x->op == IR_CONST) continue;
+        if (is_alias(x->op)) { /* same elements, same row-major order: no copy */
+            plan->slot[id] = plan->slot[x->in[0]];
+            continue;
+        }
+        int64_t numel = ir_node_numel(x), range = numel, work = is_transcendental(x->op) ? 8 * numel : numel;
+        if (x->op == IR_SUM) {
+            work = ir_node_numel(ir_node_at(g, x->in[0]));
+        } else if (x->op == IR_MATMUL) {
+            const struct ir_node *a = ir_node_at(g, x->in[0]), *b = ir_node_at(g, x->in[1]);
+            range = x->shape[0];
+            work = numel * a->shape[(x->flags & IR_TRANS_A) ? 0 : 1];
+            /* trans_b: the i-k-j loop wants rows of op(B), so store op(B) once, row-major. */
+            if ((x->flags & IR_TRANS_B) && plan->transposed[x->in[1]] < 0)
+                plan->transposed[x->in[1]] =
+                    add_kernel(plan, CODEGEN_TRANSPOSE, x->in[1], ir_node_numel(b), b->shape[1], ir_node_numel(b))->slot;
+        }
+        plan->slot[id] = add_kernel(plan, CODEGEN_NODE, id, numel, range, work)->slot;
+    }
+    return 0;
+}
+
+void codegen_plan_free(struct codegen_plan *plan) {
+    free(plan->slot);
+    free(plan->transposed);
+    free(plan->slot_numel);
+    free(plan->kernels);
+    memset(plan, 0, sizeof *plan);
+}
+
+void codegen_kernel_name(char *buf, size_t len, const struct codegen_kernel *k) {
+    snprintf(buf, len, "%c%d", k->kind == CODEGEN_TRANSPOSE ? 't' : 'k', k->node);
+}
+
+/* ---- emission state and small helpers ---- */
+
+struct cg {
+    const struct ir_graph *g;
+    const struct codegen_plan *plan;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef f32, i64, ptr, void_t;
+    int fma;                 /* the CPU has fused multiply-add */
+    LLVMValueRef fn;         /* the kernel body being emitted */
+    LLVMValueRef *slot_ptr;  /* per slot: the body's pointer parameter, NULL if the kernel does not use it */
+    /* scratch, n_slots + 2 entries each */
+    char *used;
+    int *slots;
+    LLVMTypeRef *types;
+    LLVMValueRef *args;
+};
+
+
+static LLVMValueRef i64c(struct cg *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, 1); }
+static LLVMValueRef f32c(struct cg *c, double v) { return LLVMConstReal(c->f32, v); }
+
+static LLVMValueRef iadd(struct cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
+
+static LLVMValueRef imul(struct cg *c, LLVMValueRef a, int64_t k) {
+    return k == 1 ? a : LLVMBuildNSWMul(c->b, a, i64c(c, k), "");
+}
+
+/* a * k + b, the shape of every 2-D index */
+static LLVMValueRef imad(struct cg *c, LLVMValueRef a, int64_t k, LLVMValueRef b) { return iadd(c, imul(c, a, k), b); }
+
+static LLVMValueRef elem_ptr(struct cg *c, int slot, LLVMValueRef idx) {
+    return LLVMBuildInBoundsGEP2(c->b, c->f32, c->slot_ptr[slot], &idx, 1, "");
+}
+
+static LLVMValueRef load_elem(struct cg *c, int slot, LLVMValueRef idx) {
+    return LLVMBuildLoad2(c->b, c->f32, elem_ptr(c, slot, idx), "");
+}
+
+static void store_elem(struct cg *c, int slot, LLVMValueRef idx, LLVMValueRef v) {
+    LLVMBuildStore(c->b, v, elem_ptr(c, slot, idx));
+}
+
+static LLVMValueRef intrinsic(struct cg *c, const char *name, LLVMValueRef *args, unsigned n) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &c->f32, 1);
+    LLVMTypeRef type = LLVMIntrinsicGetType(c->ctx, id, &c->f32, 1);
+    return LLVMBuildCall2(c->b, type, fn, args, n, "");
+}
+
+static LLVMValueRef intrinsic1(struct cg *c, const char *name, LLVMValueRef x) { return intrinsic(c, name, &x, 1); }
+
+static LLVMValueRef select_gt0(struct cg *c, LLVMValueRef x, LLVMValueRef yes, LLVMValueRef no) {
+    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x, f32c(c, 0), ""), yes, no, "");
+}
+
+/* Loops are `for (iv = lo; iv < hi; iv++)`, opened and closed around the body the caller emits. */
+struct loop {
+    LLVMBasicBlockRef head, exit;
+    LLVMValueRef iv;
+};
+
+static LLVMValueRef loop_begin(struct cg *c, struct loop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+    char label[32];
+    snprintf(label, sizeof label, "%s.loop", name);
+    l->head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, label);
+    snprintf(label, sizeof label, "%s.body", name);
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, label);
+    snprintf(label, sizeof label, "%s.end", name);
+    l->exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, label);
+    LLVMBuildBr(c->b, l->head);
+    LLVMPositionBuilderAtEnd(c->b, l->head);
+    l->iv = LLVMBuildPhi(c->b, c->i64, name);
+    LLVMAddIncoming(l->iv, &lo, &pre, 1);
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, l->iv, hi, ""), body, l->exit);
+    LLVMPositionBuilderAtEnd(c->b, body);
+    return l->iv;
+}
+
+static LLVMValueRef loop_to(struct cg *c, struct loop *l, int64_t n, const char *name) {
+    return loop_begin(c, l, i64c(c, 0), i64c(c, n), name);
+}
+
+static void loop_end(struct cg *c, struct loop *l) {
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+    LLVMValueRef next = iadd(c, l->iv, i64c(c, 1));
+    LLVMBuildBr(c->b, l->head);
+    LLVMAddIncoming(l->iv, &next, &latch, 1);
+    LLVMMoveBasicBlockAfter(l->exit, latch); /* keeps the printed IR in reading order */
+    LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+/* Accumulators live in the entry block, so that SROA turns them into registers. */
+static LLVMValueRef entry_alloca(struct cg *c, LLVMTypeRef type) {
+    LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    if (first) LLVMPositionBuilderBefore(eb, first);
+    else LLVMPositionBuilderAtEnd(eb, entry);
+    LLVMValueRef a = LLVMBuildAlloca(eb, type, "acc");
+    LLVMDisposeBuilder(eb);
+    return a;
+}
+
+/* ---- index arithmetic for broadcast and sum ----
+ * The input's dims are classified and collapsed: size-1 dims dropped, neighbours of the same kind
+ * merged. A flat input index is then built from an output index o (KEPT and BROADCAST dims take their
+ * coordinates from o) and a reduced index r (REDUCED dims take theirs from r); a BROADCAST dim has
+ * input size 1 and so contributes no stride. */
+
+enum dim_kind { DIM_KEPT, DIM_BROADCAST, DIM_REDUCED };
+
+struct dim {
+    int64_t size; /* the extent iterated over: the output's for broadcast, the input's for sum */
+    enum dim_kind kind;
+};
+
+static int collapse_dims(int ndim, const int64_t *size, const enum dim_kind *kind, struct dim *out) {
+    int nd = 0;
+    for (int i = 0; i < ndim; i++) {
+        if (size[i] == 1) continue;
+        if (nd > 0 && out[nd - 1].kind == kind[i]) {
+            out[nd - 1].size *= size[i];
+        } else {
+            out[nd].size = size[i];
+            out[nd].kind = kind[i];
+            nd++;
+        }
+    }
+    return nd;
+}
+
+static int takes_from_r(enum dim_kind k) { return k == DIM_REDUCED; }
+
+static LLVMValueRef split_index(struct cg *c, const struct dim *d, int nd, LLVMValueRef o, LLVMValueRef r) {
+    LLVMValueRef idx = NULL;
+    int64_t stride = 1;
+    for (int k = nd - 1; k >= 0; k--) {
+        LLVMValueRef *src = takes_from_r(d[k].kind) ? &r : &o;
+        /* Dims further out that draw from the same index: if any, this coordinate wraps around; if
+         * any of them is not broadcast, they need the quotient. */
+        int wraps = 0, more = 0;
+        for (int j = 0; j < k; j++)
+            if (takes_from_r(d[j].kind) == takes_from_r(d[k].kind)) {
+                wraps = 1;
+                more |= d[j].kind != DIM_BROADCAST;
+            }
+        LLVMValueRef coord = *src;
+        if (wraps && d[k].kind != DIM_BROADCAST) coord = LLVMBuildURem(c->b, *src, i64c(c, d[k].size), "");
+        if (more) *src = LLVMBuildUDiv(c->b, *src, i64c(c, d[k].size), "");
+        if (d[k].kind == DIM_BROADCAST) continue;
+        idx = idx ? imad(c, coord, stride, idx) : imul(c, coord, stride);
+        stride *= d[k].size;
+    }
+    return idx ? idx : i64c(c, 0);
+}
+
+static LLVMValueRef broadcast_index(struct cg *c, const struct ir_node *n, LLVMValueRef o) {
+    const struct ir_node *x = ir_node_at(c->g, n->in[0]);
+    enum dim_kind kind[IR_MAX_DIMS];
+    for (int i = 0; i < n->ndim; i++) kind[i] = x->shape[i] == n->shape[i] ? DIM_KEPT : DIM_BROADCAST;
+    struct dim d[IR_MAX_DIMS];
+    int nd = collapse_dims(n->ndim, n->shape, kind, d);
+    return split_index(c, d, nd, o, NULL);
+}
+
+/* ---- elementwise math ---- */
+
+static LLVMValueRef emit_exp(struct cg *c, LLVMValueRef x) { return intrinsic1(c, "llvm.exp", x); }
+static LLVMValueRef emit_log(struct cg *c, LLVMValueRef x) { return intrinsic1(c, "llvm.log", x); }
+
+/* 1 / (1 + exp(-x)) evaluated with exp(-|x|) <= 1, so it never overflows. */
+static LLVMValueRef emit_sigmoid(struct cg *c, LLVMValueRef x) {
+    LLVMValueRef e = emit_exp(c, LLVMBuildFNeg(c->b, intrinsic1(c, "llvm.fabs", x), ""));
+    LLVMValueRef s = LLVMBuildFDiv(c->b, f32c(c, 1), LLVMBuildFAdd(c->b, f32c(c, 1), e, ""), "");
+    LLVMValueRef neg = LLVMBuildFMul(c->b, e, s, ""); /* exp(x) / (1 + exp(x)) for x < 0 */
+    LLVMValueRef ge0 = LLVMBuildFCmp(c->b, LLVMRealOGE, x, f32c(c, 0), "");
+    return LLVMBuildSelect(c->b, ge0, s, neg, "");
+}
+
+/* max(x, 0) + log1p(exp(-|x|)). log1p(e) = log(u) * e / (u - 1) with u = 1 + e keeps full relative
+ * precision for tiny e, where log(1 + e) would round to 0 (Goldberg's trick). */
+static LLVMValueRef emit_softplus(struct cg *c, LLVMValueRef x) {
+    LLVMValueRef e = emit_exp(c, LLVMBuildFNeg(c->b, intrinsic1(c, "llvm.fabs", x), ""));
+    LLVMValueRef u = LLVMBuildFAdd(c->b, f32c(c, 1), e, "");
+    LLVMValueRef um1 = LLVMBuildFSub(c->b, u, f32c(c, 1), "");
+    LLVMValueRef ratio = LLVMBuildFDiv(c->b, e, um1, "");
+    LLVMValueRef l = LLVMBuildFMul(c->b, emit_log(c, u), ratio, "");
+    LLVMValueRef is1 = LLVMBuildFCmp(c->b, LLVMRealOEQ, u, f32c(c, 1), "");
+    LLVMValueRef log1p = LLVMBuildSelect(c->b, is1, e, l, "");
+    return LLVMBuildFAdd(c->b, select_gt0(c, x, x, f32c(c, 0)), log1p, "");
+}
+
+/* tanh has no intrinsic. For |x| >= 0.4: 1 - 2 / (exp(2|x|) + 1), which saturates to 1 instead of
+ * overflowing; below 0.4 that form cancels, so use the Taylor series to x^13 (error < 1e-8 relative). */
+static LLVMValueRef emit_tanh(struct cg *c, LLVMValueRef x) {
+    static const double coef[] = {-1.0 / 3, 2.0 / 15, -17.0 / 315, 62.0 / 2835, -1382.0 / 155925,
+                                  21844.0 / 6081075};
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef a = intrinsic1(c, "llvm.fabs", x);
+    LLVMValueRef a2 = LLVMBuildFMul(b, a, a, "");
+    LLVMValueRef q = f32c(c, coef[5]);
+    for (int i = 4; i >= 0; i--) q = LLVMBuildFAdd(b, f32c(c, coef[i]), LLVMBuildFMul(b, a2, q, ""), "");
+    LLVMValueRef small = LLVMBuildFAdd(b, a, LLVMBuildFMul(b, a, LLVMBuildFMul(b, a2, q, ""), ""), "");
+    LLVMValueRef e = emit_exp(c, LLVMBuildFAdd(b, a, a, ""));
+    LLVMValueRef large =
+        LLVMBuildFSub(b, f32c(c, 1), LLVMBuildFDiv(b, f32c(c, 2), LLVMBuildFAdd(b, e, f32c(c, 1), ""), ""), "");
+    LLVMValueRef t = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, a, f32c(c, 0.4), ""), small, large, "");
+    LLVMValueRef args[2] = {t, x};
+    return intrinsic(c, "llvm.copysign", args, 2);
+}
+
+static LLVMValueRef emit_unary(struct cg *c, enum ir_op op, LLVMValueRef x) {
+    LLVMBuilderRef b = c->b;
+    switch (op) {
+    case IR_NEG: return LLVMBuildFNeg(b, x, "");
+    case IR_EXP: return emit_exp(c, x);
+    case IR_LOG: return emit_log(c, x);
+    case IR_TANH: return emit_tanh(c, x);
+    case IR_SIGMOID: return emit_sigmoid(c, x);
+    case IR_SILU: return LLVMBuildFMul(b, x, emit_sigmoid(c, x), "");
+    case IR_SOFTPLUS: return emit_softplus(c, x);
+    case IR_RELU: return select_gt0(c, x, x, f32c(c, 0));
+    case IR_STEP: return select_gt0(c, x, f32c(c, 1), f32c(c, 0));
+    case IR_SQUARE: return LLVMBuildFMul(b, x, x, "");
+    case IR_SQRT: return intrinsic1(c, "llvm.sqrt", x);
+    default: return NULL;
+    }
+}
+
+static LLVMValueRef emit_binary(struct cg *c, enum ir_op op, LLVMValueRef x, LLVMValueRef y) {
+    switch (op) {
+    case IR_ADD: return LLVMBuildFAdd(c->b, x, y, "");
+    case IR_SUB: return LLVMBuildFSub(c->b, x, y, "");
+    case IR_MUL: return LLVMBuildFMul(c->b, x, y, "");
+    case IR_DIV: return LLVMBuildFDiv(c->b, x, y, "");
+    default: return NULL;
+    }
+}
+
+/* ---- values ---- */
+
+static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx);
+
+/* Element idx (row-major) of node id, computed from its inputs. Only elementwise, broadcast, alias
+ * and const nodes can be computed this way; sums and matmuls always have buffers. */
+static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
+    const struct ir_node *n = ir_node_at(c->g, id);
+    if (ir_op_is_unary_elementwise(n->op)) return emit_unary(c, n->op, emit_value(c, n->in[0], idx));
+    if (ir_op_is_binary_elementwise(n->op))
+        return emit_binary(c, n->op, emit_value(c, n->in[0], idx), emit_value(c, n->in[1], idx));
+    switch (n->op) {
+    case IR_CONST: return f32c(c, n->value);
+    case IR_RESHAPE:
+    case IR_STOP_GRAD: return emit_value(c, n->in[0], idx);
+    case IR_BROADCAST: return emit_value(c, n->in[0], broadcast_index(c, n, idx));
+    default: return NULL;
+    }
+}
+
+static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx) {
+    int slot = c->plan->slot[id];
+    return slot >= 0 ? load_elem(c, slot, idx) : emit_compute(c, id, idx);
+}
+
+/* Marks the slots that emit_value(id) reads: the mirror image of emit_value. */
+static void mark_slots(const struct cg *c, int id, char *used) {
+    int slot = c->plan->slot[id];
+    if (slot >= 0) {
+        used[slot] = 1;
+        return;
+    }
+    const struct ir_node *n = ir_node_at(c->g, id);
+    for (int i = 0; i < ir_op_arity(n->op); i++) mark_slots(c, n->in[i], used);
+}
+
+/* ---- kernels ---- */
+
+/* Elementwise ops and broadcasts: one output element per item. */
+static void emit_map_kernel(struct cg *c, int id, LLVMValueRef lo, LLVMValueRef hi) {
+    struct loop l;
+    LLVMValueRef i = loop_begin(c, &l, lo, hi, "i");
+    store_elem(c, c->plan->slot[id], i, emit_compute(c, id, i));
+    loop_end(c, &l);
+}
+
+/* ---- reductions ----
+ * Without reassociation a float reduction cannot vectorize, so we split the accumulator ourselves:
+ * LANES partial sums, each added to in a fixed order, then combined in a fixed order. */
+
+/* Independent partial sums per reduction: one AVX-512 vector of floats. */
+#define LANES 16
+
+struct reduction {
+    LLVMValueRef lanes; /* [LANES x float]: partial sum l takes terms t with t % LANES == l */
+    LLVMValueRef tail;  /* float: the terms past the last multiple of LANES */
+};
+
+static LLVMValueRef lane_ptr(struct cg *c, struct reduction *red, LLVMValueRef l) {
+    LLVMValueRef idx[2] = {i64c(c, 0), l};
+    return LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(c->f32, LANES), red->lanes, idx, 2, "");
+}
+
+static void reduction_begin(struct cg *c, struct reduction *red) {
+    red->lanes = entry_alloca(c, LLVMArrayType2(c->f32, LANES));
+    red->tail = entry_alloca(c, c->f32);
+    for (int l = 0; l < LANES; l++) LLVMBuildStore(c->b, f32c(c, 0), lane_ptr(c, red, i64c(c, l)));
+    LLVMBuildStore(c->b, f32c(c, 0), red->tail);
+}
+
+/* Adds the len elements of node `input` from flat index base on. The inner lane loop has a constant
+ * trip count: LLVM unrolls it and the SLP vectorizer turns the LANES chains into vector operations. */
+static void reduction_row(struct cg *c, struct reduction *red, int input, LLVMValueRef base, int64_t len) {
+    int64_t blocks = len / LANES;
+    struct loop lb, ll, lt;
+    if (blocks > 0) {
+        LLVMValueRef b = loop_to(c, &lb, blocks, "blk");
+        LLVMValueRef l = loop_to(c, &ll, LANES, "lane");
+        LLVMValueRef p = lane_ptr(c, red, l);
+        LLVMValueRef acc = LLVMBuildLoad2(c->b, c->f32, p, "");
+        LLVMValueRef v = emit_value(c, input, iadd(c, base, imad(c, b, LANES, l)));
+        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, acc, v, ""), p);
+        loop_end(c, &ll);
+        loop_end(c, &lb);
+    }
+    if (len % LANES) {
+        LLVMValueRef t = loop_begin(c, &lt, i64c(c, blocks * LANES), i64c(c, len), "t");
+        LLVMValueRef v = emit_value(c, input, iadd(c, base, t));
+        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, red->tail, ""), v, ""), red->tail);
+        loop_end(c, &lt);
+    }
+}
+
+/* Combines the partial sums in order, then the tail. (A pairwise tree would be shorter, but the SLP
+ * vectorizer then pairs up the lanes badly.) */
+static LLVMValueRef reduction_end(struct cg *c, struct reduction *red) {
+    LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, lane_ptr(c, red, i64c(c, 0)), "");
+    for (int l = 1; l < LANES; l++)
+        sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, c->f32, lane_ptr(c, red, i64c(c, l)), ""), "");
+    return LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, c->f32, red->tail, ""), "");
+}
+
+/* ---- sum ---- */
+
+/* Sum: one output element per item. If the innermost input dim is reduced, each element reduces its
+ * contiguous rows with split accumulators. Otherwise rows of the input are added into the output range
+ * in order, so the inner loop runs along contiguous kept elements and vectorizes as it is. */
+static void emit_sum_kernel(struct cg *c, int id, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *n = ir_node_at(c->g, id), *x = ir_node_at(c->g, n->in[0]);
+    int out = c->plan->slot[id];
+    enum dim_kind kind[IR_MAX_DIMS];
+    for (int i = 0; i < x->ndim; i++) kind[i] = (n->axes >> i & 1) ? DIM_REDUCED : DIM_KEPT;
+    struct dim d[IR_MAX_DIMS];
+    int nd = collapse_dims(x->ndim, x->shape, kind, d);
+    int64_t reduced = 1;
+    for (int k = 0; k < nd; k++)
+        if (d[k].kind == DIM_REDUCED) reduced *= d[k].size;
+    struct loop lo_loop, r_loop;
+    if (nd > 0 && d[nd - 1].kind == DIM_REDUCED) {
+        int64_t row_len = d[nd - 1].size; /* stride 1 in the input */
+        struct reduction red;
+        LLVMValueRef o = loop_begin(c, &lo_loop, lo, hi, "o");
+        reduction_begin(c, &red);
+        LLVMValueRef r = loop_to(c, &r_loop, reduced / row_len, "row");
+        reduction_row(c, &red, n->in[0], split_index(c, d, nd, o, imul(c, r, row_len)), row_len);
+        loop_end(c, &r_loop);
+        store_elem(c, out, o, reduction_end(c, &red));
+        loop_end(c, &lo_loop);
+    } else {
+        LLVMValueRef o = loop_begin(c, &lo_loop, lo, hi, "o");
+        store_elem(c, out, o, f32c(c, 0));
+        loop_end(c, &lo_loop);
+        LLVMValueRef r = loop_to(c, &r_loop, reduced, "r");
+        o = loop_begin(c, &lo_loop, lo, hi, "o");
+        LLVMValueRef v = emit_value(c, n->in[0], split_index(c, d, nd, o, r));
+        store_elem(c, out, o, LLVMBuildFAdd(c->b, load_elem(c, out, o), v, ""));
+        loop_end(c, &lo_loop);
+        loop_end(c, &r_loop);
+    }
+}
+
+/* ---- matmul ---- */
+
+/* acc + x * y, fused when the CPU has FMA (llvm.fma is exact, unlike contraction, which LLVM may apply
+ * to some copies of a loop and not others). */
+static LLVMValueRef emit_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, LLVMValueRef acc) {
+    if (!c->fma) return LLVMBuildFAdd(c->b, acc, LLVMBuildFMul(c->b, x, y, ""), "");
+    LLVMValueRef args[3] = {x, y, acc};
+    return intrinsic(c, "llvm.fma", args, 3);
+}
+
+struct matmul_ctx {
+    int a, b;
+    int b_slot; /* >= 0: op(B) is stored row-major in this slot (the transpose of a trans_b operand) */
+    int64_t m, k, n;
+    int trans_a;
+};
+
+/* The i-k-j matmul is register-blocked: a block of MM_ROWS rows of C by MM_COLS columns stays in
+ * registers through the whole k loop (LLVM unrolls the constant j and row loops and promotes the tile),
+ * and each element of B loaded feeds MM_ROWS FMAs. 4 x 64 floats = 16 AVX-512 registers. */
+#define MM_ROWS 4
+#define MM_COLS 64
+
+/* C[i0 .. i0+rows, j0 .. j0+width) = sum over k of op(A)[i, k] op(B)[k, j], one FMA per k, in order. */
+static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, int out, LLVMValueRef i0, int rows,
+                             LLVMValueRef j0, int64_t width) {
+    LLVMValueRef row[MM_ROWS], aik[MM_ROWS];
+    for (int r = 0; r < rows; r++) row[r] = imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0);
+    struct loop lj, lk;
+    LLVMValueRef j = loop_to(c, &lj, width, "j");
+    for (int r = 0; r < rows; r++) store_elem(c, out, iadd(c, row[r], j), f32c(c, 0));
+    loop_end(c, &lj);
+    LLVMValueRef k = loop_to(c, &lk, mm->k, "k");
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef i = iadd(c, i0, i64c(c, r));
+        aik[r] = emit_value(c, mm->a, mm->trans_a ? imad(c, k, mm->m, i) : imad(c, i, mm->k, k));
+    }
+    j = loop_to(c, &lj, width, "j");
+    LLVMValueRef bidx = imad(c, k, mm->n, iadd(c, j0, j));
+    LLVMValueRef bkj = mm->b_slot >= 0 ? load_elem(c, mm->b_slot, bidx) : emit_value(c, mm->b, bidx);
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef cij = iadd(c, row[r], j);
+        store_elem(c, out, cij, emit_mul_add(c, aik[r], bkj, load_elem(c, out, cij)));
+    }
+    loop_end(c, &lj);
+    loop_end(c, &lk);
+}
+
+/* Rows i0 .. i0+rows of C, tile by tile; the last tile is narrower if MM_COLS does not divide N. */
+static void emit_matmul_rows(struct cg *c, const struct matmul_ctx *mm, int out, LLVMValueRef i0, int rows) {
+    int64_t full = mm->n / MM_COLS;
+    if (full > 0) {
+        struct loop lt;
+        LLVMValueRef t = loop_to(c, &lt, full, "tile");
+        emit_matmul_tile(c, mm, out, i0, rows, imul(c, t, MM_COLS), MM_COLS);
+        loop_end(c, &lt);
+    }
+    if (mm->n % MM_COLS) emit_matmul_tile(c, mm, out, i0, rows, i64c(c, full * MM_COLS), mm->n % MM_COLS);
+}
+
+/* Matmul over rows [lo, hi) of C in i-k-j order: the inner loop runs along rows of C and of op(B) and
+ * vectorizes. Blocks of MM_ROWS rows, then the leftover rows one by one; every element is the same chain
+ * of FMAs over k either way. A trans_b operand was transposed by its own kernel beforehand. */
+static void emit_matmul_kernel(struct cg *c, int id, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *n = ir_node_at(c->g, id), *a = ir_node_at(c->g, n->in[0]);
+    int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
+    struct matmul_ctx mm = {n->in[0], n->in[1], tb ? c->plan->transposed[n->in[1]] : -1,
+                            n->shape[0], a->shape[ta ? 0 : 1], n->shape[1], ta};
+    int out = c->plan->slot[id];
+    struct loop li;
+    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, MM_ROWS), "");
+    LLVMValueRef blk = loop_begin(c, &li, i64c(c, 0), blocks, "blk");
+    emit_matmul_rows(c, &mm, out, imad(c, blk, MM_ROWS, lo), MM_ROWS);
+    loop_end(c, &li);
+    LLVMValueRef i = loop_begin(c, &li, imad(c, blocks, MM_ROWS, lo), hi, "i");
+    emit_matmul_rows(c, &mm, out, i, 1);
+    loop_end(c, &li);
+}
+
+/* The transpose of a 2-D node x [R, C] into out [C, R], over rows [lo, hi) of out: writes are
+ * contiguous, reads strided. */
+static void emit_transpose_kernel(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *x = ir_node_at(c->g, id);
+    int64_t rows = x->shape[0], cols = x->shape[1];
+    struct loop lc, lr;
+    LLVMValueRef col = loop_begin(c, &lc, lo, hi, "c");
+    LLVMValueRef row = loop_to(c, &lr, rows, "r");
+    store_elem(c, out, imad(c, col, rows, row), emit_value(c, id, imad(c, row, cols, col)));
+    loop_end(c, &lr);
+    loop_end(c, &lc);
+}
+
+static LLVMAttributeRef enum_attr(struct cg *c, const char *name) {
+    return LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName(name, strlen(name)), 0);
+}
+
+/* A kernel is two functions: the exported k<id>(bufs, lo, hi) loads the pointers it needs and calls
+ * k<id>.body, whose pointer parameters are noalias. Inlining turns that into alias metadata, so the
+ * vectorizer needs no runtime overlap checks. (A caller may pass one buffer as two arguments: noalias
+ * parameters may overlap as long as neither is written. The output is a program-owned buffer.) */
+static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
+    const struct ir_node *n = ir_node_at(c->g, k->node);
+    int out = k->slot, *slots = c->slots, n_ptrs = 0;
+    memset(c->used, 0, (size_t)c->plan->n_slots);
+    if (k->kind == CODEGEN_TRANSPOSE) {
+        mark_slots(c, k->node, c->used);
+    } else if (n->op == IR_MATMUL && (n->flags & IR_TRANS_B)) {
+        mark_slots(c, n->in[0], c->used);
+        c->used[c->plan->transposed[n->in[1]]] = 1;
+    } else {
+        for (int i = 0; i < ir_op_arity(n->op); i++) mark_slots(c, n->in[i], c->used);
+    }
+    slots[n_ptrs++] = out;
+    for (int s = 0; s < c->plan->n_slots; s++)
+        if (c->used[s]) slots[n_ptrs++] = s;
+
+    char name[32], body_name[48];
+    codegen_kernel_name(name, sizeof name, k);
+    snprintf(body_name, sizeof body_name, "%s.body", name);
+    for (int i = 0; i < n_ptrs; i++) c->types[i] = c->ptr;
+    c->types[n_ptrs] = c->types[n_ptrs + 1] = c->i64;
+    LLVMTypeRef body_type = LLVMFunctionType(c->void_t, c->types, (unsigned)n_ptrs + 2, 0);
+    LLVMValueRef body = LLVMAddFunction(c->mod, body_name, body_type);
+    LLVMSetLinkage(body, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(body, LLVMAttributeFunctionIndex, enum_attr(c, "alwaysinline"));
+    LLVMAddAttributeAtIndex(body, LLVMAttributeFunctionIndex, enum_attr(c, "nounwind"));
+    for (int i = 0; i < n_ptrs; i++) {
+        LLVMAddAttributeAtIndex(body, (unsigned)i + 1, enum_attr(c, "noalias"));
+        LLVMAddAttributeAtIndex(body, (unsigned)i + 1, enum_attr(c, "nocapture"));
+        c->slot_ptr[slots[i]] = LLVMGetParam(body, (unsigned)i);
+        LLVMSetValueName2(c->slot_ptr[slots[i]], i == 0 ? "out" : "in", i == 0 ? 3 : 2);
+    }
+    LLVMValueRef lo = LLVMGetParam(body, (unsigned)n_ptrs), hi = LLVMGetParam(body, (unsigned)n_ptrs + 1);
+    LLVMSetValueName2(lo, "lo", 2);
+    LLVMSetValueName2(hi, "hi", 2);
+
+    c->fn = body;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, body, "entry"));
+    if (k->kind == CODEGEN_TRANSPOSE) emit_transpose_kernel(c, k->node, out, lo, hi);
+    else if (n->op == IR_SUM) emit_sum_kernel(c, k->node, lo, hi);
+    else if (n->op == IR_MATMUL) emit_matmul_kernel(c, k->node, lo, hi);
+    else emit_map_kernel(c, k->node, lo, hi);
+    LLVMBuildRetVoid(c->b);
+    for (int i = 0; i < n_ptrs; i++) c->slot_ptr[slots[i]] = NULL;
+
+    LLVMTypeRef wparams[3] = {c->ptr, c->i64, c->i64};
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, wparams, 3, 0));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, enum_attr(c, "nounwind"));
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+    for (int i = 0; i < n_ptrs; i++) {
+        LLVMValueRef s = i64c(c, slots[i]);
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, c->ptr, LLVMGetParam(fn, 0), &s, 1, "");
+        c->args[i] = LLVMBuildLoad2(c->b, c->ptr, p, "");
+    }
+    c->args[n_ptrs] = LLVMGetParam(fn, 1);
+    c->args[n_ptrs + 1] = LLVMGetParam(fn, 2);
+    LLVMBuildCall2(c->b, body_type, body, c->args, (unsigned)n_ptrs + 2, "");
+    LLVMBuildRetVoid(c->b);
+}
+
+LLVMModuleRef codegen_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx, int fma) {
+    struct cg c;
+    memset(&c, 0, sizeof c);
+    c.g = g;
+    c.plan = plan;
+    c.ctx = ctx;
+    c.fma = fma;
+    c.mod = LLVMModuleCreateWithNameInContext("ebmc", ctx);
+    c.b = LLVMCreateBuilderInContext(ctx);
+    c.f32 = LLVMFloatTypeInContext(ctx);
+    c.i64 = LLVMInt64TypeInContext(ctx);
+    c.ptr = LLVMPointerTypeInContext(ctx, 0);
+    c.void_t = LLVMVoidTypeInContext(ctx);
+    size_t n = (size_t)plan->n_slots + 2;
+    c.slot_ptr = calloc(n, sizeof *c.slot_ptr);
+    c.used = malloc(n);
+    c.slots = malloc(n * sizeof *c.slots);
+    c.types = malloc(n * sizeof *c.types);
+    c.args = malloc(n * sizeof *c.args);
+    if (c.slot_ptr && c.used && c.slots && c.types && c.args) {
+        for (int i = 0; i < plan->n_kernels; i++) emit_kernel(&c, &plan->kernels[i]);
+    } else {
+        LLVMDisposeModule(c.mod);
+        c.mod = NULL;
+    }
+    free(c.slot_ptr);
+    free(c.used);
+    free(c.slots);
+    free(c.types);
+    free(c.args);
+    LLVMDisposeBuilder(c.b);
+    return c.mod;
+}

@@ -1,0 +1,55 @@
+/* codegen.h: internal to backend/. Turns a verified graph into a buffer plan and an LLVM module of
+ * kernels; jit.c optimizes, JIT-compiles and runs that module. Nothing outside backend/ includes this.
+ *
+ * Every kernel is `void k<id>(float **bufs, int64_t lo, int64_t hi)`: it reads its operands from
+ * bufs[slot] and computes items [lo, hi) of its parallel axis (flat elements for elementwise ops and
+ * broadcasts, output elements for sums, rows for matmuls). Each output element is computed by exactly
+ * one call with a loop order that does not depend on [lo, hi), and no instruction has fast-math flags,
+ * so results are bitwise the same for any split. */
+#ifndef EBMC_CODEGEN_H
+#define EBMC_CODEGEN_H
+
+#include <llvm-c/Core.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir.h"
+
+enum codegen_kernel_kind {
+    CODEGEN_NODE,      /* computes node */
+    CODEGEN_TRANSPOSE, /* stores the transpose of the 2-D node, for matmuls that take it with trans_b */
+};
+
+struct codegen_kernel {
+    enum codegen_kernel_kind kind;
+    int node;      /* the node it computes or transposes (with fusion: the root of a group) */
+    int slot;      /* the buffer it writes */
+    int64_t range; /* its parallel axis is [0, range) */
+    int64_t work;  /* rough operation count: decides whether splitting it across threads pays */
+};
+
+struct codegen_plan {
+    int n_nodes;
+    /* Per node: the slot of bufs[] that holds its value, or -1 if it has none (a constant, emitted as
+     * an immediate into its users). Reshape and stop_grad share their input's slot. */
+    int *slot;
+    int *transposed;     /* per node: the slot holding its transpose, or -1 */
+    int n_args;          /* slots [0, n_args) are the caller's buffers, in ir_graph_args() order */
+    int n_slots;         /* slots [n_args, n_slots) belong to the program */
+    int64_t *slot_numel; /* per slot: its element count */
+    struct codegen_kernel *kernels; /* in execution order */
+    int n_kernels;
+};
+
+/* Plans buffers and kernels for a verified graph. Returns 0, or -1 with a message (out of memory). */
+int codegen_plan(const struct ir_graph *g, struct codegen_plan *plan, char *err, size_t errlen);
+void codegen_plan_free(struct codegen_plan *plan);
+
+/* The kernel's symbol name: "k12" computes node 12, "t5" transposes node 5. */
+void codegen_kernel_name(char *buf, size_t len, const struct codegen_kernel *k);
+
+/* Builds the module of kernels in ctx; fma: the target has fused multiply-add (else mul + add). Triple
+ * and data layout are left to the caller. */
+LLVMModuleRef codegen_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx, int fma);
+
+#endif

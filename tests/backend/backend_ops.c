@@ -1,0 +1,188 @@
+/* backend_ops: every op of ir.h through the JIT, against the interpreter (see backend_check.h).
+ *
+ * Tolerances: elementwise results must match to 2e-6 relative (a few float ulps; the JIT computes in
+ * float from float inputs, the oracle in double), plus 1e-6 absolute for results near zero. Sums and
+ * matmuls add up to ~100 terms of size <= 4 in float, so they get 1e-4 absolute and relative. */
+#include "backend_check.h"
+
+#define EW_ATOL 1e-6
+#define EW_RTOL 2e-6
+#define RED_ATOL 1e-4
+#define RED_RTOL 1e-4
+
+static struct ir_graph *graph(void) { return ir_graph_new(); }
+
+static void unary_op(enum ir_op op, double lo, double hi, double atol) {
+    struct ir_graph *g = graph();
+    int64_t shape[2] = {37, 29}; /* odd sizes: vector bodies and scalar remainders */
+    int y = ir_unary(g, op, ir_input(g, "x", 2, shape));
+    ir_graph_output(g, "y", y);
+    char what[80];
+    snprintf(what, sizeof what, "%s on [%g, %g)", ir_op_name(op), lo, hi);
+    check_graph(what, g, lo, hi, atol, EW_RTOL);
+    ir_graph_free(g);
+}
+
+static void test_unary(void) {
+    for (int op = 0; op < IR_OP_COUNT; op++) {
+        if (!ir_op_is_unary_elementwise(op) && op != IR_STOP_GRAD) continue;
+        int positive = op == IR_LOG || op == IR_SQRT;
+        unary_op(op, positive ? 0.01 : -3, 3, EW_ATOL);
+        if (positive) unary_op(op, 1, 1e6, EW_ATOL);
+        else if (op != IR_EXP && op != IR_SQUARE) unary_op(op, -100, 100, EW_ATOL); /* saturation, no overflow */
+    }
+    unary_op(IR_EXP, -80, 80, EW_ATOL);
+    /* relative precision near zero, where cancellation would show (atol 0) */
+    unary_op(IR_TANH, -1, 1, 0); /* both sides of the series/exp switch at |x| = 0.4 */
+    unary_op(IR_TANH, -1e-3, 1e-3, 0);
+    unary_op(IR_SOFTPLUS, -30, -10, 0); /* log1p of tiny values */
+    unary_op(IR_SIGMOID, -30, -10, 0);
+}
+
+static void test_binary(void) {
+    for (int op = 0; op < IR_OP_COUNT; op++) {
+        if (!ir_op_is_binary_elementwise(op)) continue;
+        struct ir_graph *g = graph();
+        int64_t shape[3] = {3, 17, 11};
+        int a = ir_input(g, "a", 3, shape), b = ir_param(g, "b", 3, shape);
+        ir_graph_output(g, "y", ir_binary(g, op, a, b));
+        ir_graph_output(g, "same", ir_binary(g, op, a, a)); /* one buffer as both operands */
+        /* positive operands keep div away from zero denominators */
+        check_graph(ir_op_name(op), g, op == IR_DIV ? 0.5 : -2, 2, EW_ATOL, EW_RTOL);
+        ir_graph_free(g);
+    }
+}
+
+static void broadcast_case(int ndim, const int64_t *from, const int64_t *to) {
+    struct ir_graph *g = graph();
+    int x = ir_input(g, "x", ndim, from);
+    int y = ir_broadcast(g, x, ndim, to);
+    ir_graph_output(g, "y", y);
+    /* and consumed by an elementwise op, as ir_binary_bcast builds it */
+    ir_graph_output(g, "z", ir_binary(g, IR_MUL, y, ir_input(g, "w", ndim, to)));
+    check_graph("broadcast", g, -2, 2, EW_ATOL, EW_RTOL);
+    ir_graph_free(g);
+}
+
+static void test_broadcast(void) {
+    broadcast_case(2, (int64_t[]){1, 32}, (int64_t[]){64, 32}); /* bias over rows */
+    broadcast_case(2, (int64_t[]){64, 1}, (int64_t[]){64, 32}); /* per-row scale */
+    broadcast_case(2, (int64_t[]){1, 1}, (int64_t[]){5, 7});    /* scalar */
+    broadcast_case(1, (int64_t[]){1}, (int64_t[]){9});
+    broadcast_case(3, (int64_t[]){3, 1, 5}, (int64_t[]){3, 4, 5});
+    broadcast_case(3, (int64_t[]){1, 4, 1}, (int64_t[]){2, 4, 3});
+    broadcast_case(4, (int64_t[]){1, 4, 1, 6}, (int64_t[]){2, 4, 3, 6});
+    broadcast_case(4, (int64_t[]){2, 1, 1, 1}, (int64_t[]){2, 3, 5, 7});
+    broadcast_case(4, (int64_t[]){1, 3, 1, 7}, (int64_t[]){2, 3, 5, 7});
+
+    /* numpy-style through the builder: reshape + broadcast on both sides */
+    struct ir_graph *g = graph();
+    int a = ir_input(g, "a", 2, (int64_t[]){6, 1}), b = ir_input(g, "b", 1, (int64_t[]){5});
+    ir_graph_output(g, "y", ir_binary_bcast(g, IR_SUB, a, b));
+    check_graph("binary_bcast [6,1] - [5]", g, -2, 2, EW_ATOL, EW_RTOL);
+    ir_graph_free(g);
+}
+
+static void test_sum(void) {
+    int64_t shape[4] = {3, 4, 5, 6};
+    for (unsigned axes = 1; axes < 16; axes++) {
+        struct ir_graph *g = graph();
+        ir_graph_output(g, "y", ir_sum(g, ir_input(g, "x", 4, shape), axes));
+        char what[40];
+        snprintf(what, sizeof what, "sum axes mask 0x%x", axes);
+        check_graph(what, g, -2, 2, RED_ATOL, RED_RTOL);
+        ir_graph_free(g);
+    }
+    int64_t wide[2] = {67, 45}; /* long reductions in both directions */
+    for (unsigned axes = 1; axes < 4; axes++) {
+        struct ir_graph *g = graph();
+        ir_graph_output(g, "y", ir_sum(g, ir_input(g, "x", 2, wide), axes));
+        check_graph("sum [67, 45]", g, -2, 2, RED_ATOL, RED_RTOL);
+        ir_graph_free(g);
+    }
+    struct ir_graph *g = graph(); /* size-1 axes, reduced or not */
+    ir_graph_output(g, "y", ir_sum(g, ir_input(g, "x", 3, (int64_t[]){1, 8, 1}), 5));
+    ir_graph_output(g, "all", ir_sum_all(g, ir_input(g, "x", 3, (int64_t[]){1, 8, 1})));
+    check_graph("sum over size-1 axes", g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
+static void test_reshape_and_stop_grad(void) {
+    struct ir_graph *g = graph();
+    int x = ir_input(g, "x", 2, (int64_t[]){6, 10});
+    int r = ir_reshape(g, x, 3, (int64_t[]){3, 4, 5});
+    int s = ir_stop_grad(g, r);
+    ir_graph_output(g, "reshaped_arg", r);  /* an alias of the caller's buffer */
+    ir_graph_output(g, "stopped", s);
+    ir_graph_output(g, "arg", x);
+    ir_graph_output(g, "exp", ir_unary(g, IR_EXP, s));
+    int t = ir_reshape(g, ir_unary(g, IR_NEG, x), 2, (int64_t[]){15, 4});
+    ir_graph_output(g, "reshaped_kernel", t);
+    ir_graph_output(g, "summed", ir_sum(g, t, 1));
+    check_graph("reshape, stop_grad", g, -2, 2, EW_ATOL, EW_RTOL);
+    ir_graph_free(g);
+}
+
+static void test_const(void) {
+    struct ir_graph *g = graph();
+    int64_t shape[2] = {9, 7};
+    int c = ir_const(g, 2.5, 2, shape);
+    int x = ir_input(g, "x", 2, shape);
+    ir_graph_output(g, "const", c);
+    ir_graph_output(g, "reshaped_const", ir_reshape(g, c, 1, (int64_t[]){63}));
+    ir_graph_output(g, "x_plus_c", ir_binary(g, IR_ADD, x, c));
+    ir_graph_output(g, "c_over_x", ir_binary(g, IR_DIV, c, x));
+    int ones = ir_const(g, 1.0, 2, (int64_t[]){7, 3});
+    ir_graph_output(g, "x_at_ones", ir_matmul(g, x, ones, 0)); /* consts feed matmuls too */
+    ir_graph_output(g, "sum_const", ir_sum(g, ir_const(g, -0.5, 2, (int64_t[]){4, 6}), 1));
+    ir_graph_output(g, "bcast_const", ir_broadcast(g, ir_const(g, 3.0, 2, (int64_t[]){1, 7}), 2, shape));
+    check_graph("const", g, 0.5, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
+static void matmul_case(int64_t m, int64_t k, int64_t n, unsigned flags) {
+    struct ir_graph *g = graph();
+    int64_t as[2] = {m, k}, bs[2] = {k, n};
+    if (flags & IR_TRANS_A) as[0] = k, as[1] = m;
+    if (flags & IR_TRANS_B) bs[0] = n, bs[1] = k;
+    int y = ir_matmul(g, ir_input(g, "a", 2, as), ir_param(g, "b", 2, bs), flags);
+    ir_graph_output(g, "y", y);
+    char what[80];
+    snprintf(what, sizeof what, "matmul %lldx%lldx%lld%s%s", (long long)m, (long long)k, (long long)n,
+             flags & IR_TRANS_A ? " trans_a" : "", flags & IR_TRANS_B ? " trans_b" : "");
+    check_graph(what, g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
+static void test_matmul(void) {
+    for (unsigned flags = 0; flags < 4; flags++) {
+        matmul_case(7, 13, 5, flags);
+        matmul_case(1, 1, 1, flags);
+        matmul_case(1, 9, 33, flags);
+        matmul_case(33, 64, 17, flags);
+        matmul_case(20, 3, 130, flags); /* two full column tiles and a partial one */
+    }
+    /* one operand in several matmuls: transposed once, used both ways */
+    struct ir_graph *g = graph();
+    int w = ir_param(g, "w", 2, (int64_t[]){6, 10});
+    int x = ir_input(g, "x", 2, (int64_t[]){9, 10});
+    int y = ir_input(g, "y", 2, (int64_t[]){9, 6});
+    ir_graph_output(g, "x_wt", ir_matmul(g, x, w, IR_TRANS_B));
+    ir_graph_output(g, "x_wt_again", ir_matmul(g, ir_unary(g, IR_NEG, x), w, IR_TRANS_B));
+    ir_graph_output(g, "y_w", ir_matmul(g, y, w, 0));
+    ir_graph_output(g, "wt_yt", ir_matmul(g, w, y, IR_TRANS_A | IR_TRANS_B));
+    ir_graph_output(g, "const_t", ir_matmul(g, x, ir_const(g, 0.5, 2, (int64_t[]){3, 10}), IR_TRANS_B));
+    check_graph("shared matmul operands", g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
+int main(void) {
+    test_unary();
+    test_binary();
+    test_broadcast();
+    test_sum();
+    test_reshape_and_stop_grad();
+    test_const();
+    test_matmul();
+    return test_report();
+}
