@@ -36,7 +36,7 @@ static void check_architecture(const struct fe_model *m, const char *name) {
     } settings[] = {
         {"data", NULL, 0},  {"objective", "dcd-ve", 0}, {"steps", "2000", 1},    {"batch", "1024", 1},
         {"lr", "1e-3", 1},  {"seed", "0", 1},           {"alpha", "0.1", 1},     {"sigma", "0.3", 1},
-        {"langevin_steps", "5", 1}, {"step_size", "0.01", 1}, {"sampler", "mala", 0},
+        {"langevin_steps", "5", 1}, {"step_size", "0.01", 1},
     };
     int n = (int)(sizeof settings / sizeof settings[0]);
     CHECK_MSG(fe_model_n_settings(m) == n, "%s has %d settings", name, fe_model_n_settings(m));
