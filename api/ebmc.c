@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "autodiff.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "data2d.h"
 #include "frontend.h"
@@ -25,6 +26,7 @@ struct ebmc_model {
     int compiled;
     double compile_seconds;
     struct train_step step; /* for ebmc_gradients, allocated on first use */
+    int64_t rt_step;        /* training steps the parameters have seen */
 };
 
 static int apply_file_settings(struct ebmc_model *m, FILE *diag) {
@@ -269,6 +271,7 @@ int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *
     struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
     if (progress) io.is_tty = isatty(fileno(progress));
     int rc = train_run(&m->rt, &m->config, &io, &s);
+    m->rt_step += s.steps_done;
     if (r) {
         memset(r, 0, sizeof *r);
         r->steps_done = s.steps_done;
@@ -282,7 +285,38 @@ int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *
         r->diverged = s.diverged;
     }
     if (rc != 0) fprintf(diag, "error: %s\n", s.message);
+    if (rc >= 0 && out_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/model.ckpt", out_dir);
+        if (ebmc_save(m, path, diag) != 0) return -1;
+    }
     return rc;
+}
+
+int ebmc_save(const struct ebmc_model *m, const char *path, FILE *diag) {
+    char err[512];
+    if (!m->compiled) {
+        fprintf(diag, "error: %s: compile the model before saving it\n", path);
+        return -1;
+    }
+    if (checkpoint_save(&m->rt, m->rt_step, path, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int ebmc_restore(struct ebmc_model *m, const char *path, FILE *diag) {
+    char err[512];
+    if (!m->compiled) {
+        fprintf(diag, "error: %s: compile the model before restoring into it\n", path);
+        return -1;
+    }
+    if (checkpoint_load(&m->rt, &m->rt_step, path, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    return 0;
 }
 
 int ebmc_energy(struct ebmc_model *m, const float *x, float *energy, int64_t n) {

@@ -51,10 +51,16 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag);
 /* The stage names, comma separated, for --help. */
 const char *ebmc_emit_stages(void);
 
-/* Trains (after ebmc_compile). out_dir: where pictures, log.csv and metrics.json go (NULL: nowhere).
+/* Trains (after ebmc_compile). out_dir: where pictures, log.csv, metrics.json and model.ckpt (the final
+ * parameters, or the last good ones if training diverged) go (NULL: nowhere).
  * progress: where the progress line goes (NULL: silent). Returns 0 on success, 1 if training diverged
  * (parameters of the last good step are kept), -1 on error; each case is explained on diag. */
 int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r);
+
+/* Saves parameters and optimizer state (atomically: temporary file, fsync, rename), or restores them
+ * into a compiled model with the same parameters. Returns 0, or -1 after printing "path: reason". */
+int ebmc_save(const struct ebmc_model *m, const char *path, FILE *diag);
+int ebmc_restore(struct ebmc_model *m, const char *path, FILE *diag);
 
 /* Energies of n points (x: n * D floats, row-major) with the current parameters (after ebmc_compile). */
 int ebmc_energy(struct ebmc_model *m, const float *x, float *energy, int64_t n);

@@ -203,7 +203,7 @@ static int cmd_train(int argc, char **argv) {
     if (rc >= 0)
         fprintf(stderr,
                 "%s: %d steps in %.1fs (%.0f steps/s, JIT compile %.2fs); held-out NLL %.3f -> %.3f nats, TV %.3f%s\n"
-                "wrote %s/{density.png,samples.png,log.csv,metrics.json}\n",
+                "wrote %s/{density.png,samples.png,log.csv,metrics.json,model.ckpt}\n",
                 model_path, r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.nll_start, r.nll, r.tv,
                 r.diverged ? " (diverged)" : "", out);
     ebmc_free(m);
