@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "autodiff.h"
@@ -14,6 +15,7 @@
 #include "frontend.h"
 #include "jit.h"
 #include "model.h"
+#include "pass.h"
 #include "rng.h"
 #include "train.h"
 
@@ -195,6 +197,11 @@ static int compile_program(struct ebmc_model *m, struct rt_program *prog, struct
 
 int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     if (m->compiled) return 0;
+    char check[256];
+    if (config_check(&m->config, check, sizeof check) != 0) {
+        fprintf(diag, "error: %s\n", check);
+        return -1;
+    }
     struct rt_model *rt = &m->rt;
     int64_t shape[IR_MAX_DIMS];
     fe_model_input_shape(m->fe, 1, shape);
@@ -223,9 +230,9 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
 
 /* ---- inspection ---- */
 
-static const char *const stages[] = {"ast", "graph", "grad", "llvm", "llvm-unopt"};
+static const char *const stages[] = {"ast", "graph", "grad", "opt", "llvm", "llvm-unopt"};
 
-const char *ebmc_emit_stages(void) { return "ast, graph, grad, llvm, llvm-unopt"; }
+const char *ebmc_emit_stages(void) { return "ast, graph, grad, opt, llvm, llvm-unopt"; }
 
 int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag) {
     int which = -1;
@@ -254,10 +261,23 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag) {
         fprintf(out, "\n; training-step program: surrogate loss and parameter gradients, data and negatives as one "
                      "[2B] batch\n");
         ir_print(g, out);
+    } else if (strcmp(stage, "opt") == 0) {
+        char err[512];
+        if (!(g = build_loss_graph(m, diag))) return -1;
+        struct ir_graph *o = pass_run_pipeline(g, PASS_DEFAULT_PIPELINE, NULL, NULL, err, sizeof err);
+        if (!o) {
+            fprintf(diag, "error: %s\n", err);
+            rc = -1;
+        } else {
+            fprintf(out, "; training-step program after %s: %d nodes (%d before)\n", PASS_DEFAULT_PIPELINE, o->n_nodes,
+                    g->n_nodes);
+            ir_print(o, out);
+            ir_graph_free(o);
+        }
     } else {
         char err[512];
         if (!(g = build_loss_graph(m, diag))) return -1;
-        if ((rc = jit_print_llvm(g, which == 3, out, err, sizeof err)) != 0) fprintf(diag, "error: %s\n", err);
+        if ((rc = jit_print_llvm(g, strcmp(stage, "llvm") == 0, out, err, sizeof err)) != 0) fprintf(diag, "error: %s\n", err);
     }
     ir_graph_free(g);
     return rc;
@@ -283,6 +303,8 @@ int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *
         r->acceptance = s.acceptance;
         r->compile_seconds = m->compile_seconds;
         r->diverged = s.diverged;
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) == 0) r->peak_rss_mib = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is KiB */
     }
     if (rc != 0) fprintf(diag, "error: %s\n", s.message);
     if (rc >= 0 && out_dir) {
@@ -324,13 +346,43 @@ int ebmc_energy(struct ebmc_model *m, const float *x, float *energy, int64_t n) 
     return model_energy(&m->rt, x, energy, (size_t)n);
 }
 
-int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss) {
-    if (!m->compiled) return -1;
-    if (!m->step.xall && train_step_init(&m->step, &m->rt) != 0) return -1;
-    /* sr-cd draws its starting noise over the data box; outside a 2-D data set use [-4, 4]. */
+
+/* The data box sr-cd and pcd draw starting noise over; outside a 2-D data set use [-4, 4]. */
+static float data_half_width(const struct ebmc_model *m) {
     int kind = data2d_from_name(m->config.data);
-    float half = kind >= 0 ? data2d_half_width((enum data2d_kind)kind) : 4.0f;
-    return train_step_gradients(&m->rt, &m->config, &m->step, x, half, step, loss);
+    return kind >= 0 ? data2d_half_width((enum data2d_kind)kind) : 4.0f;
+}
+
+static int step_buffers(struct ebmc_model *m) {
+    if (!m->compiled) return -1;
+    return m->step.xall || train_step_init(&m->step, &m->rt) == 0 ? 0 : -1;
+}
+
+int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xneg) {
+    if (step_buffers(m) != 0 || train_step_negatives(&m->rt, &m->config, &m->step, x, data_half_width(m), step) != 0)
+        return -1;
+    size_t n = (size_t)m->rt.batch * (size_t)m->rt.dim;
+    memcpy(xneg, m->step.xall + n, n * sizeof(float));
+    return 0;
+}
+
+int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss) {
+    if (step_buffers(m) != 0) return -1;
+    size_t n = (size_t)m->rt.batch * (size_t)m->rt.dim;
+    memcpy(m->step.xall, x, n * sizeof(float));
+    memcpy(m->step.xall + n, xneg, n * sizeof(float));
+    train_step_loss(&m->rt, &m->step, loss);
+    return 0;
+}
+
+const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n) {
+    *n = m->step.pcd.x ? m->step.pcd.n : 0;
+    return m->step.pcd.x;
+}
+
+int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss) {
+    if (step_buffers(m) != 0) return -1;
+    return train_step_gradients(&m->rt, &m->config, &m->step, x, data_half_width(m), step, loss);
 }
 
 double ebmc_acceptance(const struct ebmc_model *m) {

@@ -25,6 +25,7 @@ struct ebmc_result {
     double nll_start, nll, tv; /* held-out grid NLL in nats (before, after), total variation */
     double acceptance;         /* MALA acceptance rate, 0 for ULA */
     double compile_seconds;    /* JIT compilation of the three programs */
+    double peak_rss_mib;       /* peak resident memory of the process so far */
     int diverged;
 };
 
@@ -45,8 +46,9 @@ void ebmc_print_settings_help(FILE *out);
 int ebmc_compile(struct ebmc_model *m, FILE *diag);
 
 /* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the training-step graphs after
- * autodiff), "llvm" (LLVM IR of the training step after optimization), "llvm-unopt". Needs no
- * ebmc_compile. Returns 0, or -1 for an unknown stage. */
+ * autodiff), "opt" (the training-step graph after ebmc_default_passes()), "llvm" (LLVM IR of the
+ * training step after optimization), "llvm-unopt". Needs no ebmc_compile. Returns 0, or -1 for an
+ * unknown stage. */
 int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag);
 /* The stage names, comma separated, for --help. */
 const char *ebmc_emit_stages(void);
@@ -72,11 +74,33 @@ int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *l
 /* MALA acceptance rate of the chains run by ebmc_gradients so far (0 if none). */
 double ebmc_acceptance(const struct ebmc_model *m);
 
+/* The two halves of ebmc_gradients, for checks that objectives differ only in their negatives:
+ * ebmc_negatives draws the objective's negatives for the data batch x into xneg (batch * D floats; noise
+ * keyed by `step`; pcd advances its replay buffer), and ebmc_loss runs the loss program, which is the
+ * same for every objective, on x and the given negatives (gradients through ebmc_param_grad). */
+int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xneg);
+int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss);
+/* pcd: the replay buffer of persistent chains, n points of D floats, after the steps run through
+ * ebmc_gradients/ebmc_negatives (NULL and n = 0 before the first). */
+const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n);
+
 /* Parameters by index: name, element count, and a pointer to their values (read or write). */
 int ebmc_n_params(const struct ebmc_model *m);
 const char *ebmc_param_name(const struct ebmc_model *m, int i);
 int64_t ebmc_param_numel(const struct ebmc_model *m, int i);
 float *ebmc_param_data(struct ebmc_model *m, int i);
 const float *ebmc_param_grad(const struct ebmc_model *m, int i);
+
+/* Graph passes on the textual IR (docs/ir.md), as `ebmc opt` runs them. Parses ir_text (errors are
+ * reported as filename:line:col), runs the comma-separated pipeline `passes` (NULL: the default, ""
+ * none), prints the graph after each run of a pass named in the comma-separated print_after (NULL: none)
+ * to diag, as LLVM's -print-after does, and the resulting graph to out. Returns 0, or -1 after printing
+ * the reason to diag. */
+int ebmc_opt_text(const char *ir_text, const char *filename, const char *passes, const char *print_after, FILE *out,
+                  FILE *diag);
+/* The default pipeline, "simplify,cse,dce". */
+const char *ebmc_default_passes(void);
+/* Every pass with a one-line summary, one per line, for --help. */
+void ebmc_print_passes(FILE *out);
 
 #endif

@@ -16,6 +16,7 @@ static const char usage[] =
     "commands:\n"
     "  train MODEL.ebm     train a model; writes density.png, samples.png, log.csv, metrics.json\n"
     "  compile MODEL.ebm   print a compilation stage (--emit=STAGE)\n"
+    "  opt FILE.ir         run graph passes on a textual IR file (--passes=a,b,c)\n"
     "  check MODEL.ebm     parse and check a model; prints errors or nothing\n"
     "\n"
     "options:\n"
@@ -50,6 +51,7 @@ static const char compile_usage[] =
     "  graph       the forward energy graph IR\n"
     "  grad        the graphs after autodiff: the sampler program (E, dE/dx) and the training step\n"
     "              (surrogate loss and parameter gradients)\n"
+    "  opt         the training-step graph after the default passes (simplify,cse,dce)\n"
     "  llvm        LLVM IR of the training step after optimization (default<O3>, host CPU)\n"
     "  llvm-unopt  the same before optimization\n";
 
@@ -202,9 +204,10 @@ static int cmd_train(int argc, char **argv) {
     int rc = ebmc_train(m, out, quiet ? NULL : stderr, stderr, &r);
     if (rc >= 0)
         fprintf(stderr,
-                "%s: %d steps in %.1fs (%.0f steps/s, JIT compile %.2fs); held-out NLL %.3f -> %.3f nats, TV %.3f%s\n"
+                "%s: %d steps in %.1fs (%.0f steps/s, JIT compile %.2fs, peak memory %.0f MiB)\n"
+                "held-out NLL %.3f -> %.3f nats, TV %.3f%s\n"
                 "wrote %s/{density.png,samples.png,log.csv,metrics.json,model.ckpt}\n",
-                model_path, r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.nll_start, r.nll, r.tv,
+                model_path, r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.peak_rss_mib, r.nll_start, r.nll, r.tv,
                 r.diverged ? " (diverged)" : "", out);
     ebmc_free(m);
     return rc == 0 ? 0 : 1;
@@ -251,6 +254,81 @@ static int cmd_compile(int argc, char **argv) {
     return rc == 0 ? 0 : 1;
 }
 
+static const char opt_usage[] =
+    "usage: ebmc opt FILE.ir [--passes=a,b,c] [--print-after=PASS[,PASS...]]\n"
+    "\n"
+    "Parses a graph in the textual IR (docs/ir.md; FILE '-' reads standard input), runs the passes in\n"
+    "order and prints the resulting graph to standard output. --passes defaults to simplify,cse,dce; an\n"
+    "empty list only parses and prints. --print-after prints the graph after each run of the named passes\n"
+    "to standard error. Passes:\n";
+
+static int cmd_opt(int argc, char **argv) {
+    const char *path = NULL, *passes = NULL, *print_after = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        int missing = 0;
+        if (is_help(argv[i])) {
+            fputs(opt_usage, stdout);
+            ebmc_print_passes(stdout);
+            return 0;
+        }
+        if ((v = flag_value(argc, argv, &i, "--passes", &missing))) {
+            passes = v;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--print-after", &missing))) {
+            print_after = v;
+            continue;
+        }
+        if (missing) {
+            fprintf(stderr, "ebmc opt: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (argv[i][0] == '-' && argv[i][1] != 0) {
+            fprintf(stderr, "ebmc opt: unknown option '%s' (see 'ebmc opt --help')\n", argv[i]);
+            return 2;
+        }
+        if (path) {
+            fprintf(stderr, "ebmc opt: one file at a time ('%s' and '%s')\n", path, argv[i]);
+            return 2;
+        }
+        path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "ebmc opt: no IR file given\n%s", opt_usage);
+        return 2;
+    }
+    int is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "ebmc opt: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    size_t len = 0, cap = 1 << 16;
+    char *text = malloc(cap);
+    for (size_t got; text && (got = fread(text + len, 1, cap - len - 1, f)) > 0;) {
+        len += got;
+        if (len + 1 == cap) {
+            char *bigger = realloc(text, cap *= 2);
+            if (!bigger) free(text);
+            text = bigger;
+        }
+    }
+    int read_error = ferror(f);
+    if (!is_stdin) fclose(f);
+    if (!text || read_error) {
+        fprintf(stderr, "ebmc opt: %s: %s\n", path, text ? "read error" : "out of memory");
+        free(text);
+        return 1;
+    }
+    text[len] = 0;
+    int rc = 1;
+    if (strlen(text) != len) fprintf(stderr, "ebmc opt: %s: the file contains a NUL byte\n", path);
+    else rc = ebmc_opt_text(text, is_stdin ? "<stdin>" : path, passes, print_after, stdout, stderr) == 0 ? 0 : 1;
+    free(text);
+    return rc;
+}
+
 static int cmd_check(int argc, char **argv) {
     if (argc >= 1 && is_help(argv[0])) {
         fputs(check_usage, stdout);
@@ -283,6 +361,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
     if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "opt") == 0) return cmd_opt(argc - 2, argv + 2);
     fprintf(stderr, "ebmc: unknown command '%s' (see 'ebmc --help')\n", cmd);
     return 2;
 }
