@@ -394,51 +394,61 @@ int ir_graph_find_arg(const struct ir_graph *g, const char *name) {
 
 /* ---- verifier: rebuild each node's expected shape from its inputs ---- */
 
-int ir_verify(const struct ir_graph *g, char *err, size_t errlen) {
+/* Checks node n as if it had id `id` in g (its operands must be earlier nodes of g). Returns 0, or -1
+ * with a message (without the node's id) in err. Shared by ir_verify and ir_node_add. */
+static int check_node(const struct ir_graph *g, int id, const struct ir_node *n, char *err, size_t errlen) {
 #define BAD(...)                                                                                   \
     do {                                                                                           \
-        int k_ = snprintf(err, errlen, "%%%d (%s): ", id, ir_op_name(n->op));                      \
-        if (k_ >= 0 && (size_t)k_ < errlen) snprintf(err + k_, errlen - (size_t)k_, __VA_ARGS__);  \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
         return -1;                                                                                 \
     } while (0)
-    for (int id = 0; id < g->n_nodes; id++) {
-        const struct ir_node *n = &g->nodes[id];
-        if ((unsigned)n->op >= IR_OP_COUNT) BAD("unknown op %d", (int)n->op);
-        if (n->ndim < 0 || n->ndim > IR_MAX_DIMS) BAD("bad rank %d", n->ndim);
+    if ((unsigned)n->op >= IR_OP_COUNT) BAD("unknown op %d", (int)n->op);
+    if (n->ndim < 0 || n->ndim > IR_MAX_DIMS) BAD("bad rank %d", n->ndim);
+    for (int i = 0; i < n->ndim; i++)
+        if (n->shape[i] <= 0) BAD("dimension %d is %lld", i, (long long)n->shape[i]);
+    for (int i = 0; i < ir_op_arity(n->op); i++)
+        if (n->in[i] < 0 || n->in[i] >= id) BAD("operand %d (%%%d) is not an earlier node", i, n->in[i]);
+    const struct ir_node *a = ir_op_arity(n->op) > 0 ? &g->nodes[n->in[0]] : NULL;
+    const struct ir_node *b = ir_op_arity(n->op) > 1 ? &g->nodes[n->in[1]] : NULL;
+    switch (n->op) {
+    case IR_INPUT:
+    case IR_PARAM:
+        if (!n->name[0]) BAD("unnamed argument");
+        break;
+    case IR_CONST: break;
+    case IR_BROADCAST:
+        if (a->ndim != n->ndim) BAD("rank changes");
         for (int i = 0; i < n->ndim; i++)
-            if (n->shape[i] <= 0) BAD("dimension %d is %lld", i, (long long)n->shape[i]);
-        for (int i = 0; i < ir_op_arity(n->op); i++)
-            if (n->in[i] < 0 || n->in[i] >= id) BAD("operand %d (%%%d) is not an earlier node", i, n->in[i]);
-        const struct ir_node *a = ir_op_arity(n->op) > 0 ? &g->nodes[n->in[0]] : NULL;
-        const struct ir_node *b = ir_op_arity(n->op) > 1 ? &g->nodes[n->in[1]] : NULL;
-        switch (n->op) {
-        case IR_INPUT:
-        case IR_PARAM:
-            if (!n->name[0]) BAD("unnamed argument");
-            break;
-        case IR_CONST: break;
-        case IR_BROADCAST:
-            if (a->ndim != n->ndim) BAD("rank changes");
-            for (int i = 0; i < n->ndim; i++)
-                if (a->shape[i] != 1 && a->shape[i] != n->shape[i]) BAD("dimension %d cannot broadcast", i);
-            break;
-        case IR_SUM:
-            if (a->ndim != n->ndim || (n->axes >> n->ndim)) BAD("axes do not fit the operand");
-            for (int i = 0; i < n->ndim; i++)
-                if (n->shape[i] != ((n->axes >> i & 1) ? 1 : a->shape[i])) BAD("dimension %d is wrong", i);
-            break;
-        case IR_RESHAPE:
-            if (ir_node_numel(a) != ir_node_numel(n)) BAD("element count changes");
-            break;
-        case IR_MATMUL: {
-            if (a->ndim != 2 || b->ndim != 2 || n->ndim != 2) BAD("operands must be 2-D");
-            int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
-            if (a->shape[ta] != n->shape[0] || b->shape[!tb] != n->shape[1] || a->shape[!ta] != b->shape[tb])
-                BAD("shapes do not multiply");
-            break;
-        }
-        default:
-            if (!same_shape(a, n) || (b && !same_shape(b, n))) BAD("elementwise shapes differ");
+            if (a->shape[i] != 1 && a->shape[i] != n->shape[i]) BAD("dimension %d cannot broadcast", i);
+        break;
+    case IR_SUM:
+        if (a->ndim != n->ndim || (n->axes >> n->ndim)) BAD("axes do not fit the operand");
+        for (int i = 0; i < n->ndim; i++)
+            if (n->shape[i] != ((n->axes >> i & 1) ? 1 : a->shape[i])) BAD("dimension %d is wrong", i);
+        break;
+    case IR_RESHAPE:
+        if (ir_node_numel(a) != ir_node_numel(n)) BAD("element count changes");
+        break;
+    case IR_MATMUL: {
+        if (a->ndim != 2 || b->ndim != 2 || n->ndim != 2) BAD("operands must be 2-D");
+        int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
+        if (a->shape[ta] != n->shape[0] || b->shape[!tb] != n->shape[1] || a->shape[!ta] != b->shape[tb])
+            BAD("shapes do not multiply");
+        break;
+    }
+    default:
+        if (!same_shape(a, n) || (b && !same_shape(b, n))) BAD("elementwise shapes differ");
+    }
+    return 0;
+#undef BAD
+}
+
+int ir_verify(const struct ir_graph *g, char *err, size_t errlen) {
+    for (int id = 0; id < g->n_nodes; id++) {
+        char why[200];
+        if (check_node(g, id, &g->nodes[id], why, sizeof why) != 0) {
+            snprintf(err, errlen, "%%%d (%s): %s", id, ir_op_name(g->nodes[id].op), why);
+            return -1;
         }
     }
     for (int i = 0; i < g->n_outputs; i++)
@@ -447,7 +457,29 @@ int ir_verify(const struct ir_graph *g, char *err, size_t errlen) {
             return -1;
         }
     return 0;
-#undef BAD
+}
+
+int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
+    if ((unsigned)src->op >= IR_OP_COUNT) return fail(g, "unknown op %d", (int)src->op);
+    /* Canonical form: fields the op does not use are zero, so equal nodes hash alike. */
+    struct ir_node n = blank(src->op, src->ndim >= 0 && src->ndim <= IR_MAX_DIMS ? src->ndim : 0, src->shape);
+    n.ndim = src->ndim;
+    for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = src->in[i];
+    if (n.op == IR_CONST) n.value = src->value;
+    if (n.op == IR_SUM) n.axes = src->axes;
+    if (n.op == IR_MATMUL) n.flags = src->flags & (IR_TRANS_A | IR_TRANS_B);
+    char why[200];
+    if (n.op == IR_INPUT || n.op == IR_PARAM) {
+        size_t len = strnlen(src->name, IR_NAME_LEN);
+        if (len == 0 || len >= IR_NAME_LEN)
+            return fail(g, "argument names must have 1 to %d characters", IR_NAME_LEN - 1);
+        memcpy(n.name, src->name, len);
+        int other = ir_graph_find_arg(g, n.name);
+        if (other >= 0 && !node_equal(&g->nodes[other], &n))
+            return fail(g, "'%s' is already an argument of another kind or shape", n.name);
+    }
+    if (check_node(g, g->n_nodes, &n, why, sizeof why) != 0) return fail(g, "%s: %s", ir_op_name(n.op), why);
+    return intern(g, &n);
 }
 
 /* ---- printer ---- */
@@ -458,12 +490,27 @@ void ir_print_shape(FILE *out, int ndim, const int64_t *shape) {
     fputc(']', out);
 }
 
+/* Names are quoted; '"', '\\' and bytes outside printable ASCII are escaped so that ir_parse reads the
+ * same bytes back. */
+void ir_print_name(FILE *out, const char *name) {
+    fputc('"', out);
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
+        else if (*c < 0x20 || *c > 0x7e) fprintf(out, "\\x%02x", *c);
+        else fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
 void ir_print(const struct ir_graph *g, FILE *out) {
     fprintf(out, "graph {\n");
     for (int id = 0; id < g->n_nodes; id++) {
         const struct ir_node *n = &g->nodes[id];
         fprintf(out, "  %%%d = %s", id, ir_op_name(n->op));
-        if (n->op == IR_INPUT || n->op == IR_PARAM) fprintf(out, " \"%s\"", n->name);
+        if (n->op == IR_INPUT || n->op == IR_PARAM) {
+            fputc(' ', out);
+            ir_print_name(out, n->name);
+        }
         if (n->op == IR_CONST) fprintf(out, " %.17g", n->value);
         for (int i = 0; i < ir_op_arity(n->op); i++) fprintf(out, "%s %%%d", i ? "," : "", n->in[i]);
         fprintf(out, " : ");
@@ -481,6 +528,10 @@ void ir_print(const struct ir_graph *g, FILE *out) {
             fprintf(out, "%s%s", n->flags & IR_TRANS_A ? " trans_a" : "", n->flags & IR_TRANS_B ? " trans_b" : "");
         fputc('\n', out);
     }
-    for (int i = 0; i < g->n_outputs; i++) fprintf(out, "  output \"%s\" = %%%d\n", g->outputs[i].name, g->outputs[i].node);
+    for (int i = 0; i < g->n_outputs; i++) {
+        fprintf(out, "  output ");
+        ir_print_name(out, g->outputs[i].name);
+        fprintf(out, " = %%%d\n", g->outputs[i].node);
+    }
     fprintf(out, "}\n");
 }

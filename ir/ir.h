@@ -134,4 +134,21 @@ int ir_verify(const struct ir_graph *g, char *err, size_t errlen);
 void ir_print(const struct ir_graph *g, FILE *out);
 void ir_print_shape(FILE *out, int ndim, const int64_t *shape);
 
+/* ---- exact node insertion and the parser of the textual form (ir_parse.c; docs/ir.md) ---- */
+
+/* Adds a fully specified node: op, rank, shape, inputs, and the attribute its op uses (value, axes,
+ * flags or name; the others are ignored). Unlike the builders it never rewrites (a trivial reshape or
+ * broadcast stays as written): the node is checked with ir_verify's rules and hash-consed. This is how
+ * the parser and the passes copy nodes. Returns the node's id, or -1 with ir_graph_error() set. */
+int ir_node_add(struct ir_graph *g, const struct ir_node *n);
+
+/* Prints a name in double quotes, escaping '"', '\\' and bytes outside printable ASCII as \xNN. */
+void ir_print_name(FILE *out, const char *name);
+
+/* Parses the textual form that ir_print writes (one graph; comments start with ';'). Textual ids are
+ * renamed to the new graph's ids; as nodes are hash-consed, equal nodes written twice become one node,
+ * and a graph printed by ir_print parses back to a graph that prints identically. Returns the graph,
+ * or NULL with `file:line:col: error: message`, the source line and a caret in err. Never aborts. */
+struct ir_graph *ir_parse(const char *text, const char *filename, char *err, size_t errlen);
+
 #endif

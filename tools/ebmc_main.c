@@ -296,6 +296,7 @@ static int cmd_opt(int argc, char **argv) {
     }
     if (!path) {
         fprintf(stderr, "ebmc opt: no IR file given\n%s", opt_usage);
+        ebmc_print_passes(stderr);
         return 2;
     }
     int is_stdin = strcmp(path, "-") == 0;
