@@ -8,11 +8,11 @@
 
 #include "data2d.h"
 
-static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "dcd-ve"};
-static const char *const sampler_names[] = {"auto", "ula", "mala"};
+static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "pcd", "dcd-ve", "dcd-vp"};
+static const char *const sampler_names[SAMPLER_COUNT] = {"auto", "ula", "mala", "linearized"};
 
 const char *objective_name(enum objective o) { return (unsigned)o < OBJ_COUNT ? objective_names[o] : "?"; }
-const char *sampler_name(enum sampler_kind s) { return (unsigned)s <= SAMPLER_MALA ? sampler_names[s] : "?"; }
+const char *sampler_name(enum sampler_kind s) { return (unsigned)s < SAMPLER_COUNT ? sampler_names[s] : "?"; }
 
 enum setting_type { T_INT, T_DOUBLE, T_U64, T_DATA, T_OBJECTIVE, T_SAMPLER };
 
@@ -27,7 +27,7 @@ struct setting {
 #define F(field) offsetof(struct train_config, field)
 static const struct setting settings[] = {
     {"data", T_DATA, F(data), 0, 0, "2-D data set"},
-    {"objective", T_OBJECTIVE, F(objective), 0, 0, "cd | sr-cd | dcd-ve"},
+    {"objective", T_OBJECTIVE, F(objective), 0, 0, "cd | sr-cd | pcd | dcd-ve | dcd-vp"},
     {"steps", T_INT, F(steps), 1, 1e9, "parameter updates"},
     {"batch", T_INT, F(batch), 1, 1 << 20, "data points (and negatives) per step"},
     {"lr", T_DOUBLE, F(lr), 0, 10, "Adam learning rate"},
@@ -36,11 +36,16 @@ static const struct setting settings[] = {
     {"seed", T_U64, F(seed), 0, 0, "random seed (data, noise, initialization)"},
     {"alpha", T_DOUBLE, F(alpha), 0, 1e6, "energy regularizer: alpha * mean(E+^2 + E-^2)"},
     {"sigma", T_DOUBLE, F(sigma), 1e-6, 1e6, "DCD-VE kernel noise: y = x + sigma * eps"},
-    {"langevin_steps", T_INT, F(langevin_steps), 0, 1e6, "sampler steps: k for CD, M for DCD"},
+    {"beta", T_DOUBLE, F(beta), 1e-9, 0.999999, "DCD-VP kernel: y = sqrt(1 - beta) * x + sqrt(beta) * eps"},
+    {"langevin_steps", T_INT, F(langevin_steps), 0, 1e6, "sampler steps: k for CD, sr-CD, PCD; M for DCD"},
     {"step_size", T_DOUBLE, F(step_size), 1e-12, 1e6, "Langevin step eta: x' = x - eta/2 grad U + tau sqrt(eta) xi"},
     {"noise_scale", T_DOUBLE, F(noise_scale), 0, 1e6, "Langevin noise scale tau (1 = exact Langevin)"},
     {"grad_clip", T_DOUBLE, F(grad_clip), 0, 1e30, "clip grad U elementwise to +-grad_clip (0 = off)"},
-    {"sampler", T_SAMPLER, F(sampler), 0, 0, "auto | ula | mala (auto: ULA for cd, sr-cd; MALA for dcd-ve)"},
+    {"sampler", T_SAMPLER, F(sampler), 0, 0,
+     "auto | ula | mala | linearized (auto: ULA for cd, sr-cd, pcd; MALA for dcd-*; linearized: DCD's "
+     "one-step posterior draw)"},
+    {"buffer_size", T_INT, F(buffer_size), 1, 1e7, "PCD: persistent chains in the replay buffer"},
+    {"reinit_prob", T_DOUBLE, F(reinit_prob), 0, 1, "PCD: probability rho that a chain restarts from noise"},
     {"threads", T_INT, F(threads), 0, 1024, "worker threads (0 = all cores)"},
     {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations (0 = end only)"},
     {"grid", T_INT, F(grid), 8, 4096, "evaluation grid side, in cells"},
@@ -62,11 +67,14 @@ void config_defaults(struct train_config *c) {
     c->seed = 0;
     c->alpha = 0.1;
     c->sigma = 0.3;
+    c->beta = 0.1;
     c->langevin_steps = 5;
     c->step_size = 0.01;
     c->noise_scale = 1.0;
     c->grad_clip = 0;
     c->sampler = SAMPLER_AUTO;
+    c->buffer_size = 10000;
+    c->reinit_prob = 0.05;
     c->threads = 0;
     c->eval_every = 250;
     c->grid = 128;
@@ -74,9 +82,35 @@ void config_defaults(struct train_config *c) {
     c->sample_steps = 500;
 }
 
+int objective_is_dcd(enum objective o) { return o == OBJ_DCD_VE || o == OBJ_DCD_VP; }
+
 enum sampler_kind config_sampler(const struct train_config *c) {
     if (c->sampler != SAMPLER_AUTO) return c->sampler;
-    return c->objective == OBJ_DCD_VE ? SAMPLER_MALA : SAMPLER_ULA;
+    return objective_is_dcd(c->objective) ? SAMPLER_MALA : SAMPLER_ULA;
+}
+
+int config_kernel(const struct train_config *c, double *a, double *s) {
+    switch (c->objective) {
+    case OBJ_DCD_VE: *a = 1, *s = c->sigma; return 0;
+    case OBJ_DCD_VP: *a = sqrt(1 - c->beta), *s = sqrt(c->beta); return 0;
+    default: *a = 1, *s = 1; return -1;
+    }
+}
+
+int config_check(const struct train_config *c, char *err, size_t errlen) {
+    if (c->sampler == SAMPLER_LINEARIZED && !objective_is_dcd(c->objective)) {
+        snprintf(err, errlen,
+                 "sampler = linearized is the one-step draw from the DCD posterior q(x | y) and needs objective "
+                 "dcd-ve or dcd-vp, not %s (use ula or mala)",
+                 objective_name(c->objective));
+        return -1;
+    }
+    if (c->objective == OBJ_PCD && c->buffer_size < c->batch) {
+        snprintf(err, errlen, "pcd: buffer_size (%d) must hold at least one batch (%d chains)", c->buffer_size,
+                 c->batch);
+        return -1;
+    }
+    return 0;
 }
 
 static int edit_distance(const char *a, const char *b) {
@@ -177,9 +211,9 @@ int config_set(struct train_config *c, const char *key, const char *value, char 
         return 0;
     }
     case T_SAMPLER: {
-        int o = pick(value, sampler_names, 3);
+        int o = pick(value, sampler_names, SAMPLER_COUNT);
         if (o < 0) {
-            join(names, sizeof names, sampler_names, 3);
+            join(names, sizeof names, sampler_names, SAMPLER_COUNT);
             snprintf(err, errlen, "sampler: unknown sampler '%s' (have: %s)", value, names);
             return -1;
         }

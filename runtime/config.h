@@ -8,8 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum objective { OBJ_CD, OBJ_SR_CD, OBJ_DCD_VE, OBJ_COUNT };
-enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA };
+enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_COUNT };
+/* linearized: the one-step draw x~ = y/a - (s^2/a^2) grad E(y/a) + (s/a) xi, DCD objectives only. */
+enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA, SAMPLER_LINEARIZED, SAMPLER_COUNT };
 
 struct train_config {
     char data[32];             /* 2-D data set name */
@@ -21,11 +22,14 @@ struct train_config {
     uint64_t seed;
     double alpha;              /* energy regularizer: alpha * mean(E+^2 + E-^2) */
     double sigma;              /* DCD-VE kernel noise: y = x + sigma * eps */
-    int langevin_steps;        /* k for CD, M for DCD */
+    double beta;               /* DCD-VP kernel: y = sqrt(1 - beta) x + sqrt(beta) eps */
+    int langevin_steps;        /* k for CD, sr-CD and PCD, M for DCD (the linearized draw ignores it) */
     double step_size;          /* eta in x' = x - eta/2 grad U + tau sqrt(eta) xi */
     double noise_scale;        /* tau */
     double grad_clip;          /* clip grad U elementwise to +-grad_clip; 0 = off */
-    enum sampler_kind sampler; /* auto: ULA for cd and sr-cd, MALA for dcd-ve */
+    enum sampler_kind sampler; /* auto: ULA for cd, sr-cd, pcd; MALA for dcd-ve, dcd-vp */
+    int buffer_size;           /* PCD: persistent chains in the replay buffer */
+    double reinit_prob;        /* PCD: probability rho that a chain restarts from noise at a step */
     int threads;               /* 0 = all cores */
     int eval_every;            /* steps between held-out evaluations into log.csv; 0 = only at the end */
     int grid;                  /* evaluation grid side (cells) */
@@ -41,6 +45,16 @@ int config_set(struct train_config *c, const char *key, const char *value, char 
 
 /* The sampler actually used (resolves SAMPLER_AUTO). */
 enum sampler_kind config_sampler(const struct train_config *c);
+
+/* Checks the combinations of settings that no single setting can check on its own (the linearized
+ * draw needs a DCD objective; the PCD buffer must hold a batch). Returns 0, or -1 with a message. */
+int config_check(const struct train_config *c, char *err, size_t errlen);
+
+/* 1 for the DCD objectives, whose negatives sample the posterior q(x | y) of a Gaussian kernel. */
+int objective_is_dcd(enum objective o);
+/* The DCD kernel y = a x + s eps of the objective: VE a = 1, s = sigma; VP a = sqrt(1 - beta),
+ * s = sqrt(beta). Returns -1 (a = s = 1) for an objective that is not DCD. */
+int config_kernel(const struct train_config *c, double *a, double *s);
 
 const char *objective_name(enum objective o);
 const char *sampler_name(enum sampler_kind s);

@@ -1,4 +1,4 @@
-/* sampler.c: ULA and MALA. The energy and its gradient come from the compiled energy_grad program;
+/* sampler.c: ULA, MALA and the linearized DCD draw. The energy and its gradient come from the compiled energy_grad program;
  * the Gaussian kernel term and the accept/reject step are a few host loops over B x D numbers. */
 #include "sampler.h"
 
@@ -85,5 +85,24 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
     rc = 0;
 done:
     free(u), free(g), free(u2), free(g2), free(x2), free(noise);
+    return rc;
+}
+
+int linearized_draw(const struct potential *pot, float *x, const struct langevin *opt, uint64_t seed, uint32_t tag,
+                    uint64_t step) {
+    int64_t b = pot->model->batch, d = pot->model->dim, n = b * d;
+    float *u = malloc(sizeof(float) * (size_t)b), *g = malloc(sizeof(float) * (size_t)n);
+    float *noise = malloc(sizeof(float) * (size_t)n);
+    int rc = -1;
+    if (!u || !g || !noise || !pot->y) goto done;
+    double inv_a = 1.0 / pot->a, drift = (double)pot->s * pot->s * inv_a * inv_a, sd = opt->noise_scale * pot->s * inv_a;
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(pot->y[i] * inv_a);
+    struct potential energy_only = {pot->model, NULL, 1.0f, 1.0f}; /* grad E, not grad U_y */
+    potential_eval(&energy_only, x, u, g);
+    rng_fill_normal(noise, (size_t)n, seed, rng_stream(tag, step, 0));
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(x[i] - drift * clip(g[i], opt->grad_clip) + sd * noise[i]);
+    rc = 0;
+done:
+    free(u), free(g), free(noise);
     return rc;
 }

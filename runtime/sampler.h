@@ -19,7 +19,7 @@ struct potential {
 };
 
 struct langevin {
-    enum sampler_kind kind; /* SAMPLER_ULA or SAMPLER_MALA */
+    enum sampler_kind kind; /* SAMPLER_ULA or SAMPLER_MALA (langevin_run); SAMPLER_LINEARIZED: linearized_draw */
     int steps;
     double step_size;   /* eta */
     double noise_scale; /* tau: proposal x' = x - eta/2 grad U + tau sqrt(eta) xi */
@@ -37,5 +37,14 @@ void potential_eval(const struct potential *pot, const float *x, float *u, float
  * under `seed`, so a run is a function of its arguments only. Returns 0, or -1 on out of memory. */
 int langevin_run(const struct potential *pot, float *x, const struct langevin *opt, uint64_t seed, uint32_t tag,
                  uint64_t step, struct chain_stats *stats);
+
+/* The linearized one-step draw from the DCD posterior q(x | y) (objectives.md): with x0 = y / a,
+ *
+ *     x = x0 - (s^2 / a^2) clip(grad E(x0)) + tau (s / a) xi,       xi ~ N(0, I) from rng_stream(tag, step, 0)
+ *
+ * the exact posterior when E is linear over the scale s / a (tau = 1, no clipping). One gradient
+ * evaluation. pot->y must be set. Writes x[B, D]. Returns 0, or -1 on out of memory. */
+int linearized_draw(const struct potential *pot, float *x, const struct langevin *opt, uint64_t seed, uint32_t tag,
+                    uint64_t step);
 
 #endif

@@ -1,4 +1,4 @@
-/* train.c: the training loop, negative sampling per objective, Adam, evaluation, logs and pictures. */
+/* train.c: the training loop, Adam, evaluation, logs and pictures. The negatives are objective.c's. */
 #include "train.h"
 
 #include <errno.h>
@@ -14,9 +14,6 @@
 #include "plot.h"
 #include "rng.h"
 #include "sampler.h"
-
-/* Stream tags: every random draw of a run has its own (tag, step, sub) stream. */
-enum { TAG_DATA = 1, TAG_TEST, TAG_KERNEL, TAG_CHAIN, TAG_INIT_NOISE, TAG_SAMPLE_INIT, TAG_SAMPLES };
 
 static double now_seconds(void) {
     struct timespec t;
@@ -58,32 +55,6 @@ int model_eval2d(struct rt_model *m, int grid, float half, const float *test, si
     return rc;
 }
 
-/* Negatives for one step, written to xneg[B, D]. Every objective differs only here. */
-static int sample_negatives(struct rt_model *m, const struct train_config *c, const float *x, float *xneg, float *y,
-                            float half, int64_t step, struct chain_stats *st) {
-    size_t n = (size_t)m->batch * (size_t)m->dim;
-    struct langevin lv = {config_sampler(c), c->langevin_steps, c->step_size, c->noise_scale, c->grad_clip};
-    struct potential pot = {m, NULL, 1.0f, 1.0f};
-    switch (c->objective) {
-    case OBJ_CD: /* CD-k: chains start at the data */
-        memcpy(xneg, x, n * sizeof(float));
-        break;
-    case OBJ_SR_CD: /* short-run CD: chains start from uniform noise over the data box */
-        rng_fill_uniform(xneg, n, c->seed, rng_stream(TAG_INIT_NOISE, (uint64_t)step, 0));
-        for (size_t i = 0; i < n; i++) xneg[i] = (2 * xneg[i] - 1) * half;
-        break;
-    case OBJ_DCD_VE: /* y = x + sigma eps; chains start at y and sample q(x | y) */
-        rng_fill_normal(y, n, c->seed, rng_stream(TAG_KERNEL, (uint64_t)step, 0));
-        for (size_t i = 0; i < n; i++) y[i] = x[i] + (float)c->sigma * y[i];
-        memcpy(xneg, y, n * sizeof(float));
-        pot.y = y;
-        pot.s = (float)c->sigma;
-        break;
-    default: return -1;
-    }
-    return langevin_run(&pot, xneg, &lv, c->seed, TAG_CHAIN, (uint64_t)step, st);
-}
-
 int train_step_init(struct train_step *ts, struct rt_model *m) {
     size_t b = (size_t)m->batch, n = b * (size_t)m->dim;
     memset(ts, 0, sizeof *ts);
@@ -101,18 +72,28 @@ int train_step_init(struct train_step *ts, struct rt_model *m) {
 
 void train_step_free(struct train_step *ts) {
     free(ts->xall), free(ts->w), free(ts->y);
+    replay_buffer_free(&ts->pcd);
     memset(ts, 0, sizeof *ts);
 }
 
-int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
-                         float half_width, int64_t step, double *loss) {
+int train_step_negatives(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
+                         float half_width, int64_t step) {
     size_t n = (size_t)m->batch * (size_t)m->dim;
     if (x != ts->xall) memcpy(ts->xall, x, n * sizeof(float));
-    if (sample_negatives(m, c, ts->xall, ts->xall + n, ts->y, half_width, step, &ts->chains)) return -1;
+    return objective_negatives(m, c, ts->xall, ts->xall + n, ts->y, &ts->pcd, half_width, step, &ts->chains);
+}
+
+void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss) {
     rt_program_input(&m->loss, "x", ts->xall);
     rt_program_input(&m->loss, "w", ts->w);
     rt_program_run(&m->loss, m->threads);
     *loss = rt_program_output(&m->loss, "loss")[0];
+}
+
+int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
+                         float half_width, int64_t step, double *loss) {
+    if (train_step_negatives(m, c, ts, x, half_width, step) != 0) return -1;
+    train_step_loss(m, ts, loss);
     return 0;
 }
 
@@ -260,6 +241,9 @@ static int write_metrics(const struct train_config *c, const struct train_io *io
     fprintf(f, "  \"energy_data\": %.6g,\n  \"energy_neg\": %.6g,\n  \"acceptance\": %.4f,\n", s->energy_data,
             s->energy_neg, s->acceptance);
     fprintf(f, "  \"diverged\": %s,\n  \"message\": \"%s\",\n", s->diverged ? "true" : "false", s->message);
+    double a, sd;
+    if (config_kernel(c, &a, &sd) == 0) fprintf(f, "  \"kernel\": {\"a\": %.9g, \"s\": %.9g},\n", a, sd);
+    if (c->objective == OBJ_PCD) fprintf(f, "  \"pcd_reset_fraction\": %.6f,\n", s->reset_fraction);
     fprintf(f, "  \"config\": {\n");
     config_print_json(c, f, "    ");
     fprintf(f, "  }\n}\n");
@@ -281,6 +265,7 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
         snprintf(s->message, sizeof s->message, "data set '%s' needs a model on 2-D points (x: [B, 2])", c->data);
         return -1;
     }
+    if (config_check(c, s->message, sizeof s->message) != 0) return -1;
     float half = data2d_half_width((enum data2d_kind)kind);
     size_t b = (size_t)m->batch;
     float *test = malloc(N_TEST * 2 * sizeof(float));
@@ -347,6 +332,7 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
     s->seconds = now_seconds() - t0 - eval_seconds;
     s->steps_per_sec = s->steps_done / (s->seconds > 0 ? s->seconds : 1);
     s->acceptance = st->proposed ? (double)st->accepted / (double)st->proposed : 0.0;
+    s->reset_fraction = ts.pcd.taken ? (double)ts.pcd.resets / (double)ts.pcd.taken : 0.0;
     if (s->steps_done < c->steps && model_eval2d(m, c->grid, half, test, N_TEST, &s->nll, &s->tv)) goto oom;
     if (io->progress && s->diverged) fprintf(io->progress, "\n");
     if (io->out_dir) {

@@ -1,8 +1,9 @@
 /* train.h: the training loop and the evaluation of a 2-D energy model.
  *
- * A step: draw a data batch, draw negatives with the objective's sampler, run the compiled loss
- * program (surrogate loss and its parameter gradients, objectives.md), update with Adam. Every
- * objective shares the one loss program; only the negatives differ. */
+ * A step: draw a data batch, draw negatives with the objective's sampler (objective.h), run the
+ * compiled loss program (surrogate loss and its parameter gradients, objectives.md), update with Adam.
+ * Every objective shares the one loss program; only the negatives differ: train_step_negatives() is the
+ * only place the objective is consulted, train_step_loss() never looks at it. */
 #ifndef EBMC_TRAIN_H
 #define EBMC_TRAIN_H
 
@@ -10,6 +11,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "objective.h"
 #include "sampler.h"
 
 struct train_summary {
@@ -17,6 +19,7 @@ struct train_summary {
     double seconds, steps_per_sec;
     double nll_start, nll, tv; /* held-out grid NLL (nats) before and after training; total variation */
     double acceptance;         /* MALA acceptance rate over the run (0 if ULA) */
+    double reset_fraction;     /* PCD: fraction of the chains taken that were reset to noise */
     double energy_data, energy_neg;
     int diverged;              /* training stopped on a non-finite loss or gradient */
     char message[256];         /* why training stopped early, if it did */
@@ -30,20 +33,28 @@ struct train_io {
 };
 
 /* The buffers of one training step: data and negatives as one [2B, D] batch, loss weights, DCD
- * observations, and MALA statistics. */
+ * observations, MALA statistics and PCD's replay buffer (the one piece of sampler state that lives
+ * from step to step). */
 struct train_step {
     float *xall; /* rows 0..B-1: data; rows B..2B-1: negatives */
     float *w;    /* +1/B for data, -1/B for negatives */
     float *y;    /* DCD: the diffused data the posterior chains condition on */
     struct chain_stats chains;
+    struct replay_buffer pcd;
 };
 
 int train_step_init(struct train_step *ts, struct rt_model *m);
 void train_step_free(struct train_step *ts);
 
-/* One step without the update: copies the data batch x[B, D] in, draws negatives with the objective's
- * sampler (noise keyed by `step`), runs the loss program. Afterwards every parameter's grad holds the
- * surrogate-loss gradient. Returns 0, or -1 on out of memory. */
+/* Copies the data batch x[B, D] in (unless x is ts->xall) and draws the objective's negatives into
+ * rows B..2B-1 of ts->xall (noise keyed by `step`; PCD also advances its buffer). Returns 0, or -1 on
+ * out of memory or settings config_check() rejects. */
+int train_step_negatives(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
+                         float half_width, int64_t step);
+/* Runs the loss program, the same for every objective, on ts->xall. Afterwards every parameter's grad
+ * holds the surrogate-loss gradient. */
+void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss);
+/* One step without the update: train_step_negatives(), then train_step_loss(). Returns 0 or -1. */
 int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
                          float half_width, int64_t step, double *loss);
 
