@@ -94,11 +94,11 @@ void ebmc_print_settings_help(FILE *out) { config_print_help(out); }
 
 /* ---- graphs ---- */
 
-/* The input x: [batch, D...] named "x". */
+/* The data input: [batch, D...]. */
 static int model_input(struct ebmc_model *m, struct ir_graph *g, int64_t batch) {
     int64_t shape[IR_MAX_DIMS];
     fe_model_input_shape(m->fe, batch, shape);
-    return ir_input(g, "x", fe_model_input_ndim(m->fe), shape);
+    return ir_input(g, RT_IN_X, fe_model_input_ndim(m->fe), shape);
 }
 
 static int fail_graph(struct ir_graph *g, FILE *diag, const char *what) {
@@ -106,13 +106,13 @@ static int fail_graph(struct ir_graph *g, FILE *diag, const char *what) {
     return -1;
 }
 
-/* energy(x) -> "energy"[B], and with_grad: "grad:x" = dE/dx (the Langevin drift). */
+/* energy(x) -> energy[B], and with_grad: dE/dx (the Langevin drift). */
 static struct ir_graph *build_energy_graph(struct ebmc_model *m, int with_grad, FILE *diag) {
     struct ir_graph *g = ir_graph_new();
     int x = g ? model_input(m, g, m->config.batch) : -1, e, gx;
     if (x < 0 || fe_lower_energy(m->fe, g, x, &e, diag) != 0) goto fail;
-    if (ir_graph_output(g, "energy", e) != 0) goto fail;
-    if (with_grad && (ad_grad(g, e, -1, 1, &x, &gx) != 0 || ir_graph_output(g, "grad:x", gx) != 0)) goto fail;
+    if (ir_graph_output(g, RT_OUT_ENERGY, e) != 0) goto fail;
+    if (with_grad && (ad_grad(g, e, -1, 1, &x, &gx) != 0 || ir_graph_output(g, RT_OUT_GRAD_X, gx) != 0)) goto fail;
     return g;
 fail:
     if (g) fail_graph(g, diag, "energy");
@@ -127,18 +127,18 @@ fail:
 static struct ir_graph *build_loss_graph(struct ebmc_model *m, FILE *diag) {
     struct ir_graph *g = ir_graph_new();
     int64_t two_b = 2 * (int64_t)m->config.batch;
-    int x = g ? model_input(m, g, two_b) : -1, w = x >= 0 ? ir_input(g, "w", 1, &two_b) : -1, e;
+    int x = g ? model_input(m, g, two_b) : -1, w = x >= 0 ? ir_input(g, RT_IN_WEIGHT, 1, &two_b) : -1, e;
     if (w < 0 || fe_lower_energy(m->fe, g, ir_stop_grad(g, x), &e, diag) != 0) goto fail;
     int fit = ir_sum_all(g, ir_binary(g, IR_MUL, w, e));
     int reg = ir_sum_all(g, ir_unary(g, IR_SQUARE, e));
     int loss = ir_binary(g, IR_ADD, fit, ir_binary(g, IR_MUL, ir_const_like(g, m->config.alpha / m->config.batch, reg), reg));
-    if (loss < 0 || ir_graph_output(g, "loss", loss) || ir_graph_output(g, "energy", e)) goto fail;
+    if (loss < 0 || ir_graph_output(g, RT_OUT_LOSS, loss) || ir_graph_output(g, RT_OUT_ENERGY, e)) goto fail;
     for (int i = 0; i < fe_model_n_params(m->fe); i++) {
         const struct fe_param *p = fe_model_param(m->fe, i);
         int id = ir_graph_find_arg(g, p->name), grad;
         if (id < 0) continue; /* a parameter the energy never uses keeps a zero gradient */
         char name[IR_NAME_LEN + 8];
-        snprintf(name, sizeof name, "grad:%s", p->name);
+        snprintf(name, sizeof name, RT_GRAD_PREFIX "%s", p->name);
         if (strlen(name) >= IR_NAME_LEN) {
             fprintf(diag, "error: parameter name '%s' is too long\n", p->name);
             ir_graph_free(g);

@@ -73,7 +73,8 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_gr
         const struct ir_output *o = &g->outputs[i];
         memcpy(p->out_names[i], o->name, IR_NAME_LEN);
         p->out_numel[i] = ir_node_numel(ir_node_at(g, o->node));
-        int k = strncmp(o->name, "grad:", 5) == 0 ? rt_model_find_param(m, o->name + 5) : -1;
+        size_t np = strlen(RT_GRAD_PREFIX);
+        int k = strncmp(o->name, RT_GRAD_PREFIX, np) == 0 ? rt_model_find_param(m, o->name + np) : -1;
         if (k >= 0) {
             p->outs[i] = m->params[k].grad;
         } else {

@@ -9,6 +9,15 @@
 #include "ir.h"
 #include "jit.h"
 
+/* Names of the programs' data inputs and outputs. They contain ':' so no model identifier (a parameter
+ * or the energy's argument) can collide with them; "grad:<param>" outputs bind to parameter gradients. */
+#define RT_IN_X "in:x"          /* data points (and negatives), [batch, D...]        */
+#define RT_IN_WEIGHT "in:w"     /* loss weights, +1/B for data and -1/B for negatives */
+#define RT_OUT_ENERGY "energy"
+#define RT_OUT_GRAD_X "dE/dx"
+#define RT_OUT_LOSS "loss"
+#define RT_GRAD_PREFIX "grad:"
+
 struct rt_param {
     char name[IR_NAME_LEN];
     int ndim;
@@ -37,9 +46,9 @@ struct rt_model {
     int threads;
     int n_params;
     struct rt_param *params;
-    struct rt_program energy;      /* x[B, D] -> "energy"[B]                                 */
-    struct rt_program energy_grad; /* x[B, D] -> "energy"[B], "grad:x"[B, D]                  */
-    struct rt_program loss;        /* x[2B, D], w[2B] -> "loss"[1], "energy"[2B], grad:<param> */
+    struct rt_program energy;      /* in:x[B, D] -> energy[B]                                      */
+    struct rt_program energy_grad; /* in:x[B, D] -> energy[B], dE/dx[B, D]                          */
+    struct rt_program loss;        /* in:x[2B, D], in:w[2B] -> loss[1], energy[2B], grad:<param>  */
 };
 
 /* Adds a parameter (buffers zeroed). Returns its index, or -1 on out of memory. */

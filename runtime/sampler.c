@@ -11,9 +11,9 @@
 void potential_eval(const struct potential *pot, const float *x, float *u, float *grad) {
     struct rt_model *m = pot->model;
     struct rt_program *p = &m->energy_grad;
-    rt_program_input(p, "x", x);
+    rt_program_input(p, RT_IN_X, x);
     rt_program_run(p, m->threads);
-    const float *e = rt_program_output(p, "energy"), *ge = rt_program_output(p, "grad:x");
+    const float *e = rt_program_output(p, RT_OUT_ENERGY), *ge = rt_program_output(p, RT_OUT_GRAD_X);
     int64_t b = m->batch, d = m->dim;
     memcpy(u, e, sizeof(float) * (size_t)b);
     memcpy(grad, ge, sizeof(float) * (size_t)(b * d));

@@ -25,13 +25,13 @@ int model_energy(struct rt_model *m, const float *xy, float *energy, size_t n) {
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
     float *chunk = calloc(b * d, sizeof(float));
     if (!chunk) return -1;
-    rt_program_input(&m->energy, "x", chunk);
+    rt_program_input(&m->energy, RT_IN_X, chunk);
     for (size_t i = 0; i < n; i += b) {
         size_t k = n - i < b ? n - i : b; /* the last chunk is padded with zeros */
         memset(chunk, 0, b * d * sizeof(float));
         memcpy(chunk, xy + i * d, k * d * sizeof(float));
         rt_program_run(&m->energy, m->threads);
-        memcpy(energy + i, rt_program_output(&m->energy, "energy"), k * sizeof(float));
+        memcpy(energy + i, rt_program_output(&m->energy, RT_OUT_ENERGY), k * sizeof(float));
     }
     free(chunk);
     return 0;
@@ -84,10 +84,10 @@ int train_step_negatives(struct rt_model *m, const struct train_config *c, struc
 }
 
 void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss) {
-    rt_program_input(&m->loss, "x", ts->xall);
-    rt_program_input(&m->loss, "w", ts->w);
+    rt_program_input(&m->loss, RT_IN_X, ts->xall);
+    rt_program_input(&m->loss, RT_IN_WEIGHT, ts->w);
     rt_program_run(&m->loss, m->threads);
-    *loss = rt_program_output(&m->loss, "loss")[0];
+    *loss = rt_program_output(&m->loss, RT_OUT_LOSS)[0];
 }
 
 int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
@@ -299,7 +299,7 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
     for (int step = 0; step < c->steps; step++) {
         data2d_sample((enum data2d_kind)kind, ts.xall, b, c->seed, rng_stream(TAG_DATA, (uint64_t)step, 0));
         if (train_step_gradients(m, c, &ts, ts.xall, half, step, &loss)) goto oom;
-        const float *e = rt_program_output(&m->loss, "energy");
+        const float *e = rt_program_output(&m->loss, RT_OUT_ENERGY);
         if (!isfinite(loss) || !grads_finite(m)) {
             s->diverged = 1;
             snprintf(s->message, sizeof s->message,

@@ -31,7 +31,7 @@ static const char train_usage[] =
     "log.csv and metrics.json (held-out grid NLL in nats) into the output folder.\n"
     "\n"
     "options:\n"
-    "  --objective NAME    cd | sr-cd | dcd-ve\n"
+    "  --objective NAME    cd | sr-cd | pcd | dcd-ve | dcd-vp\n"
     "  --steps N           parameter updates\n"
     "  --batch B           data points and negatives per step\n"
     "  --lr X              Adam learning rate\n"
