@@ -1,21 +1,25 @@
 /* ebmc.c: the public API: ties the frontend, autodiff, the JIT and the runtime together. */
 #include "ebmc.h"
 
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "autodiff.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "data2d.h"
+#include "eval2d.h"
 #include "frontend.h"
 #include "jit.h"
 #include "model.h"
 #include "pass.h"
+#include "plot.h"
 #include "rng.h"
 #include "train.h"
 
@@ -29,7 +33,27 @@ struct ebmc_model {
     double compile_seconds;
     struct train_step step; /* for ebmc_gradients, allocated on first use */
     int64_t rt_step;        /* training steps the parameters have seen */
+    char *source;           /* the model text, copied into each run folder so the run can be resumed */
 };
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t len = 0, cap = 1 << 12, got;
+    char *text = malloc(cap);
+    while (text && (got = fread(text + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (len + 1 == cap) {
+            char *bigger = realloc(text, cap *= 2);
+            if (!bigger) free(text);
+            text = bigger;
+        }
+    }
+    if (text && ferror(f)) free(text), text = NULL;
+    fclose(f);
+    if (text) text[len] = 0;
+    return text;
+}
 
 static int apply_file_settings(struct ebmc_model *m, FILE *diag) {
     int rc = 0;
@@ -62,10 +86,25 @@ static struct ebmc_model *wrap(struct fe_model *fe, FILE *diag) {
     return m;
 }
 
-struct ebmc_model *ebmc_load(const char *path, FILE *diag) { return wrap(fe_parse_file(path, diag), diag); }
+static struct ebmc_model *keep_source(struct ebmc_model *m, char *source, FILE *diag) {
+    if (m && !source) {
+        fprintf(diag, "error: %s: cannot read the model text again: %s\n", fe_model_filename(m->fe), strerror(errno));
+        ebmc_free(m);
+        return NULL;
+    }
+    if (m) m->source = source;
+    else free(source);
+    return m;
+}
+
+struct ebmc_model *ebmc_load(const char *path, FILE *diag) {
+    struct ebmc_model *m = wrap(fe_parse_file(path, diag), diag);
+    return m ? keep_source(m, read_text(path), diag) : NULL;
+}
 
 struct ebmc_model *ebmc_load_string(const char *source, const char *filename, FILE *diag) {
-    return wrap(fe_parse_string(source, filename, diag), diag);
+    struct ebmc_model *m = wrap(fe_parse_string(source, filename, diag), diag);
+    return m ? keep_source(m, strdup(source), diag) : NULL;
 }
 
 void ebmc_free(struct ebmc_model *m) {
@@ -73,6 +112,7 @@ void ebmc_free(struct ebmc_model *m) {
     train_step_free(&m->step);
     rt_model_free(&m->rt);
     fe_model_free(m->fe);
+    free(m->source);
     free(m);
 }
 
@@ -285,21 +325,56 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag) {
 
 /* ---- running ---- */
 
-int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r) {
-    if (!m->compiled && ebmc_compile(m, diag) != 0) return -1;
+/* Writes path atomically (temporary file, rename): text, or the settings when text is NULL. */
+static int write_run_file(const struct ebmc_model *m, const char *path, const char *text, FILE *diag) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(diag, "error: %s: cannot write: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    if (text) fputs(text, f);
+    else config_print(&m->config, f);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(diag, "error: %s: cannot write: %s\n", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* model.ebm and config.txt: with model.ckpt, all `ebmc train --resume` needs. */
+static int write_run_description(const struct ebmc_model *m, const char *out_dir, FILE *diag) {
+    char path[4096];
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(diag, "error: %s: cannot create directory: %s\n", out_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/model.ebm", out_dir);
+    if (write_run_file(m, path, m->source, diag) != 0) return -1;
+    snprintf(path, sizeof path, "%s/config.txt", out_dir);
+    return write_run_file(m, path, NULL, diag);
+}
+
+static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r,
+                        struct run_state *resume, int64_t start) {
     struct train_summary s;
     struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
     if (progress) io.is_tty = isatty(fileno(progress));
-    int rc = train_run(&m->rt, &m->config, &io, &s);
-    m->rt_step += s.steps_done;
+    if (out_dir && write_run_description(m, out_dir, diag) != 0) return -1;
+    int rc = train_run(&m->rt, &m->config, &io, resume, start, &s);
+    m->rt_step = resume ? s.steps_done : m->rt_step + s.steps_done;
     if (r) {
         memset(r, 0, sizeof *r);
         r->steps_done = s.steps_done;
+        r->steps_start = s.steps_start;
         r->seconds = s.seconds;
         r->steps_per_sec = s.steps_per_sec;
         r->nll_start = s.nll_start;
         r->nll = s.nll;
         r->tv = s.tv;
+        r->mmd2 = s.mmd2;
         r->acceptance = s.acceptance;
         r->compile_seconds = m->compile_seconds;
         r->diverged = s.diverged;
@@ -307,11 +382,77 @@ int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *
         if (getrusage(RUSAGE_SELF, &ru) == 0) r->peak_rss_mib = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is KiB */
     }
     if (rc != 0) fprintf(diag, "error: %s\n", s.message);
-    if (rc >= 0 && out_dir) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/model.ckpt", out_dir);
-        if (ebmc_save(m, path, diag) != 0) return -1;
+    return rc;
+}
+
+int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r) {
+    if (!m->compiled && ebmc_compile(m, diag) != 0) return -1;
+    return run_training(m, out_dir, progress, diag, r, NULL, 0);
+}
+
+struct ebmc_model *ebmc_load_run(const char *run_dir, FILE *diag) {
+    char path[4096];
+    struct stat st;
+    if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(diag, "error: %s: no such run folder\n", run_dir);
+        return NULL;
     }
+    snprintf(path, sizeof path, "%s/model.ebm", run_dir);
+    if (access(path, R_OK) != 0) {
+        fprintf(diag, "error: %s: not a run folder (no model.ebm; 'ebmc train --out %s' writes one)\n", run_dir,
+                run_dir);
+        return NULL;
+    }
+    struct ebmc_model *m = ebmc_load(path, diag);
+    if (!m) return NULL;
+    /* config.txt holds every effective setting, so it overrides the train block completely. */
+    snprintf(path, sizeof path, "%s/config.txt", run_dir);
+    char *text = read_text(path);
+    if (!text) {
+        fprintf(diag, "error: %s: cannot read: %s\n", path, strerror(errno));
+        ebmc_free(m);
+        return NULL;
+    }
+    int line_no = 0, rc = 0;
+    for (char *line = text, *next; rc == 0 && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        line_no++;
+        char *eq = strstr(line, " = ");
+        if (!*line) continue;
+        if (!eq) {
+            fprintf(diag, "error: %s:%d: expected 'key = value'\n", path, line_no);
+            rc = -1;
+            break;
+        }
+        *eq = 0;
+        char err[256];
+        if (config_set(&m->config, line, eq + 3, err, sizeof err) != 0) {
+            fprintf(diag, "error: %s:%d: %s\n", path, line_no, err);
+            rc = -1;
+        }
+    }
+    free(text);
+    if (rc != 0) {
+        ebmc_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+int ebmc_resume(struct ebmc_model *m, const char *run_dir, FILE *progress, FILE *diag, struct ebmc_result *r) {
+    if (!m->compiled && ebmc_compile(m, diag) != 0) return -1;
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/model.ckpt", run_dir);
+    struct run_state rs;
+    int64_t start;
+    if (checkpoint_load_state(&m->rt, &start, &rs, path, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    m->rt_step = start;
+    int rc = run_training(m, run_dir, progress, diag, r, &rs, start);
+    replay_buffer_free(&rs.pcd);
     return rc;
 }
 
@@ -395,3 +536,93 @@ const char *ebmc_param_name(const struct ebmc_model *m, int i) { return m->rt.pa
 int64_t ebmc_param_numel(const struct ebmc_model *m, int i) { return m->rt.params[i].numel; }
 float *ebmc_param_data(struct ebmc_model *m, int i) { return m->rt.params[i].value; }
 const float *ebmc_param_grad(const struct ebmc_model *m, int i) { return m->rt.params[i].grad; }
+
+/* ---- saved runs: samples and metrics ---- */
+
+int ebmc_sample(struct ebmc_model *m, int64_t n, int steps, float *out) {
+    if (!m->compiled || n < 0) return -1;
+    return model_samples(&m->rt, &m->config, steps < 0 ? m->config.sample_steps : steps, data_half_width(m), out,
+                         (size_t)n);
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int ebmc_write_samples(struct ebmc_model *m, int64_t n, int steps, const char *path, FILE *diag) {
+    int png = ends_with(path, ".png"), csv = ends_with(path, ".csv");
+    if (!png && !csv) {
+        fprintf(diag, "error: %s: unknown output type (use FILE.png for a scatter plot or FILE.csv for x,y lines)\n",
+                path);
+        return -1;
+    }
+    if (!m->compiled || m->rt.dim != 2) {
+        fprintf(diag, "error: %s: samples are written for compiled models of 2-D points\n", path);
+        return -1;
+    }
+    if (n < 1) {
+        fprintf(diag, "error: %s: the number of samples must be at least 1\n", path);
+        return -1;
+    }
+    float *xy = malloc(sizeof(float) * 2 * (size_t)n);
+    if (!xy || ebmc_sample(m, n, steps, xy) != 0) {
+        fprintf(diag, "error: out of memory drawing %lld samples\n", (long long)n);
+        free(xy);
+        return -1;
+    }
+    int rc = 0;
+    if (csv) {
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            fprintf(diag, "error: %s: cannot write: %s\n", path, strerror(errno));
+            free(xy);
+            return -1;
+        }
+        fprintf(f, "x,y\n");
+        for (int64_t i = 0; i < n; i++) fprintf(f, "%.9g,%.9g\n", xy[2 * i], xy[2 * i + 1]);
+        if (fclose(f) != 0) {
+            fprintf(diag, "error: %s: write failed: %s\n", path, strerror(errno));
+            rc = -1;
+        }
+    } else {
+        int panel = 480, pad = 20, title = 28;
+        struct canvas cv = {0};
+        char err[512], label[160];
+        if (canvas_init(&cv, panel + 2 * pad, panel + pad + title, 255, 255, 255) != 0) {
+            fprintf(diag, "error: out of memory drawing %s\n", path);
+            free(xy);
+            return -1;
+        }
+        plot_rect(&cv, pad, title, panel, panel, 242, 242, 242);
+        plot_scatter(&cv, pad, title, panel, xy, (size_t)n, data_half_width(m), 200, 60, 40);
+        snprintf(label, sizeof label, "%lld samples, %d MALA steps", (long long)n,
+                 steps < 0 ? m->config.sample_steps : steps);
+        plot_text(&cv, pad, 8, label, 2, 0, 0, 0);
+        if (png_write(&cv, path, err, sizeof err) != 0) {
+            fprintf(diag, "error: %s\n", err);
+            rc = -1;
+        }
+        canvas_free(&cv);
+    }
+    free(xy);
+    return rc;
+}
+
+int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag) {
+    if (!m->compiled) {
+        fprintf(diag, "error: compile the model before evaluating it\n");
+        return -1;
+    }
+    if (data2d_from_name(m->config.data) < 0 || m->rt.dim != 2) {
+        fprintf(diag, "error: evaluation needs a 2-D data set and a model of 2-D points\n");
+        return -1;
+    }
+    memset(e, 0, sizeof *e);
+    e->step = m->rt_step;
+    if (train_evaluate(&m->rt, &m->config, &e->nll, &e->tv, &e->mmd2) != 0) {
+        fprintf(diag, "error: out of memory evaluating the model\n");
+        return -1;
+    }
+    return 0;
+}

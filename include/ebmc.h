@@ -20,9 +20,11 @@
 struct ebmc_model;
 
 struct ebmc_result {
-    int steps_done;
-    double seconds, steps_per_sec;
+    int steps_done;            /* the run's total (a resumed run counts the steps before it too) */
+    int steps_start;           /* steps the run had when this call started (0 unless resumed) */
+    double seconds, steps_per_sec; /* this call's training time and rate */
     double nll_start, nll, tv; /* held-out grid NLL in nats (before, after), total variation */
+    double mmd2;               /* unbiased MMD^2 of model samples vs held-out data (NaN without out_dir) */
     double acceptance;         /* MALA acceptance rate, 0 for ULA */
     double compile_seconds;    /* JIT compilation of the three programs */
     double peak_rss_mib;       /* peak resident memory of the process so far */
@@ -53,11 +55,41 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag);
 /* The stage names, comma separated, for --help. */
 const char *ebmc_emit_stages(void);
 
-/* Trains (after ebmc_compile). out_dir: where pictures, log.csv, metrics.json and model.ckpt (the final
- * parameters, or the last good ones if training diverged) go (NULL: nowhere).
+/* Trains (after ebmc_compile). out_dir (the run folder; NULL: write nothing) receives model.ebm (the model
+ * text) and config.txt (every effective setting) first, model.ckpt (parameters, Adam moments, step and
+ * the PCD replay buffer) every checkpoint_every steps and at the end (the last good state if training
+ * diverged: a non-finite state is never saved), then density.png, samples.png, log.csv and metrics.json.
  * progress: where the progress line goes (NULL: silent). Returns 0 on success, 1 if training diverged
  * (parameters of the last good step are kept), -1 on error; each case is explained on diag. */
 int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r);
+
+/* A saved run: loads RUN_DIR/model.ebm with the settings of RUN_DIR/config.txt (which override the train
+ * block). Settings may still be changed with ebmc_set before ebmc_compile (a resumed run is bitwise the
+ * uninterrupted one only if nothing but "steps" changes). NULL after printing the reason. */
+struct ebmc_model *ebmc_load_run(const char *run_dir, FILE *diag);
+/* Continues the run in run_dir (a model from ebmc_load_run) from RUN_DIR/model.ckpt up to the "steps"
+ * setting in total, as ebmc_train would have: with the same seed and thread count the parameters are
+ * bitwise those of an uninterrupted run. Appends to log.csv; rewrites config.txt, pictures and
+ * metrics.json. Returns as ebmc_train. */
+int ebmc_resume(struct ebmc_model *m, const char *run_dir, FILE *progress, FILE *diag, struct ebmc_result *r);
+
+/* n model samples (xy interleaved for 2-D) from `steps` MALA steps on E (steps < 0: the sample_steps
+ * setting) started from uniform noise over the data box, keyed by the seed (after ebmc_compile, and
+ * usually ebmc_restore). Returns 0, or -1. */
+int ebmc_sample(struct ebmc_model *m, int64_t n, int steps, float *out);
+/* Draws n samples like ebmc_sample and writes them to path: FILE.png (a scatter plot over the data box)
+ * or FILE.csv (a header "x,y", then one sample per line). Returns 0, or -1 after printing the reason. */
+int ebmc_write_samples(struct ebmc_model *m, int64_t n, int steps, const char *path, FILE *diag);
+
+struct ebmc_metrics {
+    int64_t step; /* training steps the parameters have seen */
+    double nll;   /* held-out grid NLL, nats */
+    double tv;    /* total variation to the held-out histogram on the grid */
+    double mmd2;  /* unbiased MMD^2: n_samples model samples vs as many held-out points */
+};
+/* The end-of-training metrics of the current parameters (2-D models), as metrics.json reports them.
+ * Returns 0, or -1 after printing the reason. */
+int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag);
 
 /* Saves parameters and optimizer state (atomically: temporary file, fsync, rename), or restores them
  * into a compiled model with the same parameters. Returns 0, or -1 after printing "path: reason". */

@@ -1,19 +1,24 @@
-/* checkpoint.c: the checkpoint file format.
+/* checkpoint.c: the checkpoint file format (version 2).
  *
  *   "EBMCCKPT" | u32 version | u32 n_params | i64 step
  *   per parameter: u32 name length | name | u32 ndim | i64 shape[ndim] | f32 value[n] | f32 adam_m[n] | f32 adam_v[n]
+ *   u32 n_sections, then per section: char tag[4] | u64 payload bytes | payload      (version 2 only)
+ *     "RUN1": f64 nll_start | i64 mala proposed | i64 mala accepted
+ *     "PCD1": i64 chains n | i64 dim | i64 taken | i64 resets | f32 x[n * dim]
  *   u64 FNV-1a checksum of every byte before it
- * Integers and floats are stored in the machine's byte order (little-endian on every target we build for). */
+ * Version 1 is the same without the sections. Integers and floats are stored in the machine's byte order
+ * (little-endian on every target we build for). */
 #include "checkpoint.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MAGIC "EBMCCKPT"
-#define VERSION 1u
+#define VERSION 2u
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
@@ -33,7 +38,31 @@ static void put(struct writer *w, const void *data, size_t n) {
     if (fwrite(data, 1, n, w->f) != n) w->failed = 1;
 }
 
+static int all_finite(const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
 int checkpoint_save(const struct rt_model *m, int64_t step, const char *path, char *err, size_t errlen) {
+    return checkpoint_save_state(m, step, NULL, path, err, errlen);
+}
+
+int checkpoint_save_state(const struct rt_model *m, int64_t step, const struct run_state *rs, const char *path,
+                          char *err, size_t errlen) {
+    /* A non-finite value means the run diverged: keep the checkpoint there is rather than replace it. */
+    for (int i = 0; i < m->n_params; i++) {
+        const struct rt_param *p = &m->params[i];
+        if (!all_finite(p->value, p->numel) || !all_finite(p->adam_m, p->numel) || !all_finite(p->adam_v, p->numel)) {
+            snprintf(err, errlen, "%s: not saved: parameter '%s' or its Adam moments hold a non-finite value", path,
+                     p->name);
+            return -1;
+        }
+    }
+    if (rs && rs->pcd.x && !all_finite(rs->pcd.x, rs->pcd.n * m->dim)) {
+        snprintf(err, errlen, "%s: not saved: the PCD replay buffer holds a non-finite value", path);
+        return -1;
+    }
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     struct writer w = {fopen(tmp, "wb"), 0xcbf29ce484222325ull, 0};
@@ -56,6 +85,25 @@ int checkpoint_save(const struct rt_model *m, int64_t step, const char *path, ch
         put(&w, p->value, sizeof(float) * (size_t)p->numel);
         put(&w, p->adam_m, sizeof(float) * (size_t)p->numel);
         put(&w, p->adam_v, sizeof(float) * (size_t)p->numel);
+    }
+    uint32_t n_sections = rs ? (rs->pcd.x ? 2u : 1u) : 0u;
+    put(&w, &n_sections, 4);
+    if (rs) {
+        uint64_t len = 8 + 8 + 8;
+        int64_t counts[2] = {rs->chains.proposed, rs->chains.accepted};
+        put(&w, "RUN1", 4);
+        put(&w, &len, 8);
+        put(&w, &rs->nll_start, 8);
+        put(&w, counts, 16);
+    }
+    if (rs && rs->pcd.x) {
+        int64_t head[4] = {rs->pcd.n, m->dim, rs->pcd.taken, rs->pcd.resets};
+        size_t bytes = sizeof(float) * (size_t)rs->pcd.n * (size_t)m->dim;
+        uint64_t len = sizeof head + bytes;
+        put(&w, "PCD1", 4);
+        put(&w, &len, 8);
+        put(&w, head, sizeof head);
+        put(&w, rs->pcd.x, bytes);
     }
     uint64_t sum = w.hash;
     put(&w, &sum, 8);
@@ -88,8 +136,14 @@ static void shape_text(char *buf, size_t len, int ndim, const int64_t *shape) {
 }
 
 /* Validates the whole file and returns where each parameter's data starts, before touching the model. */
+/* Where the optional sections' payloads start (NULL: absent). */
+struct sections {
+    const unsigned char *run, *pcd;
+    uint64_t pcd_len;
+};
+
 static int parse(struct rt_model *m, const unsigned char *data, size_t size, const char *path, int64_t *step,
-                 const unsigned char **starts, char *err, size_t errlen) {
+                 const unsigned char **starts, struct sections *sec, char *err, size_t errlen) {
     struct reader r = {data, data + size};
     char magic[8];
     uint32_t version, n;
@@ -109,8 +163,8 @@ static int parse(struct rt_model *m, const unsigned char *data, size_t size, con
     take(&r, &version, 4);
     take(&r, &n, 4);
     take(&r, step, 8);
-    if (version != VERSION) {
-        snprintf(err, errlen, "%s: checkpoint version %u; this ebmc reads version %u", path, version, VERSION);
+    if (version != VERSION && version != 1) {
+        snprintf(err, errlen, "%s: checkpoint version %u; this ebmc reads versions 1 to %u", path, version, VERSION);
         return -1;
     }
     if (n != (uint32_t)m->n_params) {
@@ -143,6 +197,37 @@ static int parse(struct rt_model *m, const unsigned char *data, size_t size, con
         starts[i] = r.p;
         r.p += bytes;
     }
+    memset(sec, 0, sizeof *sec);
+    if (version >= 2) {
+        uint32_t n_sections;
+        if (take(&r, &n_sections, 4)) goto truncated;
+        for (uint32_t k = 0; k < n_sections; k++) {
+            char tag[5] = {0};
+            uint64_t len;
+            if (take(&r, tag, 4) || take(&r, &len, 8) || (uint64_t)(r.end - r.p) < len) goto truncated;
+            if (strcmp(tag, "RUN1") == 0) {
+                if (len != 24) goto truncated;
+                sec->run = r.p;
+            } else if (strcmp(tag, "PCD1") == 0) {
+                int64_t head[4];
+                if (len < sizeof head) goto truncated;
+                memcpy(head, r.p, sizeof head);
+                if (head[0] <= 0 || head[1] != m->dim || head[0] > (int64_t)(len / sizeof(float)) ||
+                    len != sizeof head + sizeof(float) * (uint64_t)head[0] * (uint64_t)head[1]) {
+                    snprintf(err, errlen,
+                             "%s: malformed replay buffer section (%lld chains of dimension %lld; the model's "
+                             "dimension is %d)",
+                             path, (long long)head[0], (long long)head[1], m->dim);
+                    return -1;
+                }
+                sec->pcd = r.p, sec->pcd_len = len;
+            } else {
+                snprintf(err, errlen, "%s: unknown section '%.4s' (written by a newer ebmc?)", path, tag);
+                return -1;
+            }
+            r.p += len;
+        }
+    }
     if (r.p != r.end) goto truncated;
     return 0;
 truncated:
@@ -150,7 +235,42 @@ truncated:
     return -1;
 }
 
+/* Fills rs from the sections (nothing if rs is NULL). Returns 0, or -1 (rs untouched) on out of memory. */
+static int load_sections(struct run_state *rs, const struct sections *sec, const char *path, char *err, size_t errlen) {
+    if (!rs) return 0;
+    struct run_state t;
+    memset(&t, 0, sizeof t);
+    if (sec->run) {
+        int64_t counts[2];
+        memcpy(&t.nll_start, sec->run, 8);
+        memcpy(counts, sec->run + 8, 16);
+        t.chains.proposed = (long)counts[0], t.chains.accepted = (long)counts[1];
+        t.has_run_info = 1;
+    }
+    if (sec->pcd) {
+        int64_t head[4];
+        memcpy(head, sec->pcd, sizeof head);
+        size_t bytes = (size_t)(sec->pcd_len - sizeof head);
+        t.pcd.x = malloc(bytes ? bytes : 1);
+        t.pcd.index = malloc(sizeof(int64_t) * (size_t)head[0]);
+        if (!t.pcd.x || !t.pcd.index) {
+            replay_buffer_free(&t.pcd);
+            snprintf(err, errlen, "%s: out of memory", path);
+            return -1;
+        }
+        memcpy(t.pcd.x, sec->pcd + sizeof head, bytes);
+        t.pcd.n = head[0], t.pcd.taken = head[2], t.pcd.resets = head[3];
+    }
+    *rs = t;
+    return 0;
+}
+
 int checkpoint_load(struct rt_model *m, int64_t *step, const char *path, char *err, size_t errlen) {
+    return checkpoint_load_state(m, step, NULL, path, err, errlen);
+}
+
+int checkpoint_load_state(struct rt_model *m, int64_t *step, struct run_state *rs, const char *path, char *err,
+                          size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -177,10 +297,12 @@ int checkpoint_load(struct rt_model *m, int64_t *step, const char *path, char *e
     fclose(f);
     const unsigned char **starts = calloc((size_t)m->n_params + 1, sizeof *starts);
     int64_t saved_step = 0;
+    struct sections sec;
     int rc = -1;
     if (read_error) snprintf(err, errlen, "%s: read error", path);
     else if (!starts) snprintf(err, errlen, "%s: out of memory", path);
-    else if (parse(m, data, size, path, &saved_step, starts, err, errlen) == 0) {
+    else if (parse(m, data, size, path, &saved_step, starts, &sec, err, errlen) == 0 &&
+             load_sections(rs, &sec, path, err, errlen) == 0) {
         for (int i = 0; i < m->n_params; i++) {
             struct rt_param *p = &m->params[i];
             size_t n = sizeof(float) * (size_t)p->numel;

@@ -48,6 +48,7 @@ static const struct setting settings[] = {
     {"reinit_prob", T_DOUBLE, F(reinit_prob), 0, 1, "PCD: probability rho that a chain restarts from noise"},
     {"threads", T_INT, F(threads), 0, 1024, "worker threads (0 = all cores)"},
     {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations (0 = end only)"},
+    {"checkpoint_every", T_INT, F(checkpoint_every), 0, 1e9, "steps between checkpoints to model.ckpt (0 = end only)"},
     {"grid", T_INT, F(grid), 8, 4096, "evaluation grid side, in cells"},
     {"n_samples", T_INT, F(n_samples), 1, 1 << 20, "model samples drawn for samples.png"},
     {"sample_steps", T_INT, F(sample_steps), 0, 1e6, "MALA steps for those samples"},
@@ -77,6 +78,7 @@ void config_defaults(struct train_config *c) {
     c->reinit_prob = 0.05;
     c->threads = 0;
     c->eval_every = 250;
+    c->checkpoint_every = 0;
     c->grid = 128;
     c->n_samples = 2000;
     c->sample_steps = 500;
@@ -229,7 +231,14 @@ static void print_value(const struct train_config *c, const struct setting *s, F
     const char *q = json ? "\"" : "";
     switch (s->type) {
     case T_INT: fprintf(out, "%d", *(const int *)field); break;
-    case T_DOUBLE: fprintf(out, "%.9g", *(const double *)field); break;
+    case T_DOUBLE: { /* the shortest of %.9g and %.17g that reads back exactly: a resumed run needs the same bits */
+        double v = *(const double *)field;
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.9g", v);
+        if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+        fputs(buf, out);
+        break;
+    }
     case T_U64: fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)field); break;
     case T_DATA: fprintf(out, "%s%s%s", q, c->data, q); break;
     case T_OBJECTIVE: fprintf(out, "%s%s%s", q, objective_name(c->objective), q); break;

@@ -32,6 +32,7 @@ struct train_config {
     double reinit_prob;        /* PCD: probability rho that a chain restarts from noise at a step */
     int threads;               /* 0 = all cores */
     int eval_every;            /* steps between held-out evaluations into log.csv; 0 = only at the end */
+    int checkpoint_every;      /* steps between checkpoints (RUN_DIR/model.ckpt); 0 = only at the end */
     int grid;                  /* evaluation grid side (cells) */
     int n_samples;             /* model samples drawn for samples.png */
     int sample_steps;          /* MALA steps for those samples */

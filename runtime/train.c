@@ -58,7 +58,7 @@ int model_eval2d(struct rt_model *m, int grid, float half, const float *test, si
 int train_step_init(struct train_step *ts, struct rt_model *m) {
     size_t b = (size_t)m->batch, n = b * (size_t)m->dim;
     memset(ts, 0, sizeof *ts);
-    ts->xall = malloc(2 * n * sizeof(float));
+    ts->xall = calloc(2 * n, sizeof(float)); /* zeros: a resumed run with nothing left to do plots them */
     ts->w = malloc(2 * b * sizeof(float));
     ts->y = malloc(n * sizeof(float));
     if (!ts->xall || !ts->w || !ts->y) {
@@ -172,13 +172,12 @@ done:
     return rc;
 }
 
-/* Model samples: long MALA chains on E started from uniform noise over the data box. */
-static int draw_model_samples(struct rt_model *m, const struct train_config *c, float half, float *out, size_t n) {
+int model_samples(struct rt_model *m, const struct train_config *c, int steps, float half, float *out, size_t n) {
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
     float *x = malloc(b * d * sizeof(float));
     if (!x) return -1;
     struct potential pot = {m, NULL, 1, 1};
-    struct langevin lv = {SAMPLER_MALA, c->sample_steps, c->step_size, 1.0, 0};
+    struct langevin lv = {SAMPLER_MALA, steps, c->step_size, 1.0, 0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i += b) {
         rng_fill_uniform(x, b * d, c->seed, rng_stream(TAG_SAMPLE_INIT, i / b, 0));
@@ -192,17 +191,15 @@ static int draw_model_samples(struct rt_model *m, const struct train_config *c, 
 }
 
 static int write_samples_png(struct rt_model *m, const struct train_config *c, const struct train_io *io, float half,
-                             const float *test, const float *neg, char *err, size_t errlen) {
+                             const float *test, const float *neg, const float *samples, char *err, size_t errlen) {
     int panel = 320, pad = 20, title = 28;
     size_t n = (size_t)c->n_samples;
-    float *samples = malloc(n * 2 * sizeof(float));
     struct canvas cv = {0};
     int rc = -1;
-    if (!samples || canvas_init(&cv, 3 * panel + 4 * pad, panel + pad + title, 255, 255, 255)) {
+    if (canvas_init(&cv, 3 * panel + 4 * pad, panel + pad + title, 255, 255, 255)) {
         snprintf(err, errlen, "out of memory drawing samples.png");
         goto done;
     }
-    if (draw_model_samples(m, c, half, samples, n)) goto done;
     size_t n_data = n < (size_t)m->batch * 4 ? n : (size_t)m->batch * 4;
     const char *titles[3] = {"data", "negatives (last step)", "model samples (MALA)"};
     const float *sets[3] = {test, neg, samples};
@@ -218,7 +215,6 @@ static int write_samples_png(struct rt_model *m, const struct train_config *c, c
     path_join(path, sizeof path, io->out_dir, "samples.png");
     rc = png_write(&cv, path, err, errlen);
 done:
-    free(samples);
     canvas_free(&cv);
     return rc;
 }
@@ -234,10 +230,15 @@ static int write_metrics(const struct train_config *c, const struct train_io *io
         return -1;
     }
     fprintf(f, "{\n  \"model\": \"%s\",\n", io->model_name ? io->model_name : "");
-    fprintf(f, "  \"steps_done\": %d,\n  \"seconds\": %.3f,\n  \"steps_per_sec\": %.2f,\n", s->steps_done, s->seconds,
-            s->steps_per_sec);
+    fprintf(f, "  \"steps_done\": %d,\n  \"resumed_from_step\": %d,\n", s->steps_done, s->steps_start);
+    fprintf(f, "  \"seconds\": %.3f,\n  \"steps_per_sec\": %.2f,\n", s->seconds, s->steps_per_sec);
     fprintf(f, "  \"nll_start\": %.6f,\n  \"nll\": %.6f,\n  \"tv\": %.6f,\n", s->nll_start, s->nll, s->tv);
     fprintf(f, "  \"nll_units\": \"nats, held-out points, model density normalized on a %dx%d grid\",\n", c->grid, c->grid);
+    if (isfinite(s->mmd2)) fprintf(f, "  \"mmd2\": %.6g,\n", s->mmd2);
+    else fprintf(f, "  \"mmd2\": null,\n");
+    fprintf(f, "  \"mmd2_note\": \"unbiased MMD^2 between %d model samples (%d MALA steps from noise) and as many "
+               "held-out points; kernel: sum of Gaussians with bandwidths 0.1, 0.2, 0.5, 1, 2\",\n",
+            c->n_samples, c->sample_steps);
     fprintf(f, "  \"energy_data\": %.6g,\n  \"energy_neg\": %.6g,\n  \"acceptance\": %.4f,\n", s->energy_data,
             s->energy_neg, s->acceptance);
     fprintf(f, "  \"diverged\": %s,\n  \"message\": \"%s\",\n", s->diverged ? "true" : "false", s->message);
@@ -258,17 +259,87 @@ static int write_metrics(const struct train_config *c, const struct train_io *io
 
 #define N_TEST 20000
 
-int train_run(struct rt_model *m, const struct train_config *c, const struct train_io *io, struct train_summary *s) {
+int train_test_points(const struct train_config *c, float *out, size_t n, float *half) {
+    int kind = data2d_from_name(c->data);
+    if (kind < 0) return -1;
+    *half = data2d_half_width((enum data2d_kind)kind);
+    /* Held-out points come from their own stream, never seen in training. */
+    data2d_sample((enum data2d_kind)kind, out, n, c->seed, rng_stream(TAG_TEST, 0, 0));
+    return 0;
+}
+
+int train_evaluate(struct rt_model *m, const struct train_config *c, double *nll, double *tv, double *mmd2) {
+    size_t n = (size_t)c->n_samples, n_ref = n < N_TEST ? n : N_TEST;
+    float *test = malloc(N_TEST * 2 * sizeof(float)), *samples = malloc(n * 2 * sizeof(float)), half = 0;
+    int rc = -1;
+    if (test && samples && m->dim == 2 && train_test_points(c, test, N_TEST, &half) == 0 &&
+        model_eval2d(m, c->grid, half, test, N_TEST, nll, tv) == 0 &&
+        model_samples(m, c, c->sample_steps, half, samples, n) == 0) {
+        *mmd2 = eval2d_mmd(samples, n, test, n_ref);
+        rc = 0;
+    }
+    free(test), free(samples);
+    return rc;
+}
+
+/* log.csv of a resumed run: keeps the header and the rows up to step `start` (an interrupted session
+ * may have logged steps past its last checkpoint, which this session runs again), then appends. */
+static FILE *reopen_log(const char *path, int64_t start, const char *header) {
+    FILE *in = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+    if (in) {
+        fseek(in, 0, SEEK_END);
+        long n = ftell(in);
+        rewind(in);
+        text = n > 0 ? malloc((size_t)n + 1) : NULL;
+        if (text) text[len = fread(text, 1, (size_t)n, in)] = 0;
+        fclose(in);
+    }
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        free(text);
+        return NULL;
+    }
+    fputs(header, out);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        char *end;
+        long long step = strtoll(line, &end, 10);
+        if (end != line && *end == ',' && step >= 1 && step <= start) fprintf(out, "%s\n", line);
+    }
+    free(text);
+    return out;
+}
+
+#define LOG_HEADER "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv\n"
+
+int train_run(struct rt_model *m, const struct train_config *c, const struct train_io *io, struct run_state *resume,
+              int64_t start, struct train_summary *s) {
     memset(s, 0, sizeof *s);
+    s->mmd2 = NAN;
     int kind = data2d_from_name(c->data);
     if (kind < 0 || m->dim != 2) {
         snprintf(s->message, sizeof s->message, "data set '%s' needs a model on 2-D points (x: [B, 2])", c->data);
         return -1;
     }
     if (config_check(c, s->message, sizeof s->message) != 0) return -1;
+    if (start < 0 || start > c->steps) {
+        snprintf(s->message, sizeof s->message, "the run has %lld steps; cannot continue it to %d in total",
+                 (long long)start, c->steps);
+        return -1;
+    }
+    if (c->objective == OBJ_PCD && start > 0 && (!resume || !resume->pcd.x || resume->pcd.n != c->buffer_size)) {
+        snprintf(s->message, sizeof s->message,
+                 "pcd: the checkpoint at step %lld holds no replay buffer of buffer_size = %d chains, so the run "
+                 "cannot continue as it would have",
+                 (long long)start, c->buffer_size);
+        return -1;
+    }
     float half = data2d_half_width((enum data2d_kind)kind);
-    size_t b = (size_t)m->batch;
-    float *test = malloc(N_TEST * 2 * sizeof(float));
+    size_t b = (size_t)m->batch, n_samples = (size_t)c->n_samples;
+    float *test = malloc(N_TEST * 2 * sizeof(float)), *samples = NULL, *pcd_backup = NULL;
     struct train_step ts;
     FILE *log = NULL;
     int rc = -1;
@@ -277,8 +348,9 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
         free(test);
         return -1;
     }
-    /* Held-out points come from their own stream, never seen in training. */
-    data2d_sample((enum data2d_kind)kind, test, N_TEST, c->seed, rng_stream(TAG_TEST, 0, 0));
+    train_test_points(c, test, N_TEST, &half);
+    s->steps_start = s->steps_done = (int)start;
+    char ckpt[4096];
     if (io->out_dir) {
         if (mkdir(io->out_dir, 0777) != 0 && errno != EEXIST) {
             snprintf(s->message, sizeof s->message, "%s: cannot create directory: %s", io->out_dir, strerror(errno));
@@ -286,59 +358,103 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
         }
         char path[4096];
         path_join(path, sizeof path, io->out_dir, "log.csv");
-        if (!(log = fopen(path, "w"))) {
+        path_join(ckpt, sizeof ckpt, io->out_dir, "model.ckpt");
+        if (!(log = resume ? reopen_log(path, start, LOG_HEADER) : fopen(path, "w"))) {
             snprintf(s->message, sizeof s->message, "%s: cannot write: %s", path, strerror(errno));
             goto done;
         }
-        fprintf(log, "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv\n");
+        if (!resume) fputs(LOG_HEADER, log);
     }
-    double tv0;
-    if (model_eval2d(m, c->grid, half, test, N_TEST, &s->nll_start, &tv0)) goto oom;
+    if (resume) { /* the run state continues where the checkpoint left it */
+        ts.pcd = resume->pcd;
+        memset(&resume->pcd, 0, sizeof resume->pcd);
+        ts.chains = resume->chains;
+    }
+    if (resume && resume->has_run_info) s->nll_start = resume->nll_start;
+    else {
+        double tv0;
+        if (model_eval2d(m, c->grid, half, test, N_TEST, &s->nll_start, &tv0)) goto oom;
+    }
     const struct chain_stats *st = &ts.chains;
     double t0 = now_seconds(), eval_seconds = 0, loss = 0;
-    for (int step = 0; step < c->steps; step++) {
+    int evaluated = 0;
+    int64_t pcd_taken = 0, pcd_resets = 0;
+    for (int64_t step = start; step < c->steps; step++) {
+        /* PCD's diverging step has already written its chains back: keep the buffer as it was before. */
+        if (ts.pcd.x) {
+            size_t bytes = sizeof(float) * (size_t)ts.pcd.n * (size_t)m->dim;
+            if (!pcd_backup && !(pcd_backup = malloc(bytes))) goto oom;
+            memcpy(pcd_backup, ts.pcd.x, bytes);
+            pcd_taken = ts.pcd.taken, pcd_resets = ts.pcd.resets;
+        }
         data2d_sample((enum data2d_kind)kind, ts.xall, b, c->seed, rng_stream(TAG_DATA, (uint64_t)step, 0));
         if (train_step_gradients(m, c, &ts, ts.xall, half, step, &loss)) goto oom;
         const float *e = rt_program_output(&m->loss, RT_OUT_ENERGY);
         if (!isfinite(loss) || !grads_finite(m)) {
             s->diverged = 1;
             snprintf(s->message, sizeof s->message,
-                     "training diverged at step %d (loss %g): non-finite loss or gradient; parameters are those "
-                     "after step %d. Try a larger alpha, a smaller step_size or lr, or sampler = mala.",
-                     step, loss, step - 1);
+                     "training diverged at step %lld (loss %g): non-finite loss or gradient; parameters are those "
+                     "after step %lld. Try a larger alpha, a smaller step_size or lr, or sampler = mala.",
+                     (long long)step, loss, (long long)step - 1);
+            if (pcd_backup) {
+                memcpy(ts.pcd.x, pcd_backup, sizeof(float) * (size_t)ts.pcd.n * (size_t)m->dim);
+                ts.pcd.taken = pcd_taken, ts.pcd.resets = pcd_resets;
+            }
             break;
         }
-        adam_update(m, c, step + 1);
-        s->steps_done = step + 1;
+        adam_update(m, c, (int)step + 1);
+        s->steps_done = (int)step + 1;
         double ed = 0, en = 0;
         for (size_t i = 0; i < b; i++) ed += e[i], en += e[b + i];
         s->energy_data = ed / (double)b, s->energy_neg = en / (double)b;
         /* steps/s counts training only: evaluation time is measured and left out. */
-        double rate = (step + 1) / (now_seconds() - t0 - eval_seconds);
+        double rate = (double)(step + 1 - start) / (now_seconds() - t0 - eval_seconds);
         int last = step + 1 == c->steps, eval_now = last || (c->eval_every > 0 && (step + 1) % c->eval_every == 0);
         if (eval_now) {
             double te = now_seconds();
             if (model_eval2d(m, c->grid, half, test, N_TEST, &s->nll, &s->tv)) goto oom;
             eval_seconds += now_seconds() - te;
         }
+        evaluated = eval_now;
         if (log) {
-            fprintf(log, "%d,%.6g,%.6g,%.6g,%.2f,%.4f", step + 1, loss, s->energy_data, s->energy_neg, rate,
-                    st->proposed ? (double)st->accepted / (double)st->proposed : 0.0);
+            fprintf(log, "%lld,%.6g,%.6g,%.6g,%.2f,%.4f", (long long)step + 1, loss, s->energy_data, s->energy_neg,
+                    rate, st->proposed ? (double)st->accepted / (double)st->proposed : 0.0);
             if (eval_now) fprintf(log, ",%.6f,%.6f\n", s->nll, s->tv);
             else fprintf(log, ",,\n");
         }
-        progress(io, step + 1, c->steps, loss, rate, last);
+        if (log && !last && c->checkpoint_every > 0 && (step + 1) % c->checkpoint_every == 0) {
+            struct run_state rs = {ts.pcd, ts.chains, s->nll_start, 1};
+            fflush(log); /* the log holds at least the checkpoint's steps */
+            if (checkpoint_save_state(m, step + 1, &rs, ckpt, s->message, sizeof s->message) != 0) goto done;
+        }
+        progress(io, (int)step + 1, c->steps, loss, rate, last);
     }
     s->seconds = now_seconds() - t0 - eval_seconds;
-    s->steps_per_sec = s->steps_done / (s->seconds > 0 ? s->seconds : 1);
+    s->steps_per_sec = (s->steps_done - s->steps_start) / (s->seconds > 0 ? s->seconds : 1);
     s->acceptance = st->proposed ? (double)st->accepted / (double)st->proposed : 0.0;
     s->reset_fraction = ts.pcd.taken ? (double)ts.pcd.resets / (double)ts.pcd.taken : 0.0;
-    if (s->steps_done < c->steps && model_eval2d(m, c->grid, half, test, N_TEST, &s->nll, &s->tv)) goto oom;
+    if (!evaluated && model_eval2d(m, c->grid, half, test, N_TEST, &s->nll, &s->tv)) goto oom;
     if (io->progress && s->diverged) fprintf(io->progress, "\n");
     if (io->out_dir) {
         char err[512];
+        struct run_state rs = {ts.pcd, ts.chains, s->nll_start, 1};
+        /* The checkpoint first: pictures are cheap to redraw, training steps are not. */
+        if (checkpoint_save_state(m, s->steps_done, &rs, ckpt, err, sizeof err) != 0) {
+            if (!s->diverged) {
+                snprintf(s->message, sizeof s->message, "%s", err);
+                goto done;
+            }
+            /* diverged with a non-finite moment: model.ckpt stays the last checkpoint saved */
+            size_t k = strlen(s->message);
+            snprintf(s->message + k, sizeof s->message - k, " (%s)", err);
+        }
+        if (!(samples = malloc(n_samples * 2 * sizeof(float))) ||
+            model_samples(m, c, c->sample_steps, half, samples, n_samples))
+            goto oom;
+        s->mmd2 = eval2d_mmd(samples, n_samples, test, n_samples < N_TEST ? n_samples : N_TEST);
         if (write_density_png(m, c, io, half, test, N_TEST, err, sizeof err) ||
-            write_samples_png(m, c, io, half, test, ts.xall + b * 2, err, sizeof err) || write_metrics(c, io, s, err, sizeof err)) {
+            write_samples_png(m, c, io, half, test, ts.xall + b * 2, samples, err, sizeof err) ||
+            write_metrics(c, io, s, err, sizeof err)) {
             snprintf(s->message, sizeof s->message, "%s", err);
             goto done;
         }
@@ -352,7 +468,7 @@ done:
         snprintf(s->message, sizeof s->message, "%s/log.csv: write failed: %s", io->out_dir, strerror(errno));
         rc = -1;
     }
-    free(test);
+    free(test), free(samples), free(pcd_backup);
     train_step_free(&ts);
     return rc;
 }

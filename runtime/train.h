@@ -9,24 +9,28 @@
 
 #include <stdio.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "model.h"
 #include "objective.h"
 #include "sampler.h"
 
 struct train_summary {
-    int steps_done;
-    double seconds, steps_per_sec;
+    int steps_done;            /* the run's total, counting steps done before a resume */
+    int steps_start;           /* steps the run had when this session started (0 unless resumed) */
+    double seconds, steps_per_sec; /* this session's training time and rate */
     double nll_start, nll, tv; /* held-out grid NLL (nats) before and after training; total variation */
     double acceptance;         /* MALA acceptance rate over the run (0 if ULA) */
     double reset_fraction;     /* PCD: fraction of the chains taken that were reset to noise */
+    double mmd2;               /* unbiased MMD^2, model samples vs held-out data (eval2d_mmd); NaN if no
+                                  out_dir (the samples are drawn for samples.png) */
     double energy_data, energy_neg;
     int diverged;              /* training stopped on a non-finite loss or gradient */
     char message[256];         /* why training stopped early, if it did */
 };
 
 struct train_io {
-    const char *out_dir;  /* density.png, samples.png, log.csv, metrics.json go here; NULL: write nothing */
+    const char *out_dir;  /* density.png, samples.png, log.csv, metrics.json, model.ckpt go here; NULL: nowhere */
     const char *model_name;
     FILE *progress;       /* progress line (\r-updated when is_tty); NULL: silent */
     int is_tty;
@@ -58,9 +62,27 @@ void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss);
 int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
                          float half_width, int64_t step, double *loss);
 
-/* Trains m in place. Returns 0 when every step ran (summary filled), 1 when training diverged (the
- * parameters are those of the last good step), -1 on an I/O or memory error (message in summary). */
-int train_run(struct rt_model *m, const struct train_config *c, const struct train_io *io, struct train_summary *s);
+/* Trains m in place from step `start` (0: a fresh run) up to c->steps steps in total. With out_dir,
+ * writes model.ckpt (parameters, Adam moments, step, run state) every c->checkpoint_every steps and at
+ * the end. resume (NULL for a fresh run): the run state restored with the parameters at step `start`;
+ * train_run takes its replay buffer over, and appends to log.csv (dropping rows past `start`, written
+ * after the checkpoint by an interrupted session). Returns 0 when every step ran (summary filled), 1 when
+ * training diverged (the parameters, and model.ckpt, are those of the last good step), -1 on an I/O or
+ * memory error or a resume that does not fit the settings (message in summary). */
+int train_run(struct rt_model *m, const struct train_config *c, const struct train_io *io, struct run_state *resume,
+              int64_t start, struct train_summary *s);
+
+/* Model samples: n points from `steps` MALA steps on E (step size c->step_size) started from uniform
+ * noise over [-half, half]^D, keyed by c->seed. Returns 0, or -1 on out of memory. */
+int model_samples(struct rt_model *m, const struct train_config *c, int steps, float half, float *out, size_t n);
+
+/* The held-out points of a run: n points of c->data from their own stream (never trained on). Returns
+ * 0, or -1 for a data set that is not 2-D. half gets the data box's half width. */
+int train_test_points(const struct train_config *c, float *out, size_t n, float *half);
+
+/* A saved model's metrics as at the end of training: held-out grid NLL and TV (c->grid), and the MMD^2
+ * of c->n_samples model samples (c->sample_steps MALA steps) against as many held-out points. */
+int train_evaluate(struct rt_model *m, const struct train_config *c, double *nll, double *tv, double *mmd2);
 
 /* Energies of n points (xy interleaved) in chunks of the model's batch. */
 int model_energy(struct rt_model *m, const float *xy, float *energy, size_t n);

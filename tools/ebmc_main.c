@@ -14,7 +14,10 @@ static const char usage[] =
     "through LLVM and trains them on the CPU.\n"
     "\n"
     "commands:\n"
-    "  train MODEL.ebm     train a model; writes density.png, samples.png, log.csv, metrics.json\n"
+    "  train MODEL.ebm     train a model; writes density.png, samples.png, log.csv, metrics.json,\n"
+    "                      model.ckpt (train --resume RUN_DIR continues a run)\n"
+    "  sample RUN_DIR      draw samples from a trained model into FILE.png or FILE.csv\n"
+    "  eval RUN_DIR        recompute a saved run's held-out NLL, TV and MMD^2\n"
     "  compile MODEL.ebm   print a compilation stage (--emit=STAGE)\n"
     "  opt FILE.ir         run graph passes on a textual IR file (--passes=a,b,c)\n"
     "  check MODEL.ebm     parse and check a model; prints errors or nothing\n"
@@ -25,12 +28,21 @@ static const char usage[] =
 
 static const char train_usage[] =
     "usage: ebmc train MODEL.ebm [options]\n"
+    "       ebmc train --resume RUN_DIR [--steps N] [--quiet]\n"
     "\n"
-    "Trains the model with its train block's settings, overridden by these options, and writes\n"
-    "density.png (model density next to the data), samples.png (data, the last negatives, model samples),\n"
-    "log.csv and metrics.json (held-out grid NLL in nats) into the output folder.\n"
+    "Trains the model with its train block's settings, overridden by these options, and writes into the\n"
+    "output folder: model.ebm and config.txt (the model and every effective setting), model.ckpt\n"
+    "(parameters, Adam moments, step, PCD replay buffer; every checkpoint_every steps and at the end; a\n"
+    "diverged step never overwrites it), density.png (model density next to the data), samples.png (data,\n"
+    "the last negatives, model samples), log.csv and metrics.json (held-out grid NLL in nats, TV, MMD^2).\n"
+    "\n"
+    "--resume RUN_DIR continues a run from RUN_DIR/model.ckpt with RUN_DIR's model and settings up to\n"
+    "N steps in total (default: the run's steps setting), appending to log.csv and rewriting the\n"
+    "pictures and metrics.json. With the same seed and thread count the parameters are bitwise those of\n"
+    "an uninterrupted run.\n"
     "\n"
     "options:\n"
+    "  --resume RUN_DIR    continue the run saved in RUN_DIR (only --steps and --quiet go with it)\n"
     "  --objective NAME    cd | sr-cd | pcd | dcd-ve | dcd-vp\n"
     "  --steps N           parameter updates\n"
     "  --batch B           data points and negatives per step\n"
@@ -130,9 +142,30 @@ static int apply_settings(struct ebmc_model *m, const struct cli_settings *s) {
     return 0;
 }
 
+static int cmd_resume(const char *run_dir, const char *steps, int quiet) {
+    struct ebmc_model *m = ebmc_load_run(run_dir, stderr);
+    if (!m) return 1;
+    if (steps && ebmc_set(m, "steps", steps, stderr) != 0) {
+        ebmc_free(m);
+        return 2;
+    }
+    if (!quiet) fprintf(stderr, "compiling %s/model.ebm\n", run_dir);
+    struct ebmc_result r;
+    int rc = ebmc_compile(m, stderr) != 0 ? -1 : ebmc_resume(m, run_dir, quiet ? NULL : stderr, stderr, &r);
+    if (rc >= 0)
+        fprintf(stderr,
+                "%s: steps %d -> %d in %.1fs (%.0f steps/s)\n"
+                "held-out NLL %.3f -> %.3f nats, TV %.3f, MMD^2 %.4g%s\n"
+                "wrote %s/{model.ckpt,density.png,samples.png,log.csv,metrics.json}\n",
+                run_dir, r.steps_start, r.steps_done, r.seconds, r.steps_per_sec, r.nll_start, r.nll, r.tv, r.mmd2,
+                r.diverged ? " (diverged)" : "", run_dir);
+    ebmc_free(m);
+    return rc == 0 ? 0 : 1;
+}
+
 static int cmd_train(int argc, char **argv) {
-    const char *model_path = NULL, *out = NULL;
-    int quiet = 0;
+    const char *model_path = NULL, *out = NULL, *resume = NULL, *steps = NULL;
+    int quiet = 0, other_flags = 0;
     static struct cli_settings set;
     for (int i = 0; i < argc; i++) {
         static const char *const direct[] = {"objective", "steps", "batch", "lr", "seed", "threads"};
@@ -147,8 +180,12 @@ static int cmd_train(int argc, char **argv) {
             quiet = 1;
             continue;
         }
-        if ((v = flag_value(argc, argv, &i, "--out", &missing))) {
-            out = v;
+        if ((v = flag_value(argc, argv, &i, "--resume", &missing))) {
+            resume = v;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--out", &missing))) {
+            out = v, other_flags = 1;
             continue;
         }
         for (int k = 0; k < 6 && !matched && !missing; k++) {
@@ -156,12 +193,15 @@ static int cmd_train(int argc, char **argv) {
             snprintf(flag, sizeof flag, "--%s", direct[k]);
             if ((v = flag_value(argc, argv, &i, flag, &missing))) {
                 if (add_setting(&set, "train", direct[k], strlen(direct[k]), v)) return 2;
+                if (k == 1) steps = v;
+                else other_flags = 1;
                 matched = 1;
             }
         }
         if (matched) continue;
         if (!missing && (v = flag_value(argc, argv, &i, "--set", &missing))) {
             if (add_set_flag(&set, "train", v)) return 2;
+            other_flags = 1;
             continue;
         }
         if (missing) {
@@ -177,6 +217,15 @@ static int cmd_train(int argc, char **argv) {
             return 2;
         }
         model_path = argv[i];
+    }
+    if (resume) {
+        /* A resumed run keeps its own settings: anything else would not continue the same run. */
+        if (model_path || other_flags) {
+            fprintf(stderr, "ebmc train: --resume continues RUN_DIR with its own model and settings; only --steps "
+                            "and --quiet go with it\n");
+            return 2;
+        }
+        return cmd_resume(resume, steps, quiet);
     }
     if (!model_path) {
         fprintf(stderr, "ebmc train: no model file given\n%s", train_usage);
@@ -205,10 +254,10 @@ static int cmd_train(int argc, char **argv) {
     if (rc >= 0)
         fprintf(stderr,
                 "%s: %d steps in %.1fs (%.0f steps/s, JIT compile %.2fs, peak memory %.0f MiB)\n"
-                "held-out NLL %.3f -> %.3f nats, TV %.3f%s\n"
-                "wrote %s/{density.png,samples.png,log.csv,metrics.json,model.ckpt}\n",
+                "held-out NLL %.3f -> %.3f nats, TV %.3f, MMD^2 %.4g%s\n"
+                "wrote %s/{model.ebm,config.txt,model.ckpt,density.png,samples.png,log.csv,metrics.json}\n",
                 model_path, r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.peak_rss_mib, r.nll_start, r.nll, r.tv,
-                r.diverged ? " (diverged)" : "", out);
+                r.mmd2, r.diverged ? " (diverged)" : "", out);
     ebmc_free(m);
     return rc == 0 ? 0 : 1;
 }
@@ -330,6 +379,141 @@ static int cmd_opt(int argc, char **argv) {
     return rc;
 }
 
+static const char sample_usage[] =
+    "usage: ebmc sample RUN_DIR --n N [--steps K] --out FILE.png|FILE.csv\n"
+    "\n"
+    "Loads the run's model (RUN_DIR/model.ebm, config.txt) and parameters (RUN_DIR/model.ckpt), draws N\n"
+    "samples with K MALA steps on the energy (default: the run's sample_steps) from uniform noise over\n"
+    "the data box, and writes a scatter plot (.png) or one 'x,y' line per sample after a header (.csv).\n";
+
+static const char eval_usage[] =
+    "usage: ebmc eval RUN_DIR\n"
+    "\n"
+    "Recomputes the metrics of a saved run from RUN_DIR/model.ckpt with the run's settings and prints\n"
+    "them: held-out grid NLL (nats), total variation to the held-out histogram, and the unbiased MMD^2\n"
+    "between n_samples model samples (sample_steps MALA steps) and as many held-out points (kernel: sum of\n"
+    "Gaussians with bandwidths 0.1, 0.2, 0.5, 1, 2). Also writes them to RUN_DIR/eval.json.\n";
+
+/* A saved run's model with its parameters, ready to sample or evaluate. */
+static struct ebmc_model *open_run(const char *run_dir) {
+    struct ebmc_model *m = ebmc_load_run(run_dir, stderr);
+    if (!m) return NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.ckpt", run_dir);
+    if (ebmc_compile(m, stderr) != 0 || ebmc_restore(m, path, stderr) != 0) {
+        ebmc_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int parse_count(const char *cmd, const char *flag, const char *v, long lo, long *out) {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || errno || n < lo) {
+        fprintf(stderr, "ebmc %s: %s expects a whole number >= %ld, got '%s'\n", cmd, flag, lo, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int cmd_sample(int argc, char **argv) {
+    const char *run_dir = NULL, *out = NULL;
+    long n = -1, steps = -1;
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        int missing = 0;
+        if (is_help(argv[i])) {
+            fputs(sample_usage, stdout);
+            return 0;
+        }
+        if ((v = flag_value(argc, argv, &i, "--n", &missing))) {
+            if (parse_count("sample", "--n", v, 1, &n)) return 2;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--steps", &missing))) {
+            if (parse_count("sample", "--steps", v, 0, &steps)) return 2;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--out", &missing))) {
+            out = v;
+            continue;
+        }
+        if (missing) {
+            fprintf(stderr, "ebmc sample: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "ebmc sample: unknown option '%s' (see 'ebmc sample --help')\n", argv[i]);
+            return 2;
+        }
+        if (run_dir) {
+            fprintf(stderr, "ebmc sample: one run folder at a time ('%s' and '%s')\n", run_dir, argv[i]);
+            return 2;
+        }
+        run_dir = argv[i];
+    }
+    if (!run_dir || n < 0 || !out) {
+        const char *what = !run_dir ? "no run folder given" : n < 0 ? "no --n N given" : "no --out FILE given";
+        fprintf(stderr, "ebmc sample: %s\n%s", what, sample_usage);
+        return 2;
+    }
+    size_t len = strlen(out);
+    if (len < 4 || (strcmp(out + len - 4, ".png") != 0 && strcmp(out + len - 4, ".csv") != 0)) {
+        fprintf(stderr, "ebmc sample: %s: the output must end in .png (scatter plot) or .csv (x,y lines)\n", out);
+        return 2;
+    }
+    struct ebmc_model *m = open_run(run_dir);
+    if (!m) return 1;
+    int rc = ebmc_write_samples(m, n, (int)steps, out, stderr);
+    if (rc == 0) fprintf(stderr, "wrote %ld samples to %s\n", n, out);
+    ebmc_free(m);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_eval(int argc, char **argv) {
+    if (argc >= 1 && is_help(argv[0])) {
+        fputs(eval_usage, stdout);
+        return 0;
+    }
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf(stderr, "ebmc eval: expected one run folder\n%s", eval_usage);
+        return 2;
+    }
+    struct ebmc_model *m = open_run(argv[0]);
+    if (!m) return 1;
+    struct ebmc_metrics e;
+    int rc = ebmc_evaluate(m, &e, stderr);
+    ebmc_free(m);
+    if (rc != 0) return 1;
+    printf("step %lld\nnll %.6f\ntv %.6f\nmmd2 %.6g\n", (long long)e.step, e.nll, e.tv, e.mmd2);
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/eval.json", argv[0]);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "ebmc eval: %s: cannot write: %s\n", tmp, strerror(errno));
+        return 1;
+    }
+    /* NaN (a diverged model) is not JSON: it is written as null. */
+    fprintf(f, "{\n  \"step\": %lld,\n", (long long)e.step);
+    const char *names[3] = {"nll", "tv", "mmd2"};
+    double values[3] = {e.nll, e.tv, e.mmd2};
+    for (int k = 0; k < 3; k++) {
+        if (values[k] == values[k] && values[k] - values[k] == 0) fprintf(f, "  \"%s\": %.9g,\n", names[k], values[k]);
+        else fprintf(f, "  \"%s\": null,\n", names[k]);
+    }
+    fprintf(f, "  \"mmd2_note\": \"unbiased MMD^2, model samples vs as many held-out points; kernel: sum of "
+               "Gaussians with bandwidths 0.1, 0.2, 0.5, 1, 2\"\n}\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "ebmc eval: %s: cannot write: %s\n", path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_check(int argc, char **argv) {
     if (argc >= 1 && is_help(argv[0])) {
         fputs(check_usage, stdout);
@@ -363,6 +547,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "opt") == 0) return cmd_opt(argc - 2, argv + 2);
+    if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 2, argv + 2);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     fprintf(stderr, "ebmc: unknown command '%s' (see 'ebmc --help')\n", cmd);
     return 2;
 }

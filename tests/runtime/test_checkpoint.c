@@ -1,5 +1,7 @@
-/* Checkpoints: a round trip restores every byte; truncated, damaged, foreign and mismatched files are
- * refused with a message naming the file, and leave the model untouched. */
+/* Checkpoints: a round trip restores every byte, the run state (PCD replay buffer, statistics) included;
+ * truncated, damaged, foreign and mismatched files are refused with a message naming the file, and leave
+ * the model untouched; a non-finite state is never saved; version 1 files still load. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 
 static void make_model(struct rt_model *m, int64_t cols) {
     memset(m, 0, sizeof *m);
+    m->dim = 2;
     int64_t w[2] = {3, cols}, b[1] = {cols};
     rt_model_add_param(m, "W", 2, w);
     rt_model_add_param(m, "b", 1, b);
@@ -44,6 +47,44 @@ static long file_size(const char *path) {
     long n = ftell(f);
     fclose(f);
     return n;
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Reads a checkpoint, lets edit() change its bytes, rewrites it with a fresh checksum. */
+static void rewrite(const char *from, const char *to, long (*edit)(unsigned char *, long)) {
+    long n = file_size(from);
+    unsigned char *d = malloc((size_t)n);
+    FILE *f = fopen(from, "rb");
+    if (!d || !f || fread(d, 1, (size_t)n, f) != (size_t)n) abort();
+    fclose(f);
+    n = edit(d, n - 8);
+    uint64_t h = fnv1a(d, (size_t)n);
+    memcpy(d + n, &h, 8);
+    f = fopen(to, "wb");
+    fwrite(d, 1, (size_t)n + 8, f);
+    fclose(f);
+    free(d);
+}
+
+/* version 2 without sections -> version 1: drop the section count (the 4 bytes before the checksum) */
+static long to_version1(unsigned char *d, long body) {
+    uint32_t v = 1;
+    memcpy(d + 8, &v, 4);
+    return body - 4;
+}
+
+static long rename_section(unsigned char *d, long body) {
+    for (long i = 0; i + 4 <= body; i++)
+        if (memcmp(d + i, "RUN1", 4) == 0) {
+            memcpy(d + i, "XYZ1", 4);
+            break;
+        }
+    return body;
 }
 
 static void copy_prefix(const char *from, const char *to, long n, long flip_at) {
@@ -109,7 +150,73 @@ int main(void) {
     /* An unwritable place is an error, not a crash. */
     CHECK(checkpoint_save(&a, 1, "/nonexistent/dir/model.ckpt", err, sizeof err) != 0 && strstr(err, "cannot write"));
 
-    rt_model_free(&a), rt_model_free(&b), rt_model_free(&c);
-    remove(path), remove(bad), rmdir(dir);
+    /* The run state: replay buffer, MALA statistics, initial NLL. */
+    char state[256];
+    snprintf(state, sizeof state, "%s/state.ckpt", dir);
+    struct run_state rs = {{0}, {0}, 0, 0}, back;
+    CHECK(replay_buffer_init(&rs.pcd, 7, 2, 4.0f, 11) == 0);
+    rs.pcd.taken = 70, rs.pcd.resets = 5, rs.chains.proposed = 1000, rs.chains.accepted = 777, rs.nll_start = 4.25;
+    CHECK(checkpoint_save_state(&a, 99, &rs, state, err, sizeof err) == 0);
+    zero(&b);
+    memset(&back, 0xff, sizeof back);
+    CHECK(checkpoint_load_state(&b, &step, &back, state, err, sizeof err) == 0);
+    CHECK(step == 99 && same_values(&a, &b));
+    CHECK(back.has_run_info && back.nll_start == 4.25 && back.chains.proposed == 1000 && back.chains.accepted == 777);
+    CHECK(back.pcd.x && back.pcd.index && back.pcd.n == 7 && back.pcd.taken == 70 && back.pcd.resets == 5);
+    CHECK(back.pcd.x && memcmp(back.pcd.x, rs.pcd.x, sizeof(float) * 14) == 0);
+    replay_buffer_free(&back.pcd);
+    /* A plain load of a file with a run state restores the parameters alone; a file without one gives an
+     * empty state. */
+    zero(&b);
+    CHECK(checkpoint_load(&b, NULL, state, err, sizeof err) == 0 && same_values(&a, &b));
+    CHECK(checkpoint_load_state(&b, NULL, &back, path, err, sizeof err) == 0);
+    CHECK(!back.has_run_info && back.pcd.x == NULL);
+
+    /* Truncations and flipped bits in the sections are refused too; the run state is left untouched. */
+    size = file_size(state);
+    refused = 0;
+    for (long n = 0; n < size; n++) {
+        copy_prefix(state, bad, n, -1);
+        back.nll_start = -1;
+        refused += checkpoint_load_state(&b, NULL, &back, bad, err, sizeof err) != 0;
+        CHECK(back.nll_start == -1);
+    }
+    CHECK(refused == size);
+    for (long at = 0; at < size; at += 5) {
+        copy_prefix(state, bad, size, at);
+        CHECK(checkpoint_load_state(&b, NULL, &back, bad, err, sizeof err) != 0);
+    }
+    rewrite(state, bad, rename_section);
+    CHECK(checkpoint_load_state(&b, NULL, &back, bad, err, sizeof err) != 0);
+    CHECK_MSG(strstr(err, "unknown section 'XYZ1'") != NULL, "%s", err);
+    /* A buffer of points of another dimension is not this model's. */
+    struct rt_model d3;
+    make_model(&d3, 5);
+    d3.dim = 3;
+    CHECK(checkpoint_load_state(&d3, NULL, &back, state, err, sizeof err) != 0);
+    CHECK_MSG(strstr(err, "replay buffer") != NULL, "%s", err);
+
+    /* Version 1 files (no sections) still load. */
+    rewrite(path, bad, to_version1);
+    zero(&b);
+    CHECK(checkpoint_load_state(&b, &step, &back, bad, err, sizeof err) == 0);
+    CHECK(step == 1234 && same_values(&a, &b) && !back.has_run_info);
+
+    /* A non-finite parameter, moment or chain is never saved: the file on disk stays as it was. */
+    long before = file_size(state);
+    a.params[1].value[2] = NAN;
+    CHECK(checkpoint_save_state(&a, 100, &rs, state, err, sizeof err) != 0);
+    CHECK_MSG(strstr(err, "non-finite") != NULL && strstr(err, "'b'") != NULL, "%s", err);
+    a.params[1].value[2] = 1.0f, a.params[0].adam_v[0] = INFINITY;
+    CHECK(checkpoint_save(&a, 100, state, err, sizeof err) != 0);
+    a.params[0].adam_v[0] = 0.0f, rs.pcd.x[3] = NAN;
+    CHECK(checkpoint_save_state(&a, 100, &rs, state, err, sizeof err) != 0 && strstr(err, "replay buffer"));
+    CHECK(file_size(state) == before);
+    CHECK(checkpoint_load_state(&b, &step, &back, state, err, sizeof err) == 0 && step == 99);
+    replay_buffer_free(&back.pcd);
+    replay_buffer_free(&rs.pcd);
+
+    rt_model_free(&a), rt_model_free(&b), rt_model_free(&c), rt_model_free(&d3);
+    remove(path), remove(bad), remove(state), rmdir(dir);
     return test_report();
 }

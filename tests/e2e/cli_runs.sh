@@ -1,0 +1,71 @@
+#!/bin/sh
+# The run commands through the CLI: train with checkpoints, --resume, sample (.png, .csv), eval, and the
+# errors each must refuse with a message and a non-zero exit. Usage: cli_runs.sh path/to/ebmc
+set -u
+EBMC=$1
+DIR=$(mktemp -d /tmp/ebmc-cli-XXXXXX)
+fail=0
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+    desc=$1; shift
+    if ! "$@" >"$DIR/out" 2>"$DIR/err"; then echo "FAIL: $desc"; cat "$DIR/err"; fail=1; fi
+}
+refuse() { # refuse DESCRIPTION PATTERN COMMAND...: must fail, with PATTERN on stderr
+    desc=$1; pattern=$2; shift 2
+    if "$@" >"$DIR/out" 2>"$DIR/err"; then echo "FAIL: $desc: exit 0"; fail=1
+    elif ! grep -q -- "$pattern" "$DIR/err"; then echo "FAIL: $desc: no '$pattern' in:"; cat "$DIR/err"; fail=1; fi
+}
+cat >"$DIR/small.ebm" <<'MODEL'
+param W1: [2, 16] = xavier()
+param b1: [16] = zeros()
+param W2: [16, 1] = xavier()
+param b2: [1] = zeros()
+energy(x: [B, 2]) {
+  return silu(x @ W1 + b1) @ W2 + b2
+}
+train {
+  data = rings
+  objective = pcd
+  batch = 64
+  buffer_size = 128
+  grid = 32
+  n_samples = 128
+  sample_steps = 5
+  threads = 2
+}
+MODEL
+R=$DIR/run
+check "train" "$EBMC" train "$DIR/small.ebm" --out "$R" --steps 10 --set checkpoint_every=5 --quiet
+for f in model.ebm config.txt model.ckpt log.csv metrics.json density.png samples.png; do
+    [ -s "$R/$f" ] || { echo "FAIL: train did not write $f"; fail=1; }
+done
+grep -q '^checkpoint_every = 5$' "$R/config.txt" || { echo "FAIL: config.txt lacks checkpoint_every"; fail=1; }
+grep -q '"mmd2": [0-9-]' "$R/metrics.json" || { echo "FAIL: metrics.json lacks mmd2"; fail=1; }
+check "resume" "$EBMC" train --resume "$R" --steps 15 --quiet
+grep -q '"steps_done": 15' "$R/metrics.json" || { echo "FAIL: resume did not reach 15 steps"; fail=1; }
+[ "$(wc -l <"$R/log.csv")" -eq 16 ] || { echo "FAIL: log.csv after resume has $(wc -l <"$R/log.csv") lines"; fail=1; }
+refuse "resume with a model" "only --steps" "$EBMC" train "$DIR/small.ebm" --resume "$R"
+refuse "resume with a setting" "only --steps" "$EBMC" train --resume "$R" --set lr=1
+refuse "resume backwards" "cannot continue" "$EBMC" train --resume "$R" --steps 5
+refuse "resume nothing" "no such run folder" "$EBMC" train --resume "$DIR/nope"
+
+check "sample png" "$EBMC" sample "$R" --n 50 --steps 3 --out "$DIR/s.png"
+[ -s "$DIR/s.png" ] || { echo "FAIL: no s.png"; fail=1; }
+check "sample csv" "$EBMC" sample "$R" --n 50 --out "$DIR/s.csv"
+[ "$(wc -l <"$DIR/s.csv")" -eq 51 ] || { echo "FAIL: s.csv has $(wc -l <"$DIR/s.csv") lines"; fail=1; }
+refuse "sample bad extension" "must end in .png" "$EBMC" sample "$R" --n 5 --out "$DIR/s.jpg"
+refuse "sample missing run" "no such run folder" "$EBMC" sample "$DIR/nope" --n 5 --out "$DIR/s.png"
+refuse "sample no --n" "no --n" "$EBMC" sample "$R" --out "$DIR/s.png"
+refuse "sample bad --n" "whole number" "$EBMC" sample "$R" --n x --out "$DIR/s.png"
+mkdir "$DIR/nockpt" && cp "$R/model.ebm" "$R/config.txt" "$DIR/nockpt/"
+refuse "sample no checkpoint" "model.ckpt: cannot open" "$EBMC" sample "$DIR/nockpt" --n 5 --out "$DIR/s.png"
+
+check "eval" "$EBMC" eval "$R"
+grep -q '^mmd2 ' "$DIR/out" || { echo "FAIL: eval printed no mmd2"; cat "$DIR/out"; fail=1; }
+grep -q '"nll": ' "$R/eval.json" || { echo "FAIL: no eval.json"; fail=1; }
+refuse "eval no checkpoint" "cannot open" "$EBMC" eval "$DIR/nockpt"
+for cmd in sample eval train; do
+    "$EBMC" $cmd --help >/dev/null 2>&1 || { echo "FAIL: ebmc $cmd --help"; fail=1; }
+done
+"$EBMC" --help | grep -q "sample RUN_DIR" || { echo "FAIL: ebmc --help lacks sample"; fail=1; }
+[ $fail -eq 0 ] && rm -rf "$DIR" && echo "cli runs: ok"
+exit $fail
