@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vecmath.h"
+
 /* ---- plan ---- */
 
 static int is_alias(enum ir_op op) { return op == IR_RESHAPE || op == IR_STOP_GRAD; }
@@ -265,8 +267,10 @@ static LLVMValueRef broadcast_index(struct cg *c, const struct ir_node *n, LLVMV
 
 /* ---- elementwise math ---- */
 
-static LLVMValueRef emit_exp(struct cg *c, LLVMValueRef x) { return intrinsic1(c, "llvm.exp", x); }
-static LLVMValueRef emit_log(struct cg *c, LLVMValueRef x) { return intrinsic1(c, "llvm.log", x); }
+/* Inline polynomial code, not llvm.exp / llvm.log: those become scalar libm calls that keep every loop
+ * using them from vectorizing. */
+static LLVMValueRef emit_exp(struct cg *c, LLVMValueRef x) { return vecmath_exp(c->b, x, c->fma); }
+static LLVMValueRef emit_log(struct cg *c, LLVMValueRef x) { return vecmath_log(c->b, x, c->fma); }
 
 /* 1 / (1 + exp(-x)) evaluated with exp(-|x|) <= 1, so it never overflows. */
 static LLVMValueRef emit_sigmoid(struct cg *c, LLVMValueRef x) {

@@ -10,7 +10,6 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
-#include <math.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -152,30 +151,6 @@ static int verify_graph(const struct ir_graph *g, char *err, size_t errlen) {
     return -1;
 }
 
-/* The libm functions that llvm.exp/llvm.log lower to, defined in the JIT so that resolving them does
- * not depend on how the executable was linked. */
-static int define_runtime_symbols(LLVMOrcLLJITRef jit, char *err, size_t errlen) {
-    static const struct {
-        const char *name;
-        float (*fn)(float);
-    } syms[] = {{"expf", expf}, {"logf", logf}};
-    enum { N = sizeof syms / sizeof syms[0] };
-    LLVMOrcCSymbolMapPair pairs[N];
-    for (int i = 0; i < N; i++) {
-        pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, syms[i].name);
-        pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)syms[i].fn;
-        pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
-        pairs[i].Sym.Flags.TargetFlags = 0;
-    }
-    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, N);
-    LLVMErrorRef e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
-    if (e) {
-        LLVMOrcDisposeMaterializationUnit(mu);
-        return llvm_error(e, "cannot define runtime symbols", err, errlen);
-    }
-    return 0;
-}
-
 static void dispose_jit(LLVMOrcLLJITRef jit) {
     LLVMErrorRef e = LLVMOrcDisposeLLJIT(jit);
     if (e) LLVMConsumeError(e); /* nothing left to report it to */
@@ -194,10 +169,6 @@ static LLVMOrcLLJITRef create_jit(char *err, size_t errlen) {
     e = LLVMOrcCreateLLJIT(&jit, builder); /* consumes builder */
     if (e) {
         llvm_error(e, "cannot create the JIT", err, errlen);
-        return NULL;
-    }
-    if (define_runtime_symbols(jit, err, errlen) != 0) {
-        dispose_jit(jit);
         return NULL;
     }
     return jit;

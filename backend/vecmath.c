@@ -1,0 +1,163 @@
+/* vecmath.c: exp and log of float as inline, branch-free LLVM IR (see vecmath.h).
+ *
+ * exp(x) = 2^n exp(r): n = round(x / ln2), r = x - n ln2 in [-ln2/2, ln2/2] by a two-constant
+ * Cody-Waite split, exp(r) = 1 + r + r^2 P(r) with a degree-5 minimax P, and 2^n applied as two exact
+ * powers of two built in the exponent bits, so that the one rounding of the last multiply also gives
+ * correctly rounded subnormals and overflow to +inf.
+ *
+ * log(x) = e ln2 + log(m): x = 2^e m with m in [sqrt(1/2), sqrt(2)) taken from the bits (subnormals
+ * scaled by 2^23 first), f = m - 1 exactly, log(1 + f) = f - f^2/2 + f^3 P(f) with a degree-8 minimax P,
+ * and e ln2 added in two pieces (Cody-Waite), the large one last.
+ *
+ * The coefficients are Cephes' (expf.c, logf.c; Stephen L. Moshier). Special inputs are fixed up by
+ * selects at the end, never by branches. */
+#include "vecmath.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_LANES 64
+
+struct vm {
+    LLVMBuilderRef b;
+    LLVMModuleRef mod;
+    LLVMTypeRef f, i;    /* float and i32, or vectors of them shaped like x */
+    LLVMTypeRef f_scalar, i_scalar;
+    unsigned lanes;      /* 0 for scalars */
+    int fma;
+};
+
+static struct vm vm_init(LLVMBuilderRef b, LLVMValueRef x, int fma) {
+    struct vm v;
+    memset(&v, 0, sizeof v);
+    v.b = b;
+    v.mod = LLVMGetGlobalParent(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
+    v.f = LLVMTypeOf(x);
+    LLVMContextRef ctx = LLVMGetTypeContext(v.f);
+    v.f_scalar = LLVMFloatTypeInContext(ctx);
+    v.i_scalar = LLVMInt32TypeInContext(ctx);
+    v.i = v.i_scalar;
+    if (LLVMGetTypeKind(v.f) == LLVMVectorTypeKind) {
+        v.lanes = LLVMGetVectorSize(v.f);
+        v.i = LLVMVectorType(v.i_scalar, v.lanes);
+    }
+    v.fma = fma;
+    return v;
+}
+
+static LLVMValueRef splat(struct vm *v, LLVMValueRef s) {
+    if (!v->lanes) return s;
+    LLVMValueRef e[MAX_LANES];
+    for (unsigned k = 0; k < v->lanes; k++) e[k] = s;
+    return LLVMConstVector(e, v->lanes);
+}
+
+static LLVMValueRef fc(struct vm *v, double d) { return splat(v, LLVMConstReal(v->f_scalar, d)); }
+
+static LLVMValueRef ic(struct vm *v, int32_t k) {
+    return splat(v, LLVMConstInt(v->i_scalar, (unsigned long long)(int64_t)k, 1));
+}
+
+/* A float given by its bits, for constants that must be exact (2^23 and the like). */
+static LLVMValueRef fbits(struct vm *v, uint32_t bits) {
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return fc(v, (double)f);
+}
+
+static LLVMValueRef fadd(struct vm *v, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(v->b, a, b, ""); }
+static LLVMValueRef fsub(struct vm *v, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(v->b, a, b, ""); }
+static LLVMValueRef fmul(struct vm *v, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(v->b, a, b, ""); }
+
+static LLVMValueRef fcmp(struct vm *v, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildFCmp(v->b, p, a, b, "");
+}
+
+static LLVMValueRef sel(struct vm *v, LLVMValueRef c, LLVMValueRef yes, LLVMValueRef no) {
+    return LLVMBuildSelect(v->b, c, yes, no, "");
+}
+
+static LLVMValueRef to_int(struct vm *v, LLVMValueRef x) { return LLVMBuildBitCast(v->b, x, v->i, ""); }
+static LLVMValueRef to_float(struct vm *v, LLVMValueRef x) { return LLVMBuildBitCast(v->b, x, v->f, ""); }
+
+/* a * b + c: one rounding with FMA, two without. */
+static LLVMValueRef mul_add(struct vm *v, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+    if (!v->fma) return fadd(v, fmul(v, a, b), c);
+    const char *name = "llvm.fma";
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(v->mod, id, &v->f, 1);
+    LLVMTypeRef type = LLVMIntrinsicGetType(LLVMGetTypeContext(v->f), id, &v->f, 1);
+    LLVMValueRef args[3] = {a, b, c};
+    return LLVMBuildCall2(v->b, type, fn, args, 3, "");
+}
+
+/* c[0] + x (c[1] + x (c[2] + ...)), highest degree last in c */
+static LLVMValueRef horner(struct vm *v, LLVMValueRef x, const double *c, int n) {
+    LLVMValueRef p = fc(v, c[n - 1]);
+    for (int k = n - 2; k >= 0; k--) p = mul_add(v, p, x, fc(v, c[k]));
+    return p;
+}
+
+/* ln2 = LN2_HI + LN2_LO: LN2_HI has 9 significant bits, so n * LN2_HI is exact for |n| < 2^15. */
+#define LN2_HI 0.693359375
+#define LN2_LO -2.12194440e-4
+
+/* 2^n for n in [-126, 127], built in the exponent field */
+static LLVMValueRef pow2i(struct vm *v, LLVMValueRef n) {
+    return to_float(v, LLVMBuildShl(v->b, LLVMBuildAdd(v->b, n, ic(v, 127), ""), ic(v, 23), ""));
+}
+
+LLVMValueRef vecmath_exp(LLVMBuilderRef b, LLVMValueRef x, int fma) {
+    /* exp(r) = 1 + r + r^2 P(r) on [-ln2/2, ln2/2] */
+    static const double P[] = {5.0000001201E-1, 1.6666665459E-1, 4.1665795894E-2, 8.3334519073E-3,
+                               1.3981999507E-3, 1.9875691500E-4};
+    struct vm v = vm_init(b, x, fma);
+    /* Clamp to where exp is certainly 0 (below -103.98) or +inf (above 88.73), keeping n small enough
+     * for the split scaling below. NaN fails both compares and passes through. */
+    LLVMValueRef xc = sel(&v, fcmp(&v, LLVMRealOGT, x, fc(&v, 90)), fc(&v, 90), x);
+    xc = sel(&v, fcmp(&v, LLVMRealOLT, xc, fc(&v, -110)), fc(&v, -110), xc);
+    /* n = round(x / ln2): adding 1.5 * 2^23 rounds to an integer, which then sits in the low
+     * mantissa bits (for |n| < 2^22), so no float-to-int conversion is needed. */
+    LLVMValueRef shifter = fbits(&v, 0x4B400000u); /* 1.5 * 2^23 */
+    LLVMValueRef k = mul_add(&v, xc, fc(&v, 1.44269504088896341), shifter);
+    LLVMValueRef nf = fsub(&v, k, shifter);
+    LLVMValueRef n = LLVMBuildSub(b, to_int(&v, k), ic(&v, 0x4B400000), "");
+    /* r = x - n ln2: the first step is exact (with or without FMA), the second rounds once */
+    LLVMValueRef r = mul_add(&v, nf, fc(&v, -LN2_HI), xc);
+    r = mul_add(&v, nf, fc(&v, -LN2_LO), r);
+    LLVMValueRef y = fadd(&v, mul_add(&v, horner(&v, r, P, 6), fmul(&v, r, r), r), fc(&v, 1));
+    /* y 2^n with n in [-159, 130] as y 2^n1 2^n2, n1 = floor(n / 2), n2 = n - n1, both normal
+     * powers: y 2^n1 is exact, and the last multiply rounds once (to a subnormal, or to +inf). */
+    LLVMValueRef n1 = LLVMBuildAShr(b, n, ic(&v, 1), "");
+    LLVMValueRef n2 = LLVMBuildSub(b, n, n1, "");
+    return fmul(&v, fmul(&v, y, pow2i(&v, n1)), pow2i(&v, n2));
+}
+
+LLVMValueRef vecmath_log(LLVMBuilderRef b, LLVMValueRef x, int fma) {
+    /* log(1 + f) = f - f^2/2 + f^3 P(f) for f in [sqrt(1/2) - 1, sqrt(2) - 1] */
+    static const double P[] = {3.3333331174E-1,  -2.4999993993E-1, 2.0000714765E-1,
+                               -1.6668057665E-1, 1.4249322787E-1,  -1.2420140846E-1,
+                               1.1676998740E-1,  -1.1514610310E-1, 7.0376836292E-2};
+    struct vm v = vm_init(b, x, fma);
+    /* Subnormals (and zero and negatives, fixed up below) are scaled into the normal range. */
+    LLVMValueRef tiny = fcmp(&v, LLVMRealOLT, x, fbits(&v, 0x00800000u)); /* x < 2^-126 */
+    LLVMValueRef xs = sel(&v, tiny, fmul(&v, x, fbits(&v, 0x4B000000u)), x); /* x 2^23 */
+    LLVMValueRef bias = sel(&v, tiny, ic(&v, -23), ic(&v, 0));
+    /* x = 2^e m, m in [sqrt(1/2), sqrt(2)): offsetting the bits by those of sqrt(1/2) before taking
+     * the exponent field moves the mantissa range's cut from 1 to sqrt(2). */
+    LLVMValueRef ix = LLVMBuildSub(b, to_int(&v, xs), ic(&v, 0x3F3504F3), "");
+    LLVMValueRef e = LLVMBuildAdd(b, LLVMBuildAShr(b, ix, ic(&v, 23), ""), bias, "");
+    LLVMValueRef mbits = LLVMBuildAdd(b, LLVMBuildAnd(b, ix, ic(&v, 0x007FFFFF), ""), ic(&v, 0x3F3504F3), "");
+    LLVMValueRef f = fsub(&v, to_float(&v, mbits), fc(&v, 1)); /* exact */
+    LLVMValueRef ef = LLVMBuildSIToFP(b, e, v.f, "");
+    LLVMValueRef z = fmul(&v, f, f);
+    LLVMValueRef y = fmul(&v, fmul(&v, horner(&v, f, P, 9), f), z); /* f^3 P(f) */
+    y = mul_add(&v, ef, fc(&v, LN2_LO), y);
+    y = mul_add(&v, z, fc(&v, -0.5), y);
+    LLVMValueRef res = mul_add(&v, ef, fc(&v, LN2_HI), fadd(&v, f, y));
+    /* special inputs, in order of increasing precedence */
+    res = sel(&v, fcmp(&v, LLVMRealOLT, x, fc(&v, 0)), fbits(&v, 0x7FC00000u), res);
+    res = sel(&v, fcmp(&v, LLVMRealOEQ, x, fc(&v, 0)), fbits(&v, 0xFF800000u), res);
+    res = sel(&v, fcmp(&v, LLVMRealOEQ, x, fbits(&v, 0x7F800000u)), x, res);
+    return sel(&v, fcmp(&v, LLVMRealUNO, x, x), x, res);
+}
