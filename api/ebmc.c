@@ -249,6 +249,8 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     for (int i = 1; i < fe_model_input_ndim(m->fe); i++) rt->dim *= (int)shape[i];
     rt->batch = m->config.batch;
     rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
+    /* Host-side OpenMP loops (noise, evaluation) then use the same team size as the compiled programs. */
+    if (m->config.threads > 0) omp_set_num_threads(m->config.threads);
     for (int i = 0; i < fe_model_n_params(m->fe); i++) {
         const struct fe_param *p = fe_model_param(m->fe, i);
         int k = rt_model_add_param(rt, p->name, p->ndim, p->shape);

@@ -11,6 +11,8 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -280,9 +282,32 @@ static int is_parallel(const struct jit_program *p, const struct jit_kernel *k) 
     return k->range > 1 && k->work >= p->min_parallel_work;
 }
 
+/* A sense-reversing barrier that spins briefly, then yields the CPU. OpenMP's own barrier spins for a
+ * long time before sleeping: on a busy machine, where a partner thread has been descheduled, every one
+ * of a program's hundreds of barriers then costs a scheduler time slice, and a 2-thread run became 30x
+ * slower than a 1-thread one. Yielding lets the descheduled thread run instead. */
+struct spin_barrier {
+    atomic_int arrived;
+    atomic_int sense;
+    int n;
+};
+
+static void barrier_wait(struct spin_barrier *b, int *local_sense) {
+    int sense = !*local_sense;
+    *local_sense = sense;
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&b->sense, sense, memory_order_release);
+        return;
+    }
+    for (int spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != sense; spins++)
+        if (spins >= 2000) sched_yield();
+}
+
 /* Thread t of nt: each kernel's static share, or the whole of a small kernel on thread 0. Two kernels
  * that both run on thread 0 need no barrier between them. */
-static void run_share(const struct jit_program *p, int t, int nt) {
+static void run_share(const struct jit_program *p, int t, int nt, struct spin_barrier *barrier) {
+    int local_sense = 0;
     for (int i = 0; i < p->n_kernels; i++) {
         const struct jit_kernel *k = &p->kernels[i];
         int par = is_parallel(p, k);
@@ -292,9 +317,8 @@ static void run_share(const struct jit_program *p, int t, int nt) {
         } else if (t == 0) {
             k->fn(p->bufs, 0, k->range);
         }
-        if (i + 1 < p->n_kernels && (par || is_parallel(p, &p->kernels[i + 1]))) {
-#pragma omp barrier
-        }
+        if (nt > 1 && i + 1 < p->n_kernels && (par || is_parallel(p, &p->kernels[i + 1])))
+            barrier_wait(barrier, &local_sense);
     }
 }
 
@@ -304,10 +328,16 @@ void jit_run(struct jit_program *p, float *const *args, float *const *outs, int 
     int any_parallel = 0;
     for (int i = 0; i < p->n_kernels; i++) any_parallel |= is_parallel(p, &p->kernels[i]);
     if (nt > 1 && any_parallel) {
+        struct spin_barrier barrier = {0, 0, nt};
 #pragma omp parallel num_threads(nt)
-        run_share(p, omp_get_thread_num(), omp_get_num_threads());
+        {
+            /* OpenMP may grant fewer threads than asked: the barrier must count the real team. */
+#pragma omp single
+            barrier.n = omp_get_num_threads();
+            run_share(p, omp_get_thread_num(), omp_get_num_threads(), &barrier);
+        }
     } else {
-        run_share(p, 0, 1);
+        run_share(p, 0, 1, NULL);
     }
     /* After every kernel has run, so an output buffer may be an argument (in-place updates). */
     for (int i = 0; i < p->n_outputs; i++) {

@@ -76,9 +76,10 @@ double rng_normal(uint64_t seed, uint64_t stream, uint64_t index) {
     return normal_from_block(w);
 }
 
-/* Static schedule and per-index draws: each out[i] is computed the same way whatever the thread count. */
+/* Static schedule and per-index draws: each out[i] is computed the same way whatever the thread count.
+ * Small fills (a batch of Langevin noise) stay on one thread: waking the team costs more than the work. */
 void rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 65536)
     for (size_t i = 0; i < n; i++) {
         uint32_t w[4];
         philox_at(seed, stream, i, w);
@@ -87,7 +88,7 @@ void rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream) {
 }
 
 void rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 65536)
     for (size_t i = 0; i < n; i++) {
         uint32_t w[4];
         philox_at(seed, stream, i, w);
