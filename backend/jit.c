@@ -29,6 +29,8 @@ typedef void (*kernel_fn)(float **bufs, int64_t lo, int64_t hi);
 struct jit_kernel {
     kernel_fn fn;
     int64_t range, work;
+    atomic_uint claimed; /* bitmask of chunks taken in the current run */
+    atomic_int done;     /* chunks finished in the current run */
 };
 
 struct jit_output {
@@ -282,43 +284,38 @@ static int is_parallel(const struct jit_program *p, const struct jit_kernel *k) 
     return k->range > 1 && k->work >= p->min_parallel_work;
 }
 
-/* A sense-reversing barrier that spins briefly, then yields the CPU. OpenMP's own barrier spins for a
- * long time before sleeping: on a busy machine, where a partner thread has been descheduled, every one
- * of a program's hundreds of barriers then costs a scheduler time slice, and a 2-thread run became 30x
- * slower than a 1-thread one. Yielding lets the descheduled thread run instead. */
-struct spin_barrier {
-    atomic_int arrived;
-    atomic_int sense;
-    int n;
-};
+/* Work claiming. A parallel kernel is cut into one chunk per thread. Each thread first claims its own
+ * chunk (so, on a quiet machine, a thread keeps touching the same rows from kernel to kernel, as with a
+ * static split), then any chunk nobody has claimed yet, and moves on once every chunk is done. A thread
+ * the OS has descheduled (another process wants the core) therefore holds up at most a chunk it already
+ * took: with a static split and barriers, a busy machine made every one of a program's hundreds of
+ * barriers wait a whole time slice, and 2 threads ran 10x slower than 1. Each output element is computed
+ * by the same code whichever thread runs its chunk, so results are identical for any thread count. */
+#define MAX_CHUNKS 32
 
-static void barrier_wait(struct spin_barrier *b, int *local_sense) {
-    int sense = !*local_sense;
-    *local_sense = sense;
-    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == b->n - 1) {
-        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
-        atomic_store_explicit(&b->sense, sense, memory_order_release);
-        return;
-    }
-    for (int spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != sense; spins++)
-        if (spins >= 2000) sched_yield();
+static int n_chunks(const struct jit_program *p, const struct jit_kernel *k, int nt) {
+    if (!is_parallel(p, k)) return 1;
+    int n = nt < MAX_CHUNKS ? nt : MAX_CHUNKS;
+    return k->range < n ? (int)k->range : n;
 }
 
-/* Thread t of nt: each kernel's static share, or the whole of a small kernel on thread 0. Two kernels
- * that both run on thread 0 need no barrier between them. */
-static void run_share(const struct jit_program *p, int t, int nt, struct spin_barrier *barrier) {
-    int local_sense = 0;
+static void run_chunk(struct jit_program *p, struct jit_kernel *k, int c, int n) {
+    int64_t lo = k->range * c / n, hi = k->range * (c + 1) / n;
+    if (lo < hi) k->fn(p->bufs, lo, hi);
+    atomic_fetch_add_explicit(&k->done, 1, memory_order_release);
+}
+
+static void run_team(struct jit_program *p, int t, int nt) {
     for (int i = 0; i < p->n_kernels; i++) {
-        const struct jit_kernel *k = &p->kernels[i];
-        int par = is_parallel(p, k);
-        if (par) {
-            int64_t lo = k->range * t / nt, hi = k->range * (t + 1) / nt;
-            if (lo < hi) k->fn(p->bufs, lo, hi);
-        } else if (t == 0) {
-            k->fn(p->bufs, 0, k->range);
+        struct jit_kernel *k = &p->kernels[i];
+        int n = n_chunks(p, k, nt);
+        for (int j = 0; j < n; j++) {
+            int c = (t + j) % n; /* own chunk first */
+            unsigned bit = 1u << c;
+            if (!(atomic_fetch_or_explicit(&k->claimed, bit, memory_order_relaxed) & bit)) run_chunk(p, k, c, n);
         }
-        if (nt > 1 && i + 1 < p->n_kernels && (par || is_parallel(p, &p->kernels[i + 1])))
-            barrier_wait(barrier, &local_sense);
+        for (int spins = 0; atomic_load_explicit(&k->done, memory_order_acquire) < n; spins++)
+            if (spins >= 1000) sched_yield();
     }
 }
 
@@ -328,16 +325,14 @@ void jit_run(struct jit_program *p, float *const *args, float *const *outs, int 
     int any_parallel = 0;
     for (int i = 0; i < p->n_kernels; i++) any_parallel |= is_parallel(p, &p->kernels[i]);
     if (nt > 1 && any_parallel) {
-        struct spin_barrier barrier = {0, 0, nt};
-#pragma omp parallel num_threads(nt)
-        {
-            /* OpenMP may grant fewer threads than asked: the barrier must count the real team. */
-#pragma omp single
-            barrier.n = omp_get_num_threads();
-            run_share(p, omp_get_thread_num(), omp_get_num_threads(), &barrier);
+        for (int i = 0; i < p->n_kernels; i++) {
+            atomic_store_explicit(&p->kernels[i].claimed, 0, memory_order_relaxed);
+            atomic_store_explicit(&p->kernels[i].done, 0, memory_order_relaxed);
         }
+#pragma omp parallel num_threads(nt)
+        run_team(p, omp_get_thread_num(), omp_get_num_threads());
     } else {
-        run_share(p, 0, 1, NULL);
+        for (int i = 0; i < p->n_kernels; i++) p->kernels[i].fn(p->bufs, 0, p->kernels[i].range);
     }
     /* After every kernel has run, so an output buffer may be an argument (in-place updates). */
     for (int i = 0; i < p->n_outputs; i++) {
