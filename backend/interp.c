@@ -35,41 +35,6 @@ static void unravel(const struct ir_node *n, int64_t flat, int64_t *coord) {
     }
 }
 
-/* Overflow-free logistic: exp() only ever sees a non-positive argument. */
-static double sigmoid(double x) {
-    if (x >= 0) return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
-}
-
-static double unary(enum ir_op op, double x) {
-    switch (op) {
-    case IR_NEG: return -x;
-    case IR_EXP: return exp(x);
-    case IR_LOG: return log(x);
-    case IR_TANH: return tanh(x);
-    case IR_SIGMOID: return sigmoid(x);
-    case IR_SILU: return x * sigmoid(x);
-    case IR_SOFTPLUS: return fmax(x, 0.0) + log1p(exp(-fabs(x))); /* log(1 + e^x) without overflow */
-    case IR_RELU: return x > 0 ? x : 0.0;
-    case IR_STEP: return x > 0 ? 1.0 : 0.0;
-    case IR_SQUARE: return x * x;
-    case IR_SQRT: return sqrt(x);
-    case IR_STOP_GRAD: return x; /* identity forward; only autodiff treats it specially */
-    default: return NAN;         /* unreachable: callers pass unary ops only */
-    }
-}
-
-static double binary(enum ir_op op, double a, double b) {
-    switch (op) {
-    case IR_ADD: return a + b;
-    case IR_SUB: return a - b;
-    case IR_MUL: return a * b;
-    case IR_DIV: return a / b;
-    default: return NAN; /* unreachable: callers pass binary ops only */
-    }
-}
-
 /* Output element i takes the input element at the same coordinates, with size-1 input dims pinned to 0. */
 static void eval_broadcast(const struct ir_node *n, const struct ir_node *a, const double *x, double *y) {
     int64_t astride[IR_MAX_DIMS], coord[IR_MAX_DIMS];
@@ -157,9 +122,9 @@ int interp_run(const struct ir_graph *g, const double *const *args, double *cons
         case IR_MATMUL: eval_matmul(n, a, x, w, y); break;
         default:
             if (ir_op_arity(n->op) == 1)
-                for (int64_t i = 0; i < count; i++) y[i] = unary(n->op, x[i]);
+                for (int64_t i = 0; i < count; i++) y[i] = ir_scalar_unary(n->op, x[i]);
             else
-                for (int64_t i = 0; i < count; i++) y[i] = binary(n->op, x[i], w[i]);
+                for (int64_t i = 0; i < count; i++) y[i] = ir_scalar_binary(n->op, x[i], w[i]);
         }
         for (int k = 0; k < ir_op_arity(n->op); k++) {
             int in = n->in[k];

@@ -127,6 +127,10 @@ int ir_graph_args(const struct ir_graph *g, int *ids);
 /* The INPUT or PARAM node with this name, or -1. */
 int ir_graph_find_arg(const struct ir_graph *g, const char *name);
 
+/* An elementwise op applied to numbers, in double: the definition of the op (ir_scalar.c). */
+double ir_scalar_unary(enum ir_op op, double x);
+double ir_scalar_binary(enum ir_op op, double a, double b);
+
 /* Checks every node's shape against its op and inputs. Returns 0, or -1 with a message in err. */
 int ir_verify(const struct ir_graph *g, char *err, size_t errlen);
 

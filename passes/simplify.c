@@ -18,42 +18,6 @@
 
 #include "pass.h"
 
-/* The reference interpreter's definitions (backend/interp.c), so a folded constant is the value it
- * would compute. */
-static double sigmoid(double x) {
-    if (x >= 0) return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
-}
-
-static double fold_unary(enum ir_op op, double x) {
-    switch (op) {
-    case IR_NEG: return -x;
-    case IR_EXP: return exp(x);
-    case IR_LOG: return log(x);
-    case IR_TANH: return tanh(x);
-    case IR_SIGMOID: return sigmoid(x);
-    case IR_SILU: return x * sigmoid(x);
-    case IR_SOFTPLUS: return fmax(x, 0.0) + log1p(exp(-fabs(x)));
-    case IR_RELU: return x > 0 ? x : 0.0;
-    case IR_STEP: return x > 0 ? 1.0 : 0.0;
-    case IR_SQUARE: return x * x;
-    case IR_SQRT: return sqrt(x);
-    case IR_STOP_GRAD: return x;
-    default: return NAN; /* unreachable: callers pass unary ops only */
-    }
-}
-
-static double fold_binary(enum ir_op op, double a, double b) {
-    switch (op) {
-    case IR_ADD: return a + b;
-    case IR_SUB: return a - b;
-    case IR_MUL: return a * b;
-    case IR_DIV: return a / b;
-    default: return NAN; /* unreachable: callers pass binary ops only */
-    }
-}
-
 static int same_shape(const struct ir_node *a, const struct ir_node *b) {
     if (a->ndim != b->ndim) return 0;
     for (int i = 0; i < a->ndim; i++)
@@ -108,11 +72,11 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
     int x = n.in[0], y = n.in[1];
 
     if (ir_op_is_unary_elementwise(n.op) || n.op == IR_STOP_GRAD) {
-        if (ca) return ir_const(g, fold_unary(n.op, a.value), n.ndim, n.shape);
+        if (ca) return ir_const(g, ir_scalar_unary(n.op, a.value), n.ndim, n.shape);
         if (n.op == IR_NEG && a.op == IR_NEG) return a.in[0];
         if (n.op == IR_STOP_GRAD && a.op == IR_STOP_GRAD) return x;
     } else if (ir_op_is_binary_elementwise(n.op)) {
-        if (ca && cb) return ir_const(g, fold_binary(n.op, a.value, b.value), n.ndim, n.shape);
+        if (ca && cb) return ir_const(g, ir_scalar_binary(n.op, a.value, b.value), n.ndim, n.shape);
         switch (n.op) {
         case IR_ADD:
             if (ca && a.value == 0) return y;
