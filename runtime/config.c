@@ -145,6 +145,20 @@ static void join(char *buf, size_t len, const char *const *names, int n) {
     }
 }
 
+/* A setting that names one of a fixed list of choices. */
+static int set_choice(const char *key, const char *value, const char *const *names, int n, int *out, char *err,
+                      size_t errlen) {
+    int o = pick(value, names, n);
+    if (o < 0) {
+        char list[256];
+        join(list, sizeof list, names, n);
+        snprintf(err, errlen, "%s: unknown %s '%s' (have: %s)", key, key, value, list);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
 int config_set(struct train_config *c, const char *key, const char *value, char *err, size_t errlen) {
     const struct setting *s = NULL;
     for (int i = 0; i < N_SETTINGS; i++)
@@ -161,7 +175,7 @@ int config_set(struct train_config *c, const char *key, const char *value, char 
         return -1;
     }
     char *field = (char *)c + s->offset;
-    char names[256];
+    int choice = 0;
     switch (s->type) {
     case T_U64: {
         char *end;
@@ -202,26 +216,14 @@ int config_set(struct train_config *c, const char *key, const char *value, char 
         }
         snprintf(c->data, sizeof c->data, "%s", value);
         return 0;
-    case T_OBJECTIVE: {
-        int o = pick(value, objective_names, OBJ_COUNT);
-        if (o < 0) {
-            join(names, sizeof names, objective_names, OBJ_COUNT);
-            snprintf(err, errlen, "objective: unknown objective '%s' (have: %s)", value, names);
-            return -1;
-        }
-        c->objective = (enum objective)o;
+    case T_OBJECTIVE:
+        if (set_choice(key, value, objective_names, OBJ_COUNT, &choice, err, errlen)) return -1;
+        c->objective = (enum objective)choice;
         return 0;
-    }
-    case T_SAMPLER: {
-        int o = pick(value, sampler_names, SAMPLER_COUNT);
-        if (o < 0) {
-            join(names, sizeof names, sampler_names, SAMPLER_COUNT);
-            snprintf(err, errlen, "sampler: unknown sampler '%s' (have: %s)", value, names);
-            return -1;
-        }
-        c->sampler = (enum sampler_kind)o;
+    case T_SAMPLER:
+        if (set_choice(key, value, sampler_names, SAMPLER_COUNT, &choice, err, errlen)) return -1;
+        c->sampler = (enum sampler_kind)choice;
         return 0;
-    }
     }
     return -1;
 }
