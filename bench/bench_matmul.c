@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "jit.h"
 
 #define M 1024
@@ -13,17 +14,6 @@
 #define N 128
 #define RUNS 21
 #define CALLS 20
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int bench(unsigned flags) {
     struct ir_graph *g = ir_graph_new();
@@ -51,11 +41,11 @@ static int bench(unsigned flags) {
         double t[RUNS];
         jit_run(p, args, outs, nt); /* warm-up: page faults, thread start */
         for (int r = 0; r < RUNS; r++) {
-            double t0 = now();
+            double t0 = bench_now();
             for (int k = 0; k < CALLS; k++) jit_run(p, args, outs, nt);
-            t[r] = (now() - t0) / CALLS;
+            t[r] = (bench_now() - t0) / CALLS;
         }
-        qsort(t, RUNS, sizeof t[0], cmp_double);
+        qsort(t, RUNS, sizeof t[0], bench_cmp_double);
         double flops = 2.0 * M * N * K;
         printf("  %d thread%s: median %.1f us, %.1f GFLOP/s (best %.1f)\n", nt, nt > 1 ? "s" : " ", 1e6 * t[RUNS / 2],
                flops / t[RUNS / 2] * 1e-9, flops / t[0] * 1e-9);

@@ -535,3 +535,13 @@ void ir_print(const struct ir_graph *g, FILE *out) {
     }
     fprintf(out, "}\n");
 }
+
+char *ir_print_string(const struct ir_graph *g) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    ir_print(g, f);
+    fclose(f);
+    return buf;
+}

@@ -137,6 +137,8 @@ int ir_verify(const struct ir_graph *g, char *err, size_t errlen);
 /* Stable textual form: one node per line, `%id = op operands : [shape] attrs`. */
 void ir_print(const struct ir_graph *g, FILE *out);
 void ir_print_shape(FILE *out, int ndim, const int64_t *shape);
+/* The same text in a malloc'd string (NULL on out of memory); the caller frees it. */
+char *ir_print_string(const struct ir_graph *g);
 
 /* ---- exact node insertion and the parser of the textual form (ir_parse.c; docs/ir.md) ---- */
 

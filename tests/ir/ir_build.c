@@ -89,11 +89,7 @@ static void test_printer(void) {
     int x = ir_input(g, "x", 2, s);
     int t = ir_matmul(g, x, x, IR_TRANS_B);
     ir_graph_output(g, "t", ir_sum(g, t, 2u));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ir_print(g, f);
-    fclose(f);
+    char *buf = ir_print_string(g);
     CHECK(strstr(buf, "%0 = input \"x\" : [2, 3]\n") != NULL);
     CHECK(strstr(buf, "%1 = matmul %0, %0 : [2, 2] trans_b\n") != NULL);
     CHECK(strstr(buf, "%2 = sum %1 : [2, 1] axes=1\n") != NULL);

@@ -27,11 +27,7 @@ static void check_stage(struct ebmc_model *m, const char *path, const char *stag
         struct ir_graph *g = ir_parse(block, path, err, sizeof err);
         CHECK_MSG(g != NULL, "%s --emit=%s: %s", path, stage, err);
         if (g) {
-            char *again = NULL;
-            size_t alen = 0;
-            FILE *o = open_memstream(&again, &alen);
-            ir_print(g, o);
-            fclose(o);
+            char *again = ir_print_string(g);
             CHECK_MSG(strcmp(block, again) == 0, "%s --emit=%s: graph %d differs after print -> parse -> print", path,
                       stage, found);
             free(again);

@@ -8,22 +8,13 @@
 #include "ir.h"
 #include "test.h"
 
-static char *print_graph(const struct ir_graph *g) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ir_print(g, f);
-    fclose(f);
-    return buf;
-}
-
 /* print -> parse -> print must reproduce the text. */
 static void check_round_trip(const struct ir_graph *g, const char *what) {
-    char *text = print_graph(g), err[1024];
+    char *text = ir_print_string(g), err[1024];
     struct ir_graph *p = ir_parse(text, "rt.ir", err, sizeof err);
     CHECK_MSG(p != NULL, "%s: %s\n%s", what, err, text);
     if (p) {
-        char *again = print_graph(p);
+        char *again = ir_print_string(p);
         CHECK_MSG(strcmp(text, again) == 0, "%s: round trip differs:\n%s---\n%s", what, text, again);
         CHECK(p->n_nodes == g->n_nodes && p->n_outputs == g->n_outputs);
         free(again);
@@ -65,7 +56,7 @@ static void test_hand_made(void) {
     check_round_trip(g, "hand-made");
 
     /* The escaped name reads back byte for byte, and -0.0 keeps its sign. */
-    char *text = print_graph(g);
+    char *text = ir_print_string(g);
     struct ir_graph *p = ir_parse(text, "t.ir", err, sizeof err);
     CHECK(p && strcmp(ir_node_at(p, 0)->name, ir_node_at(g, 0)->name) == 0);
     CHECK(p && ir_graph_find_arg(p, "W") == w);
@@ -98,7 +89,7 @@ static void test_lenient_input(void) {
     struct ir_graph *g = ir_parse(src, "t.ir", err, sizeof err);
     CHECK_MSG(g != NULL, "%s", err);
     if (!g) return;
-    char *text = print_graph(g);
+    char *text = ir_print_string(g);
     const char *want = "graph {\n"
                        "  %0 = input \"x\" : [2, 3]\n"
                        "  %1 = exp %0 : [2, 3]\n"

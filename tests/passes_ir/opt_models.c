@@ -27,15 +27,6 @@ static char *capture_emit(struct ebmc_model *m, const char *stage) {
     return buf;
 }
 
-static char *print_graph(const struct ir_graph *g) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ir_print(g, f);
-    fclose(f);
-    return buf;
-}
-
 /* The k-th graph in text (parsed from its `graph {` line; the parser skips ';' comments before it). */
 static struct ir_graph *nth_graph(const char *text, int k, const char *what) {
     const char *p = text;
@@ -133,7 +124,7 @@ static int check_graph(const struct ir_graph *g, const char *what, int must_shri
 
     /* A second run finds nothing left to do. */
     struct ir_graph *again = pass_run_pipeline(o, PASS_DEFAULT_PIPELINE, NULL, NULL, err, sizeof err);
-    char *p1 = print_graph(o), *p2 = again ? print_graph(again) : NULL;
+    char *p1 = ir_print_string(o), *p2 = again ? ir_print_string(again) : NULL;
     CHECK_MSG(p2 && strcmp(p1, p2) == 0, "%s: the pipeline is not idempotent", what);
     free(p2);
     ir_graph_free(again);

@@ -19,15 +19,6 @@ static unsigned rnd(unsigned n) {
     return (unsigned)(rng_state >> 33) % n;
 }
 
-static char *print_graph(const struct ir_graph *g) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ir_print(g, f);
-    fclose(f);
-    return buf;
-}
-
 /* A node as written, through ir_node_add (no builder rewriting). */
 static int raw(struct ir_graph *g, enum ir_op op, int a, int ndim, const int64_t *shape) {
     struct ir_node n;
@@ -156,7 +147,7 @@ static void test_random(void) {
         before += g->n_nodes;
         after += o->n_nodes;
         struct ir_graph *again = pass_run_pipeline(o, PASS_DEFAULT_PIPELINE, NULL, NULL, err, sizeof err);
-        char *p1 = print_graph(o), *p2 = again ? print_graph(again) : NULL;
+        char *p1 = ir_print_string(o), *p2 = again ? ir_print_string(again) : NULL;
         CHECK_MSG(p2 && strcmp(p1, p2) == 0, "seed %d: the pipeline is not idempotent:\n%s---\n%s", seed, p1, p2);
         free(p1);
         free(p2);
@@ -209,7 +200,7 @@ static void test_pipeline_api(void) {
     }
     /* An empty pipeline is an exact copy. */
     struct ir_graph *c = pass_run_pipeline(g, "", NULL, NULL, err, sizeof err);
-    char *a = print_graph(g), *b = print_graph(c);
+    char *a = ir_print_string(g), *b = ir_print_string(c);
     CHECK(strcmp(a, b) == 0);
     free(a);
     free(b);
