@@ -22,7 +22,20 @@
 static int is_alias(enum ir_op op) { return op == IR_RESHAPE || op == IR_STOP_GRAD; }
 
 static int is_transcendental(enum ir_op op) {
-    return op == IR_EXP || op == IR_LOG || op == IR_TANH || op == IR_SIGMOID || op == IR_SILU || op == IR_SOFTPLUS;
+    switch (op) {
+    case IR_EXP:
+    case IR_LOG:
+    case IR_TANH:
+    case IR_SIGMOID:
+    case IR_SILU:
+    case IR_SOFTPLUS:
+    case IR_ELU:
+    case IR_GELU:
+    case IR_SIN:
+    case IR_COS:
+    case IR_POW: return 1;
+    default: return 0;
+    }
 }
 
 static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen_kernel_kind kind, int node,
@@ -313,9 +326,52 @@ static LLVMValueRef emit_tanh(struct cg *c, LLVMValueRef x) {
     return intrinsic(c, "llvm.copysign", args, 2);
 }
 
-static LLVMValueRef emit_unary(struct cg *c, enum ir_op op, LLVMValueRef x) {
+/* e^x - 1 = (u - 1) x / log(u) with u = e^x: the quotient cancels u's rounding error, so small x keep
+ * full relative precision (Kahan's trick); u = 1 and u = 0 are taken exactly. */
+static LLVMValueRef emit_expm1(struct cg *c, LLVMValueRef x) {
     LLVMBuilderRef b = c->b;
-    switch (op) {
+    LLVMValueRef u = emit_exp(c, x), um1 = LLVMBuildFSub(b, u, f32c(c, 1), "");
+    LLVMValueRef q = LLVMBuildFDiv(b, LLVMBuildFMul(b, um1, x, ""), emit_log(c, u), "");
+    q = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, um1, f32c(c, -1), ""), um1, q, "");
+    return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, u, f32c(c, 1), ""), x, q, "");
+}
+
+/* GELU as x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), in ir_scalar.c's order of operations. */
+static LLVMValueRef emit_gelu(struct cg *c, LLVMValueRef x) {
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef x3 = LLVMBuildFMul(b, LLVMBuildFMul(b, LLVMBuildFMul(b, f32c(c, 0.044715), x, ""), x, ""), x, "");
+    LLVMValueRef u2 = LLVMBuildFMul(b, f32c(c, 2 * 0.7978845608028654), LLVMBuildFAdd(b, x, x3, ""), "");
+    return LLVMBuildFMul(b, x, emit_sigmoid(c, u2), "");
+}
+
+/* C's pow: |a|^b = exp(b log|a|), then the sign for a < 0 (an integer b, odd or even; NaN otherwise) and
+ * the cases C defines as 1 whatever the other operand: b = 0, a = 1, and a = -1 with b = +-inf. The
+ * relative error grows with |b log a| (about |b log a| 2^-24 from rounding b log a). */
+static LLVMValueRef emit_pow(struct cg *c, LLVMValueRef a, LLVMValueRef e) {
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef one = f32c(c, 1), abs_a = intrinsic1(c, "llvm.fabs", a);
+    LLVMValueRef r = emit_exp(c, LLVMBuildFMul(b, e, emit_log(c, abs_a), ""));
+    LLVMValueRef half = LLVMBuildFMul(b, e, f32c(c, 0.5), "");
+    LLVMValueRef is_int = LLVMBuildFCmp(b, LLVMRealOEQ, intrinsic1(c, "llvm.floor", e), e, "");
+    LLVMValueRef is_odd = LLVMBuildAnd(b, is_int, LLVMBuildFCmp(b, LLVMRealONE, intrinsic1(c, "llvm.floor", half), half, ""), "");
+    LLVMValueRef neg = LLVMBuildSelect(b, is_int, LLVMBuildSelect(b, is_odd, LLVMBuildFNeg(b, r, ""), r, ""),
+                                       f32c(c, __builtin_nanf("")), "");
+    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, a, f32c(c, 0), ""), neg, r, "");
+    LLVMValueRef inf_e = LLVMBuildFCmp(b, LLVMRealOEQ, intrinsic1(c, "llvm.fabs", e), f32c(c, __builtin_inff()), "");
+    LLVMValueRef unit = LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOEQ, a, one, ""),
+                                    LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealOEQ, abs_a, one, ""), inf_e, ""), "");
+    unit = LLVMBuildOr(b, unit, LLVMBuildFCmp(b, LLVMRealOEQ, e, f32c(c, 0), ""), "");
+    return LLVMBuildSelect(b, unit, one, r, "");
+}
+
+/* 1.0 where the comparison holds (ordered: false on NaN, as in C), else 0.0 */
+static LLVMValueRef emit_flag(struct cg *c, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y) {
+    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, x, y, ""), f32c(c, 1), f32c(c, 0), "");
+}
+
+static LLVMValueRef emit_unary(struct cg *c, const struct ir_node *n, LLVMValueRef x) {
+    LLVMBuilderRef b = c->b;
+    switch (n->op) {
     case IR_NEG: return LLVMBuildFNeg(b, x, "");
     case IR_EXP: return emit_exp(c, x);
     case IR_LOG: return emit_log(c, x);
@@ -327,6 +383,13 @@ static LLVMValueRef emit_unary(struct cg *c, enum ir_op op, LLVMValueRef x) {
     case IR_STEP: return select_gt0(c, x, f32c(c, 1), f32c(c, 0));
     case IR_SQUARE: return LLVMBuildFMul(b, x, x, "");
     case IR_SQRT: return intrinsic1(c, "llvm.sqrt", x);
+    case IR_ABS: return intrinsic1(c, "llvm.fabs", x);
+    case IR_RSQRT: return LLVMBuildFDiv(b, f32c(c, 1), intrinsic1(c, "llvm.sqrt", x), "");
+    case IR_LEAKY_RELU: return select_gt0(c, x, x, LLVMBuildFMul(b, f32c(c, n->value), x, ""));
+    case IR_ELU: return select_gt0(c, x, x, LLVMBuildFMul(b, f32c(c, n->value), emit_expm1(c, x), ""));
+    case IR_GELU: return emit_gelu(c, x);
+    case IR_SIN: return vecmath_sin(b, x, c->fma);
+    case IR_COS: return vecmath_cos(b, x, c->fma);
     default: return NULL;
     }
 }
@@ -337,6 +400,14 @@ static LLVMValueRef emit_binary(struct cg *c, enum ir_op op, LLVMValueRef x, LLV
     case IR_SUB: return LLVMBuildFSub(c->b, x, y, "");
     case IR_MUL: return LLVMBuildFMul(c->b, x, y, "");
     case IR_DIV: return LLVMBuildFDiv(c->b, x, y, "");
+    case IR_POW: return emit_pow(c, x, y);
+    case IR_MAXIMUM: return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGE, x, y, ""), x, y, "");
+    case IR_MINIMUM: return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOLE, x, y, ""), x, y, "");
+    case IR_LT: return emit_flag(c, LLVMRealOLT, x, y);
+    case IR_LE: return emit_flag(c, LLVMRealOLE, x, y);
+    case IR_GT: return emit_flag(c, LLVMRealOGT, x, y);
+    case IR_GE: return emit_flag(c, LLVMRealOGE, x, y);
+    case IR_EQ: return emit_flag(c, LLVMRealOEQ, x, y);
     default: return NULL;
     }
 }
@@ -345,11 +416,11 @@ static LLVMValueRef emit_binary(struct cg *c, enum ir_op op, LLVMValueRef x, LLV
 
 static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx);
 
-/* Element idx (row-major) of node id, computed from its inputs. Only elementwise, broadcast, alias
+/* Element idx (row-major) of node id, computed from its inputs. Only elementwise (where included), broadcast, alias
  * and const nodes can be computed this way; sums and matmuls always have buffers. */
 static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
     const struct ir_node *n = ir_node_at(c->g, id);
-    if (ir_op_is_unary_elementwise(n->op)) return emit_unary(c, n->op, emit_value(c, n->in[0], idx));
+    if (ir_op_is_unary_elementwise(n->op)) return emit_unary(c, n, emit_value(c, n->in[0], idx));
     if (ir_op_is_binary_elementwise(n->op))
         return emit_binary(c, n->op, emit_value(c, n->in[0], idx), emit_value(c, n->in[1], idx));
     switch (n->op) {
@@ -357,6 +428,10 @@ static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
     case IR_RESHAPE:
     case IR_STOP_GRAD: return emit_value(c, n->in[0], idx);
     case IR_BROADCAST: return emit_value(c, n->in[0], broadcast_index(c, n, idx));
+    case IR_WHERE: { /* any nonzero condition, NaN included, picks a (unordered or not equal) */
+        LLVMValueRef cond = LLVMBuildFCmp(c->b, LLVMRealUNE, emit_value(c, n->in[0], idx), f32c(c, 0), "");
+        return LLVMBuildSelect(c->b, cond, emit_value(c, n->in[1], idx), emit_value(c, n->in[2], idx), "");
+    }
     default: return NULL;
     }
 }

@@ -108,6 +108,7 @@ int interp_run(const struct ir_graph *g, const double *const *args, double *cons
         const struct ir_node *a = ir_op_arity(n->op) > 0 ? &g->nodes[n->in[0]] : NULL;
         const double *x = a ? buf[n->in[0]] : NULL;
         const double *w = ir_op_arity(n->op) > 1 ? buf[n->in[1]] : NULL;
+        const double *v = ir_op_arity(n->op) > 2 ? buf[n->in[2]] : NULL;
         switch (n->op) {
         case IR_INPUT:
         case IR_PARAM: /* arguments arrive in node-table order, the order ir_graph_args() lists them */
@@ -120,9 +121,12 @@ int interp_run(const struct ir_graph *g, const double *const *args, double *cons
         case IR_SUM: eval_sum(n, a, x, y); break;
         case IR_RESHAPE: memcpy(y, x, sizeof(double) * (size_t)count); break;
         case IR_MATMUL: eval_matmul(n, a, x, w, y); break;
+        case IR_WHERE:
+            for (int64_t i = 0; i < count; i++) y[i] = ir_scalar_where(x[i], w[i], v[i]);
+            break;
         default:
             if (ir_op_arity(n->op) == 1)
-                for (int64_t i = 0; i < count; i++) y[i] = ir_scalar_unary(n->op, x[i]);
+                for (int64_t i = 0; i < count; i++) y[i] = ir_scalar_unary(n->op, x[i], n->value);
             else
                 for (int64_t i = 0; i < count; i++) y[i] = ir_scalar_binary(n->op, x[i], w[i]);
         }

@@ -9,8 +9,13 @@
  * scaled by 2^23 first), f = m - 1 exactly, log(1 + f) = f - f^2/2 + f^3 P(f) with a degree-8 minimax P,
  * and e ln2 added in two pieces (Cody-Waite), the large one last.
  *
- * The coefficients are Cephes' (expf.c, logf.c; Stephen L. Moshier). Special inputs are fixed up by
- * selects at the end, never by branches. */
+ * sin(x), cos(x): n = rint(x 2/pi), r = x - n pi/2 in [-pi/4, pi/4] by a three-constant Cody-Waite
+ * split, then the sine or cosine polynomial of r (degree 7 and 8) by the quadrant n mod 4, and its sign.
+ * n stays a float (rint, then n - 4 floor(n / 4) for the quadrant), so no conversion overflows at any
+ * magnitude; the reduction is accurate while n pi/2's pieces multiply exactly (see vecmath.h).
+ *
+ * The coefficients are Cephes' (expf.c, logf.c, sinf.c; Stephen L. Moshier). Special inputs are fixed up
+ * by selects at the end, never by branches. */
 #include "vecmath.h"
 
 #include <stdint.h>
@@ -80,15 +85,19 @@ static LLVMValueRef sel(struct vm *v, LLVMValueRef c, LLVMValueRef yes, LLVMValu
 static LLVMValueRef to_int(struct vm *v, LLVMValueRef x) { return LLVMBuildBitCast(v->b, x, v->i, ""); }
 static LLVMValueRef to_float(struct vm *v, LLVMValueRef x) { return LLVMBuildBitCast(v->b, x, v->f, ""); }
 
-/* a * b + c: one rounding with FMA, two without. */
-static LLVMValueRef mul_add(struct vm *v, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-    if (!v->fma) return fadd(v, fmul(v, a, b), c);
-    const char *name = "llvm.fma";
+/* An LLVM intrinsic overloaded on x's type (float or vector of float). */
+static LLVMValueRef call(struct vm *v, const char *name, LLVMValueRef *args, unsigned n) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(v->mod, id, &v->f, 1);
     LLVMTypeRef type = LLVMIntrinsicGetType(LLVMGetTypeContext(v->f), id, &v->f, 1);
+    return LLVMBuildCall2(v->b, type, fn, args, n, "");
+}
+
+/* a * b + c: one rounding with FMA, two without. */
+static LLVMValueRef mul_add(struct vm *v, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+    if (!v->fma) return fadd(v, fmul(v, a, b), c);
     LLVMValueRef args[3] = {a, b, c};
-    return LLVMBuildCall2(v->b, type, fn, args, 3, "");
+    return call(v, "llvm.fma", args, 3);
 }
 
 /* c[0] + x (c[1] + x (c[2] + ...)), highest degree last in c */
@@ -161,3 +170,32 @@ LLVMValueRef vecmath_log(LLVMBuilderRef b, LLVMValueRef x, int fma) {
     res = sel(&v, fcmp(&v, LLVMRealOEQ, x, fbits(&v, 0x7F800000u)), x, res);
     return sel(&v, fcmp(&v, LLVMRealUNO, x, x), x, res);
 }
+
+/* pi/2 = PIO2_1 + PIO2_2 + PIO2_3 (twice Cephes' DP1..DP3): PIO2_1 has 8 significant bits and PIO2_2
+ * 11, so n PIO2_1 and n PIO2_2 are exact for |n| < 2^13, i.e. |x| < 8192 pi/2 ~ 12868. */
+#define PIO2_1 1.5703125
+#define PIO2_2 4.837512969970703125e-4
+#define PIO2_3 7.54978995489188216e-8
+
+static LLVMValueRef sincos(LLVMBuilderRef b, LLVMValueRef x, int fma, int cosine) {
+    static const double S[] = {-1.6666654611E-1, 8.3321608736E-3, -1.9515295891E-4}; /* sin r = r + r^3 S(r^2) */
+    static const double C[] = {4.166664568298827E-2, -1.388731625493765E-3, 2.443315711809948E-5}; /* cos */
+    struct vm v = vm_init(b, x, fma);
+    LLVMValueRef n = call(&v, "llvm.rint", (LLVMValueRef[]){fmul(&v, x, fc(&v, 0.636619772367581343))}, 1);
+    LLVMValueRef r = mul_add(&v, n, fc(&v, -PIO2_1), x);
+    r = mul_add(&v, n, fc(&v, -PIO2_2), r);
+    r = mul_add(&v, n, fc(&v, -PIO2_3), r);
+    LLVMValueRef z = fmul(&v, r, r);
+    LLVMValueRef sin_r = mul_add(&v, fmul(&v, r, z), horner(&v, z, S, 3), r);
+    LLVMValueRef cos_r = mul_add(&v, fmul(&v, z, z), horner(&v, z, C, 3), mul_add(&v, z, fc(&v, -0.5), fc(&v, 1)));
+    /* quadrant q = n mod 4 (cos x = sin(x + pi/2): one quadrant on), exact in float */
+    LLVMValueRef q = cosine ? fadd(&v, n, fc(&v, 1)) : n;
+    q = fsub(&v, q, fmul(&v, call(&v, "llvm.floor", (LLVMValueRef[]){fmul(&v, q, fc(&v, 0.25))}, 1), fc(&v, 4)));
+    LLVMValueRef even = fcmp(&v, LLVMRealOEQ, call(&v, "llvm.floor", (LLVMValueRef[]){fmul(&v, q, fc(&v, 0.5))}, 1),
+                            fmul(&v, q, fc(&v, 0.5)));
+    LLVMValueRef y = sel(&v, even, sin_r, cos_r); /* q even: sin(r) or -sin(r); odd: cos(r) or -cos(r) */
+    return sel(&v, fcmp(&v, LLVMRealOGE, q, fc(&v, 2)), LLVMBuildFNeg(b, y, ""), y);
+}
+
+LLVMValueRef vecmath_sin(LLVMBuilderRef b, LLVMValueRef x, int fma) { return sincos(b, x, fma, 0); }
+LLVMValueRef vecmath_cos(LLVMBuilderRef b, LLVMValueRef x, int fma) { return sincos(b, x, fma, 1); }

@@ -10,7 +10,10 @@
  *   exp: max 1.01 ulp (0.99 without FMA), subnormal results included. Results overflow to +inf above
  *        ~88.72 and round to 0 below ~-103.97; exp(+-inf) = +inf / 0, exp(NaN) = NaN.
  *   log: max 0.83 ulp over all positive floats, subnormals included. log(+-0) = -inf, log(x < 0) = NaN,
- *        log(+inf) = +inf, log(NaN) = NaN. */
+ *        log(+inf) = +inf, log(NaN) = NaN.
+ *   sin, cos: for |x| <= 12868, where the argument reduction is exact, absolute error at most
+ *        SINCOS_ABS (tests/backend/backend_vecmath.c); beyond that the error grows with |x| (no NaN,
+ *        no overflow). sin(+-inf) = cos(+-inf) = NaN, sin(NaN) = NaN. */
 #ifndef EBMC_VECMATH_H
 #define EBMC_VECMATH_H
 
@@ -19,5 +22,7 @@
 /* Both emit at the builder's insertion point, which must be inside a function of a module. */
 LLVMValueRef vecmath_exp(LLVMBuilderRef b, LLVMValueRef x, int fma);
 LLVMValueRef vecmath_log(LLVMBuilderRef b, LLVMValueRef x, int fma);
+LLVMValueRef vecmath_sin(LLVMBuilderRef b, LLVMValueRef x, int fma);
+LLVMValueRef vecmath_cos(LLVMBuilderRef b, LLVMValueRef x, int fma);
 
 #endif

@@ -11,7 +11,15 @@
 
 #include "fe_internal.h"
 
-enum builtin_kind { BI_UNARY, BI_SUM, BI_MEAN, BI_RESHAPE };
+enum builtin_kind {
+    BI_UNARY,      /* f(e) */
+    BI_UNARY_ATTR, /* f(e) or f(e, number): leaky_relu's slope, elu's alpha */
+    BI_BINARY,     /* f(a, b), broadcasting like the operators */
+    BI_WHERE,      /* where(cond, a, b), broadcasting */
+    BI_SUM,
+    BI_MEAN,
+    BI_RESHAPE,
+};
 
 static const struct builtin {
     const char *name;
@@ -21,6 +29,12 @@ static const struct builtin {
     {"silu", BI_UNARY, IR_SILU},       {"softplus", BI_UNARY, IR_SOFTPLUS}, {"tanh", BI_UNARY, IR_TANH},
     {"relu", BI_UNARY, IR_RELU},       {"sigmoid", BI_UNARY, IR_SIGMOID},   {"exp", BI_UNARY, IR_EXP},
     {"log", BI_UNARY, IR_LOG},         {"square", BI_UNARY, IR_SQUARE},     {"sqrt", BI_UNARY, IR_SQRT},
+    {"abs", BI_UNARY, IR_ABS},         {"rsqrt", BI_UNARY, IR_RSQRT},       {"gelu", BI_UNARY, IR_GELU},
+    {"sin", BI_UNARY, IR_SIN},         {"cos", BI_UNARY, IR_COS},
+    {"leaky_relu", BI_UNARY_ATTR, IR_LEAKY_RELU}, {"elu", BI_UNARY_ATTR, IR_ELU},
+    {"pow", BI_BINARY, IR_POW},        {"maximum", BI_BINARY, IR_MAXIMUM},  {"minimum", BI_BINARY, IR_MINIMUM},
+    {"lt", BI_BINARY, IR_LT},          {"le", BI_BINARY, IR_LE},            {"gt", BI_BINARY, IR_GT},
+    {"ge", BI_BINARY, IR_GE},          {"eq", BI_BINARY, IR_EQ},            {"where", BI_WHERE, IR_WHERE},
     {"stop_grad", BI_UNARY, IR_STOP_GRAD}, {"sum", BI_SUM, IR_SUM},         {"mean", BI_MEAN, IR_SUM},
     {"reshape", BI_RESHAPE, IR_RESHAPE},
 };
@@ -252,26 +266,11 @@ static struct val eval_name(struct eval *ev, struct expr *e) {
 
 /* ---- operators ---- */
 
-static double fold_unary(enum ir_op op, double x) {
-    switch (op) {
-    case IR_NEG: return -x;
-    case IR_EXP: return exp(x);
-    case IR_LOG: return log(x);
-    case IR_TANH: return tanh(x);
-    case IR_SIGMOID: return 1 / (1 + exp(-x));
-    case IR_SILU: return x / (1 + exp(-x));
-    case IR_SOFTPLUS: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-    case IR_RELU: return x > 0 ? x : 0;
-    case IR_SQUARE: return x * x;
-    case IR_SQRT: return sqrt(x);
-    default: return x; /* stop_grad */
-    }
-}
-
-static struct val apply_unary(struct eval *ev, enum ir_op op, const char *fname, struct val a, struct fe_loc loc) {
+static struct val apply_unary(struct eval *ev, enum ir_op op, double attr, const char *fname, struct val a,
+                              struct fe_loc loc) {
     if (a.kind == V_ERR) return a;
     if (a.kind == V_NUM) {
-        double r = fold_unary(op, a.num);
+        double r = ir_scalar_unary(op, a.num, attr);
         if (!isfinite(r)) {
             eval_error(ev, loc, "%s(%g) is not a finite number", fname, a.num);
             return err_val();
@@ -279,7 +278,60 @@ static struct val apply_unary(struct eval *ev, enum ir_op op, const char *fname,
         return num_val(r);
     }
     struct val r = tensor_val(a.ndim, a.dims);
-    return ev->g ? built(ev, ir_unary(ev->g, op, a.node), loc, r) : r;
+    return ev->g ? built(ev, ir_unary_attr(ev->g, op, a.node, attr), loc, r) : r;
+}
+
+/* An elementwise op on n operands (2, or 3 for where): numbers fold, or take the result's shape; tensors
+ * broadcast numpy style (right-aligned; B stretches only from 1 and never meets another size). op_char
+ * is the operator for '+' and friends (messages name it as written), 0 for a function call. */
+static struct val elementwise(struct eval *ev, struct fe_loc loc, enum ir_op op, const char *fname, int op_char,
+                              int n, const struct val *v) {
+    int nd = 0, all_num = 1;
+    for (int k = 0; k < n; k++) {
+        if (v[k].kind == V_ERR) return err_val();
+        if (v[k].kind == V_TENSOR) {
+            all_num = 0;
+            if (v[k].ndim > nd) nd = v[k].ndim;
+        }
+    }
+    if (all_num) {
+        double r = n == 3 ? ir_scalar_where(v[0].num, v[1].num, v[2].num) : ir_scalar_binary(op, v[0].num, v[1].num);
+        if (!isfinite(r)) {
+            if (op_char) eval_error(ev, loc, "%g %c %g is not a finite number", v[0].num, op_char, v[1].num);
+            else eval_error(ev, loc, "%s(%g, %g) is not a finite number", fname, v[0].num, v[1].num);
+            return err_val();
+        }
+        return num_val(r);
+    }
+    int64_t dims[IR_MAX_DIMS];
+    for (int i = 0; i < nd; i++) dims[i] = 1;
+    for (int k = 0; k < n; k++)
+        for (int i = 0; v[k].kind == V_TENSOR && i < v[k].ndim; i++) {
+            int64_t *d = &dims[i + nd - v[k].ndim], dk = v[k].dims[i];
+            if (dk == *d || dk == 1) continue;
+            if (*d == 1) {
+                *d = dk;
+                continue;
+            }
+            char buf[3][96];
+            const char *s[3];
+            for (int j = 0; j < n; j++) s[j] = shape_of(&v[j], buf[j], sizeof buf[j]);
+            if (op_char) eval_error(ev, loc, "'%c' needs shapes that broadcast; got %s %c %s", op_char, s[0], op_char, s[1]);
+            else if (n == 2) eval_error(ev, loc, "%s needs shapes that broadcast; got %s and %s", fname, s[0], s[1]);
+            else eval_error(ev, loc, "%s needs shapes that broadcast; got %s, %s and %s", fname, s[0], s[1], s[2]);
+            return err_val();
+        }
+    struct val r = tensor_val(nd, dims);
+    if (too_big(ev, loc, &r)) return err_val();
+    if (!ev->g) return r;
+    int64_t to[IR_MAX_DIMS];
+    concrete(ev, nd, dims, to);
+    int ids[3];
+    for (int k = 0; k < n; k++) {
+        ids[k] = v[k].kind == V_NUM ? ir_const(ev->g, v[k].num, nd, to) : ir_broadcast_to(ev->g, v[k].node, nd, to);
+        if (ids[k] < 0) return built(ev, -1, loc, r);
+    }
+    return built(ev, n == 3 ? ir_where(ev->g, ids[0], ids[1], ids[2]) : ir_binary(ev->g, op, ids[0], ids[1]), loc, r);
 }
 
 static enum ir_op binary_op(int c) {
@@ -307,45 +359,12 @@ static struct val matmul(struct eval *ev, struct expr *e, struct val a, struct v
 static struct val binary(struct eval *ev, struct expr *e, struct val a, struct val b) {
     if (a.kind == V_ERR || b.kind == V_ERR) return err_val();
     if (e->op == '@') return matmul(ev, e, a, b);
-    enum ir_op op = binary_op(e->op);
     if (e->op == '/' && b.kind == V_NUM && b.num == 0) {
         eval_error(ev, e->loc, "division by zero");
         return err_val();
     }
-    if (a.kind == V_NUM && b.kind == V_NUM) {
-        double r = e->op == '+' ? a.num + b.num : e->op == '-' ? a.num - b.num : e->op == '*' ? a.num * b.num : a.num / b.num;
-        if (!isfinite(r)) {
-            eval_error(ev, e->loc, "%g %c %g is not a finite number", a.num, e->op, b.num);
-            return err_val();
-        }
-        return num_val(r);
-    }
-    if (a.kind == V_NUM || b.kind == V_NUM) {
-        /* A number becomes a constant shaped like the tensor it meets; the order of operands stays. */
-        const struct val *t = a.kind == V_TENSOR ? &a : &b;
-        struct val r = tensor_val(t->ndim, t->dims);
-        if (!ev->g) return r;
-        int c = ir_const_like(ev->g, a.kind == V_NUM ? a.num : b.num, t->node);
-        if (c < 0) return built(ev, c, e->loc, r);
-        return built(ev, a.kind == V_NUM ? ir_binary(ev->g, op, c, b.node) : ir_binary(ev->g, op, a.node, c), e->loc, r);
-    }
-    /* numpy broadcasting, right-aligned; B stretches only from 1 and never meets another size. */
-    int nd = a.ndim > b.ndim ? a.ndim : b.ndim;
-    int64_t dims[IR_MAX_DIMS];
-    for (int i = 0; i < nd; i++) {
-        int ia = i - (nd - a.ndim), ib = i - (nd - b.ndim);
-        int64_t da = ia >= 0 ? a.dims[ia] : 1, db = ib >= 0 ? b.dims[ib] : 1;
-        if (da != db && da != 1 && db != 1) {
-            char sa[96], sb[96];
-            eval_error(ev, e->loc, "'%c' needs shapes that broadcast; got %s %c %s", e->op, shape_of(&a, sa, sizeof sa),
-                       e->op, shape_of(&b, sb, sizeof sb));
-            return err_val();
-        }
-        dims[i] = da == 1 ? db : da;
-    }
-    struct val r = tensor_val(nd, dims);
-    if (too_big(ev, e->loc, &r)) return err_val();
-    return ev->g ? built(ev, ir_binary_bcast(ev->g, op, a.node, b.node), e->loc, r) : r;
+    struct val v[2] = {a, b};
+    return elementwise(ev, e->loc, binary_op(e->op), NULL, e->op, 2, v);
 }
 
 /* ---- builtin calls ---- */
@@ -483,7 +502,34 @@ static struct val eval_call(struct eval *ev, struct expr *e) {
             eval_error(ev, e->loc, "%s takes 1 argument; got %d", f->name, e->n_args);
             return err_val();
         }
-        return apply_unary(ev, f->op, f->name, eval_expr(ev, e->args[0]), e->loc);
+        return apply_unary(ev, f->op, 0, f->name, eval_expr(ev, e->args[0]), e->loc);
+    }
+    case BI_UNARY_ATTR: {
+        const char *attr_name = f->op == IR_ELU ? "alpha" : "slope";
+        if (e->n_args < 1 || e->n_args > 2) {
+            eval_error(ev, e->loc, "%s takes 1 or 2 arguments, as in %s(e) or %s(e, %s); got %d", f->name, f->name,
+                       f->name, attr_name, e->n_args);
+            return err_val();
+        }
+        struct val a = eval_expr(ev, e->args[0]);
+        struct val attr = e->n_args == 2 ? eval_expr(ev, e->args[1]) : num_val(ir_op_default_attr(f->op));
+        if (attr.kind == V_ERR) return err_val();
+        if (attr.kind != V_NUM) {
+            eval_error(ev, e->args[1]->start, "the %s of %s must be a number constant", attr_name, f->name);
+            return err_val();
+        }
+        return apply_unary(ev, f->op, attr.num, f->name, a, e->loc);
+    }
+    case BI_BINARY:
+    case BI_WHERE: {
+        int n = f->kind == BI_WHERE ? 3 : 2;
+        if (e->n_args != n) {
+            eval_error(ev, e->loc, "%s takes %d arguments; got %d", f->name, n, e->n_args);
+            return err_val();
+        }
+        struct val v[3];
+        for (int k = 0; k < n; k++) v[k] = eval_expr(ev, e->args[k]);
+        return elementwise(ev, e->loc, f->op, f->name, 0, n, v);
     }
     case BI_SUM: return reduce(ev, e, f->name, 0);
     case BI_MEAN: return reduce(ev, e, f->name, 1);
@@ -497,7 +543,7 @@ static struct val eval_expr(struct eval *ev, struct expr *e) {
     switch (e->kind) {
     case EX_NUMBER: v = num_val(e->number); break;
     case EX_NAME: v = eval_name(ev, e); break;
-    case EX_NEG: v = apply_unary(ev, IR_NEG, "-", eval_expr(ev, e->a), e->loc); break;
+    case EX_NEG: v = apply_unary(ev, IR_NEG, 0, "-", eval_expr(ev, e->a), e->loc); break;
     case EX_BINARY: {
         struct val a = eval_expr(ev, e->a);
         struct val b = eval_expr(ev, e->b);

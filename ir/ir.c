@@ -23,8 +23,13 @@ int ir_op_from_name(const char *name) {
     return -1;
 }
 
-int ir_op_is_unary_elementwise(enum ir_op op) { return op >= IR_NEG && op <= IR_SQRT; }
-int ir_op_is_binary_elementwise(enum ir_op op) { return op >= IR_ADD && op <= IR_DIV; }
+int ir_op_is_unary_elementwise(enum ir_op op) { return op >= IR_NEG && op <= IR_COS; }
+int ir_op_is_binary_elementwise(enum ir_op op) { return op >= IR_ADD && op <= IR_EQ; }
+int ir_op_has_value(enum ir_op op) { return op == IR_CONST || op == IR_LEAKY_RELU || op == IR_ELU; }
+
+double ir_op_default_attr(enum ir_op op) {
+    return op == IR_LEAKY_RELU ? 0.01 : op == IR_ELU ? 1.0 : 0.0;
+}
 
 static int fail(struct ir_graph *g, const char *fmt, ...) {
     va_list ap;
@@ -157,7 +162,7 @@ static struct ir_node blank(enum ir_op op, int ndim, const int64_t *shape) {
     n.op = op;
     n.ndim = ndim;
     for (int i = 0; i < ndim; i++) n.shape[i] = shape[i];
-    n.in[0] = n.in[1] = -1;
+    for (int i = 0; i < IR_MAX_INPUTS; i++) n.in[i] = -1;
     return n;
 }
 
@@ -188,15 +193,18 @@ int ir_const(struct ir_graph *g, double value, int ndim, const int64_t *shape) {
     return intern(g, &n);
 }
 
-int ir_unary(struct ir_graph *g, enum ir_op op, int a) {
+int ir_unary_attr(struct ir_graph *g, enum ir_op op, int a, double attr) {
     if (check_id(g, a)) return -1;
     if (!ir_op_is_unary_elementwise(op) && op != IR_STOP_GRAD)
         return fail(g, "'%s' is not a unary elementwise op", ir_op_name(op));
     const struct ir_node *x = &g->nodes[a];
     struct ir_node n = blank(op, x->ndim, x->shape);
     n.in[0] = a;
+    if (ir_op_has_value(op)) n.value = attr;
     return intern(g, &n);
 }
+
+int ir_unary(struct ir_graph *g, enum ir_op op, int a) { return ir_unary_attr(g, op, a, ir_op_default_attr(op)); }
 
 int ir_stop_grad(struct ir_graph *g, int a) { return ir_unary(g, IR_STOP_GRAD, a); }
 
@@ -227,6 +235,23 @@ int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b) {
     struct ir_node n = blank(op, x->ndim, x->shape);
     n.in[0] = a;
     n.in[1] = b;
+    return intern(g, &n);
+}
+
+int ir_where(struct ir_graph *g, int cond, int a, int b) {
+    if (check_id(g, cond) || check_id(g, a) || check_id(g, b)) return -1;
+    const struct ir_node *c = &g->nodes[cond], *x = &g->nodes[a], *y = &g->nodes[b];
+    if (!same_shape(c, x) || !same_shape(c, y)) {
+        char sc[96], sa[96], sb[96];
+        shape_str(sc, sizeof sc, c->ndim, c->shape);
+        shape_str(sa, sizeof sa, x->ndim, x->shape);
+        shape_str(sb, sizeof sb, y->ndim, y->shape);
+        return fail(g, "where needs equal shapes, got %s, %s and %s", sc, sa, sb);
+    }
+    struct ir_node n = blank(IR_WHERE, x->ndim, x->shape);
+    n.in[0] = cond;
+    n.in[1] = a;
+    n.in[2] = b;
     return intern(g, &n);
 }
 
@@ -296,28 +321,58 @@ int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags) {
     return intern(g, &n);
 }
 
+int ir_broadcast_to(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
+    if (check_id(g, a) || check_shape(g, ndim, shape)) return -1;
+    const struct ir_node x = g->nodes[a];
+    if (x.ndim > ndim) return fail(g, "cannot broadcast rank %d to rank %d", x.ndim, ndim);
+    int64_t padded[IR_MAX_DIMS];
+    for (int i = 0; i < ndim; i++) padded[i] = i < ndim - x.ndim ? 1 : x.shape[i - (ndim - x.ndim)];
+    return ir_broadcast(g, ir_reshape(g, a, ndim, padded), ndim, shape);
+}
+
+/* The numpy broadcast of the n operands' shapes into ndim/shape. Returns 0, or -1 with a message. */
+static int broadcast_shapes(struct ir_graph *g, int n, const int *ids, int *ndim, int64_t *shape) {
+    *ndim = 0;
+    for (int k = 0; k < n; k++)
+        if (g->nodes[ids[k]].ndim > *ndim) *ndim = g->nodes[ids[k]].ndim;
+    for (int i = 0; i < *ndim; i++) shape[i] = 1;
+    for (int k = 0; k < n; k++) {
+        const struct ir_node *x = &g->nodes[ids[k]];
+        for (int i = 0; i < x->ndim; i++) {
+            int64_t *d = &shape[i + *ndim - x->ndim];
+            if (x->shape[i] == *d || x->shape[i] == 1) continue;
+            if (*d != 1) {
+                char buf[IR_MAX_INPUTS][96];
+                for (int j = 0; j < n; j++) shape_str(buf[j], sizeof buf[j], g->nodes[ids[j]].ndim, g->nodes[ids[j]].shape);
+                return fail(g, "shapes %s%s%s%s%s do not broadcast", buf[0], n > 2 ? ", " : " and ", buf[1],
+                            n > 2 ? " and " : "", n > 2 ? buf[2] : "");
+            }
+            *d = x->shape[i];
+        }
+    }
+    return 0;
+}
+
 int ir_binary_bcast(struct ir_graph *g, enum ir_op op, int a, int b) {
     if (check_id(g, a) || check_id(g, b)) return -1;
-    struct ir_node x = g->nodes[a], y = g->nodes[b];
-    int nd = x.ndim > y.ndim ? x.ndim : y.ndim;
-    int64_t xs[IR_MAX_DIMS], ys[IR_MAX_DIMS], out[IR_MAX_DIMS];
-    for (int i = 0; i < nd; i++) {
-        int ix = i - (nd - x.ndim), iy = i - (nd - y.ndim);
-        xs[i] = ix >= 0 ? x.shape[ix] : 1;
-        ys[i] = iy >= 0 ? y.shape[iy] : 1;
-        if (xs[i] != ys[i] && xs[i] != 1 && ys[i] != 1) {
-            char sa[96], sb[96];
-            shape_str(sa, sizeof sa, x.ndim, x.shape);
-            shape_str(sb, sizeof sb, y.ndim, y.shape);
-            return fail(g, "shapes %s and %s do not broadcast", sa, sb);
-        }
-        out[i] = xs[i] > ys[i] ? xs[i] : ys[i];
-    }
-    a = ir_broadcast(g, ir_reshape(g, a, nd, xs), nd, out);
+    int ids[2] = {a, b}, nd;
+    int64_t out[IR_MAX_DIMS];
+    if (broadcast_shapes(g, 2, ids, &nd, out)) return -1;
+    a = ir_broadcast_to(g, a, nd, out);
     if (a < 0) return -1;
-    b = ir_broadcast(g, ir_reshape(g, b, nd, ys), nd, out);
+    b = ir_broadcast_to(g, b, nd, out);
     if (b < 0) return -1;
     return ir_binary(g, op, a, b);
+}
+
+int ir_where_bcast(struct ir_graph *g, int cond, int a, int b) {
+    if (check_id(g, cond) || check_id(g, a) || check_id(g, b)) return -1;
+    int ids[3] = {cond, a, b}, nd;
+    int64_t out[IR_MAX_DIMS];
+    if (broadcast_shapes(g, 3, ids, &nd, out)) return -1;
+    for (int k = 0; k < 3; k++)
+        if ((ids[k] = ir_broadcast_to(g, ids[k], nd, out)) < 0) return -1;
+    return ir_where(g, ids[0], ids[1], ids[2]);
 }
 
 int ir_const_like(struct ir_graph *g, double value, int like) {
@@ -436,8 +491,9 @@ static int check_node(const struct ir_graph *g, int id, const struct ir_node *n,
             BAD("shapes do not multiply");
         break;
     }
-    default:
-        if (!same_shape(a, n) || (b && !same_shape(b, n))) BAD("elementwise shapes differ");
+    default: /* elementwise: every operand has the result's shape */
+        for (int i = 0; i < ir_op_arity(n->op); i++)
+            if (!same_shape(&g->nodes[n->in[i]], n)) BAD("elementwise shapes differ");
     }
     return 0;
 #undef BAD
@@ -465,7 +521,7 @@ int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
     struct ir_node n = blank(src->op, src->ndim >= 0 && src->ndim <= IR_MAX_DIMS ? src->ndim : 0, src->shape);
     n.ndim = src->ndim;
     for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = src->in[i];
-    if (n.op == IR_CONST) n.value = src->value;
+    if (ir_op_has_value(n.op)) n.value = src->value;
     if (n.op == IR_SUM) n.axes = src->axes;
     if (n.op == IR_MATMUL) n.flags = src->flags & (IR_TRANS_A | IR_TRANS_B);
     char why[200];
@@ -524,6 +580,8 @@ void ir_print(const struct ir_graph *g, FILE *out) {
                     first = 0;
                 }
         }
+        if (n->op == IR_LEAKY_RELU) fprintf(out, " slope=%.17g", n->value);
+        if (n->op == IR_ELU) fprintf(out, " alpha=%.17g", n->value);
         if (n->op == IR_MATMUL && n->flags)
             fprintf(out, "%s%s", n->flags & IR_TRANS_A ? " trans_a" : "", n->flags & IR_TRANS_B ? " trans_b" : "");
         fputc('\n', out);

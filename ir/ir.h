@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 #define IR_MAX_DIMS 4
-#define IR_MAX_INPUTS 2
+#define IR_MAX_INPUTS 3
 #define IR_NAME_LEN 32
 
 /* X(enum, printed name, number of inputs). Grep an op's enum to find its builder, gradient rule,
@@ -37,10 +37,26 @@
     X(IR_STEP, "step", 1)           /* 1 if x > 0 else 0: the derivative of relu           */     \
     X(IR_SQUARE, "square", 1)                                                                      \
     X(IR_SQRT, "sqrt", 1)                                                                          \
+    X(IR_ABS, "abs", 1)                                                                            \
+    X(IR_RSQRT, "rsqrt", 1)         /* 1 / sqrt(x)                                         */     \
+    X(IR_LEAKY_RELU, "leaky_relu", 1) /* x > 0 ? x : slope x; slope in `value`             */     \
+    X(IR_ELU, "elu", 1)             /* x > 0 ? x : alpha (e^x - 1); alpha in `value`       */     \
+    X(IR_GELU, "gelu", 1)           /* tanh approximation, = x sigmoid(2u) (docs/ir.md)    */     \
+    X(IR_SIN, "sin", 1)                                                                            \
+    X(IR_COS, "cos", 1)             /* last unary elementwise op                           */     \
     X(IR_ADD, "add", 2)             /* binary elementwise ops take equal shapes            */     \
     X(IR_SUB, "sub", 2)                                                                            \
     X(IR_MUL, "mul", 2)                                                                            \
     X(IR_DIV, "div", 2)                                                                            \
+    X(IR_POW, "pow", 2)             /* C's pow: a < 0 only with an integer exponent        */     \
+    X(IR_MAXIMUM, "maximum", 2)     /* a >= b ? a : b                                      */     \
+    X(IR_MINIMUM, "minimum", 2)     /* a <= b ? a : b                                      */     \
+    X(IR_LT, "lt", 2)               /* comparisons: 1 if true else 0; no gradient          */     \
+    X(IR_LE, "le", 2)                                                                              \
+    X(IR_GT, "gt", 2)                                                                              \
+    X(IR_GE, "ge", 2)                                                                              \
+    X(IR_EQ, "eq", 2)               /* last binary elementwise op                          */     \
+    X(IR_WHERE, "where", 3)         /* cond != 0 ? a : b, equal shapes; no gradient to cond */    \
     X(IR_BROADCAST, "broadcast", 1) /* same rank; input dims are 1 or equal to the output  */     \
     X(IR_SUM, "sum", 1)             /* sum over the axes in the `axes` bitmask, keepdims   */     \
     X(IR_RESHAPE, "reshape", 1)     /* same element count, row-major                       */     \
@@ -63,7 +79,7 @@ struct ir_node {
     int ndim;
     int64_t shape[IR_MAX_DIMS];
     int in[IR_MAX_INPUTS]; /* -1 where unused */
-    double value;          /* IR_CONST */
+    double value;          /* IR_CONST: the value; IR_LEAKY_RELU: slope; IR_ELU: alpha */
     unsigned axes;         /* IR_SUM: bit i set = reduce axis i */
     unsigned flags;        /* IR_MATMUL: IR_TRANS_A | IR_TRANS_B */
     char name[IR_NAME_LEN]; /* IR_INPUT, IR_PARAM */
@@ -101,11 +117,19 @@ static inline const struct ir_node *ir_node_at(const struct ir_graph *g, int id)
 int ir_input(struct ir_graph *g, const char *name, int ndim, const int64_t *shape);
 int ir_param(struct ir_graph *g, const char *name, int ndim, const int64_t *shape);
 int ir_const(struct ir_graph *g, double value, int ndim, const int64_t *shape);
+/* ir_unary gives leaky_relu and elu their default attribute (slope 0.01, alpha 1); ir_unary_attr sets it. */
 int ir_unary(struct ir_graph *g, enum ir_op op, int a);
+int ir_unary_attr(struct ir_graph *g, enum ir_op op, int a, double attr);
+double ir_op_default_attr(enum ir_op op);
+int ir_op_has_value(enum ir_op op); /* the op uses `value`: const, leaky_relu, elu */
 int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b); /* equal shapes */
+int ir_where(struct ir_graph *g, int cond, int a, int b);       /* equal shapes */
 /* numpy broadcasting: right-aligned, size-1 dims stretch; inserts reshape and broadcast nodes. */
 int ir_binary_bcast(struct ir_graph *g, enum ir_op op, int a, int b);
+int ir_where_bcast(struct ir_graph *g, int cond, int a, int b);
 int ir_broadcast(struct ir_graph *g, int a, int ndim, const int64_t *shape);
+/* a reshaped (size-1 dims in front) and broadcast to the given shape, numpy style. */
+int ir_broadcast_to(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 int ir_sum(struct ir_graph *g, int a, unsigned axes);
 int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags);
@@ -127,9 +151,11 @@ int ir_graph_args(const struct ir_graph *g, int *ids);
 /* The INPUT or PARAM node with this name, or -1. */
 int ir_graph_find_arg(const struct ir_graph *g, const char *name);
 
-/* An elementwise op applied to numbers, in double: the definition of the op (ir_scalar.c). */
-double ir_scalar_unary(enum ir_op op, double x);
+/* An elementwise op applied to numbers, in double: the definition of the op (ir_scalar.c). attr is the
+ * node's `value` (leaky_relu's slope, elu's alpha); other ops ignore it. */
+double ir_scalar_unary(enum ir_op op, double x, double attr);
 double ir_scalar_binary(enum ir_op op, double a, double b);
+double ir_scalar_where(double cond, double a, double b);
 
 /* Checks every node's shape against its op and inputs. Returns 0, or -1 with a message in err. */
 int ir_verify(const struct ir_graph *g, char *err, size_t errlen);

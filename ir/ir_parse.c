@@ -311,9 +311,22 @@ static int parse_shape(struct parser *p, struct ir_node *n) {
     }
 }
 
+/* A number as %.17g writes it. strtod also reads inf, -inf, nan and -nan; it only ever runs inside the
+ * NUL-terminated text. */
+static int parse_number(struct parser *p, double *v, const char *what) {
+    const char *start = p->src + p->pos;
+    char *end = NULL;
+    *v = isspace((unsigned char)*start) || !*start ? 0.0 : strtod(start, &end);
+    if (!end || end == start || is_word_char(*end) || *end == '.') return expected(p, what);
+    p->pos += (size_t)(end - start);
+    return 0;
+}
+
 /* Attributes after the shape: `axes=0,1` (sum), `trans_a`, `trans_b` (matmul). */
 static int parse_attrs(struct parser *p, struct ir_node *n) {
-    int have_axes = 0;
+    int have_axes = 0, have_value = 0;
+    /* the name of the op's scalar attribute, if it has one besides const's value */
+    const char *value_name = n->op == IR_LEAKY_RELU ? "slope" : n->op == IR_ELU ? "alpha" : NULL;
     for (;;) {
         skip_hspace(p);
         if (!is_word_start(peek(p))) break;
@@ -338,6 +351,15 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
                 if (peek(p) != ',') break;
                 p->pos++;
             }
+        } else if (strcmp(word, "slope") == 0 || strcmp(word, "alpha") == 0) {
+            if (!value_name || strcmp(word, value_name) != 0)
+                return error_at(p, loc, "'%s' applies to %s only, not %s", word, word[0] == 's' ? "leaky_relu" : "elu",
+                                ir_op_name(n->op));
+            if (have_value) return error_at(p, loc, "'%s' is given twice", word);
+            have_value = 1;
+            if (peek(p) != '=') return expected(p, "'=' (no spaces)");
+            p->pos++;
+            if (parse_number(p, &n->value, "a number") != 0) return -1;
         } else if (strcmp(word, "trans_a") == 0 || strcmp(word, "trans_b") == 0) {
             if (n->op != IR_MATMUL) return error_at(p, loc, "'%s' applies to matmul only, not %s", word, ir_op_name(n->op));
             unsigned f = word[6] == 'a' ? IR_TRANS_A : IR_TRANS_B;
@@ -348,6 +370,11 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
         }
     }
     if (n->op == IR_SUM && !have_axes) return expected(p, "'axes=' (the axes sum reduces)");
+    if (value_name && !have_value) {
+        char what[48];
+        snprintf(what, sizeof what, "'%s='", value_name);
+        return expected(p, what);
+    }
     return 0;
 }
 
@@ -375,20 +402,13 @@ static int parse_node(struct parser *p) {
     struct ir_node n;
     memset(&n, 0, sizeof n);
     n.op = (enum ir_op)op;
-    n.in[0] = n.in[1] = -1;
-    int tin[IR_MAX_INPUTS] = {-1, -1};
+    int tin[IR_MAX_INPUTS];
+    for (int i = 0; i < IR_MAX_INPUTS; i++) n.in[i] = tin[i] = -1;
     if (n.op == IR_INPUT || n.op == IR_PARAM) {
         if (parse_name(p, n.name, "the argument's name in double quotes") != 0) return -1;
     } else if (n.op == IR_CONST) {
         skip_hspace(p);
-        const char *start = p->src + p->pos;
-        char *end = NULL;
-        /* strtod reads what %.17g writes, including inf, -inf, nan and -nan. It only ever runs inside the
-         * NUL-terminated text. */
-        n.value = isspace((unsigned char)*start) || !*start ? 0.0 : strtod(start, &end);
-        if (!end || end == start || is_word_char(*end) || *end == '.')
-            return expected(p, "the constant's value (a number)");
-        p->pos += (size_t)(end - start);
+        if (parse_number(p, &n.value, "the constant's value (a number)") != 0) return -1;
     }
     for (int i = 0; i < ir_op_arity(n.op); i++) {
         if (i > 0 && expect_char(p, ',', "',' before the next operand") != 0) return -1;

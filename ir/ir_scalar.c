@@ -13,7 +13,14 @@ static double sigmoid(double x) {
     return e / (1.0 + e);
 }
 
-double ir_scalar_unary(enum ir_op op, double x) {
+/* GELU, tanh approximation: x/2 (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3). As
+ * (1 + tanh(u)) / 2 = sigmoid(2u), it is written x sigmoid(2u), which does not cancel for x << 0. */
+#define GELU_K 0.7978845608028654 /* sqrt(2 / pi) */
+#define GELU_C 0.044715
+
+static double gelu(double x) { return x * sigmoid(2 * GELU_K * (x + GELU_C * x * x * x)); }
+
+double ir_scalar_unary(enum ir_op op, double x, double attr) {
     switch (op) {
     case IR_NEG: return -x;
     case IR_EXP: return exp(x);
@@ -26,6 +33,13 @@ double ir_scalar_unary(enum ir_op op, double x) {
     case IR_STEP: return x > 0 ? 1.0 : 0.0;
     case IR_SQUARE: return x * x;
     case IR_SQRT: return sqrt(x);
+    case IR_ABS: return fabs(x);
+    case IR_RSQRT: return 1.0 / sqrt(x);
+    case IR_LEAKY_RELU: return x > 0 ? x : attr * x;
+    case IR_ELU: return x > 0 ? x : attr * expm1(x);
+    case IR_GELU: return gelu(x);
+    case IR_SIN: return sin(x);
+    case IR_COS: return cos(x);
     case IR_STOP_GRAD: return x; /* identity forward; only autodiff treats it specially */
     default: return NAN;         /* unreachable: callers pass unary ops only */
     }
@@ -37,7 +51,19 @@ double ir_scalar_binary(enum ir_op op, double a, double b) {
     case IR_SUB: return a - b;
     case IR_MUL: return a * b;
     case IR_DIV: return a / b;
+    case IR_POW: return pow(a, b);
+    /* The tie rule of the gradient follows these selects: the first operand wins ties. */
+    case IR_MAXIMUM: return a >= b ? a : b;
+    case IR_MINIMUM: return a <= b ? a : b;
+    case IR_LT: return a < b ? 1.0 : 0.0;
+    case IR_LE: return a <= b ? 1.0 : 0.0;
+    case IR_GT: return a > b ? 1.0 : 0.0;
+    case IR_GE: return a >= b ? 1.0 : 0.0;
+    case IR_EQ: return a == b ? 1.0 : 0.0;
     default: return NAN; /* unreachable: callers pass binary ops only */
     }
 }
 
+
+/* Any nonzero condition, NaN included, picks a. */
+double ir_scalar_where(double cond, double a, double b) { return cond != 0 ? a : b; }

@@ -35,12 +35,46 @@ static int accumulate(struct ad *ad, int id, int d) {
 }
 
 static int mul(struct ir_graph *g, int a, int b) { return ir_binary(g, IR_MUL, a, b); }
+static int add(struct ir_graph *g, int a, int b) { return ir_binary(g, IR_ADD, a, b); }
 static int scalar_like(struct ir_graph *g, double v, int like) { return ir_const_like(g, v, like); }
+
+/* cond ? gy : 0 and cond ? 0 : gy: the gradient of a select, with no product that could turn an inf in
+ * the unselected branch's adjoint into NaN. */
+static int pick(struct ir_graph *g, int cond, int gy) { return ir_where(g, cond, gy, scalar_like(g, 0, gy)); }
+static int pick_not(struct ir_graph *g, int cond, int gy) { return ir_where(g, cond, scalar_like(g, 0, gy), gy); }
+
+/* Whether a gradient flows from a node with this op into its operand k. Comparisons and step are
+ * piecewise constant; where's condition only selects. */
+static int flows(enum ir_op op, int k) {
+    switch (op) {
+    case IR_STOP_GRAD:
+    case IR_STEP:
+    case IR_LT:
+    case IR_LE:
+    case IR_GT:
+    case IR_GE:
+    case IR_EQ: return 0;
+    case IR_WHERE: return k > 0;
+    default: return 1;
+    }
+}
+
+/* GELU's tanh form as x s(2u), u = K (x + C x^3) (ir_scalar.c): with s = sigmoid(2u),
+ * d/dx = s + x 2s(1 - s) u' and u' = K (1 + 3 C x^2). */
+static int gelu_rule(struct ir_graph *g, int x, int gy) {
+    const double K = 0.7978845608028654, C = 0.044715;
+    int x2 = ir_unary(g, IR_SQUARE, x);
+    int u2 = mul(g, scalar_like(g, 2 * K, x), add(g, x, mul(g, scalar_like(g, C, x), mul(g, x2, x))));
+    int s = ir_unary(g, IR_SIGMOID, u2);
+    int du2 = mul(g, scalar_like(g, 2 * K, x), add(g, scalar_like(g, 1, x), mul(g, scalar_like(g, 3 * C, x), x2)));
+    int ds = mul(g, mul(g, s, ir_binary(g, IR_SUB, scalar_like(g, 1, x), s)), du2);
+    return mul(g, gy, add(g, s, mul(g, x, ds)));
+}
 
 /* d(op(x))/dx * gy for the unary elementwise ops; x is the operand, y the node itself. Returns the
  * contribution to x's adjoint, or -1. */
-static int unary_rule(struct ir_graph *g, enum ir_op op, int x, int y, int gy) {
-    switch (op) {
+static int unary_rule(struct ir_graph *g, const struct ir_node *n, int x, int y, int gy) {
+    switch (n->op) {
     case IR_NEG: return ir_unary(g, IR_NEG, gy);
     case IR_EXP: return mul(g, gy, y);
     case IR_LOG: return ir_binary(g, IR_DIV, gy, x);
@@ -58,7 +92,20 @@ static int unary_rule(struct ir_graph *g, enum ir_op op, int x, int y, int gy) {
     case IR_RELU: return mul(g, gy, ir_unary(g, IR_STEP, x));
     case IR_SQUARE: return mul(g, gy, mul(g, scalar_like(g, 2, x), x));
     case IR_SQRT: return ir_binary(g, IR_DIV, gy, mul(g, scalar_like(g, 2, x), y));
-    default: return fail(g, "autodiff: no rule for '%s'", ir_op_name(op));
+    case IR_ABS: { /* sign(x), 0 at 0 */
+        int zero = scalar_like(g, 0, x);
+        return mul(g, gy, ir_binary(g, IR_SUB, ir_binary(g, IR_GT, x, zero), ir_binary(g, IR_LT, x, zero)));
+    }
+    case IR_RSQRT: /* -x^(-3/2) / 2 = -y^3 / 2 */
+        return mul(g, gy, mul(g, scalar_like(g, -0.5, x), mul(g, y, ir_unary(g, IR_SQUARE, y))));
+    case IR_LEAKY_RELU:
+        return ir_where(g, ir_binary(g, IR_GT, x, scalar_like(g, 0, x)), gy, mul(g, scalar_like(g, n->value, x), gy));
+    case IR_ELU: /* alpha e^x = y + alpha below 0 */
+        return ir_where(g, ir_binary(g, IR_GT, x, scalar_like(g, 0, x)), gy, mul(g, gy, add(g, y, scalar_like(g, n->value, x))));
+    case IR_GELU: return gelu_rule(g, x, gy);
+    case IR_SIN: return mul(g, gy, ir_unary(g, IR_COS, x));
+    case IR_COS: return ir_unary(g, IR_NEG, mul(g, gy, ir_unary(g, IR_SIN, x)));
+    default: return fail(g, "autodiff: no rule for '%s'", ir_op_name(n->op));
     }
 }
 
@@ -84,6 +131,7 @@ static int propagate(struct ad *ad, int id) {
     int a = n.in[0], b = n.in[1];
     int need_a = a >= 0 && ad->reaches[a], need_b = b >= 0 && ad->reaches[b];
     const struct ir_node x = a >= 0 ? g->nodes[a] : n;
+    int c = n.in[2], need_c = c >= 0 && ad->reaches[c];
 
     switch (n.op) {
     case IR_INPUT:
@@ -91,6 +139,11 @@ static int propagate(struct ad *ad, int id) {
     case IR_CONST:
     case IR_STOP_GRAD:
     case IR_STEP: /* piecewise constant: zero almost everywhere */
+    case IR_LT:
+    case IR_LE:
+    case IR_GT:
+    case IR_GE:
+    case IR_EQ:
         return 0;
     case IR_ADD:
         if (need_a && accumulate(ad, a, gy)) return -1;
@@ -108,6 +161,22 @@ static int propagate(struct ad *ad, int id) {
         if (need_a && accumulate(ad, a, ir_binary(g, IR_DIV, gy, b))) return -1;
         if (need_b && accumulate(ad, b, ir_unary(g, IR_NEG, ir_binary(g, IR_DIV, mul(g, gy, id), b)))) return -1;
         return 0;
+    case IR_POW: /* y = a^b: dy/da = b a^(b-1) (any a where pow is defined), dy/db = y log(a) (a > 0) */
+        if (need_a && accumulate(ad, a, mul(g, gy, mul(g, b, ir_binary(g, IR_POW, a, ir_binary(g, IR_SUB, b, scalar_like(g, 1, b)))))))
+            return -1;
+        if (need_b && accumulate(ad, b, mul(g, gy, mul(g, id, ir_unary(g, IR_LOG, a))))) return -1;
+        return 0;
+    case IR_MAXIMUM: /* to the operand the forward select picked: a on ties */
+    case IR_MINIMUM: {
+        int picked_a = ir_binary(g, n.op == IR_MAXIMUM ? IR_GE : IR_LE, a, b);
+        if (need_a && accumulate(ad, a, pick(g, picked_a, gy))) return -1;
+        if (need_b && accumulate(ad, b, pick_not(g, picked_a, gy))) return -1;
+        return 0;
+    }
+    case IR_WHERE: /* operands: cond, a, b */
+        if (need_b && accumulate(ad, b, pick(g, a, gy))) return -1;
+        if (need_c && accumulate(ad, c, pick_not(g, a, gy))) return -1;
+        return 0;
     case IR_BROADCAST: return need_a ? accumulate(ad, a, ir_sum_to(g, gy, x.ndim, x.shape)) : 0;
     case IR_SUM: return need_a ? accumulate(ad, a, ir_broadcast(g, gy, x.ndim, x.shape)) : 0; /* dims kept */
     case IR_RESHAPE: return need_a ? accumulate(ad, a, ir_reshape(g, gy, x.ndim, x.shape)) : 0;
@@ -117,7 +186,7 @@ static int propagate(struct ad *ad, int id) {
         return 0;
     default:
         if (!ir_op_is_unary_elementwise(n.op)) return fail(g, "autodiff: no rule for '%s'", ir_op_name(n.op));
-        return need_a ? accumulate(ad, a, unary_rule(g, n.op, a, id, gy)) : 0;
+        return need_a ? accumulate(ad, a, unary_rule(g, &n, a, id, gy)) : 0;
     }
 }
 
@@ -146,22 +215,21 @@ int ad_grad(struct ir_graph *g, int y, int seed, int n_wrt, const int *wrt, int 
         goto done;
     }
 
-    /* Forward: which nodes a gradient could flow from into a wrt node. stop_grad and step pass none. */
+    /* Forward: which nodes a gradient could flow from into a wrt node (see flows). */
     for (int i = 0; i < n_wrt; i++)
         if (wrt[i] < n) ad.reaches[wrt[i]] = 1;
     for (int id = 0; id < n; id++) {
         const struct ir_node *nd = &g->nodes[id];
-        if (nd->op == IR_STOP_GRAD || nd->op == IR_STEP) continue;
         for (int k = 0; k < IR_MAX_INPUTS; k++)
-            if (nd->in[k] >= 0 && ad.reaches[nd->in[k]]) ad.reaches[id] = 1;
+            if (nd->in[k] >= 0 && flows(nd->op, k) && ad.reaches[nd->in[k]]) ad.reaches[id] = 1;
     }
     /* Backward: which of those y depends on. Only these nodes get adjoints. */
     live[y] = ad.reaches[y];
     for (int id = y; id >= 0; id--) {
-        if (!live[id] || g->nodes[id].op == IR_STOP_GRAD || g->nodes[id].op == IR_STEP) continue;
+        if (!live[id]) continue;
         for (int k = 0; k < IR_MAX_INPUTS; k++) {
             int in = g->nodes[id].in[k];
-            if (in >= 0 && ad.reaches[in]) live[in] = 1;
+            if (in >= 0 && flows(g->nodes[id].op, k) && ad.reaches[in]) live[in] = 1;
         }
     }
 

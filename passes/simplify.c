@@ -3,7 +3,8 @@
  * Each node is rebuilt in a new graph from its already simplified operands, and the first rule that
  * applies replaces it (a rule that makes a new node simplifies that node too). The rules (docs/ir.md):
  *   folding      op(const...) -> const for every elementwise op, broadcast, reshape, sum (value times
- *                the reduced count) and matmul (a * b * K); IR_CONST is a splat, so these are exact
+ *                the reduced count) and matmul (a * b * K); IR_CONST is a splat, so these are exact;
+ *                where(const, a, b) -> a or b
  *   identities   x+0, 0+x, x-0, x*1, 1*x, x/1 -> x;  0-x, x*-1, -1*x, x/-1 -> neg x;
  *                x*0, 0*x, matmul with a zero operand -> const 0;  neg(neg x) -> x;
  *                stop_grad(stop_grad x) -> stop_grad x;  c1*(c2*x) -> (c1*c2)*x if c1 or c2 is a
@@ -72,7 +73,7 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
     int x = n.in[0], y = n.in[1];
 
     if (ir_op_is_unary_elementwise(n.op) || n.op == IR_STOP_GRAD) {
-        if (ca) return ir_const(g, ir_scalar_unary(n.op, a.value), n.ndim, n.shape);
+        if (ca) return ir_const(g, ir_scalar_unary(n.op, a.value, n.value), n.ndim, n.shape);
         if (n.op == IR_NEG && a.op == IR_NEG) return a.in[0];
         if (n.op == IR_STOP_GRAD && a.op == IR_STOP_GRAD) return x;
     } else if (ir_op_is_binary_elementwise(n.op)) {
@@ -102,6 +103,9 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
         }
     } else {
         switch (n.op) {
+        case IR_WHERE: /* a constant condition picks an operand; three constants fold */
+            if (ca) return ir_scalar_where(a.value, 1, 0) != 0 ? y : n.in[2];
+            break;
         case IR_BROADCAST:
         case IR_RESHAPE:
             if (ca) return ir_const(g, a.value, n.ndim, n.shape);

@@ -26,7 +26,7 @@ static void unary_op(enum ir_op op, double lo, double hi, double atol) {
 static void test_unary(void) {
     for (int op = 0; op < IR_OP_COUNT; op++) {
         if (!ir_op_is_unary_elementwise(op) && op != IR_STOP_GRAD) continue;
-        int positive = op == IR_LOG || op == IR_SQRT;
+        int positive = op == IR_LOG || op == IR_SQRT || op == IR_RSQRT;
         unary_op(op, positive ? 0.01 : -3, 3, EW_ATOL);
         if (positive) unary_op(op, 1, 1e6, EW_ATOL);
         else if (op != IR_EXP && op != IR_SQUARE) unary_op(op, -100, 100, EW_ATOL); /* saturation, no overflow */
@@ -37,6 +37,21 @@ static void test_unary(void) {
     unary_op(IR_TANH, -1e-3, 1e-3, 0);
     unary_op(IR_SOFTPLUS, -30, -10, 0); /* log1p of tiny values */
     unary_op(IR_SIGMOID, -30, -10, 0);
+    unary_op(IR_ELU, -1e-3, 0, 0); /* expm1 near 0 */
+    /* gelu's tail, where 1 + tanh(u) would cancel. Its relative condition number there is |x u'(x)| ~ 35
+     * at x = -5, so float rounding inside u is magnified that much: 1e-5 relative, no absolute slack. */
+    struct ir_graph *t = graph();
+    ir_graph_output(t, "y", ir_unary(t, IR_GELU, ir_input(t, "x", 1, (int64_t[]){333})));
+    check_graph("gelu on [-8, -3)", t, -8, -3, 0, 1e-5);
+    ir_graph_free(t);
+
+    /* leaky_relu and elu with attributes other than the default */
+    struct ir_graph *g = graph();
+    int x = ir_input(g, "x", 2, (int64_t[]){5, 13});
+    ir_graph_output(g, "leaky", ir_unary_attr(g, IR_LEAKY_RELU, x, 0.3));
+    ir_graph_output(g, "elu", ir_unary_attr(g, IR_ELU, x, 2.5));
+    check_graph("leaky_relu 0.3, elu 2.5", g, -3, 3, EW_ATOL, EW_RTOL);
+    ir_graph_free(g);
 }
 
 static void test_binary(void) {
@@ -47,10 +62,30 @@ static void test_binary(void) {
         int a = ir_input(g, "a", 3, shape), b = ir_param(g, "b", 3, shape);
         ir_graph_output(g, "y", ir_binary(g, op, a, b));
         ir_graph_output(g, "same", ir_binary(g, op, a, a)); /* one buffer as both operands */
-        /* positive operands keep div away from zero denominators */
-        check_graph(ir_op_name(op), g, op == IR_DIV ? 0.5 : -2, 2, EW_ATOL, EW_RTOL);
+        /* positive operands keep div away from zero denominators, and pow where it is real */
+        check_graph(ir_op_name(op), g, op == IR_DIV || op == IR_POW ? 0.5 : -2, 2, EW_ATOL, EW_RTOL);
         ir_graph_free(g);
     }
+    /* pow with negative bases and integer exponents (odd and even), and with exponent 0 */
+    struct ir_graph *g = graph();
+    int64_t n = 12;
+    int a = ir_input(g, "a", 1, &n);
+    ir_graph_output(g, "cube", ir_binary(g, IR_POW, a, ir_const(g, 3, 1, &n)));
+    ir_graph_output(g, "inv_square", ir_binary(g, IR_POW, a, ir_const(g, -2, 1, &n)));
+    ir_graph_output(g, "zero", ir_binary(g, IR_POW, a, ir_const(g, 0, 1, &n)));
+    check_graph("pow, integer exponents", g, -2, 2, EW_ATOL, EW_RTOL);
+    ir_graph_free(g);
+}
+
+static void test_where(void) {
+    struct ir_graph *g = graph();
+    int64_t shape[2] = {9, 21};
+    int x = ir_input(g, "x", 2, shape), a = ir_input(g, "a", 2, shape), b = ir_param(g, "b", 2, shape);
+    ir_graph_output(g, "y", ir_where(g, ir_binary(g, IR_GT, x, a), a, b));
+    ir_graph_output(g, "raw", ir_where(g, x, a, b)); /* any nonzero value selects a */
+    ir_graph_output(g, "bcast", ir_where_bcast(g, ir_input(g, "c", 1, &shape[1]), x, ir_const(g, 0.5, 1, (int64_t[]){1})));
+    check_graph("where", g, -2, 2, EW_ATOL, EW_RTOL);
+    ir_graph_free(g);
 }
 
 static void broadcast_case(int ndim, const int64_t *from, const int64_t *to) {
@@ -179,6 +214,7 @@ static void test_matmul(void) {
 int main(void) {
     test_unary();
     test_binary();
+    test_where();
     test_broadcast();
     test_sum();
     test_reshape_and_stop_grad();

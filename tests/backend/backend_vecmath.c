@@ -10,7 +10,11 @@
  * --exhaustive [op]; a few minutes per op), both with FMA and with mul + add:
  *   exp 1.010 (FMA) / 0.990 (mul + add), log 0.827 / 0.829.
  * The ops built on them add their own roundings (division, products): their bound is 4 ulps; the
- * exhaustive maxima (with FMA) are in cases[]. */
+ * exhaustive maxima (with FMA) are in cases[].
+ *
+ * sin and cos are measured in absolute error, in units of 2^-24 (half an ulp of 1), for |x| <= 12868,
+ * where their argument reduction is exact (vecmath.h); the bit-pattern sweep still checks larger
+ * arguments for agreement between O3, threads and O0. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -45,18 +49,27 @@ struct op_case {
     double lo, hi;  /* the linear sweep */
     int positive;   /* the bit-pattern sweep takes positive floats only (else both signs) */
     double min_x;   /* errors count for x >= min_x only */
+    int absolute;   /* error in units of 2^-24 instead of ulps of the result */
+    double max_abs; /* if nonzero, errors count for |x| <= max_abs only */
 };
 
+/* sin, cos: absolute error bound in units of 2^-24; the sweeps' maxima are 1.540 (sin) and 1.507 (cos)
+ * with FMA, i.e. < 1e-7 */
+#define SINCOS_ABS 2.0
+
 static const struct op_case cases[] = {
-    {IR_EXP, exp, 1.02, -104, 89, 0, -INFINITY}, /* 1.010 */
-    {IR_LOG, log, 0.85, 0.5, 2, 1, -INFINITY},   /* 0.827 */
+    {IR_EXP, exp, 1.02, -104, 89, 0, -INFINITY, 0, 0}, /* 1.010 */
+    {IR_LOG, log, 0.85, 0.5, 2, 1, -INFINITY, 0, 0},   /* 0.827 */
     /* built on exp / log in codegen.c; their own rounding steps add to exp's error */
-    {IR_SIGMOID, ref_sigmoid, 4.0, -30, 30, 0, -INFINITY}, /* 2.825 */
+    {IR_SIGMOID, ref_sigmoid, 4.0, -30, 30, 0, -INFINITY, 0, 0}, /* 2.825 */
     /* x * sigmoid(x): below x = -87.33 sigmoid(x) is subnormal, and the product magnifies its rounding
      * (to up to |x| < 104 subnormal ulps: absolutely < 2e-43) */
-    {IR_SILU, ref_silu, 4.0, -30, 30, 0, -87.33},           /* 3.608 */
-    {IR_TANH, tanh, 4.0, -10, 10, 0, -INFINITY},             /* 1.928 */
-    {IR_SOFTPLUS, ref_softplus, 4.0, -30, 30, 0, -INFINITY}, /* 2.811 */
+    {IR_SILU, ref_silu, 4.0, -30, 30, 0, -87.33, 0, 0},           /* 3.608 */
+    {IR_TANH, tanh, 4.0, -10, 10, 0, -INFINITY, 0, 0},             /* 1.928 */
+    {IR_SOFTPLUS, ref_softplus, 4.0, -30, 30, 0, -INFINITY, 0, 0}, /* 2.811 */
+    /* sin and cos: their own polynomial and range reduction (vecmath.c) */
+    {IR_SIN, sin, SINCOS_ABS, -12868, 12868, 0, -INFINITY, 1, 12868},
+    {IR_COS, cos, SINCOS_ABS, -12868, 12868, 0, -INFINITY, 1, 12868},
 };
 
 /* |got - ref| in ulps of the float nearest ref (subnormal ulps below FLT_MIN). Overflow to inf counts
@@ -118,8 +131,8 @@ static void run_chunk(const struct op_case *c, struct op_prog *p, float *x, int6
                         x[i], y[i], y3[i], y0[i]);
         }
         double ref = c->ref(x[i]);
-        if (x[i] < c->min_x) continue;
-        double err = ulp_error(y[i], ref);
+        if (x[i] < c->min_x || (c->max_abs && fabs(x[i]) > c->max_abs)) continue;
+        double err = c->absolute ? fabs(y[i] - ref) * 0x1p24 : ulp_error(y[i], ref);
         if (!(err <= s->max_ulp)) { /* NaN-safe: any NaN error becomes the worst */
             s->max_ulp = isnan(err) ? INFINITY : err;
             s->worst_x = x[i];
@@ -167,8 +180,8 @@ static void check_op(const struct op_case *c, int exhaustive) {
         for (int i = 0; i < 1000000; i++) sweep_push(c, &p, &w, &s, (float)(c->lo + (c->hi - c->lo) * i / 1e6));
     }
     sweep_flush(c, &p, &w, &s);
-    fprintf(stderr, "%-8s %10lld points: max error %.3f ulp at x = %.9g\n", ir_op_name(c->op), (long long)s.n,
-            s.max_ulp, s.worst_x);
+    fprintf(stderr, "%-8s %10lld points: max error %.3f %s at x = %.9g\n", ir_op_name(c->op), (long long)s.n,
+            s.max_ulp, c->absolute ? "x 2^-24 absolute" : "ulp", s.worst_x);
     CHECK_MSG(s.max_ulp <= c->max_ulp, "%s: %.3f ulp at x = %.9g (bound %.1f)", ir_op_name(c->op), s.max_ulp,
               s.worst_x, c->max_ulp);
     CHECK_MSG(s.mismatches == 0, "%s: %lld results differ between O3, O3 on 3 threads and O0", ir_op_name(c->op),
@@ -233,6 +246,11 @@ static void test_specials(void) {
     const float sp_x[] = {nan, inf, -inf, 1000, -200};
     const float sp_y[] = {nan, inf, 0, 1000, 0};
     check_specials(IR_SOFTPLUS, sp_x, sp_y, sizeof sp_x / sizeof sp_x[0]);
+    const float sin_x[] = {nan, inf, -inf, 0};
+    const float sin_y[] = {nan, nan, nan, 0};
+    check_specials(IR_SIN, sin_x, sin_y, 4);
+    const float cos_y[] = {nan, nan, nan, 1};
+    check_specials(IR_COS, sin_x, cos_y, 4);
 }
 
 /* backend_vecmath [--exhaustive [op]] */

@@ -247,6 +247,20 @@ static double ref_global(const double *x) { /* needs the whole batch: x = fill(x
     return (x[0] - col[0]) + (x[1] - col[1]) + mean;
 }
 
+static double ref_new_ops(const double *x) {
+    double e = 0;
+    for (int i = 0; i < 2; i++) {
+        double v = x[i], u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+        double a = fabs(v) + 1 / sqrt(v * v + 1) + (v > 0 ? v : 0.01 * v) + (v > 0 ? v : 0.2 * v) +
+                   (v > 0 ? v : expm1(v)) + (v > 0 ? v : 2 * expm1(v)) + v / (1 + exp(-2 * u)) + sin(v) + cos(v);
+        double b = pow(fabs(v) + 1, 1.5) + (v >= 0.25 ? v : 0.25) + (0.25 <= v ? 0.25 : v) + (v < 0) + (v <= 0) +
+                   (v > 0) + (v >= 0) + 1;
+        double c = (v > 0 ? v : -v) + 8;
+        e += a + b + c;
+    }
+    return e;
+}
+
 static void test_programs(void) {
     /* reductions over one axis (also negative) with the axis dropped; numbers fold; ';' separates */
     check_program("energy(x: [B, 3]) {\n"
@@ -284,6 +298,15 @@ static void test_programs(void) {
     /* [B, 1] is returned as [B]; rank-1 input */
     check_program("energy(x: [B, 1]) { return x * x / 2 }", 1, ref_half_square);
     check_program("energy(x: [B]) { return square(x) * 0.5 }", 1, ref_half_square);
+    /* the elementwise builtins beyond the basic ones, with numbers on either side */
+    check_program("energy(x: [B, 2]) {\n"
+                  "  a = abs(x) + rsqrt(square(x) + 1) + leaky_relu(x) + leaky_relu(x, 0.2) + elu(x) + elu(x, 2)\n"
+                  "  a = a + gelu(x) + sin(x) + cos(x)\n"
+                  "  b = pow(abs(x) + 1, 1.5) + maximum(x, 0.25) + minimum(0.25, x) + lt(x, 0) + le(x, 0)\n"
+                  "  b = b + gt(x, 0) + ge(x, 0) + eq(x, x)\n"
+                  "  return sum(a + b + where(gt(x, 0), x, -x) + pow(2, 3), 1)\n"
+                  "}\n",
+                  2, ref_new_ops);
     /* reductions across the batch: mean over axis 0 and over everything */
     check_program("energy(x: [B, 2]) { return sum(x - mean(x, 0), 1) + mean(x) }", 2, ref_global);
 }

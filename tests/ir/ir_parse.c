@@ -38,7 +38,11 @@ static void test_hand_made(void) {
         snprintf(name, sizeof name, "v%d", i);
         ir_graph_output(g, name, ir_const(g, values[i], 1, &one));
     }
-    for (int op = IR_NEG; op <= IR_SQRT; op++) ir_unary(g, (enum ir_op)op, h);
+    for (int op = IR_NEG; op <= IR_COS; op++) ir_unary(g, (enum ir_op)op, h);
+    ir_unary_attr(g, IR_LEAKY_RELU, h, -0.125);
+    ir_unary_attr(g, IR_ELU, h, 1.0 / 3);
+    for (int op = IR_ADD; op <= IR_EQ; op++) ir_binary(g, (enum ir_op)op, h, h);
+    ir_where(g, ir_binary(g, IR_LT, h, h), h, ir_unary(g, IR_NEG, h));
     ir_stop_grad(g, h);
     ir_binary_bcast(g, IR_DIV, h, ir_param(g, "b", 1, &s43[1]));
     /* Nodes the builders would never make, added as written. */
@@ -122,9 +126,9 @@ static void test_random_graphs(void) {
         for (int k = 0; k < 40 && n < 64; k++) {
             int a = ids[rnd((unsigned)n)], b = ids[rnd((unsigned)n)], r = -1;
             const struct ir_node *na = ir_node_at(g, a);
-            switch (rnd(8)) {
-            case 0: r = ir_unary(g, (enum ir_op)(IR_NEG + (int)rnd(IR_SQRT - IR_NEG + 1)), a); break;
-            case 1: r = ir_binary_bcast(g, (enum ir_op)(IR_ADD + (int)rnd(4)), a, b); break;
+            switch (rnd(9)) {
+            case 0: r = ir_unary(g, (enum ir_op)(IR_NEG + (int)rnd(IR_COS - IR_NEG + 1)), a); break;
+            case 1: r = ir_binary_bcast(g, (enum ir_op)(IR_ADD + (int)rnd(IR_EQ - IR_ADD + 1)), a, b); break;
             case 2: r = ir_const_like(g, (double)((int)rnd(7) - 3) / 2, a); break;
             case 3: r = ir_sum(g, a, rnd(1u << na->ndim)); break;
             case 4: {
@@ -135,6 +139,7 @@ static void test_random_graphs(void) {
             case 5: r = ir_matmul(g, a, b, rnd(4)); break;
             case 6: r = ir_stop_grad(g, a); break;
             case 7: r = ir_sum_all(g, a); break;
+            case 8: r = ir_where_bcast(g, a, b, ids[rnd((unsigned)n)]); break;
             }
             if (r >= 0) ids[n++] = r;
         }

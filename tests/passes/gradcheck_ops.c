@@ -31,14 +31,30 @@ static void test_unary(void) {
     check_unary(IR_STEP, GC_AWAY, 9); /* zero, and finite differences agree away from the jump */
     check_unary(IR_SQUARE, GC_ANY, 10);
     check_unary(IR_SQRT, GC_POS, 11);
+    check_unary(IR_ABS, GC_AWAY, 12);
+    check_unary(IR_RSQRT, GC_POS, 13);
+    check_unary(IR_LEAKY_RELU, GC_AWAY, 14);
+    check_unary(IR_ELU, GC_AWAY, 15);
+    check_unary(IR_GELU, GC_ANY, 16);
+    check_unary(IR_SIN, GC_ANY, 17);
+    check_unary(IR_COS, GC_ANY, 18);
+
+    /* attributes other than the defaults reach the rules */
+    struct gc c;
+    gc_init(&c, 19);
+    int p = gc_param(&c, "p", 2, s34, GC_AWAY);
+    int y = ir_binary(c.g, IR_ADD, gc_weighted_sum(&c, ir_unary_attr(c.g, IR_LEAKY_RELU, p, -0.7)),
+                      gc_weighted_sum(&c, ir_unary_attr(c.g, IR_ELU, p, 2.5)));
+    gc_check2(&c, y, 1, &p, "leaky_relu -0.7, elu 2.5");
+    gc_free(&c);
 }
 
 /* sum(w * op(x, p)), and the same op with one node on both sides, which must accumulate two adjoints. */
-static void check_binary(enum ir_op op, uint64_t seed) {
+static void check_binary(enum ir_op op, uint64_t seed, enum gc_domain dx, enum gc_domain dp) {
     struct gc c;
     gc_init(&c, seed);
-    int x = gc_input(&c, "x", 2, s34, GC_ANY);
-    int p = gc_param(&c, "p", 2, s34, op == IR_DIV ? GC_AWAY : GC_ANY); /* divisors away from 0 */
+    int x = gc_input(&c, "x", 2, s34, dx);
+    int p = gc_param(&c, "p", 2, s34, dp);
     int wrt[2] = {x, p};
     gc_check2(&c, gc_weighted_sum(&c, ir_binary(c.g, op, x, p)), 2, wrt, ir_op_name(op));
     char what[64];
@@ -48,10 +64,15 @@ static void check_binary(enum ir_op op, uint64_t seed) {
 }
 
 static void test_binary(void) {
-    check_binary(IR_ADD, 21);
-    check_binary(IR_SUB, 22);
-    check_binary(IR_MUL, 23);
-    check_binary(IR_DIV, 24);
+    check_binary(IR_ADD, 21, GC_ANY, GC_ANY);
+    check_binary(IR_SUB, 22, GC_ANY, GC_ANY);
+    check_binary(IR_MUL, 23, GC_ANY, GC_ANY);
+    check_binary(IR_DIV, 24, GC_ANY, GC_AWAY); /* divisors away from 0 */
+    check_binary(IR_POW, 26, GC_POS, GC_POS);  /* d/d exponent needs a positive base; so does pow(p, p) */
+    /* ties only in op(p, p), where both rules together must give the derivative of p */
+    check_binary(IR_MAXIMUM, 27, GC_ANY, GC_ANY);
+    check_binary(IR_MINIMUM, 28, GC_ANY, GC_ANY);
+    for (int op = IR_LT; op <= IR_EQ; op++) check_binary(op, 29, GC_ANY, GC_ANY); /* zero */
 
     /* Constants are leaves: 1 / p and p * 3 - 2 differentiate only through p. */
     struct gc c;
@@ -60,6 +81,22 @@ static void test_binary(void) {
     int recip = ir_binary(c.g, IR_DIV, ir_const_like(c.g, 1, p), p);
     int affine = ir_binary(c.g, IR_SUB, ir_binary(c.g, IR_MUL, p, ir_const_like(c.g, 3, p)), ir_const_like(c.g, 2, p));
     gc_check2(&c, ir_binary(c.g, IR_ADD, gc_weighted_sum(&c, recip), gc_weighted_sum(&c, affine)), 1, &p, "consts");
+    gc_free(&c);
+}
+
+/* where(x > q, p, q * q): both branches, and the condition's operand q gets gradient only through b. A
+ * cubed base to pow (b with a negative base, integer exponent) checks the d/da rule alone. */
+static void test_where_pow(void) {
+    struct gc c;
+    gc_init(&c, 45);
+    int x = gc_input(&c, "x", 2, s34, GC_ANY);
+    int p = gc_param(&c, "p", 2, s34, GC_ANY);
+    int q = gc_param(&c, "q", 2, s34, GC_ANY);
+    int w = ir_where(c.g, ir_binary(c.g, IR_GT, x, q), p, ir_binary(c.g, IR_MUL, q, q));
+    int wrt[3] = {x, p, q};
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_TANH, w)), 3, wrt, "where");
+    int cube = ir_binary(c.g, IR_POW, p, ir_const_like(c.g, 3, p));
+    gc_check2(&c, gc_weighted_sum(&c, cube), 1, &p, "pow(p, 3)");
     gc_free(&c);
 }
 
@@ -145,6 +182,7 @@ static void test_reshape(void) {
 int main(void) {
     test_unary();
     test_binary();
+    test_where_pow();
     test_matmul();
     test_broadcast();
     test_sum();

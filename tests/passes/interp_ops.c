@@ -56,6 +56,17 @@ static void test_unary(void) {
     check_unary(IR_SQUARE, x, (double[]){4, 0.25, 0.25, 4}, EXACT);
     check_unary(IR_SQRT, pos, (double[]){0.5, 1, 2, 3}, EXACT);
     check_unary(IR_STOP_GRAD, x, x, EXACT);
+    check_unary(IR_ABS, x, (double[]){2, 0.5, 0.5, 2}, EXACT);
+    check_unary(IR_RSQRT, pos, (double[]){2, 1, 0.5, 1.0 / 3}, EXACT);
+    check_unary(IR_LEAKY_RELU, x, (double[]){-0.02, -0.005, 0.5, 2}, EXACT); /* default slope 0.01 */
+    check_unary(IR_ELU, x, (double[]){-0.8646647167633873, -0.3934693402873666, 0.5, 2}, ULPS);
+    /* x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), worked out with libm */
+    check_unary(IR_GELU, x,
+                (double[]){-0.045402305912224966, -0.15428599017485609, 0.34571400982514394, 1.9545976940877752}, 1e-14);
+    check_unary(IR_SIN, x, (double[]){-0.9092974268256817, -0.479425538604203, 0.479425538604203, 0.9092974268256817},
+                ULPS);
+    check_unary(IR_COS, x, (double[]){-0.4161468365471424, 0.8775825618903728, 0.8775825618903728, -0.4161468365471424},
+                ULPS);
 
     /* At 0, relu and step are 0 (step(x) = x > 0); far out, the stable forms neither overflow nor NaN. */
     const double edge[4] = {0, -0.0, 1000, -1000};
@@ -67,11 +78,14 @@ static void test_unary(void) {
 }
 
 static void test_binary(void) {
-    static const enum ir_op ops[4] = {IR_ADD, IR_SUB, IR_MUL, IR_DIV};
-    static const double want[4][4] = {{1.5, 1, 5, 12}, {0.5, 3, 1, -4}, {0.5, -2, 6, 32}, {2, -2, 1.5, 0.5}};
+    static const enum ir_op ops[] = {IR_ADD,     IR_SUB, IR_MUL, IR_DIV, IR_POW, IR_MAXIMUM,
+                                     IR_MINIMUM, IR_LT,  IR_LE,  IR_GT,  IR_GE,  IR_EQ};
+    static const double want[][4] = {{1.5, 1, 5, 12}, {0.5, 3, 1, -4}, {0.5, -2, 6, 32}, {2, -2, 1.5, 0.5},
+                                     {1, 0.5, 9, 65536},  {1, 2, 3, 8},     {0.5, -1, 2, 4},   {0, 0, 0, 1},
+                                     {0, 0, 0, 1},        {1, 1, 1, 0},     {1, 1, 1, 0},      {0, 0, 0, 0}};
     const double a[4] = {1, 2, 3, 4}, b[4] = {0.5, -1, 2, 8};
     int64_t shape[2] = {2, 2}; /* rank 2 so elementwise ops are seen to ignore the shape */
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < (int)(sizeof ops / sizeof ops[0]); k++) {
         struct ir_graph *g = ir_graph_new();
         int x = ir_input(g, "a", 2, shape), y = ir_input(g, "b", 2, shape);
         ir_graph_output(g, "c", ir_binary(g, ops[k], x, y));
@@ -79,6 +93,18 @@ static void test_binary(void) {
         check_output(g, args, want[k], 4, EXACT, ir_op_name(ops[k]));
         ir_graph_free(g);
     }
+}
+
+/* where(c, a, b): any nonzero c (negative, NaN) picks a. */
+static void test_where(void) {
+    const double c[4] = {0, -0.0, -3, NAN}, a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
+    struct ir_graph *g = ir_graph_new();
+    int64_t n = 4;
+    int xc = ir_input(g, "c", 1, &n), xa = ir_input(g, "a", 1, &n), xb = ir_input(g, "b", 1, &n);
+    ir_graph_output(g, "y", ir_where(g, xc, xa, xb));
+    const double *args[3] = {c, a, b};
+    check_output(g, args, (double[]){5, 6, 3, 4}, 4, EXACT, "where");
+    ir_graph_free(g);
 }
 
 /* A[2,3] x B[3,4] with distinct M, K, N, so any index mix-up shows. Each flag stores its operand
@@ -228,6 +254,7 @@ static void test_invalid_graph(void) {
 int main(void) {
     test_unary();
     test_binary();
+    test_where();
     test_matmul();
     test_sum();
     test_broadcast_reshape_const();

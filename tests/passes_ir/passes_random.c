@@ -27,7 +27,7 @@ static int raw(struct ir_graph *g, enum ir_op op, int a, int ndim, const int64_t
     n.ndim = ndim;
     memcpy(n.shape, shape, sizeof(int64_t) * (size_t)ndim);
     n.in[0] = a;
-    n.in[1] = -1;
+    n.in[1] = n.in[2] = -1;
     return ir_node_add(g, &n);
 }
 
@@ -44,11 +44,12 @@ static struct ir_graph *random_graph(int seed) {
         int a = ids[rnd((unsigned)n)], b = ids[rnd((unsigned)n)], r = -1;
         struct ir_node na = *ir_node_at(g, a);
         int64_t flat = ir_node_numel(&na);
-        switch (rnd(12)) {
+        switch (rnd(14)) {
         case 0:
         case 1: {
-            static const enum ir_op safe[] = {IR_NEG, IR_TANH, IR_SIGMOID, IR_SILU, IR_SOFTPLUS, IR_RELU, IR_STEP,
-                                              IR_NEG, IR_STOP_GRAD, IR_EXP};
+            static const enum ir_op safe[] = {IR_NEG,       IR_TANH, IR_SIGMOID,    IR_SILU, IR_SOFTPLUS, IR_RELU,
+                                              IR_STEP,      IR_NEG,  IR_STOP_GRAD,  IR_EXP,  IR_ABS,      IR_GELU,
+                                              IR_LEAKY_RELU, IR_ELU, IR_SIN,        IR_COS};
             enum ir_op op = safe[rnd(sizeof safe / sizeof *safe)];
             if (op == IR_EXP) a = ir_unary(g, IR_TANH, a); /* bounded, so exp stays finite */
             r = ir_unary(g, op, a);
@@ -66,6 +67,12 @@ static struct ir_graph *random_graph(int seed) {
         case 11: r = ir_binary(g, IR_MUL, ir_const_like(g, consts[3 + rnd(3)], a),
                                ir_binary(g, IR_MUL, a, ir_const_like(g, consts[3 + rnd(5)], a)));
             break;
+        case 12: r = ir_binary_bcast(g, (enum ir_op)(IR_MAXIMUM + (int)rnd(IR_EQ - IR_MAXIMUM + 1)), a, b); break;
+        case 13: { /* where, with a condition that is sometimes a constant (simplify picks a branch) */
+            int cond = rnd(2) ? ir_binary(g, IR_GT, a, b) : ir_const_like(g, consts[rnd(3)], a);
+            r = ir_where_bcast(g, cond, a, b);
+            break;
+        }
         }
         if (r >= 0) ids[n++] = r;
     }
