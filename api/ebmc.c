@@ -25,12 +25,22 @@
 
 enum { TAG_PARAM_INIT = 9 };
 
+/* The three programs a model compiles to, as --program names them. */
+enum program { PROGRAM_ENERGY, PROGRAM_SAMPLER, PROGRAM_TRAIN, N_PROGRAMS };
+static const char *const program_names[N_PROGRAMS] = {"energy", "sampler", "train"};
+
+struct program_stats {
+    int nodes, nodes_optimized; /* graph nodes before and after the default passes */
+    struct jit_stats jit;
+};
+
 struct ebmc_model {
     struct fe_model *fe;
     struct train_config config;
     struct rt_model rt;
     int compiled;
     double compile_seconds;
+    struct program_stats stats[N_PROGRAMS];
     struct train_step step; /* for ebmc_gradients, allocated on first use */
     int64_t rt_step;        /* training steps the parameters have seen */
     char *source;           /* the model text, copied into each run folder so the run can be resumed */
@@ -218,9 +228,26 @@ static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t s
     }
 }
 
-static int compile_program(struct ebmc_model *m, struct rt_program *prog, struct ir_graph *g, FILE *diag) {
+static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program which, FILE *diag) {
+    return which == PROGRAM_TRAIN ? build_loss_graph(m, diag) : build_energy_graph(m, which == PROGRAM_SAMPLER, diag);
+}
+
+/* The program's graph after the default passes (what the JIT compiles). print_after: as
+ * pass_run_pipeline, printing to out. Frees g. NULL after printing the reason. */
+static struct ir_graph *optimize(struct ir_graph *g, const char *print_after, FILE *out, FILE *diag) {
+    if (!g) return NULL;
     char err[512];
-    if (!g) return -1;
+    struct ir_graph *o = pass_run_pipeline(g, PASS_DEFAULT_PIPELINE, print_after, out, err, sizeof err);
+    if (!o) fprintf(diag, "error: %s\n", err);
+    ir_graph_free(g);
+    return o;
+}
+
+static int compile_program(struct ebmc_model *m, enum program which, struct rt_program *prog, FILE *diag) {
+    char err[512];
+    struct ir_graph *g = build_program_graph(m, which, diag);
+    int nodes = g ? g->n_nodes : 0;
+    if (!(g = optimize(g, NULL, NULL, diag))) return -1;
     struct jit_program *jit = jit_compile(g, NULL, err, sizeof err);
     int rc = -1;
     if (!jit) fprintf(diag, "error: JIT compilation failed: %s\n", err);
@@ -229,6 +256,7 @@ static int compile_program(struct ebmc_model *m, struct rt_program *prog, struct
         jit_free(jit);
     } else {
         m->compile_seconds += jit_compile_seconds(jit);
+        m->stats[which] = (struct program_stats){nodes, g->n_nodes, *jit_get_stats(jit)};
         rc = 0;
     }
     ir_graph_free(g);
@@ -260,9 +288,8 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
         }
         init_param(&rt->params[k], p, m->config.seed, i);
     }
-    if (compile_program(m, &rt->energy, build_energy_graph(m, 0, diag), diag) ||
-        compile_program(m, &rt->energy_grad, build_energy_graph(m, 1, diag), diag) ||
-        compile_program(m, &rt->loss, build_loss_graph(m, diag), diag)) {
+    if (compile_program(m, PROGRAM_ENERGY, &rt->energy, diag) || compile_program(m, PROGRAM_SAMPLER, &rt->energy_grad, diag) ||
+        compile_program(m, PROGRAM_TRAIN, &rt->loss, diag)) {
         rt_model_free(rt);
         return -1;
     }
@@ -272,29 +299,68 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
 
 /* ---- inspection ---- */
 
-static const char *const stages[] = {"ast", "graph", "grad", "opt", "llvm", "llvm-unopt"};
+/* Stages in pipeline order; those past "grad" look at one program after the default passes. */
+static const char *const stages[] = {"ast", "graph", "grad", "opt", "fused", "kernels", "llvm-unopt", "llvm", "asm", "dot"};
+enum { STAGE_AST, STAGE_GRAPH, STAGE_GRAD, STAGE_OPT, STAGE_FUSED, STAGE_KERNELS, STAGE_LLVM_UNOPT, STAGE_LLVM, STAGE_ASM,
+       STAGE_DOT, N_STAGES };
 
-const char *ebmc_emit_stages(void) { return "ast, graph, grad, opt, llvm, llvm-unopt"; }
+const char *ebmc_emit_stages(void) { return "ast, graph, grad, opt, fused, kernels, llvm-unopt, llvm, asm, dot"; }
 
-int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag) {
-    int which = -1;
-    for (int i = 0; i < (int)(sizeof stages / sizeof stages[0]); i++)
-        if (strcmp(stage, stages[i]) == 0) which = i;
+static int find_name(const char *const *names, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0) return i;
+    return -1;
+}
+
+static int emit_optimized(struct ebmc_model *m, int stage, enum program which, const char *print_after, FILE *out,
+                          FILE *diag) {
+    struct ir_graph *g = build_program_graph(m, which, diag);
+    int nodes = g ? g->n_nodes : 0;
+    if (!(g = optimize(g, print_after, out, diag))) return -1;
+    char err[512];
+    int rc = 0;
+    switch (stage) {
+    case STAGE_OPT:
+        fprintf(out, "; %s program after %s: %d nodes (%d before)\n", program_names[which], PASS_DEFAULT_PIPELINE,
+                g->n_nodes, nodes);
+        ir_print(g, out);
+        break;
+    case STAGE_FUSED: rc = jit_print_plan(g, JIT_PLAN_FUSED, out, err, sizeof err); break;
+    case STAGE_KERNELS: rc = jit_print_plan(g, JIT_PLAN_KERNELS, out, err, sizeof err); break;
+    case STAGE_DOT: rc = jit_print_plan(g, JIT_PLAN_DOT, out, err, sizeof err); break;
+    case STAGE_LLVM_UNOPT: rc = jit_print_code(g, JIT_CODE_LLVM_UNOPT, out, err, sizeof err); break;
+    case STAGE_LLVM: rc = jit_print_code(g, JIT_CODE_LLVM, out, err, sizeof err); break;
+    case STAGE_ASM: rc = jit_print_code(g, JIT_CODE_ASM, out, err, sizeof err); break;
+    default: break; /* print_after only */
+    }
+    if (rc) fprintf(diag, "error: %s\n", err);
+    ir_graph_free(g);
+    return rc;
+}
+
+int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, const char *print_after, FILE *out,
+              FILE *diag) {
+    int which = stage ? find_name(stages, N_STAGES, stage) : N_STAGES;
+    int prog = program ? find_name(program_names, N_PROGRAMS, program) : PROGRAM_TRAIN;
     if (which < 0) {
         fprintf(diag, "error: unknown stage '%s' (have: %s)\n", stage, ebmc_emit_stages());
         return -1;
     }
-    if (which == 0) {
+    if (prog < 0) {
+        fprintf(diag, "error: unknown program '%s' (have: energy, sampler, train)\n", program);
+        return -1;
+    }
+    if (which == STAGE_AST) {
         fe_print_ast(m->fe, out);
         return 0;
     }
+    if (which >= STAGE_OPT) return emit_optimized(m, which, (enum program)prog, print_after, out, diag);
     struct ir_graph *g = NULL;
-    int rc = 0;
-    if (which == 1) {
+    if (which == STAGE_GRAPH) {
         if (!(g = build_energy_graph(m, 0, diag))) return -1;
         fprintf(out, "; energy(x) at batch %d\n", m->config.batch);
         ir_print(g, out);
-    } else if (which == 2) {
+    } else {
         if (!(g = build_energy_graph(m, 1, diag))) return -1;
         fprintf(out, "; sampler program: energy and dE/dx at batch %d\n", m->config.batch);
         ir_print(g, out);
@@ -303,26 +369,28 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag) {
         fprintf(out, "\n; training-step program: surrogate loss and parameter gradients, data and negatives as one "
                      "[2B] batch\n");
         ir_print(g, out);
-    } else if (strcmp(stage, "opt") == 0) {
-        char err[512];
-        if (!(g = build_loss_graph(m, diag))) return -1;
-        struct ir_graph *o = pass_run_pipeline(g, PASS_DEFAULT_PIPELINE, NULL, NULL, err, sizeof err);
-        if (!o) {
-            fprintf(diag, "error: %s\n", err);
-            rc = -1;
-        } else {
-            fprintf(out, "; training-step program after %s: %d nodes (%d before)\n", PASS_DEFAULT_PIPELINE, o->n_nodes,
-                    g->n_nodes);
-            ir_print(o, out);
-            ir_graph_free(o);
-        }
-    } else {
-        char err[512];
-        if (!(g = build_loss_graph(m, diag))) return -1;
-        if ((rc = jit_print_llvm(g, strcmp(stage, "llvm") == 0, out, err, sizeof err)) != 0) fprintf(diag, "error: %s\n", err);
     }
     ir_graph_free(g);
-    return rc;
+    return 0;
+}
+
+static void print_bytes(FILE *out, int64_t bytes) { fprintf(out, " %9.2f MiB", (double)bytes / (1024.0 * 1024.0)); }
+
+int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag) {
+    if (ebmc_compile(m, diag) != 0) return -1;
+    fprintf(out, "program   batch  nodes  after-passes  kernels-unfused  kernels-fused  buffers-unplanned  "
+                 "buffers-planned  compile\n");
+    for (int i = 0; i < N_PROGRAMS; i++) {
+        const struct program_stats *s = &m->stats[i];
+        fprintf(out, "%-8s %6d %6d %13d %16d %14d    ", program_names[i],
+                i == PROGRAM_TRAIN ? 2 * m->config.batch : m->config.batch, s->nodes, s->nodes_optimized,
+                s->jit.n_kernels_unfused, s->jit.n_kernels);
+        print_bytes(out, s->jit.bytes_unplanned);
+        fprintf(out, "    ");
+        print_bytes(out, s->jit.bytes);
+        fprintf(out, " %7.3f s\n", s->jit.compile_seconds);
+    }
+    return 0;
 }
 
 /* ---- running ---- */

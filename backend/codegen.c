@@ -1,9 +1,8 @@
-/* codegen.c: graph IR -> LLVM IR. First a buffer plan (which node's value lives in which slot of
- * bufs[]), then one kernel per computed node, plus a transpose kernel for each trans_b matmul operand.
+/* codegen.c: a plan (plan.c) -> LLVM IR, one function per kernel.
  *
  * Values are emitted through emit_value(node, flat index): a node with a buffer is a load, anything
- * else (today: constants, reshapes of constants) is computed in place from its inputs. Fusion will
- * only have to stop giving elementwise and broadcast nodes buffers; the emitters stay as they are.
+ * else (constants, nodes fused into this kernel) is computed in place from its inputs, and a kernel's
+ * main loop value (a sum or matmul with an epilogue) is the value that loop just finished.
  *
  * Determinism: no instruction carries fast-math flags, so every rewrite LLVM may make (vectorizing the
  * range loop or not, peeling a remainder) keeps each element's exact IEEE result, and every element is
@@ -17,99 +16,6 @@
 
 #include "vecmath.h"
 
-/* ---- plan ---- */
-
-static int is_alias(enum ir_op op) { return op == IR_RESHAPE || op == IR_STOP_GRAD; }
-
-static int is_transcendental(enum ir_op op) {
-    switch (op) {
-    case IR_EXP:
-    case IR_LOG:
-    case IR_TANH:
-    case IR_SIGMOID:
-    case IR_SILU:
-    case IR_SOFTPLUS:
-    case IR_ELU:
-    case IR_GELU:
-    case IR_SIN:
-    case IR_COS:
-    case IR_POW: return 1;
-    default: return 0;
-    }
-}
-
-static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen_kernel_kind kind, int node,
-                                         int64_t numel, int64_t range, int64_t work) {
-    struct codegen_kernel *k = &plan->kernels[plan->n_kernels++];
-    k->kind = kind;
-    k->node = node;
-    k->range = range;
-    k->work = work;
-    k->slot = plan->n_slots++;
-    plan->slot_numel[k->slot] = numel;
-    return k;
-}
-
-int codegen_plan(const struct ir_graph *g, struct codegen_plan *plan, char *err, size_t errlen) {
-    memset(plan, 0, sizeof *plan);
-    int n = g->n_nodes;
-    size_t cap = 2 * (size_t)n + 1; /* slots and kernels: a node's own, plus at most one transpose */
-    plan->n_nodes = n;
-    plan->slot = malloc(sizeof(int) * ((size_t)n + 1));
-    plan->transposed = malloc(sizeof(int) * ((size_t)n + 1));
-    plan->slot_numel = malloc(sizeof(int64_t) * cap);
-    plan->kernels = malloc(sizeof(struct codegen_kernel) * cap);
-    if (!plan->slot || !plan->transposed || !plan->slot_numel || !plan->kernels) {
-        codegen_plan_free(plan);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    /* Argument slots come first, in node order, which is ir_graph_args() order. */
-    for (int id = 0; id < n; id++) {
-        const struct ir_node *x = ir_node_at(g, id);
-        plan->slot[id] = plan->transposed[id] = -1;
-        if (x->op == IR_INPUT || x->op == IR_PARAM) {
-            plan->slot_numel[plan->n_slots] = ir_node_numel(x);
-            plan->slot[id] = plan->n_slots++;
-        }
-    }
-    plan->n_args = plan->n_slots;
-    for (int id = 0; id < n; id++) {
-        const struct ir_node *x = ir_node_at(g, id);
-        if (x->op == IR_INPUT || x->op == IR_PARAM || x->op == IR_CONST) continue;
-        if (is_alias(x->op)) { /* same elements, same row-major order: no copy */
-            plan->slot[id] = plan->slot[x->in[0]];
-            continue;
-        }
-        int64_t numel = ir_node_numel(x), range = numel, work = is_transcendental(x->op) ? 8 * numel : numel;
-        if (x->op == IR_SUM) {
-            work = ir_node_numel(ir_node_at(g, x->in[0]));
-        } else if (x->op == IR_MATMUL) {
-            const struct ir_node *a = ir_node_at(g, x->in[0]), *b = ir_node_at(g, x->in[1]);
-            range = x->shape[0];
-            work = numel * a->shape[(x->flags & IR_TRANS_A) ? 0 : 1];
-            /* trans_b: the i-k-j loop wants rows of op(B), so store op(B) once, row-major. */
-            if ((x->flags & IR_TRANS_B) && plan->transposed[x->in[1]] < 0)
-                plan->transposed[x->in[1]] =
-                    add_kernel(plan, CODEGEN_TRANSPOSE, x->in[1], ir_node_numel(b), b->shape[1], ir_node_numel(b))->slot;
-        }
-        plan->slot[id] = add_kernel(plan, CODEGEN_NODE, id, numel, range, work)->slot;
-    }
-    return 0;
-}
-
-void codegen_plan_free(struct codegen_plan *plan) {
-    free(plan->slot);
-    free(plan->transposed);
-    free(plan->slot_numel);
-    free(plan->kernels);
-    memset(plan, 0, sizeof *plan);
-}
-
-void codegen_kernel_name(char *buf, size_t len, const struct codegen_kernel *k) {
-    snprintf(buf, len, "%c%d", k->kind == CODEGEN_TRANSPOSE ? 't' : 'k', k->node);
-}
-
 /* ---- emission state and small helpers ---- */
 
 struct cg {
@@ -121,6 +27,9 @@ struct cg {
     LLVMTypeRef f32, i64, ptr, void_t;
     int fma;                 /* the CPU has fused multiply-add */
     LLVMValueRef fn;         /* the kernel body being emitted */
+    int out;                 /* its output slot */
+    int root, main;          /* the node it stores; its main loop's node (root itself without epilogue) */
+    LLVMValueRef main_value; /* while emitting the epilogue: the main loop's finished value */
     LLVMValueRef *slot_ptr;  /* per slot: the body's pointer parameter, NULL if the kernel does not use it */
     /* scratch, n_slots + 2 entries each */
     char *used;
@@ -416,8 +325,8 @@ static LLVMValueRef emit_binary(struct cg *c, enum ir_op op, LLVMValueRef x, LLV
 
 static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx);
 
-/* Element idx (row-major) of node id, computed from its inputs. Only elementwise (where included), broadcast, alias
- * and const nodes can be computed this way; sums and matmuls always have buffers. */
+/* Element idx (row-major) of node id, computed from its inputs. Only elementwise (where included),
+ * broadcast, alias and const nodes can be computed this way; sums and matmuls always have buffers. */
 static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
     const struct ir_node *n = ir_node_at(c->g, id);
     if (ir_op_is_unary_elementwise(n->op)) return emit_unary(c, n, emit_value(c, n->in[0], idx));
@@ -437,28 +346,38 @@ static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
 }
 
 static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx) {
+    if (id == c->main && c->main_value) return c->main_value;
     int slot = c->plan->slot[id];
     return slot >= 0 ? load_elem(c, slot, idx) : emit_compute(c, id, idx);
 }
 
-/* Marks the slots that emit_value(id) reads: the mirror image of emit_value. */
-static void mark_slots(const struct cg *c, int id, char *used) {
-    int slot = c->plan->slot[id];
-    if (slot >= 0) {
-        used[slot] = 1;
-        return;
+/* Stores element idx of the kernel's result, given v, the main loop's value there: through the
+ * epilogue if the kernel has one. */
+static void store_result(struct cg *c, LLVMValueRef idx, LLVMValueRef v) {
+    if (c->main != c->root) {
+        c->main_value = v;
+        v = emit_compute(c, c->root, idx);
+        c->main_value = NULL;
     }
-    const struct ir_node *n = ir_node_at(c->g, id);
-    for (int i = 0; i < ir_op_arity(n->op); i++) mark_slots(c, n->in[i], used);
+    store_elem(c, c->out, idx, v);
+}
+
+/* Runs the epilogue over elements [lo, hi) of the output, where the main loop left its values. */
+static void epilogue_range(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
+    if (c->main == c->root) return;
+    struct loop l;
+    LLVMValueRef i = loop_begin(c, &l, lo, hi, "epi");
+    store_result(c, i, load_elem(c, c->out, i));
+    loop_end(c, &l);
 }
 
 /* ---- kernels ---- */
 
 /* Elementwise ops and broadcasts: one output element per item. */
-static void emit_map_kernel(struct cg *c, int id, LLVMValueRef lo, LLVMValueRef hi) {
+static void emit_map_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     struct loop l;
     LLVMValueRef i = loop_begin(c, &l, lo, hi, "i");
-    store_elem(c, c->plan->slot[id], i, emit_compute(c, id, i));
+    store_elem(c, c->out, i, emit_compute(c, c->root, i));
     loop_end(c, &l);
 }
 
@@ -523,9 +442,9 @@ static LLVMValueRef reduction_end(struct cg *c, struct reduction *red) {
 /* Sum: one output element per item. If the innermost input dim is reduced, each element reduces its
  * contiguous rows with split accumulators. Otherwise rows of the input are added into the output range
  * in order, so the inner loop runs along contiguous kept elements and vectorizes as it is. */
-static void emit_sum_kernel(struct cg *c, int id, LLVMValueRef lo, LLVMValueRef hi) {
-    const struct ir_node *n = ir_node_at(c->g, id), *x = ir_node_at(c->g, n->in[0]);
-    int out = c->plan->slot[id];
+static void emit_sum_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *n = ir_node_at(c->g, c->main), *x = ir_node_at(c->g, n->in[0]);
+    int out = c->out;
     enum dim_kind kind[IR_MAX_DIMS];
     for (int i = 0; i < x->ndim; i++) kind[i] = (n->axes >> i & 1) ? DIM_REDUCED : DIM_KEPT;
     struct dim d[IR_MAX_DIMS];
@@ -542,7 +461,7 @@ static void emit_sum_kernel(struct cg *c, int id, LLVMValueRef lo, LLVMValueRef 
         LLVMValueRef r = loop_to(c, &r_loop, reduced / row_len, "row");
         reduction_row(c, &red, n->in[0], split_index(c, d, nd, o, imul(c, r, row_len)), row_len);
         loop_end(c, &r_loop);
-        store_elem(c, out, o, reduction_end(c, &red));
+        store_result(c, o, reduction_end(c, &red));
         loop_end(c, &lo_loop);
     } else {
         LLVMValueRef o = loop_begin(c, &lo_loop, lo, hi, "o");
@@ -554,6 +473,7 @@ static void emit_sum_kernel(struct cg *c, int id, LLVMValueRef lo, LLVMValueRef 
         store_elem(c, out, o, LLVMBuildFAdd(c->b, load_elem(c, out, o), v, ""));
         loop_end(c, &lo_loop);
         loop_end(c, &r_loop);
+        epilogue_range(c, lo, hi);
     }
 }
 
@@ -603,6 +523,13 @@ static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, int out,
     }
     loop_end(c, &lj);
     loop_end(c, &lk);
+    if (c->main != c->root) { /* one copy of the epilogue code per tile shape, looping over its rows */
+        struct loop lr;
+        LLVMValueRef r = loop_to(c, &lr, rows, "epirow");
+        LLVMValueRef first = imad(c, iadd(c, i0, r), mm->n, j0);
+        epilogue_range(c, first, iadd(c, first, i64c(c, width)));
+        loop_end(c, &lr);
+    }
 }
 
 /* Rows i0 .. i0+rows of C, tile by tile; the last tile is narrower if MM_COLS does not divide N. */
@@ -620,12 +547,12 @@ static void emit_matmul_rows(struct cg *c, const struct matmul_ctx *mm, int out,
 /* Matmul over rows [lo, hi) of C in i-k-j order: the inner loop runs along rows of C and of op(B) and
  * vectorizes. Blocks of MM_ROWS rows, then the leftover rows one by one; every element is the same chain
  * of FMAs over k either way. A trans_b operand was transposed by its own kernel beforehand. */
-static void emit_matmul_kernel(struct cg *c, int id, LLVMValueRef lo, LLVMValueRef hi) {
-    const struct ir_node *n = ir_node_at(c->g, id), *a = ir_node_at(c->g, n->in[0]);
+static void emit_matmul_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *n = ir_node_at(c->g, c->main), *a = ir_node_at(c->g, n->in[0]);
     int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
     struct matmul_ctx mm = {n->in[0], n->in[1], tb ? c->plan->transposed[n->in[1]] : -1,
                             n->shape[0], a->shape[ta ? 0 : 1], n->shape[1], ta};
-    int out = c->plan->slot[id];
+    int out = c->out;
     struct loop li;
     LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, MM_ROWS), "");
     LLVMValueRef blk = loop_begin(c, &li, i64c(c, 0), blocks, "blk");
@@ -658,17 +585,12 @@ static LLVMAttributeRef enum_attr(struct cg *c, const char *name) {
  * vectorizer needs no runtime overlap checks. (A caller may pass one buffer as two arguments: noalias
  * parameters may overlap as long as neither is written. The output is a program-owned buffer.) */
 static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
-    const struct ir_node *n = ir_node_at(c->g, k->node);
     int out = k->slot, *slots = c->slots, n_ptrs = 0;
-    memset(c->used, 0, (size_t)c->plan->n_slots);
-    if (k->kind == CODEGEN_TRANSPOSE) {
-        mark_slots(c, k->node, c->used);
-    } else if (n->op == IR_MATMUL && (n->flags & IR_TRANS_B)) {
-        mark_slots(c, n->in[0], c->used);
-        c->used[c->plan->transposed[n->in[1]]] = 1;
-    } else {
-        for (int i = 0; i < ir_op_arity(n->op); i++) mark_slots(c, n->in[i], c->used);
-    }
+    c->out = out;
+    c->root = k->node;
+    c->main = k->main >= 0 ? k->main : k->node;
+    c->main_value = NULL;
+    codegen_kernel_reads(c->g, c->plan, k, c->used);
     slots[n_ptrs++] = out;
     for (int s = 0; s < c->plan->n_slots; s++)
         if (c->used[s]) slots[n_ptrs++] = s;
@@ -695,10 +617,11 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
 
     c->fn = body;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, body, "entry"));
+    enum ir_op op = ir_node_at(c->g, c->main)->op;
     if (k->kind == CODEGEN_TRANSPOSE) emit_transpose_kernel(c, k->node, out, lo, hi);
-    else if (n->op == IR_SUM) emit_sum_kernel(c, k->node, lo, hi);
-    else if (n->op == IR_MATMUL) emit_matmul_kernel(c, k->node, lo, hi);
-    else emit_map_kernel(c, k->node, lo, hi);
+    else if (op == IR_SUM) emit_sum_kernel(c, lo, hi);
+    else if (op == IR_MATMUL) emit_matmul_kernel(c, lo, hi);
+    else emit_map_kernel(c, lo, hi);
     LLVMBuildRetVoid(c->b);
     for (int i = 0; i < n_ptrs; i++) c->slot_ptr[slots[i]] = NULL;
 

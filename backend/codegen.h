@@ -1,5 +1,7 @@
-/* codegen.h: internal to backend/. Turns a verified graph into a buffer plan and an LLVM module of
- * kernels; jit.c optimizes, JIT-compiles and runs that module. Nothing outside backend/ includes this.
+/* codegen.h: internal to backend/. plan.c turns a verified graph into a plan (which nodes are fused
+ * into which kernel, which buffer slot holds each stored value, where each slot lives in the arena);
+ * codegen.c turns the plan into an LLVM module of kernels; jit.c optimizes, JIT-compiles and runs it.
+ * Nothing outside backend/ includes this.
  *
  * Every kernel is `void k<id>(float **bufs, int64_t lo, int64_t hi)`: it reads its operands from
  * bufs[slot] and computes items [lo, hi) of its parallel axis (flat elements for elementwise ops and
@@ -22,7 +24,8 @@ enum codegen_kernel_kind {
 
 struct codegen_kernel {
     enum codegen_kernel_kind kind;
-    int node;      /* the node it computes or transposes (with fusion: the root of a group) */
+    int node;      /* the node it stores (the root of its fused group) or transposes */
+    int main;      /* -1, or the sum or matmul whose loop the kernel runs, node being its elementwise epilogue */
     int slot;      /* the buffer it writes */
     int64_t range; /* its parallel axis is [0, range) */
     int64_t work;  /* rough operation count: decides whether splitting it across threads pays */
@@ -30,20 +33,35 @@ struct codegen_kernel {
 
 struct codegen_plan {
     int n_nodes;
-    /* Per node: the slot of bufs[] that holds its value, or -1 if it has none (a constant, emitted as
-     * an immediate into its users). Reshape and stop_grad share their input's slot. */
+    /* Per node: the slot of bufs[] that holds its value, or -1 if it has none: a constant (an immediate
+     * in its users), a node inlined into its consumer's kernel, or a kernel's main loop. Reshape and
+     * stop_grad share their input's slot. */
     int *slot;
     int *transposed;     /* per node: the slot holding its transpose, or -1 */
     int n_args;          /* slots [0, n_args) are the caller's buffers, in ir_graph_args() order */
     int n_slots;         /* slots [n_args, n_slots) belong to the program */
     int64_t *slot_numel; /* per slot: its element count */
+    int64_t *slot_offset;    /* per program slot: its byte offset in the arena (64-byte aligned) */
+    int64_t arena_bytes;     /* the arena: the peak of the live program slots */
+    int64_t unplanned_bytes; /* what the program slots would take with a buffer each */
     struct codegen_kernel *kernels; /* in execution order */
     int n_kernels;
 };
 
-/* Plans buffers and kernels for a verified graph. Returns 0, or -1 with a message (out of memory). */
-int codegen_plan(const struct ir_graph *g, struct codegen_plan *plan, char *err, size_t errlen);
+struct codegen_options {
+    int no_fusion;          /* one kernel per computed node, as before fusion */
+    int no_memory_planning; /* every slot its own range of the arena */
+};
+
+/* Plans kernels and buffers for a verified graph (opts may be NULL: fuse and plan memory). Returns 0,
+ * or -1 with a message (out of memory). */
+int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, struct codegen_plan *plan, char *err,
+                 size_t errlen);
 void codegen_plan_free(struct codegen_plan *plan);
+
+/* Sets used[s] (n_slots entries) for every slot kernel k reads. */
+void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
+                          char *used);
 
 /* The kernel's symbol name: "k12" computes node 12, "t5" transposes node 5. */
 void codegen_kernel_name(char *buf, size_t len, const struct codegen_kernel *k);

@@ -42,13 +42,14 @@ struct jit_output {
 struct jit_program {
     LLVMOrcLLJITRef jit; /* owns the compiled code */
     int n_args, n_slots;
-    float **bufs; /* [0, n_args): the caller's, rebound by every run; the rest owned */
+    float **bufs; /* [0, n_args): the caller's, rebound by every run; the rest point into arena */
+    void *arena;  /* every program-owned buffer, placed by plan.c's memory planning */
     struct jit_kernel *kernels;
     int n_kernels;
     struct jit_output *outputs;
     int n_outputs;
     int64_t min_parallel_work;
-    double compile_seconds;
+    struct jit_stats stats;
 };
 
 static double now(void) {
@@ -208,13 +209,11 @@ static int load_kernels(struct jit_program *p, const struct ir_graph *g, const s
     return 0;
 }
 
-/* Program-owned buffers, 64-byte aligned (a cache line, one AVX-512 vector). */
+/* The arena, 64-byte aligned (a cache line, one AVX-512 vector), as are the offsets in it. */
 static int alloc_buffers(struct jit_program *p, const struct codegen_plan *plan) {
-    for (int s = plan->n_args; s < plan->n_slots; s++) {
-        size_t bytes = ((size_t)plan->slot_numel[s] * sizeof(float) + 63) & ~(size_t)63;
-        p->bufs[s] = aligned_alloc(64, bytes);
-        if (!p->bufs[s]) return -1;
-    }
+    p->arena = aligned_alloc(64, (size_t)plan->arena_bytes + 64);
+    if (!p->arena) return -1;
+    for (int s = plan->n_args; s < plan->n_slots; s++) p->bufs[s] = (float *)((char *)p->arena + plan->slot_offset[s]);
     return 0;
 }
 
@@ -238,11 +237,18 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
     double t0 = now();
     int opt_level = opts ? opts->opt_level : 3;
     if (verify_graph(g, err, errlen) != 0 || init_llvm(err, errlen) != 0) return NULL;
+    struct codegen_options unfused = {1, 1}, copts = {opts && opts->no_fusion, opts && opts->no_memory_planning};
     struct codegen_plan plan;
-    if (codegen_plan(g, &plan, err, errlen) != 0) return NULL;
+    if (codegen_plan(g, &unfused, &plan, err, errlen) != 0) return NULL;
+    struct jit_stats stats = {.n_kernels_unfused = plan.n_kernels, .bytes_unplanned = plan.unplanned_bytes};
+    codegen_plan_free(&plan);
+    if (codegen_plan(g, &copts, &plan, err, errlen) != 0) return NULL;
+    stats.n_kernels = plan.n_kernels;
+    stats.bytes = plan.arena_bytes;
     struct jit_program *p = calloc(1, sizeof *p);
     int ok = p != NULL;
     if (ok) {
+        p->stats = stats;
         p->min_parallel_work = DEFAULT_MIN_PARALLEL_WORK;
         p->n_args = plan.n_args;
         p->n_slots = plan.n_slots;
@@ -259,22 +265,23 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
         jit_free(p);
         return NULL;
     }
-    p->compile_seconds = now() - t0;
+    p->stats.compile_seconds = now() - t0;
     return p;
 }
 
 void jit_free(struct jit_program *p) {
     if (!p) return;
     if (p->jit) dispose_jit(p->jit);
-    if (p->bufs)
-        for (int s = p->n_args; s < p->n_slots; s++) free(p->bufs[s]);
+    free(p->arena);
     free(p->bufs);
     free(p->kernels);
     free(p->outputs);
     free(p);
 }
 
-double jit_compile_seconds(const struct jit_program *p) { return p->compile_seconds; }
+double jit_compile_seconds(const struct jit_program *p) { return p->stats.compile_seconds; }
+
+const struct jit_stats *jit_get_stats(const struct jit_program *p) { return &p->stats; }
 
 void jit_set_min_parallel_work(struct jit_program *p, int64_t work) { p->min_parallel_work = work; }
 
@@ -347,23 +354,49 @@ void jit_run(struct jit_program *p, float *const *args, float *const *outs, int 
 
 /* ---- printing ---- */
 
-int jit_print_llvm(const struct ir_graph *g, int optimized, FILE *out, char *err, size_t errlen) {
+/* The module as text: LLVM IR, or assembly from the host TargetMachine. */
+static char *module_text(LLVMModuleRef mod, const char *triple, enum jit_code_format format, char *err, size_t errlen) {
+    if (format != JIT_CODE_ASM) return LLVMPrintModuleToString(mod);
+    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
+    if (!tm) return NULL;
+    LLVMMemoryBufferRef buf = NULL;
+    char *msg = NULL, *text = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMAssemblyFile, &msg, &buf)) {
+        snprintf(err, errlen, "cannot emit assembly: %s", msg ? msg : "?");
+    } else {
+        size_t len = LLVMGetBufferSize(buf);
+        text = malloc(len + 1);
+        if (text) {
+            memcpy(text, LLVMGetBufferStart(buf), len);
+            text[len] = 0;
+        }
+        LLVMDisposeMemoryBuffer(buf);
+    }
+    LLVMDisposeMessage(msg);
+    LLVMDisposeTargetMachine(tm);
+    return text;
+}
+
+int jit_print_code(const struct ir_graph *g, enum jit_code_format format, FILE *out, char *err, size_t errlen) {
     if (verify_graph(g, err, errlen) != 0 || init_llvm(err, errlen) != 0) return -1;
     struct codegen_plan plan;
-    if (codegen_plan(g, &plan, err, errlen) != 0) return -1;
+    if (codegen_plan(g, NULL, &plan, err, errlen) != 0) return -1;
     LLVMContextRef ctx = LLVMContextCreate();
     char *triple = LLVMGetDefaultTargetTriple();
-    LLVMModuleRef mod = build_module(g, &plan, ctx, triple, optimized ? 3 : 0, err, errlen);
-    LLVMDisposeMessage(triple);
+    LLVMModuleRef mod = build_module(g, &plan, ctx, triple, format == JIT_CODE_LLVM_UNOPT ? 0 : 3, err, errlen);
     codegen_plan_free(&plan);
     int rc = -1;
     if (mod) {
-        char *text = LLVMPrintModuleToString(mod);
-        rc = fputs(text, out) < 0 ? -1 : 0;
-        if (rc) snprintf(err, errlen, "cannot write the LLVM IR");
-        LLVMDisposeMessage(text);
+        char *text = module_text(mod, triple, format, err, errlen);
+        if (text) {
+            rc = fputs(text, out) < 0 ? -1 : 0;
+            if (rc) snprintf(err, errlen, "cannot write the output");
+        }
+        if (format == JIT_CODE_ASM) free(text);
+        else LLVMDisposeMessage(text);
         LLVMDisposeModule(mod);
     }
+    LLVMDisposeMessage(triple);
     LLVMContextDispose(ctx);
     return rc;
 }

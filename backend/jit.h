@@ -1,8 +1,8 @@
 /* jit.h: compiles a graph to native code through the LLVM C API (LLVM 19) and ORC LLJIT.
  *
- * Each op becomes a kernel `void k(float **bufs, int64_t lo, int64_t hi)` over a [lo, hi) range of its
- * parallel axis; jit_run calls the kernels in order from one OpenMP parallel region with a static split
- * and a barrier between kernels. Modules are optimized with "default<O3>" on a TargetMachine for the
+ * Each fused group of ops becomes a kernel `void k(float **bufs, int64_t lo, int64_t hi)` over a
+ * [lo, hi) range of its parallel axis; jit_run calls the kernels in order from one OpenMP parallel
+ * region, each kernel finished before the next starts. Modules are optimized with "default<O3>" on a TargetMachine for the
  * host CPU (name and features), so loops vectorize for AVX-512 where the machine has it. */
 #ifndef EBMC_JIT_H
 #define EBMC_JIT_H
@@ -16,7 +16,17 @@
 struct jit_program;
 
 struct jit_options {
-    int opt_level; /* 0: no LLVM optimization; 3 (default when opts is NULL): default<O3> */
+    int opt_level;          /* 0: no LLVM optimization; 3 (default when opts is NULL): default<O3> */
+    int no_fusion;          /* one kernel per computed node (for tests and --stats comparisons) */
+    int no_memory_planning; /* a separate buffer per stored value */
+};
+
+/* What a compiled program is made of (ebmc compile --stats). */
+struct jit_stats {
+    int n_kernels, n_kernels_unfused; /* kernels run per call, with and without fusion */
+    int64_t bytes;                    /* program-owned buffer memory, after memory planning */
+    int64_t bytes_unplanned;          /* the same with one buffer per value and no fusion */
+    double compile_seconds;           /* planning, IR building, LLVM optimization and JIT materialization */
 };
 
 /* Compiles g (verified first). The program keeps no pointer to g. Returns NULL with a message in err. */
@@ -28,12 +38,19 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
 void jit_run(struct jit_program *p, float *const *args, float *const *outs, int nthreads);
 void jit_free(struct jit_program *p);
 
-/* Prints the LLVM IR of the module compiled for g: before (optimized = 0) or after optimization. */
-int jit_print_llvm(const struct ir_graph *g, int optimized, FILE *out, char *err, size_t errlen);
+/* Prints the code compiled for g: LLVM IR before or after optimization, or the host's assembly. */
+enum jit_code_format { JIT_CODE_LLVM_UNOPT, JIT_CODE_LLVM, JIT_CODE_ASM };
+int jit_print_code(const struct ir_graph *g, enum jit_code_format format, FILE *out, char *err, size_t errlen);
+
+/* Prints the kernel plan for g (inspect.c): the nodes each fused kernel computes, each kernel as a loop
+ * nest over its buffers, or the graph for Graphviz with one cluster per kernel. */
+enum jit_plan_format { JIT_PLAN_FUSED, JIT_PLAN_KERNELS, JIT_PLAN_DOT };
+int jit_print_plan(const struct ir_graph *g, enum jit_plan_format format, FILE *out, char *err, size_t errlen);
 /* Kernels whose estimated work (about one unit per flop or element) is below this run on one thread;
  * the rest are split across threads. 0 splits every kernel (tests use it to exercise the splits). */
 void jit_set_min_parallel_work(struct jit_program *p, int64_t work);
 /* Seconds spent compiling this program (IR building, optimization and JIT materialization). */
 double jit_compile_seconds(const struct jit_program *p);
+const struct jit_stats *jit_get_stats(const struct jit_program *p);
 
 #endif

@@ -47,11 +47,21 @@ void ebmc_print_settings_help(FILE *out);
  * with the LLVM JIT and initializes the parameters from the seed. Returns 0 or -1. */
 int ebmc_compile(struct ebmc_model *m, FILE *diag);
 
-/* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the training-step graphs after
- * autodiff), "opt" (the training-step graph after ebmc_default_passes()), "llvm" (LLVM IR of the
- * training step after optimization), "llvm-unopt". Needs no ebmc_compile. Returns 0, or -1 for an
- * unknown stage. */
-int ebmc_emit(struct ebmc_model *m, const char *stage, FILE *out, FILE *diag);
+/* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the sampler and training-step
+ * graphs after autodiff), then, for one program after the default passes (ebmc_default_passes()):
+ * "opt" (its graph), "fused" (its kernels and the nodes each computes), "kernels" (each kernel as a loop
+ * nest over buffers), "llvm-unopt" and "llvm" (LLVM IR before and after default<O3> for the host CPU),
+ * "asm" (host assembly), "dot" (Graphviz, one cluster per kernel). program: "energy", "sampler" (E and
+ * dE/dx) or "train" (surrogate loss and parameter gradients; NULL means this one). print_after: NULL, or
+ * a comma-separated list of passes after which the program's graph is printed to out, as LLVM's
+ * -print-after does (stage may then be NULL to print only that). Needs no ebmc_compile. Returns 0, or -1
+ * for an unknown stage or program. */
+int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, const char *print_after, FILE *out,
+              FILE *diag);
+/* Compiles the model (if not yet) and prints, per program: graph nodes before and after the passes,
+ * kernels without and with fusion, buffer memory without and with fusion and memory planning, and JIT
+ * compile time. Returns 0 or -1. */
+int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag);
 /* The stage names, comma separated, for --help. */
 const char *ebmc_emit_stages(void);
 

@@ -111,10 +111,12 @@ static void adam_update(struct rt_model *m, const struct train_config *c, int t)
     }
 }
 
+/* Whether every gradient is finite and small enough that Adam's second moment (g^2, stored as a float)
+ * stays finite: sqrt(FLT_MAX) is about 1.8e19. */
 static int grads_finite(const struct rt_model *m) {
     for (int k = 0; k < m->n_params; k++)
         for (int64_t i = 0; i < m->params[k].numel; i++)
-            if (!isfinite(m->params[k].grad[i])) return 0;
+            if (!(fabsf(m->params[k].grad[i]) < 1e19f)) return 0;
     return 1;
 }
 
@@ -393,7 +395,7 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
         if (!isfinite(loss) || !grads_finite(m)) {
             s->diverged = 1;
             snprintf(s->message, sizeof s->message,
-                     "training diverged at step %lld (loss %g): non-finite loss or gradient; parameters are those "
+                     "training diverged at step %lld (loss %g): non-finite loss or gradient (or one whose square overflows); parameters are those "
                      "after step %lld. Try a larger alpha, a smaller step_size or lr, or sampler = mala.",
                      (long long)step, loss, (long long)step - 1);
             if (pcd_backup) {

@@ -56,16 +56,30 @@ static const char train_usage[] =
     "settings (train block keys and --set KEY=VALUE):\n";
 
 static const char compile_usage[] =
-    "usage: ebmc compile MODEL.ebm --emit=STAGE [--set KEY=VALUE ...]\n"
+    "usage: ebmc compile MODEL.ebm [--emit=STAGE] [--program=NAME] [--print-after=PASS[,PASS...]]\n"
+    "                              [--stats] [--set KEY=VALUE ...]\n"
     "\n"
-    "Prints a compilation stage to standard output. Stages:\n"
+    "Prints compilation stages to standard output. Stages:\n"
     "  ast         the parsed model\n"
     "  graph       the forward energy graph IR\n"
     "  grad        the graphs after autodiff: the sampler program (E, dE/dx) and the training step\n"
     "              (surrogate loss and parameter gradients)\n"
-    "  opt         the training-step graph after the default passes (simplify,cse,dce)\n"
-    "  llvm        LLVM IR of the training step after optimization (default<O3>, host CPU)\n"
-    "  llvm-unopt  the same before optimization\n";
+    "and, for one program after the default passes (simplify,cse,dce):\n"
+    "  opt         its graph IR\n"
+    "  fused       its kernels after fusion, with the nodes each computes\n"
+    "  kernels     each kernel as a loop nest over buffers (bN: buffer slot N)\n"
+    "  llvm-unopt  LLVM IR of its kernels before optimization\n"
+    "  llvm        the same after optimization (default<O3>, host CPU)\n"
+    "  asm         host assembly\n"
+    "  dot         Graphviz: one cluster per kernel (render with `dot -Tsvg`)\n"
+    "\n"
+    "options:\n"
+    "  --program=NAME          train (default: loss and parameter gradients, on [2B] points),\n"
+    "                          sampler (E and dE/dx) or energy\n"
+    "  --print-after=PASSES    print the program's graph after each named pass of the pipeline\n"
+    "  --stats                 compile all three programs and print per program: nodes before and after\n"
+    "                          passes, kernels without and with fusion, buffer memory without and with\n"
+    "                          fusion and memory planning, JIT compile time\n";
 
 static const char check_usage[] =
     "usage: ebmc check MODEL.ebm\n"
@@ -263,7 +277,8 @@ static int cmd_train(int argc, char **argv) {
 }
 
 static int cmd_compile(int argc, char **argv) {
-    const char *model_path = NULL, *stage = NULL;
+    const char *model_path = NULL, *stage = NULL, *program = NULL, *print_after = NULL;
+    int stats = 0;
     static struct cli_settings set;
     for (int i = 0; i < argc; i++) {
         const char *v;
@@ -272,8 +287,20 @@ static int cmd_compile(int argc, char **argv) {
             fputs(compile_usage, stdout);
             return 0;
         }
+        if (strcmp(argv[i], "--stats") == 0) {
+            stats = 1;
+            continue;
+        }
         if ((v = flag_value(argc, argv, &i, "--emit", &missing))) {
             stage = v;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--program", &missing))) {
+            program = v;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--print-after", &missing))) {
+            print_after = v;
             continue;
         }
         if (!missing && (v = flag_value(argc, argv, &i, "--set", &missing))) {
@@ -290,15 +317,17 @@ static int cmd_compile(int argc, char **argv) {
         }
         model_path = argv[i];
     }
-    if (!model_path || !stage) {
-        fprintf(stderr, "ebmc compile: %s\n%s", !model_path ? "no model file given" : "no --emit=STAGE given",
+    if (!model_path || (!stage && !print_after && !stats)) {
+        fprintf(stderr, "ebmc compile: %s\n%s",
+                !model_path ? "no model file given" : "nothing to do: give --emit=STAGE, --print-after or --stats",
                 compile_usage);
         return 2;
     }
     struct ebmc_model *m = ebmc_load(model_path, stderr);
     if (!m) return 1;
     int rc = apply_settings(m, &set);
-    if (rc == 0) rc = ebmc_emit(m, stage, stdout, stderr);
+    if (rc == 0 && (stage || print_after)) rc = ebmc_emit(m, stage, program, print_after, stdout, stderr);
+    if (rc == 0 && stats) rc = ebmc_print_stats(m, stdout, stderr);
     ebmc_free(m);
     return rc == 0 ? 0 : 1;
 }

@@ -22,8 +22,11 @@ static void expect_rejected(const char *what, const struct ir_graph *g) {
     jit_free(p);
     err[0] = 0;
     FILE *sink = tmpfile();
-    CHECK_MSG(jit_print_llvm(g, 1, sink, err, sizeof err) != 0, "%s: printed", what);
-    CHECK_MSG(err[0] != 0, "%s: no message from jit_print_llvm", what);
+    CHECK_MSG(jit_print_code(g, JIT_CODE_LLVM, sink, err, sizeof err) != 0, "%s: printed", what);
+    CHECK_MSG(err[0] != 0, "%s: no message from jit_print_code", what);
+    err[0] = 0;
+    CHECK_MSG(jit_print_plan(g, JIT_PLAN_FUSED, sink, err, sizeof err) != 0, "%s: plan printed", what);
+    CHECK_MSG(err[0] != 0, "%s: no message from jit_print_plan", what);
     fclose(sink);
 }
 
@@ -56,20 +59,102 @@ static char *slurp(FILE *f) {
     return s;
 }
 
+static char *print_code(const struct ir_graph *g, enum jit_code_format format) {
+    char err[256];
+    FILE *f = tmpfile();
+    CHECK_MSG(jit_print_code(g, format, f, err, sizeof err) == 0, "%s", err);
+    char *text = slurp(f);
+    fclose(f);
+    return text;
+}
+
 static void test_print(void) {
     struct ir_graph *g = small_graph();
+    char *text = print_code(g, JIT_CODE_LLVM_UNOPT);
+    CHECK(strstr(text, "define void @k") != NULL);
+    CHECK(strstr(text, "noalias") != NULL);
+    free(text);
+    text = print_code(g, JIT_CODE_LLVM);
+    /* every x86-64 has at least SSE: optimized elementwise loops are vector loops */
+    CHECK_MSG(strstr(text, " x float>") != NULL, "no vector code in:\n%s", text);
+    free(text);
+    text = print_code(g, JIT_CODE_ASM);
+    CHECK_MSG(strstr(text, "ret") != NULL && strstr(text, "xmm") != NULL, "no x86 vector assembly in:\n%s", text);
+    free(text);
+    ir_graph_free(g);
+}
+
+/* silu(x @ W + b): fused, one matmul kernel whose epilogue adds the broadcast bias and applies silu;
+ * unfused, four kernels (matmul, broadcast, add, silu). */
+static struct ir_graph *dense_layer(void) {
+    struct ir_graph *g = ir_graph_new();
+    int x = ir_input(g, "x", 2, (int64_t[]){37, 5});
+    int w = ir_param(g, "W", 2, (int64_t[]){5, 70});
+    int b = ir_param(g, "b", 1, (int64_t[]){70});
+    int h = ir_unary(g, IR_SILU, ir_binary_bcast(g, IR_ADD, ir_matmul(g, x, w, 0), b));
+    ir_graph_output(g, "h", h);
+    return g;
+}
+
+static void test_fusion(void) {
+    struct ir_graph *g = dense_layer();
+    check_graph("dense layer", g, -1, 1, 1e-5, 1e-5); /* fused and unfused agree, bitwise */
     char err[256];
-    for (int optimized = 0; optimized <= 1; optimized++) {
-        FILE *f = tmpfile();
-        CHECK_MSG(jit_print_llvm(g, optimized, f, err, sizeof err) == 0, "%s", err);
-        char *text = slurp(f);
-        CHECK(strstr(text, "define void @k") != NULL);
-        /* every x86-64 has at least SSE: optimized elementwise loops are vector loops */
-        if (optimized) CHECK_MSG(strstr(text, " x float>") != NULL, "no vector code in:\n%s", text);
-        else CHECK(strstr(text, "noalias") != NULL);
-        free(text);
-        fclose(f);
+    struct jit_program *p = jit_compile(g, NULL, err, sizeof err);
+    CHECK_MSG(p != NULL, "%s", err);
+    if (p) {
+        const struct jit_stats *s = jit_get_stats(p);
+        CHECK_MSG(s->n_kernels == 1 && s->n_kernels_unfused == 4, "kernels %d (unfused %d)", s->n_kernels,
+                  s->n_kernels_unfused);
+        CHECK_MSG(s->bytes == (37 * 70 * 4 + 63) / 64 * 64, "bytes %lld", (long long)s->bytes); /* one buffer, 64-byte aligned */
     }
+    jit_free(p);
+    FILE *f = tmpfile();
+    CHECK(jit_print_plan(g, JIT_PLAN_FUSED, f, err, sizeof err) == 0);
+    char *text = slurp(f);
+    CHECK_MSG(strstr(text, "matmul+epilogue") && strstr(text, "=silu") && strstr(text, "=add"), "%s", text);
+    free(text);
+    fclose(f);
+    f = tmpfile();
+    CHECK(jit_print_plan(g, JIT_PLAN_DOT, f, err, sizeof err) == 0);
+    text = slurp(f);
+    CHECK_MSG(strstr(text, "digraph") && strstr(text, "cluster_0") && !strstr(text, "cluster_1"), "%s", text);
+    free(text);
+    fclose(f);
+    ir_graph_free(g);
+
+    /* A sum with an epilogue, and a sum whose result two nodes use (so it keeps its buffer). */
+    g = ir_graph_new();
+    int x = ir_input(g, "x", 2, (int64_t[]){33, 70});
+    int s1 = ir_sum(g, ir_unary(g, IR_EXP, x), 2);      /* [33, 1] */
+    int s2 = ir_sum(g, x, 1);                           /* [1, 70], rows added in order */
+    ir_graph_output(g, "a", ir_unary(g, IR_LOG, s1));   /* log-sum-exp shape */
+    ir_graph_output(g, "b", ir_unary(g, IR_SQRT, ir_unary(g, IR_SQUARE, s2)));
+    int twice = ir_sum(g, x, 3);
+    ir_graph_output(g, "c", ir_binary(g, IR_ADD, ir_unary(g, IR_NEG, twice), ir_unary(g, IR_EXP, twice)));
+    check_graph("sum epilogues", g, -1, 1, 1e-5, 1e-5);
+    ir_graph_free(g);
+}
+
+/* exp(exp(exp(x))) unfused: three kernels, but the first buffer is dead once the second kernel has read
+ * it, so the third reuses it: two buffers' worth of memory. */
+static void test_memory_planning(void) {
+    struct ir_graph *g = ir_graph_new();
+    int64_t n = 1000;
+    int x = ir_input(g, "x", 1, &n);
+    ir_graph_output(g, "y", ir_unary(g, IR_EXP, ir_unary(g, IR_EXP, ir_unary(g, IR_EXP, x))));
+    char err[256];
+    struct jit_options unfused = {3, 1, 0};
+    struct jit_program *p = jit_compile(g, &unfused, err, sizeof err);
+    CHECK_MSG(p != NULL, "%s", err);
+    if (p) {
+        const struct jit_stats *s = jit_get_stats(p);
+        CHECK_MSG(s->n_kernels == 3, "%d kernels", s->n_kernels);
+        CHECK_MSG(s->bytes == 2 * 4032 && s->bytes_unplanned == 3 * 4032, "bytes %lld of %lld", (long long)s->bytes,
+                  (long long)s->bytes_unplanned);
+    }
+    jit_free(p);
+    check_graph("exp chain", g, -1, 1, 1e-5, 1e-5);
     ir_graph_free(g);
 }
 
@@ -109,6 +194,8 @@ static void test_compile_seconds(void) {
 int main(void) {
     test_bad_graphs();
     test_print();
+    test_fusion();
+    test_memory_planning();
     test_no_kernels();
     test_compile_seconds();
     return test_report();

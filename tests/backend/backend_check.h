@@ -99,23 +99,27 @@ static int check_bitwise_equal(const struct ir_graph *g, float **a, float **b) {
     return 1;
 }
 
-/* The whole comparison for one graph, with arguments drawn from [lo, hi). */
+/* The whole comparison for one graph, with arguments drawn from [lo, hi): the JIT at O0, at O3, and at
+ * O3 without fusion and memory planning, each against the interpreter and across thread counts; and
+ * fused against unfused bitwise (fusion keeps every value in f32 and changes no operation). */
 static void check_graph(const char *what, const struct ir_graph *g, double lo, double hi, double atol, double rtol) {
     struct check_args args = check_args_new(g, lo, hi);
     double **ref = (double **)check_outs_new(g, sizeof(double));
     char err[256] = "";
     int rc = interp_run(g, (const double *const *)args.d, ref, err, sizeof err);
     CHECK_MSG(rc == 0, "%s: interp: %s", what, err);
-    for (int level = 0; level <= 3 && rc == 0; level += 3) {
-        struct jit_options opts = {level};
-        struct jit_program *p = jit_compile(g, &opts, err, sizeof err);
-        CHECK_MSG(p != NULL, "%s: jit_compile at O%d: %s", what, level, err);
+    static const struct jit_options configs[] = {{0, 0, 0}, {3, 0, 0}, {3, 1, 1}};
+    static const char *const names[] = {"O0", "O3", "O3 unfused"};
+    float **fused = NULL;
+    for (int c = 0; c < 3 && rc == 0; c++) {
+        struct jit_program *p = jit_compile(g, &configs[c], err, sizeof err);
+        CHECK_MSG(p != NULL, "%s: jit_compile %s: %s", what, names[c], err);
         if (!p) continue;
         jit_set_min_parallel_work(p, 0); /* split every kernel, however small */
         float **one = (float **)check_outs_new(g, sizeof(float));
         jit_run(p, args.f, one, 1);
         char label[160];
-        snprintf(label, sizeof label, "%s (O%d)", what, level);
+        snprintf(label, sizeof label, "%s (%s)", what, names[c]);
         check_against(label, g, one, ref, atol, rtol);
         for (int nt = 2; nt <= 3; nt++) {
             float **many = (float **)check_outs_new(g, sizeof(float));
@@ -123,9 +127,14 @@ static void check_graph(const char *what, const struct ir_graph *g, double lo, d
             CHECK_MSG(check_bitwise_equal(g, one, many), "%s: %d threads differ from 1 thread", label, nt);
             check_outs_free(g, (void **)many);
         }
-        check_outs_free(g, (void **)one);
+        if (c == 1) fused = one;
+        else {
+            if (fused) CHECK_MSG(check_bitwise_equal(g, fused, one), "%s: differs from the fused program", label);
+            check_outs_free(g, (void **)one);
+        }
         jit_free(p);
     }
+    if (fused) check_outs_free(g, (void **)fused);
     check_outs_free(g, (void **)ref);
     check_args_free(&args);
 }

@@ -16,7 +16,7 @@ static void check_stage(struct ebmc_model *m, const char *path, const char *stag
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    CHECK_MSG(ebmc_emit(m, stage, f, stderr) == 0, "%s --emit=%s", path, stage);
+    CHECK_MSG(ebmc_emit(m, stage, NULL, NULL, f, stderr) == 0, "%s --emit=%s", path, stage);
     fclose(f);
     int found = 0;
     for (const char *p = strstr(text, "graph {\n"); p; p = strstr(p + 1, "graph {\n")) {

@@ -58,7 +58,7 @@ static char *emit(struct ebmc_model *m) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    CHECK(ebmc_emit(m, "grad", f, stderr) == 0);
+    CHECK(ebmc_emit(m, "grad", NULL, NULL, f, stderr) == 0);
     fclose(f);
     return text;
 }

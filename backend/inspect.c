@@ -1,0 +1,252 @@
+/* inspect.c: the plan of a compiled program in human-readable forms, for `ebmc compile --emit=fused`
+ * (which nodes each kernel computes), `--emit=kernels` (each kernel as a loop nest over buffers) and
+ * `--emit=dot` (the graph for Graphviz, one cluster per kernel). Everything here reads the same plan
+ * the code generator uses (plan.c), so what it prints is what runs. */
+#include "jit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+
+/* ---- which kernel computes which node ---- */
+
+/* Assigns node id and the nodes inlined into it to kernel k (for a main loop: its operands too). */
+static void claim(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k, int id,
+                  int ki, int *owner, int top) {
+    const struct ir_node *n = ir_node_at(g, id);
+    if (n->op == IR_CONST || n->op == IR_INPUT || n->op == IR_PARAM) return;
+    if (!top && plan->slot[id] >= 0 && id != k->main) return; /* stored: another kernel's */
+    if (!top && owner[id] >= 0) return;                       /* a broadcast inlined into several */
+    owner[id] = ki;
+    for (int i = 0; i < ir_op_arity(n->op); i++) claim(g, plan, k, n->in[i], ki, owner, 0);
+}
+
+/* owner[id]: the kernel that computes node id (-1: an argument, constant, or alias of one). */
+static void kernel_owners(const struct ir_graph *g, const struct codegen_plan *plan, int *owner) {
+    for (int id = 0; id < g->n_nodes; id++) owner[id] = -1;
+    for (int ki = 0; ki < plan->n_kernels; ki++)
+        if (plan->kernels[ki].kind == CODEGEN_NODE) claim(g, plan, &plan->kernels[ki], plan->kernels[ki].node, ki, owner, 1);
+}
+
+static const char *kernel_kind(const struct ir_graph *g, const struct codegen_kernel *k) {
+    if (k->kind == CODEGEN_TRANSPOSE) return "transpose";
+    enum ir_op op = ir_node_at(g, k->main >= 0 ? k->main : k->node)->op;
+    if (op == IR_MATMUL) return k->main >= 0 ? "matmul+epilogue" : "matmul";
+    if (op == IR_SUM) return k->main >= 0 ? "reduce+epilogue" : "reduce";
+    return "map";
+}
+
+/* ---- --emit=fused ---- */
+
+static void print_fused(const struct ir_graph *g, const struct codegen_plan *plan, const int *owner, FILE *out) {
+    for (int ki = 0; ki < plan->n_kernels; ki++) {
+        const struct codegen_kernel *k = &plan->kernels[ki];
+        char name[32];
+        codegen_kernel_name(name, sizeof name, k);
+        fprintf(out, "%-6s %-16s range %-7lld work %-9lld -> b%d ", name, kernel_kind(g, k), (long long)k->range,
+                (long long)k->work, k->slot);
+        ir_print_shape(out, ir_node_at(g, k->node)->ndim, ir_node_at(g, k->node)->shape);
+        fprintf(out, "\n      ");
+        if (k->kind == CODEGEN_TRANSPOSE) fprintf(out, " %%%d^T", k->node);
+        for (int id = 0; id < g->n_nodes; id++)
+            if (owner[id] == ki) fprintf(out, " %%%d=%s", id, ir_op_name(ir_node_at(g, id)->op));
+        fputc('\n', out);
+    }
+}
+
+/* ---- --emit=kernels ---- */
+
+static void print_expr(const struct ir_graph *g, const struct codegen_plan *plan, int main, int id, const char *idx,
+                       FILE *out);
+
+static void print_index_of_broadcast(const struct ir_graph *g, int id, const char *idx, FILE *out) {
+    const struct ir_node *n = ir_node_at(g, id), *x = ir_node_at(g, n->in[0]);
+    fprintf(out, "bcast(%s, ", idx);
+    ir_print_shape(out, n->ndim, n->shape);
+    fprintf(out, "->");
+    ir_print_shape(out, x->ndim, x->shape);
+    fputc(')', out);
+}
+
+static void print_expr(const struct ir_graph *g, const struct codegen_plan *plan, int main, int id, const char *idx,
+                       FILE *out) {
+    const struct ir_node *n = ir_node_at(g, id);
+    if (id == main) {
+        fprintf(out, "acc");
+    } else if (plan->slot[id] >= 0) {
+        fprintf(out, "b%d[%s]", plan->slot[id], idx);
+    } else if (n->op == IR_CONST) {
+        fprintf(out, "%.9g", n->value);
+    } else if (n->op == IR_RESHAPE || n->op == IR_STOP_GRAD) {
+        print_expr(g, plan, main, n->in[0], idx, out);
+    } else if (n->op == IR_BROADCAST) {
+        char *sub = NULL;
+        size_t len = 0;
+        FILE *s = open_memstream(&sub, &len);
+        if (s) {
+            print_index_of_broadcast(g, id, idx, s);
+            fclose(s);
+        }
+        print_expr(g, plan, main, n->in[0], sub ? sub : "?", out);
+        free(sub);
+    } else {
+        fprintf(out, "%s(", ir_op_name(n->op));
+        for (int i = 0; i < ir_op_arity(n->op); i++) {
+            if (i) fprintf(out, ", ");
+            print_expr(g, plan, main, n->in[i], idx, out);
+        }
+        fputc(')', out);
+    }
+}
+
+/* What a kernel stores: its root computed from its operands (the root itself is stored, so print_expr
+ * alone would print a load of it). */
+static void print_root(const struct ir_graph *g, const struct codegen_plan *plan, int main, int root, const char *idx,
+                       FILE *out) {
+    const struct ir_node *n = ir_node_at(g, root);
+    char *sub = NULL;
+    size_t len = 0;
+    if (n->op == IR_BROADCAST) { /* its operand is read at the broadcast index */
+        FILE *s = open_memstream(&sub, &len);
+        if (s) {
+            print_index_of_broadcast(g, root, idx, s);
+            fclose(s);
+        }
+    }
+    fprintf(out, "%s(", ir_op_name(n->op));
+    for (int i = 0; i < ir_op_arity(n->op); i++) {
+        if (i) fprintf(out, ", ");
+        print_expr(g, plan, main, n->in[i], sub ? sub : idx, out);
+    }
+    fputc(')', out);
+    free(sub);
+}
+
+static void print_kernel_loops(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
+                               FILE *out) {
+    char name[32];
+    codegen_kernel_name(name, sizeof name, k);
+    int main = k->main >= 0 ? k->main : k->node;
+    const struct ir_node *m = ir_node_at(g, main), *root = ir_node_at(g, k->node);
+    fprintf(out, "%s(lo, hi):  ; %s, items [0, %lld), work %lld\n", name, kernel_kind(g, k), (long long)k->range,
+            (long long)k->work);
+    if (k->kind == CODEGEN_TRANSPOSE) {
+        fprintf(out, "  for c in [lo, hi), r in [0, %lld):\n    b%d[c, r] = ", (long long)root->shape[0], k->slot);
+        print_expr(g, plan, -1, k->node, "r, c", out);
+        fprintf(out, "\n");
+        return;
+    }
+    if (m->op == IR_MATMUL) {
+        const struct ir_node *a = ir_node_at(g, m->in[0]);
+        int ta = (m->flags & IR_TRANS_A) != 0, tb = (m->flags & IR_TRANS_B) != 0;
+        int b_slot = tb ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
+        fprintf(out, "  for i in [lo, hi) by 4 rows, j in [0, %lld) by 64 columns:  ; tile in registers\n",
+                (long long)m->shape[1]);
+        fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[%s], b%d[k, j], acc)\n",
+                (long long)a->shape[ta ? 0 : 1], plan->slot[m->in[0]], ta ? "k, i" : "i, k", b_slot);
+        fprintf(out, "    b%d[i, j] = ", k->slot);
+    } else if (m->op == IR_SUM) {
+        fprintf(out, "  for o in [lo, hi):\n    acc = 0; for r over axes 0x%x of ", m->axes);
+        ir_print_shape(out, ir_node_at(g, m->in[0])->ndim, ir_node_at(g, m->in[0])->shape);
+        fprintf(out, ": acc += ");
+        print_expr(g, plan, -1, m->in[0], "o, r", out);
+        fprintf(out, "  ; 16 partial sums, fixed order\n    b%d[o] = ", k->slot);
+    } else {
+        fprintf(out, "  for i in [lo, hi):\n    b%d[i] = ", k->slot);
+    }
+    if (k->main >= 0 || (m->op != IR_MATMUL && m->op != IR_SUM))
+        print_root(g, plan, k->main, k->node, m->op == IR_MATMUL ? "i, j" : m->op == IR_SUM ? "o" : "i", out);
+    else
+        fprintf(out, "acc");
+    fputc('\n', out);
+}
+
+/* ---- --emit=dot ---- */
+
+static int is_alias_node(const struct ir_graph *g, int id) {
+    enum ir_op op = ir_node_at(g, id)->op;
+    return op == IR_RESHAPE || op == IR_STOP_GRAD;
+}
+
+static int resolve_alias(const struct ir_graph *g, int id) {
+    while (is_alias_node(g, id)) id = ir_node_at(g, id)->in[0];
+    return id;
+}
+
+/* Drawn: arguments, and the nodes kernels compute (aliases are drawn as the edges through them). */
+static int drawn(const struct ir_graph *g, const int *owner, int id) {
+    enum ir_op op = ir_node_at(g, id)->op;
+    return op == IR_INPUT || op == IR_PARAM || (owner[id] >= 0 && !is_alias_node(g, id));
+}
+
+static void print_node_label(const struct ir_graph *g, int id, FILE *out) {
+    const struct ir_node *n = ir_node_at(g, id);
+    if (n->op == IR_INPUT || n->op == IR_PARAM) fprintf(out, "%s\\n", n->name);
+    else fprintf(out, "%%%d %s\\n", id, ir_op_name(n->op));
+    ir_print_shape(out, n->ndim, n->shape);
+}
+
+static void print_dot(const struct ir_graph *g, const struct codegen_plan *plan, const int *owner, FILE *out) {
+    fprintf(out, "digraph ebmc {\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
+    for (int id = 0; id < g->n_nodes; id++) {
+        if (!drawn(g, owner, id) || owner[id] >= 0) continue;
+        fprintf(out, "  n%d [shape=ellipse, label=\"", id);
+        print_node_label(g, id, out);
+        fprintf(out, "\"];\n");
+    }
+    for (int ki = 0; ki < plan->n_kernels; ki++) {
+        const struct codegen_kernel *k = &plan->kernels[ki];
+        if (k->kind != CODEGEN_NODE) continue; /* a transpose is drawn as its edge's label */
+        char name[32];
+        codegen_kernel_name(name, sizeof name, k);
+        fprintf(out, "  subgraph cluster_%d {\n    label=\"%s %s\"; style=rounded; color=\"#4060a0\";\n", ki, name,
+                kernel_kind(g, k));
+        for (int id = 0; id < g->n_nodes; id++) {
+            if (owner[id] != ki || !drawn(g, owner, id)) continue;
+            fprintf(out, "    n%d [label=\"", id);
+            print_node_label(g, id, out);
+            fprintf(out, "\"%s];\n", plan->slot[id] >= 0 ? ", style=bold" : ", style=dashed");
+        }
+        fprintf(out, "  }\n");
+    }
+    for (int id = 0; id < g->n_nodes; id++) {
+        const struct ir_node *n = ir_node_at(g, id);
+        if (!drawn(g, owner, id)) continue;
+        for (int i = 0; i < ir_op_arity(n->op); i++) {
+            int x = resolve_alias(g, n->in[i]);
+            if (!drawn(g, owner, x)) continue;
+            int transposed = n->op == IR_MATMUL && i == 1 && (n->flags & IR_TRANS_B);
+            fprintf(out, "  n%d -> n%d%s;\n", x, id, transposed ? " [label=\"T\"]" : "");
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        fprintf(out, "  out%d [shape=note, label=\"%s\"];\n  n%d -> out%d;\n", i, g->outputs[i].name,
+                resolve_alias(g, g->outputs[i].node), i);
+    fprintf(out, "}\n");
+}
+
+int jit_print_plan(const struct ir_graph *g, enum jit_plan_format format, FILE *out, char *err, size_t errlen) {
+    if (ir_verify(g, err, errlen) != 0) return -1;
+    struct codegen_plan plan;
+    if (codegen_plan(g, NULL, &plan, err, errlen) != 0) return -1;
+    int *owner = malloc(sizeof(int) * ((size_t)g->n_nodes + 1));
+    if (!owner) {
+        codegen_plan_free(&plan);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    kernel_owners(g, &plan, owner);
+    if (format == JIT_PLAN_FUSED) {
+        fprintf(out, "; %d kernels; buffers b0..b%d are arguments; arena %lld bytes (%lld without reuse)\n",
+                plan.n_kernels, plan.n_args - 1, (long long)plan.arena_bytes, (long long)plan.unplanned_bytes);
+        print_fused(g, &plan, owner, out);
+    } else if (format == JIT_PLAN_KERNELS) {
+        for (int ki = 0; ki < plan.n_kernels; ki++) print_kernel_loops(g, &plan, &plan.kernels[ki], out);
+    } else {
+        print_dot(g, &plan, owner, out);
+    }
+    free(owner);
+    codegen_plan_free(&plan);
+    return 0;
+}

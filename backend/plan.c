@@ -1,0 +1,334 @@
+/* plan.c: what the kernels of a program are and where their values live, decided before any LLVM IR is
+ * built. Two jobs:
+ *
+ * Fusion. A node is either stored (it has a buffer slot) or inlined: computed inside the kernel of its
+ * consumer, from its own inputs, at the index the consumer asks for (codegen.c's emit_value). An
+ * elementwise or movement node is inlined when exactly one node consumes it and that consumer reads each
+ * of its elements once, so nothing is ever computed twice: a broadcast re-reads its input and a matmul
+ * re-reads both operands, so their operands are stored. A broadcast itself is only index arithmetic and
+ * may be inlined into any number of consumers. A sum or matmul whose only consumer is an elementwise
+ * chain becomes the main loop of that chain's kernel: the chain runs as its epilogue on each finished
+ * value (bias, activation, scaling), and the sum or matmul gets no buffer of its own.
+ *
+ * Memory planning. Program-owned slots are placed in one arena by liveness: a slot is live from the
+ * kernel that writes it to the last kernel that reads it (outputs: to the end), and the next slot to be
+ * written takes the lowest arena offset that overlaps no live slot (first fit). Kernels run one after
+ * another (the runner waits for every chunk of a kernel before the next starts), so a slot freed after
+ * kernel i can be reused by kernel i + 1. */
+#include "codegen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int is_alias(enum ir_op op) { return op == IR_RESHAPE || op == IR_STOP_GRAD; }
+
+static int is_elementwise(enum ir_op op) {
+    return ir_op_is_unary_elementwise(op) || ir_op_is_binary_elementwise(op) || op == IR_WHERE;
+}
+
+/* Ops that emit_compute evaluates element by element from their inputs. */
+static int is_inlinable(enum ir_op op) { return is_elementwise(op) || op == IR_BROADCAST; }
+
+/* Consumers that read an operand element more than once per output element. */
+static int rereads_operands(enum ir_op op) { return op == IR_MATMUL || op == IR_BROADCAST; }
+
+static int is_transcendental(enum ir_op op) {
+    switch (op) {
+    case IR_EXP:
+    case IR_LOG:
+    case IR_TANH:
+    case IR_SIGMOID:
+    case IR_SILU:
+    case IR_SOFTPLUS:
+    case IR_ELU:
+    case IR_GELU:
+    case IR_SIN:
+    case IR_COS:
+    case IR_POW: return 1;
+    default: return 0;
+    }
+}
+
+/* Per-node facts about consumers, seen through aliases (a reshape's consumers are its input's). */
+struct uses {
+    int *count;      /* distinct consuming nodes */
+    char *is_output; /* the node, or an alias of it, is a graph output */
+    char *reread;    /* some consumer re-reads its elements */
+};
+
+static void count_uses(const struct ir_graph *g, struct uses *u) {
+    for (int i = 0; i < g->n_outputs; i++) u->is_output[g->outputs[i].node] = 1;
+    /* Downward: every consumer (a higher id) has reported to a node before the node reports on. */
+    for (int id = g->n_nodes - 1; id >= 0; id--) {
+        const struct ir_node *n = ir_node_at(g, id);
+        for (int i = 0; i < ir_op_arity(n->op); i++) {
+            int x = n->in[i];
+            if (i > 0 && x == n->in[0]) continue; /* mul(a, a) is one consumer */
+            if (i > 1 && x == n->in[1]) continue;
+            if (is_alias(n->op)) {
+                u->count[x] += u->count[id];
+                u->is_output[x] |= u->is_output[id];
+                u->reread[x] |= u->reread[id];
+            } else {
+                u->count[x] += 1;
+                u->reread[x] |= rereads_operands(n->op);
+            }
+        }
+    }
+}
+
+/* Whether node id, an inlinable node, is inlined into its consumers. */
+static int inline_node(const struct ir_graph *g, const struct uses *u, int id) {
+    const struct ir_node *n = ir_node_at(g, id);
+    if (u->is_output[id] || u->reread[id]) return 0;
+    return n->op == IR_BROADCAST || u->count[id] <= 1;
+}
+
+static int64_t op_cost(enum ir_op op) { return is_transcendental(op) ? 8 : is_alias(op) ? 0 : 1; }
+
+/* Estimated work of one element of node id computed in place: its inlined tree, one unit per op, eight
+ * per transcendental. Stored nodes and the main loop's value cost nothing here. */
+static int64_t inline_cost(const struct codegen_plan *plan, const struct ir_graph *g, int id, int main) {
+    const struct ir_node *n = ir_node_at(g, id);
+    if (plan->slot[id] >= 0 || id == main || n->op == IR_CONST) return 0;
+    int64_t cost = op_cost(n->op);
+    for (int i = 0; i < ir_op_arity(n->op); i++) cost += inline_cost(plan, g, n->in[i], main);
+    return cost;
+}
+
+/* The same for a kernel's root, which is stored. */
+static int64_t root_cost(const struct codegen_plan *plan, const struct ir_graph *g, int id, int main) {
+    const struct ir_node *n = ir_node_at(g, id);
+    int64_t cost = op_cost(n->op);
+    for (int i = 0; i < ir_op_arity(n->op); i++) cost += inline_cost(plan, g, n->in[i], main);
+    return cost;
+}
+
+/* The sum or matmul that can run as the main loop of root's kernel: reached from root through inlined
+ * elementwise nodes and aliases only (so it is read at the root's own flat index), consumed once, not an
+ * output. -1 if none. */
+static int find_main(const struct codegen_plan *plan, const struct ir_graph *g, const struct uses *u, int id) {
+    const struct ir_node *n = ir_node_at(g, id);
+    for (int i = 0; i < ir_op_arity(n->op); i++) {
+        int x = n->in[i];
+        const struct ir_node *in = ir_node_at(g, x);
+        if ((in->op == IR_SUM || in->op == IR_MATMUL) && u->count[x] == 1 && !u->is_output[x]) return x;
+        if (plan->slot[x] < 0 && (is_elementwise(in->op) || is_alias(in->op))) {
+            int m = find_main(plan, g, u, x);
+            if (m >= 0) return m;
+        }
+    }
+    return -1;
+}
+
+static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen_kernel_kind kind, int node,
+                                         int main, int64_t numel, int64_t range, int64_t work) {
+    struct codegen_kernel *k = &plan->kernels[plan->n_kernels++];
+    k->kind = kind;
+    k->node = node;
+    k->main = main;
+    k->range = range;
+    k->work = work;
+    k->slot = plan->n_slots++;
+    plan->slot_numel[k->slot] = numel;
+    return k;
+}
+
+/* Decides, for every node, whether it is stored (slot >= 0, or pending: 1 here, numbered below) and,
+ * for every stored elementwise root, which sum or matmul it takes as its main loop. */
+static void choose_fusion(const struct ir_graph *g, const struct uses *u, struct codegen_plan *plan, int *main) {
+    for (int id = 0; id < g->n_nodes; id++) {
+        const struct ir_node *n = ir_node_at(g, id);
+        main[id] = -1;
+        if (n->op == IR_CONST) plan->slot[id] = -1;
+        else if (is_alias(n->op)) plan->slot[id] = plan->slot[n->in[0]]; /* pending or -1, as its input */
+        else plan->slot[id] = is_inlinable(n->op) && inline_node(g, u, id) ? -1 : 1;
+    }
+    /* Downward, so a sum or matmul is claimed by the last chain that could take it, which is its only
+     * consumer's chain anyway (count == 1). */
+    for (int id = g->n_nodes - 1; id >= 0; id--) {
+        if (plan->slot[id] < 0 || !is_elementwise(ir_node_at(g, id)->op)) continue;
+        int m = find_main(plan, g, u, id);
+        if (m >= 0) {
+            main[id] = m;
+            plan->slot[m] = -1;
+        }
+    }
+    /* Aliases follow their input's final decision. */
+    for (int id = 0; id < g->n_nodes; id++) {
+        const struct ir_node *n = ir_node_at(g, id);
+        if (is_alias(n->op)) plan->slot[id] = plan->slot[n->in[0]];
+    }
+}
+
+/* ---- kernels and what they read ---- */
+
+static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, int main, char *used);
+
+static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan, int id, int main, char *used) {
+    if (plan->slot[id] >= 0) used[plan->slot[id]] = 1;
+    else mark_operands(g, plan, id, main, used);
+}
+
+/* Marks the slots that computing node id in place reads (for main: its operands). */
+static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, int main, char *used) {
+    const struct ir_node *n = ir_node_at(g, id);
+    if (n->op == IR_MATMUL && (n->flags & IR_TRANS_B)) {
+        mark_value(g, plan, n->in[0], main, used);
+        used[plan->transposed[n->in[1]]] = 1;
+        return;
+    }
+    for (int i = 0; i < ir_op_arity(n->op); i++) mark_value(g, plan, n->in[i], main, used);
+}
+
+void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
+                          char *used) {
+    memset(used, 0, (size_t)plan->n_slots);
+    if (k->kind == CODEGEN_TRANSPOSE) mark_value(g, plan, k->node, -1, used);
+    else mark_operands(g, plan, k->node, k->main, used);
+}
+
+static void add_node_kernel(const struct ir_graph *g, struct codegen_plan *plan, int id, int main) {
+    int m = main >= 0 ? main : id;
+    const struct ir_node *x = ir_node_at(g, m);
+    int64_t numel = ir_node_numel(ir_node_at(g, id)), range = numel;
+    int64_t epilogue = main >= 0 ? numel * root_cost(plan, g, id, main) : 0, work;
+    if (x->op == IR_SUM) {
+        work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1));
+    } else if (x->op == IR_MATMUL) {
+        const struct ir_node *a = ir_node_at(g, x->in[0]), *b = ir_node_at(g, x->in[1]);
+        range = x->shape[0];
+        work = numel * a->shape[(x->flags & IR_TRANS_A) ? 0 : 1];
+        /* trans_b: the i-k-j loop wants rows of op(B), so store op(B) once, row-major. */
+        if ((x->flags & IR_TRANS_B) && plan->transposed[x->in[1]] < 0)
+            plan->transposed[x->in[1]] =
+                add_kernel(plan, CODEGEN_TRANSPOSE, x->in[1], -1, ir_node_numel(b), b->shape[1], ir_node_numel(b))->slot;
+    } else {
+        work = numel * root_cost(plan, g, id, -1);
+    }
+    plan->slot[id] = add_kernel(plan, CODEGEN_NODE, id, main, numel, range, work + epilogue)->slot;
+}
+
+/* ---- memory planning ---- */
+
+#define ALIGN_BYTES 64
+
+static int64_t slot_bytes(const struct codegen_plan *plan, int s) {
+    return (plan->slot_numel[s] * (int64_t)sizeof(float) + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
+}
+
+/* The lowest offset where `bytes` fits between the live slots (first fit). */
+static int64_t first_fit(const struct codegen_plan *plan, const char *live, int64_t bytes) {
+    int64_t offset = 0;
+    for (int moved = 1; moved;) {
+        moved = 0;
+        for (int s = plan->n_args; s < plan->n_slots; s++) {
+            if (!live[s]) continue;
+            int64_t lo = plan->slot_offset[s], hi = lo + slot_bytes(plan, s);
+            if (offset < hi && lo < offset + bytes) {
+                offset = hi;
+                moved = 1;
+            }
+        }
+    }
+    return offset;
+}
+
+static int plan_memory(const struct ir_graph *g, struct codegen_plan *plan, int reuse) {
+    int ns = plan->n_slots, nk = plan->n_kernels;
+    int *last = malloc(sizeof(int) * (size_t)(ns + 1));
+    char *used = malloc((size_t)ns + 1), *live = calloc((size_t)ns + 1, 1);
+    if (!last || !used || !live) {
+        free(last), free(used), free(live);
+        return -1;
+    }
+    for (int s = 0; s < ns; s++) last[s] = -1;
+    for (int i = 0; i < nk; i++) {
+        codegen_kernel_reads(g, plan, &plan->kernels[i], used);
+        for (int s = 0; s < ns; s++)
+            if (used[s]) last[s] = i;
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        int s = plan->slot[g->outputs[i].node];
+        if (s >= 0) last[s] = nk; /* copied out after the last kernel */
+    }
+    plan->arena_bytes = plan->unplanned_bytes = 0;
+    for (int i = 0; i < nk; i++) {
+        int s = plan->kernels[i].slot;
+        int64_t bytes = slot_bytes(plan, s);
+        plan->slot_offset[s] = reuse ? first_fit(plan, live, bytes) : plan->unplanned_bytes;
+        plan->unplanned_bytes += bytes;
+        if (plan->slot_offset[s] + bytes > plan->arena_bytes) plan->arena_bytes = plan->slot_offset[s] + bytes;
+        live[s] = 1;
+        for (int t = plan->n_args; t < ns; t++)
+            if (live[t] && last[t] <= i) live[t] = 0;
+    }
+    free(last), free(used), free(live);
+    return 0;
+}
+
+/* ---- the plan ---- */
+
+int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, struct codegen_plan *plan, char *err,
+                 size_t errlen) {
+    memset(plan, 0, sizeof *plan);
+    int n = g->n_nodes;
+    size_t cap = 2 * (size_t)n + 1; /* slots and kernels: a node's own, plus at most one transpose */
+    struct uses u = {calloc((size_t)n + 1, sizeof(int)), calloc((size_t)n + 1, 1), calloc((size_t)n + 1, 1)};
+    int *main = malloc(sizeof(int) * ((size_t)n + 1));
+    plan->n_nodes = n;
+    plan->slot = malloc(sizeof(int) * ((size_t)n + 1));
+    plan->transposed = malloc(sizeof(int) * ((size_t)n + 1));
+    plan->slot_numel = malloc(sizeof(int64_t) * cap);
+    plan->slot_offset = calloc(cap, sizeof(int64_t));
+    plan->kernels = malloc(sizeof(struct codegen_kernel) * cap);
+    int ok = u.count && u.is_output && u.reread && main && plan->slot && plan->transposed && plan->slot_numel &&
+             plan->slot_offset && plan->kernels;
+    if (ok) {
+        int fuse = !opts || !opts->no_fusion;
+        count_uses(g, &u);
+        if (fuse) choose_fusion(g, &u, plan, main);
+        for (int id = 0; id < n; id++) {
+            const struct ir_node *x = ir_node_at(g, id);
+            plan->transposed[id] = -1;
+            if (!fuse) {
+                main[id] = -1;
+                plan->slot[id] = x->op == IR_CONST || (is_alias(x->op) && plan->slot[x->in[0]] < 0) ? -1 : 1;
+            }
+            /* Argument slots come first, in node order, which is ir_graph_args() order. */
+            if (x->op == IR_INPUT || x->op == IR_PARAM) {
+                plan->slot_numel[plan->n_slots] = ir_node_numel(x);
+                plan->slot[id] = plan->n_slots++;
+            }
+        }
+        plan->n_args = plan->n_slots;
+        for (int id = 0; id < n; id++) {
+            const struct ir_node *x = ir_node_at(g, id);
+            if (x->op == IR_INPUT || x->op == IR_PARAM || plan->slot[id] < 0) continue;
+            if (is_alias(x->op)) plan->slot[id] = plan->slot[x->in[0]]; /* same elements, same order */
+            else add_node_kernel(g, plan, id, main[id]);
+        }
+        ok = plan_memory(g, plan, !opts || !opts->no_memory_planning) == 0;
+    }
+    free(u.count), free(u.is_output), free(u.reread), free(main);
+    if (!ok) {
+        codegen_plan_free(plan);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void codegen_plan_free(struct codegen_plan *plan) {
+    free(plan->slot);
+    free(plan->transposed);
+    free(plan->slot_numel);
+    free(plan->slot_offset);
+    free(plan->kernels);
+    memset(plan, 0, sizeof *plan);
+}
+
+void codegen_kernel_name(char *buf, size_t len, const struct codegen_kernel *k) {
+    snprintf(buf, len, "%c%d", k->kind == CODEGEN_TRANSPOSE ? 't' : 'k', k->node);
+}
