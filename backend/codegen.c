@@ -389,20 +389,31 @@ static void emit_map_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
 #define LANES 16
 
 struct reduction {
+    enum ir_op op;      /* IR_SUM or IR_MAX */
     LLVMValueRef lanes; /* [LANES x float]: partial sum l takes terms t with t % LANES == l */
     LLVMValueRef tail;  /* float: the terms past the last multiple of LANES */
 };
+
+/* The reduction's identity and its step. max keeps acc unless v is greater, so NaNs are skipped and
+ * the result does not depend on how the terms are grouped (max is exact). */
+static LLVMValueRef reduce_init(struct cg *c, enum ir_op op) { return f32c(c, op == IR_MAX ? -__builtin_inf() : 0); }
+
+static LLVMValueRef reduce_step(struct cg *c, enum ir_op op, LLVMValueRef acc, LLVMValueRef v) {
+    if (op == IR_SUM) return LLVMBuildFAdd(c->b, acc, v, "");
+    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, v, acc, ""), v, acc, "");
+}
 
 static LLVMValueRef lane_ptr(struct cg *c, struct reduction *red, LLVMValueRef l) {
     LLVMValueRef idx[2] = {i64c(c, 0), l};
     return LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(c->f32, LANES), red->lanes, idx, 2, "");
 }
 
-static void reduction_begin(struct cg *c, struct reduction *red) {
+static void reduction_begin(struct cg *c, struct reduction *red, enum ir_op op) {
+    red->op = op;
     red->lanes = entry_alloca(c, LLVMArrayType2(c->f32, LANES));
     red->tail = entry_alloca(c, c->f32);
-    for (int l = 0; l < LANES; l++) LLVMBuildStore(c->b, f32c(c, 0), lane_ptr(c, red, i64c(c, l)));
-    LLVMBuildStore(c->b, f32c(c, 0), red->tail);
+    for (int l = 0; l < LANES; l++) LLVMBuildStore(c->b, reduce_init(c, op), lane_ptr(c, red, i64c(c, l)));
+    LLVMBuildStore(c->b, reduce_init(c, op), red->tail);
 }
 
 /* Adds the len elements of node `input` from flat index base on. The inner lane loop has a constant
@@ -416,14 +427,14 @@ static void reduction_row(struct cg *c, struct reduction *red, int input, LLVMVa
         LLVMValueRef p = lane_ptr(c, red, l);
         LLVMValueRef acc = LLVMBuildLoad2(c->b, c->f32, p, "");
         LLVMValueRef v = emit_value(c, input, iadd(c, base, imad(c, b, LANES, l)));
-        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, acc, v, ""), p);
+        LLVMBuildStore(c->b, reduce_step(c, red->op, acc, v), p);
         loop_end(c, &ll);
         loop_end(c, &lb);
     }
     if (len % LANES) {
         LLVMValueRef t = loop_begin(c, &lt, i64c(c, blocks * LANES), i64c(c, len), "t");
         LLVMValueRef v = emit_value(c, input, iadd(c, base, t));
-        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, red->tail, ""), v, ""), red->tail);
+        LLVMBuildStore(c->b, reduce_step(c, red->op, LLVMBuildLoad2(c->b, c->f32, red->tail, ""), v), red->tail);
         loop_end(c, &lt);
     }
 }
@@ -433,13 +444,13 @@ static void reduction_row(struct cg *c, struct reduction *red, int input, LLVMVa
 static LLVMValueRef reduction_end(struct cg *c, struct reduction *red) {
     LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, lane_ptr(c, red, i64c(c, 0)), "");
     for (int l = 1; l < LANES; l++)
-        sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, c->f32, lane_ptr(c, red, i64c(c, l)), ""), "");
-    return LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, c->f32, red->tail, ""), "");
+        sum = reduce_step(c, red->op, sum, LLVMBuildLoad2(c->b, c->f32, lane_ptr(c, red, i64c(c, l)), ""));
+    return reduce_step(c, red->op, sum, LLVMBuildLoad2(c->b, c->f32, red->tail, ""));
 }
 
 /* ---- sum ---- */
 
-/* Sum: one output element per item. If the innermost input dim is reduced, each element reduces its
+/* Sum or max: one output element per item. If the innermost input dim is reduced, each element reduces its
  * contiguous rows with split accumulators. Otherwise rows of the input are added into the output range
  * in order, so the inner loop runs along contiguous kept elements and vectorizes as it is. */
 static void emit_sum_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
@@ -457,7 +468,7 @@ static void emit_sum_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
         int64_t row_len = d[nd - 1].size; /* stride 1 in the input */
         struct reduction red;
         LLVMValueRef o = loop_begin(c, &lo_loop, lo, hi, "o");
-        reduction_begin(c, &red);
+        reduction_begin(c, &red, n->op);
         LLVMValueRef r = loop_to(c, &r_loop, reduced / row_len, "row");
         reduction_row(c, &red, n->in[0], split_index(c, d, nd, o, imul(c, r, row_len)), row_len);
         loop_end(c, &r_loop);
@@ -465,12 +476,12 @@ static void emit_sum_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
         loop_end(c, &lo_loop);
     } else {
         LLVMValueRef o = loop_begin(c, &lo_loop, lo, hi, "o");
-        store_elem(c, out, o, f32c(c, 0));
+        store_elem(c, out, o, reduce_init(c, n->op));
         loop_end(c, &lo_loop);
         LLVMValueRef r = loop_to(c, &r_loop, reduced, "r");
         o = loop_begin(c, &lo_loop, lo, hi, "o");
         LLVMValueRef v = emit_value(c, n->in[0], split_index(c, d, nd, o, r));
-        store_elem(c, out, o, LLVMBuildFAdd(c->b, load_elem(c, out, o), v, ""));
+        store_elem(c, out, o, reduce_step(c, n->op, load_elem(c, out, o), v));
         loop_end(c, &lo_loop);
         loop_end(c, &r_loop);
         epilogue_range(c, lo, hi);
@@ -619,7 +630,7 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, body, "entry"));
     enum ir_op op = ir_node_at(c->g, c->main)->op;
     if (k->kind == CODEGEN_TRANSPOSE) emit_transpose_kernel(c, k->node, out, lo, hi);
-    else if (op == IR_SUM) emit_sum_kernel(c, lo, hi);
+    else if (ir_op_is_reduction(op)) emit_sum_kernel(c, lo, hi);
     else if (op == IR_MATMUL) emit_matmul_kernel(c, lo, hi);
     else emit_map_kernel(c, lo, hi);
     LLVMBuildRetVoid(c->b);

@@ -33,7 +33,7 @@ static const char *kernel_kind(const struct ir_graph *g, const struct codegen_ke
     if (k->kind == CODEGEN_TRANSPOSE) return "transpose";
     enum ir_op op = ir_node_at(g, k->main >= 0 ? k->main : k->node)->op;
     if (op == IR_MATMUL) return k->main >= 0 ? "matmul+epilogue" : "matmul";
-    if (op == IR_SUM) return k->main >= 0 ? "reduce+epilogue" : "reduce";
+    if (ir_op_is_reduction(op)) return k->main >= 0 ? "reduce+epilogue" : "reduce";
     return "map";
 }
 
@@ -146,17 +146,18 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
         fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[%s], b%d[k, j], acc)\n",
                 (long long)a->shape[ta ? 0 : 1], plan->slot[m->in[0]], ta ? "k, i" : "i, k", b_slot);
         fprintf(out, "    b%d[i, j] = ", k->slot);
-    } else if (m->op == IR_SUM) {
-        fprintf(out, "  for o in [lo, hi):\n    acc = 0; for r over axes 0x%x of ", m->axes);
+    } else if (ir_op_is_reduction(m->op)) {
+        int max = m->op == IR_MAX;
+        fprintf(out, "  for o in [lo, hi):\n    acc = %s; for r over axes 0x%x of ", max ? "-inf" : "0", m->axes);
         ir_print_shape(out, ir_node_at(g, m->in[0])->ndim, ir_node_at(g, m->in[0])->shape);
-        fprintf(out, ": acc += ");
+        fprintf(out, ": acc %s ", max ? "= max(acc," : "+=");
         print_expr(g, plan, -1, m->in[0], "o, r", out);
-        fprintf(out, "  ; 16 partial sums, fixed order\n    b%d[o] = ", k->slot);
+        fprintf(out, "%s  ; 16 partial %s, fixed order\n    b%d[o] = ", max ? ")" : "", max ? "maxima" : "sums", k->slot);
     } else {
         fprintf(out, "  for i in [lo, hi):\n    b%d[i] = ", k->slot);
     }
-    if (k->main >= 0 || (m->op != IR_MATMUL && m->op != IR_SUM))
-        print_root(g, plan, k->main, k->node, m->op == IR_MATMUL ? "i, j" : m->op == IR_SUM ? "o" : "i", out);
+    if (k->main >= 0 || (m->op != IR_MATMUL && !ir_op_is_reduction(m->op)))
+        print_root(g, plan, k->main, k->node, m->op == IR_MATMUL ? "i, j" : ir_op_is_reduction(m->op) ? "o" : "i", out);
     else
         fprintf(out, "acc");
     fputc('\n', out);

@@ -47,16 +47,18 @@ static void eval_broadcast(const struct ir_node *n, const struct ir_node *a, con
     }
 }
 
-/* Every input element adds into the output element at its coordinates, with reduced axes pinned to 0. */
-static void eval_sum(const struct ir_node *n, const struct ir_node *a, const double *x, double *y) {
+/* Every input element adds into (sum) or competes for (max) the output element at its coordinates, with
+ * reduced axes pinned to 0. max keeps the first of equal values and never takes a NaN. */
+static void eval_reduce(const struct ir_node *n, const struct ir_node *a, const double *x, double *y) {
     int64_t ostride[IR_MAX_DIMS], coord[IR_MAX_DIMS];
     strides_of(n, ostride);
-    for (int64_t j = 0; j < ir_node_numel(n); j++) y[j] = 0.0;
+    for (int64_t j = 0; j < ir_node_numel(n); j++) y[j] = n->op == IR_MAX ? -INFINITY : 0.0;
     for (int64_t i = 0; i < ir_node_numel(a); i++) {
         unravel(a, i, coord);
         int64_t j = 0;
         for (int d = 0; d < a->ndim; d++) j += (n->axes >> d & 1 ? 0 : coord[d]) * ostride[d];
-        y[j] += x[i];
+        if (n->op == IR_SUM) y[j] += x[i];
+        else if (x[i] > y[j]) y[j] = x[i];
     }
 }
 
@@ -118,7 +120,8 @@ int interp_run(const struct ir_graph *g, const double *const *args, double *cons
             for (int64_t i = 0; i < count; i++) y[i] = n->value;
             break;
         case IR_BROADCAST: eval_broadcast(n, a, x, y); break;
-        case IR_SUM: eval_sum(n, a, x, y); break;
+        case IR_SUM:
+        case IR_MAX: eval_reduce(n, a, x, y); break;
         case IR_RESHAPE: memcpy(y, x, sizeof(double) * (size_t)count); break;
         case IR_MATMUL: eval_matmul(n, a, x, w, y); break;
         case IR_WHERE:

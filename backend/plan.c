@@ -113,7 +113,7 @@ static int find_main(const struct codegen_plan *plan, const struct ir_graph *g, 
     for (int i = 0; i < ir_op_arity(n->op); i++) {
         int x = n->in[i];
         const struct ir_node *in = ir_node_at(g, x);
-        if ((in->op == IR_SUM || in->op == IR_MATMUL) && u->count[x] == 1 && !u->is_output[x]) return x;
+        if ((ir_op_is_reduction(in->op) || in->op == IR_MATMUL) && u->count[x] == 1 && !u->is_output[x]) return x;
         if (plan->slot[x] < 0 && (is_elementwise(in->op) || is_alias(in->op))) {
             int m = find_main(plan, g, u, x);
             if (m >= 0) return m;
@@ -194,7 +194,7 @@ static void add_node_kernel(const struct ir_graph *g, struct codegen_plan *plan,
     const struct ir_node *x = ir_node_at(g, m);
     int64_t numel = ir_node_numel(ir_node_at(g, id)), range = numel;
     int64_t epilogue = main >= 0 ? numel * root_cost(plan, g, id, main) : 0, work;
-    if (x->op == IR_SUM) {
+    if (ir_op_is_reduction(x->op)) {
         work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1));
     } else if (x->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, x->in[0]), *b = ir_node_at(g, x->in[1]);

@@ -16,8 +16,10 @@ enum builtin_kind {
     BI_UNARY_ATTR, /* f(e) or f(e, number): leaky_relu's slope, elu's alpha */
     BI_BINARY,     /* f(a, b), broadcasting like the operators */
     BI_WHERE,      /* where(cond, a, b), broadcasting */
-    BI_SUM,
+    BI_SUM, /* the reductions: f(e) or f(e, axis, ...) */
     BI_MEAN,
+    BI_MAX,
+    BI_LOGSUMEXP,
     BI_RESHAPE,
 };
 
@@ -36,6 +38,7 @@ static const struct builtin {
     {"lt", BI_BINARY, IR_LT},          {"le", BI_BINARY, IR_LE},            {"gt", BI_BINARY, IR_GT},
     {"ge", BI_BINARY, IR_GE},          {"eq", BI_BINARY, IR_EQ},            {"where", BI_WHERE, IR_WHERE},
     {"stop_grad", BI_UNARY, IR_STOP_GRAD}, {"sum", BI_SUM, IR_SUM},         {"mean", BI_MEAN, IR_SUM},
+    {"max", BI_MAX, IR_MAX},           {"logsumexp", BI_LOGSUMEXP, IR_MAX},
     {"reshape", BI_RESHAPE, IR_RESHAPE},
 };
 #define N_BUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
@@ -371,56 +374,60 @@ static struct val binary(struct eval *ev, struct expr *e, struct val a, struct v
 
 static struct val eval_expr(struct eval *ev, struct expr *e);
 
-/* sum(e) / mean(e): all axes, to [1]; sum(e, axis) / mean(e, axis): that axis, dropped. */
-static struct val reduce(struct eval *ev, struct expr *e, const char *fname, int mean) {
-    if (e->n_args < 1 || e->n_args > 2) {
-        eval_error(ev, e->loc, "%s takes 1 or 2 arguments, as in %s(e) or %s(e, axis); got %d", fname, fname, fname,
-                   e->n_args);
+/* sum, mean, max, logsumexp: f(e) reduces every axis, to [1]; f(e, axis, ...) the listed axes, which
+ * are dropped from the shape. Lowered as the IR reduction (or composite) keeping dims, then a reshape. */
+static struct val reduce(struct eval *ev, struct expr *e, const struct builtin *f) {
+    if (e->n_args < 1) {
+        eval_error(ev, e->loc, "%s takes a tensor and optional axes, as in %s(e) or %s(e, axis, ...); got 0 arguments",
+                   f->name, f->name, f->name);
         return err_val();
     }
     struct val a = eval_expr(ev, e->args[0]);
-    struct val ax = e->n_args == 2 ? eval_expr(ev, e->args[1]) : num_val(0);
-    if (a.kind == V_ERR || ax.kind == V_ERR) return err_val();
+    struct val ax[IR_MAX_DIMS + 1];
+    int n_axes = e->n_args - 1, bad = a.kind == V_ERR;
+    for (int k = 0; k < n_axes && k <= IR_MAX_DIMS; k++) bad |= (ax[k] = eval_expr(ev, e->args[k + 1])).kind == V_ERR;
+    if (bad) return err_val();
     if (a.kind == V_NUM) {
-        eval_error(ev, e->args[0]->start, "%s needs a tensor; got a number", fname);
+        eval_error(ev, e->args[0]->start, "%s needs a tensor; got a number", f->name);
         return err_val();
     }
-    int64_t one = 1;
-    if (e->n_args == 1) {
-        struct val r = tensor_val(1, &one);
-        if (!ev->g) return r;
-        r = built(ev, ir_sum_all(ev->g, a.node), e->loc, r);
-        if (!mean || r.kind == V_ERR) return r;
-        int64_t count[IR_MAX_DIMS];
-        concrete(ev, a.ndim, a.dims, count);
-        double n = 1;
-        for (int i = 0; i < a.ndim; i++) n *= (double)count[i];
-        return built(ev, ir_binary(ev->g, IR_MUL, r.node, ir_const_like(ev->g, 1 / n, r.node)), e->loc, r);
-    }
-    struct expr *axis_expr = e->args[1];
-    if (ax.kind != V_NUM || ax.num != floor(ax.num)) {
-        eval_error(ev, axis_expr->start, "the axis of %s must be an integer constant", fname);
-        return err_val();
-    }
-    if (ax.num < -a.ndim || ax.num >= a.ndim) {
+    unsigned axes = n_axes ? 0 : (1u << a.ndim) - 1;
+    for (int k = 0; k < n_axes; k++) {
+        struct expr *axis_expr = e->args[k + 1];
         char s[96];
-        eval_error(ev, axis_expr->start, "axis %g is out of range for shape %s; use 0..%d or -%d..-1", ax.num,
-                   shape_of(&a, s, sizeof s), a.ndim - 1, a.ndim);
-        return err_val();
+        if (k == a.ndim) {
+            eval_error(ev, axis_expr->start, "%s of a tensor of rank %d takes at most %d axes", f->name, a.ndim, a.ndim);
+            return err_val();
+        }
+        if (ax[k].kind != V_NUM || ax[k].num != floor(ax[k].num)) {
+            eval_error(ev, axis_expr->start, "the axis of %s must be an integer constant", f->name);
+            return err_val();
+        }
+        if (ax[k].num < -a.ndim || ax[k].num >= a.ndim) {
+            eval_error(ev, axis_expr->start, "axis %g is out of range for shape %s; use 0..%d or -%d..-1", ax[k].num,
+                       shape_of(&a, s, sizeof s), a.ndim - 1, a.ndim);
+            return err_val();
+        }
+        int axis = (int)ax[k].num < 0 ? (int)ax[k].num + a.ndim : (int)ax[k].num;
+        if (axes >> axis & 1) {
+            eval_error(ev, axis_expr->start, "axis %d is listed twice", axis);
+            return err_val();
+        }
+        axes |= 1u << axis;
     }
-    int axis = (int)ax.num < 0 ? (int)ax.num + a.ndim : (int)ax.num;
-    int64_t dims[IR_MAX_DIMS];
+    int64_t dims[IR_MAX_DIMS], one = 1;
     int nd = 0;
     for (int i = 0; i < a.ndim; i++)
-        if (i != axis) dims[nd++] = a.dims[i];
+        if (!(axes >> i & 1)) dims[nd++] = a.dims[i];
     struct val r = nd ? tensor_val(nd, dims) : tensor_val(1, &one); /* rank 0 is not in the language */
     if (!ev->g) return r;
     int64_t to[IR_MAX_DIMS];
     concrete(ev, r.ndim, r.dims, to);
-    r = built(ev, ir_reshape(ev->g, ir_sum(ev->g, a.node, 1u << axis), r.ndim, to), e->loc, r);
-    if (!mean || r.kind == V_ERR) return r;
-    double n = (double)(a.dims[axis] == FE_DIM_B ? ev->batch : a.dims[axis]);
-    return built(ev, ir_binary(ev->g, IR_MUL, r.node, ir_const_like(ev->g, 1 / n, r.node)), e->loc, r);
+    int kept = f->kind == BI_SUM    ? ir_sum(ev->g, a.node, axes)
+               : f->kind == BI_MEAN ? ir_mean(ev->g, a.node, axes)
+               : f->kind == BI_MAX  ? ir_max(ev->g, a.node, axes)
+                                    : ir_logsumexp(ev->g, a.node, axes);
+    return built(ev, kept < 0 ? -1 : ir_reshape(ev->g, kept, r.ndim, to), e->loc, r);
 }
 
 /* Element count of a symbolic shape as (power of B, product of the rest). */
@@ -531,8 +538,10 @@ static struct val eval_call(struct eval *ev, struct expr *e) {
         for (int k = 0; k < n; k++) v[k] = eval_expr(ev, e->args[k]);
         return elementwise(ev, e->loc, f->op, f->name, 0, n, v);
     }
-    case BI_SUM: return reduce(ev, e, f->name, 0);
-    case BI_MEAN: return reduce(ev, e, f->name, 1);
+    case BI_SUM:
+    case BI_MEAN:
+    case BI_MAX:
+    case BI_LOGSUMEXP: return reduce(ev, e, f);
     case BI_RESHAPE: return reshape(ev, e);
     }
     return err_val();

@@ -25,6 +25,7 @@ int ir_op_from_name(const char *name) {
 
 int ir_op_is_unary_elementwise(enum ir_op op) { return op >= IR_NEG && op <= IR_COS; }
 int ir_op_is_binary_elementwise(enum ir_op op) { return op >= IR_ADD && op <= IR_EQ; }
+int ir_op_is_reduction(enum ir_op op) { return op == IR_SUM || op == IR_MAX; }
 int ir_op_has_value(enum ir_op op) { return op == IR_CONST || op == IR_LEAKY_RELU || op == IR_ELU; }
 
 double ir_op_default_attr(enum ir_op op) {
@@ -289,17 +290,38 @@ int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     return intern(g, &n);
 }
 
-int ir_sum(struct ir_graph *g, int a, unsigned axes) {
+static int reduce(struct ir_graph *g, enum ir_op op, int a, unsigned axes) {
     if (check_id(g, a)) return -1;
     const struct ir_node *x = &g->nodes[a];
-    if (axes >> x->ndim) return fail(g, "sum over an axis the operand (rank %d) does not have", x->ndim);
-    struct ir_node n = blank(IR_SUM, x->ndim, x->shape);
+    if (axes >> x->ndim) return fail(g, "%s over an axis the operand (rank %d) does not have", ir_op_name(op), x->ndim);
+    struct ir_node n = blank(op, x->ndim, x->shape);
     for (int i = 0; i < x->ndim; i++)
         if (axes >> i & 1) n.shape[i] = 1;
     if (axes == 0) return a;
     n.axes = axes;
     n.in[0] = a;
     return intern(g, &n);
+}
+
+int ir_sum(struct ir_graph *g, int a, unsigned axes) { return reduce(g, IR_SUM, a, axes); }
+int ir_max(struct ir_graph *g, int a, unsigned axes) { return reduce(g, IR_MAX, a, axes); }
+
+int ir_mean(struct ir_graph *g, int a, unsigned axes) {
+    if (check_id(g, a)) return -1;
+    int s = ir_sum(g, a, axes);
+    if (s < 0) return -1;
+    double n = (double)(ir_node_numel(&g->nodes[a]) / ir_node_numel(&g->nodes[s]));
+    return ir_binary(g, IR_MUL, s, ir_const_like(g, 1 / n, s));
+}
+
+int ir_logsumexp(struct ir_graph *g, int a, unsigned axes) {
+    if (check_id(g, a)) return -1;
+    int64_t shape[IR_MAX_DIMS];
+    memcpy(shape, g->nodes[a].shape, sizeof shape);
+    int nd = g->nodes[a].ndim;
+    int m = ir_stop_grad(g, ir_max(g, a, axes));
+    int shifted = ir_binary(g, IR_SUB, a, ir_broadcast(g, m, nd, shape));
+    return ir_binary(g, IR_ADD, m, ir_unary(g, IR_LOG, ir_sum(g, ir_unary(g, IR_EXP, shifted), axes)));
 }
 
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags) {
@@ -477,6 +499,7 @@ static int check_node(const struct ir_graph *g, int id, const struct ir_node *n,
             if (a->shape[i] != 1 && a->shape[i] != n->shape[i]) BAD("dimension %d cannot broadcast", i);
         break;
     case IR_SUM:
+    case IR_MAX:
         if (a->ndim != n->ndim || (n->axes >> n->ndim)) BAD("axes do not fit the operand");
         for (int i = 0; i < n->ndim; i++)
             if (n->shape[i] != ((n->axes >> i & 1) ? 1 : a->shape[i])) BAD("dimension %d is wrong", i);
@@ -522,7 +545,7 @@ int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
     n.ndim = src->ndim;
     for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = src->in[i];
     if (ir_op_has_value(n.op)) n.value = src->value;
-    if (n.op == IR_SUM) n.axes = src->axes;
+    if (ir_op_is_reduction(n.op)) n.axes = src->axes;
     if (n.op == IR_MATMUL) n.flags = src->flags & (IR_TRANS_A | IR_TRANS_B);
     char why[200];
     if (n.op == IR_INPUT || n.op == IR_PARAM) {
@@ -571,7 +594,7 @@ void ir_print(const struct ir_graph *g, FILE *out) {
         for (int i = 0; i < ir_op_arity(n->op); i++) fprintf(out, "%s %%%d", i ? "," : "", n->in[i]);
         fprintf(out, " : ");
         ir_print_shape(out, n->ndim, n->shape);
-        if (n->op == IR_SUM) {
+        if (ir_op_is_reduction(n->op)) {
             fprintf(out, " axes=");
             int first = 1;
             for (int i = 0; i < n->ndim; i++)

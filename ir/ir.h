@@ -59,6 +59,7 @@
     X(IR_WHERE, "where", 3)         /* cond != 0 ? a : b, equal shapes; no gradient to cond */    \
     X(IR_BROADCAST, "broadcast", 1) /* same rank; input dims are 1 or equal to the output  */     \
     X(IR_SUM, "sum", 1)             /* sum over the axes in the `axes` bitmask, keepdims   */     \
+    X(IR_MAX, "max", 1)             /* max over `axes`, keepdims; NaN elements are skipped */     \
     X(IR_RESHAPE, "reshape", 1)     /* same element count, row-major                       */     \
     X(IR_MATMUL, "matmul", 2)       /* 2-D: op(a)[M,K] x op(b)[K,N], op = transpose if flag */    \
     X(IR_STOP_GRAD, "stop_grad", 1) /* identity forward; gradient zero                     */
@@ -80,7 +81,7 @@ struct ir_node {
     int64_t shape[IR_MAX_DIMS];
     int in[IR_MAX_INPUTS]; /* -1 where unused */
     double value;          /* IR_CONST: the value; IR_LEAKY_RELU: slope; IR_ELU: alpha */
-    unsigned axes;         /* IR_SUM: bit i set = reduce axis i */
+    unsigned axes;         /* IR_SUM, IR_MAX: bit i set = reduce axis i */
     unsigned flags;        /* IR_MATMUL: IR_TRANS_A | IR_TRANS_B */
     char name[IR_NAME_LEN]; /* IR_INPUT, IR_PARAM */
 };
@@ -131,6 +132,8 @@ int ir_broadcast(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 /* a reshaped (size-1 dims in front) and broadcast to the given shape, numpy style. */
 int ir_broadcast_to(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 int ir_sum(struct ir_graph *g, int a, unsigned axes);
+int ir_max(struct ir_graph *g, int a, unsigned axes);
+int ir_op_is_reduction(enum ir_op op); /* sum, max: they take `axes` */
 int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags);
 int ir_stop_grad(struct ir_graph *g, int a);
@@ -138,6 +141,11 @@ int ir_stop_grad(struct ir_graph *g, int a);
 int ir_const_like(struct ir_graph *g, double value, int like);
 /* The sum of every element, shape [1]. */
 int ir_sum_all(struct ir_graph *g, int a);
+/* Composite reductions over `axes`, keeping the reduced dims (size 1), like sum:
+ * mean = sum * (1/n); logsumexp = m + log(sum(exp(x - m))) with m = stop_grad(max(x)), which never
+ * overflows, and whose gradient (softmax) does not depend on m. */
+int ir_mean(struct ir_graph *g, int a, unsigned axes);
+int ir_logsumexp(struct ir_graph *g, int a, unsigned axes);
 /* Reduce `a` (broadcast from shape `to`) back down to `to`: the adjoint of broadcasting. */
 int ir_sum_to(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 

@@ -334,7 +334,8 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
         char word[32];
         parse_word(p, word, sizeof word, "an attribute");
         if (strcmp(word, "axes") == 0) {
-            if (n->op != IR_SUM) return error_at(p, loc, "'axes' applies to sum only, not %s", ir_op_name(n->op));
+            if (!ir_op_is_reduction(n->op))
+                return error_at(p, loc, "'axes' applies to sum and max only, not %s", ir_op_name(n->op));
             if (have_axes) return error_at(p, loc, "'axes' is given twice");
             have_axes = 1;
             if (peek(p) != '=') return expected(p, "'=' after 'axes' (no spaces)");
@@ -369,7 +370,7 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
             return error_at(p, loc, "unknown attribute '%s'", word);
         }
     }
-    if (n->op == IR_SUM && !have_axes) return expected(p, "'axes=' (the axes sum reduces)");
+    if (ir_op_is_reduction(n->op) && !have_axes) return expected(p, "'axes=' (the axes it reduces)");
     if (value_name && !have_value) {
         char what[48];
         snprintf(what, sizeof what, "'%s='", value_name);

@@ -179,6 +179,12 @@ static int propagate(struct ad *ad, int id) {
         return 0;
     case IR_BROADCAST: return need_a ? accumulate(ad, a, ir_sum_to(g, gy, x.ndim, x.shape)) : 0;
     case IR_SUM: return need_a ? accumulate(ad, a, ir_broadcast(g, gy, x.ndim, x.shape)) : 0; /* dims kept */
+    case IR_MAX: { /* to the elements equal to the max, split evenly among ties */
+        if (!need_a) return 0;
+        int hit = ir_binary(g, IR_EQ, a, ir_broadcast(g, id, x.ndim, x.shape));
+        int share = ir_binary(g, IR_DIV, gy, ir_sum(g, hit, n.axes));
+        return accumulate(ad, a, mul(g, hit, ir_broadcast(g, share, x.ndim, x.shape)));
+    }
     case IR_RESHAPE: return need_a ? accumulate(ad, a, ir_reshape(g, gy, x.ndim, x.shape)) : 0;
     case IR_MATMUL:
         if (need_a && accumulate(ad, a, matmul_grad_a(g, b, gy, n.flags))) return -1;

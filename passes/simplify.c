@@ -116,9 +116,11 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
             }
             break;
         case IR_SUM:
+        case IR_MAX:
+            if (ca && n.op == IR_MAX) return ir_const(g, isnan(a.value) ? -INFINITY : a.value, n.ndim, n.shape);
             if (ca) return ir_const(g, a.value * (double)(ir_node_numel(&a) / ir_node_numel(&n)), n.ndim, n.shape);
             for (int i = 0; i < n.ndim; i++)
-                if (a.shape[i] == 1) n.axes &= ~(1u << i); /* summing one element is the element */
+                if (a.shape[i] == 1) n.axes &= ~(1u << i); /* reducing one element is the element */
             if (n.axes == 0) return x;
             break;
         case IR_MATMUL: {

@@ -142,6 +142,28 @@ static void test_sum(void) {
     ir_graph_free(g);
 }
 
+/* max over every axis subset, and logsumexp (max, exp, sum, log) on large values it must not overflow */
+static void test_max(void) {
+    int64_t shape[4] = {3, 4, 5, 6};
+    for (unsigned axes = 1; axes < 16; axes++) {
+        struct ir_graph *g = graph();
+        ir_graph_output(g, "y", ir_max(g, ir_input(g, "x", 4, shape), axes));
+        char what[40];
+        snprintf(what, sizeof what, "max axes mask 0x%x", axes);
+        check_graph(what, g, -2, 2, EW_ATOL, EW_RTOL);
+        ir_graph_free(g);
+    }
+    struct ir_graph *g = graph();
+    int x = ir_input(g, "x", 2, (int64_t[]){67, 45});
+    ir_graph_output(g, "rows", ir_max(g, x, 2));
+    ir_graph_output(g, "cols", ir_max(g, x, 1));
+    ir_graph_output(g, "lse", ir_logsumexp(g, x, 2));
+    ir_graph_output(g, "lse_big", ir_logsumexp(g, ir_binary(g, IR_MUL, x, ir_const_like(g, 100, x)), 1));
+    ir_graph_output(g, "relu_max", ir_max(g, ir_unary(g, IR_RELU, x), 3)); /* fused input, ties at 0 */
+    check_graph("max [67, 45], logsumexp", g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
 static void test_reshape_and_stop_grad(void) {
     struct ir_graph *g = graph();
     int x = ir_input(g, "x", 2, (int64_t[]){6, 10});
@@ -217,6 +239,7 @@ int main(void) {
     test_where();
     test_broadcast();
     test_sum();
+    test_max();
     test_reshape_and_stop_grad();
     test_const();
     test_matmul();

@@ -261,6 +261,15 @@ static double ref_new_ops(const double *x) {
     return e;
 }
 
+static double ref_reductions(const double *x) { /* x: [2, 3] per row */
+    double m = -INFINITY, s = 0, cols = 0;
+    for (int i = 0; i < 6; i++) m = fmax(m, x[i]), s += x[i];
+    for (int i = 0; i < 6; i++) cols += exp(x[i] - m);
+    double lse = m + log(cols), col_max = 0;
+    for (int j = 0; j < 3; j++) col_max += fmax(x[j], x[3 + j]);
+    return s / 6 + m + lse + col_max;
+}
+
 static void test_programs(void) {
     /* reductions over one axis (also negative) with the axis dropped; numbers fold; ';' separates */
     check_program("energy(x: [B, 3]) {\n"
@@ -307,6 +316,11 @@ static void test_programs(void) {
                   "  return sum(a + b + where(gt(x, 0), x, -x) + pow(2, 3), 1)\n"
                   "}\n",
                   2, ref_new_ops);
+    /* several axes at once; max and logsumexp */
+    check_program("energy(x: [B, 2, 3]) {\n"
+                  "  return mean(x, 1, 2) + max(x, -1, 1) + logsumexp(x, 1, 2) + sum(max(x, 1), 1)\n"
+                  "}\n",
+                  6, ref_reductions);
     /* reductions across the batch: mean over axis 0 and over everything */
     check_program("energy(x: [B, 2]) { return sum(x - mean(x, 0), 1) + mean(x) }", 2, ref_global);
 }

@@ -130,7 +130,7 @@ static void test_random_graphs(void) {
             case 0: r = ir_unary(g, (enum ir_op)(IR_NEG + (int)rnd(IR_COS - IR_NEG + 1)), a); break;
             case 1: r = ir_binary_bcast(g, (enum ir_op)(IR_ADD + (int)rnd(IR_EQ - IR_ADD + 1)), a, b); break;
             case 2: r = ir_const_like(g, (double)((int)rnd(7) - 3) / 2, a); break;
-            case 3: r = ir_sum(g, a, rnd(1u << na->ndim)); break;
+            case 3: r = rnd(2) ? ir_sum(g, a, rnd(1u << na->ndim)) : ir_max(g, a, rnd(1u << na->ndim)); break;
             case 4: {
                 int64_t flat = ir_node_numel(na);
                 r = ir_reshape(g, a, 1, &flat);
@@ -186,13 +186,13 @@ static void test_errors(void) {
     expect_error(G("  %0 = input \"x\" : [2\n"), "t.ir:2:22: error: expected ',' or ']' in the shape, found end of line");
     expect_error(G("  %0 = input \"x\" : 2\n"), "t.ir:2:20: error: expected a shape like '[2, 3]', found '2'");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = sum %0 : [2, 1]\n"),
-                 "t.ir:3:23: error: expected 'axes=' (the axes sum reduces), found end of line");
+                 "t.ir:3:23: error: expected 'axes=' (the axes it reduces), found end of line");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = sum %0 : [2, 1] axes=2\n"),
                  "t.ir:3:29: error: axis 2 is out of range for rank 2");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = sum %0 : [1, 1] axes=1,1\n"),
                  "t.ir:3:31: error: axis 1 is listed twice");
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = exp %0 : [2] axes=0\n"),
-                 "t.ir:3:21: error: 'axes' applies to sum only, not exp");
+                 "t.ir:3:21: error: 'axes' applies to sum and max only, not exp");
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = exp %0 : [2] trans_a\n"),
                  "t.ir:3:21: error: 'trans_a' applies to matmul only, not exp");
     expect_error(G("  %0 = input \"x\" : [2, 2]\n  %1 = matmul %0, %0 : [2, 2] trans_b trans_b\n"),

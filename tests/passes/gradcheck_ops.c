@@ -165,6 +165,39 @@ static void test_sum(void) {
     }
 }
 
+/* max over every nonempty axis subset (random values: no ties), a max with exact ties (each tied
+ * element gets an equal share: a subgradient, so checked against the rule, not finite differences),
+ * and the composites mean and logsumexp. */
+static void test_max_mean_logsumexp(void) {
+    for (unsigned axes = 1; axes < 8; axes++) {
+        struct gc c;
+        gc_init(&c, 80 + axes);
+        int x = gc_input(&c, "x", 3, (int64_t[]){2, 3, 4}, GC_ANY);
+        char what[64];
+        snprintf(what, sizeof what, "max axes=%u", axes);
+        gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, ir_max(c.g, x, axes))), 1, &x, what);
+        snprintf(what, sizeof what, "mean axes=%u", axes);
+        gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_TANH, ir_mean(c.g, x, axes))), 1, &x, what);
+        snprintf(what, sizeof what, "logsumexp axes=%u", axes);
+        gc_check2(&c, gc_weighted_sum(&c, ir_logsumexp(c.g, x, axes)), 1, &x, what);
+        gc_free(&c);
+    }
+    /* ties: max over rows of [[1, 3, 3], [2, 2, 2]] sends the gradient 1/2, 1/2 and 1/3 each */
+    struct ir_graph *g = ir_graph_new();
+    int x = ir_input(g, "x", 2, (int64_t[]){2, 3});
+    int dx;
+    CHECK(ad_grad(g, ir_sum_all(g, ir_max(g, x, 2)), -1, 1, &x, &dx) == 0);
+    ir_graph_output(g, "dx", dx);
+    double in[6] = {1, 3, 3, 2, 2, 2}, out[6];
+    const double *args[1] = {in};
+    double *outs[1] = {out};
+    char err[256];
+    CHECK_MSG(interp_run(g, args, outs, err, sizeof err) == 0, "%s", err);
+    const double want[6] = {0, 0.5, 0.5, 1.0 / 3, 1.0 / 3, 1.0 / 3};
+    for (int i = 0; i < 6; i++) CHECK_MSG(out[i] == want[i], "max tie gradient [%d] = %g, want %g", i, out[i], want[i]);
+    ir_graph_free(g);
+}
+
 /* [2,6] -> [3,4] and [2,6] -> [12], each followed by a nonlinearity that sees the new layout. */
 static void test_reshape(void) {
     struct gc c;
@@ -187,5 +220,6 @@ int main(void) {
     test_broadcast();
     test_sum();
     test_reshape();
+    test_max_mean_logsumexp();
     return test_report();
 }

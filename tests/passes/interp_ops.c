@@ -141,6 +141,15 @@ static void check_sum(int ndim, const int64_t *shape, const double *x, unsigned 
     ir_graph_free(g);
 }
 
+static void test_max(void) {
+    const double x[6] = {1, -5, 3, NAN, 2, -1};
+    struct ir_graph *g = ir_graph_new();
+    ir_graph_output(g, "m", ir_max(g, ir_input(g, "x", 2, (int64_t[]){2, 3}), 2));
+    const double *args[1] = {x};
+    check_output(g, args, (double[]){3, 2}, 2, EXACT, "max, NaN skipped");
+    ir_graph_free(g);
+}
+
 static void test_sum(void) {
     const double x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     const int64_t s23[2] = {2, 3}, s223[3] = {2, 2, 3};
@@ -255,6 +264,7 @@ int main(void) {
     test_unary();
     test_binary();
     test_where();
+    test_max();
     test_matmul();
     test_sum();
     test_broadcast_reshape_const();

@@ -60,7 +60,7 @@ static struct ir_graph *random_graph(int seed) {
         case 4: r = ir_const_like(g, consts[rnd(sizeof consts / sizeof *consts)], a); break;
         case 5: r = ir_binary(g, (enum ir_op)(IR_ADD + (int)rnd(4)), a, ir_const_like(g, consts[rnd(5)], a)); break;
         case 6: r = ir_binary(g, (enum ir_op)(IR_ADD + (int)rnd(3)), ir_const_like(g, consts[rnd(5)], a), a); break;
-        case 7: r = ir_sum(g, a, rnd(1u << na.ndim)); break;
+        case 7: r = rnd(3) ? ir_sum(g, a, rnd(1u << na.ndim)) : ir_max(g, a, rnd(1u << na.ndim)); break;
         case 8: r = raw(g, IR_RESHAPE, raw(g, IR_RESHAPE, a, 1, &flat), na.ndim, na.shape); break;
         case 9: r = raw(g, IR_BROADCAST, a, na.ndim, na.shape); break;
         case 10: r = ir_matmul(g, a, b, rnd(4)); break;
