@@ -325,8 +325,74 @@ static LLVMValueRef emit_binary(struct cg *c, enum ir_op op, LLVMValueRef x, LLV
 
 static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx);
 
+/* ---- movement: index arithmetic on coordinates ---- */
+
+/* The coordinates of flat row-major index idx in shape n. */
+static void unravel_index(struct cg *c, const struct ir_node *n, LLVMValueRef idx, LLVMValueRef *coord) {
+    for (int d = n->ndim - 1; d >= 0; d--) {
+        coord[d] = d > 0 ? LLVMBuildURem(c->b, idx, i64c(c, n->shape[d]), "") : idx;
+        if (d > 0) idx = LLVMBuildUDiv(c->b, idx, i64c(c, n->shape[d]), "");
+    }
+}
+
+/* The flat row-major index of coord in shape x. */
+static LLVMValueRef ravel_index(struct cg *c, const struct ir_node *x, LLVMValueRef *coord) {
+    LLVMValueRef idx = i64c(c, 0);
+    for (int d = 0; d < x->ndim; d++) idx = imad(c, idx, x->shape[d], coord[d]);
+    return idx;
+}
+
+static LLVMValueRef select_i64(struct cg *c, LLVMValueRef cond, LLVMValueRef yes, LLVMValueRef no) {
+    return LLVMBuildSelect(c->b, cond, yes, no, "");
+}
+
+/* Element idx of a permute, slice, pad or concat. Pad and concat compute an in-bounds index for every
+ * operand they may read (clamped where the element is padding or from the other operand) and select:
+ * a select of two loads vectorizes, a branch would not. */
+static LLVMValueRef emit_movement(struct cg *c, const struct ir_node *n, LLVMValueRef idx) {
+    const struct ir_node *x = ir_node_at(c->g, n->in[0]);
+    LLVMValueRef coord[IR_MAX_DIMS], in[IR_MAX_DIMS];
+    LLVMBuilderRef b = c->b;
+    unravel_index(c, n, idx, coord);
+    switch (n->op) {
+    case IR_PERMUTE:
+        for (int d = 0; d < n->ndim; d++) in[n->perm[d]] = coord[d];
+        return emit_value(c, n->in[0], ravel_index(c, x, in));
+    case IR_SLICE:
+        for (int d = 0; d < n->ndim; d++) in[d] = imad(c, coord[d], n->step[d], i64c(c, n->start[d]));
+        return emit_value(c, n->in[0], ravel_index(c, x, in));
+    case IR_PAD: {
+        LLVMValueRef inside = LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 1, 0);
+        for (int d = 0; d < n->ndim; d++) {
+            /* rel = coord - start, unsigned: negative rel wraps to a huge value and fails the bound */
+            LLVMValueRef rel = LLVMBuildSub(b, coord[d], i64c(c, n->start[d]), "");
+            LLVMValueRef q = n->step[d] == 1 ? rel : LLVMBuildUDiv(b, rel, i64c(c, n->step[d]), "");
+            LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntULT, q, i64c(c, x->shape[d]), "");
+            if (n->step[d] > 1)
+                ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildURem(b, rel, i64c(c, n->step[d]), ""),
+                                                        i64c(c, 0), ""), "");
+            in[d] = select_i64(c, ok, q, i64c(c, 0));
+            inside = LLVMBuildAnd(b, inside, ok, "");
+        }
+        return LLVMBuildSelect(b, inside, emit_value(c, n->in[0], ravel_index(c, x, in)), f32c(c, 0), "");
+    }
+    default: { /* IR_CONCAT */
+        const struct ir_node *y = ir_node_at(c->g, n->in[1]);
+        int ax = n->axis;
+        LLVMValueRef from_a = LLVMBuildICmp(b, LLVMIntSLT, coord[ax], i64c(c, x->shape[ax]), "");
+        LLVMValueRef at = coord[ax];
+        coord[ax] = select_i64(c, from_a, at, i64c(c, x->shape[ax] - 1));
+        LLVMValueRef va = emit_value(c, n->in[0], ravel_index(c, x, coord));
+        coord[ax] = select_i64(c, from_a, i64c(c, 0), LLVMBuildSub(b, at, i64c(c, x->shape[ax]), ""));
+        LLVMValueRef vb = emit_value(c, n->in[1], ravel_index(c, y, coord));
+        return LLVMBuildSelect(b, from_a, va, vb, "");
+    }
+    }
+}
+
 /* Element idx (row-major) of node id, computed from its inputs. Only elementwise (where included),
- * broadcast, alias and const nodes can be computed this way; sums and matmuls always have buffers. */
+ * broadcast, movement, alias and const nodes can be computed this way; sums and matmuls always have
+ * buffers. */
 static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
     const struct ir_node *n = ir_node_at(c->g, id);
     if (ir_op_is_unary_elementwise(n->op)) return emit_unary(c, n, emit_value(c, n->in[0], idx));
@@ -337,6 +403,10 @@ static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
     case IR_RESHAPE:
     case IR_STOP_GRAD: return emit_value(c, n->in[0], idx);
     case IR_BROADCAST: return emit_value(c, n->in[0], broadcast_index(c, n, idx));
+    case IR_PERMUTE:
+    case IR_SLICE:
+    case IR_PAD:
+    case IR_CONCAT: return emit_movement(c, n, idx);
     case IR_WHERE: { /* any nonzero condition, NaN included, picks a (unordered or not equal) */
         LLVMValueRef cond = LLVMBuildFCmp(c->b, LLVMRealUNE, emit_value(c, n->in[0], idx), f32c(c, 0), "");
         return LLVMBuildSelect(c->b, cond, emit_value(c, n->in[1], idx), emit_value(c, n->in[2], idx), "");

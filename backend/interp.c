@@ -62,6 +62,36 @@ static void eval_reduce(const struct ir_node *n, const struct ir_node *a, const 
     }
 }
 
+/* Movement: each output element is an input element (or zero) at coordinates computed from its own. */
+static void eval_movement(const struct ir_node *n, const struct ir_node *a, const struct ir_node *b,
+                          const double *x, const double *w, double *y) {
+    int64_t astride[IR_MAX_DIMS], bstride[IR_MAX_DIMS] = {0}, coord[IR_MAX_DIMS];
+    strides_of(a, astride);
+    if (b) strides_of(b, bstride);
+    for (int64_t i = 0; i < ir_node_numel(n); i++) {
+        unravel(n, i, coord);
+        int64_t j = 0;
+        int from_b = 0, zero = 0;
+        for (int d = 0; d < n->ndim; d++) {
+            switch (n->op) {
+            case IR_PERMUTE: j += coord[d] * astride[n->perm[d]]; break;
+            case IR_SLICE: j += (n->start[d] + coord[d] * n->step[d]) * astride[d]; break;
+            case IR_PAD: {
+                int64_t rel = coord[d] - n->start[d];
+                if (rel < 0 || rel % n->step[d] || rel / n->step[d] >= a->shape[d]) zero = 1;
+                else j += rel / n->step[d] * astride[d];
+                break;
+            }
+            default: /* IR_CONCAT */
+                if (d == n->axis && coord[d] >= a->shape[d]) from_b = 1, coord[d] -= a->shape[d];
+            }
+        }
+        if (n->op == IR_CONCAT)
+            for (int d = 0; d < n->ndim; d++) j += coord[d] * (from_b ? bstride[d] : astride[d]);
+        y[i] = zero ? 0.0 : from_b ? w[j] : x[j];
+    }
+}
+
 /* y[M,N] = op(a)[M,K] op(b)[K,N]; a stored [K,M] when transposed, b stored [N,K] when transposed. */
 static void eval_matmul(const struct ir_node *n, const struct ir_node *a, const double *x, const double *w,
                         double *y) {
@@ -124,6 +154,10 @@ int interp_run(const struct ir_graph *g, const double *const *args, double *cons
         case IR_MAX: eval_reduce(n, a, x, y); break;
         case IR_RESHAPE: memcpy(y, x, sizeof(double) * (size_t)count); break;
         case IR_MATMUL: eval_matmul(n, a, x, w, y); break;
+        case IR_PERMUTE:
+        case IR_SLICE:
+        case IR_PAD: eval_movement(n, a, NULL, x, NULL, y); break;
+        case IR_CONCAT: eval_movement(n, a, &g->nodes[n->in[1]], x, w, y); break;
         case IR_WHERE:
             for (int64_t i = 0; i < count; i++) y[i] = ir_scalar_where(x[i], w[i], v[i]);
             break;

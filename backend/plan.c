@@ -27,11 +27,18 @@ static int is_elementwise(enum ir_op op) {
     return ir_op_is_unary_elementwise(op) || ir_op_is_binary_elementwise(op) || op == IR_WHERE;
 }
 
-/* Ops that emit_compute evaluates element by element from their inputs. */
-static int is_inlinable(enum ir_op op) { return is_elementwise(op) || op == IR_BROADCAST; }
+static int is_movement(enum ir_op op) {
+    return op == IR_PERMUTE || op == IR_SLICE || op == IR_PAD || op == IR_CONCAT;
+}
 
-/* Consumers that read an operand element more than once per output element. */
-static int rereads_operands(enum ir_op op) { return op == IR_MATMUL || op == IR_BROADCAST; }
+/* Ops that emit_compute evaluates element by element from their inputs. */
+static int is_inlinable(enum ir_op op) { return is_elementwise(op) || op == IR_BROADCAST || is_movement(op); }
+
+/* Consumers that read an operand element more than once per output element. Pad and concat read an
+ * operand at a clamped index where the output is padding or the other operand's (ir.h). */
+static int rereads_operands(enum ir_op op) {
+    return op == IR_MATMUL || op == IR_BROADCAST || op == IR_PAD || op == IR_CONCAT;
+}
 
 static int is_transcendental(enum ir_op op) {
     switch (op) {

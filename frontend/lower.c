@@ -21,6 +21,11 @@ enum builtin_kind {
     BI_MAX,
     BI_LOGSUMEXP,
     BI_RESHAPE,
+    BI_TRANSPOSE, /* transpose(e) (rank 2) or transpose(e, axis, axis) */
+    BI_PERMUTE,   /* permute(e, axis, ...): output axis i is e's axis i-th listed */
+    BI_SLICE,     /* slice(e, axis, start, stop[, step]) */
+    BI_PAD,       /* pad(e, axis, before, after) */
+    BI_CONCAT,    /* concat(e, e, ..., axis) */
 };
 
 static const struct builtin {
@@ -40,6 +45,8 @@ static const struct builtin {
     {"stop_grad", BI_UNARY, IR_STOP_GRAD}, {"sum", BI_SUM, IR_SUM},         {"mean", BI_MEAN, IR_SUM},
     {"max", BI_MAX, IR_MAX},           {"logsumexp", BI_LOGSUMEXP, IR_MAX},
     {"reshape", BI_RESHAPE, IR_RESHAPE},
+    {"transpose", BI_TRANSPOSE, IR_PERMUTE}, {"permute", BI_PERMUTE, IR_PERMUTE}, {"slice", BI_SLICE, IR_SLICE},
+    {"pad", BI_PAD, IR_PAD},           {"concat", BI_CONCAT, IR_CONCAT},
 };
 #define N_BUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
 
@@ -473,6 +480,171 @@ static struct val reshape(struct eval *ev, struct expr *e) {
     return built(ev, ir_reshape(ev->g, a.node, r.ndim, to), e->loc, r);
 }
 
+/* ---- movement ---- */
+
+/* Argument k of call e as an integer constant in [lo, hi]; `what` names it in messages. */
+static int int_arg(struct eval *ev, struct expr *e, int k, const char *what, int64_t lo, int64_t hi, int64_t *out) {
+    struct val v = eval_expr(ev, e->args[k]);
+    if (v.kind == V_ERR) return -1;
+    char fname[48];
+    fe_clip(fname, sizeof fname, e->text, e->len);
+    if (v.kind != V_NUM || v.num != floor(v.num)) {
+        eval_error(ev, e->args[k]->start, "the %s of %s must be an integer constant", what, fname);
+        return -1;
+    }
+    if (v.num < (double)lo || v.num > (double)hi) {
+        eval_error(ev, e->args[k]->start, "%s %g is out of range; use %lld..%lld", what, v.num, (long long)lo,
+                   (long long)hi);
+        return -1;
+    }
+    *out = (int64_t)v.num;
+    return 0;
+}
+
+/* Argument k as an axis of a tensor of rank ndim (negative counts from the end), normalized. */
+static int axis_arg(struct eval *ev, struct expr *e, int k, const struct val *a, int *axis) {
+    int64_t v;
+    if (int_arg(ev, e, k, "axis", -a->ndim, a->ndim - 1, &v)) return -1;
+    *axis = (int)(v < 0 ? v + a->ndim : v);
+    return 0;
+}
+
+/* The first argument, which must be a tensor. */
+static int tensor_arg(struct eval *ev, struct expr *e, struct val *a) {
+    *a = eval_expr(ev, e->args[0]);
+    if (a->kind == V_ERR) return -1;
+    if (a->kind == V_NUM) {
+        char fname[48];
+        eval_error(ev, e->args[0]->start, "%s needs a tensor; got a number", fe_clip(fname, sizeof fname, e->text, e->len));
+        return -1;
+    }
+    return 0;
+}
+
+/* Slicing, padding or concatenating along B would need a size like B - 1 or 2B, which shapes cannot say. */
+static int not_batch(struct eval *ev, struct expr *e, int k, const struct val *a, int axis, const char *verb) {
+    if (a->dims[axis] != FE_DIM_B) return 0;
+    eval_error(ev, e->args[k]->start, "cannot %s along the batch axis B", verb);
+    return -1;
+}
+
+static struct val permute(struct eval *ev, struct expr *e, const struct builtin *f) {
+    struct val a;
+    int transpose = f->kind == BI_TRANSPOSE;
+    if (e->n_args < 1 || tensor_arg(ev, e, &a)) {
+        if (e->n_args < 1) eval_error(ev, e->loc, "%s needs a tensor argument", f->name);
+        return err_val();
+    }
+    int perm[IR_MAX_DIMS];
+    for (int i = 0; i < a.ndim; i++) perm[i] = i;
+    if (transpose && e->n_args == 1) {
+        if (a.ndim != 2) {
+            char s[96];
+            eval_error(ev, e->loc, "transpose(e) needs a rank-2 tensor; got %s (use transpose(e, axis, axis))",
+                       shape_of(&a, s, sizeof s));
+            return err_val();
+        }
+        perm[0] = 1, perm[1] = 0;
+    } else if (transpose) {
+        int x, y;
+        if (e->n_args != 3) {
+            eval_error(ev, e->loc, "transpose takes 1 or 3 arguments, as in transpose(e) or transpose(e, 0, 1); got %d",
+                       e->n_args);
+            return err_val();
+        }
+        if (axis_arg(ev, e, 1, &a, &x) || axis_arg(ev, e, 2, &a, &y)) return err_val();
+        perm[x] = y, perm[y] = x;
+    } else {
+        if (e->n_args != a.ndim + 1) {
+            char s[96];
+            eval_error(ev, e->loc, "permute of %s takes %d axes; got %d", shape_of(&a, s, sizeof s), a.ndim, e->n_args - 1);
+            return err_val();
+        }
+        unsigned seen = 0;
+        for (int i = 0; i < a.ndim; i++) {
+            if (axis_arg(ev, e, i + 1, &a, &perm[i])) return err_val();
+            if (seen >> perm[i] & 1) {
+                eval_error(ev, e->args[i + 1]->start, "axis %d is listed twice", perm[i]);
+                return err_val();
+            }
+            seen |= 1u << perm[i];
+        }
+    }
+    int64_t dims[IR_MAX_DIMS];
+    for (int i = 0; i < a.ndim; i++) dims[i] = a.dims[perm[i]];
+    struct val r = tensor_val(a.ndim, dims);
+    return ev->g ? built(ev, ir_permute(ev->g, a.node, perm), e->loc, r) : r;
+}
+
+/* slice(e, axis, start, stop[, step]): start and stop count from the end when negative, as in Python;
+ * pad(e, axis, before, after): zeros. */
+static struct val slice_or_pad(struct eval *ev, struct expr *e, const struct builtin *f) {
+    int pad = f->kind == BI_PAD;
+    if (pad ? e->n_args != 4 : e->n_args < 4 || e->n_args > 5) {
+        if (pad) eval_error(ev, e->loc, "pad takes 4 arguments, as in pad(e, axis, before, after); got %d", e->n_args);
+        else eval_error(ev, e->loc, "slice takes 4 or 5 arguments, as in slice(e, axis, start, stop[, step]); got %d",
+                        e->n_args);
+        return err_val();
+    }
+    struct val a;
+    int axis;
+    if (tensor_arg(ev, e, &a) || axis_arg(ev, e, 1, &a, &axis) || not_batch(ev, e, 1, &a, axis, f->name))
+        return err_val();
+    int64_t n = a.dims[axis], x, y, step = 1;
+    struct val r = a;
+    if (pad) {
+        if (int_arg(ev, e, 2, "padding", 0, FE_MAX_DIM, &x) || int_arg(ev, e, 3, "padding", 0, FE_MAX_DIM, &y))
+            return err_val();
+        r.dims[axis] = n + x + y;
+        if (too_big(ev, e->loc, &r)) return err_val();
+        return ev->g ? built(ev, ir_pad_axis(ev->g, a.node, axis, x, y), e->loc, r) : r;
+    }
+    if (int_arg(ev, e, 2, "start", -n, n - 1, &x) || int_arg(ev, e, 3, "stop", -n, n, &y) ||
+        (e->n_args == 5 && int_arg(ev, e, 4, "step", 1, FE_MAX_DIM, &step)))
+        return err_val();
+    if (x < 0) x += n;
+    if (y < 0) y += n;
+    if (x >= y) {
+        eval_error(ev, e->args[2]->start, "slice needs start < stop; got %lld:%lld on an axis of size %lld", (long long)x,
+                   (long long)y, (long long)n);
+        return err_val();
+    }
+    r.dims[axis] = (y - x + step - 1) / step;
+    return ev->g ? built(ev, ir_slice_axis(ev->g, a.node, axis, x, y, step), e->loc, r) : r;
+}
+
+/* concat(a, b, ..., axis): left to right, as a chain of two-operand concats. */
+static struct val concat(struct eval *ev, struct expr *e) {
+    if (e->n_args < 3) {
+        eval_error(ev, e->loc, "concat takes 2 or more tensors and an axis, as in concat(a, b, 1); got %d arguments",
+                   e->n_args);
+        return err_val();
+    }
+    struct val r;
+    int axis;
+    if (tensor_arg(ev, e, &r) || axis_arg(ev, e, e->n_args - 1, &r, &axis) ||
+        not_batch(ev, e, e->n_args - 1, &r, axis, "concat"))
+        return err_val();
+    for (int k = 1; k < e->n_args - 1; k++) {
+        struct val b = eval_expr(ev, e->args[k]);
+        if (b.kind == V_ERR) return err_val();
+        int ok = b.kind == V_TENSOR && b.ndim == r.ndim;
+        for (int i = 0; ok && i < r.ndim; i++) ok = i == axis || b.dims[i] == r.dims[i];
+        if (!ok) {
+            char sa[96], sb[96];
+            eval_error(ev, e->args[k]->start, "concat along axis %d needs shapes that agree on the other axes; got %s and %s",
+                       axis, shape_of(&r, sa, sizeof sa), shape_of(&b, sb, sizeof sb));
+            return err_val();
+        }
+        struct val next = r;
+        next.dims[axis] += b.dims[axis];
+        if (too_big(ev, e->loc, &next)) return err_val();
+        r = ev->g ? built(ev, ir_concat(ev->g, r.node, b.node, axis), e->loc, next) : next;
+        if (r.kind == V_ERR) return r;
+    }
+    return r;
+}
+
 static struct val eval_call(struct eval *ev, struct expr *e) {
     char name[48];
     fe_clip(name, sizeof name, e->text, e->len);
@@ -543,6 +715,11 @@ static struct val eval_call(struct eval *ev, struct expr *e) {
     case BI_MAX:
     case BI_LOGSUMEXP: return reduce(ev, e, f);
     case BI_RESHAPE: return reshape(ev, e);
+    case BI_TRANSPOSE:
+    case BI_PERMUTE: return permute(ev, e, f);
+    case BI_SLICE:
+    case BI_PAD: return slice_or_pad(ev, e, f);
+    case BI_CONCAT: return concat(ev, e);
     }
     return err_val();
 }

@@ -73,7 +73,10 @@ int64_t ir_node_numel(const struct ir_node *n) {
 
 /* Nodes are compared field by field (not with memcmp) so padding and unused name bytes never matter. */
 static int node_equal(const struct ir_node *a, const struct ir_node *b) {
-    if (a->op != b->op || a->ndim != b->ndim || a->axes != b->axes || a->flags != b->flags) return 0;
+    if (a->op != b->op || a->ndim != b->ndim || a->axes != b->axes || a->flags != b->flags || a->axis != b->axis)
+        return 0;
+    for (int i = 0; i < IR_MAX_DIMS; i++)
+        if (a->perm[i] != b->perm[i] || a->start[i] != b->start[i] || a->step[i] != b->step[i]) return 0;
     if (memcmp(&a->value, &b->value, sizeof a->value) != 0) return 0; /* bitwise: -0.0 != 0.0 */
     for (int i = 0; i < a->ndim; i++)
         if (a->shape[i] != b->shape[i]) return 0;
@@ -96,6 +99,9 @@ static uint64_t node_hash(const struct ir_node *n) {
     h = mix(h, bits);
     h = mix(h, n->axes);
     h = mix(h, n->flags);
+    h = mix(h, (uint64_t)n->axis);
+    for (int i = 0; i < IR_MAX_DIMS; i++)
+        h = mix(mix(mix(h, (uint64_t)n->perm[i]), (uint64_t)n->start[i]), (uint64_t)n->step[i]);
     for (const char *c = n->name; *c; c++) h = mix(h, (uint64_t)(unsigned char)*c);
     return h;
 }
@@ -375,6 +381,101 @@ static int broadcast_shapes(struct ir_graph *g, int n, const int *ids, int *ndim
     return 0;
 }
 
+/* ---- movement ---- */
+
+int ir_permute(struct ir_graph *g, int a, const int *perm) {
+    if (check_id(g, a)) return -1;
+    const struct ir_node *x = &g->nodes[a];
+    struct ir_node n = blank(IR_PERMUTE, x->ndim, x->shape);
+    unsigned seen = 0;
+    int identity = 1;
+    for (int i = 0; i < x->ndim; i++) {
+        if (perm[i] < 0 || perm[i] >= x->ndim || (seen >> perm[i] & 1))
+            return fail(g, "permute: not a permutation of the %d axes", x->ndim);
+        seen |= 1u << perm[i];
+        n.perm[i] = perm[i];
+        n.shape[i] = x->shape[perm[i]];
+        identity &= perm[i] == i;
+    }
+    if (identity) return a;
+    n.in[0] = a;
+    return intern(g, &n);
+}
+
+/* Whether `small` elements from start, step apart, fit in `big` (written so nothing overflows). */
+static int strided_fits(int64_t start, int64_t step, int64_t small, int64_t big) {
+    return start >= 0 && step >= 1 && start < big && small - 1 <= (big - 1 - start) / step;
+}
+
+/* Slice and pad share their attributes; `big` is the operand of a slice and the result of a pad. */
+static int strided(struct ir_graph *g, enum ir_op op, int a, const int64_t *start, const int64_t *step,
+                   const int64_t *shape) {
+    if (check_id(g, a)) return -1;
+    const struct ir_node *x = &g->nodes[a];
+    if (check_shape(g, x->ndim, shape)) return -1;
+    struct ir_node n = blank(op, x->ndim, shape);
+    const int64_t *big = op == IR_SLICE ? x->shape : shape, *small = op == IR_SLICE ? shape : x->shape;
+    int identity = 1;
+    for (int i = 0; i < x->ndim; i++) {
+        if (!strided_fits(start[i], step[i], small[i], big[i]))
+            return fail(g, "%s: axis %d: start %lld, step %lld and %lld elements do not fit in %lld", ir_op_name(op), i,
+                        (long long)start[i], (long long)step[i], (long long)small[i], (long long)big[i]);
+        n.start[i] = start[i];
+        n.step[i] = step[i];
+        identity &= small[i] == big[i] && start[i] == 0 && (step[i] == 1 || small[i] == 1);
+    }
+    if (identity) return a;
+    n.in[0] = a;
+    return intern(g, &n);
+}
+
+int ir_slice(struct ir_graph *g, int a, const int64_t *start, const int64_t *step, const int64_t *shape) {
+    return strided(g, IR_SLICE, a, start, step, shape);
+}
+
+int ir_pad(struct ir_graph *g, int a, const int64_t *start, const int64_t *step, const int64_t *shape) {
+    return strided(g, IR_PAD, a, start, step, shape);
+}
+
+int ir_concat(struct ir_graph *g, int a, int b, int axis) {
+    if (check_id(g, a) || check_id(g, b)) return -1;
+    const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
+    if (axis < 0 || axis >= x->ndim || x->ndim != y->ndim) return fail(g, "concat: bad axis %d or ranks differ", axis);
+    struct ir_node n = blank(IR_CONCAT, x->ndim, x->shape);
+    for (int i = 0; i < x->ndim; i++)
+        if (i != axis && x->shape[i] != y->shape[i]) return fail(g, "concat: dimension %d differs", i);
+    n.shape[axis] += y->shape[axis];
+    n.axis = axis;
+    n.in[0] = a;
+    n.in[1] = b;
+    return intern(g, &n);
+}
+
+int ir_slice_axis(struct ir_graph *g, int a, int axis, int64_t start, int64_t stop, int64_t step) {
+    if (check_id(g, a)) return -1;
+    const struct ir_node *x = &g->nodes[a];
+    if (axis < 0 || axis >= x->ndim || step < 1 || start < 0 || stop > x->shape[axis] || start >= stop)
+        return fail(g, "slice: bad axis %d or range %lld:%lld:%lld", axis, (long long)start, (long long)stop,
+                    (long long)step);
+    int64_t st[IR_MAX_DIMS] = {0}, sp[IR_MAX_DIMS] = {1, 1, 1, 1}, shape[IR_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    st[axis] = start;
+    sp[axis] = step;
+    shape[axis] = (stop - start + step - 1) / step;
+    return ir_slice(g, a, st, sp, shape);
+}
+
+int ir_pad_axis(struct ir_graph *g, int a, int axis, int64_t before, int64_t after) {
+    if (check_id(g, a)) return -1;
+    const struct ir_node *x = &g->nodes[a];
+    if (axis < 0 || axis >= x->ndim || before < 0 || after < 0) return fail(g, "pad: bad axis %d or padding", axis);
+    int64_t st[IR_MAX_DIMS] = {0}, sp[IR_MAX_DIMS] = {1, 1, 1, 1}, shape[IR_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    st[axis] = before;
+    shape[axis] += before + after;
+    return ir_pad(g, a, st, sp, shape);
+}
+
 int ir_binary_bcast(struct ir_graph *g, enum ir_op op, int a, int b) {
     if (check_id(g, a) || check_id(g, b)) return -1;
     int ids[2] = {a, b}, nd;
@@ -507,6 +608,33 @@ static int check_node(const struct ir_graph *g, int id, const struct ir_node *n,
     case IR_RESHAPE:
         if (ir_node_numel(a) != ir_node_numel(n)) BAD("element count changes");
         break;
+    case IR_PERMUTE: {
+        unsigned seen = 0;
+        if (a->ndim != n->ndim) BAD("rank changes");
+        for (int i = 0; i < n->ndim; i++) {
+            if (n->perm[i] < 0 || n->perm[i] >= n->ndim || (seen >> n->perm[i] & 1)) BAD("perm is not a permutation");
+            seen |= 1u << n->perm[i];
+            if (n->shape[i] != a->shape[n->perm[i]]) BAD("dimension %d is wrong", i);
+        }
+        break;
+    }
+    case IR_SLICE:
+    case IR_PAD: {
+        if (a->ndim != n->ndim) BAD("rank changes");
+        const struct ir_node *big = n->op == IR_SLICE ? a : n, *small = n->op == IR_SLICE ? n : a;
+        for (int i = 0; i < n->ndim; i++)
+            if (!strided_fits(n->start[i], n->step[i], small->shape[i], big->shape[i]))
+                BAD("axis %d: start %lld, step %lld and %lld elements do not fit in %lld", i, (long long)n->start[i],
+                    (long long)n->step[i], (long long)small->shape[i], (long long)big->shape[i]);
+        break;
+    }
+    case IR_CONCAT:
+        if (a->ndim != n->ndim || b->ndim != n->ndim || n->axis < 0 || n->axis >= n->ndim) BAD("bad axis or ranks");
+        for (int i = 0; i < n->ndim; i++)
+            if (n->shape[i] != (i == n->axis ? a->shape[i] + b->shape[i] : a->shape[i]) ||
+                (i != n->axis && b->shape[i] != a->shape[i]))
+                BAD("dimension %d is wrong", i);
+        break;
     case IR_MATMUL: {
         if (a->ndim != 2 || b->ndim != 2 || n->ndim != 2) BAD("operands must be 2-D");
         int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
@@ -547,6 +675,11 @@ int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
     if (ir_op_has_value(n.op)) n.value = src->value;
     if (ir_op_is_reduction(n.op)) n.axes = src->axes;
     if (n.op == IR_MATMUL) n.flags = src->flags & (IR_TRANS_A | IR_TRANS_B);
+    if (n.op == IR_CONCAT) n.axis = src->axis;
+    for (int i = 0; i < n.ndim; i++) {
+        if (n.op == IR_PERMUTE) n.perm[i] = src->perm[i];
+        if (n.op == IR_SLICE || n.op == IR_PAD) n.start[i] = src->start[i], n.step[i] = src->step[i];
+    }
     char why[200];
     if (n.op == IR_INPUT || n.op == IR_PARAM) {
         size_t len = strnlen(src->name, IR_NAME_LEN);
@@ -581,6 +714,17 @@ void ir_print_name(FILE *out, const char *name) {
     fputc('"', out);
 }
 
+static void print_list(FILE *out, const char *key, int n, const int64_t *v) {
+    fputs(key, out);
+    for (int i = 0; i < n; i++) fprintf(out, "%s%lld", i ? "," : "", (long long)v[i]);
+}
+
+static void print_list_int(FILE *out, const char *key, int n, const int *v) {
+    int64_t w[IR_MAX_DIMS];
+    for (int i = 0; i < n; i++) w[i] = v[i];
+    print_list(out, key, n, w);
+}
+
 void ir_print(const struct ir_graph *g, FILE *out) {
     fprintf(out, "graph {\n");
     for (int id = 0; id < g->n_nodes; id++) {
@@ -603,6 +747,12 @@ void ir_print(const struct ir_graph *g, FILE *out) {
                     first = 0;
                 }
         }
+        if (n->op == IR_PERMUTE) print_list_int(out, " perm=", n->ndim, n->perm);
+        if (n->op == IR_SLICE || n->op == IR_PAD) {
+            print_list(out, " start=", n->ndim, n->start);
+            print_list(out, " step=", n->ndim, n->step);
+        }
+        if (n->op == IR_CONCAT) fprintf(out, " axis=%d", n->axis);
         if (n->op == IR_LEAKY_RELU) fprintf(out, " slope=%.17g", n->value);
         if (n->op == IR_ELU) fprintf(out, " alpha=%.17g", n->value);
         if (n->op == IR_MATMUL && n->flags)

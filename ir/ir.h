@@ -62,6 +62,12 @@
     X(IR_MAX, "max", 1)             /* max over `axes`, keepdims; NaN elements are skipped */     \
     X(IR_RESHAPE, "reshape", 1)     /* same element count, row-major                       */     \
     X(IR_MATMUL, "matmul", 2)       /* 2-D: op(a)[M,K] x op(b)[K,N], op = transpose if flag */    \
+    X(IR_PERMUTE, "permute", 1)     /* output axis i is input axis perm[i]                 */     \
+    X(IR_SLICE, "slice", 1)         /* out[c] = in[start + c step] per axis                */     \
+    /* pad and concat read an operand element at a clamped index where the output is padding or      \
+     * comes from the other operand (so no load is out of bounds): some elements more than once. */  \
+    X(IR_PAD, "pad", 1)             /* out[start + c step] = in[c], zero elsewhere         */     \
+    X(IR_CONCAT, "concat", 2)       /* a then b along `axis`; other dims equal             */     \
     X(IR_STOP_GRAD, "stop_grad", 1) /* identity forward; gradient zero                     */
 
 enum ir_op {
@@ -83,6 +89,9 @@ struct ir_node {
     double value;          /* IR_CONST: the value; IR_LEAKY_RELU: slope; IR_ELU: alpha */
     unsigned axes;         /* IR_SUM, IR_MAX: bit i set = reduce axis i */
     unsigned flags;        /* IR_MATMUL: IR_TRANS_A | IR_TRANS_B */
+    int axis;              /* IR_CONCAT */
+    int perm[IR_MAX_DIMS]; /* IR_PERMUTE: a permutation of 0 .. ndim-1 */
+    int64_t start[IR_MAX_DIMS], step[IR_MAX_DIMS]; /* IR_SLICE, IR_PAD: start >= 0, step >= 1 */
     char name[IR_NAME_LEN]; /* IR_INPUT, IR_PARAM */
 };
 
@@ -136,6 +145,16 @@ int ir_max(struct ir_graph *g, int a, unsigned axes);
 int ir_op_is_reduction(enum ir_op op); /* sum, max: they take `axes` */
 int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags);
+/* Movement. A permute, slice or pad that changes nothing returns a. Slice and pad are each other's
+ * adjoint: slice picks in[start + c step] into out[c] for out's `shape`; pad puts in[c] at
+ * out[start + c step] of a zero tensor of `shape`. */
+int ir_permute(struct ir_graph *g, int a, const int *perm);
+int ir_slice(struct ir_graph *g, int a, const int64_t *start, const int64_t *step, const int64_t *shape);
+int ir_pad(struct ir_graph *g, int a, const int64_t *start, const int64_t *step, const int64_t *shape);
+int ir_concat(struct ir_graph *g, int a, int b, int axis);
+/* One axis only: a[..., start:stop:step, ...] and zeros before/after along `axis`. */
+int ir_slice_axis(struct ir_graph *g, int a, int axis, int64_t start, int64_t stop, int64_t step);
+int ir_pad_axis(struct ir_graph *g, int a, int axis, int64_t before, int64_t after);
 int ir_stop_grad(struct ir_graph *g, int a);
 /* A constant with the shape of node `like`. */
 int ir_const_like(struct ir_graph *g, double value, int like);

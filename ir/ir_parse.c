@@ -322,9 +322,25 @@ static int parse_number(struct parser *p, double *v, const char *what) {
     return 0;
 }
 
+/* `=v0,v1,...`: exactly one non-negative integer per dimension, each at most max. */
+static int parse_int_list(struct parser *p, int ndim, int64_t max, int64_t *v, const char *what) {
+    if (peek(p) != '=') return expected(p, "'=' (no spaces)");
+    p->pos++;
+    for (int i = 0; i < ndim; i++) {
+        if (i > 0) {
+            if (peek(p) != ',') return error_at(p, p->pos, "%s needs %d values, one per dimension", what, ndim);
+            p->pos++;
+        }
+        if (parse_uint(p, max, &v[i], what) != 0) return -1;
+    }
+    if (peek(p) == ',') return error_at(p, p->pos, "%s needs %d values, one per dimension", what, ndim);
+    return 0;
+}
+
 /* Attributes after the shape: `axes=0,1` (sum), `trans_a`, `trans_b` (matmul). */
 static int parse_attrs(struct parser *p, struct ir_node *n) {
-    int have_axes = 0, have_value = 0;
+    int have_axes = 0, have_value = 0, have_perm = 0, have_start = 0, have_step = 0, have_axis = 0;
+    int strided = n->op == IR_SLICE || n->op == IR_PAD;
     /* the name of the op's scalar attribute, if it has one besides const's value */
     const char *value_name = n->op == IR_LEAKY_RELU ? "slope" : n->op == IR_ELU ? "alpha" : NULL;
     for (;;) {
@@ -352,6 +368,30 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
                 if (peek(p) != ',') break;
                 p->pos++;
             }
+        } else if (strcmp(word, "perm") == 0 || strcmp(word, "start") == 0 || strcmp(word, "step") == 0) {
+            int is_perm = word[0] == 'p', *have = is_perm ? &have_perm : word[2] == 'a' ? &have_start : &have_step;
+            if (is_perm ? n->op != IR_PERMUTE : !strided)
+                return error_at(p, loc, "'%s' applies to %s only, not %s", word, is_perm ? "permute" : "slice and pad",
+                                ir_op_name(n->op));
+            if (*have) return error_at(p, loc, "'%s' is given twice", word);
+            *have = 1;
+            int64_t v[IR_MAX_DIMS];
+            /* bounded so index arithmetic never overflows; the verifier checks the values fit */
+            if (parse_int_list(p, n->ndim, is_perm ? IR_MAX_DIMS : (int64_t)1 << 40, v, word) != 0) return -1;
+            for (int i = 0; i < n->ndim; i++) {
+                if (is_perm) n->perm[i] = (int)v[i];
+                else if (word[2] == 'a') n->start[i] = v[i];
+                else n->step[i] = v[i];
+            }
+        } else if (strcmp(word, "axis") == 0) {
+            if (n->op != IR_CONCAT) return error_at(p, loc, "'axis' applies to concat only, not %s", ir_op_name(n->op));
+            if (have_axis) return error_at(p, loc, "'axis' is given twice");
+            have_axis = 1;
+            int64_t v;
+            if (peek(p) != '=') return expected(p, "'=' (no spaces)");
+            p->pos++;
+            if (parse_uint(p, IR_MAX_DIMS, &v, "an axis") != 0) return -1;
+            n->axis = (int)v;
         } else if (strcmp(word, "slope") == 0 || strcmp(word, "alpha") == 0) {
             if (!value_name || strcmp(word, value_name) != 0)
                 return error_at(p, loc, "'%s' applies to %s only, not %s", word, word[0] == 's' ? "leaky_relu" : "elu",
@@ -371,6 +411,10 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
         }
     }
     if (ir_op_is_reduction(n->op) && !have_axes) return expected(p, "'axes=' (the axes it reduces)");
+    if (n->op == IR_PERMUTE && !have_perm) return expected(p, "'perm='");
+    if (strided && !have_start) return expected(p, "'start='");
+    if (strided && !have_step) return expected(p, "'step='");
+    if (n->op == IR_CONCAT && !have_axis) return expected(p, "'axis='");
     if (value_name && !have_value) {
         char what[48];
         snprintf(what, sizeof what, "'%s='", value_name);

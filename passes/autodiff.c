@@ -186,6 +186,19 @@ static int propagate(struct ad *ad, int id) {
         return accumulate(ad, a, mul(g, hit, ir_broadcast(g, share, x.ndim, x.shape)));
     }
     case IR_RESHAPE: return need_a ? accumulate(ad, a, ir_reshape(g, gy, x.ndim, x.shape)) : 0;
+    case IR_PERMUTE: { /* the inverse permutation */
+        int inv[IR_MAX_DIMS];
+        for (int i = 0; i < n.ndim; i++) inv[n.perm[i]] = i;
+        return need_a ? accumulate(ad, a, ir_permute(g, gy, inv)) : 0;
+    }
+    case IR_SLICE: return need_a ? accumulate(ad, a, ir_pad(g, gy, n.start, n.step, x.shape)) : 0;
+    case IR_PAD: return need_a ? accumulate(ad, a, ir_slice(g, gy, n.start, n.step, x.shape)) : 0;
+    case IR_CONCAT: {
+        int64_t na = x.shape[n.axis];
+        if (need_a && accumulate(ad, a, ir_slice_axis(g, gy, n.axis, 0, na, 1))) return -1;
+        if (need_b && accumulate(ad, b, ir_slice_axis(g, gy, n.axis, na, n.shape[n.axis], 1))) return -1;
+        return 0;
+    }
     case IR_MATMUL:
         if (need_a && accumulate(ad, a, matmul_grad_a(g, b, gy, n.flags))) return -1;
         if (need_b && accumulate(ad, b, matmul_grad_b(g, a, gy, n.flags))) return -1;

@@ -3,19 +3,22 @@
  * Each node is rebuilt in a new graph from its already simplified operands, and the first rule that
  * applies replaces it (a rule that makes a new node simplifies that node too). The rules (docs/ir.md):
  *   folding      op(const...) -> const for every elementwise op, broadcast, reshape, sum (value times
- *                the reduced count) and matmul (a * b * K); IR_CONST is a splat, so these are exact;
+ *                the reduced count), max, matmul (a * b * K), permute, slice, pad (of +0 only) and
+ *                concat (of two equal constants); IR_CONST is a splat, so these are exact;
  *                where(const, a, b) -> a or b
  *   identities   x+0, 0+x, x-0, x*1, 1*x, x/1 -> x;  0-x, x*-1, -1*x, x/-1 -> neg x;
  *                x*0, 0*x, matmul with a zero operand -> const 0;  neg(neg x) -> x;
  *                stop_grad(stop_grad x) -> stop_grad x;  c1*(c2*x) -> (c1*c2)*x if c1 or c2 is a
  *                power of two (then exact)
- *   movement     reshape or broadcast to the operand's own shape -> operand; reshape(reshape x) and
- *                broadcast(broadcast x) -> one node; sum drops axes of size 1 (no axes left -> operand)
+ *   movement     reshape, broadcast, slice or pad to the operand's own shape and the identity permute
+ *                -> operand; reshape(reshape x) and broadcast(broadcast x) -> one node; sum and max
+ *                drop axes of size 1 (no axes left -> operand)
  * Like other compilers' fast-math modes, x*0 -> 0 assumes x is finite and signed zeros are not
  * distinguished; every other rule gives the same IEEE result (the one reassociation is exact), so the
  * simplified graph computes the same values. Dead nodes are left for dce. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pass.h"
 
@@ -122,6 +125,22 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
             for (int i = 0; i < n.ndim; i++)
                 if (a.shape[i] == 1) n.axes &= ~(1u << i); /* reducing one element is the element */
             if (n.axes == 0) return x;
+            break;
+        case IR_PERMUTE: {
+            int identity = 1;
+            for (int i = 0; i < n.ndim; i++) identity &= n.perm[i] == i;
+            if (identity) return x;
+        } /* fall through */
+        case IR_SLICE: /* the same splat in a new shape */
+            if (ca) return ir_const(g, a.value, n.ndim, n.shape);
+            if (n.op == IR_SLICE && same_shape(&a, &n)) return x; /* then it takes every element */
+            break;
+        case IR_PAD: /* zeros padded with zeros */
+            if (ca && a.value == 0 && !signbit(a.value)) return ir_const(g, 0.0, n.ndim, n.shape);
+            if (same_shape(&a, &n)) return x;
+            break;
+        case IR_CONCAT:
+            if (ca && cb && memcmp(&a.value, &b.value, sizeof a.value) == 0) return ir_const(g, a.value, n.ndim, n.shape);
             break;
         case IR_MATMUL: {
             int64_t k = n.flags & IR_TRANS_A ? a.shape[0] : a.shape[1];

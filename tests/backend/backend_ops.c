@@ -164,6 +164,27 @@ static void test_max(void) {
     ir_graph_free(g);
 }
 
+/* Movement ops on their own (a kernel each) and inlined into a consumer, with odd sizes. */
+static void test_movement(void) {
+    struct ir_graph *g = graph();
+    int x = ir_input(g, "x", 4, (int64_t[]){3, 5, 4, 7});
+    int y = ir_input(g, "y", 4, (int64_t[]){3, 2, 4, 7});
+    ir_graph_output(g, "perm", ir_permute(g, x, (int[]){3, 1, 0, 2}));
+    ir_graph_output(g, "perm2", ir_permute(g, x, (int[]){1, 0, 2, 3}));
+    ir_graph_output(g, "slice", ir_slice(g, x, (int64_t[]){1, 0, 1, 2}, (int64_t[]){1, 2, 1, 3}, (int64_t[]){2, 3, 3, 2}));
+    ir_graph_output(g, "pad", ir_pad(g, x, (int64_t[]){0, 2, 1, 3}, (int64_t[]){1, 1, 2, 1}, (int64_t[]){3, 8, 9, 11}));
+    ir_graph_output(g, "concat1", ir_concat(g, x, y, 1));
+    ir_graph_output(g, "concat3", ir_concat(g, x, x, 3));
+    /* inlined: an elementwise producer into movement, movement into an elementwise consumer and a sum */
+    int e = ir_unary(g, IR_TANH, x);
+    int pe = ir_pad_axis(g, e, 1, 1, 2);
+    ir_graph_output(g, "exp_pad", ir_unary(g, IR_EXP, pe));
+    ir_graph_output(g, "sum_slice", ir_sum(g, ir_slice_axis(g, ir_unary(g, IR_SIN, x), 3, 1, 7, 2), 8));
+    ir_graph_output(g, "cat_sum", ir_sum(g, ir_concat(g, ir_unary(g, IR_NEG, y), ir_unary(g, IR_ABS, y), 0), 1));
+    check_graph("movement", g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
 static void test_reshape_and_stop_grad(void) {
     struct ir_graph *g = graph();
     int x = ir_input(g, "x", 2, (int64_t[]){6, 10});
@@ -240,6 +261,7 @@ int main(void) {
     test_broadcast();
     test_sum();
     test_max();
+    test_movement();
     test_reshape_and_stop_grad();
     test_const();
     test_matmul();

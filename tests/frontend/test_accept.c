@@ -270,6 +270,17 @@ static double ref_reductions(const double *x) { /* x: [2, 3] per row */
     return s / 6 + m + lse + col_max;
 }
 
+static double ref_movement(const double *x) { /* x: [2, 3] per row; W: [2, 3] = fill(…, 0.5, 2) */
+    double W[64], e = 0;
+    fill(W, 64, 0.5, 2);
+    /* transpose(W) * permute(x, 1, 0) = W^T .* x^T, summed: sum(W .* x) */
+    for (int i = 0; i < 6; i++) e += W[i] * x[i];
+    /* s = x[:, :, 1:2] (broadcast over 2 columns) + 2 x[:, :, 0::2] */
+    e += 2 * (x[1] + x[4]) + 2 * (x[0] + x[2] + x[3] + x[5]);
+    double total = x[0] + x[1] + x[2] + x[3] + x[4] + x[5];
+    return e + total /* pad adds zeros */ + 2 * total + x[0] + x[1] + x[2] /* concat(x, x, x[:, 0:1]) */;
+}
+
 static void test_programs(void) {
     /* reductions over one axis (also negative) with the axis dropped; numbers fold; ';' separates */
     check_program("energy(x: [B, 3]) {\n"
@@ -321,6 +332,16 @@ static void test_programs(void) {
                   "  return mean(x, 1, 2) + max(x, -1, 1) + logsumexp(x, 1, 2) + sum(max(x, 1), 1)\n"
                   "}\n",
                   6, ref_reductions);
+    /* movement: transpose, permute with B moving, slice (negative indexes, step), pad, n-ary concat */
+    check_program("param W: [2, 3] = normal(0.1)\n"
+                  "energy(x: [B, 2, 3]) {\n"
+                  "  t = permute(x, 2, 0, 1) * reshape(transpose(W), [3, 1, 2])\n"
+                  "  s = slice(x, 2, 1, 2) + slice(x, -1, 0, 3, 2) + slice(x, 2, -3, 3, 2)\n"
+                  "  p = pad(x, 1, 1, 2)\n"
+                  "  c = concat(x, x, slice(x, 1, 0, 1), 1)\n"
+                  "  return sum(t, 0, 2) + sum(s, 1, 2) + sum(p, 1, 2) + sum(c, 1, 2)\n"
+                  "}\n",
+                  6, ref_movement);
     /* reductions across the batch: mean over axis 0 and over everything */
     check_program("energy(x: [B, 2]) { return sum(x - mean(x, 0), 1) + mean(x) }", 2, ref_global);
 }

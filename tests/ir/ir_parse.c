@@ -43,6 +43,9 @@ static void test_hand_made(void) {
     ir_unary_attr(g, IR_ELU, h, 1.0 / 3);
     for (int op = IR_ADD; op <= IR_EQ; op++) ir_binary(g, (enum ir_op)op, h, h);
     ir_where(g, ir_binary(g, IR_LT, h, h), h, ir_unary(g, IR_NEG, h));
+    ir_permute(g, h, (int[]){1, 0});
+    ir_concat(g, h, ir_pad(g, h, (int64_t[]){1, 0}, (int64_t[]){2, 1}, (int64_t[]){9, 3}), 0);
+    ir_slice_axis(g, h, 0, 1, 4, 2);
     ir_stop_grad(g, h);
     ir_binary_bcast(g, IR_DIV, h, ir_param(g, "b", 1, &s43[1]));
     /* Nodes the builders would never make, added as written. */
@@ -126,7 +129,7 @@ static void test_random_graphs(void) {
         for (int k = 0; k < 40 && n < 64; k++) {
             int a = ids[rnd((unsigned)n)], b = ids[rnd((unsigned)n)], r = -1;
             const struct ir_node *na = ir_node_at(g, a);
-            switch (rnd(9)) {
+            switch (rnd(10)) {
             case 0: r = ir_unary(g, (enum ir_op)(IR_NEG + (int)rnd(IR_COS - IR_NEG + 1)), a); break;
             case 1: r = ir_binary_bcast(g, (enum ir_op)(IR_ADD + (int)rnd(IR_EQ - IR_ADD + 1)), a, b); break;
             case 2: r = ir_const_like(g, (double)((int)rnd(7) - 3) / 2, a); break;
@@ -140,6 +143,16 @@ static void test_random_graphs(void) {
             case 6: r = ir_stop_grad(g, a); break;
             case 7: r = ir_sum_all(g, a); break;
             case 8: r = ir_where_bcast(g, a, b, ids[rnd((unsigned)n)]); break;
+            case 9: {
+                int ax = (int)rnd((unsigned)na->ndim);
+                switch (rnd(4)) {
+                case 0: r = ir_permute(g, a, na->ndim == 2 ? (int[]){1, 0} : (int[]){0}); break;
+                case 1: r = ir_pad_axis(g, a, ax, rnd(3), rnd(3)); break;
+                case 2: r = ir_slice_axis(g, a, ax, 0, na->shape[ax], 1 + rnd(2)); break;
+                case 3: r = ir_concat(g, a, a, ax); break;
+                }
+                break;
+            }
             }
             if (r >= 0) ids[n++] = r;
         }

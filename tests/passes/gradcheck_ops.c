@@ -198,6 +198,26 @@ static void test_max_mean_logsumexp(void) {
     ir_graph_free(g);
 }
 
+/* Movement: every op, on a rank-3 tensor, followed by a nonlinearity so the adjoint varies. */
+static void test_movement(void) {
+    struct gc c;
+    gc_init(&c, 90);
+    int x = gc_input(&c, "x", 3, (int64_t[]){2, 3, 4}, GC_ANY);
+    int p = gc_param(&c, "p", 3, (int64_t[]){2, 2, 4}, GC_ANY);
+    int wrt[2] = {x, p};
+    int perm = ir_permute(c.g, x, (int[]){2, 0, 1});
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, perm)), 1, &x, "permute");
+    int sl = ir_slice(c.g, x, (int64_t[]){1, 0, 1}, (int64_t[]){1, 2, 2}, (int64_t[]){1, 2, 2});
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, sl)), 1, &x, "slice");
+    int pd = ir_pad(c.g, x, (int64_t[]){0, 1, 2}, (int64_t[]){1, 2, 1}, (int64_t[]){3, 7, 7});
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_TANH, pd)), 1, &x, "pad");
+    int cat = ir_concat(c.g, x, p, 1);
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, cat)), 2, wrt, "concat");
+    int self = ir_concat(c.g, p, p, 2); /* one node on both sides */
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, self)), 1, &p, "concat(p, p)");
+    gc_free(&c);
+}
+
 /* [2,6] -> [3,4] and [2,6] -> [12], each followed by a nonlinearity that sees the new layout. */
 static void test_reshape(void) {
     struct gc c;
@@ -221,5 +241,6 @@ int main(void) {
     test_sum();
     test_reshape();
     test_max_mean_logsumexp();
+    test_movement();
     return test_report();
 }

@@ -150,6 +150,36 @@ static void test_max(void) {
     ir_graph_free(g);
 }
 
+/* x = [[1, 2, 3], [4, 5, 6]] */
+static void test_movement(void) {
+    const double x[6] = {1, 2, 3, 4, 5, 6}, y[2] = {7, 8};
+    const double *args[2] = {x, y};
+    struct ir_graph *g = ir_graph_new();
+    int a = ir_input(g, "x", 2, (int64_t[]){2, 3}), b = ir_input(g, "y", 2, (int64_t[]){2, 1});
+    ir_graph_output(g, "t", ir_permute(g, a, (int[]){1, 0}));
+    check_output(g, args, (double[]){1, 4, 2, 5, 3, 6}, 6, EXACT, "permute");
+    ir_graph_free(g);
+
+    g = ir_graph_new();
+    a = ir_input(g, "x", 2, (int64_t[]){2, 3});
+    ir_graph_output(g, "s", ir_slice(g, a, (int64_t[]){0, 0}, (int64_t[]){1, 2}, (int64_t[]){2, 2}));
+    check_output(g, args, (double[]){1, 3, 4, 6}, 4, EXACT, "slice step 2");
+    ir_graph_free(g);
+
+    g = ir_graph_new();
+    a = ir_input(g, "x", 2, (int64_t[]){2, 3});
+    ir_graph_output(g, "p", ir_pad(g, a, (int64_t[]){1, 0}, (int64_t[]){1, 2}, (int64_t[]){3, 6}));
+    check_output(g, args, (double[]){0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0}, 18, EXACT, "pad");
+    ir_graph_free(g);
+
+    g = ir_graph_new();
+    a = ir_input(g, "x", 2, (int64_t[]){2, 3});
+    b = ir_input(g, "y", 2, (int64_t[]){2, 1});
+    ir_graph_output(g, "c", ir_concat(g, a, b, 1));
+    check_output(g, args, (double[]){1, 2, 3, 7, 4, 5, 6, 8}, 8, EXACT, "concat");
+    ir_graph_free(g);
+}
+
 static void test_sum(void) {
     const double x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     const int64_t s23[2] = {2, 3}, s223[3] = {2, 2, 3};
@@ -265,6 +295,7 @@ int main(void) {
     test_binary();
     test_where();
     test_max();
+    test_movement();
     test_matmul();
     test_sum();
     test_broadcast_reshape_const();

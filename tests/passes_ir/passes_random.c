@@ -44,7 +44,7 @@ static struct ir_graph *random_graph(int seed) {
         int a = ids[rnd((unsigned)n)], b = ids[rnd((unsigned)n)], r = -1;
         struct ir_node na = *ir_node_at(g, a);
         int64_t flat = ir_node_numel(&na);
-        switch (rnd(14)) {
+        switch (rnd(15)) {
         case 0:
         case 1: {
             static const enum ir_op safe[] = {IR_NEG,       IR_TANH, IR_SIGMOID,    IR_SILU, IR_SOFTPLUS, IR_RELU,
@@ -68,6 +68,16 @@ static struct ir_graph *random_graph(int seed) {
                                ir_binary(g, IR_MUL, a, ir_const_like(g, consts[3 + rnd(5)], a)));
             break;
         case 12: r = ir_binary_bcast(g, (enum ir_op)(IR_MAXIMUM + (int)rnd(IR_EQ - IR_MAXIMUM + 1)), a, b); break;
+        case 14: { /* movement, with constant operands sometimes (simplify folds them) */
+            int ax = (int)rnd((unsigned)na.ndim);
+            switch (rnd(4)) {
+            case 0: r = ir_permute(g, a, na.ndim == 2 ? (int[]){1, 0} : (int[]){0}); break;
+            case 1: r = ir_pad_axis(g, a, ax, rnd(2), rnd(2)); break;
+            case 2: r = ir_slice_axis(g, a, ax, rnd(2) && na.shape[ax] > 1, na.shape[ax], 1 + rnd(2)); break;
+            case 3: r = ir_concat(g, a, rnd(2) ? a : ir_const_like(g, consts[rnd(3)], a), ax); break;
+            }
+            break;
+        }
         case 13: { /* where, with a condition that is sometimes a constant (simplify picks a branch) */
             int cond = rnd(2) ? ir_binary(g, IR_GT, a, b) : ir_const_like(g, consts[rnd(3)], a);
             r = ir_where_bcast(g, cond, a, b);
