@@ -26,6 +26,10 @@ enum builtin_kind {
     BI_SLICE,     /* slice(e, axis, start, stop[, step]) */
     BI_PAD,       /* pad(e, axis, before, after) */
     BI_CONCAT,    /* concat(e, e, ..., axis) */
+    BI_CONV2D,    /* conv2d(x, w[, b][, stride, padding]) */
+    BI_AVG_POOL,  /* avg_pool2d(x, k) */
+    BI_GROUP_NORM, /* group_norm(x, groups[, gamma, beta]) */
+    BI_LAYER_NORM, /* layer_norm(x[, gamma, beta]) */
 };
 
 static const struct builtin {
@@ -47,7 +51,11 @@ static const struct builtin {
     {"reshape", BI_RESHAPE, IR_RESHAPE},
     {"transpose", BI_TRANSPOSE, IR_PERMUTE}, {"permute", BI_PERMUTE, IR_PERMUTE}, {"slice", BI_SLICE, IR_SLICE},
     {"pad", BI_PAD, IR_PAD},           {"concat", BI_CONCAT, IR_CONCAT},
+    {"conv2d", BI_CONV2D, IR_MATMUL},  {"avg_pool2d", BI_AVG_POOL, IR_SUM}, {"group_norm", BI_GROUP_NORM, IR_SUM},
+    {"layer_norm", BI_LAYER_NORM, IR_SUM},
 };
+
+#define NORM_EPS 1e-5 /* group_norm and layer_norm: var + eps, as PyTorch's default */
 #define N_BUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
 
 
@@ -645,6 +653,144 @@ static struct val concat(struct eval *ev, struct expr *e) {
     return r;
 }
 
+/* ---- layers (composites of ir_nn.c) ---- */
+
+/* Argument k: a tensor whose axes from `from` on have fixed sizes (not B), of rank `rank` if >= 0. */
+static int layer_arg(struct eval *ev, struct expr *e, int k, int rank, int from, const char *what, struct val *v) {
+    *v = eval_expr(ev, e->args[k]);
+    if (v->kind == V_ERR) return -1;
+    char fname[48], s[96];
+    fe_clip(fname, sizeof fname, e->text, e->len);
+    int ok = v->kind == V_TENSOR && (rank < 0 || v->ndim == rank);
+    for (int i = from; ok && i < v->ndim; i++) ok = v->dims[i] != FE_DIM_B;
+    if (!ok) {
+        eval_error(ev, e->args[k]->start, "the %s of %s must be %s; got %s", what, fname,
+                   rank == 4 && from == 1 ? "[N, C, H, W] with fixed C, H, W"
+                   : rank == 4           ? "[O, C, KH, KW] with fixed sizes"
+                   : rank == 1           ? "a vector [n]"
+                                         : "a tensor with fixed sizes after the first axis",
+                   shape_of(v, s, sizeof s));
+        return -1;
+    }
+    return 0;
+}
+
+/* gamma and beta, vectors [d], at arguments k and k + 1 */
+static int affine_args(struct eval *ev, struct expr *e, int k, int64_t d, struct val *gamma, struct val *beta) {
+    for (int j = 0; j < 2; j++) {
+        struct val *v = j ? beta : gamma;
+        if (layer_arg(ev, e, k + j, 1, 0, j ? "beta" : "gamma", v)) return -1;
+        if (v->dims[0] != d) {
+            eval_error(ev, e->args[k + j]->start, "%s must have %lld elements, one per normalized channel; got %lld",
+                       j ? "beta" : "gamma", (long long)d, (long long)v->dims[0]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static struct val layer(struct eval *ev, struct expr *e, const struct builtin *f) {
+    static const struct {
+        enum builtin_kind kind;
+        int min, max;
+        const char *usage;
+    } forms[] = {
+        {BI_CONV2D, 2, 5, "conv2d(x, w), conv2d(x, w, b), conv2d(x, w, stride, padding) or conv2d(x, w, b, stride, padding)"},
+        {BI_AVG_POOL, 2, 2, "avg_pool2d(x, k)"},
+        {BI_GROUP_NORM, 2, 4, "group_norm(x, groups) or group_norm(x, groups, gamma, beta)"},
+        {BI_LAYER_NORM, 1, 3, "layer_norm(x) or layer_norm(x, gamma, beta)"},
+    };
+    int fi = 0;
+    while (forms[fi].kind != f->kind) fi++;
+    int n = e->n_args;
+    if (n < forms[fi].min || n > forms[fi].max || (f->kind != BI_CONV2D && n == forms[fi].max - 1 && n > forms[fi].min)) {
+        eval_error(ev, e->loc, "%s takes the forms %s; got %d arguments", f->name, forms[fi].usage, n);
+        return err_val();
+    }
+    struct val x, w, b, gamma, beta;
+    int has_b = 0, has_affine = 0;
+    int64_t stride = 1, padding = 0, k = 1, groups = 1;
+    b = gamma = beta = err_val();
+    switch (f->kind) {
+    case BI_CONV2D: {
+        has_b = n == 3 || n == 5;
+        if (layer_arg(ev, e, 0, 4, 1, "input", &x) || layer_arg(ev, e, 1, 4, 0, "weight", &w)) return err_val();
+        if (has_b && layer_arg(ev, e, 2, 1, 0, "bias", &b)) return err_val();
+        if (n >= 4 && (int_arg(ev, e, n - 2, "stride", 1, 1 << 16, &stride) ||
+                       int_arg(ev, e, n - 1, "padding", 0, 1 << 16, &padding)))
+            return err_val();
+        char sx[96], sw[96];
+        if (w.dims[1] != x.dims[1]) {
+            eval_error(ev, e->loc, "conv2d needs the input's channels to match the weight's: %s and %s",
+                       shape_of(&x, sx, sizeof sx), shape_of(&w, sw, sizeof sw));
+            return err_val();
+        }
+        if (has_b && b.dims[0] != w.dims[0]) {
+            eval_error(ev, e->args[2]->start, "the bias of conv2d must have %lld elements, one per output channel",
+                       (long long)w.dims[0]);
+            return err_val();
+        }
+        int64_t h = x.dims[2] + 2 * padding - w.dims[2], wd = x.dims[3] + 2 * padding - w.dims[3];
+        if (h < 0 || wd < 0) {
+            eval_error(ev, e->loc, "the kernel of %s is larger than the padded input %s", shape_of(&w, sw, sizeof sw),
+                       shape_of(&x, sx, sizeof sx));
+            return err_val();
+        }
+        if (w.dims[2] * w.dims[3] > 4096) {
+            eval_error(ev, e->args[1]->start, "conv2d kernels are limited to 4096 elements (KH * KW)");
+            return err_val();
+        }
+        int64_t dims[4] = {x.dims[0], w.dims[0], h / stride + 1, wd / stride + 1};
+        struct val r = tensor_val(4, dims);
+        if (too_big(ev, e->loc, &r)) return err_val();
+        return ev->g ? built(ev, ir_conv2d(ev->g, x.node, w.node, has_b ? b.node : -1, (int)stride, (int)padding),
+                             e->loc, r)
+                     : r;
+    }
+    case BI_AVG_POOL: {
+        if (layer_arg(ev, e, 0, 4, 1, "input", &x)) return err_val();
+        int64_t most = x.dims[2] < x.dims[3] ? x.dims[2] : x.dims[3];
+        if (int_arg(ev, e, 1, "window", 1, most, &k)) return err_val();
+        int64_t dims[4] = {x.dims[0], x.dims[1], x.dims[2] / k, x.dims[3] / k};
+        struct val r = tensor_val(4, dims);
+        return ev->g ? built(ev, ir_avg_pool2d(ev->g, x.node, (int)k), e->loc, r) : r;
+    }
+    case BI_GROUP_NORM: {
+        if (layer_arg(ev, e, 0, -1, 1, "input", &x)) return err_val();
+        if (x.ndim < 2) {
+            char s[96];
+            eval_error(ev, e->args[0]->start, "group_norm needs [N, C, ...]; got %s", shape_of(&x, s, sizeof s));
+            return err_val();
+        }
+        if (int_arg(ev, e, 1, "number of groups", 1, x.dims[1], &groups)) return err_val();
+        if (x.dims[1] % groups) {
+            eval_error(ev, e->args[1]->start, "group_norm needs the %lld channels to divide into %lld groups",
+                       (long long)x.dims[1], (long long)groups);
+            return err_val();
+        }
+        has_affine = n == 4;
+        if (has_affine && affine_args(ev, e, 2, x.dims[1], &gamma, &beta)) return err_val();
+        struct val r = tensor_val(x.ndim, x.dims);
+        return ev->g ? built(ev, ir_group_norm(ev->g, x.node, (int)groups, has_affine ? gamma.node : -1,
+                                               has_affine ? beta.node : -1, NORM_EPS), e->loc, r)
+                     : r;
+    }
+    default: { /* BI_LAYER_NORM */
+        if (tensor_arg(ev, e, &x)) return err_val();
+        if (x.dims[x.ndim - 1] == FE_DIM_B) {
+            eval_error(ev, e->args[0]->start, "layer_norm normalizes the last axis, which cannot be the batch axis B");
+            return err_val();
+        }
+        has_affine = n == 3;
+        if (has_affine && affine_args(ev, e, 1, x.dims[x.ndim - 1], &gamma, &beta)) return err_val();
+        struct val r = tensor_val(x.ndim, x.dims);
+        return ev->g ? built(ev, ir_layer_norm(ev->g, x.node, has_affine ? gamma.node : -1, has_affine ? beta.node : -1,
+                                               NORM_EPS), e->loc, r)
+                     : r;
+    }
+    }
+}
+
 static struct val eval_call(struct eval *ev, struct expr *e) {
     char name[48];
     fe_clip(name, sizeof name, e->text, e->len);
@@ -720,6 +866,10 @@ static struct val eval_call(struct eval *ev, struct expr *e) {
     case BI_SLICE:
     case BI_PAD: return slice_or_pad(ev, e, f);
     case BI_CONCAT: return concat(ev, e);
+    case BI_CONV2D:
+    case BI_AVG_POOL:
+    case BI_GROUP_NORM:
+    case BI_LAYER_NORM: return layer(ev, e, f);
     }
     return err_val();
 }

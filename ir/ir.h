@@ -165,6 +165,16 @@ int ir_sum_all(struct ir_graph *g, int a);
  * overflows, and whose gradient (softmax) does not depend on m. */
 int ir_mean(struct ir_graph *g, int a, unsigned axes);
 int ir_logsumexp(struct ir_graph *g, int a, unsigned axes);
+/* Layers as composites of the ops above (ir_nn.c); gradients come from autodiff of the parts.
+ * conv2d: x [N, C, H, W] * w [O, C, KH, KW] (NCHW, cross-correlation as in PyTorch), zero padding on
+ *   both sides, dilation 1, optional bias [O] (-1: none), via im2col and one matmul -> [N, O, OH, OW].
+ * avg_pool2d: mean over k x k windows with stride k (a partial last window is dropped).
+ * group_norm: x [N, C, ...] normalized over each group of C/groups channels (and all positions);
+ * layer_norm: over the last axis. gamma, beta: [C] or [D], or -1 for none. */
+int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding);
+int ir_avg_pool2d(struct ir_graph *g, int x, int k);
+int ir_group_norm(struct ir_graph *g, int x, int groups, int gamma, int beta, double eps);
+int ir_layer_norm(struct ir_graph *g, int x, int gamma, int beta, double eps);
 /* Reduce `a` (broadcast from shape `to`) back down to `to`: the adjoint of broadcasting. */
 int ir_sum_to(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 

@@ -3,6 +3,7 @@
  * Tolerances: elementwise results must match to 2e-6 relative (a few float ulps; the JIT computes in
  * float from float inputs, the oracle in double), plus 1e-6 absolute for results near zero. Sums and
  * matmuls add up to ~100 terms of size <= 4 in float, so they get 1e-4 absolute and relative. */
+#include "autodiff.h"
 #include "backend_check.h"
 
 #define EW_ATOL 1e-6
@@ -185,6 +186,36 @@ static void test_movement(void) {
     ir_graph_free(g);
 }
 
+/* The composite layers: conv2d (im2col: pad, slices, concats, permutes, matmul), pooling, norms. */
+static void test_layers(void) {
+    struct ir_graph *g = graph();
+    int x = ir_input(g, "x", 4, (int64_t[]){3, 4, 9, 8});
+    int w = ir_param(g, "w", 4, (int64_t[]){5, 4, 3, 3});
+    int b = ir_param(g, "b", 1, (int64_t[]){5});
+    int gamma = ir_param(g, "gamma", 1, (int64_t[]){4});
+    ir_graph_output(g, "conv", ir_conv2d(g, x, w, b, 1, 1));
+    ir_graph_output(g, "conv_s2", ir_unary(g, IR_SILU, ir_conv2d(g, x, w, -1, 2, 0)));
+    ir_graph_output(g, "pool", ir_avg_pool2d(g, x, 2));
+    ir_graph_output(g, "group_norm", ir_group_norm(g, x, 2, gamma, gamma, 1e-5));
+    ir_graph_output(g, "layer_norm", ir_layer_norm(g, x, -1, -1, 1e-5));
+    check_graph("conv2d, avg_pool2d, group_norm, layer_norm", g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+    /* and the backward pass of a conv, pool and norm stack: pads, slices, concats and permutes of adjoints */
+    g = graph();
+    x = ir_input(g, "x", 4, (int64_t[]){2, 3, 6, 7});
+    w = ir_param(g, "w", 4, (int64_t[]){4, 3, 3, 2});
+    b = ir_param(g, "b", 1, (int64_t[]){4});
+    int h = ir_group_norm(g, ir_unary(g, IR_TANH, ir_conv2d(g, x, w, b, 2, 1)), 2, b, b, 1e-5);
+    int loss = ir_sum_all(g, ir_avg_pool2d(g, ir_unary(g, IR_SQUARE, h), 2));
+    int wrt[3] = {x, w, b}, grads[3];
+    CHECK_MSG(ad_grad(g, loss, -1, 3, wrt, grads) == 0, "%s", ir_graph_error(g));
+    ir_graph_output(g, "dx", grads[0]);
+    ir_graph_output(g, "dw", grads[1]);
+    ir_graph_output(g, "db", grads[2]);
+    check_graph("conv2d stack, gradients", g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
 static void test_reshape_and_stop_grad(void) {
     struct ir_graph *g = graph();
     int x = ir_input(g, "x", 2, (int64_t[]){6, 10});
@@ -262,6 +293,7 @@ int main(void) {
     test_sum();
     test_max();
     test_movement();
+    test_layers();
     test_reshape_and_stop_grad();
     test_const();
     test_matmul();

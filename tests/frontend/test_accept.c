@@ -281,6 +281,34 @@ static double ref_movement(const double *x) { /* x: [2, 3] per row; W: [2, 3] = 
     return e + total /* pad adds zeros */ + 2 * total + x[0] + x[1] + x[2] /* concat(x, x, x[:, 0:1]) */;
 }
 
+/* The layers lower to exactly ir_nn.c's composites (whose values passes_nn_layers checks against
+ * naive loops): rebuilt by hand in the same graph, hash-consing returns the energy's own node. */
+static void test_layers_lower(void) {
+    struct fe_model *m = parse_ok("param w: [4, 2, 3, 3] = normal(0.1)\n"
+                                  "param b: [4] = zeros()\n"
+                                  "param u: [2] = ones()\n"
+                                  "energy(x: [B, 2, 6, 5]) {\n"
+                                  "  h = silu(conv2d(x, w, b, 1, 1))\n"
+                                  "  h = group_norm(h, 2, b, b)\n"
+                                  "  p = layer_norm(avg_pool2d(h, 2), u, u) + group_norm(avg_pool2d(h, 2), 4)\n"
+                                  "  return sum(p, 1, 2, 3) + sum(conv2d(x, w, 2, 1), 1, 2, 3)\n"
+                                  "}\n");
+    if (!m) return;
+    int e;
+    struct ir_graph *g = lower_at(m, 3, &e);
+    int x = ir_graph_find_arg(g, "x"), w = ir_graph_find_arg(g, "w"), b = ir_graph_find_arg(g, "b");
+    int u = ir_graph_find_arg(g, "u");
+    int h = ir_group_norm(g, ir_unary(g, IR_SILU, ir_conv2d(g, x, w, b, 1, 1)), 2, b, b, 1e-5);
+    int pool = ir_avg_pool2d(g, h, 2);
+    int p = ir_binary(g, IR_ADD, ir_layer_norm(g, pool, u, u, 1e-5), ir_group_norm(g, pool, 4, -1, -1, 1e-5));
+    int64_t batch = 3;
+    int sp = ir_reshape(g, ir_sum(g, p, 14), 1, &batch);
+    int sc = ir_reshape(g, ir_sum(g, ir_conv2d(g, x, w, -1, 2, 1), 14), 1, &batch);
+    CHECK_MSG(ir_binary(g, IR_ADD, sp, sc) == e, "the lowered layers differ from ir_nn.c's");
+    ir_graph_free(g);
+    fe_model_free(m);
+}
+
 static void test_programs(void) {
     /* reductions over one axis (also negative) with the axis dropped; numbers fold; ';' separates */
     check_program("energy(x: [B, 3]) {\n"
@@ -420,6 +448,7 @@ int main(void) {
     test_rings();
     test_shared_params();
     test_programs();
+    test_layers_lower();
     test_declarations();
     test_bad_input();
     return test_report();
