@@ -363,9 +363,21 @@ static struct val matmul(struct eval *ev, struct expr *e, struct val a, struct v
                    a.kind == V_NUM ? "left" : "right");
         return err_val();
     }
+    if (a.ndim == 3) { /* batched: [b, M, K] @ [b, K, N] or [b, M, K] @ [K, N] */
+        int ok = (b.ndim == 2 || (b.ndim == 3 && b.dims[0] == a.dims[0])) && b.dims[b.ndim - 2] == a.dims[2];
+        if (!ok) {
+            eval_error(ev, e->loc, "batched matmul needs [b, M, K] @ [b, K, N] or [b, M, K] @ [K, N]; got %s @ %s",
+                       shape_of(&a, sa, sizeof sa), shape_of(&b, sb, sizeof sb));
+            return err_val();
+        }
+        int64_t dims[3] = {a.dims[0], a.dims[1], b.dims[b.ndim - 1]};
+        struct val r = tensor_val(3, dims);
+        if (too_big(ev, e->loc, &r)) return err_val();
+        return ev->g ? built(ev, ir_batch_matmul(ev->g, a.node, b.node), e->loc, r) : r;
+    }
     if (a.ndim != 2 || b.ndim != 2 || a.dims[1] != b.dims[0]) {
-        eval_error(ev, e->loc, "matmul needs [M, K] @ [K, N]; got %s @ %s", shape_of(&a, sa, sizeof sa),
-                   shape_of(&b, sb, sizeof sb));
+        eval_error(ev, e->loc, "matmul needs [M, K] @ [K, N]; got %s @ %s",
+                   shape_of(&a, sa, sizeof sa), shape_of(&b, sb, sizeof sb));
         return err_val();
     }
     int64_t dims[2] = {a.dims[0], b.dims[1]};

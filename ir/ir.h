@@ -166,12 +166,15 @@ int ir_sum_all(struct ir_graph *g, int a);
 int ir_mean(struct ir_graph *g, int a, unsigned axes);
 int ir_logsumexp(struct ir_graph *g, int a, unsigned axes);
 /* Layers as composites of the ops above (ir_nn.c); gradients come from autodiff of the parts.
+ * batch_matmul: see below.
  * conv2d: x [N, C, H, W] * w [O, C, KH, KW] (NCHW, cross-correlation as in PyTorch), zero padding on
  *   both sides, dilation 1, optional bias [O] (-1: none), via im2col and one matmul -> [N, O, OH, OW].
  * avg_pool2d: mean over k x k windows with stride k (a partial last window is dropped).
  * group_norm: x [N, C, ...] normalized over each group of C/groups channels (and all positions);
  * layer_norm: over the last axis. gamma, beta: [C] or [D], or -1 for none. */
 int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding);
+/* [b, M, K] x [b, K, N] -> [b, M, N], or [b, M, K] x [K, N] (one 2-D matmul) */
+int ir_batch_matmul(struct ir_graph *g, int a, int b);
 int ir_avg_pool2d(struct ir_graph *g, int x, int k);
 int ir_group_norm(struct ir_graph *g, int x, int groups, int gamma, int beta, double eps);
 int ir_layer_norm(struct ir_graph *g, int x, int gamma, int beta, double eps);

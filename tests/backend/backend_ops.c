@@ -200,6 +200,19 @@ static void test_layers(void) {
     ir_graph_output(g, "layer_norm", ir_layer_norm(g, x, -1, -1, 1e-5));
     check_graph("conv2d, avg_pool2d, group_norm, layer_norm", g, -2, 2, RED_ATOL, RED_RTOL);
     ir_graph_free(g);
+    /* batched matmul, both forms, with gradients */
+    g = graph();
+    x = ir_input(g, "x", 3, (int64_t[]){5, 7, 33});
+    w = ir_param(g, "w", 3, (int64_t[]){5, 33, 18});
+    int w2 = ir_param(g, "w2", 2, (int64_t[]){33, 18});
+    int bm = ir_binary(g, IR_ADD, ir_batch_matmul(g, x, w), ir_batch_matmul(g, x, w2));
+    ir_graph_output(g, "bmm", bm);
+    int wrt_bm[3] = {x, w, w2}, g_bm[3];
+    CHECK(ad_grad(g, ir_sum_all(g, ir_unary(g, IR_SQUARE, bm)), -1, 3, wrt_bm, g_bm) == 0);
+    for (int i = 0; i < 3; i++) ir_graph_output(g, i == 0 ? "dx" : i == 1 ? "dw" : "dw2", g_bm[i]);
+    check_graph("batch_matmul", g, -1, 1, 1e-3, 1e-4);
+    ir_graph_free(g);
+
     /* and the backward pass of a conv, pool and norm stack: pads, slices, concats and permutes of adjoints */
     g = graph();
     x = ir_input(g, "x", 4, (int64_t[]){2, 3, 6, 7});

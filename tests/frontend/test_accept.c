@@ -307,6 +307,19 @@ static void test_layers_lower(void) {
     CHECK_MSG(ir_binary(g, IR_ADD, sp, sc) == e, "the lowered layers differ from ir_nn.c's");
     ir_graph_free(g);
     fe_model_free(m);
+
+    /* batched matmul, both forms, lowers to ir_batch_matmul */
+    m = parse_ok("param w: [3, 4] = normal(0.1)\n"
+                 "energy(x: [B, 2, 3]) { return sum(x @ w, 1, 2) + sum((x @ w) @ transpose(x @ w, 1, 2), 1, 2) }\n");
+    if (!m) return;
+    g = lower_at(m, 3, &e);
+    x = ir_graph_find_arg(g, "x"), w = ir_graph_find_arg(g, "w");
+    int xw = ir_batch_matmul(g, x, w);
+    int s1 = ir_reshape(g, ir_sum(g, xw, 6), 1, &batch);
+    int s2 = ir_reshape(g, ir_sum(g, ir_batch_matmul(g, xw, ir_permute(g, xw, (int[]){0, 2, 1})), 6), 1, &batch);
+    CHECK_MSG(ir_binary(g, IR_ADD, s1, s2) == e, "batched matmul lowers differently");
+    ir_graph_free(g);
+    fe_model_free(m);
 }
 
 static void test_programs(void) {

@@ -96,6 +96,7 @@ static const struct {
     /* ---- shapes ---- */
     {P "energy(x: [B, 3]) {\n  h = x @ W1\n  return sum(h, 1)\n}\n", "t.ebm:4:9: error: matmul needs [M, K] @ [K, N]; got [B, 3] @ [2, 128]"},
     {E("  return sum(b1 @ W1, 0)\n"), "t.ebm:4:17: error: matmul needs [M, K] @ [K, N]; got [128] @ [2, 128]"},
+    {E("  h = reshape(x, [B, 1, 2])\n  return sum(h @ reshape(W1, [2, 2, 64]), 1, 2)\n"), "t.ebm:5:16: error: batched matmul needs [b, M, K] @ [b, K, N] or [b, M, K] @ [K, N]; got [B, 1, 2] @ [2, 2, 64]"},
     {E("  return sum(x @ 2, 1)\n"), "t.ebm:4:16: error: matmul needs two tensors; the right operand is a number (use '*' to scale)"},
     {E("  return sum(x + b1, 1)\n"), "t.ebm:4:16: error: '+' needs shapes that broadcast; got [B, 2] + [128]"},
     {E("  return sum(x * W1, 1)\n"), "t.ebm:4:16: error: '*' needs shapes that broadcast; got [B, 2] * [2, 128]"},

@@ -118,7 +118,34 @@ static void test_pool_norm(void) {
     gc_free(&c);
 }
 
+/* batched matmul, both forms, against the loops, and by finite differences */
+static void test_batch_matmul(void) {
+    struct gc c;
+    gc_init(&c, 20);
+    int a = gc_input(&c, "a", 3, (int64_t[]){3, 2, 4}, GC_ANY);
+    int b = gc_param(&c, "b", 3, (int64_t[]){3, 4, 5}, GC_ANY);
+    int w = gc_param(&c, "w", 2, (int64_t[]){4, 5}, GC_ANY);
+    double want[30], want2[30];
+    for (int n = 0; n < 3; n++)
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 5; j++) {
+                double s = 0, s2 = 0;
+                for (int k = 0; k < 4; k++) {
+                    s += c.arg[0][(n * 2 + i) * 4 + k] * c.arg[1][(n * 4 + k) * 5 + j];
+                    s2 += c.arg[0][(n * 2 + i) * 4 + k] * c.arg[2][k * 5 + j];
+                }
+                want[(n * 2 + i) * 5 + j] = s, want2[(n * 2 + i) * 5 + j] = s2;
+            }
+    int y = ir_batch_matmul(c.g, a, b), y2 = ir_batch_matmul(c.g, a, w);
+    check_values(&c, y, want, 30, "batch_matmul");
+    check_values(&c, y2, want2, 30, "batch_matmul, 2-D right operand");
+    int wrt[3] = {a, b, w};
+    gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_TANH, ir_binary(c.g, IR_ADD, y, y2))), 3, wrt, "batch_matmul");
+    gc_free(&c);
+}
+
 int main(void) {
+    test_batch_matmul();
     test_conv2d();
     test_pool_norm();
     return test_report();
