@@ -31,6 +31,7 @@ enum tok_kind {
     TOK_ENERGY,
     TOK_TRAIN,
     TOK_RETURN,
+    TOK_DEF,
     TOK_LPAREN,
     TOK_RPAREN,
     TOK_LBRACKET,
@@ -111,6 +112,23 @@ struct stmt {
     struct expr *value;
 };
 
+#define FE_MAX_DEF_ARGS 16
+
+/* def name(a, b) { stmts }: a function inlined at each call (lower.c). */
+struct def_info {
+    const char *name;
+    int len;
+    struct fe_loc loc; /* of the name */
+    struct {
+        const char *text;
+        int len;
+        struct fe_loc loc;
+    } args[FE_MAX_DEF_ARGS];
+    int n_args;
+    struct stmt *stmts;
+    int n_stmts;
+};
+
 struct param_info {
     struct fe_param p; /* first, so fe_model_param can hand out &info->p */
     const char *text;  /* the name as written (may be too long for p.name) */
@@ -146,6 +164,9 @@ struct fe_model {
 
     int has_train;
     struct fe_loc train_loc;
+
+    struct def_info *defs;
+    int n_defs, cap_defs;
 };
 
 void *fe_alloc(struct fe_model *m, size_t size); /* zeroed, freed with the model; NULL when out of memory */

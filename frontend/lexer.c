@@ -195,7 +195,8 @@ struct token lex_next(struct lexer *lx) {
         static const struct {
             const char *word;
             enum tok_kind kind;
-        } keywords[] = {{"param", TOK_PARAM}, {"energy", TOK_ENERGY}, {"train", TOK_TRAIN}, {"return", TOK_RETURN}};
+        } keywords[] = {{"param", TOK_PARAM}, {"energy", TOK_ENERGY}, {"train", TOK_TRAIN}, {"return", TOK_RETURN},
+                        {"def", TOK_DEF}};
         for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
             if ((size_t)t.len == strlen(keywords[i].word) && memcmp(t.text, keywords[i].word, (size_t)t.len) == 0)
                 t.kind = keywords[i].kind;

@@ -91,8 +91,13 @@ struct eval {
     char *param_used;
     struct binding *locals;
     int n_locals, cap_locals;
-    int stmt; /* index of the statement being evaluated */
-    int failed;
+    const struct stmt *body; /* the statements being run: the energy's or a def's */
+    int n_body;
+    int stmt; /* index in body of the statement being evaluated */
+    int failed, n_errors;
+    char *def_active; /* per def: a call to it is being inlined (a second one would be recursion) */
+    char *def_failed; /* per def: a call reported errors; later calls stay silent */
+    char *def_used;
 };
 
 static void eval_error(struct eval *ev, struct fe_loc loc, const char *fmt, ...)
@@ -107,6 +112,7 @@ static void eval_error(struct eval *ev, struct fe_loc loc, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     ev->failed = 1;
+    ev->n_errors++;
     if (ev->checking) fe_report(ev->checking, loc, "%s", msg);
     else fe_error_at(ev->m, loc, ev->diag, "%s", msg);
 }
@@ -226,6 +232,12 @@ static int bind(struct eval *ev, const char *name, int len, struct val v, struct
     return 0;
 }
 
+static int find_def(const struct fe_model *m, const char *name, int len) {
+    for (int i = 0; i < m->n_defs; i++)
+        if (same_name(m->defs[i].name, m->defs[i].len, name, len)) return i;
+    return -1;
+}
+
 static const struct builtin *find_builtin(const char *name, int len) {
     for (int i = 0; i < N_BUILTINS; i++)
         if (same_name(builtins[i].name, (int)strlen(builtins[i].name), name, len)) return &builtins[i];
@@ -267,12 +279,12 @@ static struct val eval_name(struct eval *ev, struct expr *e) {
         eval_error(ev, e->loc, "B (the batch size) can only appear in shapes");
         return err_val();
     }
-    if (find_builtin(e->text, e->len)) {
+    if (find_builtin(e->text, e->len) || find_def(ev->m, e->text, e->len) >= 0) {
         eval_error(ev, e->loc, "'%s' is a function; call it as %s(...)", name, name);
         return err_val();
     }
-    for (int i = ev->stmt; i < ev->m->n_stmts; i++) {
-        const struct stmt *s = &ev->m->stmts[i];
+    for (int i = ev->stmt; i < ev->n_body; i++) {
+        const struct stmt *s = &ev->body[i];
         if (!s->is_return && same_name(s->name, s->len, e->text, e->len)) {
             eval_error(ev, e->loc, "'%s' is used before it is assigned (at %d:%d)", name, s->loc.line, s->loc.col);
             return err_val();
@@ -803,9 +815,13 @@ static struct val layer(struct eval *ev, struct expr *e, const struct builtin *f
     }
 }
 
+static struct val call_def(struct eval *ev, struct expr *e, int d);
+
 static struct val eval_call(struct eval *ev, struct expr *e) {
     char name[48];
     fe_clip(name, sizeof name, e->text, e->len);
+    int d = find_def(ev->m, e->text, e->len);
+    if (d >= 0) return call_def(ev, e, d);
     const struct builtin *f = find_builtin(e->text, e->len);
     /* A shape list is an argument only in reshape(e, [dims]). */
     for (int i = 0; i < e->n_args; i++)
@@ -814,9 +830,14 @@ static struct val eval_call(struct eval *ev, struct expr *e) {
             return err_val();
         }
     if (!f) {
-        const char *names[N_BUILTINS];
-        for (int i = 0; i < N_BUILTINS; i++) names[i] = builtins[i].name;
-        const char *s = fe_suggest(e->text, e->len, names, N_BUILTINS);
+        enum { MAXN = N_BUILTINS + 64 };
+        const char *names[MAXN];
+        char def_names[64][IR_NAME_LEN];
+        int n_names = 0;
+        for (int i = 0; i < N_BUILTINS; i++) names[n_names++] = builtins[i].name;
+        for (int i = 0; i < ev->m->n_defs && i < 64; i++)
+            names[n_names++] = fe_clip(def_names[i], sizeof def_names[i], ev->m->defs[i].name, ev->m->defs[i].len);
+        const char *s = fe_suggest(e->text, e->len, names, n_names);
         if (find_param(ev->m, e->text, e->len) >= 0)
             eval_error(ev, e->loc, "'%s' is a parameter, not a function", name);
         else if (find_local(ev, e->text, e->len))
@@ -907,13 +928,16 @@ static struct val eval_expr(struct eval *ev, struct expr *e) {
 
 /* ---- the body ---- */
 
-/* Runs the statements with the argument bound to x; on success *out is the energy, shape [B]. */
-static int eval_body(struct eval *ev, struct val x, struct val *out) {
+/* Runs statements [0, n) in the current scope; the value of the return statement goes to *ret (an
+ * error value if there is none or it failed). Returns -1 only when out of memory. */
+static int run_stmts(struct eval *ev, const struct stmt *stmts, int n, struct val *ret, const struct stmt **ret_stmt) {
     const struct fe_model *m = ev->m;
-    *out = err_val();
-    if (bind(ev, m->arg_name, m->arg_len, x, m->arg_loc)) return -1;
-    for (int i = 0; i < m->n_stmts; i++) {
-        const struct stmt *s = &m->stmts[i];
+    ev->body = stmts;
+    ev->n_body = n;
+    *ret = err_val();
+    *ret_stmt = NULL;
+    for (int i = 0; i < n; i++) {
+        const struct stmt *s = &stmts[i];
         ev->stmt = i;
         char name[48];
         if (!s->is_return) {
@@ -929,26 +953,116 @@ static int eval_body(struct eval *ev, struct val x, struct val *out) {
             if (bind(ev, s->name, s->len, v, s->loc)) return -1;
             continue;
         }
-        struct val v = eval_expr(ev, s->value);
-        if (v.kind == V_ERR) continue;
+        *ret = eval_expr(ev, s->value);
+        *ret_stmt = s;
+    }
+    return 0;
+}
+
+/* A call to def d: arguments are evaluated in the caller's scope, then d's body runs in a scope of its
+ * own (the arguments bound to its parameter names; the model's parameters stay visible), and its
+ * return value replaces the call. Each call inlines the body again, checked for the shapes it gets. */
+static struct val call_def(struct eval *ev, struct expr *e, int d) {
+    const struct def_info *f = &ev->m->defs[d];
+    char name[48];
+    fe_clip(name, sizeof name, f->name, f->len);
+    if (e->n_args != f->n_args) {
+        eval_error(ev, e->loc, "%s takes %d argument%s; got %d", name, f->n_args, f->n_args == 1 ? "" : "s", e->n_args);
+        return err_val();
+    }
+    if (ev->def_active[d]) {
+        eval_error(ev, e->loc, "'%s' calls itself (directly or through other functions); functions are inlined, so "
+                   "they cannot be recursive", name);
+        return err_val();
+    }
+    struct val args[FE_MAX_DEF_ARGS];
+    int bad = 0;
+    for (int i = 0; i < e->n_args; i++) bad |= (args[i] = eval_expr(ev, e->args[i])).kind == V_ERR;
+    ev->def_used[d] = 1;
+    if (bad || ev->def_failed[d]) return err_val();
+    /* a fresh scope; the caller's is put back afterwards */
+    struct binding *locals = ev->locals;
+    int n_locals = ev->n_locals, cap_locals = ev->cap_locals, stmt = ev->stmt, n_body = ev->n_body;
+    const struct stmt *body = ev->body;
+    int errors = ev->n_errors;
+    ev->locals = NULL;
+    ev->n_locals = ev->cap_locals = 0;
+    ev->def_active[d] = 1;
+    struct val r = err_val();
+    const struct stmt *ret_stmt;
+    int rc = 0;
+    for (int i = 0; i < f->n_args && rc == 0; i++) rc = bind(ev, f->args[i].text, f->args[i].len, args[i], f->args[i].loc);
+    if (rc == 0) rc = run_stmts(ev, f->stmts, f->n_stmts, &r, &ret_stmt);
+    ev->def_active[d] = 0;
+    free(ev->locals);
+    ev->locals = locals;
+    ev->n_locals = n_locals;
+    ev->cap_locals = cap_locals;
+    ev->stmt = stmt;
+    ev->body = body;
+    ev->n_body = n_body;
+    if (rc != 0 || ev->n_errors != errors) {
+        ev->def_failed[d] = 1;
+        return err_val();
+    }
+    return r;
+}
+
+/* Runs the energy's statements with the argument bound to x; on success *out is the energy, [B]. */
+static int eval_body(struct eval *ev, struct val x, struct val *out) {
+    const struct fe_model *m = ev->m;
+    *out = err_val();
+    if (bind(ev, m->arg_name, m->arg_len, x, m->arg_loc)) return -1;
+    struct val v;
+    const struct stmt *s;
+    if (run_stmts(ev, m->stmts, m->n_stmts, &v, &s)) return -1;
+    if (s && v.kind != V_ERR) {
         int ok = v.kind == V_TENSOR && v.dims[0] == FE_DIM_B && (v.ndim == 1 || (v.ndim == 2 && v.dims[1] == 1));
         if (!ok) {
             char sh[96];
             eval_error(ev, s->value->start, "energy must return shape [B] or [B, 1]; got %s", shape_of(&v, sh, sizeof sh));
-            continue;
-        }
-        if (v.ndim == 2) {
+        } else if (v.ndim == 2) {
             int64_t b = FE_DIM_B;
             struct val r = tensor_val(1, &b);
             if (ev->g) r = built(ev, ir_reshape(ev->g, v.node, 1, &ev->batch), s->value->start, r);
-            v = r;
+            *out = r;
+        } else {
+            *out = v;
         }
-        *out = v;
     }
     return ev->failed || out->kind == V_ERR ? -1 : 0;
 }
 
 /* ---- entry points ---- */
+
+/* The per-def flags of ev (one allocation); 0 or -1 when out of memory. */
+static int alloc_def_flags(struct eval *ev) {
+    size_t n = (size_t)ev->m->n_defs + 1;
+    ev->def_active = calloc(3 * n, 1);
+    if (!ev->def_active) return -1;
+    ev->def_failed = ev->def_active + n;
+    ev->def_used = ev->def_active + 2 * n;
+    return 0;
+}
+
+/* A function's name and arguments must not hide a builtin, a parameter or each other. */
+static void check_def_names(struct fe_model *m) {
+    for (int d = 0; d < m->n_defs; d++) {
+        const struct def_info *f = &m->defs[d];
+        char name[48], arg[48];
+        fe_clip(name, sizeof name, f->name, f->len);
+        if (find_builtin(f->name, f->len))
+            fe_report(m, f->loc, "'%s' is a builtin function; give the function another name", name);
+        else if (find_param(m, f->name, f->len) >= 0)
+            fe_report(m, f->loc, "function '%s' has the same name as a parameter", name);
+        else if (same_name(f->name, f->len, "B", 1))
+            fe_report(m, f->loc, "'B' is the batch size and cannot name a function");
+        for (int i = 0; i < f->n_args; i++)
+            if (find_param(m, f->args[i].text, f->args[i].len) >= 0)
+                fe_report(m, f->args[i].loc, "the argument '%s' of '%s' has the same name as a parameter",
+                          fe_clip(arg, sizeof arg, f->args[i].text, f->args[i].len), name);
+    }
+}
 
 int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *energy, FILE *diag) {
     if (!m || !g || !energy || !m->has_energy) return -1;
@@ -972,6 +1086,7 @@ int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *en
         return -1;
     }
     ev.batch = xn->shape[0];
+    if (alloc_def_flags(&ev)) return -1;
     /* Every parameter is added, used or not, in declaration order: the graph's argument order then
      * follows the model file, and lowering again finds the same (hash-consed) nodes. */
     ev.param_node = malloc(sizeof *ev.param_node * (size_t)(m->n_params + 1));
@@ -991,6 +1106,7 @@ int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *en
     if (rc == 0) *energy = out.node;
     free(ev.param_node);
     free(ev.locals);
+    free(ev.def_active);
     return rc;
 }
 
@@ -1002,7 +1118,8 @@ int fe_check_energy(struct fe_model *m) {
     ev.checking = m;
     ev.diag = m->diag;
     ev.param_used = calloc((size_t)m->n_params + 1, 1);
-    if (!ev.param_used) {
+    if (!ev.param_used || alloc_def_flags(&ev)) {
+        free(ev.param_used);
         fe_report(m, m->energy_loc, "out of memory");
         return -1;
     }
@@ -1011,14 +1128,24 @@ int fe_check_energy(struct fe_model *m) {
         fe_report(m, m->arg_loc, "the argument '%s' has the same name as a parameter",
                   fe_clip(name, sizeof name, m->arg_name, m->arg_len));
     }
+    check_def_names(m);
     struct val x = m->arg_bad ? err_val() : tensor_val(m->in_ndim, m->in_dims), out;
     eval_body(&ev, x, &out);
     free(ev.locals);
-    if (m->n_errors == 0)
+    if (m->n_errors == 0) {
         for (int i = 0; i < m->n_params; i++)
             if (!ev.param_used[i])
                 fe_warn(m, m->params[i].p.loc, "parameter '%s' is not used by the energy", m->params[i].p.name);
+        /* an uncalled function's body is never checked (its shapes come from its calls) */
+        for (int d = 0; d < m->n_defs; d++)
+            if (!ev.def_used[d]) {
+                char name[48];
+                fe_warn(m, m->defs[d].loc, "function '%s' is never called, so its body is not checked",
+                        fe_clip(name, sizeof name, m->defs[d].name, m->defs[d].len));
+            }
+    }
     free(ev.param_used);
+    free(ev.def_active);
     if (m->n_errors) return -1;
 
     /* Self-test: lower once at a probe batch size, so a disagreement between this check and the IR

@@ -98,6 +98,8 @@ void fe_model_free(struct fe_model *m) {
     free(m->params);
     free(m->settings);
     free(m->stmts);
+    for (int i = 0; i < m->n_defs; i++) free(m->defs[i].stmts);
+    free(m->defs);
     free(m->src);
     free(m->filename);
     free(m);
@@ -182,6 +184,18 @@ void fe_print_ast(const struct fe_model *m, FILE *out) {
         fprintf(out, "  energy %.*s %s\n", m->arg_len, m->arg_name, s);
         for (int i = 0; i < m->n_stmts; i++) {
             const struct stmt *st = &m->stmts[i];
+            if (st->is_return) fprintf(out, "    return\n");
+            else fprintf(out, "    assign %.*s\n", st->len, st->name);
+            print_expr(st->value, 6, out);
+        }
+    }
+    for (int d = 0; d < m->n_defs; d++) {
+        const struct def_info *f = &m->defs[d];
+        fprintf(out, "  def %.*s(", f->len, f->name);
+        for (int i = 0; i < f->n_args; i++) fprintf(out, "%s%.*s", i ? ", " : "", f->args[i].len, f->args[i].text);
+        fprintf(out, ")  ; types from the last call\n");
+        for (int i = 0; i < f->n_stmts; i++) {
+            const struct stmt *st = &f->stmts[i];
             if (st->is_return) fprintf(out, "    return\n");
             else fprintf(out, "    assign %.*s\n", st->len, st->name);
             print_expr(st->value, 6, out);

@@ -515,10 +515,12 @@ static int push_stmt(struct parser *p, struct stmt **stmts, int *n, int *cap, st
     return 0;
 }
 
-static int parse_body(struct parser *p, struct stmt **stmts, int *n, int *cap, struct fe_loc *end) {
+static int parse_body(struct parser *p, const char *what, struct stmt **stmts, int *n, int *cap, struct fe_loc *end) {
     char buf[96];
     struct fe_loc open = p->cur.loc;
-    if (!expect(p, TOK_LBRACE, "'{' to start the body of energy")) return -1;
+    char expected[64];
+    snprintf(expected, sizeof expected, "'{' to start the body of %s", what);
+    if (!expect(p, TOK_LBRACE, expected)) return -1;
     while (p->cur.kind != TOK_RBRACE) {
         struct stmt s;
         memset(&s, 0, sizeof s);
@@ -561,6 +563,15 @@ static int parse_body(struct parser *p, struct stmt **stmts, int *n, int *cap, s
     return p->failed ? -1 : 0;
 }
 
+/* A body is a run of assignments closed by exactly one return. */
+static void check_return(struct fe_model *m, const char *what, const struct stmt *stmts, int n, struct fe_loc end) {
+    int ret = -1;
+    for (int i = 0; i < n && ret < 0; i++)
+        if (stmts[i].is_return) ret = i;
+    if (ret < 0) fe_report(m, end, "%s must end with 'return <expression>'", what);
+    else if (ret < n - 1) fe_report(m, stmts[ret + 1].loc, "unreachable statement after 'return'");
+}
+
 static int parse_energy(struct parser *p) {
     struct fe_model *m = p->m;
     char buf[96];
@@ -593,15 +604,8 @@ static int parse_energy(struct parser *p) {
     struct stmt *stmts = NULL;
     int n = 0, cap = 0;
     struct fe_loc end = {0, 0};
-    int rc = parse_body(p, &stmts, &n, &cap, &end);
-    if (rc == 0 && first) {
-        /* A body is a run of assignments closed by exactly one return. */
-        int ret = -1;
-        for (int i = 0; i < n && ret < 0; i++)
-            if (stmts[i].is_return) ret = i;
-        if (ret < 0) fe_report(m, end, "energy must end with 'return <expression>'");
-        else if (ret < n - 1) fe_report(m, stmts[ret + 1].loc, "unreachable statement after 'return'");
-    }
+    int rc = parse_body(p, "energy", &stmts, &n, &cap, &end);
+    if (rc == 0 && first) check_return(m, "energy", stmts, n, end);
     if (rc != 0 || !first) {
         free(stmts);
         return rc;
@@ -618,6 +622,79 @@ static int parse_energy(struct parser *p) {
     m->stmts = stmts;
     m->n_stmts = n;
     m->cap_stmts = cap;
+    return 0;
+}
+
+/* ---- def name(a, b) { stmts } ---- */
+
+static int parse_def(struct parser *p) {
+    struct fe_model *m = p->m;
+    char buf[96], name[48];
+    advance(p);
+    struct token t = p->cur;
+    if (t.kind != TOK_IDENT) {
+        syntax_error(p, missing_loc(p), "expected the name of the function after 'def', as in def f(a, b) { ... }; got %s",
+                     describe(&t, buf, sizeof buf));
+        return -1;
+    }
+    struct def_info d;
+    memset(&d, 0, sizeof d);
+    d.name = t.text;
+    d.len = t.len;
+    d.loc = t.loc;
+    fe_clip(name, sizeof name, t.text, t.len);
+    for (int i = 0; i < m->n_defs; i++)
+        if (m->defs[i].len == t.len && memcmp(m->defs[i].name, t.text, (size_t)t.len) == 0)
+            fe_report(m, t.loc, "function '%s' is defined twice; the first definition is at %d:%d", name,
+                      m->defs[i].loc.line, m->defs[i].loc.col);
+    advance(p);
+    struct fe_loc open = p->cur.loc;
+    if (!expect(p, TOK_LPAREN, "'(' and the argument names, as in def f(a, b)")) return -1;
+    while (p->cur.kind != TOK_RPAREN) {
+        if (d.n_args > 0 && !expect(p, TOK_COMMA, "',' or ')' after an argument name")) return -1;
+        struct token a = p->cur;
+        if (a.kind != TOK_IDENT) {
+            syntax_error(p, missing_loc(p), "expected an argument name; got %s", describe(&a, buf, sizeof buf));
+            return -1;
+        }
+        char an[48];
+        fe_clip(an, sizeof an, a.text, a.len);
+        if (tok_is(&a, "B")) fe_report(m, a.loc, "'B' is the batch size and cannot name an argument");
+        for (int i = 0; i < d.n_args; i++)
+            if (d.args[i].len == a.len && memcmp(d.args[i].text, a.text, (size_t)a.len) == 0)
+                fe_report(m, a.loc, "argument '%s' of '%s' is listed twice", an, name);
+        if (d.n_args == FE_MAX_DEF_ARGS) {
+            syntax_error(p, a.loc, "a function takes at most %d arguments", FE_MAX_DEF_ARGS);
+            return -1;
+        }
+        d.args[d.n_args].text = a.text;
+        d.args[d.n_args].len = a.len;
+        d.args[d.n_args++].loc = a.loc;
+        advance(p);
+        if (p->failed) return -1;
+    }
+    if (!expect_close(p, TOK_RPAREN, open)) return -1;
+    int n = 0, cap = 0;
+    struct fe_loc end = {0, 0};
+    char what[64];
+    snprintf(what, sizeof what, "function '%s'", name);
+    if (parse_body(p, what, &d.stmts, &n, &cap, &end) != 0) {
+        free(d.stmts);
+        return -1;
+    }
+    d.n_stmts = n;
+    check_return(m, what, d.stmts, n, end);
+    if (m->n_defs == m->cap_defs) {
+        int c = m->cap_defs ? m->cap_defs * 2 : 8;
+        struct def_info *grown = realloc(m->defs, sizeof *grown * (size_t)c);
+        if (!grown) {
+            free(d.stmts);
+            return syntax_error(p, t.loc, "out of memory"), -1;
+        }
+        m->defs = grown;
+        m->cap_defs = c;
+    }
+    m->defs[m->n_defs++] = d;
     return 0;
 }
 
@@ -722,20 +799,21 @@ int fe_parse_model(struct fe_model *m) {
         switch (p.cur.kind) {
         case TOK_PARAM: rc = parse_param(&p); break;
         case TOK_ENERGY: rc = parse_energy(&p); break;
+        case TOK_DEF: rc = parse_def(&p); break;
         case TOK_TRAIN: rc = parse_train(&p); break;
         case TOK_ERROR: rc = -1; break;
         default: {
-            static const char *const items[] = {"param", "energy", "train"};
+            static const char *const items[] = {"param", "energy", "train", "def"};
             char buf[96], word[48];
-            const char *s = p.cur.kind == TOK_IDENT ? fe_suggest(p.cur.text, p.cur.len, items, 3) : NULL;
+            const char *s = p.cur.kind == TOK_IDENT ? fe_suggest(p.cur.text, p.cur.len, items, 4) : NULL;
             if (s)
                 syntax_error(&p, p.cur.loc, "unknown item '%s'; did you mean '%s'?",
                              fe_clip(word, sizeof word, p.cur.text, p.cur.len), s);
             else if (p.cur.kind == TOK_IDENT || p.cur.kind == TOK_RETURN)
-                syntax_error(&p, p.cur.loc, "expected 'param', 'energy' or 'train'; got %s (statements belong "
-                             "inside energy(...) { ... })", describe(&p.cur, buf, sizeof buf));
+                syntax_error(&p, p.cur.loc, "expected 'param', 'def', 'energy' or 'train'; got %s (statements belong "
+                             "inside energy(...) { ... } or def)", describe(&p.cur, buf, sizeof buf));
             else
-                syntax_error(&p, p.cur.loc, "expected 'param', 'energy' or 'train'; got %s",
+                syntax_error(&p, p.cur.loc, "expected 'param', 'def', 'energy' or 'train'; got %s",
                              describe(&p.cur, buf, sizeof buf));
             rc = -1;
         }

@@ -322,6 +322,19 @@ static void test_layers_lower(void) {
     fe_model_free(m);
 }
 
+static double ref_defs(const double *x) { /* W: [2, 2] = fill(…, 0.5, 2), b: [2] = fill(…, 0.5, 3) */
+    double W[64], b[64], h[2] = {x[0], x[1]};
+    fill(W, 64, 0.5, 2), fill(b, 64, 0.5, 3);
+    for (int rep = 0; rep < 2; rep++) { /* h = res(h) twice: h + tanh(h @ W + b) */
+        double t[2];
+        for (int j = 0; j < 2; j++) t[j] = tanh(h[0] * W[j] + h[1] * W[2 + j] + b[j]);
+        h[0] += t[0], h[1] += t[1];
+    }
+    double sq = 0;
+    for (int j = 0; j < 2; j++) sq += h[j] * h[j] * 0.5;
+    return sq + 3;
+}
+
 static void test_programs(void) {
     /* reductions over one axis (also negative) with the axis dropped; numbers fold; ';' separates */
     check_program("energy(x: [B, 3]) {\n"
@@ -383,6 +396,18 @@ static void test_programs(void) {
                   "  return sum(t, 0, 2) + sum(s, 1, 2) + sum(p, 1, 2) + sum(c, 1, 2)\n"
                   "}\n",
                   6, ref_movement);
+    /* user functions: called twice, calling another, a number argument, the model's parameters inside,
+     * local names that do not leak (h inside res is not the energy's h), defined after use */
+    check_program("param W: [2, 2] = normal(0.1)\n"
+                  "param b: [2] = zeros()\n"
+                  "def half_square(v, k) { return sum(square(v), 1) * k }\n"
+                  "energy(x: [B, 2]) {\n"
+                  "  h = res(res(x))\n"
+                  "  return half_square(h, 0.5) + three()\n"
+                  "}\n"
+                  "def res(a) { h = tanh(a @ W + b)  return a + h }\n"
+                  "def three() { return 3 }\n",
+                  2, ref_defs);
     /* reductions across the batch: mean over axis 0 and over everything */
     check_program("energy(x: [B, 2]) { return sum(x - mean(x, 0), 1) + mean(x) }", 2, ref_global);
 }
@@ -405,6 +430,12 @@ static void test_declarations(void) {
                                    "param unused: [7] = zeros()   # never read\n"
                                    "      ^\n") == 0, "%s", diag);
     free(diag);
+    /* an uncalled function is a warning too: its body (here with an error) is never checked */
+    struct fe_model *d = parse_capture("energy(x: [B]) { return x }\ndef f(a) { return a @ a }\n", &diag);
+    CHECK_MSG(d != NULL && diag && strcmp(diag, "t.ebm:2:5: warning: function 'f' is never called, so its body is not "
+                                               "checked\ndef f(a) { return a @ a }\n    ^\n") == 0, "%s", diag);
+    free(diag);
+    fe_model_free(d);
     if (!m) return;
     CHECK(fe_model_n_params(m) == 4);
     const struct fe_param *p = fe_model_param(m, 0);

@@ -29,7 +29,7 @@ static const struct {
     {E("  return sum(x @ W1 + , 1)\n"), "t.ebm:4:23: error: expected an expression; got ','"},
     {E("  return\n"), "t.ebm:4:9: error: expected an expression; got '}'"},
     {"parm W1: [2, 128] = xavier()\n", "t.ebm:1:1: error: unknown item 'parm'; did you mean 'param'?"},
-    {P "h = x @ W1\n", "t.ebm:3:1: error: expected 'param', 'energy' or 'train'; got 'h' (statements belong inside energy(...) { ... })"},
+    {P "h = x @ W1\n", "t.ebm:3:1: error: expected 'param', 'def', 'energy' or 'train'; got 'h' (statements belong inside energy(...) { ... })"},
     {P "energy(x: [B, 2], y: [B, 2]) { return sum(x, 1) }\n", "t.ebm:3:17: error: energy takes exactly one argument"},
     {"param W1 [2, 128] = xavier()\n", "t.ebm:1:10: error: expected ':' and a shape after the parameter name; got '['"},
     {"param W1: [2, 128] = xavier\n" OK_ENERGY, "t.ebm:1:28: error: expected '(' after initializer 'xavier', as in xavier()"},
@@ -154,6 +154,21 @@ static const struct {
     {E("  return sum(silu(2) @ W1, 1)\n"), "t.ebm:4:22: error: matmul needs two tensors; the left operand is a number (use '*' to scale)"},
     {"param a: [65536, 1] = zeros()\nparam b: [131072] = zeros()\nenergy(x: [B, 2]) { return sum(a + b) }\n",
      "t.ebm:3:34: error: the result, of shape [65536, 131072], has more than 2^32 elements"},
+    /* ---- def ---- */
+    {E("  return sum(f(x, x), 1)\n") "def f(a) { return a }\n", "t.ebm:4:14: error: f takes 1 argument; got 2"},
+    {E("  return sum(f(x), 1)\n") "def f(a) {\n  return a * z\n}\n", "t.ebm:7:14: error: 'z' is not defined"},
+    {E("  return sum(f(x), 1)\n") "def f(a) { return f(a) }\n", "t.ebm:6:19: error: 'f' calls itself (directly or through other functions); functions are inlined, so they cannot be recursive"},
+    {E("  return sum(f(x), 1)\n") "def f(a) { return g(a) }\ndef g(a) { return 2 * f(a) }\n", "t.ebm:7:23: error: 'f' calls itself (directly or through other functions); functions are inlined, so they cannot be recursive"},
+    {E("  return sum(relu(x), 1)\n") "def relu(a) { return a }\n", "t.ebm:6:5: error: 'relu' is a builtin function; give the function another name"},
+    {E("  return sum(f(x), 1)\n") "def f(a) { return a }\ndef f(b) { return b }\n", "t.ebm:7:5: error: function 'f' is defined twice; the first definition is at 6:5"},
+    {E("  return sum(f(x), 1)\n") "def f(a) { b = a }\n", "t.ebm:6:18: error: function 'f' must end with 'return <expression>'"},
+    {E("  return sum(blok(x), 1)\n") "def block(a) { return a }\n", "t.ebm:4:14: error: unknown function 'blok'; did you mean 'block'?"},
+    {E("  return sum(f(x), 1)\n") "def f(W1) { return W1 }\n", "t.ebm:6:7: error: the argument 'W1' of 'f' has the same name as a parameter"},
+    {E("  return sum(f + 1, 1)\n") "def f(a) { return a }\n", "t.ebm:4:14: error: 'f' is a function; call it as f(...)"},
+    {E("  return sum(f(x), 1)\n") "def f(a, a) { return a }\n", "t.ebm:6:10: error: argument 'a' of 'f' is listed twice"},
+    {E("  return sum(f(x), 1)\n") "def f(a) { return a @ b1 }\n", "t.ebm:6:21: error: matmul needs [M, K] @ [K, N]; got [B, 2] @ [128]"},
+    {E("  return f(x)\n") "def f(a) { return a }\n", "t.ebm:4:10: error: energy must return shape [B] or [B, 1]; got [B, 2]"},
+    {"def (a) { return a }\n", "t.ebm:1:5: error: expected the name of the function after 'def', as in def f(a, b) { ... }; got '('"},
     /* ---- nesting ---- */
     {E("  return sum(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
        "(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
