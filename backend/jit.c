@@ -6,16 +6,21 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
+#include <llvm-c/Object.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "backend_hash.h"
 #include "codegen.h"
 #include "runner.h"
 
@@ -162,29 +167,142 @@ static LLVMOrcLLJITRef create_jit(char *err, size_t errlen) {
     return jit;
 }
 
-/* Builds, optimizes and adds g's module to p->jit, then looks up every kernel. */
+/* Compiles mod for the host into an object file in memory. NULL with a message on failure. */
+static LLVMMemoryBufferRef emit_object(LLVMModuleRef mod, const char *triple, char *err, size_t errlen) {
+    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
+    if (!tm) return NULL;
+    LLVMMemoryBufferRef obj = NULL;
+    char *msg = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &obj)) {
+        snprintf(err, errlen, "cannot emit an object file: %s", msg ? msg : "?");
+        obj = NULL;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMDisposeTargetMachine(tm);
+    return obj;
+}
+
+/* Writes a buffer to path atomically (a temporary file, then rename), so that a reader never sees
+ * half a file. Returns 0, or -1 with a message. */
+static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), f) == LLVMGetBufferSize(buf);
+    if (f && fclose(f) != 0) ok = 0;
+    if (ok && rename(tmp, path) != 0) ok = 0;
+    if (!ok) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        remove(tmp);
+    }
+    return ok ? 0 : -1;
+}
+
+/* ---- the compile cache ----
+ * A compiled program is kept as an object file in the cache folder: $EBMC_CACHE_DIR, else
+ * $XDG_CACHE_HOME/ebmc, else ~/.cache/ebmc; EBMC_CACHE_DIR=off turns the cache off. Its name is a
+ * 128-bit hash of everything that decides the code: the graph's text, the options, the host CPU and its
+ * features, and the backend's own sources (EBMC_BACKEND_HASH, computed by the build). A training run
+ * then skips LLVM's optimizer and code generator whenever the same model and batch size ran before. */
+
+static uint64_t fnv1a(const char *text, uint64_t h) {
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) h = (h ^ *c) * 0x100000001b3ull;
+    return h;
+}
+
+static int mkdir_p(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *c = path + 1; *c; c++)
+        if (*c == '/') {
+            *c = 0;
+            mkdir(path, 0755);
+            *c = '/';
+        }
+    return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* The cache file for g compiled with these options; returns 0, or -1 if there is no usable cache. */
+static int cache_path(const struct ir_graph *g, int opt_level, const struct codegen_options *copts, char *path,
+                      size_t len) {
+    const char *dir = getenv("EBMC_CACHE_DIR"), *home = getenv("HOME"), *xdg = getenv("XDG_CACHE_HOME");
+    char folder[4096];
+    if (dir && strcmp(dir, "off") == 0) return -1;
+    if (dir && dir[0]) snprintf(folder, sizeof folder, "%s", dir);
+    else if (xdg && xdg[0]) snprintf(folder, sizeof folder, "%s/ebmc", xdg);
+    else if (home && home[0]) snprintf(folder, sizeof folder, "%s/.cache/ebmc", home);
+    else return -1;
+    if (mkdir_p(folder) != 0) return -1;
+    char *text = ir_print_string(g), *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    char options[160];
+    snprintf(options, sizeof options, "\nopt %d fusion %d planning %d\n", opt_level, !copts->no_fusion,
+             !copts->no_memory_planning);
+    uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+    for (int i = 0; i < 2; i++) {
+        h[i] = fnv1a(text ? text : "", h[i]);
+        h[i] = fnv1a(options, h[i]);
+        h[i] = fnv1a(cpu, h[i]);
+        h[i] = fnv1a(features, h[i]);
+        h[i] = fnv1a(EBMC_BACKEND_HASH, h[i]);
+    }
+    int ok = text != NULL;
+    free(text);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    snprintf(path, len, "%s/%016llx%016llx.o", folder, (unsigned long long)h[0], (unsigned long long)h[1]);
+    return ok ? 0 : -1;
+}
+
+/* Whether buf parses as an object file (a cache file someone damaged does not). */
+static int is_object_file(LLVMMemoryBufferRef buf) {
+    LLVMContextRef ctx = LLVMContextCreate();
+    char *msg = NULL;
+    LLVMBinaryRef bin = LLVMCreateBinary(buf, ctx, &msg);
+    int ok = bin != NULL && LLVMBinaryGetType(bin) == LLVMBinaryTypeELF64L;
+    if (bin) LLVMDisposeBinary(bin);
+    LLVMDisposeMessage(msg);
+    LLVMContextDispose(ctx);
+    return ok;
+}
+
+/* g's kernels as an object file: from the cache, or built, optimized, compiled (and cached). */
+static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct codegen_plan *plan, const char *triple,
+                                          int opt_level, const struct codegen_options *copts, char *err,
+                                          size_t errlen) {
+    char path[4300];
+    int cached = cache_path(g, opt_level, copts, path, sizeof path) == 0;
+    LLVMMemoryBufferRef obj = NULL;
+    char *msg = NULL;
+    if (cached && access(path, R_OK) == 0 && !LLVMCreateMemoryBufferWithContentsOfFile(path, &obj, &msg)) {
+        if (is_object_file(obj)) return obj;
+        LLVMDisposeMemoryBuffer(obj); /* damaged: compile again and replace it */
+        obj = NULL;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = build_module(g, plan, ctx, triple, opt_level, err, errlen);
+    if (mod) obj = emit_object(mod, triple, err, errlen);
+    if (mod) LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    char ignored[256];
+    if (obj && cached) write_file(path, obj, ignored, sizeof ignored); /* a cache that cannot be written is no error */
+    return obj;
+}
+
+/* Adds g's kernels to p->jit and looks every one up. */
 static int load_kernels(struct jit_program *p, const struct ir_graph *g, const struct codegen_plan *plan,
-                        int opt_level, char *err, size_t errlen) {
-    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = build_module(g, plan, LLVMOrcThreadSafeContextGetContext(tsc),
-                                     LLVMOrcLLJITGetTripleString(p->jit), opt_level, err, errlen);
-    if (!mod) {
-        LLVMOrcDisposeThreadSafeContext(tsc);
-        return -1;
-    }
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
-    LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps the context alive */
-    LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), tsm);
-    if (e) {
-        LLVMOrcDisposeThreadSafeModule(tsm);
-        return llvm_error(e, "cannot add the module to the JIT", err, errlen);
-    }
+                        int opt_level, const struct codegen_options *copts, char *err, size_t errlen) {
+    LLVMMemoryBufferRef obj =
+        program_object(g, plan, LLVMOrcLLJITGetTripleString(p->jit), opt_level, copts, err, errlen);
+    if (!obj) return -1;
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), obj); /* takes obj */
+    if (e) return llvm_error(e, "cannot add the object file to the JIT", err, errlen);
     for (int i = 0; i < plan->n_kernels; i++) {
         char name[32];
         codegen_kernel_name(name, sizeof name, "", &plan->kernels[i]);
         LLVMOrcExecutorAddress addr = 0;
-        e = LLVMOrcLLJITLookup(p->jit, &addr, name); /* the first lookup compiles the module */
-        if (e) return llvm_error(e, "JIT compilation failed", err, errlen);
+        e = LLVMOrcLLJITLookup(p->jit, &addr, name); /* the first lookup links the object */
+        if (e) return llvm_error(e, "JIT linking failed", err, errlen);
         ((struct ebmc_aot_kernel *)p->desc.kernels)[i].fn = (ebmc_aot_kernel_fn)(uintptr_t)addr;
     }
     return 0;
@@ -208,7 +326,7 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
     if (!ok) snprintf(err, errlen, "out of memory");
     else p->stats = stats;
     if (ok) ok = (p->jit = create_jit(err, errlen)) != NULL;
-    if (ok) ok = load_kernels(p, g, &plan, opt_level, err, errlen) == 0;
+    if (ok) ok = load_kernels(p, g, &plan, opt_level, &copts, err, errlen) == 0;
     codegen_plan_free(&plan);
     if (!ok) {
         jit_free(p);
@@ -392,14 +510,9 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
     }
     if (rc == 0) rc = optimize_module(mod, tm, 3, err, errlen);
     if (rc == 0) {
-        char *msg = NULL;
-        char *file = strdup(path);
-        if (!file || LLVMTargetMachineEmitToFile(tm, mod, file, LLVMObjectFile, &msg)) {
-            snprintf(err, errlen, "%s: cannot write the object file: %s", path, msg ? msg : "out of memory");
-            rc = -1;
-        }
-        free(file);
-        LLVMDisposeMessage(msg);
+        LLVMMemoryBufferRef obj = emit_object(mod, triple, err, errlen);
+        rc = obj ? write_file(path, obj, err, errlen) : -1;
+        if (obj) LLVMDisposeMemoryBuffer(obj);
     }
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
