@@ -336,14 +336,14 @@ static int cmd_compile(int argc, char **argv) {
         }
         model_path = argv[i];
     }
+    if ((header || name) && !object) {
+        fprintf(stderr, "ebmc compile: --header and --name go with -o FILE.o\n");
+        return 2;
+    }
     if (!model_path || (!stage && !print_after && !stats && !object)) {
         fprintf(stderr, "ebmc compile: %s\n%s",
                 !model_path ? "no model file given" : "nothing to do: give --emit=STAGE, --print-after, --stats or -o",
                 compile_usage);
-        return 2;
-    }
-    if ((header || name) && !object) {
-        fprintf(stderr, "ebmc compile: --header and --name go with -o FILE.o\n");
         return 2;
     }
     struct ebmc_model *m = ebmc_load(model_path, stderr);
