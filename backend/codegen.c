@@ -26,6 +26,7 @@ struct cg {
     LLVMBuilderRef b;
     LLVMTypeRef f32, i64, ptr, void_t;
     int fma;                 /* the CPU has fused multiply-add */
+    const char *prefix;      /* of kernel symbol names */
     LLVMValueRef fn;         /* the kernel body being emitted */
     int out;                 /* its output slot */
     int root, main;          /* the node it stores; its main loop's node (root itself without epilogue) */
@@ -676,8 +677,8 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     for (int s = 0; s < c->plan->n_slots; s++)
         if (c->used[s]) slots[n_ptrs++] = s;
 
-    char name[32], body_name[48];
-    codegen_kernel_name(name, sizeof name, k);
+    char name[160], body_name[176];
+    codegen_kernel_name(name, sizeof name, c->prefix, k);
     snprintf(body_name, sizeof body_name, "%s.body", name);
     for (int i = 0; i < n_ptrs; i++) c->types[i] = c->ptr;
     c->types[n_ptrs] = c->types[n_ptrs + 1] = c->i64;
@@ -721,36 +722,35 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     LLVMBuildRetVoid(c->b);
 }
 
-LLVMModuleRef codegen_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx, int fma) {
+int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int fma,
+                        const char *prefix) {
     struct cg c;
     memset(&c, 0, sizeof c);
     c.g = g;
     c.plan = plan;
-    c.ctx = ctx;
+    c.ctx = LLVMGetModuleContext(mod);
     c.fma = fma;
-    c.mod = LLVMModuleCreateWithNameInContext("ebmc", ctx);
-    c.b = LLVMCreateBuilderInContext(ctx);
-    c.f32 = LLVMFloatTypeInContext(ctx);
-    c.i64 = LLVMInt64TypeInContext(ctx);
-    c.ptr = LLVMPointerTypeInContext(ctx, 0);
-    c.void_t = LLVMVoidTypeInContext(ctx);
+    c.prefix = prefix;
+    c.mod = mod;
+    c.b = LLVMCreateBuilderInContext(c.ctx);
+    c.f32 = LLVMFloatTypeInContext(c.ctx);
+    c.i64 = LLVMInt64TypeInContext(c.ctx);
+    c.ptr = LLVMPointerTypeInContext(c.ctx, 0);
+    c.void_t = LLVMVoidTypeInContext(c.ctx);
     size_t n = (size_t)plan->n_slots + 2;
     c.slot_ptr = calloc(n, sizeof *c.slot_ptr);
     c.used = malloc(n);
     c.slots = malloc(n * sizeof *c.slots);
     c.types = malloc(n * sizeof *c.types);
     c.args = malloc(n * sizeof *c.args);
-    if (c.slot_ptr && c.used && c.slots && c.types && c.args) {
+    int ok = c.slot_ptr && c.used && c.slots && c.types && c.args;
+    if (ok)
         for (int i = 0; i < plan->n_kernels; i++) emit_kernel(&c, &plan->kernels[i]);
-    } else {
-        LLVMDisposeModule(c.mod);
-        c.mod = NULL;
-    }
     free(c.slot_ptr);
     free(c.used);
     free(c.slots);
     free(c.types);
     free(c.args);
     LLVMDisposeBuilder(c.b);
-    return c.mod;
+    return ok ? 0 : -1;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ebmc_aot.h"
 #include "ir.h"
 
 enum codegen_kernel_kind {
@@ -63,11 +64,19 @@ void codegen_plan_free(struct codegen_plan *plan);
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
                           char *used);
 
-/* The kernel's symbol name: "k12" computes node 12, "t5" transposes node 5. */
-void codegen_kernel_name(char *buf, size_t len, const struct codegen_kernel *k);
+/* The kernel's symbol name: prefix, then "k12" (computes node 12) or "t5" (transposes node 5). */
+void codegen_kernel_name(char *buf, size_t len, const char *prefix, const struct codegen_kernel *k);
 
-/* Builds the module of kernels in ctx; fma: the target has fused multiply-add (else mul + add). Triple
- * and data layout are left to the caller. */
-LLVMModuleRef codegen_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx, int fma);
+/* The runner's description of the planned program (arguments, outputs, arena layout, kernel ranges;
+ * kernel functions left NULL for the caller). Arrays and names are malloc'd: free with
+ * codegen_describe_free. Returns 0, or -1 when out of memory. */
+int codegen_describe(const struct ir_graph *g, const struct codegen_plan *plan, const char *name,
+                     struct ebmc_aot_program *d);
+void codegen_describe_free(struct ebmc_aot_program *d);
+
+/* Adds the plan's kernels to mod, named with prefix (see codegen_kernel_name); fma: the target has fused
+ * multiply-add (else mul + add). Returns 0, or -1 when out of memory. */
+int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int fma,
+                        const char *prefix);
 
 #endif

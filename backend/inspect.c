@@ -43,7 +43,7 @@ static void print_fused(const struct ir_graph *g, const struct codegen_plan *pla
     for (int ki = 0; ki < plan->n_kernels; ki++) {
         const struct codegen_kernel *k = &plan->kernels[ki];
         char name[32];
-        codegen_kernel_name(name, sizeof name, k);
+        codegen_kernel_name(name, sizeof name, "", k);
         fprintf(out, "%-6s %-16s range %-7lld work %-9lld -> b%d ", name, kernel_kind(g, k), (long long)k->range,
                 (long long)k->work, k->slot);
         ir_print_shape(out, ir_node_at(g, k->node)->ndim, ir_node_at(g, k->node)->shape);
@@ -126,7 +126,7 @@ static void print_root(const struct ir_graph *g, const struct codegen_plan *plan
 static void print_kernel_loops(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
                                FILE *out) {
     char name[32];
-    codegen_kernel_name(name, sizeof name, k);
+    codegen_kernel_name(name, sizeof name, "", k);
     int main = k->main >= 0 ? k->main : k->node;
     const struct ir_node *m = ir_node_at(g, main), *root = ir_node_at(g, k->node);
     fprintf(out, "%s(lo, hi):  ; %s, items [0, %lld), work %lld\n", name, kernel_kind(g, k), (long long)k->range,
@@ -200,7 +200,7 @@ static void print_dot(const struct ir_graph *g, const struct codegen_plan *plan,
         const struct codegen_kernel *k = &plan->kernels[ki];
         if (k->kind != CODEGEN_NODE) continue; /* a transpose is drawn as its edge's label */
         char name[32];
-        codegen_kernel_name(name, sizeof name, k);
+        codegen_kernel_name(name, sizeof name, "", k);
         fprintf(out, "  subgraph cluster_%d {\n    label=\"%s %s\"; style=rounded; color=\"#4060a0\";\n", ki, name,
                 kernel_kind(g, k));
         for (int id = 0; id < g->n_nodes; id++) {

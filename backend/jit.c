@@ -6,49 +6,28 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
+#include <llvm-c/Object.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
-#include <omp.h>
-#include <sched.h>
-#include <stdatomic.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "backend_hash.h"
 #include "codegen.h"
-
-/* Kernels with less work than this run on one thread: below it the barrier costs more than it saves. */
-#define DEFAULT_MIN_PARALLEL_WORK 32768
-
-typedef void (*kernel_fn)(float **bufs, int64_t lo, int64_t hi);
-
-struct jit_kernel {
-    kernel_fn fn;
-    int64_t range, work;
-    atomic_uint claimed; /* bitmask of chunks taken in the current run */
-    atomic_int done;     /* chunks finished in the current run */
-};
-
-struct jit_output {
-    int slot;      /* where the value lives, or -1 for a constant */
-    float value;   /* the constant, when slot < 0 */
-    int64_t numel;
-};
+#include "runner.h"
 
 struct jit_program {
-    LLVMOrcLLJITRef jit; /* owns the compiled code */
-    int n_args, n_slots;
-    float **bufs; /* [0, n_args): the caller's, rebound by every run; the rest point into arena */
-    void *arena;  /* every program-owned buffer, placed by plan.c's memory planning */
-    struct jit_kernel *kernels;
-    int n_kernels;
-    struct jit_output *outputs;
-    int n_outputs;
-    int64_t min_parallel_work;
+    LLVMOrcLLJITRef jit;           /* owns the compiled code */
+    struct ebmc_aot_program desc;  /* what the runner runs, kernel functions from the JIT */
+    struct ebmc_aot_instance *run; /* its buffers */
     struct jit_stats stats;
 };
 
@@ -112,21 +91,18 @@ static int host_has_fma(void) {
     return found;
 }
 
-/* Builds g's module in ctx for `triple`, verifies it and, at opt_level > 0, runs default<O3>. */
-static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx,
-                                  const char *triple, int opt_level, char *err, size_t errlen) {
-    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
-    if (!tm) return NULL;
-    LLVMModuleRef mod = codegen_module(g, plan, ctx, host_has_fma());
-    if (!mod) {
-        snprintf(err, errlen, "out of memory");
-        LLVMDisposeTargetMachine(tm);
-        return NULL;
-    }
+/* A new module in ctx for the host machine tm. */
+static LLVMModuleRef new_module(LLVMContextRef ctx, LLVMTargetMachineRef tm, const char *triple) {
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("ebmc", ctx);
     LLVMSetTarget(mod, triple);
     LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(mod, layout);
     LLVMDisposeTargetData(layout);
+    return mod;
+}
+
+/* Verifies mod and, at opt_level > 0, runs default<O3> for tm. Returns 0, or -1 with a message. */
+static int optimize_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level, char *err, size_t errlen) {
     char *msg = NULL;
     int bad = LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
     if (bad) snprintf(err, errlen, "internal error: invalid LLVM IR: %s", msg ? msg : "?");
@@ -141,6 +117,18 @@ static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen
         LLVMDisposePassBuilderOptions(po);
         if (e) bad = llvm_error(e, "LLVM optimization failed", err, errlen);
     }
+    return bad ? -1 : 0;
+}
+
+/* Builds g's module in ctx for `triple`, verified and optimized at opt_level. */
+static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx,
+                                  const char *triple, int opt_level, char *err, size_t errlen) {
+    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
+    if (!tm) return NULL;
+    LLVMModuleRef mod = new_module(ctx, tm, triple);
+    int bad = codegen_add_kernels(mod, g, plan, host_has_fma(), "") != 0;
+    if (bad) snprintf(err, errlen, "out of memory");
+    else bad = optimize_module(mod, tm, opt_level, err, errlen) != 0;
     LLVMDisposeTargetMachine(tm);
     if (bad) {
         LLVMDisposeModule(mod);
@@ -179,56 +167,143 @@ static LLVMOrcLLJITRef create_jit(char *err, size_t errlen) {
     return jit;
 }
 
-/* Builds, optimizes and adds g's module to p->jit, then looks up every kernel. */
+/* Compiles mod for the host into an object file in memory. NULL with a message on failure. */
+static LLVMMemoryBufferRef emit_object(LLVMModuleRef mod, const char *triple, char *err, size_t errlen) {
+    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
+    if (!tm) return NULL;
+    LLVMMemoryBufferRef obj = NULL;
+    char *msg = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &obj)) {
+        snprintf(err, errlen, "cannot emit an object file: %s", msg ? msg : "?");
+        obj = NULL;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMDisposeTargetMachine(tm);
+    return obj;
+}
+
+/* Writes a buffer to path atomically (a temporary file, then rename), so that a reader never sees
+ * half a file. Returns 0, or -1 with a message. */
+static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), f) == LLVMGetBufferSize(buf);
+    if (f && fclose(f) != 0) ok = 0;
+    if (ok && rename(tmp, path) != 0) ok = 0;
+    if (!ok) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        remove(tmp);
+    }
+    return ok ? 0 : -1;
+}
+
+/* ---- the compile cache ----
+ * A compiled program is kept as an object file in the cache folder: $EBMC_CACHE_DIR, else
+ * $XDG_CACHE_HOME/ebmc, else ~/.cache/ebmc; EBMC_CACHE_DIR=off turns the cache off. Its name is a
+ * 128-bit hash of everything that decides the code: the graph's text, the options, the host CPU and its
+ * features, and the backend's own sources (EBMC_BACKEND_HASH, computed by the build). A training run
+ * then skips LLVM's optimizer and code generator whenever the same model and batch size ran before. */
+
+static uint64_t fnv1a(const char *text, uint64_t h) {
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) h = (h ^ *c) * 0x100000001b3ull;
+    return h;
+}
+
+static int mkdir_p(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *c = path + 1; *c; c++)
+        if (*c == '/') {
+            *c = 0;
+            mkdir(path, 0755);
+            *c = '/';
+        }
+    return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* The cache file for g compiled with these options; returns 0, or -1 if there is no usable cache. */
+static int cache_path(const struct ir_graph *g, int opt_level, const struct codegen_options *copts, char *path,
+                      size_t len) {
+    const char *dir = getenv("EBMC_CACHE_DIR"), *home = getenv("HOME"), *xdg = getenv("XDG_CACHE_HOME");
+    char folder[4096];
+    if (dir && strcmp(dir, "off") == 0) return -1;
+    if (dir && dir[0]) snprintf(folder, sizeof folder, "%s", dir);
+    else if (xdg && xdg[0]) snprintf(folder, sizeof folder, "%s/ebmc", xdg);
+    else if (home && home[0]) snprintf(folder, sizeof folder, "%s/.cache/ebmc", home);
+    else return -1;
+    if (mkdir_p(folder) != 0) return -1;
+    char *text = ir_print_string(g), *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    char options[160];
+    snprintf(options, sizeof options, "\nopt %d fusion %d planning %d\n", opt_level, !copts->no_fusion,
+             !copts->no_memory_planning);
+    uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+    for (int i = 0; i < 2; i++) {
+        h[i] = fnv1a(text ? text : "", h[i]);
+        h[i] = fnv1a(options, h[i]);
+        h[i] = fnv1a(cpu, h[i]);
+        h[i] = fnv1a(features, h[i]);
+        h[i] = fnv1a(EBMC_BACKEND_HASH, h[i]);
+    }
+    int ok = text != NULL;
+    free(text);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    snprintf(path, len, "%s/%016llx%016llx.o", folder, (unsigned long long)h[0], (unsigned long long)h[1]);
+    return ok ? 0 : -1;
+}
+
+/* Whether buf parses as an object file (a cache file someone damaged does not). */
+static int is_object_file(LLVMMemoryBufferRef buf) {
+    LLVMContextRef ctx = LLVMContextCreate();
+    char *msg = NULL;
+    LLVMBinaryRef bin = LLVMCreateBinary(buf, ctx, &msg);
+    int ok = bin != NULL && LLVMBinaryGetType(bin) == LLVMBinaryTypeELF64L;
+    if (bin) LLVMDisposeBinary(bin);
+    LLVMDisposeMessage(msg);
+    LLVMContextDispose(ctx);
+    return ok;
+}
+
+/* g's kernels as an object file: from the cache, or built, optimized, compiled (and cached). */
+static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct codegen_plan *plan, const char *triple,
+                                          int opt_level, const struct codegen_options *copts, char *err,
+                                          size_t errlen) {
+    char path[4300];
+    int cached = cache_path(g, opt_level, copts, path, sizeof path) == 0;
+    LLVMMemoryBufferRef obj = NULL;
+    char *msg = NULL;
+    if (cached && access(path, R_OK) == 0 && !LLVMCreateMemoryBufferWithContentsOfFile(path, &obj, &msg)) {
+        if (is_object_file(obj)) return obj;
+        LLVMDisposeMemoryBuffer(obj); /* damaged: compile again and replace it */
+        obj = NULL;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = build_module(g, plan, ctx, triple, opt_level, err, errlen);
+    if (mod) obj = emit_object(mod, triple, err, errlen);
+    if (mod) LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    char ignored[256];
+    if (obj && cached) write_file(path, obj, ignored, sizeof ignored); /* a cache that cannot be written is no error */
+    return obj;
+}
+
+/* Adds g's kernels to p->jit and looks every one up. */
 static int load_kernels(struct jit_program *p, const struct ir_graph *g, const struct codegen_plan *plan,
-                        int opt_level, char *err, size_t errlen) {
-    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMModuleRef mod = build_module(g, plan, LLVMOrcThreadSafeContextGetContext(tsc),
-                                     LLVMOrcLLJITGetTripleString(p->jit), opt_level, err, errlen);
-    if (!mod) {
-        LLVMOrcDisposeThreadSafeContext(tsc);
-        return -1;
-    }
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
-    LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps the context alive */
-    LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), tsm);
-    if (e) {
-        LLVMOrcDisposeThreadSafeModule(tsm);
-        return llvm_error(e, "cannot add the module to the JIT", err, errlen);
-    }
+                        int opt_level, const struct codegen_options *copts, char *err, size_t errlen) {
+    LLVMMemoryBufferRef obj =
+        program_object(g, plan, LLVMOrcLLJITGetTripleString(p->jit), opt_level, copts, err, errlen);
+    if (!obj) return -1;
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), obj); /* takes obj */
+    if (e) return llvm_error(e, "cannot add the object file to the JIT", err, errlen);
     for (int i = 0; i < plan->n_kernels; i++) {
         char name[32];
-        codegen_kernel_name(name, sizeof name, &plan->kernels[i]);
+        codegen_kernel_name(name, sizeof name, "", &plan->kernels[i]);
         LLVMOrcExecutorAddress addr = 0;
-        e = LLVMOrcLLJITLookup(p->jit, &addr, name); /* the first lookup compiles the module */
-        if (e) return llvm_error(e, "JIT compilation failed", err, errlen);
-        p->kernels[i].fn = (kernel_fn)(uintptr_t)addr;
-        p->kernels[i].range = plan->kernels[i].range;
-        p->kernels[i].work = plan->kernels[i].work;
-    }
-    return 0;
-}
-
-/* The arena, 64-byte aligned (a cache line, one AVX-512 vector), as are the offsets in it. */
-static int alloc_buffers(struct jit_program *p, const struct codegen_plan *plan) {
-    p->arena = aligned_alloc(64, (size_t)plan->arena_bytes + 64);
-    if (!p->arena) return -1;
-    for (int s = plan->n_args; s < plan->n_slots; s++) p->bufs[s] = (float *)((char *)p->arena + plan->slot_offset[s]);
-    return 0;
-}
-
-static int plan_outputs(struct jit_program *p, const struct ir_graph *g, const struct codegen_plan *plan) {
-    p->n_outputs = g->n_outputs;
-    p->outputs = calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *p->outputs);
-    if (!p->outputs) return -1;
-    for (int i = 0; i < g->n_outputs; i++) {
-        int id = g->outputs[i].node;
-        struct jit_output *o = &p->outputs[i];
-        o->slot = plan->slot[id];
-        o->numel = ir_node_numel(ir_node_at(g, id));
-        if (o->slot >= 0) continue;
-        while (ir_node_at(g, id)->op != IR_CONST) id = ir_node_at(g, id)->in[0]; /* through reshapes */
-        o->value = (float)ir_node_at(g, id)->value;
+        e = LLVMOrcLLJITLookup(p->jit, &addr, name); /* the first lookup links the object */
+        if (e) return llvm_error(e, "JIT linking failed", err, errlen);
+        ((struct ebmc_aot_kernel *)p->desc.kernels)[i].fn = (ebmc_aot_kernel_fn)(uintptr_t)addr;
     }
     return 0;
 }
@@ -246,20 +321,12 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
     stats.n_kernels = plan.n_kernels;
     stats.bytes = plan.arena_bytes;
     struct jit_program *p = calloc(1, sizeof *p);
-    int ok = p != NULL;
-    if (ok) {
-        p->stats = stats;
-        p->min_parallel_work = DEFAULT_MIN_PARALLEL_WORK;
-        p->n_args = plan.n_args;
-        p->n_slots = plan.n_slots;
-        p->n_kernels = plan.n_kernels;
-        p->bufs = calloc((size_t)plan.n_slots + 1, sizeof *p->bufs);
-        p->kernels = calloc((size_t)plan.n_kernels + 1, sizeof *p->kernels);
-        ok = p->bufs && p->kernels && alloc_buffers(p, &plan) == 0 && plan_outputs(p, g, &plan) == 0;
-    }
+    int ok = p != NULL && codegen_describe(g, &plan, "jit", &p->desc) == 0;
+    if (ok) ok = (p->run = ebmc_aot_new(&p->desc)) != NULL;
     if (!ok) snprintf(err, errlen, "out of memory");
+    else p->stats = stats;
     if (ok) ok = (p->jit = create_jit(err, errlen)) != NULL;
-    if (ok) ok = load_kernels(p, g, &plan, opt_level, err, errlen) == 0;
+    if (ok) ok = load_kernels(p, g, &plan, opt_level, &copts, err, errlen) == 0;
     codegen_plan_free(&plan);
     if (!ok) {
         jit_free(p);
@@ -271,11 +338,9 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
 
 void jit_free(struct jit_program *p) {
     if (!p) return;
+    ebmc_aot_free(p->run);
     if (p->jit) dispose_jit(p->jit);
-    free(p->arena);
-    free(p->bufs);
-    free(p->kernels);
-    free(p->outputs);
+    codegen_describe_free(&p->desc);
     free(p);
 }
 
@@ -283,73 +348,10 @@ double jit_compile_seconds(const struct jit_program *p) { return p->stats.compil
 
 const struct jit_stats *jit_get_stats(const struct jit_program *p) { return &p->stats; }
 
-void jit_set_min_parallel_work(struct jit_program *p, int64_t work) { p->min_parallel_work = work; }
-
-/* ---- running ---- */
-
-static int is_parallel(const struct jit_program *p, const struct jit_kernel *k) {
-    return k->range > 1 && k->work >= p->min_parallel_work;
-}
-
-/* Work claiming. A parallel kernel is cut into one chunk per thread. Each thread first claims its own
- * chunk (so, on a quiet machine, a thread keeps touching the same rows from kernel to kernel, as with a
- * static split), then any chunk nobody has claimed yet, and moves on once every chunk is done. A thread
- * the OS has descheduled (another process wants the core) therefore holds up at most a chunk it already
- * took: with a static split and barriers, a busy machine made every one of a program's hundreds of
- * barriers wait a whole time slice, and 2 threads ran 10x slower than 1. Each output element is computed
- * by the same code whichever thread runs its chunk, so results are identical for any thread count. */
-#define MAX_CHUNKS 32
-
-static int n_chunks(const struct jit_program *p, const struct jit_kernel *k, int nt) {
-    if (!is_parallel(p, k)) return 1;
-    int n = nt < MAX_CHUNKS ? nt : MAX_CHUNKS;
-    return k->range < n ? (int)k->range : n;
-}
-
-static void run_chunk(struct jit_program *p, struct jit_kernel *k, int c, int n) {
-    int64_t lo = k->range * c / n, hi = k->range * (c + 1) / n;
-    if (lo < hi) k->fn(p->bufs, lo, hi);
-    atomic_fetch_add_explicit(&k->done, 1, memory_order_release);
-}
-
-static void run_team(struct jit_program *p, int t, int nt) {
-    for (int i = 0; i < p->n_kernels; i++) {
-        struct jit_kernel *k = &p->kernels[i];
-        int n = n_chunks(p, k, nt);
-        for (int j = 0; j < n; j++) {
-            int c = (t + j) % n; /* own chunk first */
-            unsigned bit = 1u << c;
-            if (!(atomic_fetch_or_explicit(&k->claimed, bit, memory_order_relaxed) & bit)) run_chunk(p, k, c, n);
-        }
-        for (int spins = 0; atomic_load_explicit(&k->done, memory_order_acquire) < n; spins++)
-            if (spins >= 1000) sched_yield();
-    }
-}
+void jit_set_min_parallel_work(struct jit_program *p, int64_t work) { runner_set_min_parallel_work(p->run, work); }
 
 void jit_run(struct jit_program *p, float *const *args, float *const *outs, int nthreads) {
-    for (int i = 0; i < p->n_args; i++) p->bufs[i] = args[i];
-    int nt = nthreads > 0 ? nthreads : omp_get_max_threads();
-    int any_parallel = 0;
-    for (int i = 0; i < p->n_kernels; i++) any_parallel |= is_parallel(p, &p->kernels[i]);
-    if (nt > 1 && any_parallel) {
-        for (int i = 0; i < p->n_kernels; i++) {
-            atomic_store_explicit(&p->kernels[i].claimed, 0, memory_order_relaxed);
-            atomic_store_explicit(&p->kernels[i].done, 0, memory_order_relaxed);
-        }
-#pragma omp parallel num_threads(nt)
-        run_team(p, omp_get_thread_num(), omp_get_num_threads());
-    } else {
-        for (int i = 0; i < p->n_kernels; i++) p->kernels[i].fn(p->bufs, 0, p->kernels[i].range);
-    }
-    /* After every kernel has run, so an output buffer may be an argument (in-place updates). */
-    for (int i = 0; i < p->n_outputs; i++) {
-        const struct jit_output *o = &p->outputs[i];
-        if (o->slot < 0) {
-            for (int64_t j = 0; j < o->numel; j++) outs[i][j] = o->value;
-        } else if (outs[i] != p->bufs[o->slot]) {
-            memmove(outs[i], p->bufs[o->slot], (size_t)o->numel * sizeof(float));
-        }
-    }
+    ebmc_aot_run(p->run, args, outs, nthreads);
 }
 
 /* ---- printing ---- */
@@ -398,5 +400,123 @@ int jit_print_code(const struct ir_graph *g, enum jit_code_format format, FILE *
     }
     LLVMDisposeMessage(triple);
     LLVMContextDispose(ctx);
+    return rc;
+}
+
+/* ---- ahead of time ---- */
+
+/* A private constant global holding init; returns it (a pointer). */
+static LLVMValueRef private_constant(LLVMModuleRef mod, LLVMValueRef init, const char *name) {
+    LLVMValueRef g = LLVMAddGlobal(mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(g, init);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    return g;
+}
+
+static LLVMValueRef const_cstring(LLVMModuleRef mod, const char *text) {
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    return private_constant(mod, LLVMConstStringInContext2(ctx, text, strlen(text), 0), ".str");
+}
+
+/* The descriptor d (include/ebmc_aot.h) as a global named `symbol`, kernels named with `prefix`. The
+ * struct types mirror the C declarations field by field, so the C ABI lays them out alike. */
+static void add_descriptor(LLVMModuleRef mod, const struct ebmc_aot_program *d, const struct codegen_plan *plan,
+                           const char *symbol, const char *prefix) {
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i32 = LLVMInt32TypeInContext(ctx);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx), f32 = LLVMFloatTypeInContext(ctx);
+    LLVMTypeRef dims = LLVMArrayType2(i64, EBMC_AOT_MAX_DIMS);
+    LLVMTypeRef tensor_fields[] = {ptr, i32, i32, dims, f32}, kernel_fields[] = {ptr, i64, i64};
+    LLVMTypeRef program_fields[] = {ptr, i32, i32, i32, i32, i64, ptr, ptr, ptr, ptr};
+    LLVMTypeRef tensor_t = LLVMStructTypeInContext(ctx, tensor_fields, 5, 0);
+    LLVMTypeRef kernel_t = LLVMStructTypeInContext(ctx, kernel_fields, 3, 0);
+    LLVMTypeRef program_t = LLVMStructTypeInContext(ctx, program_fields, 10, 0);
+
+    const struct ebmc_aot_tensor *lists[2] = {d->args, d->outputs};
+    int counts[2] = {d->n_args, d->n_outputs};
+    LLVMValueRef tables[2];
+    for (int l = 0; l < 2; l++) {
+        LLVMValueRef *items = calloc((size_t)counts[l] + 1, sizeof *items);
+        for (int i = 0; items && i < counts[l]; i++) {
+            const struct ebmc_aot_tensor *t = &lists[l][i];
+            LLVMValueRef shape[EBMC_AOT_MAX_DIMS];
+            for (int k = 0; k < EBMC_AOT_MAX_DIMS; k++)
+                shape[k] = LLVMConstInt(i64, (unsigned long long)(k < t->ndim ? t->shape[k] : 0), 0);
+            LLVMValueRef fields[] = {const_cstring(mod, t->name), LLVMConstInt(i32, (unsigned long long)t->slot, 1),
+                                     LLVMConstInt(i32, (unsigned long long)t->ndim, 0),
+                                     LLVMConstArray2(i64, shape, EBMC_AOT_MAX_DIMS), LLVMConstReal(f32, t->value)};
+            items[i] = LLVMConstNamedStruct(tensor_t, fields, 5);
+        }
+        tables[l] = private_constant(mod, LLVMConstArray2(tensor_t, items, (uint64_t)counts[l]), l ? ".outputs" : ".args");
+        free(items);
+    }
+    LLVMValueRef *offsets = calloc((size_t)d->n_slots + 1, sizeof *offsets);
+    for (int s = 0; offsets && s < d->n_slots; s++) offsets[s] = LLVMConstInt(i64, (unsigned long long)d->slot_offset[s], 0);
+    LLVMValueRef offset_table = private_constant(mod, LLVMConstArray2(i64, offsets, (uint64_t)d->n_slots), ".offsets");
+    free(offsets);
+    LLVMValueRef *kernels = calloc((size_t)d->n_kernels + 1, sizeof *kernels);
+    for (int i = 0; kernels && i < d->n_kernels; i++) {
+        char name[160];
+        codegen_kernel_name(name, sizeof name, prefix, &plan->kernels[i]);
+        LLVMValueRef fields[] = {LLVMGetNamedFunction(mod, name),
+                                 LLVMConstInt(i64, (unsigned long long)d->kernels[i].range, 0),
+                                 LLVMConstInt(i64, (unsigned long long)d->kernels[i].work, 0)};
+        kernels[i] = LLVMConstNamedStruct(kernel_t, fields, 3);
+    }
+    LLVMValueRef kernel_table = private_constant(mod, LLVMConstArray2(kernel_t, kernels, (uint64_t)d->n_kernels), ".kernels");
+    free(kernels);
+    LLVMValueRef fields[] = {const_cstring(mod, symbol),
+                             LLVMConstInt(i32, (unsigned long long)d->n_args, 0),
+                             LLVMConstInt(i32, (unsigned long long)d->n_outputs, 0),
+                             LLVMConstInt(i32, (unsigned long long)d->n_slots, 0),
+                             LLVMConstInt(i32, (unsigned long long)d->n_kernels, 0),
+                             LLVMConstInt(i64, (unsigned long long)d->arena_bytes, 0),
+                             tables[0], tables[1], offset_table, kernel_table};
+    LLVMValueRef program = LLVMAddGlobal(mod, program_t, symbol);
+    LLVMSetInitializer(program, LLVMConstNamedStruct(program_t, fields, 10));
+    LLVMSetGlobalConstant(program, 1);
+}
+
+int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *const *symbols, const char *path,
+                    char *err, size_t errlen) {
+    for (int i = 0; i < n; i++)
+        if (verify_graph(graphs[i], err, errlen) != 0) return -1;
+    if (init_llvm(err, errlen) != 0) return -1;
+    char *triple = LLVMGetDefaultTargetTriple();
+    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
+    if (!tm) {
+        LLVMDisposeMessage(triple);
+        return -1;
+    }
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = new_module(ctx, tm, triple);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct codegen_plan plan;
+        struct ebmc_aot_program d;
+        char prefix[160];
+        snprintf(prefix, sizeof prefix, "%s_", symbols[i]);
+        if ((rc = codegen_plan(graphs[i], NULL, &plan, err, errlen)) != 0) break;
+        if (codegen_describe(graphs[i], &plan, symbols[i], &d) != 0 ||
+            codegen_add_kernels(mod, graphs[i], &plan, host_has_fma(), prefix) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        } else {
+            add_descriptor(mod, &d, &plan, symbols[i], prefix);
+        }
+        codegen_describe_free(&d);
+        codegen_plan_free(&plan);
+    }
+    if (rc == 0) rc = optimize_module(mod, tm, 3, err, errlen);
+    if (rc == 0) {
+        LLVMMemoryBufferRef obj = emit_object(mod, triple, err, errlen);
+        rc = obj ? write_file(path, obj, err, errlen) : -1;
+        if (obj) LLVMDisposeMemoryBuffer(obj);
+    }
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    LLVMDisposeTargetMachine(tm);
+    LLVMDisposeMessage(triple);
     return rc;
 }

@@ -42,6 +42,13 @@ void jit_free(struct jit_program *p);
 enum jit_code_format { JIT_CODE_LLVM_UNOPT, JIT_CODE_LLVM, JIT_CODE_ASM };
 int jit_print_code(const struct ir_graph *g, enum jit_code_format format, FILE *out, char *err, size_t errlen);
 
+/* Compiles n graphs ahead of time into one object file at path: for graph i, its kernels (symbols
+ * prefixed with symbols[i] and '_') and a `const struct ebmc_aot_program symbols[i]` descriptor
+ * (include/ebmc_aot.h) to run them with. Code is for the host CPU, optimized as the JIT's. Returns 0,
+ * or -1 with a message. */
+int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *const *symbols, const char *path,
+                    char *err, size_t errlen);
+
 /* Prints the kernel plan for g (inspect.c): the nodes each fused kernel computes, each kernel as a loop
  * nest over its buffers, or the graph for Graphviz with one cluster per kernel. */
 enum jit_plan_format { JIT_PLAN_FUSED, JIT_PLAN_KERNELS, JIT_PLAN_DOT };

@@ -336,6 +336,64 @@ void codegen_plan_free(struct codegen_plan *plan) {
     memset(plan, 0, sizeof *plan);
 }
 
-void codegen_kernel_name(char *buf, size_t len, const struct codegen_kernel *k) {
-    snprintf(buf, len, "%c%d", k->kind == CODEGEN_TRANSPOSE ? 't' : 'k', k->node);
+void codegen_kernel_name(char *buf, size_t len, const char *prefix, const struct codegen_kernel *k) {
+    snprintf(buf, len, "%s%c%d", prefix, k->kind == CODEGEN_TRANSPOSE ? 't' : 'k', k->node);
+}
+
+/* ---- the runner's view of a plan ---- */
+
+static int describe_tensor(struct ebmc_aot_tensor *t, const struct ir_graph *g, const char *name, int id, int slot) {
+    const struct ir_node *n = ir_node_at(g, id);
+    t->name = strdup(name);
+    t->slot = slot;
+    t->ndim = n->ndim;
+    for (int d = 0; d < n->ndim; d++) t->shape[d] = n->shape[d];
+    if (slot < 0) { /* a constant output, perhaps reshaped */
+        while (ir_node_at(g, id)->op != IR_CONST) id = ir_node_at(g, id)->in[0];
+        t->value = (float)ir_node_at(g, id)->value;
+    }
+    return t->name ? 0 : -1;
+}
+
+int codegen_describe(const struct ir_graph *g, const struct codegen_plan *plan, const char *name,
+                     struct ebmc_aot_program *d) {
+    memset(d, 0, sizeof *d);
+    int n_args = ir_graph_args(g, NULL);
+    int *ids = malloc(sizeof(int) * ((size_t)n_args + 1));
+    struct ebmc_aot_tensor *args = calloc((size_t)n_args + 1, sizeof *args);
+    struct ebmc_aot_tensor *outs = calloc((size_t)g->n_outputs + 1, sizeof *outs);
+    int64_t *offsets = calloc((size_t)plan->n_slots + 1, sizeof *offsets);
+    struct ebmc_aot_kernel *kernels = calloc((size_t)plan->n_kernels + 1, sizeof *kernels);
+    d->name = strdup(name);
+    d->args = args, d->outputs = outs, d->slot_offset = offsets, d->kernels = kernels;
+    int ok = ids && args && outs && offsets && kernels && d->name;
+    if (ok) {
+        ir_graph_args(g, ids);
+        d->n_args = n_args, d->n_outputs = g->n_outputs, d->n_slots = plan->n_slots, d->n_kernels = plan->n_kernels;
+        d->arena_bytes = plan->arena_bytes;
+        for (int i = 0; i < n_args && ok; i++) ok = describe_tensor(&args[i], g, ir_node_at(g, ids[i])->name, ids[i], i) == 0;
+        for (int i = 0; i < g->n_outputs && ok; i++) {
+            int id = g->outputs[i].node;
+            ok = describe_tensor(&outs[i], g, g->outputs[i].name, id, plan->slot[id]) == 0;
+        }
+        memcpy(offsets, plan->slot_offset, sizeof(int64_t) * (size_t)plan->n_slots);
+        for (int i = 0; i < plan->n_kernels; i++) {
+            kernels[i].range = plan->kernels[i].range;
+            kernels[i].work = plan->kernels[i].work;
+        }
+    }
+    free(ids);
+    if (!ok) codegen_describe_free(d);
+    return ok ? 0 : -1;
+}
+
+void codegen_describe_free(struct ebmc_aot_program *d) {
+    for (int i = 0; d->args && i < d->n_args; i++) free((char *)d->args[i].name);
+    for (int i = 0; d->outputs && i < d->n_outputs; i++) free((char *)d->outputs[i].name);
+    free((char *)d->name);
+    free((void *)d->args);
+    free((void *)d->outputs);
+    free((void *)d->slot_offset);
+    free((void *)d->kernels);
+    memset(d, 0, sizeof *d);
 }

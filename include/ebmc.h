@@ -65,6 +65,12 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag);
 /* The stage names, comma separated, for --help. */
 const char *ebmc_emit_stages(void);
 
+/* Compiles the model's three programs ahead of time into one object file for this CPU, with symbols
+ * NAME_energy, NAME_sampler and NAME_train (descriptors of include/ebmc_aot.h), and, unless header_path
+ * is NULL, a header declaring them with the order and shapes of their arguments and outputs. name must
+ * be a C identifier. Returns 0, or -1 after printing the reason. */
+int ebmc_compile_object(struct ebmc_model *m, const char *object_path, const char *header_path, const char *name,
+                        FILE *diag);
 /* Trains (after ebmc_compile). out_dir (the run folder; NULL: write nothing) receives model.ebm (the model
  * text) and config.txt (every effective setting) first, model.ckpt (parameters, Adam moments, step and
  * the PCD replay buffer) every checkpoint_every steps and at the end (the last good state if training
@@ -106,8 +112,10 @@ int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag);
 int ebmc_save(const struct ebmc_model *m, const char *path, FILE *diag);
 int ebmc_restore(struct ebmc_model *m, const char *path, FILE *diag);
 
-/* Energies of n points (x: n * D floats, row-major) with the current parameters (after ebmc_compile). */
+/* Energies of n points (x: n * D floats, row-major) with the current parameters (after ebmc_compile),
+ * and with ebmc_energy_grad also dE/dx (n * D floats). */
 int ebmc_energy(struct ebmc_model *m, const float *x, float *energy, int64_t n);
+int ebmc_energy_grad(struct ebmc_model *m, const float *x, float *energy, float *grad, int64_t n);
 
 /* One training step without the update, on a data batch the caller supplies (x: batch * D floats):
  * negatives from the objective's sampler (noise keyed by `step`), then the surrogate loss and its

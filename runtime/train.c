@@ -21,17 +21,19 @@ static double now_seconds(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-int model_energy(struct rt_model *m, const float *xy, float *energy, size_t n) {
+int model_energy(struct rt_model *m, const float *xy, float *energy, float *grad, size_t n) {
+    struct rt_program *p = grad ? &m->energy_grad : &m->energy;
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
     float *chunk = calloc(b * d, sizeof(float));
     if (!chunk) return -1;
-    rt_program_input(&m->energy, RT_IN_X, chunk);
+    rt_program_input(p, RT_IN_X, chunk);
     for (size_t i = 0; i < n; i += b) {
         size_t k = n - i < b ? n - i : b; /* the last chunk is padded with zeros */
         memset(chunk, 0, b * d * sizeof(float));
         memcpy(chunk, xy + i * d, k * d * sizeof(float));
-        rt_program_run(&m->energy, m->threads);
-        memcpy(energy + i, rt_program_output(&m->energy, RT_OUT_ENERGY), k * sizeof(float));
+        rt_program_run(p, m->threads);
+        memcpy(energy + i, rt_program_output(p, RT_OUT_ENERGY), k * sizeof(float));
+        if (grad) memcpy(grad + i * d, rt_program_output(p, RT_OUT_GRAD_X), k * d * sizeof(float));
     }
     free(chunk);
     return 0;
@@ -44,7 +46,7 @@ int model_eval2d(struct rt_model *m, int grid, float half, const float *test, si
     int rc = -1;
     if (pts && e && logp && m->dim == 2) {
         eval2d_grid_points(pts, grid, half);
-        if (model_energy(m, pts, e, cells) == 0) {
+        if (model_energy(m, pts, e, NULL, cells) == 0) {
             eval2d_normalize(logp, e, grid, half);
             *nll = eval2d_nll(logp, grid, half, test, n_test);
             *tv = eval2d_tv(logp, grid, half, test, n_test);
@@ -151,7 +153,7 @@ static int write_density_png(struct rt_model *m, const struct train_config *c, c
         goto done;
     }
     eval2d_grid_points(pts, n, half);
-    if (model_energy(m, pts, e, cells)) goto done;
+    if (model_energy(m, pts, e, NULL, cells)) goto done;
     eval2d_normalize(logp, e, n, half);
     for (size_t i = 0; i < cells; i++) dens[i] = (float)exp(logp[i]);
     for (size_t i = 0; i < n_test; i++) {

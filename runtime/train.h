@@ -84,8 +84,9 @@ int train_test_points(const struct train_config *c, float *out, size_t n, float 
  * of c->n_samples model samples (c->sample_steps MALA steps) against as many held-out points. */
 int train_evaluate(struct rt_model *m, const struct train_config *c, double *nll, double *tv, double *mmd2);
 
-/* Energies of n points (xy interleaved) in chunks of the model's batch. */
-int model_energy(struct rt_model *m, const float *xy, float *energy, size_t n);
+/* Energies of n points (xy: n * D floats) in chunks of the model's batch, and dE/dx (n * D floats)
+ * unless grad is NULL. */
+int model_energy(struct rt_model *m, const float *xy, float *energy, float *grad, size_t n);
 
 /* Held-out grid NLL and TV of the model against test points. */
 int model_eval2d(struct rt_model *m, int grid, float half, const float *test, size_t n_test, double *nll, double *tv);

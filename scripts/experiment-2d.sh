@@ -55,17 +55,18 @@ OBJECTIVES="cd sr-cd pcd dcd-ve dcd-vp"
 if [ $QUICK = 1 ]; then
     DATASETS=${DATASETS:-"8gaussians rings checkerboard"}
     SEEDS=${SEEDS:-"0 1"}
-    GRAD_BUDGET=${GRAD_BUDGET:-1500}   # sampler gradient evaluations per run
-    TIME_BUDGET=${TIME_BUDGET:-6}      # seconds of single-core training time per run
+    GRAD_BUDGET=${GRAD_BUDGET:-4000}   # sampler gradient evaluations per run
+    TIME_BUDGET=${TIME_BUDGET:-2}      # seconds of single-core training time per run
     TUNE=${TUNE:-0}                    # no tuning: every objective runs its defaults (below)
 else
-    # Sized for the 30-minute limit on 2 idle cores: measured cost is ~5.6 ms of CPU per sampler
-    # gradient evaluation at batch 128 plus ~3.3 s per run (JIT, evaluation, samples); 140 tuning +
-    # 105 + 35 + 105 runs -> ~3500 CPU s. Too short for the models to converge (see docs/experiments.md).
+    # Sized for the 30-minute limit on 2 idle cores: measured cost is ~0.5 ms of CPU per sampler
+    # gradient evaluation at batch 128 (fused kernels) plus ~1 s per run (evaluation, samples; the JIT
+    # compile cache makes compilation free after the first run); 140 tuning + 105 + 105 runs of about
+    # 7 CPU s each -> ~2500 CPU s.
     DATASETS=${DATASETS:-"8gaussians rings checkerboard spirals moons pinwheel swissroll"}
     SEEDS=${SEEDS:-"0 1 2"}
-    GRAD_BUDGET=${GRAD_BUDGET:-1250}
-    TIME_BUDGET=${TIME_BUDGET:-4}
+    GRAD_BUDGET=${GRAD_BUDGET:-12000}
+    TIME_BUDGET=${TIME_BUDGET:-6}
     TUNE=${TUNE:-1}
 fi
 BATCH=${BATCH:-128}

@@ -58,8 +58,14 @@ static const char train_usage[] =
 static const char compile_usage[] =
     "usage: ebmc compile MODEL.ebm [--emit=STAGE] [--program=NAME] [--print-after=PASS[,PASS...]]\n"
     "                              [--stats] [--set KEY=VALUE ...]\n"
+    "       ebmc compile MODEL.ebm -o MODEL.o [--header MODEL.h] [--name NAME] [--set KEY=VALUE ...]\n"
     "\n"
-    "Prints compilation stages to standard output. Stages:\n"
+    "With -o, compiles the model's three programs ahead of time into an object file for this CPU, with\n"
+    "descriptors NAME_energy, NAME_sampler and NAME_train (default NAME: the model file's name) that\n"
+    "include/ebmc_aot.h runs; --header writes their declarations with argument and output shapes.\n"
+    "The batch size is fixed at compile time (--set batch=N). See examples/aot/.\n"
+    "\n"
+    "Otherwise prints compilation stages to standard output. Stages:\n"
     "  ast         the parsed model\n"
     "  graph       the forward energy graph IR\n"
     "  grad        the graphs after autodiff: the sampler program (E, dE/dx) and the training step\n"
@@ -278,6 +284,7 @@ static int cmd_train(int argc, char **argv) {
 
 static int cmd_compile(int argc, char **argv) {
     const char *model_path = NULL, *stage = NULL, *program = NULL, *print_after = NULL;
+    const char *object = NULL, *header = NULL, *name = NULL;
     int stats = 0;
     static struct cli_settings set;
     for (int i = 0; i < argc; i++) {
@@ -303,6 +310,18 @@ static int cmd_compile(int argc, char **argv) {
             print_after = v;
             continue;
         }
+        if (!missing && (v = flag_value(argc, argv, &i, "-o", &missing))) {
+            object = v;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--header", &missing))) {
+            header = v;
+            continue;
+        }
+        if (!missing && (v = flag_value(argc, argv, &i, "--name", &missing))) {
+            name = v;
+            continue;
+        }
         if (!missing && (v = flag_value(argc, argv, &i, "--set", &missing))) {
             if (add_set_flag(&set, "compile", v)) return 2;
             continue;
@@ -317,9 +336,13 @@ static int cmd_compile(int argc, char **argv) {
         }
         model_path = argv[i];
     }
-    if (!model_path || (!stage && !print_after && !stats)) {
+    if ((header || name) && !object) {
+        fprintf(stderr, "ebmc compile: --header and --name go with -o FILE.o\n");
+        return 2;
+    }
+    if (!model_path || (!stage && !print_after && !stats && !object)) {
         fprintf(stderr, "ebmc compile: %s\n%s",
-                !model_path ? "no model file given" : "nothing to do: give --emit=STAGE, --print-after or --stats",
+                !model_path ? "no model file given" : "nothing to do: give --emit=STAGE, --print-after, --stats or -o",
                 compile_usage);
         return 2;
     }
@@ -328,6 +351,18 @@ static int cmd_compile(int argc, char **argv) {
     int rc = apply_settings(m, &set);
     if (rc == 0 && (stage || print_after)) rc = ebmc_emit(m, stage, program, print_after, stdout, stderr);
     if (rc == 0 && stats) rc = ebmc_print_stats(m, stdout, stderr);
+    if (rc == 0 && object) {
+        char base[80];
+        if (!name) { /* the model file's name, as a C identifier */
+            const char *slash = strrchr(model_path, '/'), *file = slash ? slash + 1 : model_path;
+            int len = (int)strcspn(file, ".");
+            snprintf(base, sizeof base, "%s%.*s", file[0] >= '0' && file[0] <= '9' ? "m" : "", len < 64 ? len : 64, file);
+            for (char *c = base; *c; c++)
+                if (!(*c == '_' || ((*c | 32) >= 'a' && (*c | 32) <= 'z') || (*c >= '0' && *c <= '9'))) *c = '_';
+            name = base;
+        }
+        rc = ebmc_compile_object(m, object, header, name, stderr);
+    }
     ebmc_free(m);
     return rc == 0 ? 0 : 1;
 }

@@ -158,6 +158,54 @@ static void test_memory_planning(void) {
     ir_graph_free(g);
 }
 
+/* The compile cache: a compiled program lands in EBMC_CACHE_DIR as one object file, the next compile
+ * of the same graph loads it (same results), a damaged file is compiled again and replaced; "off"
+ * still compiles. */
+static void test_cache(void) {
+    char dir[] = "/tmp/ebmc-cache-XXXXXX", err[256], cmd[128];
+    CHECK(mkdtemp(dir) != NULL);
+    setenv("EBMC_CACHE_DIR", dir, 1);
+    struct ir_graph *g = dense_layer();
+    float x[37 * 5], w[5 * 70], b[70], h1[37 * 70], h2[37 * 70];
+    for (int i = 0; i < 37 * 5; i++) x[i] = (float)(i % 7) * 0.25f - 0.7f;
+    for (int i = 0; i < 5 * 70; i++) w[i] = (float)(i % 11) * 0.1f - 0.5f;
+    for (int i = 0; i < 70; i++) b[i] = (float)i * 0.01f;
+    float *args[] = {x, w, b}, *o1[] = {h1}, *o2[] = {h2};
+    char path[400] = "";
+    for (int round = 0; round < 3; round++) {
+        struct jit_program *p = jit_compile(g, NULL, err, sizeof err);
+        CHECK_MSG(p != NULL, "round %d: %s", round, err);
+        if (!p) break;
+        jit_run(p, args, round ? o2 : o1, 1);
+        jit_free(p);
+        if (round) CHECK_MSG(memcmp(h1, h2, sizeof h1) == 0, "round %d: results differ", round);
+        snprintf(cmd, sizeof cmd, "ls %s | grep -c '\\.o$'", dir);
+        FILE *ls = popen(cmd, "r");
+        int files = -1;
+        if (ls) {
+            if (fscanf(ls, "%d", &files) != 1) files = -1;
+            pclose(ls);
+        }
+        CHECK_MSG(files == 1, "round %d: %d object files in the cache", round, files);
+        if (round == 1) { /* damage the cached file: the next compile must not trust it */
+            snprintf(cmd, sizeof cmd, "ls %s/*.o", dir);
+            ls = popen(cmd, "r");
+            if (ls && fgets(path, sizeof path, ls)) path[strcspn(path, "\n")] = 0;
+            if (ls) pclose(ls);
+            FILE *f = fopen(path, "w");
+            CHECK(f != NULL);
+            if (f) fputs("not an object file", f), fclose(f);
+        }
+    }
+    setenv("EBMC_CACHE_DIR", "off", 1);
+    struct jit_program *p = jit_compile(g, NULL, err, sizeof err);
+    CHECK(p != NULL);
+    jit_free(p);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    ir_graph_free(g);
+}
+
 /* Outputs that are arguments, reshapes of arguments or constants need no kernel at all. */
 static void test_no_kernels(void) {
     struct ir_graph *g = ir_graph_new();
@@ -196,6 +244,7 @@ int main(void) {
     test_print();
     test_fusion();
     test_memory_planning();
+    test_cache();
     test_no_kernels();
     test_compile_seconds();
     return test_report();

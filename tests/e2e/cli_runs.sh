@@ -63,7 +63,31 @@ check "eval" "$EBMC" eval "$R"
 grep -q '^mmd2 ' "$DIR/out" || { echo "FAIL: eval printed no mmd2"; cat "$DIR/out"; fail=1; }
 grep -q '"nll": ' "$R/eval.json" || { echo "FAIL: no eval.json"; fail=1; }
 refuse "eval no checkpoint" "cannot open" "$EBMC" eval "$DIR/nockpt"
-for cmd in sample eval train; do
+# compile: every stage of every program prints, --stats reports, AOT writes its files, bad input is refused
+for stage in ast graph grad opt fused kernels llvm-unopt llvm asm dot; do
+    for program in energy sampler train; do
+        check "compile --emit=$stage --program=$program" "$EBMC" compile "$DIR/small.ebm" --emit=$stage --program=$program
+        [ -s "$DIR/out" ] || { echo "FAIL: --emit=$stage --program=$program printed nothing"; fail=1; }
+    done
+done
+check "compile --emit=dot" "$EBMC" compile "$DIR/small.ebm" --emit=dot
+grep -q "^digraph" "$DIR/out" || { echo "FAIL: --emit=dot is not Graphviz"; fail=1; }
+check "compile --print-after" "$EBMC" compile "$DIR/small.ebm" --print-after=simplify,dce
+[ "$(grep -c '^; after' "$DIR/out")" -eq 2 ] || { echo "FAIL: --print-after printed $(grep -c '^; after' "$DIR/out") graphs"; fail=1; }
+check "compile --stats" "$EBMC" compile "$DIR/small.ebm" --stats
+[ "$(grep -cE '^(energy|sampler|train) ' "$DIR/out")" -eq 3 ] || { echo "FAIL: --stats"; cat "$DIR/out"; fail=1; }
+check "compile -o" "$EBMC" compile "$DIR/small.ebm" -o "$DIR/small.o" --header "$DIR/small.h"
+grep -q "extern const struct ebmc_aot_program small_train;" "$DIR/small.h" || { echo "FAIL: header"; fail=1; }
+[ -s "$DIR/small.o" ] || { echo "FAIL: no object file"; fail=1; }
+refuse "compile unknown stage" "unknown stage 'nope'" "$EBMC" compile "$DIR/small.ebm" --emit=nope
+refuse "compile unknown program" "unknown program 'x'" "$EBMC" compile "$DIR/small.ebm" --emit=opt --program=x
+refuse "compile unknown pass" "unknown pass" "$EBMC" compile "$DIR/small.ebm" --print-after=nopass
+refuse "compile bad name" "not a C identifier" "$EBMC" compile "$DIR/small.ebm" -o "$DIR/x.o" --name 9x
+refuse "compile unwritable object" "cannot write" "$EBMC" compile "$DIR/small.ebm" -o /nonexistent/x.o
+refuse "compile --header without -o" "go with -o" "$EBMC" compile "$DIR/small.ebm" --header "$DIR/x.h"
+refuse "compile nothing to do" "nothing to do" "$EBMC" compile "$DIR/small.ebm"
+
+for cmd in sample eval train compile; do
     "$EBMC" $cmd --help >/dev/null 2>&1 || { echo "FAIL: ebmc $cmd --help"; fail=1; }
 done
 "$EBMC" --help | grep -q "sample RUN_DIR" || { echo "FAIL: ebmc --help lacks sample"; fail=1; }

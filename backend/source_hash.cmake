@@ -1,0 +1,16 @@
+# Writes OUT: a header defining EBMC_BACKEND_HASH, the SHA-256 of the files in SOURCES (a |-list).
+# The compile cache (jit.c) keys object files with it, so changed backend code never reuses old objects.
+string(REPLACE "|" ";" SOURCES "${SOURCES}")
+set(all "")
+foreach(f IN LISTS SOURCES)
+  file(SHA256 "${f}" h)
+  string(APPEND all "${h}")
+endforeach()
+string(SHA256 hash "${all}")
+set(text "#define EBMC_BACKEND_HASH \"${hash}\"\n")
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+endif()
+if(NOT old STREQUAL text)
+  file(WRITE "${OUT}" "${text}")
+endif()

@@ -1,0 +1,64 @@
+/* ebmc_aot.h: running programs compiled ahead of time with
+ *
+ *     ebmc compile MODEL.ebm -o model.o --header model.h
+ *
+ * model.o holds each program of the model (energy, sampler: E and dE/dx, train: surrogate loss and
+ * parameter gradients) as native kernels plus a descriptor, `const struct ebmc_aot_program`, declared in
+ * model.h with the names and shapes of its arguments and outputs. Link model.o with the ebmc_run library
+ * (libebmc_run.a, which needs only OpenMP) and run a program like this:
+ *
+ *     struct ebmc_aot_instance *p = ebmc_aot_new(&rings_energy);    // its working memory
+ *     float *args[] = {x, W1, b1, ...};  float *outs[] = {energy};     // in the header's order
+ *     ebmc_aot_run(p, args, outs, 1);
+ *     ebmc_aot_free(p);
+ *
+ * Results are bitwise those of the JIT for the same graph on the same CPU: the kernels are the same code,
+ * compiled by the same LLVM pipeline for the host CPU that ran `ebmc compile`. */
+#ifndef EBMC_AOT_H
+#define EBMC_AOT_H
+
+#include <stdint.h>
+
+#define EBMC_AOT_MAX_DIMS 4
+
+/* One kernel: computes items [lo, hi) of its parallel axis, reading and writing bufs[slot]. */
+typedef void (*ebmc_aot_kernel_fn)(float **bufs, int64_t lo, int64_t hi);
+
+struct ebmc_aot_kernel {
+    ebmc_aot_kernel_fn fn;
+    int64_t range; /* items [0, range) */
+    int64_t work;  /* estimated operations: kernels below a threshold run on one thread */
+};
+
+/* An argument or output. An output with slot < 0 is a constant: every element equals value. */
+struct ebmc_aot_tensor {
+    const char *name;
+    int slot;
+    int ndim;
+    int64_t shape[EBMC_AOT_MAX_DIMS];
+    float value;
+};
+
+struct ebmc_aot_program {
+    const char *name;
+    int n_args, n_outputs, n_slots, n_kernels;
+    int64_t arena_bytes;                  /* working memory: every program-owned buffer */
+    const struct ebmc_aot_tensor *args;   /* args[i] is buffer slot i */
+    const struct ebmc_aot_tensor *outputs;
+    const int64_t *slot_offset;           /* byte offset in the arena of each program-owned slot */
+    const struct ebmc_aot_kernel *kernels; /* in execution order */
+};
+
+struct ebmc_aot_instance;
+
+/* A runnable instance of program p (its working memory). NULL when out of memory. */
+struct ebmc_aot_instance *ebmc_aot_new(const struct ebmc_aot_program *p);
+/* Runs it: args and outs in the order of p->args and p->outputs, each a buffer of the listed shape.
+ * nthreads <= 0: the OpenMP default. An instance runs one call at a time. */
+void ebmc_aot_run(struct ebmc_aot_instance *inst, float *const *args, float *const *outs, int nthreads);
+void ebmc_aot_free(struct ebmc_aot_instance *inst);
+/* The index of the argument or output with this name, or -1. */
+int ebmc_aot_find_arg(const struct ebmc_aot_program *p, const char *name);
+int ebmc_aot_find_output(const struct ebmc_aot_program *p, const char *name);
+
+#endif
