@@ -246,11 +246,11 @@ static LLVMValueRef emit_expm1(struct cg *c, LLVMValueRef x) {
     return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, u, f32c(c, 1), ""), x, q, "");
 }
 
-/* GELU as x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), in ir_scalar.c's order of operations. */
+/* GELU as x sigmoid(2u), u = IR_GELU_K (x + IR_GELU_C x^3), in ir_scalar.c's order of operations. */
 static LLVMValueRef emit_gelu(struct cg *c, LLVMValueRef x) {
     LLVMBuilderRef b = c->b;
-    LLVMValueRef x3 = LLVMBuildFMul(b, LLVMBuildFMul(b, LLVMBuildFMul(b, f32c(c, 0.044715), x, ""), x, ""), x, "");
-    LLVMValueRef u2 = LLVMBuildFMul(b, f32c(c, 2 * 0.7978845608028654), LLVMBuildFAdd(b, x, x3, ""), "");
+    LLVMValueRef x3 = LLVMBuildFMul(b, LLVMBuildFMul(b, LLVMBuildFMul(b, f32c(c, IR_GELU_C), x, ""), x, ""), x, "");
+    LLVMValueRef u2 = LLVMBuildFMul(b, f32c(c, 2 * IR_GELU_K), LLVMBuildFAdd(b, x, x3, ""), "");
     return LLVMBuildFMul(b, x, emit_sigmoid(c, u2), "");
 }
 

@@ -811,7 +811,7 @@ int fe_parse_model(struct fe_model *m) {
                              fe_clip(word, sizeof word, p.cur.text, p.cur.len), s);
             else if (p.cur.kind == TOK_IDENT || p.cur.kind == TOK_RETURN)
                 syntax_error(&p, p.cur.loc, "expected 'param', 'def', 'energy' or 'train'; got %s (statements belong "
-                             "inside energy(...) { ... } or def)", describe(&p.cur, buf, sizeof buf));
+                             "inside energy(...) { ... } or a def)", describe(&p.cur, buf, sizeof buf));
             else
                 syntax_error(&p, p.cur.loc, "expected 'param', 'def', 'energy' or 'train'; got %s",
                              describe(&p.cur, buf, sizeof buf));

@@ -196,6 +196,9 @@ int ir_graph_find_arg(const struct ir_graph *g, const char *name);
 double ir_scalar_unary(enum ir_op op, double x, double attr);
 double ir_scalar_binary(enum ir_op op, double a, double b);
 double ir_scalar_where(double cond, double a, double b);
+/* gelu's tanh form: x/2 (1 + tanh(u)) = x sigmoid(2u), u = IR_GELU_K (x + IR_GELU_C x^3) */
+#define IR_GELU_K 0.7978845608028654 /* sqrt(2 / pi) */
+#define IR_GELU_C 0.044715
 
 /* Checks every node's shape against its op and inputs. Returns 0, or -1 with a message in err. */
 int ir_verify(const struct ir_graph *g, char *err, size_t errlen);

@@ -13,12 +13,9 @@ static double sigmoid(double x) {
     return e / (1.0 + e);
 }
 
-/* GELU, tanh approximation: x/2 (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3). As
- * (1 + tanh(u)) / 2 = sigmoid(2u), it is written x sigmoid(2u), which does not cancel for x << 0. */
-#define GELU_K 0.7978845608028654 /* sqrt(2 / pi) */
-#define GELU_C 0.044715
-
-static double gelu(double x) { return x * sigmoid(2 * GELU_K * (x + GELU_C * x * x * x)); }
+/* GELU, tanh approximation (ir.h). As (1 + tanh(u)) / 2 = sigmoid(2u), it is written x sigmoid(2u),
+ * which does not cancel for x << 0. */
+static double gelu(double x) { return x * sigmoid(2 * IR_GELU_K * (x + IR_GELU_C * x * x * x)); }
 
 double ir_scalar_unary(enum ir_op op, double x, double attr) {
     switch (op) {

@@ -62,7 +62,7 @@ static int flows(enum ir_op op, int k) {
 /* GELU's tanh form as x s(2u), u = K (x + C x^3) (ir_scalar.c): with s = sigmoid(2u),
  * d/dx = s + x 2s(1 - s) u' and u' = K (1 + 3 C x^2). */
 static int gelu_rule(struct ir_graph *g, int x, int gy) {
-    const double K = 0.7978845608028654, C = 0.044715;
+    const double K = IR_GELU_K, C = IR_GELU_C;
     int x2 = ir_unary(g, IR_SQUARE, x);
     int u2 = mul(g, scalar_like(g, 2 * K, x), add(g, x, mul(g, scalar_like(g, C, x), mul(g, x2, x))));
     int s = ir_unary(g, IR_SIGMOID, u2);

@@ -1,7 +1,8 @@
 /* backend_random.c: differential tests of the whole backend (fusion, memory planning, code generation,
  * the threaded runner) on random seeded graphs. Each graph mixes elementwise ops (every unary op the
- * IR has), broadcasting binary ops, sums over random axes, matmuls with random transpose flags, and
- * reshapes, with random outputs, so nodes get several consumers, epilogues fuse into matmuls and sums,
+ * IR has), broadcasting binary ops and comparisons, where, sums and maxima over random axes, matmuls
+ * with random transpose flags, reshapes, movement ops (permute, slice, pad, concat) and small conv2d
+ * layers, with random outputs, so nodes get several consumers, epilogues fuse into matmuls and sums,
  * and buffers are reused. backend_check.h's check_graph runs each one at O3 (every fourth also at O0 and
  * O3 unfused, which must match fused bitwise), on 1, 2 and 3 threads, against the reference
  * interpreter. A failure names its seed:
@@ -60,6 +61,41 @@ static int random_matmul(struct ir_graph *g, int a, int *ids, int n, int *n_para
     return ir_binary(g, IR_MUL, y, ir_const_like(g, 1.0 / (double)k, y));
 }
 
+/* A permute, slice, pad or concat of a along a random axis. */
+static int random_movement(struct ir_graph *g, int a, int b) {
+    const struct ir_node *x = ir_node_at(g, a), *y = ir_node_at(g, b);
+    int ax = (int)rnd((unsigned)x->ndim);
+    int64_t len = x->shape[ax];
+    switch (rnd(4)) {
+    case 0: return x->ndim == 2 ? ir_permute(g, a, (int[]){1, 0}) : -1;
+    case 1: {
+        int64_t start = rnd((unsigned)len), stop = start + 1 + rnd((unsigned)(len - start));
+        return ir_slice_axis(g, a, ax, start, stop, 1 + rnd(3));
+    }
+    case 2: return ir_pad_axis(g, a, ax, rnd(3), rnd(3));
+    default: { /* b if it fits beside a, else a itself */
+        int fits = y->ndim == x->ndim;
+        for (int i = 0; fits && i < x->ndim; i++) fits = i == ax || y->shape[i] == x->shape[i];
+        return ir_concat(g, a, fits ? b : a, ax);
+    }
+    }
+}
+
+/* A small conv2d of a 2-D node seen as one channel [1, 1, R, C], flattened back to 2-D. */
+static int random_conv(struct ir_graph *g, int a, int *n_params) {
+    const struct ir_node *x = ir_node_at(g, a);
+    if (x->ndim != 2) return -1;
+    int64_t r = x->shape[0], c = x->shape[1], kh = 1 + rnd(r < 2 ? 1 : 2), kw = 1 + rnd(c < 2 ? 1 : 2);
+    int stride = 1 + (int)rnd(2), pad = (int)rnd(2);
+    char name[16];
+    snprintf(name, sizeof name, "k%d", (*n_params)++);
+    int w = ir_param(g, name, 4, (int64_t[]){2, 1, kh, kw});
+    int y = ir_conv2d(g, ir_reshape(g, a, 4, (int64_t[]){1, 1, r, c}), w, -1, stride, pad);
+    if (y < 0) return -1;
+    const struct ir_node *yn = ir_node_at(g, y);
+    return ir_reshape(g, y, 2, (int64_t[]){2 * yn->shape[2], yn->shape[3]});
+}
+
 static struct ir_graph *random_graph(int seed) {
     rng = (uint64_t)seed * 2654435761u + 1;
     struct ir_graph *g = ir_graph_new();
@@ -72,7 +108,7 @@ static struct ir_graph *random_graph(int seed) {
     for (int step = 0; step < 16 && n < 64; step++) {
         int a = ids[rnd((unsigned)n)], b = ids[rnd((unsigned)n)], r = -1;
         const struct ir_node *x = ir_node_at(g, a);
-        switch (rnd(10)) {
+        switch (rnd(15)) {
         case 0:
         case 1:
         case 2: r = random_unary(g, a); break;
@@ -87,6 +123,11 @@ static struct ir_graph *random_graph(int seed) {
             r = ir_reshape(g, a, 1 + (int)rnd(2), flat + (rnd(2) ? 0 : 1));
             break;
         }
+        case 10: r = ir_binary_bcast(g, (enum ir_op)(IR_MAXIMUM + (int)rnd(IR_EQ - IR_MAXIMUM + 1)), a, b); break;
+        case 11: r = ir_where_bcast(g, ir_binary_bcast(g, IR_GT, a, b), a, b); break;
+        case 12: r = ir_max(g, a, (1u + rnd((1u << x->ndim) - 1)) & ((1u << x->ndim) - 1)); break;
+        case 13: r = random_movement(g, a, b); break;
+        case 14: r = rnd(3) ? random_unary(g, a) : random_conv(g, a, &n_params); break; /* convs compile slowly */
         }
         if (r >= 0) ids[n++] = r;
     }

@@ -29,7 +29,7 @@ static const struct {
     {E("  return sum(x @ W1 + , 1)\n"), "t.ebm:4:23: error: expected an expression; got ','"},
     {E("  return\n"), "t.ebm:4:9: error: expected an expression; got '}'"},
     {"parm W1: [2, 128] = xavier()\n", "t.ebm:1:1: error: unknown item 'parm'; did you mean 'param'?"},
-    {P "h = x @ W1\n", "t.ebm:3:1: error: expected 'param', 'def', 'energy' or 'train'; got 'h' (statements belong inside energy(...) { ... })"},
+    {P "h = x @ W1\n", "t.ebm:3:1: error: expected 'param', 'def', 'energy' or 'train'; got 'h' (statements belong inside energy(...) { ... } or a def)"},
     {P "energy(x: [B, 2], y: [B, 2]) { return sum(x, 1) }\n", "t.ebm:3:17: error: energy takes exactly one argument"},
     {"param W1 [2, 128] = xavier()\n", "t.ebm:1:10: error: expected ':' and a shape after the parameter name; got '['"},
     {"param W1: [2, 128] = xavier\n" OK_ENERGY, "t.ebm:1:28: error: expected '(' after initializer 'xavier', as in xavier()"},

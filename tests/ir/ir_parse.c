@@ -192,6 +192,22 @@ static void test_errors(void) {
     expect_error(G("  %0 = input \"x\" : [2]\n  %0 = exp %0 : [2]\n"), "t.ir:3:3: error: %0 is defined twice");
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = expp %0 : [2]\n"), "t.ir:3:8: error: unknown op 'expp'");
     expect_error(G("  %0 = input \"x\" : [2, 0]\n"), "t.ir:2:24: error: dimension sizes must be positive");
+    /* the newer ops' attributes */
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = permute %0 : [3, 2]\n"), "t.ir:3:27: error: expected 'perm=', found end of line");
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = permute %0 : [3, 2] perm=1\n"),
+                 "t.ir:3:34: error: perm needs 2 values, one per dimension");
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = permute %0 : [3, 2] perm=1,1\n"),
+                 "t.ir:3:8: error: permute: perm is not a permutation (operands %0: [2, 3]; result: [3, 2])");
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = slice %0 : [1, 3] start=0,0\n"), "t.ir:3:35: error: expected 'step=', found end of line");
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = exp %0 : [2, 3] start=0,0\n"),
+                 "t.ir:3:24: error: 'start' applies to slice and pad only, not exp");
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = leaky_relu %0 : [2, 3]\n"), "t.ir:3:30: error: expected 'slope=', found end of line");
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = elu %0 : [2, 3] slope=1\n"),
+                 "t.ir:3:24: error: 'slope' applies to leaky_relu only, not elu");
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = concat %0, %0 : [2, 6] axis=0\n"),
+                 "t.ir:3:8: error: concat: dimension 0 is wrong (operands %0: [2, 3], %0: [2, 3]; result: [2, 6])");
+    expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = where %0, %0 : [2, 3]\n"),
+                 "t.ir:3:21: error: expected ',' before the next operand, found ':'");
     expect_error(G("  %0 = input \"x\" : [1, 1, 1, 1, 1]\n"), "t.ir:2:33: error: shapes have at most 4 dimensions");
     expect_error(G("  %0 = input \"x\" : [99999999999999999999]\n"),
                  "t.ir:2:21: error: a dimension size is too large (at most 9223372036854775807)");
