@@ -14,6 +14,7 @@ static int fail(struct ir_graph *g, const char *fmt, ...) {
     return -1;
 }
 
+/* Node id, or NULL. The pointer is good only until the next node is added (the table may move). */
 static const struct ir_node *node(struct ir_graph *g, int id) {
     return id >= 0 && id < g->n_nodes ? ir_node_at(g, id) : NULL;
 }
@@ -144,8 +145,9 @@ int ir_group_norm(struct ir_graph *g, int x, int groups, int gamma, int beta, do
 int ir_layer_norm(struct ir_graph *g, int x, int gamma, int beta, double eps) {
     const struct ir_node *xn = node(g, x);
     if (!xn || xn->ndim < 1) return fail(g, "layer_norm: needs a tensor");
-    int64_t d = xn->shape[xn->ndim - 1], rows[2] = {ir_node_numel(xn) / d, d};
+    int last = xn->ndim - 1; /* read now: building nodes may move the node table */
+    int64_t d = xn->shape[last], rows[2] = {ir_node_numel(xn) / d, d};
     if (check_affine(g, "layer_norm", gamma, beta, d)) return -1;
     int y = normalize(g, x, 2, rows, eps);
-    return y < 0 ? -1 : affine(g, y, xn->ndim - 1, gamma, beta);
+    return y < 0 ? -1 : affine(g, y, last, gamma, beta);
 }

@@ -120,7 +120,7 @@ static struct ir_graph *random_graph(int seed) {
         case 8: r = random_matmul(g, a, ids, n, &n_params); break;
         case 9: {
             int64_t flat[2] = {1, ir_node_numel(x)};
-            r = ir_reshape(g, a, 1 + (int)rnd(2), flat + (rnd(2) ? 0 : 1));
+            r = rnd(2) ? ir_reshape(g, a, 2, flat) : ir_reshape(g, a, 1, flat + 1); /* [1, n] or [n] */
             break;
         }
         case 10: r = ir_binary_bcast(g, (enum ir_op)(IR_MAXIMUM + (int)rnd(IR_EQ - IR_MAXIMUM + 1)), a, b); break;
