@@ -9,10 +9,11 @@
  * scaled by 2^23 first), f = m - 1 exactly, log(1 + f) = f - f^2/2 + f^3 P(f) with a degree-8 minimax P,
  * and e ln2 added in two pieces (Cody-Waite), the large one last.
  *
- * sin(x), cos(x): n = rint(x 2/pi), r = x - n pi/2 in [-pi/4, pi/4] by a three-constant Cody-Waite
- * split, then the sine or cosine polynomial of r (degree 7 and 8) by the quadrant n mod 4, and its sign.
- * n stays a float (rint, then n - 4 floor(n / 4) for the quadrant), so no conversion overflows at any
- * magnitude; the reduction is accurate while n pi/2's pieces multiply exactly (see vecmath.h).
+ * sin(x), cos(x): n = rint(x 2/pi), r = x - n pi/2 by a three-constant Cody-Waite split (exact
+ * products inside FMA), a second such step that corrects n by one where x 2/pi rounded the wrong way,
+ * then the sine or cosine polynomial of r in [-pi/4, pi/4] (degree 7 and 8) by the quadrant n mod 4,
+ * and its sign. n stays a float (rint, then n - 4 floor(n / 4) for the quadrant), so no conversion can
+ * overflow; |x| > 2^22 gives NaN (see vecmath.h).
  *
  * The coefficients are Cephes' (expf.c, logf.c, sinf.c; Stephen L. Moshier). Special inputs are fixed up
  * by selects at the end, never by branches. */
@@ -177,14 +178,24 @@ LLVMValueRef vecmath_log(LLVMBuilderRef b, LLVMValueRef x, int fma) {
 #define PIO2_2 4.837512969970703125e-4
 #define PIO2_3 7.54978995489188216e-8
 
+/* x - n pi/2, one piece at a time */
+static LLVMValueRef reduce_pio2(struct vm *v, LLVMValueRef n, LLVMValueRef x) {
+    LLVMValueRef r = mul_add(v, n, fc(v, -PIO2_1), x);
+    r = mul_add(v, n, fc(v, -PIO2_2), r);
+    return mul_add(v, n, fc(v, -PIO2_3), r);
+}
+
 static LLVMValueRef sincos(LLVMBuilderRef b, LLVMValueRef x, int fma, int cosine) {
     static const double S[] = {-1.6666654611E-1, 8.3321608736E-3, -1.9515295891E-4}; /* sin r = r + r^3 S(r^2) */
     static const double C[] = {4.166664568298827E-2, -1.388731625493765E-3, 2.443315711809948E-5}; /* cos */
     struct vm v = vm_init(b, x, fma);
     LLVMValueRef n = call(&v, "llvm.rint", (LLVMValueRef[]){fmul(&v, x, fc(&v, 0.636619772367581343))}, 1);
-    LLVMValueRef r = mul_add(&v, n, fc(&v, -PIO2_1), x);
-    r = mul_add(&v, n, fc(&v, -PIO2_2), r);
-    r = mul_add(&v, n, fc(&v, -PIO2_3), r);
+    LLVMValueRef r = reduce_pio2(&v, n, x);
+    /* For large x, x 2/pi has rounded and n may be one off, leaving |r| up to ~1 where the polynomials
+     * are inaccurate: a second, exact step with k = rint(r 2/pi) in {-1, 0, 1} brings r back. */
+    LLVMValueRef k = call(&v, "llvm.rint", (LLVMValueRef[]){fmul(&v, r, fc(&v, 0.636619772367581343))}, 1);
+    r = reduce_pio2(&v, k, r);
+    n = fadd(&v, n, k);
     LLVMValueRef z = fmul(&v, r, r);
     LLVMValueRef sin_r = mul_add(&v, fmul(&v, r, z), horner(&v, z, S, 3), r);
     LLVMValueRef cos_r = mul_add(&v, fmul(&v, z, z), horner(&v, z, C, 3), mul_add(&v, z, fc(&v, -0.5), fc(&v, 1)));
@@ -194,7 +205,11 @@ static LLVMValueRef sincos(LLVMBuilderRef b, LLVMValueRef x, int fma, int cosine
     LLVMValueRef even = fcmp(&v, LLVMRealOEQ, call(&v, "llvm.floor", (LLVMValueRef[]){fmul(&v, q, fc(&v, 0.5))}, 1),
                             fmul(&v, q, fc(&v, 0.5)));
     LLVMValueRef y = sel(&v, even, sin_r, cos_r); /* q even: sin(r) or -sin(r); odd: cos(r) or -cos(r) */
-    return sel(&v, fcmp(&v, LLVMRealOGE, q, fc(&v, 2)), LLVMBuildFNeg(b, y, ""), y);
+    y = sel(&v, fcmp(&v, LLVMRealOGE, q, fc(&v, 2)), LLVMBuildFNeg(b, y, ""), y);
+    /* Past 2^22, x 2/pi rounds by more than 1/2 and n can be wrong by several quadrants: NaN rather than
+     * a wrong or unbounded value (also for +-inf; a NaN x fails the compare and stays NaN). */
+    LLVMValueRef abs_x = call(&v, "llvm.fabs", &x, 1);
+    return sel(&v, fcmp(&v, LLVMRealOLE, abs_x, fc(&v, 4194304.0)), y, fbits(&v, 0x7FC00000u));
 }
 
 LLVMValueRef vecmath_sin(LLVMBuilderRef b, LLVMValueRef x, int fma) { return sincos(b, x, fma, 0); }

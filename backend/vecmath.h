@@ -11,9 +11,10 @@
  *        ~88.72 and round to 0 below ~-103.97; exp(+-inf) = +inf / 0, exp(NaN) = NaN.
  *   log: max 0.83 ulp over all positive floats, subnormals included. log(+-0) = -inf, log(x < 0) = NaN,
  *        log(+inf) = +inf, log(NaN) = NaN.
- *   sin, cos: for |x| <= 12868, where the argument reduction is exact, absolute error at most
- *        SINCOS_ABS (tests/backend/backend_vecmath.c); beyond that the error grows with |x| (no NaN,
- *        no overflow). sin(+-inf) = cos(+-inf) = NaN, sin(NaN) = NaN. */
+ *   sin, cos: absolute error at most 1.76 * 2^-24 (< 1.1e-7) for |x| <= 2^22, measured over all
+ *        floats with FMA (without FMA the reduction is exact, and this holds, for |x| <= 12868 only).
+ *        |x| > 2^22 (where float spacing is 0.5 and x 2/pi no longer pins the quadrant), +-inf and NaN
+ *        give NaN. */
 #ifndef EBMC_VECMATH_H
 #define EBMC_VECMATH_H
 
