@@ -119,9 +119,10 @@ static int find_main(const struct codegen_plan *plan, const struct ir_graph *g, 
     const struct ir_node *n = ir_node_at(g, id);
     for (int i = 0; i < ir_op_arity(n->op); i++) {
         int x = n->in[i];
+        while (is_alias(ir_node_at(g, x)->op)) x = ir_node_at(g, x)->in[0]; /* same flat index */
         const struct ir_node *in = ir_node_at(g, x);
         if ((ir_op_is_reduction(in->op) || in->op == IR_MATMUL) && u->count[x] == 1 && !u->is_output[x]) return x;
-        if (plan->slot[x] < 0 && (is_elementwise(in->op) || is_alias(in->op))) {
+        if (plan->slot[x] < 0 && is_elementwise(in->op)) {
             int m = find_main(plan, g, u, x);
             if (m >= 0) return m;
         }
