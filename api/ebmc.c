@@ -25,9 +25,10 @@
 
 enum { TAG_PARAM_INIT = 9 };
 
-/* The three programs a model compiles to, as --program names them. */
-enum program { PROGRAM_ENERGY, PROGRAM_SAMPLER, PROGRAM_TRAIN, N_PROGRAMS };
-static const char *const program_names[N_PROGRAMS] = {"energy", "sampler", "train"};
+/* The programs a model compiles to, as --program names them. langevin (one ULA step on E) is compiled
+ * for training only when the objective's chains are ULA on E; the others always. */
+enum program { PROGRAM_ENERGY, PROGRAM_SAMPLER, PROGRAM_TRAIN, PROGRAM_LANGEVIN, N_PROGRAMS };
+static const char *const program_names[N_PROGRAMS] = {"energy", "sampler", "train", "langevin"};
 
 struct program_stats {
     int nodes, nodes_optimized; /* graph nodes before and after the default passes */
@@ -228,8 +229,38 @@ static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t s
     }
 }
 
+/* One ULA step on E for a batch of chains, with the settings' step size, noise scale and clipping:
+ *     x_next = x - eta/2 clip(dE/dx) + tau sqrt(eta) noise
+ * the same float operations, in the same order, as the host loop in runtime/sampler.c. */
+static struct ir_graph *build_langevin_graph(struct ebmc_model *m, FILE *diag) {
+    struct ir_graph *g = build_energy_graph(m, 1, diag);
+    if (!g) return NULL;
+    const struct train_config *c = &m->config;
+    int x = ir_graph_find_arg(g, RT_IN_X), gx = g->outputs[ir_graph_find_output(g, RT_OUT_GRAD_X)].node;
+    const struct ir_node *xn = ir_node_at(g, x);
+    int noise = ir_input(g, RT_IN_NOISE, xn->ndim, xn->shape);
+    if (c->grad_clip > 0)
+        gx = ir_binary(g, IR_MINIMUM, ir_binary(g, IR_MAXIMUM, gx, ir_const_like(g, -c->grad_clip, gx)),
+                       ir_const_like(g, c->grad_clip, gx));
+    int drift = ir_binary(g, IR_MUL, ir_const_like(g, 0.5 * c->step_size, gx), gx);
+    int kick = ir_binary(g, IR_MUL, ir_const_like(g, c->noise_scale * sqrt(c->step_size), noise), noise);
+    int next = ir_binary(g, IR_ADD, ir_binary(g, IR_SUB, x, drift), kick);
+    /* the program's only output: the energy and dE/dx are not needed by ULA */
+    g->n_outputs = 0;
+    if (next < 0 || ir_graph_output(g, RT_OUT_X_NEXT, next) != 0) {
+        fail_graph(g, diag, "langevin");
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program which, FILE *diag) {
-    return which == PROGRAM_TRAIN ? build_loss_graph(m, diag) : build_energy_graph(m, which == PROGRAM_SAMPLER, diag);
+    switch (which) {
+    case PROGRAM_TRAIN: return build_loss_graph(m, diag);
+    case PROGRAM_LANGEVIN: return build_langevin_graph(m, diag);
+    default: return build_energy_graph(m, which == PROGRAM_SAMPLER, diag);
+    }
 }
 
 /* The program's graph after the default passes (what the JIT compiles). print_after: as
@@ -263,6 +294,11 @@ static int compile_program(struct ebmc_model *m, enum program which, struct rt_p
     return rc;
 }
 
+/* Whether the objective's chains are ULA on E itself (not a DCD posterior), which langevin runs. */
+static int uses_langevin_program(const struct train_config *c) {
+    return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective);
+}
+
 int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     if (m->compiled) return 0;
     char check[256];
@@ -289,7 +325,8 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
         init_param(&rt->params[k], p, m->config.seed, i);
     }
     if (compile_program(m, PROGRAM_ENERGY, &rt->energy, diag) || compile_program(m, PROGRAM_SAMPLER, &rt->energy_grad, diag) ||
-        compile_program(m, PROGRAM_TRAIN, &rt->loss, diag)) {
+        compile_program(m, PROGRAM_TRAIN, &rt->loss, diag) ||
+        (uses_langevin_program(&m->config) && compile_program(m, PROGRAM_LANGEVIN, &rt->langevin, diag))) {
         rt_model_free(rt);
         return -1;
     }
@@ -347,7 +384,7 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, cons
         return -1;
     }
     if (prog < 0) {
-        fprintf(diag, "error: unknown program '%s' (have: energy, sampler, train)\n", program);
+        fprintf(diag, "error: unknown program '%s' (have: energy, sampler, train, langevin)\n", program);
         return -1;
     }
     if (which == STAGE_AST) {
@@ -382,6 +419,10 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag) {
                  "buffers-planned  compile\n");
     for (int i = 0; i < N_PROGRAMS; i++) {
         const struct program_stats *s = &m->stats[i];
+        if (s->nodes == 0) {
+            fprintf(out, "%-8s (not used: the objective's chains are not ULA on E)\n", program_names[i]);
+            continue;
+        }
         fprintf(out, "%-8s %6d %6d %13d %16d %14d    ", program_names[i],
                 i == PROGRAM_TRAIN ? 2 * m->config.batch : m->config.batch, s->nodes, s->nodes_optimized,
                 s->jit.n_kernels_unfused, s->jit.n_kernels);
@@ -399,7 +440,9 @@ static const char *const program_purpose[N_PROGRAMS] = {
     "E(x) for a batch of points",
     "E(x) and dE/dx for a batch of points: the Langevin drift of every sampler",
     "one training step's surrogate loss on data and negatives as one [2B] batch (in:w = +1/B for data,\n"
-    " * -1/B for negatives), loss = sum(w E) + alpha/B sum(E^2), and its gradient for every parameter"};
+    " * -1/B for negatives), loss = sum(w E) + alpha/B sum(E^2), and its gradient for every parameter",
+    "one unadjusted Langevin step on E for a batch of chains with the model's settings:\n"
+    " * x_next = x - eta/2 clip(dE/dx) + tau sqrt(eta) noise, noise standard normal"};
 
 static void print_tensor_list(FILE *h, const char *what, const struct ir_graph *g, int n, const int *ids,
                               const char *const *names) {

@@ -26,7 +26,7 @@ struct ebmc_result {
     double nll_start, nll, tv; /* held-out grid NLL in nats (before, after), total variation */
     double mmd2;               /* unbiased MMD^2 of model samples vs held-out data (NaN without out_dir) */
     double acceptance;         /* MALA acceptance rate, 0 for ULA */
-    double compile_seconds;    /* JIT compilation of the three programs */
+    double compile_seconds;    /* JIT compilation of the model's programs */
     double peak_rss_mib;       /* peak resident memory of the process so far */
     int diverged;
 };
@@ -52,7 +52,8 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag);
  * "opt" (its graph), "fused" (its kernels and the nodes each computes), "kernels" (each kernel as a loop
  * nest over buffers), "llvm-unopt" and "llvm" (LLVM IR before and after default<O3> for the host CPU),
  * "asm" (host assembly), "dot" (Graphviz, one cluster per kernel). program: "energy", "sampler" (E and
- * dE/dx) or "train" (surrogate loss and parameter gradients; NULL means this one). print_after: NULL, or
+ * dE/dx), "train" (surrogate loss and parameter gradients; NULL means this one) or "langevin" (one ULA
+ * step on E: x - eta/2 clip(dE/dx) + tau sqrt(eta) noise). print_after: NULL, or
  * a comma-separated list of passes after which the program's graph is printed to out, as LLVM's
  * -print-after does (stage may then be NULL to print only that). Needs no ebmc_compile. Returns 0, or -1
  * for an unknown stage or program. */
@@ -65,8 +66,8 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag);
 /* The stage names, comma separated, for --help. */
 const char *ebmc_emit_stages(void);
 
-/* Compiles the model's three programs ahead of time into one object file for this CPU, with symbols
- * NAME_energy, NAME_sampler and NAME_train (descriptors of include/ebmc_aot.h), and, unless header_path
+/* Compiles the model's four programs ahead of time into one object file for this CPU, with symbols
+ * NAME_energy, NAME_sampler, NAME_train and NAME_langevin (descriptors of include/ebmc_aot.h), and, unless header_path
  * is NULL, a header declaring them with the order and shapes of their arguments and outputs. name must
  * be a C identifier. Returns 0, or -1 after printing the reason. */
 int ebmc_compile_object(struct ebmc_model *m, const char *object_path, const char *header_path, const char *name,

@@ -115,6 +115,7 @@ void rt_model_free(struct rt_model *m) {
     program_free(&m->energy);
     program_free(&m->energy_grad);
     program_free(&m->loss);
+    program_free(&m->langevin);
     for (int i = 0; i < m->n_params; i++) {
         struct rt_param *p = &m->params[i];
         free(p->value), free(p->grad), free(p->adam_m), free(p->adam_v);

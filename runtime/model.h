@@ -13,6 +13,8 @@
  * or the energy's argument) can collide with them; "grad:<param>" outputs bind to parameter gradients. */
 #define RT_IN_X "in:x"          /* data points (and negatives), [batch, D...]        */
 #define RT_IN_WEIGHT "in:w"     /* loss weights, +1/B for data and -1/B for negatives */
+#define RT_IN_NOISE "in:noise"  /* standard normal noise of one Langevin step, [batch, D...] */
+#define RT_OUT_X_NEXT "x_next"
 #define RT_OUT_ENERGY "energy"
 #define RT_OUT_GRAD_X "dE/dx"
 #define RT_OUT_LOSS "loss"
@@ -49,6 +51,10 @@ struct rt_model {
     struct rt_program energy;      /* in:x[B, D] -> energy[B]                                      */
     struct rt_program energy_grad; /* in:x[B, D] -> energy[B], dE/dx[B, D]                          */
     struct rt_program loss;        /* in:x[2B, D], in:w[2B] -> loss[1], energy[2B], grad:<param>  */
+    /* in:x[B, D], in:noise[B, D] -> x_next[B, D]: one ULA step on E, x - eta/2 clip(dE/dx) + tau sqrt(eta)
+     * noise, the update fused into the dE/dx kernel. Compiled only when the objective's chains are ULA on
+     * E (jit NULL otherwise); the samplers then use it instead of energy_grad and a host loop. */
+    struct rt_program langevin;
 };
 
 /* Adds a parameter (buffers zeroed). Returns its index, or -1 on out of memory. */

@@ -1,5 +1,7 @@
-/* sampler.c: ULA, MALA and the linearized DCD draw. The energy and its gradient come from the compiled energy_grad program;
- * the Gaussian kernel term and the accept/reject step are a few host loops over B x D numbers. */
+/* sampler.c: ULA, MALA and the linearized DCD draw. ULA on E runs the compiled langevin program (the
+ * whole step, update included, in compiled kernels). Otherwise the energy and its gradient come from the
+ * compiled energy_grad program, and the Gaussian kernel term, the update and the accept/reject step are
+ * host loops over B x D numbers. */
 #include "sampler.h"
 
 #include <math.h>
@@ -58,6 +60,18 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
     if (!u || !g || !u2 || !g2 || !x2 || !noise) goto done;
     int mala = opt->kind == SAMPLER_MALA;
     float half_eta = (float)(0.5 * opt->step_size), sd = (float)(opt->noise_scale * sqrt(opt->step_size));
+    struct rt_program *step_program = &pot->model->langevin;
+    if (!mala && !pot->y && step_program->jit) { /* ULA on E: one compiled program per step */
+        for (int k = 0; k < opt->steps; k++) {
+            rng_fill_normal(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)));
+            rt_program_input(step_program, RT_IN_NOISE, noise);
+            rt_program_input(step_program, RT_IN_X, x);
+            rt_program_run(step_program, pot->model->threads);
+            memcpy(x, rt_program_output(step_program, RT_OUT_X_NEXT), sizeof(float) * (size_t)n);
+        }
+        rc = 0;
+        goto done;
+    }
     if (opt->steps > 0) potential_eval(pot, x, u, g);
     for (int k = 0; k < opt->steps; k++) {
         rng_fill_normal(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)));

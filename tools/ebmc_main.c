@@ -60,8 +60,9 @@ static const char compile_usage[] =
     "                              [--stats] [--set KEY=VALUE ...]\n"
     "       ebmc compile MODEL.ebm -o MODEL.o [--header MODEL.h] [--name NAME] [--set KEY=VALUE ...]\n"
     "\n"
-    "With -o, compiles the model's three programs ahead of time into an object file for this CPU, with\n"
-    "descriptors NAME_energy, NAME_sampler and NAME_train (default NAME: the model file's name) that\n"
+    "With -o, compiles the model's four programs ahead of time into an object file for this CPU, with\n"
+    "descriptors NAME_energy, NAME_sampler, NAME_train and NAME_langevin (default NAME: the model\n"
+    "file's name) that\n"
     "include/ebmc_aot.h runs; --header writes their declarations with argument and output shapes.\n"
     "The batch size is fixed at compile time (--set batch=N). See examples/aot/.\n"
     "\n"
@@ -81,9 +82,9 @@ static const char compile_usage[] =
     "\n"
     "options:\n"
     "  --program=NAME          train (default: loss and parameter gradients, on [2B] points),\n"
-    "                          sampler (E and dE/dx) or energy\n"
+    "                          sampler (E and dE/dx), energy, or langevin (one ULA step on E)\n"
     "  --print-after=PASSES    print the program's graph after each named pass of the pipeline\n"
-    "  --stats                 compile all three programs and print per program: nodes before and after\n"
+    "  --stats                 compile the model's programs and print per program: nodes before and after\n"
     "                          passes, kernels without and with fusion, buffer memory without and with\n"
     "                          fusion and memory planning, JIT compile time\n";
 

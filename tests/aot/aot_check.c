@@ -1,8 +1,11 @@
 /* aot_check.c: a model compiled ahead of time (gauss.o, gauss.h: `ebmc compile models/8gaussians.ebm
- * -o gauss.o --header gauss.h --name gauss --set batch=64`) must give bitwise the JIT's results for the
- * same parameters and inputs: energies, dE/dx, the training loss and every parameter gradient, on one
- * thread and on two. Parameters are drawn at random first, so that no part of the network is trivially
- * zero. */
+ * -o gauss.o --header gauss.h --name gauss --set batch=64 --set step_size=0.02 --set noise_scale=0.9
+ * --set grad_clip=0.5`) must give bitwise the JIT's results for the same parameters and inputs:
+ * energies, dE/dx, the training loss and every parameter gradient, on one thread and on two. Its
+ * Langevin step must equal, bitwise, the host loop runtime/sampler.c runs for MALA and DCD chains,
+ * x - eta/2 clip(dE/dx) + tau sqrt(eta) noise in float, on the JIT's dE/dx. Parameters are drawn at
+ * random first, so that no part of the network is trivially zero. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +17,7 @@
 enum { B = GAUSS_BATCH, D = GAUSS_DIM };
 
 static struct ebmc_model *m;
-static float x[2 * B * D], w[2 * B];
+static float x[2 * B * D], w[2 * B], noise[B * D];
 
 static uint64_t lcg = 12345;
 static float uniform(float lo, float hi) {
@@ -33,7 +36,8 @@ static float **run_aot(const struct ebmc_aot_program *p, int threads) {
     float **args = calloc((size_t)p->n_args, sizeof *args), **outs = calloc((size_t)p->n_outputs, sizeof *outs);
     for (int i = 0; i < p->n_args; i++) {
         const char *name = p->args[i].name;
-        args[i] = strcmp(name, "in:x") == 0 ? x : strcmp(name, "in:w") == 0 ? w : param_by_name(name);
+        args[i] = strcmp(name, "in:x") == 0 ? x : strcmp(name, "in:w") == 0 ? w : strcmp(name, "in:noise") == 0 ? noise
+                                                                                                   : param_by_name(name);
         CHECK_MSG(args[i] != NULL, "%s: no buffer for argument %s", p->name, name);
     }
     for (int i = 0; i < p->n_outputs; i++) {
@@ -74,6 +78,7 @@ int main(int argc, char **argv) {
         for (int64_t j = 0; j < ebmc_param_numel(m, i); j++) ebmc_param_data(m, i)[j] = uniform(-0.3f, 0.3f);
     for (int i = 0; i < 2 * B * D; i++) x[i] = uniform(-4, 4);
     for (int i = 0; i < B; i++) w[i] = 1.0f / B, w[B + i] = -1.0f / B;
+    for (int i = 0; i < B * D; i++) noise[i] = uniform(-2, 2);
 
     for (int threads = 1; threads <= 2; threads++) {
         float e[B], grad[B * D];
@@ -101,6 +106,16 @@ int main(int argc, char **argv) {
             if (k >= 0) expect_same(name, outs[k], ebmc_param_grad(m, i), (size_t)ebmc_param_numel(m, i));
         }
         free_outs(&gauss_train, outs);
+
+        float next[B * D];
+        const float half_eta = (float)(0.5 * 0.02), sd = (float)(0.9 * sqrt(0.02)), c = 0.5f;
+        for (int i = 0; i < B * D; i++) {
+            float g = grad[i] > c ? c : grad[i] < -c ? -c : grad[i];
+            next[i] = x[i] - half_eta * g + sd * noise[i];
+        }
+        outs = run_aot(&gauss_langevin, threads);
+        expect_same("langevin x_next", outs[ebmc_aot_find_output(&gauss_langevin, "x_next")], next, B * D);
+        free_outs(&gauss_langevin, outs);
     }
     CHECK(ebmc_aot_find_arg(&gauss_train, "nonexistent") == -1);
     ebmc_free(m);

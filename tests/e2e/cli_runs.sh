@@ -65,7 +65,7 @@ grep -q '"nll": ' "$R/eval.json" || { echo "FAIL: no eval.json"; fail=1; }
 refuse "eval no checkpoint" "cannot open" "$EBMC" eval "$DIR/nockpt"
 # compile: every stage of every program prints, --stats reports, AOT writes its files, bad input is refused
 for stage in ast graph grad opt fused kernels llvm-unopt llvm asm dot; do
-    for program in energy sampler train; do
+    for program in energy sampler train langevin; do
         check "compile --emit=$stage --program=$program" "$EBMC" compile "$DIR/small.ebm" --emit=$stage --program=$program
         [ -s "$DIR/out" ] || { echo "FAIL: --emit=$stage --program=$program printed nothing"; fail=1; }
     done
