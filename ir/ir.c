@@ -32,7 +32,7 @@ double ir_op_default_attr(enum ir_op op) {
     return op == IR_LEAKY_RELU ? 0.01 : op == IR_ELU ? 1.0 : 0.0;
 }
 
-static int fail(struct ir_graph *g, const char *fmt, ...) {
+int ir_graph_fail(struct ir_graph *g, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(g->error, sizeof g->error, fmt, ap);
@@ -133,14 +133,14 @@ static int intern(struct ir_graph *g, struct ir_node *n) {
     if (g->n_nodes == g->cap_nodes) {
         int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
         struct ir_node *nodes = realloc(g->nodes, sizeof *nodes * (size_t)cap);
-        if (!nodes) return fail(g, "out of memory");
+        if (!nodes) return ir_graph_fail(g, "out of memory");
         g->nodes = nodes;
         g->cap_nodes = cap;
     }
     int id = g->n_nodes++;
     g->nodes[id] = *n;
     if (2 * g->n_nodes > g->hash_cap) {
-        if (hash_grow(g) != 0) return fail(g, "out of memory");
+        if (hash_grow(g) != 0) return ir_graph_fail(g, "out of memory");
     } else {
         g->hash_slots[slot] = id;
     }
@@ -150,16 +150,16 @@ static int intern(struct ir_graph *g, struct ir_node *n) {
 /* ---- builders ---- */
 
 static int check_shape(struct ir_graph *g, int ndim, const int64_t *shape) {
-    if (ndim < 0 || ndim > IR_MAX_DIMS) return fail(g, "rank %d is outside 0..%d", ndim, IR_MAX_DIMS);
+    if (ndim < 0 || ndim > IR_MAX_DIMS) return ir_graph_fail(g, "rank %d is outside 0..%d", ndim, IR_MAX_DIMS);
     for (int i = 0; i < ndim; i++)
-        if (shape[i] <= 0) return fail(g, "dimension %d has size %lld; sizes must be positive", i,
+        if (shape[i] <= 0) return ir_graph_fail(g, "dimension %d has size %lld; sizes must be positive", i,
                                        (long long)shape[i]);
     return 0;
 }
 
 static int check_id(struct ir_graph *g, int id) {
     if (id == -1 && g->error[0]) return -1; /* an operand's builder failed: keep its message */
-    if (id < 0 || id >= g->n_nodes) return fail(g, "operand %%%d does not exist", id);
+    if (id < 0 || id >= g->n_nodes) return ir_graph_fail(g, "operand %%%d does not exist", id);
     return 0;
 }
 
@@ -176,12 +176,12 @@ static struct ir_node blank(enum ir_op op, int ndim, const int64_t *shape) {
 static int named(struct ir_graph *g, enum ir_op op, const char *name, int ndim, const int64_t *shape) {
     if (check_shape(g, ndim, shape)) return -1;
     if (!name || !*name || strlen(name) >= IR_NAME_LEN)
-        return fail(g, "argument names must have 1 to %d characters", IR_NAME_LEN - 1);
+        return ir_graph_fail(g, "argument names must have 1 to %d characters", IR_NAME_LEN - 1);
     int other = ir_graph_find_arg(g, name);
     struct ir_node n = blank(op, ndim, shape);
     strcpy(n.name, name);
     if (other >= 0 && !node_equal(&g->nodes[other], &n))
-        return fail(g, "'%s' is already an argument of another kind or shape", name);
+        return ir_graph_fail(g, "'%s' is already an argument of another kind or shape", name);
     return intern(g, &n);
 }
 
@@ -203,7 +203,7 @@ int ir_const(struct ir_graph *g, double value, int ndim, const int64_t *shape) {
 int ir_unary_attr(struct ir_graph *g, enum ir_op op, int a, double attr) {
     if (check_id(g, a)) return -1;
     if (!ir_op_is_unary_elementwise(op) && op != IR_STOP_GRAD)
-        return fail(g, "'%s' is not a unary elementwise op", ir_op_name(op));
+        return ir_graph_fail(g, "'%s' is not a unary elementwise op", ir_op_name(op));
     const struct ir_node *x = &g->nodes[a];
     struct ir_node n = blank(op, x->ndim, x->shape);
     n.in[0] = a;
@@ -231,13 +231,13 @@ static void shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
 
 int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b) {
     if (check_id(g, a) || check_id(g, b)) return -1;
-    if (!ir_op_is_binary_elementwise(op)) return fail(g, "'%s' is not a binary elementwise op", ir_op_name(op));
+    if (!ir_op_is_binary_elementwise(op)) return ir_graph_fail(g, "'%s' is not a binary elementwise op", ir_op_name(op));
     const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
     if (!same_shape(x, y)) {
         char sa[96], sb[96];
         shape_str(sa, sizeof sa, x->ndim, x->shape);
         shape_str(sb, sizeof sb, y->ndim, y->shape);
-        return fail(g, "%s needs equal shapes, got %s and %s", ir_op_name(op), sa, sb);
+        return ir_graph_fail(g, "%s needs equal shapes, got %s and %s", ir_op_name(op), sa, sb);
     }
     struct ir_node n = blank(op, x->ndim, x->shape);
     n.in[0] = a;
@@ -253,7 +253,7 @@ int ir_where(struct ir_graph *g, int cond, int a, int b) {
         shape_str(sc, sizeof sc, c->ndim, c->shape);
         shape_str(sa, sizeof sa, x->ndim, x->shape);
         shape_str(sb, sizeof sb, y->ndim, y->shape);
-        return fail(g, "where needs equal shapes, got %s, %s and %s", sc, sa, sb);
+        return ir_graph_fail(g, "where needs equal shapes, got %s, %s and %s", sc, sa, sb);
     }
     struct ir_node n = blank(IR_WHERE, x->ndim, x->shape);
     n.in[0] = cond;
@@ -265,11 +265,11 @@ int ir_where(struct ir_graph *g, int cond, int a, int b) {
 int ir_broadcast(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     if (check_id(g, a) || check_shape(g, ndim, shape)) return -1;
     const struct ir_node *x = &g->nodes[a];
-    if (x->ndim != ndim) return fail(g, "broadcast keeps the rank: %d != %d", x->ndim, ndim);
+    if (x->ndim != ndim) return ir_graph_fail(g, "broadcast keeps the rank: %d != %d", x->ndim, ndim);
     int trivial = 1;
     for (int i = 0; i < ndim; i++) {
         if (x->shape[i] != 1 && x->shape[i] != shape[i])
-            return fail(g, "cannot broadcast dimension %d of size %lld to %lld", i, (long long)x->shape[i],
+            return ir_graph_fail(g, "cannot broadcast dimension %d of size %lld to %lld", i, (long long)x->shape[i],
                         (long long)shape[i]);
         trivial &= x->shape[i] == shape[i];
     }
@@ -287,7 +287,7 @@ int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
         char sa[96], sb[96];
         shape_str(sa, sizeof sa, x->ndim, x->shape);
         shape_str(sb, sizeof sb, ndim, shape);
-        return fail(g, "cannot reshape %s to %s: element counts differ", sa, sb);
+        return ir_graph_fail(g, "cannot reshape %s to %s: element counts differ", sa, sb);
     }
     if (same_shape(x, &n)) return a;
     if (x->op == IR_RESHAPE) a = x->in[0]; /* reshape of reshape is one reshape */
@@ -299,7 +299,7 @@ int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
 static int reduce(struct ir_graph *g, enum ir_op op, int a, unsigned axes) {
     if (check_id(g, a)) return -1;
     const struct ir_node *x = &g->nodes[a];
-    if (axes >> x->ndim) return fail(g, "%s over an axis the operand (rank %d) does not have", ir_op_name(op), x->ndim);
+    if (axes >> x->ndim) return ir_graph_fail(g, "%s over an axis the operand (rank %d) does not have", ir_op_name(op), x->ndim);
     struct ir_node n = blank(op, x->ndim, x->shape);
     for (int i = 0; i < x->ndim; i++)
         if (axes >> i & 1) n.shape[i] = 1;
@@ -333,13 +333,13 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes) {
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags) {
     if (check_id(g, a) || check_id(g, b)) return -1;
     const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
-    if (x->ndim != 2 || y->ndim != 2) return fail(g, "matmul takes 2-D operands, got rank %d and %d", x->ndim, y->ndim);
+    if (x->ndim != 2 || y->ndim != 2) return ir_graph_fail(g, "matmul takes 2-D operands, got rank %d and %d", x->ndim, y->ndim);
     int64_t m = flags & IR_TRANS_A ? x->shape[1] : x->shape[0];
     int64_t ka = flags & IR_TRANS_A ? x->shape[0] : x->shape[1];
     int64_t kb = flags & IR_TRANS_B ? y->shape[1] : y->shape[0];
     int64_t nn = flags & IR_TRANS_B ? y->shape[0] : y->shape[1];
     if (ka != kb)
-        return fail(g, "matmul inner dimensions differ: [%lld, %lld] x [%lld, %lld]", (long long)m, (long long)ka,
+        return ir_graph_fail(g, "matmul inner dimensions differ: [%lld, %lld] x [%lld, %lld]", (long long)m, (long long)ka,
                     (long long)kb, (long long)nn);
     int64_t shape[2] = {m, nn};
     struct ir_node n = blank(IR_MATMUL, 2, shape);
@@ -352,7 +352,7 @@ int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags) {
 int ir_broadcast_to(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     if (check_id(g, a) || check_shape(g, ndim, shape)) return -1;
     const struct ir_node x = g->nodes[a];
-    if (x.ndim > ndim) return fail(g, "cannot broadcast rank %d to rank %d", x.ndim, ndim);
+    if (x.ndim > ndim) return ir_graph_fail(g, "cannot broadcast rank %d to rank %d", x.ndim, ndim);
     int64_t padded[IR_MAX_DIMS];
     for (int i = 0; i < ndim; i++) padded[i] = i < ndim - x.ndim ? 1 : x.shape[i - (ndim - x.ndim)];
     return ir_broadcast(g, ir_reshape(g, a, ndim, padded), ndim, shape);
@@ -372,7 +372,7 @@ static int broadcast_shapes(struct ir_graph *g, int n, const int *ids, int *ndim
             if (*d != 1) {
                 char buf[IR_MAX_INPUTS][96];
                 for (int j = 0; j < n; j++) shape_str(buf[j], sizeof buf[j], g->nodes[ids[j]].ndim, g->nodes[ids[j]].shape);
-                return fail(g, "shapes %s%s%s%s%s do not broadcast", buf[0], n > 2 ? ", " : " and ", buf[1],
+                return ir_graph_fail(g, "shapes %s%s%s%s%s do not broadcast", buf[0], n > 2 ? ", " : " and ", buf[1],
                             n > 2 ? " and " : "", n > 2 ? buf[2] : "");
             }
             *d = x->shape[i];
@@ -391,7 +391,7 @@ int ir_permute(struct ir_graph *g, int a, const int *perm) {
     int identity = 1;
     for (int i = 0; i < x->ndim; i++) {
         if (perm[i] < 0 || perm[i] >= x->ndim || (seen >> perm[i] & 1))
-            return fail(g, "permute: not a permutation of the %d axes", x->ndim);
+            return ir_graph_fail(g, "permute: not a permutation of the %d axes", x->ndim);
         seen |= 1u << perm[i];
         n.perm[i] = perm[i];
         n.shape[i] = x->shape[perm[i]];
@@ -418,7 +418,7 @@ static int strided(struct ir_graph *g, enum ir_op op, int a, const int64_t *star
     int identity = 1;
     for (int i = 0; i < x->ndim; i++) {
         if (!strided_fits(start[i], step[i], small[i], big[i]))
-            return fail(g, "%s: axis %d: start %lld, step %lld and %lld elements do not fit in %lld", ir_op_name(op), i,
+            return ir_graph_fail(g, "%s: axis %d: start %lld, step %lld and %lld elements do not fit in %lld", ir_op_name(op), i,
                         (long long)start[i], (long long)step[i], (long long)small[i], (long long)big[i]);
         n.start[i] = start[i];
         n.step[i] = step[i];
@@ -440,10 +440,10 @@ int ir_pad(struct ir_graph *g, int a, const int64_t *start, const int64_t *step,
 int ir_concat(struct ir_graph *g, int a, int b, int axis) {
     if (check_id(g, a) || check_id(g, b)) return -1;
     const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
-    if (axis < 0 || axis >= x->ndim || x->ndim != y->ndim) return fail(g, "concat: bad axis %d or ranks differ", axis);
+    if (axis < 0 || axis >= x->ndim || x->ndim != y->ndim) return ir_graph_fail(g, "concat: bad axis %d or ranks differ", axis);
     struct ir_node n = blank(IR_CONCAT, x->ndim, x->shape);
     for (int i = 0; i < x->ndim; i++)
-        if (i != axis && x->shape[i] != y->shape[i]) return fail(g, "concat: dimension %d differs", i);
+        if (i != axis && x->shape[i] != y->shape[i]) return ir_graph_fail(g, "concat: dimension %d differs", i);
     n.shape[axis] += y->shape[axis];
     n.axis = axis;
     n.in[0] = a;
@@ -455,7 +455,7 @@ int ir_slice_axis(struct ir_graph *g, int a, int axis, int64_t start, int64_t st
     if (check_id(g, a)) return -1;
     const struct ir_node *x = &g->nodes[a];
     if (axis < 0 || axis >= x->ndim || step < 1 || start < 0 || stop > x->shape[axis] || start >= stop)
-        return fail(g, "slice: bad axis %d or range %lld:%lld:%lld", axis, (long long)start, (long long)stop,
+        return ir_graph_fail(g, "slice: bad axis %d or range %lld:%lld:%lld", axis, (long long)start, (long long)stop,
                     (long long)step);
     int64_t st[IR_MAX_DIMS] = {0}, sp[IR_MAX_DIMS] = {1, 1, 1, 1}, shape[IR_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
@@ -468,7 +468,7 @@ int ir_slice_axis(struct ir_graph *g, int a, int axis, int64_t start, int64_t st
 int ir_pad_axis(struct ir_graph *g, int a, int axis, int64_t before, int64_t after) {
     if (check_id(g, a)) return -1;
     const struct ir_node *x = &g->nodes[a];
-    if (axis < 0 || axis >= x->ndim || before < 0 || after < 0) return fail(g, "pad: bad axis %d or padding", axis);
+    if (axis < 0 || axis >= x->ndim || before < 0 || after < 0) return ir_graph_fail(g, "pad: bad axis %d or padding", axis);
     int64_t st[IR_MAX_DIMS] = {0}, sp[IR_MAX_DIMS] = {1, 1, 1, 1}, shape[IR_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
     st[axis] = before;
@@ -513,14 +513,14 @@ int ir_sum_all(struct ir_graph *g, int a) {
 int ir_sum_to(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     if (check_id(g, a)) return -1;
     const struct ir_node x = g->nodes[a];
-    if (ndim > x.ndim) return fail(g, "cannot sum rank %d down to rank %d", x.ndim, ndim);
+    if (ndim > x.ndim) return ir_graph_fail(g, "cannot sum rank %d down to rank %d", x.ndim, ndim);
     /* Leading axes that broadcasting added, and axes stretched from 1. */
     unsigned axes = 0;
     int lead = x.ndim - ndim;
     for (int i = 0; i < x.ndim; i++) {
         int j = i - lead;
         if (j < 0 || (shape[j] == 1 && x.shape[i] != 1)) axes |= 1u << i;
-        else if (shape[j] != x.shape[i]) return fail(g, "cannot sum dimension %d of size %lld to %lld", i,
+        else if (shape[j] != x.shape[i]) return ir_graph_fail(g, "cannot sum dimension %d of size %lld to %lld", i,
                                                    (long long)x.shape[i], (long long)shape[j]);
     }
     return ir_reshape(g, ir_sum(g, a, axes), ndim, shape);
@@ -531,12 +531,12 @@ int ir_sum_to(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
 int ir_graph_output(struct ir_graph *g, const char *name, int node) {
     if (check_id(g, node)) return -1;
     if (!name || !*name || strlen(name) >= IR_NAME_LEN)
-        return fail(g, "output names must have 1 to %d characters", IR_NAME_LEN - 1);
-    if (ir_graph_find_output(g, name) >= 0) return fail(g, "output '%s' is defined twice", name);
+        return ir_graph_fail(g, "output names must have 1 to %d characters", IR_NAME_LEN - 1);
+    if (ir_graph_find_output(g, name) >= 0) return ir_graph_fail(g, "output '%s' is defined twice", name);
     if (g->n_outputs == g->cap_outputs) {
         int cap = g->cap_outputs ? g->cap_outputs * 2 : 8;
         struct ir_output *o = realloc(g->outputs, sizeof *o * (size_t)cap);
-        if (!o) return fail(g, "out of memory");
+        if (!o) return ir_graph_fail(g, "out of memory");
         g->outputs = o;
         g->cap_outputs = cap;
     }
@@ -667,7 +667,7 @@ int ir_verify(const struct ir_graph *g, char *err, size_t errlen) {
 }
 
 int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
-    if ((unsigned)src->op >= IR_OP_COUNT) return fail(g, "unknown op %d", (int)src->op);
+    if ((unsigned)src->op >= IR_OP_COUNT) return ir_graph_fail(g, "unknown op %d", (int)src->op);
     /* Canonical form: fields the op does not use are zero, so equal nodes hash alike. */
     struct ir_node n = blank(src->op, src->ndim >= 0 && src->ndim <= IR_MAX_DIMS ? src->ndim : 0, src->shape);
     n.ndim = src->ndim;
@@ -684,13 +684,13 @@ int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
     if (n.op == IR_INPUT || n.op == IR_PARAM) {
         size_t len = strnlen(src->name, IR_NAME_LEN);
         if (len == 0 || len >= IR_NAME_LEN)
-            return fail(g, "argument names must have 1 to %d characters", IR_NAME_LEN - 1);
+            return ir_graph_fail(g, "argument names must have 1 to %d characters", IR_NAME_LEN - 1);
         memcpy(n.name, src->name, len);
         int other = ir_graph_find_arg(g, n.name);
         if (other >= 0 && !node_equal(&g->nodes[other], &n))
-            return fail(g, "'%s' is already an argument of another kind or shape", n.name);
+            return ir_graph_fail(g, "'%s' is already an argument of another kind or shape", n.name);
     }
-    if (check_node(g, g->n_nodes, &n, why, sizeof why) != 0) return fail(g, "%s: %s", ir_op_name(n.op), why);
+    if (check_node(g, g->n_nodes, &n, why, sizeof why) != 0) return ir_graph_fail(g, "%s: %s", ir_op_name(n.op), why);
     return intern(g, &n);
 }
 

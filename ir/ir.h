@@ -120,6 +120,8 @@ int ir_op_is_binary_elementwise(enum ir_op op);
 struct ir_graph *ir_graph_new(void);
 void ir_graph_free(struct ir_graph *g);
 const char *ir_graph_error(const struct ir_graph *g);
+/* Sets ir_graph_error() (printf-style) and returns -1: how builders and passes report a failure. */
+int ir_graph_fail(struct ir_graph *g, const char *fmt, ...);
 int64_t ir_node_numel(const struct ir_node *n);
 static inline const struct ir_node *ir_node_at(const struct ir_graph *g, int id) { return &g->nodes[id]; }
 

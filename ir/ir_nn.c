@@ -1,18 +1,9 @@
 /* ir_nn.c: layers built from other IR ops (declared in ir.h). Each is a composite: its gradient, its
  * interpretation and its code come from the ops it is made of, so there is nothing else to keep in step.
  * Shapes are checked here with messages; the frontend checks them first to point at the source. */
-#include <stdarg.h>
 #include <string.h>
 
 #include "ir.h"
-
-static int fail(struct ir_graph *g, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g->error, sizeof g->error, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Node id, or NULL. The pointer is good only until the next node is added (the table may move). */
 static const struct ir_node *node(struct ir_graph *g, int id) {
@@ -39,11 +30,11 @@ static int concat_tree(struct ir_graph *g, const int *parts, int n, int axis) {
  * than the 2-D case (docs/ir.md says why this is not an IR op). */
 int ir_batch_matmul(struct ir_graph *g, int a, int b) {
     const struct ir_node *an = node(g, a), *bn = node(g, b);
-    if (!an || !bn) return fail(g, "batch_matmul: operand does not exist");
+    if (!an || !bn) return ir_graph_fail(g, "batch_matmul: operand does not exist");
     int64_t nb = an->shape[0], m = an->shape[1], k = an->shape[2], n = bn->shape[bn->ndim - 1];
     if (an->ndim != 3 || (bn->ndim != 2 && bn->ndim != 3) || bn->shape[bn->ndim - 2] != k ||
         (bn->ndim == 3 && bn->shape[0] != nb))
-        return fail(g, "batch_matmul: needs [b, M, K] x [b, K, N] or [b, M, K] x [K, N]");
+        return ir_graph_fail(g, "batch_matmul: needs [b, M, K] x [b, K, N] or [b, M, K] x [K, N]");
     if (bn->ndim == 2) {
         int y = ir_matmul(g, ir_reshape(g, a, 2, (int64_t[]){nb * m, k}), b, 0);
         return reshape4(g, y, 3, nb, m, n, 0);
@@ -60,17 +51,17 @@ int ir_batch_matmul(struct ir_graph *g, int a, int b) {
  * convolution. Column order (c, kh, kw) matches the weight's row-major layout. */
 int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding) {
     const struct ir_node *xn = node(g, x), *wn = node(g, w), *bn = bias >= 0 ? node(g, bias) : NULL;
-    if (!xn || !wn || (bias >= 0 && !bn)) return fail(g, "conv2d: operand does not exist");
+    if (!xn || !wn || (bias >= 0 && !bn)) return ir_graph_fail(g, "conv2d: operand does not exist");
     if (xn->ndim != 4 || wn->ndim != 4 || xn->shape[1] != wn->shape[1] || stride < 1 || padding < 0)
-        return fail(g, "conv2d: needs x [N, C, H, W], w [O, C, KH, KW], stride >= 1 and padding >= 0");
+        return ir_graph_fail(g, "conv2d: needs x [N, C, H, W], w [O, C, KH, KW], stride >= 1 and padding >= 0");
     int64_t n = xn->shape[0], c = xn->shape[1], h = xn->shape[2] + 2 * padding, wd = xn->shape[3] + 2 * padding;
     int64_t o = wn->shape[0], kh = wn->shape[2], kw = wn->shape[3];
-    if (kh > h || kw > wd) return fail(g, "conv2d: the kernel is larger than the padded input");
-    if (bn && (bn->ndim != 1 || bn->shape[0] != o)) return fail(g, "conv2d: the bias must be [O]");
+    if (kh > h || kw > wd) return ir_graph_fail(g, "conv2d: the kernel is larger than the padded input");
+    if (bn && (bn->ndim != 1 || bn->shape[0] != o)) return ir_graph_fail(g, "conv2d: the bias must be [O]");
     int64_t oh = (h - kh) / stride + 1, ow = (wd - kw) / stride + 1;
     int xp = ir_pad(g, x, (int64_t[]){0, 0, padding, padding}, (int64_t[]){1, 1, 1, 1}, (int64_t[]){n, c, h, wd});
     int parts[64 * 64], k = 0;
-    if (kh * kw > 64 * 64) return fail(g, "conv2d: kernels are limited to 4096 elements");
+    if (kh * kw > 64 * 64) return ir_graph_fail(g, "conv2d: kernels are limited to 4096 elements");
     for (int i = 0; i < kh; i++)
         for (int j = 0; j < kw; j++) {
             int patch = ir_slice(g, xp, (int64_t[]){0, 0, i, j}, (int64_t[]){1, 1, stride, stride},
@@ -90,7 +81,7 @@ int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int paddin
 int ir_avg_pool2d(struct ir_graph *g, int x, int k) {
     const struct ir_node *xn = node(g, x);
     if (!xn || xn->ndim != 4 || k < 1 || xn->shape[2] < k || xn->shape[3] < k)
-        return fail(g, "avg_pool2d: needs x [N, C, H, W] with H, W >= k >= 1");
+        return ir_graph_fail(g, "avg_pool2d: needs x [N, C, H, W] with H, W >= k >= 1");
     int64_t n = xn->shape[0], c = xn->shape[1], oh = xn->shape[2] / k, ow = xn->shape[3] / k;
     int whole = ir_slice(g, x, (int64_t[]){0, 0, 0, 0}, (int64_t[]){1, 1, 1, 1}, (int64_t[]){n, c, oh * k, ow * k});
     int s = ir_sum(g, reshape4(g, whole, 4, n * c * oh, k, ow, k), 2u | 8u);
@@ -127,7 +118,7 @@ static int check_affine(struct ir_graph *g, const char *what, int gamma, int bet
         int id = k ? beta : gamma;
         const struct ir_node *p = id >= 0 ? node(g, id) : NULL;
         if (id >= 0 && (!p || p->ndim != 1 || p->shape[0] != d))
-            return fail(g, "%s: %s must be [%lld]", what, k ? "beta" : "gamma", (long long)d);
+            return ir_graph_fail(g, "%s: %s must be [%lld]", what, k ? "beta" : "gamma", (long long)d);
     }
     return 0;
 }
@@ -135,7 +126,7 @@ static int check_affine(struct ir_graph *g, const char *what, int gamma, int bet
 int ir_group_norm(struct ir_graph *g, int x, int groups, int gamma, int beta, double eps) {
     const struct ir_node *xn = node(g, x);
     if (!xn || xn->ndim < 2 || groups < 1 || xn->shape[1] % groups)
-        return fail(g, "group_norm: needs x [N, C, ...] with C divisible by the number of groups");
+        return ir_graph_fail(g, "group_norm: needs x [N, C, ...] with C divisible by the number of groups");
     int64_t c = xn->shape[1], rows[3] = {xn->shape[0], groups, ir_node_numel(xn) / xn->shape[0] / groups};
     if (check_affine(g, "group_norm", gamma, beta, c)) return -1;
     int y = normalize(g, x, 3, rows, eps);
@@ -144,7 +135,7 @@ int ir_group_norm(struct ir_graph *g, int x, int groups, int gamma, int beta, do
 
 int ir_layer_norm(struct ir_graph *g, int x, int gamma, int beta, double eps) {
     const struct ir_node *xn = node(g, x);
-    if (!xn || xn->ndim < 1) return fail(g, "layer_norm: needs a tensor");
+    if (!xn || xn->ndim < 1) return ir_graph_fail(g, "layer_norm: needs a tensor");
     int last = xn->ndim - 1; /* read now: building nodes may move the node table */
     int64_t d = xn->shape[last], rows[2] = {ir_node_numel(xn) / d, d};
     if (check_affine(g, "layer_norm", gamma, beta, d)) return -1;

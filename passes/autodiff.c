@@ -8,17 +8,8 @@
  * (e.g. sigmoid(x) for silu's rule), which is just sharing. */
 #include "autodiff.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(struct ir_graph *g, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g->error, sizeof g->error, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* State of one ad_grad call. Arrays cover forward nodes 0..y only: y depends on nothing later. */
 struct ad {
@@ -105,7 +96,7 @@ static int unary_rule(struct ir_graph *g, const struct ir_node *n, int x, int y,
     case IR_GELU: return gelu_rule(g, x, gy);
     case IR_SIN: return mul(g, gy, ir_unary(g, IR_COS, x));
     case IR_COS: return ir_unary(g, IR_NEG, mul(g, gy, ir_unary(g, IR_SIN, x)));
-    default: return fail(g, "autodiff: no rule for '%s'", ir_op_name(n->op));
+    default: return ir_graph_fail(g, "autodiff: no rule for '%s'", ir_op_name(n->op));
     }
 }
 
@@ -204,22 +195,22 @@ static int propagate(struct ad *ad, int id) {
         if (need_b && accumulate(ad, b, matmul_grad_b(g, a, gy, n.flags))) return -1;
         return 0;
     default:
-        if (!ir_op_is_unary_elementwise(n.op)) return fail(g, "autodiff: no rule for '%s'", ir_op_name(n.op));
+        if (!ir_op_is_unary_elementwise(n.op)) return ir_graph_fail(g, "autodiff: no rule for '%s'", ir_op_name(n.op));
         return need_a ? accumulate(ad, a, unary_rule(g, &n, a, id, gy)) : 0;
     }
 }
 
 static int check_args(struct ir_graph *g, int y, int seed, int n_wrt, const int *wrt, int *grads) {
-    if (y < 0 || y >= g->n_nodes) return fail(g, "autodiff: output %%%d does not exist", y);
-    if (n_wrt < 0 || (n_wrt > 0 && (!wrt || !grads))) return fail(g, "autodiff: bad wrt list");
+    if (y < 0 || y >= g->n_nodes) return ir_graph_fail(g, "autodiff: output %%%d does not exist", y);
+    if (n_wrt < 0 || (n_wrt > 0 && (!wrt || !grads))) return ir_graph_fail(g, "autodiff: bad wrt list");
     for (int i = 0; i < n_wrt; i++)
-        if (wrt[i] < 0 || wrt[i] >= g->n_nodes) return fail(g, "autodiff: wrt node %%%d does not exist", wrt[i]);
+        if (wrt[i] < 0 || wrt[i] >= g->n_nodes) return ir_graph_fail(g, "autodiff: wrt node %%%d does not exist", wrt[i]);
     if (seed == -1) return 0;
-    if (seed < 0 || seed >= g->n_nodes) return fail(g, "autodiff: seed %%%d does not exist", seed);
+    if (seed < 0 || seed >= g->n_nodes) return ir_graph_fail(g, "autodiff: seed %%%d does not exist", seed);
     const struct ir_node *s = &g->nodes[seed], *t = &g->nodes[y];
     int same = s->ndim == t->ndim;
     for (int i = 0; same && i < s->ndim; i++) same = s->shape[i] == t->shape[i];
-    if (!same) return fail(g, "autodiff: seed %%%d is not shaped like output %%%d", seed, y);
+    if (!same) return ir_graph_fail(g, "autodiff: seed %%%d is not shaped like output %%%d", seed, y);
     return 0;
 }
 
@@ -230,7 +221,7 @@ int ad_grad(struct ir_graph *g, int y, int seed, int n_wrt, const int *wrt, int 
     char *live = calloc((size_t)n, 1);
     int rc = -1;
     if (!ad.adjoint || !ad.reaches || !live) {
-        fail(g, "autodiff: out of memory");
+        ir_graph_fail(g, "autodiff: out of memory");
         goto done;
     }
 
