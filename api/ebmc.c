@@ -239,9 +239,10 @@ static struct ir_graph *build_langevin_graph(struct ebmc_model *m, FILE *diag) {
     int x = ir_graph_find_arg(g, RT_IN_X), gx = g->outputs[ir_graph_find_output(g, RT_OUT_GRAD_X)].node;
     const struct ir_node *xn = ir_node_at(g, x);
     int noise = ir_input(g, RT_IN_NOISE, xn->ndim, xn->shape);
-    if (c->grad_clip > 0)
-        gx = ir_binary(g, IR_MINIMUM, ir_binary(g, IR_MAXIMUM, gx, ir_const_like(g, -c->grad_clip, gx)),
-                       ir_const_like(g, c->grad_clip, gx));
+    if (c->grad_clip > 0) { /* g > c ? c : g < -c ? -c : g, as the host's clip: a NaN stays NaN */
+        int hi = ir_const_like(g, c->grad_clip, gx), lo = ir_const_like(g, -c->grad_clip, gx);
+        gx = ir_where(g, ir_binary(g, IR_GT, gx, hi), hi, ir_where(g, ir_binary(g, IR_LT, gx, lo), lo, gx));
+    }
     int drift = ir_binary(g, IR_MUL, ir_const_like(g, 0.5 * c->step_size, gx), gx);
     int kick = ir_binary(g, IR_MUL, ir_const_like(g, c->noise_scale * sqrt(c->step_size), noise), noise);
     int next = ir_binary(g, IR_ADD, ir_binary(g, IR_SUB, x, drift), kick);

@@ -1,5 +1,6 @@
 /* jit.c: compiles a graph's kernel module (built by codegen.c) with LLVM's O3 pipeline for the host
- * CPU, loads it into an ORC LLJIT, and runs the kernels from one OpenMP parallel region. */
+ * CPU into an object file (or takes it from the compile cache), loads it into an ORC LLJIT, and hands
+ * the kernels to the runner (runner.c). Also writes ahead-of-time object files (jit_emit_object). */
 #include "jit.h"
 
 #include <llvm-c/Analysis.h>
@@ -12,6 +13,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -185,8 +187,9 @@ static LLVMMemoryBufferRef emit_object(LLVMModuleRef mod, const char *triple, ch
 /* Writes a buffer to path atomically (a temporary file, then rename), so that a reader never sees
  * half a file. Returns 0, or -1 with a message. */
 static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
+    static atomic_uint counter; /* with the pid: a name no other writer, process or thread, uses */
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&counter, 1));
     FILE *f = fopen(tmp, "wb");
     int ok = f && fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), f) == LLVMGetBufferSize(buf);
     if (f && fclose(f) != 0) ok = 0;
@@ -202,7 +205,8 @@ static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size
  * A compiled program is kept as an object file in the cache folder: $EBMC_CACHE_DIR, else
  * $XDG_CACHE_HOME/ebmc, else ~/.cache/ebmc; EBMC_CACHE_DIR=off turns the cache off. Its name is a
  * 128-bit hash of everything that decides the code: the graph's text, the options, the host CPU and its
- * features, and the backend's own sources (EBMC_BACKEND_HASH, computed by the build). A training run
+ * features, the LLVM version, and the sources of the backend and the IR (EBMC_BACKEND_HASH, computed by
+ * the build). A training run
  * then skips LLVM's optimizer and code generator whenever the same model and batch size ran before. */
 
 static uint64_t fnv1a(const char *text, uint64_t h) {
@@ -237,6 +241,10 @@ static int cache_path(const struct ir_graph *g, int opt_level, const struct code
     char options[160];
     snprintf(options, sizeof options, "\nopt %d fusion %d planning %d\n", opt_level, !copts->no_fusion,
              !copts->no_memory_planning);
+    unsigned major, minor, patch;
+    LLVMGetVersion(&major, &minor, &patch);
+    char llvm[48];
+    snprintf(llvm, sizeof llvm, "llvm %u.%u.%u", major, minor, patch);
     uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
     for (int i = 0; i < 2; i++) {
         h[i] = fnv1a(text ? text : "", h[i]);
@@ -244,6 +252,7 @@ static int cache_path(const struct ir_graph *g, int opt_level, const struct code
         h[i] = fnv1a(cpu, h[i]);
         h[i] = fnv1a(features, h[i]);
         h[i] = fnv1a(EBMC_BACKEND_HASH, h[i]);
+        h[i] = fnv1a(llvm, h[i]);
     }
     int ok = text != NULL;
     free(text);
@@ -420,9 +429,10 @@ static LLVMValueRef const_cstring(LLVMModuleRef mod, const char *text) {
 }
 
 /* The descriptor d (include/ebmc_aot.h) as a global named `symbol`, kernels named with `prefix`. The
- * struct types mirror the C declarations field by field, so the C ABI lays them out alike. */
-static void add_descriptor(LLVMModuleRef mod, const struct ebmc_aot_program *d, const struct codegen_plan *plan,
-                           const char *symbol, const char *prefix) {
+ * struct types mirror the C declarations field by field, so the C ABI lays them out alike. Returns 0,
+ * or -1 when out of memory. */
+static int add_descriptor(LLVMModuleRef mod, const struct ebmc_aot_program *d, const struct codegen_plan *plan,
+                          const char *symbol, const char *prefix) {
     LLVMContextRef ctx = LLVMGetModuleContext(mod);
     LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i32 = LLVMInt32TypeInContext(ctx);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(ctx), f32 = LLVMFloatTypeInContext(ctx);
@@ -438,7 +448,8 @@ static void add_descriptor(LLVMModuleRef mod, const struct ebmc_aot_program *d, 
     LLVMValueRef tables[2];
     for (int l = 0; l < 2; l++) {
         LLVMValueRef *items = calloc((size_t)counts[l] + 1, sizeof *items);
-        for (int i = 0; items && i < counts[l]; i++) {
+        if (!items) return -1;
+        for (int i = 0; i < counts[l]; i++) {
             const struct ebmc_aot_tensor *t = &lists[l][i];
             LLVMValueRef shape[EBMC_AOT_MAX_DIMS];
             for (int k = 0; k < EBMC_AOT_MAX_DIMS; k++)
@@ -452,11 +463,13 @@ static void add_descriptor(LLVMModuleRef mod, const struct ebmc_aot_program *d, 
         free(items);
     }
     LLVMValueRef *offsets = calloc((size_t)d->n_slots + 1, sizeof *offsets);
-    for (int s = 0; offsets && s < d->n_slots; s++) offsets[s] = LLVMConstInt(i64, (unsigned long long)d->slot_offset[s], 0);
+    if (!offsets) return -1;
+    for (int s = 0; s < d->n_slots; s++) offsets[s] = LLVMConstInt(i64, (unsigned long long)d->slot_offset[s], 0);
     LLVMValueRef offset_table = private_constant(mod, LLVMConstArray2(i64, offsets, (uint64_t)d->n_slots), ".offsets");
     free(offsets);
     LLVMValueRef *kernels = calloc((size_t)d->n_kernels + 1, sizeof *kernels);
-    for (int i = 0; kernels && i < d->n_kernels; i++) {
+    if (!kernels) return -1;
+    for (int i = 0; i < d->n_kernels; i++) {
         char name[160];
         codegen_kernel_name(name, sizeof name, prefix, &plan->kernels[i]);
         LLVMValueRef fields[] = {LLVMGetNamedFunction(mod, name),
@@ -476,6 +489,7 @@ static void add_descriptor(LLVMModuleRef mod, const struct ebmc_aot_program *d, 
     LLVMValueRef program = LLVMAddGlobal(mod, program_t, symbol);
     LLVMSetInitializer(program, LLVMConstNamedStruct(program_t, fields, 10));
     LLVMSetGlobalConstant(program, 1);
+    return 0;
 }
 
 int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *const *symbols, const char *path,
@@ -499,11 +513,10 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
         snprintf(prefix, sizeof prefix, "%s_", symbols[i]);
         if ((rc = codegen_plan(graphs[i], NULL, &plan, err, errlen)) != 0) break;
         if (codegen_describe(graphs[i], &plan, symbols[i], &d) != 0 ||
-            codegen_add_kernels(mod, graphs[i], &plan, host_has_fma(), prefix) != 0) {
+            codegen_add_kernels(mod, graphs[i], &plan, host_has_fma(), prefix) != 0 ||
+            add_descriptor(mod, &d, &plan, symbols[i], prefix) != 0) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
-        } else {
-            add_descriptor(mod, &d, &plan, symbols[i], prefix);
         }
         codegen_describe_free(&d);
         codegen_plan_free(&plan);

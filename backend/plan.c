@@ -69,10 +69,9 @@ static void count_uses(const struct ir_graph *g, struct uses *u) {
     /* Downward: every consumer (a higher id) has reported to a node before the node reports on. */
     for (int id = g->n_nodes - 1; id >= 0; id--) {
         const struct ir_node *n = ir_node_at(g, id);
+        /* An operand used twice (mul(a, a)) counts twice: emit_value would compute an inlined one twice. */
         for (int i = 0; i < ir_op_arity(n->op); i++) {
             int x = n->in[i];
-            if (i > 0 && x == n->in[0]) continue; /* mul(a, a) is one consumer */
-            if (i > 1 && x == n->in[1]) continue;
             if (is_alias(n->op)) {
                 u->count[x] += u->count[id];
                 u->is_output[x] |= u->is_output[id];
@@ -172,29 +171,29 @@ static void choose_fusion(const struct ir_graph *g, const struct uses *u, struct
 
 /* ---- kernels and what they read ---- */
 
-static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, int main, char *used);
+static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used);
 
-static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan, int id, int main, char *used) {
+static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used) {
     if (plan->slot[id] >= 0) used[plan->slot[id]] = 1;
-    else mark_operands(g, plan, id, main, used);
+    else mark_operands(g, plan, id, used); /* inlined, or the kernel's main loop: its operands */
 }
 
 /* Marks the slots that computing node id in place reads (for main: its operands). */
-static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, int main, char *used) {
+static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used) {
     const struct ir_node *n = ir_node_at(g, id);
     if (n->op == IR_MATMUL && (n->flags & IR_TRANS_B)) {
-        mark_value(g, plan, n->in[0], main, used);
+        mark_value(g, plan, n->in[0], used);
         used[plan->transposed[n->in[1]]] = 1;
         return;
     }
-    for (int i = 0; i < ir_op_arity(n->op); i++) mark_value(g, plan, n->in[i], main, used);
+    for (int i = 0; i < ir_op_arity(n->op); i++) mark_value(g, plan, n->in[i], used);
 }
 
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
                           char *used) {
     memset(used, 0, (size_t)plan->n_slots);
-    if (k->kind == CODEGEN_TRANSPOSE) mark_value(g, plan, k->node, -1, used);
-    else mark_operands(g, plan, k->node, k->main, used);
+    if (k->kind == CODEGEN_TRANSPOSE) mark_value(g, plan, k->node, used);
+    else mark_operands(g, plan, k->node, used);
 }
 
 static void add_node_kernel(const struct ir_graph *g, struct codegen_plan *plan, int id, int main) {

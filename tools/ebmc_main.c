@@ -357,7 +357,8 @@ static int cmd_compile(int argc, char **argv) {
         if (!name) { /* the model file's name, as a C identifier */
             const char *slash = strrchr(model_path, '/'), *file = slash ? slash + 1 : model_path;
             int len = (int)strcspn(file, ".");
-            snprintf(base, sizeof base, "%s%.*s", file[0] >= '0' && file[0] <= '9' ? "m" : "", len < 64 ? len : 64, file);
+            snprintf(base, sizeof base, "%s%.*s", len == 0 || (file[0] >= '0' && file[0] <= '9') ? "m" : "",
+                     len < 63 ? len : 63, file);
             for (char *c = base; *c; c++)
                 if (!(*c == '_' || ((*c | 32) >= 'a' && (*c | 32) <= 'z') || (*c >= '0' && *c <= '9'))) *c = '_';
             name = base;
