@@ -60,6 +60,9 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
                  size_t errlen);
 void codegen_plan_free(struct codegen_plan *plan);
 
+/* Reshape and stop_grad: the same elements in the same order as their input, so they share its storage. */
+int codegen_is_alias(enum ir_op op);
+
 /* Sets used[s] (n_slots entries) for every slot kernel k reads. */
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
                           char *used);

@@ -78,7 +78,7 @@ static void print_expr(const struct ir_graph *g, const struct codegen_plan *plan
         fprintf(out, "b%d[%s]", plan->slot[id], idx);
     } else if (n->op == IR_CONST) {
         fprintf(out, "%.9g", n->value);
-    } else if (n->op == IR_RESHAPE || n->op == IR_STOP_GRAD) {
+    } else if (codegen_is_alias(n->op)) {
         print_expr(g, plan, main, n->in[0], idx, out);
     } else if (n->op == IR_BROADCAST) {
         char *sub = NULL;
@@ -165,10 +165,7 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
 
 /* ---- --emit=dot ---- */
 
-static int is_alias_node(const struct ir_graph *g, int id) {
-    enum ir_op op = ir_node_at(g, id)->op;
-    return op == IR_RESHAPE || op == IR_STOP_GRAD;
-}
+static int is_alias_node(const struct ir_graph *g, int id) { return codegen_is_alias(ir_node_at(g, id)->op); }
 
 static int resolve_alias(const struct ir_graph *g, int id) {
     while (is_alias_node(g, id)) id = ir_node_at(g, id)->in[0];

@@ -122,16 +122,14 @@ static int optimize_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_l
     return bad ? -1 : 0;
 }
 
-/* Builds g's module in ctx for `triple`, verified and optimized at opt_level. */
+/* Builds g's module in ctx for the host machine tm, verified and optimized at opt_level. */
 static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx,
-                                  const char *triple, int opt_level, char *err, size_t errlen) {
-    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
-    if (!tm) return NULL;
+                                  LLVMTargetMachineRef tm, const char *triple, int opt_level, char *err,
+                                  size_t errlen) {
     LLVMModuleRef mod = new_module(ctx, tm, triple);
     int bad = codegen_add_kernels(mod, g, plan, host_has_fma(), "") != 0;
     if (bad) snprintf(err, errlen, "out of memory");
     else bad = optimize_module(mod, tm, opt_level, err, errlen) != 0;
-    LLVMDisposeTargetMachine(tm);
     if (bad) {
         LLVMDisposeModule(mod);
         return NULL;
@@ -169,19 +167,18 @@ static LLVMOrcLLJITRef create_jit(char *err, size_t errlen) {
     return jit;
 }
 
-/* Compiles mod for the host into an object file in memory. NULL with a message on failure. */
-static LLVMMemoryBufferRef emit_object(LLVMModuleRef mod, const char *triple, char *err, size_t errlen) {
-    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
-    if (!tm) return NULL;
-    LLVMMemoryBufferRef obj = NULL;
+/* Compiles mod with tm into an object file or assembly text in memory. NULL with a message on failure. */
+static LLVMMemoryBufferRef emit_code(LLVMTargetMachineRef tm, LLVMModuleRef mod, LLVMCodeGenFileType type, char *err,
+                                     size_t errlen) {
+    LLVMMemoryBufferRef buf = NULL;
     char *msg = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &obj)) {
-        snprintf(err, errlen, "cannot emit an object file: %s", msg ? msg : "?");
-        obj = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, type, &msg, &buf)) {
+        snprintf(err, errlen, "cannot emit %s: %s", type == LLVMObjectFile ? "an object file" : "assembly",
+                 msg ? msg : "?");
+        buf = NULL;
     }
     LLVMDisposeMessage(msg);
-    LLVMDisposeTargetMachine(tm);
-    return obj;
+    return buf;
 }
 
 /* Writes a buffer to path atomically (a temporary file, then rename), so that a reader never sees
@@ -288,11 +285,14 @@ static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct
         obj = NULL;
     }
     LLVMDisposeMessage(msg);
+    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
+    if (!tm) return NULL;
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = build_module(g, plan, ctx, triple, opt_level, err, errlen);
-    if (mod) obj = emit_object(mod, triple, err, errlen);
+    LLVMModuleRef mod = build_module(g, plan, ctx, tm, triple, opt_level, err, errlen);
+    if (mod) obj = emit_code(tm, mod, LLVMObjectFile, err, errlen);
     if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
+    LLVMDisposeTargetMachine(tm);
     char ignored[256];
     if (obj && cached) write_file(path, obj, ignored, sizeof ignored); /* a cache that cannot be written is no error */
     return obj;
@@ -365,48 +365,50 @@ void jit_run(struct jit_program *p, float *const *args, float *const *outs, int 
 
 /* ---- printing ---- */
 
-/* The module as text: LLVM IR, or assembly from the host TargetMachine. */
-static char *module_text(LLVMModuleRef mod, const char *triple, enum jit_code_format format, char *err, size_t errlen) {
-    if (format != JIT_CODE_ASM) return LLVMPrintModuleToString(mod);
-    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
-    if (!tm) return NULL;
-    LLVMMemoryBufferRef buf = NULL;
-    char *msg = NULL, *text = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMAssemblyFile, &msg, &buf)) {
-        snprintf(err, errlen, "cannot emit assembly: %s", msg ? msg : "?");
-    } else {
-        size_t len = LLVMGetBufferSize(buf);
-        text = malloc(len + 1);
-        if (text) {
-            memcpy(text, LLVMGetBufferStart(buf), len);
-            text[len] = 0;
-        }
-        LLVMDisposeMemoryBuffer(buf);
+/* The module as text (malloc'd): LLVM IR, or assembly from tm. */
+static char *module_text(LLVMModuleRef mod, LLVMTargetMachineRef tm, enum jit_code_format format, char *err,
+                         size_t errlen) {
+    if (format != JIT_CODE_ASM) {
+        char *ir = LLVMPrintModuleToString(mod), *text = ir ? strdup(ir) : NULL;
+        LLVMDisposeMessage(ir);
+        return text;
     }
-    LLVMDisposeMessage(msg);
-    LLVMDisposeTargetMachine(tm);
+    LLVMMemoryBufferRef buf = emit_code(tm, mod, LLVMAssemblyFile, err, errlen);
+    if (!buf) return NULL;
+    size_t len = LLVMGetBufferSize(buf);
+    char *text = malloc(len + 1);
+    if (text) {
+        memcpy(text, LLVMGetBufferStart(buf), len);
+        text[len] = 0;
+    }
+    LLVMDisposeMemoryBuffer(buf);
     return text;
 }
 
 int jit_print_code(const struct ir_graph *g, enum jit_code_format format, FILE *out, char *err, size_t errlen) {
     if (verify_graph(g, err, errlen) != 0 || init_llvm(err, errlen) != 0) return -1;
-    struct codegen_plan plan;
-    if (codegen_plan(g, NULL, &plan, err, errlen) != 0) return -1;
-    LLVMContextRef ctx = LLVMContextCreate();
     char *triple = LLVMGetDefaultTargetTriple();
-    LLVMModuleRef mod = build_module(g, &plan, ctx, triple, format == JIT_CODE_LLVM_UNOPT ? 0 : 3, err, errlen);
+    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
+    struct codegen_plan plan;
+    if (!tm || codegen_plan(g, NULL, &plan, err, errlen) != 0) {
+        if (tm) LLVMDisposeTargetMachine(tm);
+        LLVMDisposeMessage(triple);
+        return -1;
+    }
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = build_module(g, &plan, ctx, tm, triple, format == JIT_CODE_LLVM_UNOPT ? 0 : 3, err, errlen);
     codegen_plan_free(&plan);
     int rc = -1;
     if (mod) {
-        char *text = module_text(mod, triple, format, err, errlen);
+        char *text = module_text(mod, tm, format, err, errlen);
         if (text) {
             rc = fputs(text, out) < 0 ? -1 : 0;
             if (rc) snprintf(err, errlen, "cannot write the output");
         }
-        if (format == JIT_CODE_ASM) free(text);
-        else LLVMDisposeMessage(text);
+        free(text);
         LLVMDisposeModule(mod);
     }
+    LLVMDisposeTargetMachine(tm);
     LLVMDisposeMessage(triple);
     LLVMContextDispose(ctx);
     return rc;
@@ -523,7 +525,7 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
     }
     if (rc == 0) rc = optimize_module(mod, tm, 3, err, errlen);
     if (rc == 0) {
-        LLVMMemoryBufferRef obj = emit_object(mod, triple, err, errlen);
+        LLVMMemoryBufferRef obj = emit_code(tm, mod, LLVMObjectFile, err, errlen);
         rc = obj ? write_file(path, obj, err, errlen) : -1;
         if (obj) LLVMDisposeMemoryBuffer(obj);
     }

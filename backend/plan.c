@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_alias(enum ir_op op) { return op == IR_RESHAPE || op == IR_STOP_GRAD; }
+int codegen_is_alias(enum ir_op op) { return op == IR_RESHAPE || op == IR_STOP_GRAD; }
 
 static int is_elementwise(enum ir_op op) {
     return ir_op_is_unary_elementwise(op) || ir_op_is_binary_elementwise(op) || op == IR_WHERE;
@@ -72,7 +72,7 @@ static void count_uses(const struct ir_graph *g, struct uses *u) {
         /* An operand used twice (mul(a, a)) counts twice: emit_value would compute an inlined one twice. */
         for (int i = 0; i < ir_op_arity(n->op); i++) {
             int x = n->in[i];
-            if (is_alias(n->op)) {
+            if (codegen_is_alias(n->op)) {
                 u->count[x] += u->count[id];
                 u->is_output[x] |= u->is_output[id];
                 u->reread[x] |= u->reread[id];
@@ -91,23 +91,16 @@ static int inline_node(const struct ir_graph *g, const struct uses *u, int id) {
     return n->op == IR_BROADCAST || u->count[id] <= 1;
 }
 
-static int64_t op_cost(enum ir_op op) { return is_transcendental(op) ? 8 : is_alias(op) ? 0 : 1; }
+static int64_t op_cost(enum ir_op op) { return is_transcendental(op) ? 8 : codegen_is_alias(op) ? 0 : 1; }
 
-/* Estimated work of one element of node id computed in place: its inlined tree, one unit per op, eight
- * per transcendental. Stored nodes and the main loop's value cost nothing here. */
-static int64_t inline_cost(const struct codegen_plan *plan, const struct ir_graph *g, int id, int main) {
+/* Estimated work of one element of node id, computed from its inlined tree: one unit per op, eight per
+ * transcendental. Stored nodes and the main loop's value cost nothing, except the kernel's own root
+ * (root = 1), which is stored but computed here. */
+static int64_t inline_cost(const struct codegen_plan *plan, const struct ir_graph *g, int id, int main, int root) {
     const struct ir_node *n = ir_node_at(g, id);
-    if (plan->slot[id] >= 0 || id == main || n->op == IR_CONST) return 0;
+    if (!root && (plan->slot[id] >= 0 || id == main || n->op == IR_CONST)) return 0;
     int64_t cost = op_cost(n->op);
-    for (int i = 0; i < ir_op_arity(n->op); i++) cost += inline_cost(plan, g, n->in[i], main);
-    return cost;
-}
-
-/* The same for a kernel's root, which is stored. */
-static int64_t root_cost(const struct codegen_plan *plan, const struct ir_graph *g, int id, int main) {
-    const struct ir_node *n = ir_node_at(g, id);
-    int64_t cost = op_cost(n->op);
-    for (int i = 0; i < ir_op_arity(n->op); i++) cost += inline_cost(plan, g, n->in[i], main);
+    for (int i = 0; i < ir_op_arity(n->op); i++) cost += inline_cost(plan, g, n->in[i], main, 0);
     return cost;
 }
 
@@ -118,7 +111,7 @@ static int find_main(const struct codegen_plan *plan, const struct ir_graph *g, 
     const struct ir_node *n = ir_node_at(g, id);
     for (int i = 0; i < ir_op_arity(n->op); i++) {
         int x = n->in[i];
-        while (is_alias(ir_node_at(g, x)->op)) x = ir_node_at(g, x)->in[0]; /* same flat index */
+        while (codegen_is_alias(ir_node_at(g, x)->op)) x = ir_node_at(g, x)->in[0]; /* same flat index */
         const struct ir_node *in = ir_node_at(g, x);
         if ((ir_op_is_reduction(in->op) || in->op == IR_MATMUL) && u->count[x] == 1 && !u->is_output[x]) return x;
         if (plan->slot[x] < 0 && is_elementwise(in->op)) {
@@ -149,7 +142,7 @@ static void choose_fusion(const struct ir_graph *g, const struct uses *u, struct
         const struct ir_node *n = ir_node_at(g, id);
         main[id] = -1;
         if (n->op == IR_CONST) plan->slot[id] = -1;
-        else if (is_alias(n->op)) plan->slot[id] = plan->slot[n->in[0]]; /* pending or -1, as its input */
+        else if (codegen_is_alias(n->op)) plan->slot[id] = plan->slot[n->in[0]]; /* pending or -1, as its input */
         else plan->slot[id] = is_inlinable(n->op) && inline_node(g, u, id) ? -1 : 1;
     }
     /* Downward, so a sum or matmul is claimed by the last chain that could take it, which is its only
@@ -165,7 +158,7 @@ static void choose_fusion(const struct ir_graph *g, const struct uses *u, struct
     /* Aliases follow their input's final decision. */
     for (int id = 0; id < g->n_nodes; id++) {
         const struct ir_node *n = ir_node_at(g, id);
-        if (is_alias(n->op)) plan->slot[id] = plan->slot[n->in[0]];
+        if (codegen_is_alias(n->op)) plan->slot[id] = plan->slot[n->in[0]];
     }
 }
 
@@ -200,9 +193,9 @@ static void add_node_kernel(const struct ir_graph *g, struct codegen_plan *plan,
     int m = main >= 0 ? main : id;
     const struct ir_node *x = ir_node_at(g, m);
     int64_t numel = ir_node_numel(ir_node_at(g, id)), range = numel;
-    int64_t epilogue = main >= 0 ? numel * root_cost(plan, g, id, main) : 0, work;
+    int64_t epilogue = main >= 0 ? numel * inline_cost(plan, g, id, main, 1) : 0, work;
     if (ir_op_is_reduction(x->op)) {
-        work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1));
+        work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1, 0));
     } else if (x->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, x->in[0]), *b = ir_node_at(g, x->in[1]);
         range = x->shape[0];
@@ -212,7 +205,7 @@ static void add_node_kernel(const struct ir_graph *g, struct codegen_plan *plan,
             plan->transposed[x->in[1]] =
                 add_kernel(plan, CODEGEN_TRANSPOSE, x->in[1], -1, ir_node_numel(b), b->shape[1], ir_node_numel(b))->slot;
     } else {
-        work = numel * root_cost(plan, g, id, -1);
+        work = numel * inline_cost(plan, g, id, -1, 1);
     }
     plan->slot[id] = add_kernel(plan, CODEGEN_NODE, id, main, numel, range, work + epilogue)->slot;
 }
@@ -301,7 +294,7 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
             plan->transposed[id] = -1;
             if (!fuse) {
                 main[id] = -1;
-                plan->slot[id] = x->op == IR_CONST || (is_alias(x->op) && plan->slot[x->in[0]] < 0) ? -1 : 1;
+                plan->slot[id] = x->op == IR_CONST || (codegen_is_alias(x->op) && plan->slot[x->in[0]] < 0) ? -1 : 1;
             }
             /* Argument slots come first, in node order, which is ir_graph_args() order. */
             if (x->op == IR_INPUT || x->op == IR_PARAM) {
@@ -313,7 +306,7 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
         for (int id = 0; id < n; id++) {
             const struct ir_node *x = ir_node_at(g, id);
             if (x->op == IR_INPUT || x->op == IR_PARAM || plan->slot[id] < 0) continue;
-            if (is_alias(x->op)) plan->slot[id] = plan->slot[x->in[0]]; /* same elements, same order */
+            if (codegen_is_alias(x->op)) plan->slot[id] = plan->slot[x->in[0]]; /* same elements, same order */
             else add_node_kernel(g, plan, id, main[id]);
         }
         ok = plan_memory(g, plan, !opts || !opts->no_memory_planning) == 0;
