@@ -25,10 +25,11 @@
 
 enum { TAG_PARAM_INIT = 9 };
 
-/* The programs a model compiles to, as --program names them. langevin (one ULA step on E) is compiled
- * for training only when the objective's chains are ULA on E; the others always. */
-enum program { PROGRAM_ENERGY, PROGRAM_SAMPLER, PROGRAM_TRAIN, PROGRAM_LANGEVIN, N_PROGRAMS };
-static const char *const program_names[N_PROGRAMS] = {"energy", "sampler", "train", "langevin"};
+/* The programs a model compiles to, as --program names them. Training runs train (the loss's gradients
+ * fed to Adam) and, when the objective's chains are ULA on E, langevin (one ULA step); loss (the loss and
+ * its gradients, for inspection and checks) is compiled when first asked for. */
+enum program { PROGRAM_ENERGY, PROGRAM_SAMPLER, PROGRAM_LOSS, PROGRAM_TRAIN, PROGRAM_LANGEVIN, N_PROGRAMS };
+static const char *const program_names[N_PROGRAMS] = {"energy", "sampler", "loss", "train", "langevin"};
 
 struct program_stats {
     int nodes, nodes_optimized; /* graph nodes before and after the default passes */
@@ -171,11 +172,46 @@ fail:
     return NULL;
 }
 
+/* Adam's update of parameter p (node `param`) with gradient `grad`, in float, with the moments as
+ * arguments m:<p> and v:<p> and the step size lr_t (bias corrections included) as an argument:
+ *     m' = b1 m + (1 - b1) g,  v' = b2 v + (1 - b2) g^2,  p' = p - lr_t m' / (sqrt(v') + eps)
+ * Outputs new:<p>, new:m:<p>, new:v:<p>. The fusion pass runs all three in the epilogue of the kernel
+ * that computes the gradient. Returns 0, or -1 with the graph's error set. */
+static int add_adam_update(struct ir_graph *g, const struct train_config *c, const char *p, int param, int grad,
+                           int lr_t) {
+    const struct ir_node *n = ir_node_at(g, param);
+    char name[IR_NAME_LEN];
+    int64_t shape[IR_MAX_DIMS];
+    int ndim = n->ndim;
+    memcpy(shape, n->shape, sizeof shape);
+    snprintf(name, sizeof name, RT_MOMENT1_PREFIX "%s", p);
+    int m = ir_input(g, name, ndim, shape);
+    snprintf(name, sizeof name, RT_MOMENT2_PREFIX "%s", p);
+    int v = ir_input(g, name, ndim, shape);
+    if (m < 0 || v < 0) return -1;
+    int m_next = ir_binary(g, IR_ADD, ir_binary(g, IR_MUL, ir_const_like(g, c->beta1, m), m),
+                           ir_binary(g, IR_MUL, ir_const_like(g, 1 - c->beta1, grad), grad));
+    int g2 = ir_unary(g, IR_SQUARE, grad);
+    int v_next = ir_binary(g, IR_ADD, ir_binary(g, IR_MUL, ir_const_like(g, c->beta2, v), v),
+                           ir_binary(g, IR_MUL, ir_const_like(g, 1 - c->beta2, g2), g2));
+    int v_sqrt = ir_unary(g, IR_SQRT, v_next);
+    int denom = ir_binary(g, IR_ADD, v_sqrt, ir_const_like(g, ADAM_EPS, v_sqrt));
+    int p_next = ir_binary(g, IR_SUB, param, ir_binary_bcast(g, IR_MUL, lr_t, ir_binary(g, IR_DIV, m_next, denom)));
+    if (p_next < 0) return -1;
+    snprintf(name, sizeof name, RT_NEW_PREFIX "%s", p);
+    if (ir_graph_output(g, name, p_next) != 0) return -1;
+    snprintf(name, sizeof name, RT_NEW_PREFIX RT_MOMENT1_PREFIX "%s", p);
+    if (ir_graph_output(g, name, m_next) != 0) return -1;
+    snprintf(name, sizeof name, RT_NEW_PREFIX RT_MOMENT2_PREFIX "%s", p);
+    return ir_graph_output(g, name, v_next);
+}
+
 /* The surrogate loss of objectives.md on one batch holding data and negatives, x: [2B, D], with
  * weights w = +1/B for data and -1/B for negatives:
  *     loss = sum(w * E(sg(x))) + alpha / B * sum(E(sg(x))^2)
- * and its gradient with respect to every parameter. */
-static struct ir_graph *build_loss_graph(struct ebmc_model *m, FILE *diag) {
+ * and its gradient with respect to every parameter: as outputs grad:<p> (the loss program), or, with
+ * `update`, fed to Adam (the train program: one training step). */
+static struct ir_graph *build_loss_graph(struct ebmc_model *m, int update, FILE *diag) {
     struct ir_graph *g = ir_graph_new();
     int64_t two_b = 2 * (int64_t)m->config.batch;
     int x = g ? model_input(m, g, two_b) : -1, w = x >= 0 ? ir_input(g, RT_IN_WEIGHT, 1, &two_b) : -1, e;
@@ -184,18 +220,17 @@ static struct ir_graph *build_loss_graph(struct ebmc_model *m, FILE *diag) {
     int reg = ir_sum_all(g, ir_unary(g, IR_SQUARE, e));
     int loss = ir_binary(g, IR_ADD, fit, ir_binary(g, IR_MUL, ir_const_like(g, m->config.alpha / m->config.batch, reg), reg));
     if (loss < 0 || ir_graph_output(g, RT_OUT_LOSS, loss) || ir_graph_output(g, RT_OUT_ENERGY, e)) goto fail;
+    int64_t one = 1;
+    int lr_t = update ? ir_input(g, RT_IN_LR, 1, &one) : 0;
+    if (lr_t < 0) goto fail;
     for (int i = 0; i < fe_model_n_params(m->fe); i++) {
         const struct fe_param *p = fe_model_param(m->fe, i);
         int id = ir_graph_find_arg(g, p->name), grad;
-        if (id < 0) continue; /* a parameter the energy never uses keeps a zero gradient */
-        char name[IR_NAME_LEN + 8];
-        snprintf(name, sizeof name, RT_GRAD_PREFIX "%s", p->name);
-        if (strlen(name) >= IR_NAME_LEN) {
-            fprintf(diag, "error: parameter name '%s' is too long\n", p->name);
-            ir_graph_free(g);
-            return NULL;
-        }
-        if (ad_grad(g, loss, -1, 1, &id, &grad) != 0 || ir_graph_output(g, name, grad) != 0) goto fail;
+        if (id < 0) continue; /* a parameter the energy never uses keeps a zero gradient and its value */
+        char name[IR_NAME_LEN];
+        snprintf(name, sizeof name, RT_GRAD_PREFIX "%s", p->name); /* fits: IR_PARAM_NAME_MAX */
+        if (ad_grad(g, loss, -1, 1, &id, &grad) != 0) goto fail;
+        if (update ? add_adam_update(g, &m->config, p->name, id, grad, lr_t) : ir_graph_output(g, name, grad)) goto fail;
     }
     return g;
 fail:
@@ -258,7 +293,8 @@ static struct ir_graph *build_langevin_graph(struct ebmc_model *m, FILE *diag) {
 
 static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program which, FILE *diag) {
     switch (which) {
-    case PROGRAM_TRAIN: return build_loss_graph(m, diag);
+    case PROGRAM_LOSS: return build_loss_graph(m, 0, diag);
+    case PROGRAM_TRAIN: return build_loss_graph(m, 1, diag);
     case PROGRAM_LANGEVIN: return build_langevin_graph(m, diag);
     default: return build_energy_graph(m, which == PROGRAM_SAMPLER, diag);
     }
@@ -300,6 +336,11 @@ static int uses_langevin_program(const struct train_config *c) {
     return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective);
 }
 
+/* The loss program, which training does not run, when first asked for. */
+static int compile_loss_program(struct ebmc_model *m, FILE *diag) {
+    return m->rt.loss.jit ? 0 : compile_program(m, PROGRAM_LOSS, &m->rt.loss, diag);
+}
+
 int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     if (m->compiled) return 0;
     char check[256];
@@ -326,7 +367,7 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
         init_param(&rt->params[k], p, m->config.seed, i);
     }
     if (compile_program(m, PROGRAM_ENERGY, &rt->energy, diag) || compile_program(m, PROGRAM_SAMPLER, &rt->energy_grad, diag) ||
-        compile_program(m, PROGRAM_TRAIN, &rt->loss, diag) ||
+        compile_program(m, PROGRAM_TRAIN, &rt->train, diag) ||
         (uses_langevin_program(&m->config) && compile_program(m, PROGRAM_LANGEVIN, &rt->langevin, diag))) {
         rt_model_free(rt);
         return -1;
@@ -385,7 +426,7 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, cons
         return -1;
     }
     if (prog < 0) {
-        fprintf(diag, "error: unknown program '%s' (have: energy, sampler, train, langevin)\n", program);
+        fprintf(diag, "error: unknown program '%s' (have: energy, sampler, loss, train, langevin)\n", program);
         return -1;
     }
     if (which == STAGE_AST) {
@@ -403,9 +444,9 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, cons
         fprintf(out, "; sampler program: energy and dE/dx at batch %d\n", m->config.batch);
         ir_print(g, out);
         ir_graph_free(g);
-        if (!(g = build_loss_graph(m, diag))) return -1;
-        fprintf(out, "\n; training-step program: surrogate loss and parameter gradients, data and negatives as one "
-                     "[2B] batch\n");
+        if (!(g = build_loss_graph(m, 0, diag))) return -1;
+        fprintf(out, "\n; loss program: surrogate loss and parameter gradients, data and negatives as one [2B] batch "
+                     "(--program=train adds the Adam update)\n");
         ir_print(g, out);
     }
     ir_graph_free(g);
@@ -415,7 +456,7 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, cons
 static void print_bytes(FILE *out, int64_t bytes) { fprintf(out, " %9.2f MiB", (double)bytes / (1024.0 * 1024.0)); }
 
 int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag) {
-    if (ebmc_compile(m, diag) != 0) return -1;
+    if (ebmc_compile(m, diag) != 0 || compile_loss_program(m, diag) != 0) return -1;
     fprintf(out, "program   batch  nodes  after-passes  kernels-unfused  kernels-fused  buffers-unplanned  "
                  "buffers-planned  compile\n");
     for (int i = 0; i < N_PROGRAMS; i++) {
@@ -425,7 +466,7 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag) {
             continue;
         }
         fprintf(out, "%-8s %6d %6d %13d %16d %14d    ", program_names[i],
-                i == PROGRAM_TRAIN ? 2 * m->config.batch : m->config.batch, s->nodes, s->nodes_optimized,
+                i == PROGRAM_LOSS || i == PROGRAM_TRAIN ? 2 * m->config.batch : m->config.batch, s->nodes, s->nodes_optimized,
                 s->jit.n_kernels_unfused, s->jit.n_kernels);
         print_bytes(out, s->jit.bytes_unplanned);
         fprintf(out, "    ");
@@ -440,8 +481,11 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag) {
 static const char *const program_purpose[N_PROGRAMS] = {
     "E(x) for a batch of points",
     "E(x) and dE/dx for a batch of points: the Langevin drift of every sampler",
-    "one training step's surrogate loss on data and negatives as one [2B] batch (in:w = +1/B for data,\n"
-    " * -1/B for negatives), loss = sum(w E) + alpha/B sum(E^2), and its gradient for every parameter",
+    "the surrogate loss on data and negatives as one [2B] batch (in:w = +1/B for data, -1/B for\n"
+    " * negatives), loss = sum(w E) + alpha/B sum(E^2), and its gradient grad:<p> for every parameter",
+    "one training step: the loss program's gradients fed to Adam with the model's betas and eps = 1e-8,\n"
+    " * in:lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) at step t = 1, 2, ...; m:<p> and v:<p> are the moments\n"
+    " * (zeros at first). Outputs new:<p>, new:m:<p>, new:v:<p> are the updated values: copy them back",
     "one unadjusted Langevin step on E for a batch of chains with the model's settings:\n"
     " * x_next = x - eta/2 clip(dE/dx) + tau sqrt(eta) noise, noise standard normal"};
 
@@ -710,6 +754,13 @@ static int step_buffers(struct ebmc_model *m) {
     return m->step.xall || train_step_init(&m->step, &m->rt) == 0 ? 0 : -1;
 }
 
+/* x and xneg into the step's [2B, D] batch. */
+static void set_batch(struct ebmc_model *m, const float *x, const float *xneg) {
+    size_t n = (size_t)m->rt.batch * (size_t)m->rt.dim;
+    memcpy(m->step.xall, x, n * sizeof(float));
+    memcpy(m->step.xall + n, xneg, n * sizeof(float));
+}
+
 int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xneg) {
     if (step_buffers(m) != 0 || train_step_negatives(&m->rt, &m->config, &m->step, x, data_half_width(m), step) != 0)
         return -1;
@@ -719,12 +770,18 @@ int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xn
 }
 
 int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss) {
-    if (step_buffers(m) != 0) return -1;
-    size_t n = (size_t)m->rt.batch * (size_t)m->rt.dim;
-    memcpy(m->step.xall, x, n * sizeof(float));
-    memcpy(m->step.xall + n, xneg, n * sizeof(float));
+    if (step_buffers(m) != 0 || compile_loss_program(m, stderr) != 0) return -1;
+    set_batch(m, x, xneg);
     train_step_loss(&m->rt, &m->step, loss);
     return 0;
+}
+
+int ebmc_step(struct ebmc_model *m, const float *x, const float *xneg, int64_t t, double *loss) {
+    if (t < 1 || step_buffers(m) != 0) return -1;
+    set_batch(m, x, xneg);
+    if (!train_step_update(&m->rt, &m->config, &m->step, t, loss)) return 0;
+    m->rt_step = t;
+    return 1;
 }
 
 const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n) {
@@ -733,7 +790,7 @@ const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n) {
 }
 
 int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss) {
-    if (step_buffers(m) != 0) return -1;
+    if (step_buffers(m) != 0 || compile_loss_program(m, stderr) != 0) return -1;
     return train_step_gradients(&m->rt, &m->config, &m->step, x, data_half_width(m), step, loss);
 }
 
@@ -747,6 +804,9 @@ const char *ebmc_param_name(const struct ebmc_model *m, int i) { return m->rt.pa
 int64_t ebmc_param_numel(const struct ebmc_model *m, int i) { return m->rt.params[i].numel; }
 float *ebmc_param_data(struct ebmc_model *m, int i) { return m->rt.params[i].value; }
 const float *ebmc_param_grad(const struct ebmc_model *m, int i) { return m->rt.params[i].grad; }
+float *ebmc_param_moment(struct ebmc_model *m, int i, int which) {
+    return which == 1 ? m->rt.params[i].adam_m : which == 2 ? m->rt.params[i].adam_v : NULL;
+}
 
 /* ---- saved runs: samples and metrics ---- */
 

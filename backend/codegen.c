@@ -27,10 +27,13 @@ struct cg {
     LLVMTypeRef f32, i64, ptr, void_t;
     int fma;                 /* the CPU has fused multiply-add */
     const char *prefix;      /* of kernel symbol names */
-    LLVMValueRef fn;         /* the kernel body being emitted */
-    int out;                 /* its output slot */
-    int root, main;          /* the node it stores; its main loop's node (root itself without epilogue) */
-    LLVMValueRef main_value; /* while emitting the epilogue: the main loop's finished value */
+    LLVMValueRef fn;                 /* the kernel body being emitted */
+    const struct codegen_kernel *k;  /* ... and its plan */
+    int out;                         /* the slot of its first root (a main loop accumulates there) */
+    int root, main;                  /* its first root; its main loop's node (root itself without epilogue) */
+    LLVMValueRef main_value;         /* while emitting the epilogue: the main loop's finished value */
+    int n_known;                     /* while storing roots: roots [0, n_known) are computed, */
+    LLVMValueRef root_value[CODEGEN_MAX_ROOTS]; /* with these values at the current element */
     LLVMValueRef *slot_ptr;  /* per slot: the body's pointer parameter, NULL if the kernel does not use it */
     /* scratch, n_slots + 2 entries each */
     char *used;
@@ -417,20 +420,36 @@ static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
 }
 
 static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx) {
+    while (codegen_is_alias(ir_node_at(c->g, id)->op)) id = ir_node_at(c->g, id)->in[0]; /* same flat index */
     if (id == c->main && c->main_value) return c->main_value;
+    for (int r = 0; r < c->n_known; r++)
+        if (c->k->roots[r] == id) return c->root_value[r];
     int slot = c->plan->slot[id];
     return slot >= 0 ? load_elem(c, slot, idx) : emit_compute(c, id, idx);
 }
 
-/* Stores element idx of the kernel's result, given v, the main loop's value there: through the
+/* Computes and stores element idx of every root, in order: a later root takes an earlier one's value
+ * as computed here, not from its buffer. */
+static void store_roots(struct cg *c, LLVMValueRef idx) {
+    for (int r = 0; r < c->k->n_roots; r++) {
+        LLVMValueRef v = emit_compute(c, c->k->roots[r], idx);
+        store_elem(c, c->plan->slot[c->k->roots[r]], idx, v);
+        c->root_value[r] = v;
+        c->n_known = r + 1;
+    }
+    c->n_known = 0;
+}
+
+/* Stores element idx of the kernel's results, given v, the main loop's value there: through the
  * epilogue if the kernel has one. */
 static void store_result(struct cg *c, LLVMValueRef idx, LLVMValueRef v) {
-    if (c->main != c->root) {
-        c->main_value = v;
-        v = emit_compute(c, c->root, idx);
-        c->main_value = NULL;
+    if (c->main == c->root) {
+        store_elem(c, c->out, idx, v);
+        return;
     }
-    store_elem(c, c->out, idx, v);
+    c->main_value = v;
+    store_roots(c, idx);
+    c->main_value = NULL;
 }
 
 /* Runs the epilogue over elements [lo, hi) of the output, where the main loop left its values. */
@@ -448,7 +467,7 @@ static void epilogue_range(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
 static void emit_map_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     struct loop l;
     LLVMValueRef i = loop_begin(c, &l, lo, hi, "i");
-    store_elem(c, c->out, i, emit_compute(c, c->root, i));
+    store_roots(c, i);
     loop_end(c, &l);
 }
 
@@ -667,13 +686,15 @@ static LLVMAttributeRef enum_attr(struct cg *c, const char *name) {
  * vectorizer needs no runtime overlap checks. (A caller may pass one buffer as two arguments: noalias
  * parameters may overlap as long as neither is written. The output is a program-owned buffer.) */
 static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
-    int out = k->slot, *slots = c->slots, n_ptrs = 0;
+    int out = k->slot, *slots = c->slots, n_ptrs = 0, n_written = k->kind == CODEGEN_NODE ? k->n_roots : 1;
+    c->k = k;
     c->out = out;
     c->root = k->node;
     c->main = k->main >= 0 ? k->main : k->node;
     c->main_value = NULL;
+    c->n_known = 0;
     codegen_kernel_reads(c->g, c->plan, k, c->used);
-    slots[n_ptrs++] = out;
+    for (int r = 0; r < n_written; r++) slots[n_ptrs++] = out + r;
     for (int s = 0; s < c->plan->n_slots; s++)
         if (c->used[s]) slots[n_ptrs++] = s;
 
@@ -691,7 +712,7 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
         LLVMAddAttributeAtIndex(body, (unsigned)i + 1, enum_attr(c, "noalias"));
         LLVMAddAttributeAtIndex(body, (unsigned)i + 1, enum_attr(c, "nocapture"));
         c->slot_ptr[slots[i]] = LLVMGetParam(body, (unsigned)i);
-        LLVMSetValueName2(c->slot_ptr[slots[i]], i == 0 ? "out" : "in", i == 0 ? 3 : 2);
+        LLVMSetValueName2(c->slot_ptr[slots[i]], i < n_written ? "out" : "in", i < n_written ? 3 : 2);
     }
     LLVMValueRef lo = LLVMGetParam(body, (unsigned)n_ptrs), hi = LLVMGetParam(body, (unsigned)n_ptrs + 1);
     LLVMSetValueName2(lo, "lo", 2);

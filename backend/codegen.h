@@ -23,11 +23,16 @@ enum codegen_kernel_kind {
     CODEGEN_TRANSPOSE, /* stores the transpose of the 2-D node, for matmuls that take it with trans_b */
 };
 
+/* The most values one kernel stores: Adam needs 3 (m, v and the parameter, from one gradient). */
+#define CODEGEN_MAX_ROOTS 8
+
 struct codegen_kernel {
     enum codegen_kernel_kind kind;
-    int node;      /* the node it stores (the root of its fused group) or transposes */
-    int main;      /* -1, or the sum or matmul whose loop the kernel runs, node being its elementwise epilogue */
-    int slot;      /* the buffer it writes */
+    int node;      /* the node it stores (its first root) or transposes */
+    int main;      /* -1, or the sum or matmul whose loop the kernel runs, the roots being its epilogue */
+    int slot;      /* the buffer it writes (root r: slot + r) */
+    int n_roots;   /* the nodes it stores, all at the same flat index, ascending: */
+    int roots[CODEGEN_MAX_ROOTS]; /* a later root may read an earlier one */
     int64_t range; /* its parallel axis is [0, range) */
     int64_t work;  /* rough operation count: decides whether splitting it across threads pays */
 };

@@ -16,7 +16,7 @@ static void claim(const struct ir_graph *g, const struct codegen_plan *plan, con
                   int ki, int *owner, int top) {
     const struct ir_node *n = ir_node_at(g, id);
     if (n->op == IR_CONST || n->op == IR_INPUT || n->op == IR_PARAM) return;
-    if (!top && plan->slot[id] >= 0 && id != k->main) return; /* stored: another kernel's */
+    if (!top && plan->slot[id] >= 0 && id != k->main) return; /* stored: another root's, or kernel's */
     if (!top && owner[id] >= 0) return;                       /* a broadcast inlined into several */
     owner[id] = ki;
     for (int i = 0; i < ir_op_arity(n->op); i++) claim(g, plan, k, n->in[i], ki, owner, 0);
@@ -26,7 +26,9 @@ static void claim(const struct ir_graph *g, const struct codegen_plan *plan, con
 static void kernel_owners(const struct ir_graph *g, const struct codegen_plan *plan, int *owner) {
     for (int id = 0; id < g->n_nodes; id++) owner[id] = -1;
     for (int ki = 0; ki < plan->n_kernels; ki++)
-        if (plan->kernels[ki].kind == CODEGEN_NODE) claim(g, plan, &plan->kernels[ki], plan->kernels[ki].node, ki, owner, 1);
+        if (plan->kernels[ki].kind == CODEGEN_NODE)
+            for (int r = 0; r < plan->kernels[ki].n_roots; r++)
+                claim(g, plan, &plan->kernels[ki], plan->kernels[ki].roots[r], ki, owner, 1);
 }
 
 static const char *kernel_kind(const struct ir_graph *g, const struct codegen_kernel *k) {
@@ -44,8 +46,10 @@ static void print_fused(const struct ir_graph *g, const struct codegen_plan *pla
         const struct codegen_kernel *k = &plan->kernels[ki];
         char name[32];
         codegen_kernel_name(name, sizeof name, "", k);
-        fprintf(out, "%-6s %-16s range %-7lld work %-9lld -> b%d ", name, kernel_kind(g, k), (long long)k->range,
-                (long long)k->work, k->slot);
+        fprintf(out, "%-6s %-16s range %-7lld work %-9lld ->", name, kernel_kind(g, k), (long long)k->range,
+                (long long)k->work);
+        for (int r = 0; r < (k->kind == CODEGEN_NODE ? k->n_roots : 1); r++) fprintf(out, " b%d", k->slot + r);
+        fputc(' ', out);
         ir_print_shape(out, ir_node_at(g, k->node)->ndim, ir_node_at(g, k->node)->shape);
         fprintf(out, "\n      ");
         if (k->kind == CODEGEN_TRANSPOSE) fprintf(out, " %%%d^T", k->node);
@@ -145,22 +149,25 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
                 (long long)m->shape[1]);
         fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[%s], b%d[k, j], acc)\n",
                 (long long)a->shape[ta ? 0 : 1], plan->slot[m->in[0]], ta ? "k, i" : "i, k", b_slot);
-        fprintf(out, "    b%d[i, j] = ", k->slot);
+        fprintf(out, "    b%d[i, j] = acc\n", k->slot);
     } else if (ir_op_is_reduction(m->op)) {
         int max = m->op == IR_MAX;
         fprintf(out, "  for o in [lo, hi):\n    acc = %s; for r over axes 0x%x of ", max ? "-inf" : "0", m->axes);
         ir_print_shape(out, ir_node_at(g, m->in[0])->ndim, ir_node_at(g, m->in[0])->shape);
         fprintf(out, ": acc %s ", max ? "= max(acc," : "+=");
         print_expr(g, plan, -1, m->in[0], "o, r", out);
-        fprintf(out, "%s  ; 16 partial %s, fixed order\n    b%d[o] = ", max ? ")" : "", max ? "maxima" : "sums", k->slot);
+        fprintf(out, "%s  ; 16 partial %s, fixed order\n", max ? ")" : "", max ? "maxima" : "sums");
+        if (k->main < 0) fprintf(out, "    b%d[o] = acc\n", k->slot);
     } else {
-        fprintf(out, "  for i in [lo, hi):\n    b%d[i] = ", k->slot);
+        fprintf(out, "  for i in [lo, hi):\n");
     }
-    if (k->main >= 0 || (m->op != IR_MATMUL && !ir_op_is_reduction(m->op)))
-        print_root(g, plan, k->main, k->node, m->op == IR_MATMUL ? "i, j" : ir_op_is_reduction(m->op) ? "o" : "i", out);
-    else
-        fprintf(out, "acc");
-    fputc('\n', out);
+    if (k->main < 0 && (m->op == IR_MATMUL || ir_op_is_reduction(m->op))) return;
+    const char *idx = m->op == IR_MATMUL ? "i, j" : ir_op_is_reduction(m->op) ? "o" : "i";
+    for (int r = 0; r < k->n_roots; r++) { /* the epilogue, or the map */
+        fprintf(out, "    b%d[%s] = ", k->slot + r, idx);
+        print_root(g, plan, k->main, k->roots[r], idx, out);
+        fputc('\n', out);
+    }
 }
 
 /* ---- --emit=dot ---- */

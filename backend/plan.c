@@ -6,9 +6,14 @@
  * elementwise or movement node is inlined when exactly one node consumes it and that consumer reads each
  * of its elements once, so nothing is ever computed twice: a broadcast re-reads its input and a matmul
  * re-reads both operands, so their operands are stored. A broadcast itself is only index arithmetic and
- * may be inlined into any number of consumers. A sum or matmul whose only consumer is an elementwise
- * chain becomes the main loop of that chain's kernel: the chain runs as its epilogue on each finished
- * value (bias, activation, scaling), and the sum or matmul gets no buffer of its own.
+ * may be inlined into any number of consumers.
+ *
+ * A kernel may store several values (its roots), all at the same flat index: a group. A sum or matmul
+ * consumed only by elementwise nodes becomes the main loop of the group of those nodes, which runs as
+ * its epilogue on each finished value (bias and activation; Adam's m, v and parameter from one gradient),
+ * so the sum or matmul needs no buffer of its own. Stored elementwise nodes that read a group's values at
+ * the same index join it, up to the first node outside the group that reads one of its values: the group
+ * runs where its last root is, so everything it writes must still be unread before then.
  *
  * Memory planning. Program-owned slots are placed in one arena by liveness: a slot is live from the
  * kernel that writes it to the last kernel that reads it (outputs: to the end), and the next slot to be
@@ -104,62 +109,93 @@ static int64_t inline_cost(const struct codegen_plan *plan, const struct ir_grap
     return cost;
 }
 
-/* The sum or matmul that can run as the main loop of root's kernel: reached from root through inlined
- * elementwise nodes and aliases only (so it is read at the root's own flat index), consumed once, not an
- * output. -1 if none. */
-static int find_main(const struct codegen_plan *plan, const struct ir_graph *g, const struct uses *u, int id) {
+static int resolve_alias(const struct ir_graph *g, int id) {
+    while (codegen_is_alias(ir_node_at(g, id)->op)) id = ir_node_at(g, id)->in[0];
+    return id;
+}
+
+/* Whether node id reads (through aliases) a node marked in `set`. */
+static int reads_any(const struct ir_graph *g, int id, const char *set) {
     const struct ir_node *n = ir_node_at(g, id);
-    for (int i = 0; i < ir_op_arity(n->op); i++) {
-        int x = n->in[i];
-        while (codegen_is_alias(ir_node_at(g, x)->op)) x = ir_node_at(g, x)->in[0]; /* same flat index */
-        const struct ir_node *in = ir_node_at(g, x);
-        if ((ir_op_is_reduction(in->op) || in->op == IR_MATMUL) && u->count[x] == 1 && !u->is_output[x]) return x;
-        if (plan->slot[x] < 0 && is_elementwise(in->op)) {
-            int m = find_main(plan, g, u, x);
-            if (m >= 0) return m;
-        }
-    }
-    return -1;
+    for (int i = 0; i < ir_op_arity(n->op); i++)
+        if (set[resolve_alias(g, n->in[i])]) return 1;
+    return 0;
 }
 
-static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen_kernel_kind kind, int node,
-                                         int main, int64_t numel, int64_t range, int64_t work) {
-    struct codegen_kernel *k = &plan->kernels[plan->n_kernels++];
-    k->kind = kind;
-    k->node = node;
-    k->main = main;
-    k->range = range;
-    k->work = work;
-    k->slot = plan->n_slots++;
-    plan->slot_numel[k->slot] = numel;
-    return k;
+struct group {
+    int main; /* the sum or matmul whose loop the kernel runs, or -1 */
+    int n_roots;
+    int roots[CODEGEN_MAX_ROOTS]; /* ascending ids */
+};
+
+/* Grows the group led by node `lead` (a sum or matmul to become its main loop, or a stored elementwise
+ * node, its first root): the elementwise nodes after it that read its values at the same flat index, up
+ * to the first node outside that reads any of them. A main loop's value, and any inlined node computed
+ * from it, must be read inside the group only. Returns 0 and fills grp, or -1 if there is no group (the
+ * leader keeps a kernel of its own). */
+static int grow_group(const struct ir_graph *g, const struct codegen_plan *plan, const int *claimed, int lead,
+                      char *in, char *needs_main, struct group *grp) {
+    int n = g->n_nodes, is_main = !is_elementwise(ir_node_at(g, lead)->op);
+    int64_t numel = ir_node_numel(ir_node_at(g, lead));
+    memset(in, 0, (size_t)n);
+    memset(needs_main, 0, (size_t)n);
+    in[lead] = 1;
+    needs_main[lead] = (char)is_main;
+    grp->main = is_main ? lead : -1;
+    grp->n_roots = 0;
+    if (!is_main) grp->roots[grp->n_roots++] = lead;
+    int end = lead + 1;
+    for (; end < n; end++) {
+        const struct ir_node *x = ir_node_at(g, end);
+        if (codegen_is_alias(x->op) || !reads_any(g, end, in)) continue;
+        int stored = plan->slot[end] >= 0;
+        if (!is_elementwise(x->op) || ir_node_numel(x) != numel || claimed[end] >= 0 ||
+            (stored && grp->n_roots == CODEGEN_MAX_ROOTS))
+            break; /* the first reader outside: the group ends before it */
+        in[end] = 1;
+        needs_main[end] = (char)(!stored && reads_any(g, end, needs_main));
+        if (stored) grp->roots[grp->n_roots++] = end;
+    }
+    /* Nodes from `end` on are outside. An inlined node they read is computed in their kernel: fine if it
+     * only reads stored values, impossible if it needs the main loop's. */
+    for (int id = end; id < n; id++)
+        if (!codegen_is_alias(ir_node_at(g, id)->op) && reads_any(g, id, needs_main)) return -1;
+    return grp->n_roots > (is_main ? 0 : 1) ? 0 : -1;
 }
 
-/* Decides, for every node, whether it is stored (slot >= 0, or pending: 1 here, numbered below) and,
- * for every stored elementwise root, which sum or matmul it takes as its main loop. */
-static void choose_fusion(const struct ir_graph *g, const struct uses *u, struct codegen_plan *plan, int *main) {
-    for (int id = 0; id < g->n_nodes; id++) {
-        const struct ir_node *n = ir_node_at(g, id);
-        main[id] = -1;
-        if (n->op == IR_CONST) plan->slot[id] = -1;
-        else if (codegen_is_alias(n->op)) plan->slot[id] = plan->slot[n->in[0]]; /* pending or -1, as its input */
-        else plan->slot[id] = is_inlinable(n->op) && inline_node(g, u, id) ? -1 : 1;
+/* Decides, for every node, whether it is stored (slot >= 0, or pending: 1 here, numbered below) or
+ * inlined, and which nodes share a kernel (group_of: the group's index, -1 for a kernel of its own). */
+static int choose_fusion(const struct ir_graph *g, const struct uses *u, struct codegen_plan *plan, int *group_of,
+                         struct group *groups, int *n_groups) {
+    int n = g->n_nodes;
+    for (int id = 0; id < n; id++) {
+        const struct ir_node *x = ir_node_at(g, id);
+        group_of[id] = -1;
+        if (x->op == IR_CONST) plan->slot[id] = -1;
+        else if (codegen_is_alias(x->op)) plan->slot[id] = plan->slot[x->in[0]]; /* pending or -1, as its input */
+        else plan->slot[id] = is_inlinable(x->op) && inline_node(g, u, id) ? -1 : 1;
     }
-    /* Downward, so a sum or matmul is claimed by the last chain that could take it, which is its only
-     * consumer's chain anyway (count == 1). */
-    for (int id = g->n_nodes - 1; id >= 0; id--) {
-        if (plan->slot[id] < 0 || !is_elementwise(ir_node_at(g, id)->op)) continue;
-        int m = find_main(plan, g, u, id);
-        if (m >= 0) {
-            main[id] = m;
-            plan->slot[m] = -1;
+    char *in = malloc((size_t)n + 1), *needs_main = malloc((size_t)n + 1);
+    if (!in || !needs_main) {
+        free(in), free(needs_main);
+        return -1;
+    }
+    /* Main loops lead first, so an epilogue goes to the sum or matmul it reads rather than being joined to
+     * some earlier elementwise group; then stored elementwise nodes lead what is left. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int id = 0; id < n; id++) {
+            enum ir_op op = ir_node_at(g, id)->op;
+            int main_loop = (ir_op_is_reduction(op) || op == IR_MATMUL) && !u->is_output[id];
+            if (group_of[id] >= 0 || plan->slot[id] < 0 || !(pass == 0 ? main_loop : is_elementwise(op))) continue;
+            struct group *grp = &groups[*n_groups];
+            if (grow_group(g, plan, group_of, id, in, needs_main, grp) != 0) continue;
+            for (int x = id; x < n; x++)
+                if (in[x]) group_of[x] = *n_groups;
+            if (grp->main >= 0) plan->slot[grp->main] = -1;
+            ++*n_groups;
         }
-    }
-    /* Aliases follow their input's final decision. */
-    for (int id = 0; id < g->n_nodes; id++) {
-        const struct ir_node *n = ir_node_at(g, id);
-        if (codegen_is_alias(n->op)) plan->slot[id] = plan->slot[n->in[0]];
-    }
+    free(in), free(needs_main);
+    return 0;
 }
 
 /* ---- kernels and what they read ---- */
@@ -185,15 +221,37 @@ static void mark_operands(const struct ir_graph *g, const struct codegen_plan *p
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
                           char *used) {
     memset(used, 0, (size_t)plan->n_slots);
-    if (k->kind == CODEGEN_TRANSPOSE) mark_value(g, plan, k->node, used);
-    else mark_operands(g, plan, k->node, used);
+    if (k->kind == CODEGEN_TRANSPOSE) {
+        mark_value(g, plan, k->node, used);
+        return;
+    }
+    for (int r = 0; r < k->n_roots; r++) mark_operands(g, plan, k->roots[r], used);
+    /* A later root reads an earlier one as the value just computed, not from its buffer. */
+    for (int r = 0; r < k->n_roots; r++) used[plan->slot[k->roots[r]]] = 0;
 }
 
-static void add_node_kernel(const struct ir_graph *g, struct codegen_plan *plan, int id, int main) {
-    int m = main >= 0 ? main : id;
+static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen_kernel_kind kind, int node,
+                                         int main, int64_t numel, int64_t range, int64_t work) {
+    struct codegen_kernel *k = &plan->kernels[plan->n_kernels++];
+    k->kind = kind;
+    k->node = node;
+    k->main = main;
+    k->range = range;
+    k->work = work;
+    k->n_roots = 1;
+    k->roots[0] = node;
+    k->slot = plan->n_slots++;
+    plan->slot_numel[k->slot] = numel;
+    return k;
+}
+
+/* A kernel storing the roots of grp (or the single node grp->roots[0], main -1). */
+static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan, const struct group *grp) {
+    int first = grp->roots[0], main = grp->main, m = main >= 0 ? main : first;
     const struct ir_node *x = ir_node_at(g, m);
-    int64_t numel = ir_node_numel(ir_node_at(g, id)), range = numel;
-    int64_t epilogue = main >= 0 ? numel * inline_cost(plan, g, id, main, 1) : 0, work;
+    int64_t numel = ir_node_numel(ir_node_at(g, first)), range = numel, epilogue = 0, work;
+    if (main >= 0 || !(ir_op_is_reduction(x->op) || x->op == IR_MATMUL)) /* not a plain sum or matmul */
+        for (int r = 0; r < grp->n_roots; r++) epilogue += numel * inline_cost(plan, g, grp->roots[r], main, 1);
     if (ir_op_is_reduction(x->op)) {
         work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1, 0));
     } else if (x->op == IR_MATMUL) {
@@ -205,9 +263,15 @@ static void add_node_kernel(const struct ir_graph *g, struct codegen_plan *plan,
             plan->transposed[x->in[1]] =
                 add_kernel(plan, CODEGEN_TRANSPOSE, x->in[1], -1, ir_node_numel(b), b->shape[1], ir_node_numel(b))->slot;
     } else {
-        work = numel * inline_cost(plan, g, id, -1, 1);
+        work = 0; /* the roots' own cost: all epilogue */
     }
-    plan->slot[id] = add_kernel(plan, CODEGEN_NODE, id, main, numel, range, work + epilogue)->slot;
+    struct codegen_kernel *k = add_kernel(plan, CODEGEN_NODE, first, main, numel, range, work + epilogue);
+    k->n_roots = grp->n_roots;
+    for (int r = 0; r < grp->n_roots; r++) {
+        k->roots[r] = grp->roots[r];
+        if (r > 0) plan->slot_numel[plan->n_slots++] = numel;
+        plan->slot[grp->roots[r]] = k->slot + r;
+    }
 }
 
 /* ---- memory planning ---- */
@@ -255,12 +319,14 @@ static int plan_memory(const struct ir_graph *g, struct codegen_plan *plan, int 
     }
     plan->arena_bytes = plan->unplanned_bytes = 0;
     for (int i = 0; i < nk; i++) {
-        int s = plan->kernels[i].slot;
-        int64_t bytes = slot_bytes(plan, s);
-        plan->slot_offset[s] = reuse ? first_fit(plan, live, bytes) : plan->unplanned_bytes;
-        plan->unplanned_bytes += bytes;
-        if (plan->slot_offset[s] + bytes > plan->arena_bytes) plan->arena_bytes = plan->slot_offset[s] + bytes;
-        live[s] = 1;
+        for (int r = 0; r < plan->kernels[i].n_roots; r++) { /* a kernel's roots: consecutive slots */
+            int s = plan->kernels[i].slot + r;
+            int64_t bytes = slot_bytes(plan, s);
+            plan->slot_offset[s] = reuse ? first_fit(plan, live, bytes) : plan->unplanned_bytes;
+            plan->unplanned_bytes += bytes;
+            if (plan->slot_offset[s] + bytes > plan->arena_bytes) plan->arena_bytes = plan->slot_offset[s] + bytes;
+            live[s] = 1;
+        }
         for (int t = plan->n_args; t < ns; t++)
             if (live[t] && last[t] <= i) live[t] = 0;
     }
@@ -273,29 +339,35 @@ static int plan_memory(const struct ir_graph *g, struct codegen_plan *plan, int 
 int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, struct codegen_plan *plan, char *err,
                  size_t errlen) {
     memset(plan, 0, sizeof *plan);
-    int n = g->n_nodes;
+    int n = g->n_nodes, n_groups = 0;
     size_t cap = 2 * (size_t)n + 1; /* slots and kernels: a node's own, plus at most one transpose */
     struct uses u = {calloc((size_t)n + 1, sizeof(int)), calloc((size_t)n + 1, 1), calloc((size_t)n + 1, 1)};
-    int *main = malloc(sizeof(int) * ((size_t)n + 1));
+    int *group_of = malloc(sizeof(int) * ((size_t)n + 1));
+    struct group *groups = malloc(sizeof *groups * ((size_t)n + 1));
     plan->n_nodes = n;
     plan->slot = malloc(sizeof(int) * ((size_t)n + 1));
     plan->transposed = malloc(sizeof(int) * ((size_t)n + 1));
     plan->slot_numel = malloc(sizeof(int64_t) * cap);
     plan->slot_offset = calloc(cap, sizeof(int64_t));
     plan->kernels = malloc(sizeof(struct codegen_kernel) * cap);
-    int ok = u.count && u.is_output && u.reread && main && plan->slot && plan->transposed && plan->slot_numel &&
-             plan->slot_offset && plan->kernels;
+    int ok = u.count && u.is_output && u.reread && group_of && groups && plan->slot && plan->transposed &&
+             plan->slot_numel && plan->slot_offset && plan->kernels;
     if (ok) {
-        int fuse = !opts || !opts->no_fusion;
         count_uses(g, &u);
-        if (fuse) choose_fusion(g, &u, plan, main);
+        if (!opts || !opts->no_fusion) {
+            ok = choose_fusion(g, &u, plan, group_of, groups, &n_groups) == 0;
+        } else {
+            for (int id = 0; id < n; id++) {
+                const struct ir_node *x = ir_node_at(g, id);
+                group_of[id] = -1;
+                plan->slot[id] = x->op == IR_CONST || (codegen_is_alias(x->op) && plan->slot[x->in[0]] < 0) ? -1 : 1;
+            }
+        }
+    }
+    if (ok) {
         for (int id = 0; id < n; id++) {
             const struct ir_node *x = ir_node_at(g, id);
             plan->transposed[id] = -1;
-            if (!fuse) {
-                main[id] = -1;
-                plan->slot[id] = x->op == IR_CONST || (codegen_is_alias(x->op) && plan->slot[x->in[0]] < 0) ? -1 : 1;
-            }
             /* Argument slots come first, in node order, which is ir_graph_args() order. */
             if (x->op == IR_INPUT || x->op == IR_PARAM) {
                 plan->slot_numel[plan->n_slots] = ir_node_numel(x);
@@ -303,15 +375,21 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
             }
         }
         plan->n_args = plan->n_slots;
+        /* Kernels in node order; a group's runs where its last root is. */
         for (int id = 0; id < n; id++) {
             const struct ir_node *x = ir_node_at(g, id);
-            if (x->op == IR_INPUT || x->op == IR_PARAM || plan->slot[id] < 0) continue;
-            if (codegen_is_alias(x->op)) plan->slot[id] = plan->slot[x->in[0]]; /* same elements, same order */
-            else add_node_kernel(g, plan, id, main[id]);
+            if (x->op == IR_INPUT || x->op == IR_PARAM || codegen_is_alias(x->op) || plan->slot[id] < 0) continue;
+            const struct group *grp = group_of[id] >= 0 ? &groups[group_of[id]] : NULL;
+            struct group single = {-1, 1, {id}};
+            if (!grp) add_group_kernel(g, plan, &single);
+            else if (grp->roots[grp->n_roots - 1] == id) add_group_kernel(g, plan, grp);
         }
+        /* Reshape and stop_grad share their input's slot: same elements, same order. */
+        for (int id = 0; id < n; id++)
+            if (codegen_is_alias(ir_node_at(g, id)->op)) plan->slot[id] = plan->slot[ir_node_at(g, id)->in[0]];
         ok = plan_memory(g, plan, !opts || !opts->no_memory_planning) == 0;
     }
-    free(u.count), free(u.is_output), free(u.reread), free(main);
+    free(u.count), free(u.is_output), free(u.reread), free(group_of), free(groups);
     if (!ok) {
         codegen_plan_free(plan);
         snprintf(err, errlen, "out of memory");

@@ -455,7 +455,7 @@ static int parse_init(struct parser *p, struct param_info *pi) {
 
 static int parse_param(struct parser *p) {
     struct fe_model *m = p->m;
-    char buf[96], name[48];
+    char buf[96], name[96];
     advance(p); /* 'param' */
     if (p->failed) return -1;
     struct token t = p->cur;
@@ -476,8 +476,8 @@ static int parse_param(struct parser *p) {
     } else if (tok_is(&t, "B")) {
         fe_report(m, t.loc, "'B' is the batch size and cannot name a parameter");
         pi.bad = 1;
-    } else if (t.len >= IR_NAME_LEN) {
-        fe_report(m, t.loc, "parameter name '%s' is too long (at most %d characters)", name, IR_NAME_LEN - 1);
+    } else if (t.len > IR_PARAM_NAME_MAX) {
+        fe_report(m, t.loc, "parameter name '%s' is too long (at most %d characters)", name, IR_PARAM_NAME_MAX);
         pi.bad = 1;
     } else {
         memcpy(pi.p.name, t.text, (size_t)t.len);

@@ -47,13 +47,14 @@ void ebmc_print_settings_help(FILE *out);
  * with the LLVM JIT and initializes the parameters from the seed. Returns 0 or -1. */
 int ebmc_compile(struct ebmc_model *m, FILE *diag);
 
-/* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the sampler and training-step
- * graphs after autodiff), then, for one program after the default passes (ebmc_default_passes()):
+/* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the sampler and loss graphs
+ * after autodiff), then, for one program after the default passes (ebmc_default_passes()):
  * "opt" (its graph), "fused" (its kernels and the nodes each computes), "kernels" (each kernel as a loop
  * nest over buffers), "llvm-unopt" and "llvm" (LLVM IR before and after default<O3> for the host CPU),
  * "asm" (host assembly), "dot" (Graphviz, one cluster per kernel). program: "energy", "sampler" (E and
- * dE/dx), "train" (surrogate loss and parameter gradients; NULL means this one) or "langevin" (one ULA
- * step on E: x - eta/2 clip(dE/dx) + tau sqrt(eta) noise). print_after: NULL, or
+ * dE/dx), "loss" (surrogate loss and parameter gradients), "train" (one training step: those gradients
+ * and Adam's update; NULL means this one) or "langevin" (one ULA step on E: x - eta/2 clip(dE/dx) +
+ * tau sqrt(eta) noise). print_after: NULL, or
  * a comma-separated list of passes after which the program's graph is printed to out, as LLVM's
  * -print-after does (stage may then be NULL to print only that). Needs no ebmc_compile. Returns 0, or -1
  * for an unknown stage or program. */
@@ -66,8 +67,9 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag);
 /* The stage names, comma separated, for --help. */
 const char *ebmc_emit_stages(void);
 
-/* Compiles the model's four programs ahead of time into one object file for this CPU, with symbols
- * NAME_energy, NAME_sampler, NAME_train and NAME_langevin (descriptors of include/ebmc_aot.h), and, unless header_path
+/* Compiles the model's five programs ahead of time into one object file for this CPU, with symbols
+ * NAME_energy, NAME_sampler, NAME_loss, NAME_train and NAME_langevin (descriptors of include/ebmc_aot.h),
+ * and, unless header_path
  * is NULL, a header declaring them with the order and shapes of their arguments and outputs. name must
  * be a C identifier. Returns 0, or -1 after printing the reason. */
 int ebmc_compile_object(struct ebmc_model *m, const char *object_path, const char *header_path, const char *name,
@@ -131,16 +133,24 @@ double ebmc_acceptance(const struct ebmc_model *m);
  * same for every objective, on x and the given negatives (gradients through ebmc_param_grad). */
 int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xneg);
 int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss);
+/* Training step t = 1, 2, ... on the data batch x and the negatives xneg (batch * D floats each): the
+ * train program computes the surrogate loss's gradients and applies Adam at step t (its bias
+ * corrections) to the parameters and moments, and the model has then seen t steps (ebmc_save). Returns
+ * 1 after an update, 0 if the update was not finite (parameters and moments unchanged), -1 if the model
+ * is not compiled, t < 1, or out of memory. */
+int ebmc_step(struct ebmc_model *m, const float *x, const float *xneg, int64_t t, double *loss);
 /* pcd: the replay buffer of persistent chains, n points of D floats, after the steps run through
  * ebmc_gradients/ebmc_negatives (NULL and n = 0 before the first). */
 const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n);
 
-/* Parameters by index: name, element count, and a pointer to their values (read or write). */
+/* Parameters by index: name, element count, a pointer to their values (read or write), their gradient
+ * (after ebmc_loss or ebmc_gradients) and Adam's moments (which = 1: m, 2: v; read or write). */
 int ebmc_n_params(const struct ebmc_model *m);
 const char *ebmc_param_name(const struct ebmc_model *m, int i);
 int64_t ebmc_param_numel(const struct ebmc_model *m, int i);
 float *ebmc_param_data(struct ebmc_model *m, int i);
 const float *ebmc_param_grad(const struct ebmc_model *m, int i);
+float *ebmc_param_moment(struct ebmc_model *m, int i, int which);
 
 /* Graph passes on the textual IR (docs/ir.md), as `ebmc opt` runs them. Parses ir_text (errors are
  * reported as filename:line:col), runs the comma-separated pipeline `passes` (NULL: the default, ""

@@ -2,8 +2,9 @@
  *
  *     ebmc compile MODEL.ebm -o model.o --header model.h
  *
- * model.o holds each program of the model (energy, sampler: E and dE/dx, train: surrogate loss and
- * parameter gradients) as native kernels plus a descriptor, `const struct ebmc_aot_program`, declared in
+ * model.o holds each program of the model (energy; sampler: E and dE/dx; loss: the surrogate loss and
+ * its parameter gradients; train: one training step, those gradients fed to Adam; langevin: one
+ * Langevin step of the sampler) as native kernels plus a descriptor, `const struct ebmc_aot_program`, declared in
  * model.h with the names and shapes of its arguments and outputs. Link model.o with the ebmc_run library
  * (libebmc_run.a, which needs only OpenMP) and run a program like this:
  *
@@ -54,7 +55,9 @@ struct ebmc_aot_instance;
 /* A runnable instance of program p (its working memory). NULL when out of memory. */
 struct ebmc_aot_instance *ebmc_aot_new(const struct ebmc_aot_program *p);
 /* Runs it: args and outs in the order of p->args and p->outputs, each a buffer of the listed shape.
- * nthreads <= 0: the OpenMP default. An instance runs one call at a time. */
+ * nthreads <= 0: the OpenMP default. An instance runs one call at a time. Outputs are written after
+ * every kernel has run, so an output may be an argument's buffer: the train program can update the
+ * parameters and Adam moments in place. */
 void ebmc_aot_run(struct ebmc_aot_instance *inst, float *const *args, float *const *outs, int nthreads);
 void ebmc_aot_free(struct ebmc_aot_instance *inst);
 /* The index of the argument or output with this name, or -1. */

@@ -18,7 +18,10 @@
 
 #define IR_MAX_DIMS 4
 #define IR_MAX_INPUTS 3
-#define IR_NAME_LEN 32
+#define IR_NAME_LEN 64
+/* The longest parameter name a model may declare: room is left for the runtime's prefixed names of a
+ * parameter's gradient and Adam state ("grad:", "new:m:", runtime/model.h). */
+#define IR_PARAM_NAME_MAX 47
 
 /* X(enum, printed name, number of inputs). Grep an op's enum to find its builder, gradient rule,
  * interpreter case and LLVM emitter. */

@@ -1,6 +1,7 @@
 /* model.c: parameter storage and program binding. */
 #include "model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,12 @@ int rt_model_find_param(const struct rt_model *m, const char *name) {
     return -1;
 }
 
+/* The parameter that `name` is `prefix` followed by, or -1. */
+static int prefixed_param(const struct rt_model *m, const char *name, const char *prefix) {
+    size_t n = strlen(prefix);
+    return strncmp(name, prefix, n) == 0 ? rt_model_find_param(m, name + n) : -1;
+}
+
 static void program_free(struct rt_program *p) {
     if (p->outs)
         for (int i = 0; i < p->n_outs; i++)
@@ -59,6 +66,7 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_gr
     ir_graph_args(g, ids);
     for (int i = 0; i < p->n_args; i++) {
         const struct ir_node *n = ir_node_at(g, ids[i]);
+        int k;
         memcpy(p->arg_names[i], n->name, IR_NAME_LEN);
         if (n->op == IR_PARAM) {
             int k = rt_model_find_param(m, n->name);
@@ -67,21 +75,30 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_gr
                 goto fail;
             }
             p->args[i] = m->params[k].value;
+        } else if ((k = prefixed_param(m, n->name, RT_MOMENT1_PREFIX)) >= 0) {
+            p->args[i] = m->params[k].adam_m;
+        } else if ((k = prefixed_param(m, n->name, RT_MOMENT2_PREFIX)) >= 0) {
+            p->args[i] = m->params[k].adam_v;
         }
     }
     for (int i = 0; i < p->n_outs; i++) {
         const struct ir_output *o = &g->outputs[i];
         memcpy(p->out_names[i], o->name, IR_NAME_LEN);
         p->out_numel[i] = ir_node_numel(ir_node_at(g, o->node));
-        size_t np = strlen(RT_GRAD_PREFIX);
-        int k = strncmp(o->name, RT_GRAD_PREFIX, np) == 0 ? rt_model_find_param(m, o->name + np) : -1;
+        int k = prefixed_param(m, o->name, RT_GRAD_PREFIX);
         if (k >= 0) {
             p->outs[i] = m->params[k].grad;
-        } else {
-            p->outs[i] = calloc((size_t)p->out_numel[i], sizeof(float));
-            if (!p->outs[i]) goto oom;
-            p->out_owned[i] = 1;
+            continue;
         }
+        p->outs[i] = calloc((size_t)p->out_numel[i], sizeof(float));
+        if (!p->outs[i]) goto oom;
+        p->out_owned[i] = 1;
+        size_t np = strlen(RT_NEW_PREFIX);
+        if (strncmp(o->name, RT_NEW_PREFIX, np) != 0) continue;
+        const char *new_name = o->name + np;
+        if ((k = prefixed_param(m, new_name, RT_MOMENT1_PREFIX)) >= 0) m->params[k].new_m = p->outs[i];
+        else if ((k = prefixed_param(m, new_name, RT_MOMENT2_PREFIX)) >= 0) m->params[k].new_v = p->outs[i];
+        else if ((k = rt_model_find_param(m, new_name)) >= 0) m->params[k].new_value = p->outs[i];
     }
     free(ids);
     return 0;
@@ -111,10 +128,35 @@ float *rt_program_output(const struct rt_program *p, const char *name) {
 
 void rt_program_run(struct rt_program *p, int threads) { jit_run(p->jit, p->args, p->outs, threads); }
 
+static int all_finite(const float *x, int64_t n) {
+    int ok = 1;
+    for (int64_t i = 0; i < n; i++) ok &= isfinite(x[i]) != 0; /* no early exit: this loop vectorizes */
+    return ok;
+}
+
+int rt_commit_update(struct rt_model *m) {
+    for (int k = 0; k < m->n_params; k++) {
+        const struct rt_param *p = &m->params[k];
+        if (!p->new_value) continue; /* a parameter the energy never uses keeps its value */
+        if (!all_finite(p->new_value, p->numel) || !all_finite(p->new_m, p->numel) || !all_finite(p->new_v, p->numel))
+            return 0;
+    }
+    for (int k = 0; k < m->n_params; k++) {
+        struct rt_param *p = &m->params[k];
+        if (!p->new_value) continue;
+        size_t bytes = sizeof(float) * (size_t)p->numel;
+        memcpy(p->value, p->new_value, bytes);
+        memcpy(p->adam_m, p->new_m, bytes);
+        memcpy(p->adam_v, p->new_v, bytes);
+    }
+    return 1;
+}
+
 void rt_model_free(struct rt_model *m) {
     program_free(&m->energy);
     program_free(&m->energy_grad);
     program_free(&m->loss);
+    program_free(&m->train);
     program_free(&m->langevin);
     for (int i = 0; i < m->n_params; i++) {
         struct rt_param *p = &m->params[i];

@@ -10,15 +10,21 @@
 #include "jit.h"
 
 /* Names of the programs' data inputs and outputs. They contain ':' so no model identifier (a parameter
- * or the energy's argument) can collide with them; "grad:<param>" outputs bind to parameter gradients. */
+ * or the energy's argument) can collide with them. Prefixed names refer to a parameter <p>: "grad:<p>"
+ * outputs bind to its gradient, "m:<p>" and "v:<p>" arguments to its Adam moments; the training step's
+ * "new:<p>", "new:m:<p>" and "new:v:<p>" outputs are their updated values (IR_PARAM_NAME_MAX leaves room). */
 #define RT_IN_X "in:x"          /* data points (and negatives), [batch, D...]        */
 #define RT_IN_WEIGHT "in:w"     /* loss weights, +1/B for data and -1/B for negatives */
 #define RT_IN_NOISE "in:noise"  /* standard normal noise of one Langevin step, [batch, D...] */
+#define RT_IN_LR "in:lr_t"      /* Adam's step size at this step, bias corrections included, [1] */
 #define RT_OUT_X_NEXT "x_next"
 #define RT_OUT_ENERGY "energy"
 #define RT_OUT_GRAD_X "dE/dx"
 #define RT_OUT_LOSS "loss"
 #define RT_GRAD_PREFIX "grad:"
+#define RT_MOMENT1_PREFIX "m:"
+#define RT_MOMENT2_PREFIX "v:"
+#define RT_NEW_PREFIX "new:"
 
 struct rt_param {
     char name[IR_NAME_LEN];
@@ -27,11 +33,14 @@ struct rt_param {
     int64_t numel;
     float *value, *grad;  /* grad is written by the loss program */
     float *adam_m, *adam_v;
+    /* the training step's outputs, copied into value, adam_m and adam_v once checked to be finite */
+    const float *new_value, *new_m, *new_v;
 };
 
-/* A compiled program with its buffers bound: parameter arguments point at parameter values, outputs
- * named "grad:<param>" at parameter gradients; every other output gets a buffer of its own. Inputs are
- * set per call through rt_program_input(). */
+/* A compiled program with its buffers bound: parameter arguments point at parameter values, "m:<param>"
+ * and "v:<param>" at its Adam moments, outputs named "grad:<param>" at parameter gradients; every other
+ * output gets a buffer of its own ("new:..." ones are also recorded in the parameter). Inputs are set
+ * per call through rt_program_input(). */
 struct rt_program {
     struct jit_program *jit;
     int n_args, n_outs;
@@ -51,6 +60,10 @@ struct rt_model {
     struct rt_program energy;      /* in:x[B, D] -> energy[B]                                      */
     struct rt_program energy_grad; /* in:x[B, D] -> energy[B], dE/dx[B, D]                          */
     struct rt_program loss;        /* in:x[2B, D], in:w[2B] -> loss[1], energy[2B], grad:<param>  */
+    /* One training step: the loss program's gradients fed to Adam, the update fused into the kernels that
+     * compute them. in:x, in:w, in:lr_t[1], m:<param>, v:<param> -> loss, energy, new:<param>,
+     * new:m:<param>, new:v:<param> (rt_commit_update copies them in). */
+    struct rt_program train;
     /* in:x[B, D], in:noise[B, D] -> x_next[B, D]: one ULA step on E, x - eta/2 clip(dE/dx) + tau sqrt(eta)
      * noise, the update fused into the dE/dx kernel. Compiled only when the objective's chains are ULA on
      * E (jit NULL otherwise); the samplers then use it instead of energy_grad and a host loop. */
@@ -70,6 +83,10 @@ int rt_program_input(struct rt_program *p, const char *name, const float *buf);
 /* The buffer of output `name`, or NULL. */
 float *rt_program_output(const struct rt_program *p, const char *name);
 void rt_program_run(struct rt_program *p, int threads);
+
+/* After the train program ran: if every updated parameter and moment is finite, copies them into the
+ * parameters and returns 1; otherwise leaves the parameters as they were and returns 0. */
+int rt_commit_update(struct rt_model *m);
 
 void rt_model_free(struct rt_model *m); /* frees buffers and programs, not m itself */
 

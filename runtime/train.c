@@ -99,27 +99,18 @@ int train_step_gradients(struct rt_model *m, const struct train_config *c, struc
     return 0;
 }
 
-static void adam_update(struct rt_model *m, const struct train_config *c, int t) {
-    double b1 = c->beta1, b2 = c->beta2;
-    double lr_t = c->lr * sqrt(1 - pow(b2, t)) / (1 - pow(b1, t));
-    for (int k = 0; k < m->n_params; k++) {
-        struct rt_param *p = &m->params[k];
-        for (int64_t i = 0; i < p->numel; i++) {
-            float g = p->grad[i];
-            p->adam_m[i] = (float)(b1 * p->adam_m[i] + (1 - b1) * g);
-            p->adam_v[i] = (float)(b2 * p->adam_v[i] + (1 - b2) * g * g);
-            p->value[i] -= (float)(lr_t * p->adam_m[i] / (sqrt(p->adam_v[i]) + 1e-8));
-        }
-    }
+double adam_step_size(const struct train_config *c, int64_t t) {
+    return c->lr * sqrt(1 - pow(c->beta2, (double)t)) / (1 - pow(c->beta1, (double)t));
 }
 
-/* Whether every gradient is finite and small enough that Adam's second moment (g^2, stored as a float)
- * stays finite: sqrt(FLT_MAX) is about 1.8e19. */
-static int grads_finite(const struct rt_model *m) {
-    for (int k = 0; k < m->n_params; k++)
-        for (int64_t i = 0; i < m->params[k].numel; i++)
-            if (!(fabsf(m->params[k].grad[i]) < 1e19f)) return 0;
-    return 1;
+int train_step_update(struct rt_model *m, const struct train_config *c, struct train_step *ts, int64_t t, double *loss) {
+    float lr_t = (float)adam_step_size(c, t);
+    rt_program_input(&m->train, RT_IN_X, ts->xall);
+    rt_program_input(&m->train, RT_IN_WEIGHT, ts->w);
+    rt_program_input(&m->train, RT_IN_LR, &lr_t);
+    rt_program_run(&m->train, m->threads);
+    *loss = rt_program_output(&m->train, RT_OUT_LOSS)[0];
+    return isfinite(*loss) && rt_commit_update(m);
 }
 
 static void progress(const struct train_io *io, int step, int steps, double loss, double rate, int final) {
@@ -392,12 +383,12 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
             pcd_taken = ts.pcd.taken, pcd_resets = ts.pcd.resets;
         }
         data2d_sample((enum data2d_kind)kind, ts.xall, b, c->seed, rng_stream(TAG_DATA, (uint64_t)step, 0));
-        if (train_step_gradients(m, c, &ts, ts.xall, half, step, &loss)) goto oom;
-        const float *e = rt_program_output(&m->loss, RT_OUT_ENERGY);
-        if (!isfinite(loss) || !grads_finite(m)) {
+        if (train_step_negatives(m, c, &ts, ts.xall, half, step)) goto oom;
+        const float *e = rt_program_output(&m->train, RT_OUT_ENERGY);
+        if (!train_step_update(m, c, &ts, step + 1, &loss)) {
             s->diverged = 1;
             snprintf(s->message, sizeof s->message,
-                     "training diverged at step %lld (loss %g): non-finite loss or gradient (or one whose square overflows); parameters are those "
+                     "training diverged at step %lld (loss %g): non-finite loss or Adam update; parameters are those "
                      "after step %lld. Try a larger alpha, a smaller step_size or lr, or sampler = mala.",
                      (long long)step, loss, (long long)step - 1);
             if (pcd_backup) {
@@ -406,7 +397,6 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
             }
             break;
         }
-        adam_update(m, c, (int)step + 1);
         s->steps_done = (int)step + 1;
         double ed = 0, en = 0;
         for (size_t i = 0; i < b; i++) ed += e[i], en += e[b + i];

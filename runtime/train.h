@@ -62,6 +62,16 @@ void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss);
 int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
                          float half_width, int64_t step, double *loss);
 
+/* Adam's epsilon, and its step size at step t = 1, 2, ... with both bias corrections folded in:
+ * lr sqrt(1 - beta2^t) / (1 - beta1^t). The update itself is compiled (the train program). */
+#define ADAM_EPS 1e-8
+double adam_step_size(const struct train_config *c, int64_t t);
+
+/* Runs the train program (the loss's gradients and Adam's update at step t) on ts->xall, after
+ * train_step_negatives(). Returns 1 if the update was finite and is now in the parameters, 0 if it was
+ * not (the parameters and moments are unchanged). */
+int train_step_update(struct rt_model *m, const struct train_config *c, struct train_step *ts, int64_t t, double *loss);
+
 /* Trains m in place from step `start` (0: a fresh run) up to c->steps steps in total. With out_dir,
  * writes model.ckpt (parameters, Adam moments, step, run state) every c->checkpoint_every steps and at
  * the end. resume (NULL for a fresh run): the run state restored with the parameters at step `start`;

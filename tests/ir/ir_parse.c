@@ -236,8 +236,8 @@ static void test_errors(void) {
     expect_error(G("  %0 = input x : [2]\n"), "t.ir:2:14: error: expected the argument's name in double quotes, found 'x'");
     expect_error(G("  %0 = input \"x : [2]\n"), "t.ir:2:14: error: unterminated name (a '\"' is missing)");
     expect_error(G("  %0 = input \"\" : [2]\n"), "t.ir:2:14: error: names cannot be empty");
-    expect_error(G("  %0 = input \"abcdefghijklmnopqrstuvwxyz0123456\" : [2]\n"),
-                 "t.ir:2:14: error: name is longer than 31 bytes");
+    expect_error(G("  %0 = input \"abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz01\" : [2]\n"),
+                 "t.ir:2:14: error: name is longer than 63 bytes");
     expect_error(G("  %0 = input \"a\\n\" : [2]\n"), "t.ir:2:16: error: unknown escape in a name (use \\\", \\\\ or \\xNN)");
     expect_error(G("  %0 = input \"a\\x00\" : [2]\n"), "t.ir:2:16: error: names cannot contain a NUL byte");
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = param \"x\" : [2]\n"),
