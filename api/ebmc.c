@@ -379,11 +379,12 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
 /* ---- inspection ---- */
 
 /* Stages in pipeline order; those past "grad" look at one program after the default passes. */
-static const char *const stages[] = {"ast", "graph", "grad", "opt", "fused", "kernels", "llvm-unopt", "llvm", "asm", "dot"};
+static const char *const stages[] = {"ast",        "graph", "grad", "opt", "fused", "kernels",
+                                     "llvm-unopt", "llvm",  "asm",  "dot", "profile"};
 enum { STAGE_AST, STAGE_GRAPH, STAGE_GRAD, STAGE_OPT, STAGE_FUSED, STAGE_KERNELS, STAGE_LLVM_UNOPT, STAGE_LLVM, STAGE_ASM,
-       STAGE_DOT, N_STAGES };
+       STAGE_DOT, STAGE_PROFILE, N_STAGES };
 
-const char *ebmc_emit_stages(void) { return "ast, graph, grad, opt, fused, kernels, llvm-unopt, llvm, asm, dot"; }
+const char *ebmc_emit_stages(void) { return "ast, graph, grad, opt, fused, kernels, llvm-unopt, llvm, asm, dot, profile"; }
 
 static int find_name(const char *const *names, int n, const char *name) {
     for (int i = 0; i < n; i++)
@@ -407,6 +408,7 @@ static int emit_optimized(struct ebmc_model *m, int stage, enum program which, c
     case STAGE_FUSED: rc = jit_print_plan(g, JIT_PLAN_FUSED, out, err, sizeof err); break;
     case STAGE_KERNELS: rc = jit_print_plan(g, JIT_PLAN_KERNELS, out, err, sizeof err); break;
     case STAGE_DOT: rc = jit_print_plan(g, JIT_PLAN_DOT, out, err, sizeof err); break;
+    case STAGE_PROFILE: rc = jit_print_plan(g, JIT_PLAN_PROFILE, out, err, sizeof err); break;
     case STAGE_LLVM_UNOPT: rc = jit_print_code(g, JIT_CODE_LLVM_UNOPT, out, err, sizeof err); break;
     case STAGE_LLVM: rc = jit_print_code(g, JIT_CODE_LLVM, out, err, sizeof err); break;
     case STAGE_ASM: rc = jit_print_code(g, JIT_CODE_ASM, out, err, sizeof err); break;

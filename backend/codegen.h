@@ -20,7 +20,7 @@
 
 enum codegen_kernel_kind {
     CODEGEN_NODE,      /* computes node */
-    CODEGEN_TRANSPOSE, /* stores the transpose of the 2-D node, for matmuls that take it with trans_b */
+    CODEGEN_TRANSPOSE, /* stores the transpose of the 2-D node, for matmuls that take it transposed */
 };
 
 /* The most values one kernel stores: Adam needs 3 (m, v and the parameter, from one gradient). */
@@ -67,6 +67,10 @@ void codegen_plan_free(struct codegen_plan *plan);
 
 /* Reshape and stop_grad: the same elements in the same order as their input, so they share its storage. */
 int codegen_is_alias(enum ir_op op);
+
+/* Whether the matmul node reads its operand 0 (A) or 1 (B) from a transposed copy (plan->transposed),
+ * which a CODEGEN_TRANSPOSE kernel stores before the first matmul that reads it. */
+int codegen_reads_transposed(const struct ir_graph *g, const struct ir_node *matmul, int operand);
 
 /* Sets used[s] (n_slots entries) for every slot kernel k reads. */
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,

@@ -1,6 +1,7 @@
 /* inspect.c: the plan of a compiled program in human-readable forms, for `ebmc compile --emit=fused`
- * (which nodes each kernel computes), `--emit=kernels` (each kernel as a loop nest over buffers) and
- * `--emit=dot` (the graph for Graphviz, one cluster per kernel). Everything here reads the same plan
+ * (which nodes each kernel computes), `--emit=kernels` (each kernel as a loop nest over buffers),
+ * `--emit=dot` (the graph for Graphviz, one cluster per kernel) and `--emit=profile` (each kernel's
+ * time). Everything here reads the same plan
  * the code generator uses (plan.c), so what it prints is what runs. */
 #include "jit.h"
 
@@ -143,12 +144,14 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
     }
     if (m->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, m->in[0]);
-        int ta = (m->flags & IR_TRANS_A) != 0, tb = (m->flags & IR_TRANS_B) != 0;
-        int b_slot = tb ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
+        int ta = (m->flags & IR_TRANS_A) != 0;
+        int a_t = codegen_reads_transposed(g, m, 0), b_t = codegen_reads_transposed(g, m, 1);
+        int a_slot = a_t ? plan->transposed[m->in[0]] : plan->slot[m->in[0]];
+        int b_slot = b_t ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
         fprintf(out, "  for i in [lo, hi) by 4 rows, j in [0, %lld) by 64 columns:  ; tile in registers\n",
                 (long long)m->shape[1]);
         fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[%s], b%d[k, j], acc)\n",
-                (long long)a->shape[ta ? 0 : 1], plan->slot[m->in[0]], ta ? "k, i" : "i, k", b_slot);
+                (long long)a->shape[ta ? 0 : 1], a_slot, ta && !a_t ? "k, i" : "i, k", b_slot);
         fprintf(out, "    b%d[i, j] = acc\n", k->slot);
     } else if (ir_op_is_reduction(m->op)) {
         int max = m->op == IR_MAX;
@@ -221,7 +224,7 @@ static void print_dot(const struct ir_graph *g, const struct codegen_plan *plan,
         for (int i = 0; i < ir_op_arity(n->op); i++) {
             int x = resolve_alias(g, n->in[i]);
             if (!drawn(g, owner, x)) continue;
-            int transposed = n->op == IR_MATMUL && i == 1 && (n->flags & IR_TRANS_B);
+            int transposed = n->op == IR_MATMUL && i < 2 && codegen_reads_transposed(g, n, i);
             fprintf(out, "  n%d -> n%d%s;\n", x, id, transposed ? " [label=\"T\"]" : "");
         }
     }
@@ -229,6 +232,82 @@ static void print_dot(const struct ir_graph *g, const struct codegen_plan *plan,
         fprintf(out, "  out%d [shape=note, label=\"%s\"];\n  n%d -> out%d;\n", i, g->outputs[i].name,
                 resolve_alias(g, g->outputs[i].node), i);
     fprintf(out, "}\n");
+}
+
+/* ---- --emit=profile ---- */
+
+#define PROFILE_RUNS 21
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every argument filled with small positive pseudo-random numbers (a square root or log of one stays
+ * finite), the same for every run. */
+static float **profile_args(const struct ir_graph *g, int n_args) {
+    int *ids = malloc(sizeof(int) * ((size_t)n_args + 1));
+    float **args = calloc((size_t)n_args + 1, sizeof *args);
+    int ok = ids && args;
+    if (ok) ir_graph_args(g, ids);
+    uint64_t s = 88172645463325252ull;
+    for (int i = 0; ok && i < n_args; i++) {
+        int64_t n = ir_node_numel(ir_node_at(g, ids[i]));
+        ok = (args[i] = malloc(sizeof(float) * (size_t)n)) != NULL;
+        for (int64_t j = 0; ok && j < n; j++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            args[i][j] = 0.01f + 0.1f * (float)(s >> 40) / 16777216.0f;
+        }
+    }
+    free(ids);
+    if (!ok && args) {
+        for (int i = 0; i < n_args; i++) free(args[i]);
+        free(args);
+        args = NULL;
+    }
+    return args;
+}
+
+static int print_profile(const struct ir_graph *g, const struct codegen_plan *plan, FILE *out, char *err,
+                         size_t errlen) {
+    struct jit_program *p = jit_compile(g, NULL, err, errlen);
+    if (!p) return -1;
+    int n_args = ir_graph_args(g, NULL), nk = plan->n_kernels;
+    float **args = profile_args(g, n_args);
+    double *sum = calloc((size_t)nk + 1, sizeof *sum), *runs = malloc(sizeof(double) * PROFILE_RUNS * ((size_t)nk + 1));
+    int rc = -1;
+    if (!args || !sum || !runs) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    jit_run_timed(p, args, sum); /* warm-up: page faults, caches */
+    for (int r = 0; r < PROFILE_RUNS; r++) {
+        memset(sum, 0, sizeof(double) * (size_t)nk);
+        jit_run_timed(p, args, sum);
+        for (int i = 0; i < nk; i++) runs[(size_t)i * PROFILE_RUNS + (size_t)r] = sum[i];
+    }
+    double total = 0;
+    for (int i = 0; i < nk; i++) {
+        qsort(&runs[(size_t)i * PROFILE_RUNS], PROFILE_RUNS, sizeof(double), cmp_double);
+        total += runs[(size_t)i * PROFILE_RUNS + PROFILE_RUNS / 2];
+    }
+    fprintf(out, "; %d kernels on one thread, median of %d runs on made-up inputs: %.1f us in all\n", nk, PROFILE_RUNS,
+            1e6 * total);
+    fprintf(out, "; kernel kind               work       time us  share  work/ns\n");
+    for (int i = 0; i < nk; i++) {
+        const struct codegen_kernel *k = &plan->kernels[i];
+        char name[32];
+        codegen_kernel_name(name, sizeof name, "", k);
+        double t = runs[(size_t)i * PROFILE_RUNS + PROFILE_RUNS / 2];
+        fprintf(out, "%-8s %-16s %10lld %10.1f %5.1f%% %8.2f\n", name, kernel_kind(g, k), (long long)k->work,
+                1e6 * t, total > 0 ? 100 * t / total : 0.0, t > 0 ? 1e-9 * (double)k->work / t : 0.0);
+    }
+    rc = 0;
+done:
+    for (int i = 0; args && i < n_args; i++) free(args[i]);
+    free(args), free(sum), free(runs);
+    jit_free(p);
+    return rc;
 }
 
 int jit_print_plan(const struct ir_graph *g, enum jit_plan_format format, FILE *out, char *err, size_t errlen) {
@@ -248,6 +327,11 @@ int jit_print_plan(const struct ir_graph *g, enum jit_plan_format format, FILE *
         print_fused(g, &plan, owner, out);
     } else if (format == JIT_PLAN_KERNELS) {
         for (int ki = 0; ki < plan.n_kernels; ki++) print_kernel_loops(g, &plan, &plan.kernels[ki], out);
+    } else if (format == JIT_PLAN_PROFILE) {
+        int rc = print_profile(g, &plan, out, err, errlen);
+        free(owner);
+        codegen_plan_free(&plan);
+        return rc;
     } else {
         print_dot(g, &plan, owner, out);
     }

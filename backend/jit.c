@@ -359,6 +359,10 @@ const struct jit_stats *jit_get_stats(const struct jit_program *p) { return &p->
 
 void jit_set_min_parallel_work(struct jit_program *p, int64_t work) { runner_set_min_parallel_work(p->run, work); }
 
+void jit_run_timed(struct jit_program *p, float *const *args, double *kernel_seconds) {
+    runner_run_timed(p->run, args, kernel_seconds);
+}
+
 void jit_run(struct jit_program *p, float *const *args, float *const *outs, int nthreads) {
     ebmc_aot_run(p->run, args, outs, nthreads);
 }

@@ -50,14 +50,17 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
                     char *err, size_t errlen);
 
 /* Prints the kernel plan for g (inspect.c): the nodes each fused kernel computes, each kernel as a loop
- * nest over its buffers, or the graph for Graphviz with one cluster per kernel. */
-enum jit_plan_format { JIT_PLAN_FUSED, JIT_PLAN_KERNELS, JIT_PLAN_DOT };
+ * nest over its buffers, the graph for Graphviz with one cluster per kernel, or a profile: g compiled
+ * and run on made-up inputs, each kernel's time on one thread (median of several runs). */
+enum jit_plan_format { JIT_PLAN_FUSED, JIT_PLAN_KERNELS, JIT_PLAN_DOT, JIT_PLAN_PROFILE };
 int jit_print_plan(const struct ir_graph *g, enum jit_plan_format format, FILE *out, char *err, size_t errlen);
 /* Kernels whose estimated work (about one unit per flop or element) is below this run on one thread;
  * the rest are split across threads. 0 splits every kernel (tests use it to exercise the splits). */
 void jit_set_min_parallel_work(struct jit_program *p, int64_t work);
 /* Seconds spent compiling this program (IR building, optimization and JIT materialization). */
 double jit_compile_seconds(const struct jit_program *p);
+/* Runs p once on one thread, adding each kernel's time to kernel_seconds[i] (kernels in plan order). */
+void jit_run_timed(struct jit_program *p, float *const *args, double *kernel_seconds);
 const struct jit_stats *jit_get_stats(const struct jit_program *p);
 
 #endif

@@ -45,6 +45,17 @@ static int rereads_operands(enum ir_op op) {
     return op == IR_MATMUL || op == IR_BROADCAST || op == IR_PAD || op == IR_CONCAT;
 }
 
+/* The i-k-j loop wants rows of op(B), so a trans_b operand is read from a transposed copy (stored once,
+ * row-major). A trans_a operand is read down a column, one cache line per k: for a long k (the weight
+ * gradient x^T dy, k = 2B = 2048) those lines, 512 bytes apart, thrash a few L1 sets, and the matmul ran
+ * 5x slower than on a transposed copy; for a short k, reading in place beats copying. */
+#define TRANSPOSE_A_MIN_K 256
+
+int codegen_reads_transposed(const struct ir_graph *g, const struct ir_node *matmul, int operand) {
+    if (operand == 1) return (matmul->flags & IR_TRANS_B) != 0;
+    return (matmul->flags & IR_TRANS_A) && ir_node_at(g, matmul->in[0])->shape[0] > TRANSPOSE_A_MIN_K;
+}
+
 static int is_transcendental(enum ir_op op) {
     switch (op) {
     case IR_EXP:
@@ -210,12 +221,10 @@ static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan
 /* Marks the slots that computing node id in place reads (for main: its operands). */
 static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used) {
     const struct ir_node *n = ir_node_at(g, id);
-    if (n->op == IR_MATMUL && (n->flags & IR_TRANS_B)) {
-        mark_value(g, plan, n->in[0], used);
-        used[plan->transposed[n->in[1]]] = 1;
-        return;
+    for (int i = 0; i < ir_op_arity(n->op); i++) {
+        if (n->op == IR_MATMUL && codegen_reads_transposed(g, n, i)) used[plan->transposed[n->in[i]]] = 1;
+        else mark_value(g, plan, n->in[i], used);
     }
-    for (int i = 0; i < ir_op_arity(n->op); i++) mark_value(g, plan, n->in[i], used);
 }
 
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
@@ -258,10 +267,12 @@ static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan
         const struct ir_node *a = ir_node_at(g, x->in[0]), *b = ir_node_at(g, x->in[1]);
         range = x->shape[0];
         work = numel * a->shape[(x->flags & IR_TRANS_A) ? 0 : 1];
-        /* trans_b: the i-k-j loop wants rows of op(B), so store op(B) once, row-major. */
-        if ((x->flags & IR_TRANS_B) && plan->transposed[x->in[1]] < 0)
-            plan->transposed[x->in[1]] =
-                add_kernel(plan, CODEGEN_TRANSPOSE, x->in[1], -1, ir_node_numel(b), b->shape[1], ir_node_numel(b))->slot;
+        for (int i = 0; i < 2; i++) {
+            const struct ir_node *op = i == 0 ? a : b;
+            if (codegen_reads_transposed(g, x, i) && plan->transposed[x->in[i]] < 0)
+                plan->transposed[x->in[i]] =
+                    add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), op->shape[1], ir_node_numel(op))->slot;
+        }
     } else {
         work = 0; /* the roots' own cost: all epilogue */
     }

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct kernel_state {
     atomic_uint claimed; /* bitmask of chunks taken in the current run */
@@ -102,6 +103,18 @@ static int64_t numel(const struct ebmc_aot_tensor *t) {
     int64_t n = 1;
     for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
     return n;
+}
+
+void runner_run_timed(struct ebmc_aot_instance *inst, float *const *args, double *kernel_seconds) {
+    const struct ebmc_aot_program *p = inst->p;
+    for (int i = 0; i < p->n_args; i++) inst->bufs[i] = args[i];
+    for (int i = 0; i < p->n_kernels; i++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        p->kernels[i].fn(inst->bufs, 0, p->kernels[i].range);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        kernel_seconds[i] += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    }
 }
 
 void ebmc_aot_run(struct ebmc_aot_instance *inst, float *const *args, float *const *outs, int nthreads) {

@@ -283,6 +283,7 @@ static void test_matmul(void) {
         matmul_case(1, 9, 33, flags);
         matmul_case(33, 64, 17, flags);
         matmul_case(20, 3, 130, flags); /* two full column tiles and a partial one */
+        matmul_case(6, 300, 70, flags); /* k in three passes (128, 128, 44); trans_a: a transposed copy */
     }
     /* one operand in several matmuls: transposed once, used both ways */
     struct ir_graph *g = graph();
@@ -295,6 +296,16 @@ static void test_matmul(void) {
     ir_graph_output(g, "wt_yt", ir_matmul(g, w, y, IR_TRANS_A | IR_TRANS_B));
     ir_graph_output(g, "const_t", ir_matmul(g, x, ir_const(g, 0.5, 2, (int64_t[]){3, 10}), IR_TRANS_B));
     check_graph("shared matmul operands", g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+    /* read in place (short k) before another matmul makes a transposed copy; a long k's copy shared */
+    g = graph();
+    w = ir_param(g, "w", 2, (int64_t[]){6, 10});
+    int z = ir_input(g, "z", 2, (int64_t[]){300, 8});
+    ir_graph_output(g, "wt_y", ir_matmul(g, w, ir_input(g, "y", 2, (int64_t[]){6, 4}), IR_TRANS_A));
+    ir_graph_output(g, "x_wt", ir_matmul(g, ir_input(g, "x", 2, (int64_t[]){9, 10}), w, IR_TRANS_B));
+    ir_graph_output(g, "zt_v", ir_matmul(g, z, ir_input(g, "v", 2, (int64_t[]){300, 5}), IR_TRANS_A));
+    ir_graph_output(g, "u_zt", ir_matmul(g, ir_input(g, "u", 2, (int64_t[]){5, 8}), z, IR_TRANS_B));
+    check_graph("transposed copies", g, -2, 2, RED_ATOL, RED_RTOL);
     ir_graph_free(g);
 }
 
