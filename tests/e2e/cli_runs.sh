@@ -64,20 +64,25 @@ grep -q '^mmd2 ' "$DIR/out" || { echo "FAIL: eval printed no mmd2"; cat "$DIR/ou
 grep -q '"nll": ' "$R/eval.json" || { echo "FAIL: no eval.json"; fail=1; }
 refuse "eval no checkpoint" "cannot open" "$EBMC" eval "$DIR/nockpt"
 # compile: every stage of every program prints, --stats reports, AOT writes its files, bad input is refused
-for stage in ast graph grad opt fused kernels llvm-unopt llvm asm dot; do
-    for program in energy sampler train langevin; do
+for stage in ast graph grad opt fused kernels llvm-unopt llvm asm dot profile; do
+    for program in energy sampler loss train langevin; do
         check "compile --emit=$stage --program=$program" "$EBMC" compile "$DIR/small.ebm" --emit=$stage --program=$program
         [ -s "$DIR/out" ] || { echo "FAIL: --emit=$stage --program=$program printed nothing"; fail=1; }
     done
 done
+check "compile --emit=profile" "$EBMC" compile "$DIR/small.ebm" --emit=profile --program=train
+kernels=$(grep -c '^[kt][0-9]' "$DIR/out")
+[ "$kernels" -gt 0 ] && grep -q "^; $kernels kernels on one thread" "$DIR/out" || { echo "FAIL: --emit=profile"; cat "$DIR/out"; fail=1; }
 check "compile --emit=dot" "$EBMC" compile "$DIR/small.ebm" --emit=dot
 grep -q "^digraph" "$DIR/out" || { echo "FAIL: --emit=dot is not Graphviz"; fail=1; }
 check "compile --print-after" "$EBMC" compile "$DIR/small.ebm" --print-after=simplify,dce
 [ "$(grep -c '^; after' "$DIR/out")" -eq 2 ] || { echo "FAIL: --print-after printed $(grep -c '^; after' "$DIR/out") graphs"; fail=1; }
 check "compile --stats" "$EBMC" compile "$DIR/small.ebm" --stats
-[ "$(grep -cE '^(energy|sampler|train) ' "$DIR/out")" -eq 3 ] || { echo "FAIL: --stats"; cat "$DIR/out"; fail=1; }
+[ "$(grep -cE '^(energy|sampler|loss|train) ' "$DIR/out")" -eq 4 ] || { echo "FAIL: --stats"; cat "$DIR/out"; fail=1; }
 check "compile -o" "$EBMC" compile "$DIR/small.ebm" -o "$DIR/small.o" --header "$DIR/small.h"
-grep -q "extern const struct ebmc_aot_program small_train;" "$DIR/small.h" || { echo "FAIL: header"; fail=1; }
+for program in energy sampler loss train langevin; do
+    grep -q "extern const struct ebmc_aot_program small_$program;" "$DIR/small.h" || { echo "FAIL: header: $program"; fail=1; }
+done
 [ -s "$DIR/small.o" ] || { echo "FAIL: no object file"; fail=1; }
 refuse "compile unknown stage" "unknown stage 'nope'" "$EBMC" compile "$DIR/small.ebm" --emit=nope
 refuse "compile unknown program" "unknown program 'x'" "$EBMC" compile "$DIR/small.ebm" --emit=opt --program=x
