@@ -4,8 +4,8 @@
  *     shapes of a 32x32-image EBM: a 64->64 channel 3x3 layer, the 3->64 input layer, a stride-2 layer;
  *   conv2d backward: the gradient program autodiff builds for dx and dw given dy (the seed), after the
  *     default passes, which drop the unused forward; 2x the forward's flops;
- *   batch_matmul with both operands batched (a broadcast multiply summed over K: a reduction kernel),
- *     and, for contrast, the form with a 2-D right operand (one register-blocked matmul).
+ *   batch_matmul with both operands batched (one batched matmul: the register-blocked matmul kernel, a
+ *     2-D matmul per batch), and the form with a 2-D right operand (one 2-D matmul on [b M, K]).
  *
  * Each figure is the median of RUNS timed runs after a warm-up call (the machines are shared), each run
  * CALLS calls long, CALLS chosen so that a run takes at least ~20 ms. Also prints the compile time (a
