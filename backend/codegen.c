@@ -592,9 +592,45 @@ static LLVMValueRef emit_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, L
 struct matmul_ctx {
     int a, b;
     int a_slot, b_slot; /* >= 0: op(A) or op(B) is stored row-major in this slot (a transposed operand) */
-    int64_t m, k, n;
+    int64_t m, k, n;    /* per batch */
     int trans_a;
+    /* The flat offsets of the current batch's matrices in A (or its copy), B (or its copy) and C: batch
+     * bt's are bt M K, bt K N and bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
+    LLVMValueRef a_base, b_base, c_base;
 };
+
+/* Batches. A batched kernel's parallel axis is the rows of every batch, batch after batch ([b M] rows of
+ * C for a matmul); a range [lo, hi) of it may start and end anywhere. The kernel loops over the batches
+ * it overlaps and, for each, over its rows within [lo, hi): a block of rows never straddles two batches.
+ * Each element is still computed by the same code whatever [lo, hi) is. With one batch, no loop. */
+struct batch_loop {
+    struct loop l;
+    int64_t batch;
+    LLVMValueRef bt, lo, hi; /* the batch, and the range of its rows (within it) to compute */
+};
+
+static LLVMValueRef smin_smax(struct cg *c, LLVMValueRef x, LLVMValueRef bound, LLVMIntPredicate keep) {
+    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, keep, x, bound, ""), x, bound, "");
+}
+
+static void batch_begin(struct cg *c, struct batch_loop *bl, int64_t batch, int64_t rows, LLVMValueRef lo,
+                        LLVMValueRef hi) {
+    bl->batch = batch;
+    if (batch == 1) {
+        bl->bt = i64c(c, 0), bl->lo = lo, bl->hi = hi;
+        return;
+    }
+    LLVMValueRef first = LLVMBuildSDiv(c->b, lo, i64c(c, rows), "");
+    LLVMValueRef end = LLVMBuildSDiv(c->b, iadd(c, hi, i64c(c, rows - 1)), i64c(c, rows), "");
+    bl->bt = loop_begin(c, &bl->l, first, end, "batch");
+    LLVMValueRef row0 = imul(c, bl->bt, rows);
+    bl->lo = smin_smax(c, LLVMBuildNSWSub(c->b, lo, row0, ""), i64c(c, 0), LLVMIntSGT);
+    bl->hi = smin_smax(c, LLVMBuildNSWSub(c->b, hi, row0, ""), i64c(c, rows), LLVMIntSLT);
+}
+
+static void batch_end(struct cg *c, struct batch_loop *bl) {
+    if (bl->batch > 1) loop_end(c, &bl->l);
+}
 
 /* The i-k-j matmul is register-blocked: a block of MM_ROWS rows of C by MM_COLS columns stays in
  * registers through the k loop, and each element of B loaded feeds MM_ROWS FMAs. 4 x 64 floats = 16
@@ -621,7 +657,7 @@ static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, LLVMValu
     struct loop lj, lk;
     LLVMValueRef j = loop_to(c, &lj, width, "j");
     for (int r = 0; r < rows; r++) {
-        LLVMValueRef cij = iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j);
+        LLVMValueRef cij = iadd(c, mm->c_base, iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j));
         LLVMValueRef sum = LLVMBuildSelect(c->b, first, f32c(c, 0), load_elem(c, c->out, cij), "");
         LLVMBuildStore(c->b, sum, acc_ptr(c, r, j));
     }
@@ -630,10 +666,11 @@ static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, LLVMValu
     for (int r = 0; r < rows; r++) {
         LLVMValueRef i = iadd(c, i0, i64c(c, r));
         LLVMValueRef aidx = mm->a_slot < 0 && mm->trans_a ? imad(c, k, mm->m, i) : imad(c, i, mm->k, k);
+        aidx = iadd(c, mm->a_base, aidx);
         aik[r] = mm->a_slot >= 0 ? load_elem(c, mm->a_slot, aidx) : emit_value(c, mm->a, aidx);
     }
     j = loop_to(c, &lj, width, "j");
-    LLVMValueRef bidx = imad(c, k, mm->n, iadd(c, j0, j));
+    LLVMValueRef bidx = iadd(c, mm->b_base, imad(c, k, mm->n, iadd(c, j0, j)));
     LLVMValueRef bkj = mm->b_slot >= 0 ? load_elem(c, mm->b_slot, bidx) : emit_value(c, mm->b, bidx);
     for (int r = 0; r < rows; r++) {
         LLVMValueRef p = acc_ptr(c, r, j);
@@ -643,7 +680,7 @@ static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, LLVMValu
     loop_end(c, &lk);
     for (int r = 0; r < rows; r++) { /* unrolled, so that every access to the tile has a constant row */
         j = loop_to(c, &lj, width, "epi");
-        LLVMValueRef idx = iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j);
+        LLVMValueRef idx = iadd(c, mm->c_base, iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j));
         LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, acc_ptr(c, r, j), "");
         if (last) store_result(c, idx, sum);
         else store_elem(c, c->out, idx, sum);
@@ -681,51 +718,68 @@ static void emit_matmul_pass(struct cg *c, const struct matmul_ctx *mm, LLVMValu
 
 /* Matmul over rows [lo, hi) of C in i-k-j order: the inner loop runs along rows of C and of op(B) and
  * vectorizes. k is cut into passes of MM_KC (the last pass takes the remainder and runs the epilogue).
- * A transposed operand was transposed by its own kernel beforehand. */
+ * A transposed operand was transposed by its own kernel beforehand. A batched matmul's rows are those
+ * of all its batches ([b M] rows of C); each batch is a 2-D matmul done the same way (batch_begin). */
 static void emit_matmul_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_node *n = ir_node_at(c->g, c->main), *a = ir_node_at(c->g, n->in[0]);
-    int ta = (n->flags & IR_TRANS_A) != 0;
+    int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0;
     int a_slot = codegen_reads_transposed(c->g, n, 0) ? c->plan->transposed[n->in[0]] : -1;
     int b_slot = codegen_reads_transposed(c->g, n, 1) ? c->plan->transposed[n->in[1]] : -1;
-    struct matmul_ctx mm = {n->in[0], n->in[1], a_slot, b_slot, n->shape[0], a->shape[ta ? 0 : 1], n->shape[1], ta};
+    struct matmul_ctx mm = {n->in[0], n->in[1], a_slot, b_slot, n->shape[nd - 2], a->shape[ta ? nd - 2 : nd - 1],
+                            n->shape[nd - 1], ta, NULL, NULL, NULL};
     c->tile = entry_alloca(c, LLVMArrayType2(c->f32, MM_ROWS * MM_COLS));
+    struct batch_loop bl;
+    batch_begin(c, &bl, nd == 3 ? n->shape[0] : 1, mm.m, lo, hi);
+    mm.a_base = imul(c, bl.bt, mm.m * mm.k);
+    mm.b_base = imul(c, bl.bt, mm.k * mm.n);
+    mm.c_base = imul(c, bl.bt, mm.m * mm.n);
     int64_t passes = (mm.k + MM_KC - 1) / MM_KC; /* >= 1: k >= 1 */
     if (passes > 1) {
         struct loop lp;
         LLVMValueRef pass = loop_to(c, &lp, passes - 1, "pass");
-        emit_matmul_pass(c, &mm, lo, hi, imul(c, pass, MM_KC), MM_KC, 0);
+        emit_matmul_pass(c, &mm, bl.lo, bl.hi, imul(c, pass, MM_KC), MM_KC, 0);
         loop_end(c, &lp);
     }
-    emit_matmul_pass(c, &mm, lo, hi, i64c(c, (passes - 1) * MM_KC), mm.k - (passes - 1) * MM_KC, 1);
+    emit_matmul_pass(c, &mm, bl.lo, bl.hi, i64c(c, (passes - 1) * MM_KC), mm.k - (passes - 1) * MM_KC, 1);
+    batch_end(c, &bl);
 }
 
 /* Rows [c0, c0 + width) of out [C, R], the transpose of x [R, C]: for each row r of x, `width`
- * consecutive elements of it go to `width` rows of out. */
-static void emit_transpose_block(struct cg *c, int id, int out, LLVMValueRef c0, int64_t width) {
+ * consecutive elements of it go to `width` rows of out. Both matrices start at flat offset base (a
+ * batch of a 3-D x [b, R, C] and out [b, C, R]). */
+static void emit_transpose_block(struct cg *c, int id, int out, LLVMValueRef base, LLVMValueRef c0, int64_t width) {
     const struct ir_node *x = ir_node_at(c->g, id);
-    int64_t rows = x->shape[0], cols = x->shape[1];
+    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
     struct loop lr, lc;
     LLVMValueRef row = loop_to(c, &lr, rows, "r");
     LLVMValueRef col = iadd(c, c0, loop_to(c, &lc, width, "c"));
-    store_elem(c, out, imad(c, col, rows, row), emit_value(c, id, imad(c, row, cols, col)));
+    LLVMValueRef v = emit_value(c, id, iadd(c, base, imad(c, row, cols, col)));
+    store_elem(c, out, iadd(c, base, imad(c, col, rows, row)), v);
     loop_end(c, &lc);
     loop_end(c, &lr);
 }
 
 /* The transpose of a 2-D node x [R, C] into out [C, R], over rows [lo, hi) of out, in blocks of 16: a
  * block reads whole cache lines of x (16 floats of a row) and writes 16 rows of out in step. (Column
- * by column, every read was a cache line of its own: 2 ns per element.) */
+ * by column, every read was a cache line of its own: 2 ns per element.) A 3-D x [b, R, C] is transposed
+ * batch by batch into out [b, C, R], whose rows are all batches' ([b C] of them). */
 #define TRANSPOSE_BLOCK 16
 
 static void emit_transpose_kernel(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *x = ir_node_at(c->g, id);
+    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    struct batch_loop bt;
+    batch_begin(c, &bt, x->ndim == 3 ? x->shape[0] : 1, cols, lo, hi);
+    LLVMValueRef base = imul(c, bt.bt, rows * cols);
     struct loop lb, li;
-    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, TRANSPOSE_BLOCK), "");
+    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, bt.hi, bt.lo, ""), i64c(c, TRANSPOSE_BLOCK), "");
     LLVMValueRef blk = loop_begin(c, &lb, i64c(c, 0), blocks, "blk");
-    emit_transpose_block(c, id, out, imad(c, blk, TRANSPOSE_BLOCK, lo), TRANSPOSE_BLOCK);
+    emit_transpose_block(c, id, out, base, imad(c, blk, TRANSPOSE_BLOCK, bt.lo), TRANSPOSE_BLOCK);
     loop_end(c, &lb);
-    LLVMValueRef col = loop_begin(c, &li, imad(c, blocks, TRANSPOSE_BLOCK, lo), hi, "rest");
-    emit_transpose_block(c, id, out, col, 1);
+    LLVMValueRef col = loop_begin(c, &li, imad(c, blocks, TRANSPOSE_BLOCK, bt.lo), bt.hi, "rest");
+    emit_transpose_block(c, id, out, base, col, 1);
     loop_end(c, &li);
+    batch_end(c, &bt);
 }
 
 static LLVMAttributeRef enum_attr(struct cg *c, const char *name) {

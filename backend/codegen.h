@@ -5,9 +5,9 @@
  *
  * Every kernel is `void k<id>(float **bufs, int64_t lo, int64_t hi)`: it reads its operands from
  * bufs[slot] and computes items [lo, hi) of its parallel axis (flat elements for elementwise ops and
- * broadcasts, output elements for sums, rows for matmuls). Each output element is computed by exactly
- * one call with a loop order that does not depend on [lo, hi), and no instruction has fast-math flags,
- * so results are bitwise the same for any split. */
+ * broadcasts, output elements for sums, rows for matmuls: [b M] rows of a batched one). Each output
+ * element is computed by exactly one call with a loop order that does not depend on [lo, hi), and no
+ * instruction has fast-math flags, so results are bitwise the same for any split. */
 #ifndef EBMC_CODEGEN_H
 #define EBMC_CODEGEN_H
 
@@ -20,7 +20,8 @@
 
 enum codegen_kernel_kind {
     CODEGEN_NODE,      /* computes node */
-    CODEGEN_TRANSPOSE, /* stores the transpose of the 2-D node, for matmuls that take it transposed */
+    CODEGEN_TRANSPOSE, /* stores the transpose of the 2-D node (3-D: of each batch), for matmuls that take */
+                       /* it transposed */
 };
 
 /* The most values one kernel stores: Adam needs 3 (m, v and the parameter, from one gradient). */

@@ -137,21 +137,28 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
     fprintf(out, "%s(lo, hi):  ; %s, items [0, %lld), work %lld\n", name, kernel_kind(g, k), (long long)k->range,
             (long long)k->work);
     if (k->kind == CODEGEN_TRANSPOSE) {
-        fprintf(out, "  for c in [lo, hi), r in [0, %lld):\n    b%d[c, r] = ", (long long)root->shape[0], k->slot);
+        if (root->ndim == 3)
+            fprintf(out, "  ; %lld batches, each transposed; c runs over the rows of all of them\n",
+                    (long long)root->shape[0]);
+        fprintf(out, "  for c in [lo, hi), r in [0, %lld):\n    b%d[c, r] = ", (long long)root->shape[root->ndim - 2],
+                k->slot);
         print_expr(g, plan, -1, k->node, "r, c", out);
         fprintf(out, "\n");
         return;
     }
     if (m->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, m->in[0]);
-        int ta = (m->flags & IR_TRANS_A) != 0;
+        int nd = m->ndim, ta = (m->flags & IR_TRANS_A) != 0;
         int a_t = codegen_reads_transposed(g, m, 0), b_t = codegen_reads_transposed(g, m, 1);
         int a_slot = a_t ? plan->transposed[m->in[0]] : plan->slot[m->in[0]];
         int b_slot = b_t ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
+        if (nd == 3)
+            fprintf(out, "  ; %lld batches, each a 2-D matmul; i runs over the rows of all of them\n",
+                    (long long)m->shape[0]);
         fprintf(out, "  for i in [lo, hi) by 4 rows, j in [0, %lld) by 64 columns:  ; tile in registers\n",
-                (long long)m->shape[1]);
+                (long long)m->shape[nd - 1]);
         fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[%s], b%d[k, j], acc)\n",
-                (long long)a->shape[ta ? 0 : 1], a_slot, ta && !a_t ? "k, i" : "i, k", b_slot);
+                (long long)a->shape[ta ? nd - 2 : nd - 1], a_slot, ta && !a_t ? "k, i" : "i, k", b_slot);
         fprintf(out, "    b%d[i, j] = acc\n", k->slot);
     } else if (ir_op_is_reduction(m->op)) {
         int max = m->op == IR_MAX;

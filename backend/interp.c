@@ -92,21 +92,24 @@ static void eval_movement(const struct ir_node *n, const struct ir_node *a, cons
     }
 }
 
-/* y[M,N] = op(a)[M,K] op(b)[K,N]; a stored [K,M] when transposed, b stored [N,K] when transposed. */
+/* y[M,N] = op(a)[M,K] op(b)[K,N]; a stored [K,M] when transposed, b stored [N,K] when transposed. A 3-D
+ * matmul does that for each of its b batches: matrices at consecutive offsets of x, w and y. */
 static void eval_matmul(const struct ir_node *n, const struct ir_node *a, const double *x, const double *w,
                         double *y) {
-    int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
-    int64_t m = n->shape[0], nn = n->shape[1], k = ta ? a->shape[0] : a->shape[1];
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < nn; j++) {
-            double acc = 0.0;
-            for (int64_t p = 0; p < k; p++) {
-                double av = ta ? x[p * m + i] : x[i * k + p];
-                double bv = tb ? w[j * k + p] : w[p * nn + j];
-                acc += av * bv;
+    int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
+    int64_t batch = nd == 3 ? n->shape[0] : 1, m = n->shape[nd - 2], nn = n->shape[nd - 1];
+    int64_t k = a->shape[ta ? nd - 2 : nd - 1];
+    for (int64_t bt = 0; bt < batch; bt++, x += m * k, w += k * nn, y += m * nn)
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < nn; j++) {
+                double acc = 0.0;
+                for (int64_t p = 0; p < k; p++) {
+                    double av = ta ? x[p * m + i] : x[i * k + p];
+                    double bv = tb ? w[j * k + p] : w[p * nn + j];
+                    acc += av * bv;
+                }
+                y[i * nn + j] = acc;
             }
-            y[i * nn + j] = acc;
-        }
 }
 
 int interp_run(const struct ir_graph *g, const double *const *args, double *const *outs, char *err, size_t errlen) {

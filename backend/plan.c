@@ -53,7 +53,8 @@ static int rereads_operands(enum ir_op op) {
 
 int codegen_reads_transposed(const struct ir_graph *g, const struct ir_node *matmul, int operand) {
     if (operand == 1) return (matmul->flags & IR_TRANS_B) != 0;
-    return (matmul->flags & IR_TRANS_A) && ir_node_at(g, matmul->in[0])->shape[0] > TRANSPOSE_A_MIN_K;
+    const struct ir_node *a = ir_node_at(g, matmul->in[0]); /* stored [K, M], or [b, K, M] */
+    return (matmul->flags & IR_TRANS_A) && a->shape[a->ndim - 2] > TRANSPOSE_A_MIN_K;
 }
 
 static int is_transcendental(enum ir_op op) {
@@ -265,13 +266,15 @@ static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan
         work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1, 0));
     } else if (x->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, x->in[0]), *b = ir_node_at(g, x->in[1]);
-        range = x->shape[0];
-        work = numel * a->shape[(x->flags & IR_TRANS_A) ? 0 : 1];
-        for (int i = 0; i < 2; i++) {
+        int nd = x->ndim; /* 3: batched, its rows those of every batch */
+        range = numel / x->shape[nd - 1];
+        work = numel * a->shape[(x->flags & IR_TRANS_A) ? nd - 2 : nd - 1];
+        for (int i = 0; i < 2; i++) { /* a transpose's rows: the columns of every batch of the operand */
             const struct ir_node *op = i == 0 ? a : b;
+            int64_t rows = ir_node_numel(op) / op->shape[nd - 2];
             if (codegen_reads_transposed(g, x, i) && plan->transposed[x->in[i]] < 0)
                 plan->transposed[x->in[i]] =
-                    add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), op->shape[1], ir_node_numel(op))->slot;
+                    add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), rows, ir_node_numel(op))->slot;
         }
     } else {
         work = 0; /* the roots' own cost: all epilogue */

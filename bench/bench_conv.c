@@ -4,8 +4,9 @@
  *     shapes of a 32x32-image EBM: a 64->64 channel 3x3 layer, the 3->64 input layer, a stride-2 layer;
  *   conv2d backward: the gradient program autodiff builds for dx and dw given dy (the seed), after the
  *     default passes, which drop the unused forward; 2x the forward's flops;
- *   batch_matmul with both operands batched (a broadcast multiply summed over K: a reduction kernel),
- *     and, for contrast, the form with a 2-D right operand (one register-blocked matmul).
+ *   batch_matmul with both operands batched (one batched matmul: the register-blocked matmul kernel, a
+ *     2-D matmul per batch), and the form with a 2-D right operand (one 2-D matmul on [b M, K]);
+ *   its backward (da and db given dy: two batched matmuls); 2x the forward's flops.
  *
  * Each figure is the median of RUNS timed runs after a warm-up call (the machines are shared), each run
  * CALLS calls long, CALLS chosen so that a run takes at least ~20 ms. Also prints the compile time (a
@@ -257,6 +258,45 @@ static int bench_bmm(int64_t nb, int64_t m, int64_t k, int64_t n, int batched_b)
     return 0;
 }
 
+/* The backward of the batched form: da = dy b^T and db = a^T dy per batch (autodiff's two batched
+ * matmuls, b read through a transposed copy), 2x the forward's flops. */
+static int bench_bmm_bwd(int64_t nb, int64_t m, int64_t k, int64_t n) {
+    char name[128];
+    snprintf(name, sizeof name, "bmm_bwd_%lldx%lldx%lld_x_%lldx%lldx%lld", (long long)nb, (long long)m, (long long)k,
+             (long long)nb, (long long)k, (long long)n);
+    if (!wanted(name)) return 0;
+    struct ir_graph *g = ir_graph_new();
+    int a = ir_input(g, "a", 3, (int64_t[]){nb, m, k});
+    int b = ir_param(g, "b", 3, (int64_t[]){nb, k, n});
+    int y = ir_batch_matmul(g, a, b);
+    int dy = ir_input(g, "dy", 3, (int64_t[]){nb, m, n}), wrt[2] = {a, b}, grads[2];
+    if (y < 0 || dy < 0 || ad_grad(g, y, dy, 2, wrt, grads) != 0) {
+        fprintf(stderr, "bench_conv: %s: %s\n", name, ir_graph_error(g));
+        ir_graph_free(g);
+        return 1;
+    }
+    ir_graph_output(g, "da", grads[0]);
+    ir_graph_output(g, "db", grads[1]);
+    struct prog pr;
+    if (prog_build(&pr, g, name)) return 1;
+    prog_time(&pr, name, 4.0 * nb * m * k * n);
+    /* spot check of da (args: a, b, dy in node order): da[bi, i, q] = sum_j dy[bi, i, j] b[bi, q, j] */
+    double worst = 0;
+    for (int64_t t = 0; t < 97; t++) {
+        int64_t idx = (t * 7919 * 7919 + 13) % (nb * m * k), q = idx % k, i = idx / k % m, bi = idx / k / m;
+        double sum = 0, mag = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double v = (double)pr.args[2][(bi * m + i) * n + j] * pr.args[1][(bi * k + q) * n + j];
+            sum += v, mag += fabs(v);
+        }
+        double e = fabs(sum - pr.outs[0][idx]) / (mag > 0 ? mag : 1);
+        if (e > worst) worst = e;
+    }
+    printf("  check: max relative error of sampled da %.1e\n", worst);
+    prog_free(&pr);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
@@ -283,5 +323,7 @@ int main(int argc, char **argv) {
     rc |= bench_bmm(8, 128, 128, 128, 1);
     rc |= bench_bmm(32, 256, 64, 256, 1); /* attention-like: [heads B, T, d] x [heads B, d, T] */
     rc |= bench_bmm(8, 128, 128, 128, 0);
+    rc |= bench_bmm_bwd(8, 128, 128, 128);
+    rc |= bench_bmm_bwd(32, 256, 64, 256);
     return rc;
 }

@@ -333,16 +333,21 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes) {
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags) {
     if (check_id(g, a) || check_id(g, b)) return -1;
     const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
-    if (x->ndim != 2 || y->ndim != 2) return ir_graph_fail(g, "matmul takes 2-D operands, got rank %d and %d", x->ndim, y->ndim);
-    int64_t m = flags & IR_TRANS_A ? x->shape[1] : x->shape[0];
-    int64_t ka = flags & IR_TRANS_A ? x->shape[0] : x->shape[1];
-    int64_t kb = flags & IR_TRANS_B ? y->shape[1] : y->shape[0];
-    int64_t nn = flags & IR_TRANS_B ? y->shape[0] : y->shape[1];
+    int nd = x->ndim;
+    if ((nd != 2 && nd != 3) || y->ndim != nd)
+        return ir_graph_fail(g, "matmul takes two 2-D or two 3-D operands, got rank %d and %d", x->ndim, y->ndim);
+    if (nd == 3 && x->shape[0] != y->shape[0])
+        return ir_graph_fail(g, "matmul batch sizes differ: %lld and %lld", (long long)x->shape[0], (long long)y->shape[0]);
+    const int64_t *xs = x->shape + nd - 2, *ys = y->shape + nd - 2; /* the matrices */
+    int64_t m = flags & IR_TRANS_A ? xs[1] : xs[0];
+    int64_t ka = flags & IR_TRANS_A ? xs[0] : xs[1];
+    int64_t kb = flags & IR_TRANS_B ? ys[1] : ys[0];
+    int64_t nn = flags & IR_TRANS_B ? ys[0] : ys[1];
     if (ka != kb)
         return ir_graph_fail(g, "matmul inner dimensions differ: [%lld, %lld] x [%lld, %lld]", (long long)m, (long long)ka,
                     (long long)kb, (long long)nn);
-    int64_t shape[2] = {m, nn};
-    struct ir_node n = blank(IR_MATMUL, 2, shape);
+    int64_t shape[3] = {x->shape[0], m, nn};
+    struct ir_node n = blank(IR_MATMUL, nd, shape + 3 - nd);
     n.in[0] = a;
     n.in[1] = b;
     n.flags = flags & (IR_TRANS_A | IR_TRANS_B);
@@ -636,10 +641,11 @@ static int check_node(const struct ir_graph *g, int id, const struct ir_node *n,
                 BAD("dimension %d is wrong", i);
         break;
     case IR_MATMUL: {
-        if (a->ndim != 2 || b->ndim != 2 || n->ndim != 2) BAD("operands must be 2-D");
-        int ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
-        if (a->shape[ta] != n->shape[0] || b->shape[!tb] != n->shape[1] || a->shape[!ta] != b->shape[tb])
-            BAD("shapes do not multiply");
+        int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
+        if ((nd != 2 && nd != 3) || a->ndim != nd || b->ndim != nd) BAD("operands and result must be all 2-D or all 3-D");
+        if (nd == 3 && (a->shape[0] != n->shape[0] || b->shape[0] != n->shape[0])) BAD("batch sizes differ");
+        const int64_t *as = a->shape + nd - 2, *bs = b->shape + nd - 2, *cs = n->shape + nd - 2;
+        if (as[ta] != cs[0] || bs[!tb] != cs[1] || as[!ta] != bs[tb]) BAD("shapes do not multiply");
         break;
     }
     default: /* elementwise: every operand has the result's shape */

@@ -64,7 +64,8 @@
     X(IR_SUM, "sum", 1)             /* sum over the axes in the `axes` bitmask, keepdims   */     \
     X(IR_MAX, "max", 1)             /* max over `axes`, keepdims; NaN elements are skipped */     \
     X(IR_RESHAPE, "reshape", 1)     /* same element count, row-major                       */     \
-    X(IR_MATMUL, "matmul", 2)       /* 2-D: op(a)[M,K] x op(b)[K,N], op = transpose if flag */    \
+    X(IR_MATMUL, "matmul", 2)       /* op(a)[M,K] x op(b)[K,N], op = transpose if flag; or   */    \
+                                    /* batched: [b,..] x [b,..] -> [b,M,N], flags on the last 2 */ \
     X(IR_PERMUTE, "permute", 1)     /* output axis i is input axis perm[i]                 */     \
     X(IR_SLICE, "slice", 1)         /* out[c] = in[start + c step] per axis                */     \
     /* pad and concat read an operand element at a clamped index where the output is padding or      \
@@ -149,6 +150,8 @@ int ir_sum(struct ir_graph *g, int a, unsigned axes);
 int ir_max(struct ir_graph *g, int a, unsigned axes);
 int ir_op_is_reduction(enum ir_op op); /* sum, max: they take `axes` */
 int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape);
+/* op(a) [M, K] x op(b) [K, N] -> [M, N], op = transpose where flagged. Batched: 3-D operands with the
+ * same leading size b, one product per batch -> [b, M, N]; the flags transpose the last two dims. */
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags);
 /* Movement. A permute, slice or pad that changes nothing returns a. Slice and pad are each other's
  * adjoint: slice picks in[start + c step] into out[c] for out's `shape`; pad puts in[c] at
@@ -178,7 +181,7 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes);
  * group_norm: x [N, C, ...] normalized over each group of C/groups channels (and all positions);
  * layer_norm: over the last axis. gamma, beta: [C] or [D], or -1 for none. */
 int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding);
-/* [b, M, K] x [b, K, N] -> [b, M, N], or [b, M, K] x [K, N] (one 2-D matmul) */
+/* [b, M, K] x [b, K, N] -> [b, M, N] (one batched matmul), or [b, M, K] x [K, N] (one 2-D matmul) */
 int ir_batch_matmul(struct ir_graph *g, int a, int b);
 int ir_avg_pool2d(struct ir_graph *g, int x, int k);
 int ir_group_norm(struct ir_graph *g, int x, int groups, int gamma, int beta, double eps);

@@ -24,10 +24,8 @@ static int concat_tree(struct ir_graph *g, const int *parts, int n, int axis) {
     return left < 0 ? -1 : ir_concat(g, left, concat_tree(g, parts + n / 2, n - n / 2, axis), axis);
 }
 
-/* [b, M, K] x [K, N]: one 2-D matmul on [b M, K]. [b, M, K] x [b, K, N]: a[b, M, K, 1] * b[b, 1, K, N]
- * summed over K. Fusion computes that product inside the sum's kernel, so no [b, M, K, N] buffer
- * exists; it is a reduction kernel, not the register-blocked matmul kernel, so it is slower per flop
- * than the 2-D case (docs/ir.md says why this is not an IR op). */
+/* [b, M, K] x [K, N]: one 2-D matmul on [b M, K]. [b, M, K] x [b, K, N]: one batched (3-D) matmul, which
+ * runs in the register-blocked matmul kernel like a 2-D one, and whose gradients are batched matmuls. */
 int ir_batch_matmul(struct ir_graph *g, int a, int b) {
     const struct ir_node *an = node(g, a), *bn = node(g, b);
     if (!an || !bn) return ir_graph_fail(g, "batch_matmul: operand does not exist");
@@ -35,14 +33,9 @@ int ir_batch_matmul(struct ir_graph *g, int a, int b) {
     if (an->ndim != 3 || (bn->ndim != 2 && bn->ndim != 3) || bn->shape[bn->ndim - 2] != k ||
         (bn->ndim == 3 && bn->shape[0] != nb))
         return ir_graph_fail(g, "batch_matmul: needs [b, M, K] x [b, K, N] or [b, M, K] x [K, N]");
-    if (bn->ndim == 2) {
-        int y = ir_matmul(g, ir_reshape(g, a, 2, (int64_t[]){nb * m, k}), b, 0);
-        return reshape4(g, y, 3, nb, m, n, 0);
-    }
-    int64_t full[4] = {nb, m, k, n};
-    int pa = ir_broadcast(g, reshape4(g, a, 4, nb, m, k, 1), 4, full);
-    int pb = ir_broadcast(g, reshape4(g, b, 4, nb, 1, k, n), 4, full);
-    return reshape4(g, ir_sum(g, ir_binary(g, IR_MUL, pa, pb), 4u), 3, nb, m, n, 0);
+    if (bn->ndim == 3) return ir_matmul(g, a, b, 0);
+    int y = ir_matmul(g, ir_reshape(g, a, 2, (int64_t[]){nb * m, k}), b, 0);
+    return reshape4(g, y, 3, nb, m, n, 0);
 }
 
 /* im2col: every (kh, kw) offset of the kernel is a strided slice of the padded input, [N, C, OH, OW];

@@ -101,7 +101,8 @@ static int unary_rule(struct ir_graph *g, const struct ir_node *n, int x, int y,
 }
 
 /* C = op(A) op(B). With A' = op(A), B' = op(B): dA' = dC B'^T and dB' = A'^T dC. A transposed operand
- * takes the transpose of that, which the matmul flags express directly: (P Q)^T = Q^T P^T. */
+ * takes the transpose of that, which the matmul flags express directly: (P Q)^T = Q^T P^T. A batched
+ * (3-D) matmul is one such product per batch, so the same rules hold batch by batch. */
 static int matmul_grad_a(struct ir_graph *g, int b, int dc, unsigned flags) {
     int tb = (flags & IR_TRANS_B) != 0;
     if (!(flags & IR_TRANS_A)) return ir_matmul(g, dc, b, tb ? 0 : IR_TRANS_B); /* dC B'^T */

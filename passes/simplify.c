@@ -143,7 +143,7 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
             if (ca && cb && memcmp(&a.value, &b.value, sizeof a.value) == 0) return ir_const(g, a.value, n.ndim, n.shape);
             break;
         case IR_MATMUL: {
-            int64_t k = n.flags & IR_TRANS_A ? a.shape[0] : a.shape[1];
+            int64_t k = a.shape[n.flags & IR_TRANS_A ? a.ndim - 2 : a.ndim - 1]; /* 2-D or batched */
             if (ca && cb) return ir_const(g, a.value * b.value * (double)k, n.ndim, n.shape);
             if ((ca && a.value == 0) || (cb && b.value == 0)) return ir_const(g, 0.0, n.ndim, n.shape);
             break;

@@ -309,6 +309,52 @@ static void test_matmul(void) {
     ir_graph_free(g);
 }
 
+/* Batched (3-D) matmuls: [b, M, K] x [b, K, N] in the layouts the flags imply. Every kernel is split
+ * across 1-3 threads with no minimum work, so chunks start and end inside batches (b M rows, cut at
+ * arbitrary rows); with b = 1 the kernel has no batch loop. */
+static void batched_matmul_case(int64_t nb, int64_t m, int64_t k, int64_t n, unsigned flags, int epilogue) {
+    struct ir_graph *g = graph();
+    int64_t as[3] = {nb, m, k}, bs[3] = {nb, k, n};
+    if (flags & IR_TRANS_A) as[1] = k, as[2] = m;
+    if (flags & IR_TRANS_B) bs[1] = n, bs[2] = k;
+    int y = ir_matmul(g, ir_input(g, "a", 3, as), ir_param(g, "b", 3, bs), flags);
+    CHECK(y >= 0 && ir_node_at(g, y)->ndim == 3 && ir_node_at(g, y)->shape[0] == nb);
+    if (epilogue) { /* tanh(y + bias[N]): the matmul's epilogue when fused */
+        int bias = ir_param(g, "bias", 1, (int64_t[]){n});
+        y = ir_unary(g, IR_TANH, ir_binary_bcast(g, IR_ADD, y, bias));
+    }
+    ir_graph_output(g, "y", y);
+    char what[96];
+    snprintf(what, sizeof what, "batched matmul %lldx%lldx%lldx%lld%s%s%s", (long long)nb, (long long)m, (long long)k,
+             (long long)n, flags & IR_TRANS_A ? " trans_a" : "", flags & IR_TRANS_B ? " trans_b" : "",
+             epilogue ? " + epilogue" : "");
+    check_graph(what, g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
+static void test_batched_matmul(void) {
+    for (unsigned flags = 0; flags < 4; flags++) {
+        batched_matmul_case(3, 7, 13, 5, flags, 0);   /* M = 7: one block of 4 rows and 3 single rows per batch */
+        batched_matmul_case(1, 6, 300, 70, flags, 0); /* b = 1; k in three passes; trans_a: a transposed copy */
+        batched_matmul_case(2, 6, 300, 70, flags, 1); /* the same, batched, and N = 70: a full and a partial panel */
+        batched_matmul_case(5, 9, 4, 130, flags, 0);  /* two full column panels and a partial one */
+        batched_matmul_case(4, 1, 9, 3, flags, 1);    /* one row per batch */
+    }
+    /* one 3-D operand transposed once and used both ways; a matmul read by another (stored, not fused) */
+    struct ir_graph *g = graph();
+    int w = ir_param(g, "w", 3, (int64_t[]){3, 6, 10});
+    int x = ir_input(g, "x", 3, (int64_t[]){3, 9, 10});
+    int y = ir_input(g, "y", 3, (int64_t[]){3, 9, 6});
+    int xwt = ir_matmul(g, x, w, IR_TRANS_B);
+    ir_graph_output(g, "x_wt", xwt);
+    ir_graph_output(g, "y_w", ir_matmul(g, y, w, 0));
+    ir_graph_output(g, "wt_yt", ir_matmul(g, w, y, IR_TRANS_A | IR_TRANS_B));
+    ir_graph_output(g, "xwt_t_y", ir_matmul(g, ir_unary(g, IR_NEG, xwt), y, IR_TRANS_A));
+    ir_graph_output(g, "const_t", ir_matmul(g, x, ir_const(g, 0.5, 3, (int64_t[]){3, 4, 10}), IR_TRANS_B));
+    check_graph("shared batched matmul operands", g, -2, 2, RED_ATOL, RED_RTOL);
+    ir_graph_free(g);
+}
+
 int main(void) {
     test_unary();
     test_binary();
@@ -321,5 +367,6 @@ int main(void) {
     test_reshape_and_stop_grad();
     test_const();
     test_matmul();
+    test_batched_matmul();
     return test_report();
 }

@@ -32,6 +32,23 @@ static void test_hash_consing(void) {
     ir_graph_free(g);
 }
 
+/* Batched matmul shapes: [b, M, K] x [b, K, N] with the flags on the last two dims. */
+static void test_batched_matmul_shapes(void) {
+    struct ir_graph *g = ir_graph_new();
+    /* batched: [3, 4, 2] x [3, 5, 2]^T -> [3, 4, 5]; batch sizes and ranks must agree */
+    int bx = ir_input(g, "bx", 3, (int64_t[]){3, 4, 2}), bw = ir_param(g, "bw", 3, (int64_t[]){3, 5, 2});
+    int bh = ir_matmul(g, bx, bw, IR_TRANS_B);
+    CHECK(bh >= 0 && ir_node_at(g, bh)->ndim == 3 && ir_node_at(g, bh)->shape[0] == 3 &&
+          ir_node_at(g, bh)->shape[1] == 4 && ir_node_at(g, bh)->shape[2] == 5);
+    CHECK(ir_matmul(g, bx, bw, 0) < 0 && strstr(ir_graph_error(g), "inner dimensions") != NULL);
+    CHECK(ir_matmul(g, bx, ir_param(g, "w", 2, (int64_t[]){2, 5}), 0) < 0 &&
+          strstr(ir_graph_error(g), "rank 3 and 2") != NULL);
+    CHECK(ir_matmul(g, bx, ir_param(g, "bw2", 3, (int64_t[]){2, 2, 5}), 0) < 0 &&
+          strstr(ir_graph_error(g), "batch sizes differ") != NULL);
+    CHECK(ir_matmul(g, ir_input(g, "x1", 1, (int64_t[]){2}), ir_input(g, "x1b", 1, (int64_t[]){2}), 0) < 0);
+    ir_graph_free(g);
+}
+
 static void test_shapes(void) {
     struct ir_graph *g = ir_graph_new();
     int64_t sx[2] = {8, 2}, sw[2] = {2, 5}, sb[1] = {5};
@@ -101,6 +118,7 @@ static void test_printer(void) {
 int main(void) {
     test_hash_consing();
     test_shapes();
+    test_batched_matmul_shapes();
     test_verifier_catches_corruption();
     test_printer();
     return test_report();

@@ -30,6 +30,8 @@ static void test_hand_made(void) {
     int h = ir_matmul(g, x, w, 0);
     ir_graph_output(g, "h", h);
     ir_graph_output(g, "t", ir_matmul(g, w, w, IR_TRANS_A | IR_TRANS_B));
+    int bx = ir_input(g, "bx", 3, (int64_t[]){2, 4, 3});
+    ir_graph_output(g, "bt", ir_matmul(g, bx, bx, IR_TRANS_A)); /* batched: [2, 3, 3] */
     ir_graph_output(g, "s", ir_sum(g, h, 3u));
     ir_graph_output(g, "c", ir_const(g, -0.0, 0, NULL));
     double values[] = {0.1, 1.0 / 3, 1e300, -1e-300, 4.9406564584124654e-324, INFINITY, -INFINITY, NAN, -NAN, 123456789.0};
@@ -248,6 +250,12 @@ static void test_errors(void) {
                  "t.ir:4:8: error: add: elementwise shapes differ (operands %0: [2], %1: [3]; result: [2])");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = matmul %0, %0 : [2, 2]\n"),
                  "t.ir:3:8: error: matmul: shapes do not multiply (operands %0: [2, 3], %0: [2, 3]; result: [2, 2])");
+    expect_error(G("  %0 = input \"x\" : [2, 4, 3]\n  %1 = matmul %0, %0 : [2, 4, 4] trans_a\n"),
+                 "t.ir:3:8: error: matmul: shapes do not multiply (operands %0: [2, 4, 3], %0: [2, 4, 3]; result: [2, 4, 4])");
+    expect_error(G("  %0 = input \"x\" : [2, 4, 3]\n  %1 = input \"y\" : [3, 3, 4]\n  %2 = matmul %0, %1 : [2, 4, 4]\n"),
+                 "t.ir:4:8: error: matmul: batch sizes differ (operands %0: [2, 4, 3], %1: [3, 3, 4]; result: [2, 4, 4])");
+    expect_error(G("  %0 = input \"x\" : [2, 4, 3]\n  %1 = input \"y\" : [3, 4]\n  %2 = matmul %0, %1 : [2, 4, 4]\n"),
+                 "t.ir:4:8: error: matmul: operands and result must be all 2-D or all 3-D (operands %0: [2, 4, 3], %1: [3, 4]; result: [2, 4, 4])");
     expect_error(G("  %0 = input \"x\" : [6]\n  %1 = reshape %0 : [4]\n"),
                  "t.ir:3:8: error: reshape: element count changes (operands %0: [6]; result: [4])");
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = broadcast %0 : [3]\n"),

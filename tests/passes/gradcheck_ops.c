@@ -117,6 +117,21 @@ static void test_matmul(void) {
         gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, mm)), 2, wrt, what);
         gc_free(&c);
     }
+    for (unsigned flags = 0; flags < 4; flags++) { /* batched: [2, 2, 3] x [2, 3, 4] per flag layout */
+        int ta = (flags & IR_TRANS_A) != 0, tb = (flags & IR_TRANS_B) != 0;
+        int64_t sa[3] = {2, ta ? 3 : 2, ta ? 2 : 3}, sb[3] = {2, tb ? 4 : 3, tb ? 3 : 4};
+        struct gc c;
+        gc_init(&c, 50 + flags);
+        int a = gc_input(&c, "a", 3, sa, GC_ANY);
+        int b = gc_param(&c, "b", 3, sb, GC_ANY);
+        int mm = ir_matmul(c.g, a, b, flags);
+        CHECK(mm >= 0 && ir_node_at(c.g, mm)->ndim == 3);
+        int wrt[2] = {a, b};
+        char what[64];
+        snprintf(what, sizeof what, "batched matmul flags=%u", flags);
+        gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, mm)), 2, wrt, what);
+        gc_free(&c);
+    }
     for (unsigned flags = IR_TRANS_A; flags <= IR_TRANS_B; flags++) { /* A^T A and A A^T */
         struct gc c;
         gc_init(&c, 40 + flags);

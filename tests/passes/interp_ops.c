@@ -129,6 +129,26 @@ static void test_matmul(void) {
         check_output(g, args, want, 8, EXACT, what);
         ir_graph_free(g);
     }
+    /* batched: batch 0 is the product above, batch 1 has A scaled by -2 (so C by -2) */
+    for (unsigned flags = 0; flags < 4; flags++) {
+        int ta = (flags & IR_TRANS_A) != 0, tb = (flags & IR_TRANS_B) != 0;
+        int64_t sa[3] = {2, ta ? 3 : 2, ta ? 2 : 3}, sb[3] = {2, tb ? 4 : 3, tb ? 3 : 4};
+        double a2[12], b2[24], want2[16];
+        for (int i = 0; i < 6; i++) a2[i] = (ta ? at : a)[i], a2[6 + i] = -2 * (ta ? at : a)[i];
+        for (int i = 0; i < 12; i++) b2[i] = b2[12 + i] = (tb ? bt : b)[i];
+        for (int i = 0; i < 8; i++) want2[i] = want[i], want2[8 + i] = -2 * want[i];
+        struct ir_graph *g = ir_graph_new();
+        int x = ir_input(g, "a", 3, sa), w = ir_param(g, "b", 3, sb);
+        int c = ir_matmul(g, x, w, flags);
+        CHECK(c >= 0 && g->nodes[c].ndim == 3 && g->nodes[c].shape[0] == 2 && g->nodes[c].shape[1] == 2 &&
+              g->nodes[c].shape[2] == 4);
+        ir_graph_output(g, "c", c);
+        const double *args[2] = {a2, b2};
+        char what[40];
+        snprintf(what, sizeof what, "batched matmul flags=%u", flags);
+        check_output(g, args, want2, 16, EXACT, what);
+        ir_graph_free(g);
+    }
 }
 
 static void check_sum(int ndim, const int64_t *shape, const double *x, unsigned axes, const double *want, int n) {
