@@ -517,7 +517,11 @@ static int write_header(struct ebmc_model *m, const char *path, const char *name
                " * libebmc_run.a and run the programs through include/ebmc_aot.h. Buffers are row-major floats. */\n",
             EBMC_VERSION, path, m->config.batch);
     fprintf(h, "#ifndef %s_AOT_H\n#define %s_AOT_H\n\n#include \"ebmc_aot.h\"\n\n", guard, guard);
-    fprintf(h, "#define %s_BATCH %d\n#define %s_DIM %d\n\n", guard, m->config.batch, guard, m->rt.dim);
+    fprintf(h, "#define %s_BATCH %d\n#define %s_DIM %d\n", guard, m->config.batch, guard, m->rt.dim);
+    /* The train program has the betas built in; in:lr_t must use the same ones. */
+    fprintf(h, "/* Adam, as the train program was compiled: in:lr_t = LR sqrt(1 - BETA2^t) / (1 - BETA1^t) */\n");
+    fprintf(h, "#define %s_LR %.15g\n#define %s_BETA1 %.15g\n#define %s_BETA2 %.15g\n\n", guard, m->config.lr, guard,
+            m->config.beta1, guard, m->config.beta2);
     for (int p = 0; p < N_PROGRAMS; p++) {
         const struct ir_graph *g = graphs[p];
         int n_args = ir_graph_args(g, NULL);

@@ -593,7 +593,6 @@ struct matmul_ctx {
     int a, b;
     int a_slot, b_slot; /* >= 0: op(A) or op(B) is stored row-major in this slot (a transposed operand) */
     int64_t m, k, n;    /* per batch */
-    int trans_a;
     /* The flat offsets of the current batch's matrices in A (or its copy), B (or its copy) and C: batch
      * bt's are bt M K, bt K N and bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
     LLVMValueRef a_base, b_base, c_base;
@@ -665,7 +664,7 @@ static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, LLVMValu
     LLVMValueRef k = iadd(c, k0, loop_to(c, &lk, kc, "k"));
     for (int r = 0; r < rows; r++) {
         LLVMValueRef i = iadd(c, i0, i64c(c, r));
-        LLVMValueRef aidx = mm->a_slot < 0 && mm->trans_a ? imad(c, k, mm->m, i) : imad(c, i, mm->k, k);
+        LLVMValueRef aidx = imad(c, i, mm->k, k);
         aidx = iadd(c, mm->a_base, aidx);
         aik[r] = mm->a_slot >= 0 ? load_elem(c, mm->a_slot, aidx) : emit_value(c, mm->a, aidx);
     }
@@ -726,7 +725,7 @@ static void emit_matmul_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     int a_slot = codegen_reads_transposed(c->g, n, 0) ? c->plan->transposed[n->in[0]] : -1;
     int b_slot = codegen_reads_transposed(c->g, n, 1) ? c->plan->transposed[n->in[1]] : -1;
     struct matmul_ctx mm = {n->in[0], n->in[1], a_slot, b_slot, n->shape[nd - 2], a->shape[ta ? nd - 2 : nd - 1],
-                            n->shape[nd - 1], ta, NULL, NULL, NULL};
+                            n->shape[nd - 1], NULL, NULL, NULL};
     c->tile = entry_alloca(c, LLVMArrayType2(c->f32, MM_ROWS * MM_COLS));
     struct batch_loop bl;
     batch_begin(c, &bl, nd == 3 ? n->shape[0] : 1, mm.m, lo, hi);

@@ -149,17 +149,16 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
     if (m->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, m->in[0]);
         int nd = m->ndim, ta = (m->flags & IR_TRANS_A) != 0;
-        int a_t = codegen_reads_transposed(g, m, 0), b_t = codegen_reads_transposed(g, m, 1);
-        int a_slot = a_t ? plan->transposed[m->in[0]] : plan->slot[m->in[0]];
-        int b_slot = b_t ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
+        int a_slot = codegen_reads_transposed(g, m, 0) ? plan->transposed[m->in[0]] : plan->slot[m->in[0]];
+        int b_slot = codegen_reads_transposed(g, m, 1) ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
         if (nd == 3)
             fprintf(out, "  ; %lld batches, each a 2-D matmul; i runs over the rows of all of them\n",
                     (long long)m->shape[0]);
         fprintf(out, "  for i in [lo, hi) by 4 rows, j in [0, %lld) by 64 columns:  ; tile in registers\n",
                 (long long)m->shape[nd - 1]);
-        fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[%s], b%d[k, j], acc)\n",
-                (long long)a->shape[ta ? nd - 2 : nd - 1], a_slot, ta && !a_t ? "k, i" : "i, k", b_slot);
-        fprintf(out, "    b%d[i, j] = acc\n", k->slot);
+        fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[i, k], b%d[k, j], acc)  ; k in passes of 128\n",
+                (long long)a->shape[ta ? nd - 2 : nd - 1], a_slot, b_slot);
+        if (k->main < 0) fprintf(out, "    b%d[i, j] = acc\n", k->slot);
     } else if (ir_op_is_reduction(m->op)) {
         int max = m->op == IR_MAX;
         fprintf(out, "  for o in [lo, hi):\n    acc = %s; for r over axes 0x%x of ", max ? "-inf" : "0", m->axes);

@@ -43,15 +43,18 @@ int ebmc_set(struct ebmc_model *m, const char *key, const char *value, FILE *dia
 void ebmc_print_settings(const struct ebmc_model *m, FILE *out);
 void ebmc_print_settings_help(FILE *out);
 
-/* Builds the graphs (energy, energy gradient, training loss with parameter gradients), compiles them
- * with the LLVM JIT and initializes the parameters from the seed. Returns 0 or -1. */
+/* Builds the programs training runs (energy; sampler: E and dE/dx; train: the loss's gradients fed to
+ * Adam; langevin when the chains are ULA on E), compiles them with the LLVM JIT and initializes the
+ * parameters from the seed. The loss program (loss and gradients) is compiled when first used
+ * (ebmc_loss, ebmc_gradients, ebmc_print_stats). Returns 0 or -1. */
 int ebmc_compile(struct ebmc_model *m, FILE *diag);
 
 /* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the sampler and loss graphs
  * after autodiff), then, for one program after the default passes (ebmc_default_passes()):
  * "opt" (its graph), "fused" (its kernels and the nodes each computes), "kernels" (each kernel as a loop
  * nest over buffers), "llvm-unopt" and "llvm" (LLVM IR before and after default<O3> for the host CPU),
- * "asm" (host assembly), "dot" (Graphviz, one cluster per kernel). program: "energy", "sampler" (E and
+ * "asm" (host assembly), "dot" (Graphviz, one cluster per kernel), "profile" (each kernel's time on one
+ * thread: compiles and runs the program on made-up inputs). program: "energy", "sampler" (E and
  * dE/dx), "loss" (surrogate loss and parameter gradients), "train" (one training step: those gradients
  * and Adam's update; NULL means this one) or "langevin" (one ULA step on E: x - eta/2 clip(dE/dx) +
  * tau sqrt(eta) noise). print_after: NULL, or

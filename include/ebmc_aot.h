@@ -56,8 +56,10 @@ struct ebmc_aot_instance;
 struct ebmc_aot_instance *ebmc_aot_new(const struct ebmc_aot_program *p);
 /* Runs it: args and outs in the order of p->args and p->outputs, each a buffer of the listed shape.
  * nthreads <= 0: the OpenMP default. An instance runs one call at a time. Outputs are written after
- * every kernel has run, so an output may be an argument's buffer: the train program can update the
- * parameters and Adam moments in place. */
+ * every kernel has run, so an output that is computed (not itself an argument) may be written into an
+ * argument's buffer: the train program can update the parameters and Adam moments in place. Nothing then
+ * checks the update (the JIT's training loop copies it in only when finite): one non-finite step
+ * overwrites the parameters for good. */
 void ebmc_aot_run(struct ebmc_aot_instance *inst, float *const *args, float *const *outs, int nthreads);
 void ebmc_aot_free(struct ebmc_aot_instance *inst);
 /* The index of the argument or output with this name, or -1. */

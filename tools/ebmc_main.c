@@ -78,6 +78,7 @@ static const char compile_usage[] =
     "  llvm        the same after optimization (default<O3>, host CPU)\n"
     "  asm         host assembly\n"
     "  dot         Graphviz: one cluster per kernel (render with `dot -Tsvg`)\n"
+    "  profile     compile and run it on made-up inputs: each kernel's time on one thread\n"
     "\n"
     "options:\n"
     "  --program=NAME          train (default: one training step on [2B] points: the loss's parameter\n"

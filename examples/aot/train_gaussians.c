@@ -18,9 +18,12 @@
 
 #include "ebmc_aot.h"
 
-#ifndef MODEL_HEADER
+#ifndef MODEL_HEADER /* the build above: --name model (tests/aot builds it for another name) */
 #define MODEL_HEADER "model.h"
 #define MODEL model
+#define ADAM_LR MODEL_LR /* Adam's settings, as the train program was compiled with them */
+#define ADAM_BETA1 MODEL_BETA1
+#define ADAM_BETA2 MODEL_BETA2
 #endif
 #include MODEL_HEADER
 
@@ -32,7 +35,6 @@
 #define LANGEVIN SYMBOL(MODEL, _langevin)
 
 enum { LANGEVIN_STEPS = 10 };
-static const double LR = 1e-3, BETA1 = 0.9, BETA2 = 0.999; /* the model's settings (its train block) */
 
 static uint64_t rng_state = 42;
 static float uniform(void) { /* [0, 1) */
@@ -124,7 +126,7 @@ int main(int argc, char **argv) {
             for (int i = 0; i < 2 * b; i++) noise[i] = normal();
             ebmc_aot_run(run_langevin, langevin_args, langevin_outs, 0);
         }
-        lr_t = (float)(LR * sqrt(1 - pow(BETA2, step)) / (1 - pow(BETA1, step)));
+        lr_t = (float)(ADAM_LR * sqrt(1 - pow(ADAM_BETA2, step)) / (1 - pow(ADAM_BETA1, step)));
         ebmc_aot_run(run_train, train_args, train_outs, 0); /* loss, gradients, Adam: in place */
         if (step % 100 == 0 || step == steps) printf("step %5d  loss %+.4f\n", step, loss);
     }
