@@ -39,9 +39,10 @@ int ir_batch_matmul(struct ir_graph *g, int a, int b) {
 }
 
 /* im2col: every (kh, kw) offset of the kernel is a strided slice of the padded input, [N, C, OH, OW];
- * stacked along a new axis they are [N, C, KH KW, OH OW], and permuted and flattened, the rows of a
- * [N OH OW, C KH KW] matrix whose product with the weight, flattened to [O, C KH KW], is the
- * convolution. Column order (c, kh, kw) matches the weight's row-major layout. */
+ * stacked along a new axis they are [N, C, KH KW, OH OW], per image a [C KH KW, OH OW] matrix whose
+ * rows are in the order (c, kh, kw) of the weight's columns. The weight [O, C KH KW], broadcast over
+ * the batch, times it is the convolution, already in [N, O, OH OW] order: the bias (and whatever
+ * elementwise op follows) then runs in the matmul's epilogue. */
 int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding) {
     const struct ir_node *xn = node(g, x), *wn = node(g, w), *bn = bias >= 0 ? node(g, bias) : NULL;
     if (!xn || !wn || (bias >= 0 && !bn)) return ir_graph_fail(g, "conv2d: operand does not exist");
@@ -61,11 +62,9 @@ int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int paddin
                                  (int64_t[]){n, c, oh, ow});
             if ((parts[k++] = reshape4(g, patch, 4, n, c, 1, oh * ow)) < 0) return -1;
         }
-    int cols = ir_permute(g, concat_tree(g, parts, k, 2), (int[]){0, 3, 1, 2});
-    cols = ir_reshape(g, cols, 2, (int64_t[]){n * oh * ow, c * kh * kw});
-    int y = ir_matmul(g, cols, ir_reshape(g, w, 2, (int64_t[]){o, c * kh * kw}), IR_TRANS_B);
-    y = ir_permute(g, reshape4(g, y, 3, n, oh * ow, o, 0), (int[]){0, 2, 1});
-    y = reshape4(g, y, 4, n, o, oh, ow);
+    int cols = reshape4(g, concat_tree(g, parts, k, 2), 3, n, c * kh * kw, oh * ow, 0);
+    int wb = ir_broadcast(g, reshape4(g, w, 3, 1, o, c * kh * kw, 0), 3, (int64_t[]){n, o, c * kh * kw});
+    int y = reshape4(g, ir_matmul(g, wb, cols, 0), 4, n, o, oh, ow);
     return bias >= 0 ? ir_binary_bcast(g, IR_ADD, y, reshape4(g, bias, 3, o, 1, 1, 0)) : y;
 }
 
