@@ -722,8 +722,8 @@ static void emit_matmul_pass(struct cg *c, const struct matmul_ctx *mm, LLVMValu
 static void emit_matmul_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_node *n = ir_node_at(c->g, c->main), *a = ir_node_at(c->g, n->in[0]);
     int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0;
-    int a_slot = codegen_reads_transposed(c->g, n, 0) ? c->plan->transposed[n->in[0]] : -1;
-    int b_slot = codegen_reads_transposed(c->g, n, 1) ? c->plan->transposed[n->in[1]] : -1;
+    int a_slot = codegen_reads_transposed(n, 0) ? c->plan->transposed[n->in[0]] : -1;
+    int b_slot = codegen_reads_transposed(n, 1) ? c->plan->transposed[n->in[1]] : -1;
     struct matmul_ctx mm = {n->in[0], n->in[1], a_slot, b_slot, n->shape[nd - 2], a->shape[ta ? nd - 2 : nd - 1],
                             n->shape[nd - 1], NULL, NULL, NULL};
     c->tile = entry_alloca(c, LLVMArrayType2(c->f32, MM_ROWS * MM_COLS));

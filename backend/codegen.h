@@ -71,7 +71,7 @@ int codegen_is_alias(enum ir_op op);
 
 /* Whether the matmul node reads its operand 0 (A) or 1 (B) from a transposed copy (plan->transposed),
  * which a CODEGEN_TRANSPOSE kernel stores before the first matmul that reads it. */
-int codegen_reads_transposed(const struct ir_graph *g, const struct ir_node *matmul, int operand);
+int codegen_reads_transposed(const struct ir_node *matmul, int operand);
 
 /* Sets used[s] (n_slots entries) for every slot kernel k reads. */
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,

@@ -149,8 +149,8 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
     if (m->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, m->in[0]);
         int nd = m->ndim, ta = (m->flags & IR_TRANS_A) != 0;
-        int a_slot = codegen_reads_transposed(g, m, 0) ? plan->transposed[m->in[0]] : plan->slot[m->in[0]];
-        int b_slot = codegen_reads_transposed(g, m, 1) ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
+        int a_slot = codegen_reads_transposed(m, 0) ? plan->transposed[m->in[0]] : plan->slot[m->in[0]];
+        int b_slot = codegen_reads_transposed(m, 1) ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
         if (nd == 3)
             fprintf(out, "  ; %lld batches, each a 2-D matmul; i runs over the rows of all of them\n",
                     (long long)m->shape[0]);
@@ -230,7 +230,7 @@ static void print_dot(const struct ir_graph *g, const struct codegen_plan *plan,
         for (int i = 0; i < ir_op_arity(n->op); i++) {
             int x = resolve_alias(g, n->in[i]);
             if (!drawn(g, owner, x)) continue;
-            int transposed = n->op == IR_MATMUL && i < 2 && codegen_reads_transposed(g, n, i);
+            int transposed = n->op == IR_MATMUL && i < 2 && codegen_reads_transposed(n, i);
             fprintf(out, "  n%d -> n%d%s;\n", x, id, transposed ? " [label=\"T\"]" : "");
         }
     }

@@ -40,7 +40,9 @@ static int is_movement(enum ir_op op) {
 static int is_inlinable(enum ir_op op) { return is_elementwise(op) || op == IR_BROADCAST || is_movement(op); }
 
 /* Consumers that read an operand element more than once per output element. Pad and concat read an
- * operand at a clamped index where the output is padding or the other operand's (ir.h). */
+ * operand at a clamped index where the output is padding or the other operand's (ir.h). (Inlining
+ * movement operands into pad and concat anyway made conv2d's im2col one kernel instead of 18, with 2.3x
+ * less memory, but 1.4x slower: every element then unravels its index and evaluates all nine slices.) */
 static int rereads_operands(enum ir_op op) {
     return op == IR_MATMUL || op == IR_BROADCAST || op == IR_PAD || op == IR_CONCAT;
 }
@@ -49,9 +51,8 @@ static int rereads_operands(enum ir_op op) {
  * (stored once, row-major). Read in place, a trans_a operand is read down a column, one cache line per
  * k; with 512-byte rows (M = 128: the weight gradient x^T dy) those lines thrash a few L1 sets and the
  * matmul ran at 25 GFLOP/s instead of 120-140. For other shapes in-place reads were up to 1.6x faster,
- * but copying has the better worst case (bench figures in the commit that made this choice). */
-int codegen_reads_transposed(const struct ir_graph *g, const struct ir_node *matmul, int operand) {
-    (void)g;
+ * but copying has the better worst case. */
+int codegen_reads_transposed(const struct ir_node *matmul, int operand) {
     return (matmul->flags & (operand == 0 ? IR_TRANS_A : IR_TRANS_B)) != 0;
 }
 
@@ -221,7 +222,7 @@ static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan
 static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used) {
     const struct ir_node *n = ir_node_at(g, id);
     for (int i = 0; i < ir_op_arity(n->op); i++) {
-        if (n->op == IR_MATMUL && codegen_reads_transposed(g, n, i)) used[plan->transposed[n->in[i]]] = 1;
+        if (n->op == IR_MATMUL && codegen_reads_transposed(n, i)) used[plan->transposed[n->in[i]]] = 1;
         else mark_value(g, plan, n->in[i], used);
     }
 }
@@ -270,7 +271,7 @@ static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan
         for (int i = 0; i < 2; i++) { /* a transpose's rows: the columns of every batch of the operand */
             const struct ir_node *op = i == 0 ? a : b;
             int64_t rows = ir_node_numel(op) / op->shape[nd - 2];
-            if (codegen_reads_transposed(g, x, i) && plan->transposed[x->in[i]] < 0)
+            if (codegen_reads_transposed(x, i) && plan->transposed[x->in[i]] < 0)
                 plan->transposed[x->in[i]] =
                     add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), rows, ir_node_numel(op))->slot;
         }
