@@ -30,7 +30,7 @@ struct train_config {
     enum sampler_kind sampler; /* auto: ULA for cd, sr-cd, pcd; MALA for dcd-ve, dcd-vp */
     int buffer_size;           /* PCD: persistent chains in the replay buffer */
     double reinit_prob;        /* PCD: probability rho that a chain restarts from noise at a step */
-    int threads;               /* 0 = all cores */
+    int threads;               /* 0 = all cores (training switches to 1 while that is faster) */
     int eval_every;            /* steps between held-out evaluations into log.csv; 0 = only at the end */
     int checkpoint_every;      /* steps between checkpoints (RUN_DIR/model.ckpt); 0 = only at the end */
     int grid;                  /* evaluation grid side (cells) */

@@ -113,6 +113,34 @@ int train_step_update(struct rt_model *m, const struct train_config *c, struct t
     return isfinite(*loss) && rt_commit_update(m);
 }
 
+/* threads = 0 ("all cores") on a machine shared with other work. A team waits at every kernel for its
+ * slowest member, so when another process holds a core, 2 threads ran 3x slower than 1 (rings: 32
+ * against 92 steps/s beside one busy loop). Results do not depend on the team size (every kernel is
+ * bitwise the same for any split; host noise is keyed by index), so each period of the run times a
+ * window of steps on all cores and one on a single thread, then runs the rest of the period on the
+ * faster: at most one window in TUNE_PERIOD steps runs on the slower. */
+enum { TUNE_PERIOD = 200, TUNE_WINDOW = 10 };
+
+struct team_tuner {
+    int all, choice;    /* the team of all cores; the team chosen for the rest of the period */
+    double seconds[2];  /* time of this period's windows: all cores, one thread */
+};
+
+/* The team size for the k-th step of this run. */
+static int tuned_team(struct team_tuner *tt, int64_t k) {
+    int64_t pos = k % TUNE_PERIOD;
+    if (tt->all <= 1) return 1;
+    if (pos == 0) tt->seconds[0] = tt->seconds[1] = 0;
+    if (pos == 2 * TUNE_WINDOW) tt->choice = tt->seconds[1] < tt->seconds[0] ? 1 : tt->all;
+    return pos < TUNE_WINDOW ? tt->all : pos < 2 * TUNE_WINDOW ? 1 : tt->choice;
+}
+
+/* Adds the step's time to its window, if it was in one. */
+static void tuner_record(struct team_tuner *tt, int64_t k, double seconds) {
+    int64_t pos = k % TUNE_PERIOD;
+    if (pos < 2 * TUNE_WINDOW) tt->seconds[pos < TUNE_WINDOW ? 0 : 1] += seconds;
+}
+
 static void progress(const struct train_io *io, int step, int steps, double loss, double rate, int final) {
     if (!io->progress) return;
     double eta = rate > 0 ? (steps - step) / rate : 0;
@@ -314,6 +342,7 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
               int64_t start, struct train_summary *s) {
     memset(s, 0, sizeof *s);
     s->mmd2 = NAN;
+    struct team_tuner tuner = {m->threads, m->threads, {0, 0}};
     int kind = data2d_from_name(c->data);
     if (kind < 0 || m->dim != 2) {
         snprintf(s->message, sizeof s->message, "data set '%s' needs a model on 2-D points (x: [B, 2])", c->data);
@@ -382,10 +411,17 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
             memcpy(pcd_backup, ts.pcd.x, bytes);
             pcd_taken = ts.pcd.taken, pcd_resets = ts.pcd.resets;
         }
+        if (c->threads == 0) { /* all cores: or one, whichever is faster now */
+            m->threads = tuned_team(&tuner, step - start);
+            omp_set_num_threads(m->threads);
+        }
+        double step_t0 = now_seconds();
         data2d_sample((enum data2d_kind)kind, ts.xall, b, c->seed, rng_stream(TAG_DATA, (uint64_t)step, 0));
         if (train_step_negatives(m, c, &ts, ts.xall, half, step)) goto oom;
         const float *e = rt_program_output(&m->train, RT_OUT_ENERGY);
-        if (!train_step_update(m, c, &ts, step + 1, &loss)) {
+        int finite = train_step_update(m, c, &ts, step + 1, &loss);
+        tuner_record(&tuner, step - start, now_seconds() - step_t0);
+        if (!finite) {
             s->diverged = 1;
             snprintf(s->message, sizeof s->message,
                      "training diverged at step %lld (loss %g): non-finite loss or Adam update; parameters are those "
@@ -458,6 +494,10 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
 oom:
     snprintf(s->message, sizeof s->message, "out of memory");
 done:
+    if (c->threads == 0) { /* evaluation, sampling and later calls: all cores again */
+        m->threads = tuner.all;
+        omp_set_num_threads(tuner.all);
+    }
     if (log && fclose(log) != 0 && rc == 0) {
         snprintf(s->message, sizeof s->message, "%s/log.csv: write failed: %s", io->out_dir, strerror(errno));
         rc = -1;

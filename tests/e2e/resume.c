@@ -1,6 +1,7 @@
 /* Runs that survive: a run interrupted and resumed from its folder ends bitwise where the uninterrupted
  * run ends (cd, pcd with its replay buffer, dcd-ve); a diverging run never leaves a non-finite
- * checkpoint; saved runs can be sampled and evaluated, and bad requests are refused with a message.
+ * checkpoint; saved runs can be sampled and evaluated, and bad requests are refused with a message;
+ * the team size the loop picks for threads = 0 does not change results.
  * A small network and tens of steps keep it quick: identity, not learning, is what is checked. */
 #include <math.h>
 #include <stdio.h>
@@ -169,8 +170,31 @@ static void sample_and_errors(struct ebmc_model *m) {
     CHECK(ebmc_load_run(root, stderr) == NULL); /* a folder without model.ebm */
 }
 
+/* threads = 0 lets the loop switch between all cores and one thread as it measures them (its first
+ * windows run on each); a run with it ends bitwise where a single-threaded run ends. */
+static void team_size_does_not_change_results(void) {
+    char dirs[2][300], paths[2][400];
+    const char *threads[2] = {"0", "1"};
+    unsigned char *data[2];
+    long n[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(dirs[i], sizeof dirs[i], "%s/threads-%s", root, threads[i]);
+        const char *extra[][2] = {{"threads", threads[i]}, {NULL, NULL}};
+        struct ebmc_model *m = model("dcd-ve", "40", extra);
+        struct ebmc_result r;
+        CHECK(m && ebmc_train(m, dirs[i], NULL, stderr, &r) == 0 && r.steps_done == 40);
+        ebmc_free(m);
+        snprintf(paths[i], sizeof paths[i], "%s/model.ckpt", dirs[i]);
+        data[i] = slurp(paths[i], &n[i]);
+    }
+    CHECK_MSG(data[0] && data[1] && n[0] > 0 && n[0] == n[1] && memcmp(data[0], data[1], (size_t)n[0]) == 0,
+              "threads = 0 and threads = 1 end in different checkpoints");
+    free(data[0]), free(data[1]);
+}
+
 int main(void) {
     CHECK(mkdtemp(root) != NULL);
+    team_size_does_not_change_results();
     ebmc_free(resume_is_bitwise("cd"));
     ebmc_free(resume_is_bitwise("pcd"));
     struct ebmc_model *m = resume_is_bitwise("dcd-ve");
