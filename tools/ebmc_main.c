@@ -62,7 +62,8 @@ static const char compile_usage[] =
     "\n"
     "With -o, compiles the model's five programs ahead of time into an object file for this CPU, with\n"
     "descriptors NAME_energy, NAME_sampler, NAME_loss, NAME_train and NAME_langevin (default NAME: the\n"
-    "model file's name) that include/ebmc_aot.h runs; --header writes their declarations with argument and output shapes.\n"
+    "model file's name) that include/ebmc_aot.h runs; --header writes their declarations with argument\n"
+    "and output shapes.\n"
     "The batch size is fixed at compile time (--set batch=N). See examples/aot/.\n"
     "\n"
     "Otherwise prints compilation stages to standard output. Stages:\n"
@@ -289,6 +290,11 @@ static int cmd_compile(int argc, char **argv) {
     const char *object = NULL, *header = NULL, *name = NULL;
     int stats = 0;
     static struct cli_settings set;
+    const struct {
+        const char *flag;
+        const char **value;
+    } valued[] = {{"--emit", &stage}, {"--program", &program}, {"--print-after", &print_after},
+                  {"-o", &object},    {"--header", &header},   {"--name", &name}};
     for (int i = 0; i < argc; i++) {
         const char *v;
         int missing = 0;
@@ -300,30 +306,10 @@ static int cmd_compile(int argc, char **argv) {
             stats = 1;
             continue;
         }
-        if ((v = flag_value(argc, argv, &i, "--emit", &missing))) {
-            stage = v;
-            continue;
-        }
-        if (!missing && (v = flag_value(argc, argv, &i, "--program", &missing))) {
-            program = v;
-            continue;
-        }
-        if (!missing && (v = flag_value(argc, argv, &i, "--print-after", &missing))) {
-            print_after = v;
-            continue;
-        }
-        if (!missing && (v = flag_value(argc, argv, &i, "-o", &missing))) {
-            object = v;
-            continue;
-        }
-        if (!missing && (v = flag_value(argc, argv, &i, "--header", &missing))) {
-            header = v;
-            continue;
-        }
-        if (!missing && (v = flag_value(argc, argv, &i, "--name", &missing))) {
-            name = v;
-            continue;
-        }
+        int matched = 0;
+        for (size_t f = 0; f < sizeof valued / sizeof valued[0] && !matched && !missing; f++)
+            if ((v = flag_value(argc, argv, &i, valued[f].flag, &missing))) *valued[f].value = v, matched = 1;
+        if (matched) continue;
         if (!missing && (v = flag_value(argc, argv, &i, "--set", &missing))) {
             if (add_set_flag(&set, "compile", v)) return 2;
             continue;
