@@ -49,6 +49,11 @@ void ebmc_print_settings_help(FILE *out);
  * (ebmc_loss, ebmc_gradients, ebmc_print_stats). Returns 0 or -1. */
 int ebmc_compile(struct ebmc_model *m, FILE *diag);
 
+/* Runs every check training runs before compiling: the combination of settings, and that the data
+ * opens and its samples have the shape of the energy's input (errors at the train block's line).
+ * Returns 0, or -1 after printing the reason. */
+int ebmc_check(struct ebmc_model *m, FILE *diag);
+
 /* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the sampler and loss graphs
  * after autodiff), then, for one program after the default passes (ebmc_default_passes()):
  * "opt" (its graph), "fused" (its kernels and the nodes each computes), "kernels" (each kernel as a loop
@@ -95,22 +100,24 @@ struct ebmc_model *ebmc_load_run(const char *run_dir, FILE *diag);
  * metrics.json. Returns as ebmc_train. */
 int ebmc_resume(struct ebmc_model *m, const char *run_dir, FILE *progress, FILE *diag, struct ebmc_result *r);
 
-/* n model samples (xy interleaved for 2-D) from `steps` MALA steps on E (steps < 0: the sample_steps
- * setting) started from uniform noise over the data box, keyed by the seed (after ebmc_compile, and
- * usually ebmc_restore). Returns 0, or -1. */
+/* n model samples (n * D floats, row-major) from `steps` MALA steps on E (steps < 0: the sample_steps
+ * setting) started from uniform noise over the data's value box, keyed by the seed (after ebmc_compile,
+ * and usually ebmc_restore). Returns 0, or -1. */
 int ebmc_sample(struct ebmc_model *m, int64_t n, int steps, float *out);
-/* Draws n samples like ebmc_sample and writes them to path: FILE.png (a scatter plot over the data box)
- * or FILE.csv (a header "x,y", then one sample per line). Returns 0, or -1 after printing the reason. */
+/* Draws n samples like ebmc_sample and writes them to path: FILE.png (2-D data: a scatter plot over the
+ * data box; images: a grid, 16 to a row) or FILE.npy / FILE.csv (the values, shape [n, sample shape]).
+ * Returns 0, or -1 after printing the reason. */
 int ebmc_write_samples(struct ebmc_model *m, int64_t n, int steps, const char *path, FILE *diag);
 
 struct ebmc_metrics {
-    int64_t step; /* training steps the parameters have seen */
-    double nll;   /* held-out grid NLL, nats */
-    double tv;    /* total variation to the held-out histogram on the grid */
-    double mmd2;  /* unbiased MMD^2: n_samples model samples vs as many held-out points */
+    int64_t step;       /* training steps the parameters have seen */
+    double nll;         /* 2-D data: held-out grid NLL, nats (NaN for other data) */
+    double tv;          /* 2-D data: total variation to the held-out histogram on the grid */
+    double mmd2;        /* 2-D data: unbiased MMD^2, n_samples model samples vs as many held-out points */
+    double energy_test; /* mean energy of the held-out samples (up to 1000; 20000 for 2-D) */
 };
-/* The end-of-training metrics of the current parameters (2-D models), as metrics.json reports them.
- * Returns 0, or -1 after printing the reason. */
+/* The end-of-training metrics of the current parameters, as metrics.json reports them. Returns 0, or
+ * -1 after printing the reason. */
 int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag);
 
 /* Saves parameters and optimizer state (atomically: temporary file, fsync, rename), or restores them

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "ebmc.h"
+#include "support.h"
 
 static const char usage[] =
     "usage: ebmc <command> [options]\n"
@@ -118,18 +119,6 @@ static void default_out_dir(char *buf, size_t len, const char *model_path) {
     size_t n = strlen(base);
     if (n > 4 && strcmp(base + n - 4, ".ebm") == 0) n -= 4;
     snprintf(buf, len, "runs/%.*s", (int)n, base);
-}
-
-static int make_dirs(const char *path) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Settings given on the command line, applied after the model file's own, in order. */
@@ -262,8 +251,9 @@ static int cmd_train(int argc, char **argv) {
     }
     char out_buf[4096];
     if (!out) default_out_dir(out_buf, sizeof out_buf, model_path), out = out_buf;
-    if (make_dirs(out) != 0) {
-        fprintf(stderr, "ebmc train: %s: cannot create directory: %s\n", out, strerror(errno));
+    char err[4400];
+    if (make_dirs(out, err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc train: %s\n", err);
         ebmc_free(m);
         return 1;
     }
@@ -542,26 +532,27 @@ static int cmd_eval(int argc, char **argv) {
     ebmc_free(m);
     if (rc != 0) return 1;
     printf("step %lld\nnll %.6f\ntv %.6f\nmmd2 %.6g\n", (long long)e.step, e.nll, e.tv, e.mmd2);
-    char path[4096], tmp[4200];
+    char path[4096], err[4400];
     snprintf(path, sizeof path, "%s/eval.json", argv[0]);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "ebmc eval: %s: cannot write: %s\n", tmp, strerror(errno));
+    struct atomic_file af;
+    if (atomic_open(&af, path, "w", err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc eval: %s\n", err);
         return 1;
     }
-    /* NaN (a diverged model) is not JSON: it is written as null. */
-    fprintf(f, "{\n  \"step\": %lld,\n", (long long)e.step);
-    const char *names[3] = {"nll", "tv", "mmd2"};
-    double values[3] = {e.nll, e.tv, e.mmd2};
-    for (int k = 0; k < 3; k++) {
-        if (values[k] == values[k] && values[k] - values[k] == 0) fprintf(f, "  \"%s\": %.9g,\n", names[k], values[k]);
-        else fprintf(f, "  \"%s\": null,\n", names[k]);
-    }
-    fprintf(f, "  \"mmd2_note\": \"unbiased MMD^2, model samples vs as many held-out points; kernel: sum of "
-               "Gaussians with bandwidths 0.1, 0.2, 0.5, 1, 2\"\n}\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "ebmc eval: %s: cannot write: %s\n", path, strerror(errno));
+    struct json j; /* NaN (a diverged model) is not JSON: the writer makes it null */
+    json_begin(&j, af.f);
+    json_object(&j);
+    json_key(&j, "step"), json_int(&j, e.step);
+    json_key(&j, "nll"), json_number(&j, e.nll);
+    json_key(&j, "tv"), json_number(&j, e.tv);
+    json_key(&j, "mmd2"), json_number(&j, e.mmd2);
+    json_key(&j, "mmd2_note");
+    json_string(&j, "unbiased MMD^2, model samples vs as many held-out points; kernel: sum of Gaussians with "
+                    "bandwidths 0.1, 0.2, 0.5, 1, 2");
+    json_end(&j);
+    json_finish(&j);
+    if (atomic_commit(&af, err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc eval: %s\n", err);
         return 1;
     }
     return 0;
