@@ -1,8 +1,6 @@
-/* image.c: PSNR, SSIM, their summaries over a set, Gaussian corruption and the Gaussian-filter
- * denoiser. Everything accumulates in double, so the float inputs are the only rounding that shows. */
+/* image.c: PSNR, SSIM and their summaries over a set. Everything accumulates in double, so the float
+ * inputs are the only rounding that shows. */
 #include "image.h"
-
-#include "rng.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -140,98 +138,4 @@ int image_quality(const float *x, const float *ref, size_t n, int c, int h, int 
     if (!psnr) free(p);
     if (!ssim) free(s);
     return 0;
-}
-
-/* ---- denoising without a model ---- */
-
-void image_add_noise(float *out, const float *clean, size_t count, double sigma, uint64_t seed, uint64_t stream) {
-    for (size_t i = 0; i < count; i++) out[i] = (float)((double)clean[i] + sigma * rng_normal(seed, stream, i));
-}
-
-const double image_blur_sigmas[IMAGE_BLUR_NSIGMAS] = {0, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 5};
-
-/* Index i mirrored into [0, n) with the edge repeated; the pattern has period 2n, so any i works. */
-static size_t mirror(int64_t i, int64_t n) {
-    int64_t p = 2 * n;
-    i %= p;
-    if (i < 0) i += p;
-    return (size_t)(i < n ? i : p - 1 - i);
-}
-
-int image_blur(float *out, const float *x, size_t n, int c, int h, int w, double sigma, char *err, size_t errlen) {
-    size_t count = image_values(n, c, h, w);
-    if (!count) return fail(err, errlen, "gaussian filter: bad shape %zu x [%d, %d, %d]", n, c, h, w);
-    if (!(sigma >= 0.0 && sigma <= IMAGE_BLUR_MAX_SIGMA))
-        return fail(err, errlen, "gaussian filter: sigma %g is not in [0, %g]", sigma, IMAGE_BLUR_MAX_SIGMA);
-    if (sigma == 0.0) {
-        if (out != x) memmove(out, x, count * sizeof *out);
-        return 0;
-    }
-    int r = (int)ceil(3.0 * sigma);
-    double *g = malloc((size_t)(2 * r + 1) * sizeof *g), *tmp = malloc((size_t)h * (size_t)w * sizeof *tmp);
-    if (!g || !tmp) {
-        free(g);
-        free(tmp);
-        return fail(err, errlen, "gaussian filter: out of memory");
-    }
-    double sum = 0.0;
-    for (int k = -r; k <= r; k++) sum += g[k + r] = exp(-(double)k * k / (2.0 * sigma * sigma));
-    for (int k = 0; k <= 2 * r; k++) g[k] /= sum;
-    /* Rows into tmp, then columns into out: the plane of x is read only in the first pass, so out may be x. */
-    size_t planes = count / ((size_t)h * (size_t)w);
-    for (size_t pl = 0; pl < planes; pl++) {
-        const float *src = x + pl * (size_t)h * w;
-        float *dst = out + pl * (size_t)h * w;
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < w; j++) {
-                double acc = 0.0;
-                for (int k = -r; k <= r; k++) acc += g[k + r] * src[(size_t)i * w + mirror(j + k, w)];
-                tmp[(size_t)i * w + j] = acc;
-            }
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < w; j++) {
-                double acc = 0.0;
-                for (int k = -r; k <= r; k++) acc += g[k + r] * tmp[mirror(i + k, h) * w + j];
-                dst[(size_t)i * w + j] = (float)acc;
-            }
-    }
-    free(g);
-    free(tmp);
-    return 0;
-}
-
-int image_blur_choose(const float *noisy, const float *clean, size_t n, int c, int h, int w, double range,
-                      const double *sigmas, int nsigmas, double *mean_psnr, char *err, size_t errlen) {
-    size_t count = image_values(n, c, h, w), one = image_values(1, c, h, w);
-    if (!count || n == 0) return fail(err, errlen, "gaussian filter: bad shape %zu x [%d, %d, %d]", n, c, h, w);
-    if (nsigmas <= 0) return fail(err, errlen, "gaussian filter: no sigma to choose from");
-    if (!(range > 0.0)) return fail(err, errlen, "gaussian filter: the range %g is not positive", range);
-    float *buf = malloc(count * sizeof *buf);
-    double *p = malloc(n * sizeof *p);
-    if (!buf || !p) {
-        free(buf);
-        free(p);
-        return fail(err, errlen, "gaussian filter: out of memory");
-    }
-    int best = -1, failed = 0;
-    double best_psnr = -INFINITY;
-    for (int s = 0; s < nsigmas; s++) {
-        if (image_blur(buf, noisy, n, c, h, w, sigmas[s], err, errlen) != 0) {
-            failed = 1;
-            break;
-        }
-        for (size_t i = 0; i < n; i++) p[i] = image_psnr(buf + i * one, clean + i * one, c, h, w, range);
-        double mean, sd;
-        image_mean_sd(p, n, &mean, &sd);
-        if (mean_psnr) mean_psnr[s] = mean;
-        if (mean > best_psnr || (best < 0 && !isnan(mean))) {
-            best = s;
-            best_psnr = mean;
-        }
-    }
-    free(buf);
-    free(p);
-    if (failed) return -1;
-    if (best < 0) return fail(err, errlen, "gaussian filter: no sigma gives a PSNR (NaN in the images?)");
-    return best;
 }

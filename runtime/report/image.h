@@ -1,6 +1,4 @@
-/* image.h: how close a restored image is to the clean one (PSNR, SSIM), summaries over a set, and the
- * pieces of the denoising experiment that need no model: Gaussian corruption and the classical
- * denoiser every EBM must beat (a Gaussian filter with its width chosen on held-out pairs).
+/* image.h: how close a restored image is to the clean one (PSNR, SSIM) and summaries over a set.
  *
  * An image is C x H x W floats stored [C, H, W] (row-major, channel planes); a set of n images is
  * [n, C, H, W], contiguous. `range` R is the span of the data's values: 1 for [0, 1], 2 for [-1, 1]. */
@@ -41,29 +39,5 @@ struct image_quality {
 int image_quality(const float *x, const float *ref, size_t n, int c, int h, int w, double range,
                   double *psnr, double *ssim, struct image_quality *q, char *err, size_t errlen);
 
-/* out = clean + sigma * N(0, 1), element i drawing index i of (seed, stream) (rng.h), so the corruption
- * is reproducible and independent of the thread count. No clamping: the noise model is exactly Gaussian.
- * out may be clean. */
-void image_add_noise(float *out, const float *clean, size_t count, double sigma, uint64_t seed, uint64_t stream);
-
-/* The classical denoiser: each channel of each of n images filtered with a separable Gaussian of standard
- * deviation sigma pixels, taps at -r..r with r = ceil(3 sigma), normalized to sum 1, and the image
- * mirrored at its borders with the edge pixel repeated (... c b a | a b c ... z | z y x ...; numpy's
- * pad mode "symmetric", scipy.ndimage's "reflect"), repeatedly for windows wider than the image.
- * sigma = 0 copies. out may be x. Returns 0, or -1 with "gaussian filter: problem" in err (sigma not in
- * [0, IMAGE_BLUR_MAX_SIGMA], bad shape, out of memory). */
-#define IMAGE_BLUR_MAX_SIGMA 100.0
-int image_blur(float *out, const float *x, size_t n, int c, int h, int w, double sigma, char *err, size_t errlen);
-
-/* The sigma grid the experiment searches (pixels; 0 is "no filter", so the baseline never does worse
- * on the held-out pairs than the noisy input). */
-#define IMAGE_BLUR_NSIGMAS 12
-extern const double image_blur_sigmas[IMAGE_BLUR_NSIGMAS];
-
-/* Chooses the filter width: the index into sigmas[0..nsigmas) whose filter of the n noisy images has the
- * highest mean PSNR against the clean ones (ties: the first). mean_psnr[nsigmas], if non-NULL, receives
- * every candidate's mean PSNR. Returns the index, or -1 with "gaussian filter: problem" in err. */
-int image_blur_choose(const float *noisy, const float *clean, size_t n, int c, int h, int w, double range,
-                      const double *sigmas, int nsigmas, double *mean_psnr, char *err, size_t errlen);
 
 #endif

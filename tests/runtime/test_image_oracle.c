@@ -1,7 +1,7 @@
 /* test_image_oracle: SSIM and the Gaussian filter against tests/runtime/image_oracle.py, an independent
  * numpy implementation (explicit windows and numpy's padding instead of separable passes and mirrored
  * indices). Exits 77, which CTest reports as skipped, when /usr/bin/python3 or its numpy is missing. */
-#include "image.h"
+#include "denoise.h"
 #include "rng.h"
 #include "test.h"
 
@@ -88,7 +88,7 @@ static void check_blur(int n, int c, int h, int w, double sigma) {
     FILE *f = fopen(pw, "rb");
     CHECK(f && fread(want, sizeof *want, count, f) == count);
     if (f) fclose(f);
-    CHECK_MSG(image_blur(got, x, (size_t)n, c, h, w, sigma, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(denoise_blur(got, x, (size_t)n, c, h, w, sigma, err, sizeof err) == 0, "%s", err);
     double worst = 0;
     for (size_t i = 0; i < count; i++) worst = fmax(worst, fabs(got[i] - want[i]));
     CHECK_MSG(worst < 1e-6, "[%d, %d, %d] sigma %g: off by %g", c, h, w, sigma, worst);
