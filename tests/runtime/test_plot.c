@@ -79,6 +79,23 @@ static void test_scatter_and_text(void) {
     canvas_free(&c);
 }
 
+static void test_line(void) {
+    struct canvas c;
+    canvas_init(&c, 20, 12, 0, 0, 0);
+    plot_line(&c, 2, 3, 15, 3, 1, 200, 0, 0); /* horizontal: exactly pixels (2..15, 3) */
+    int n = 0;
+    for (int i = 0; i < 20 * 12; i++) n += c.rgb[3 * i] == 200;
+    CHECK(n == 14 && is_rgb(&c, 2, 3, 200, 0, 0) && is_rgb(&c, 15, 3, 200, 0, 0) && is_rgb(&c, 16, 3, 0, 0, 0));
+    plot_line(&c, 0, 0, 11, 11, 1, 0, 90, 0); /* the diagonal: one pixel per column, no gaps */
+    for (int k = 0; k < 12; k++) CHECK(is_rgb(&c, k, k, 0, 90, 0));
+    CHECK(is_rgb(&c, 1, 0, 0, 0, 0) && is_rgb(&c, 0, 1, 0, 0, 0));
+    plot_line(&c, 10, 8, 10, 8, 3, 0, 0, 70); /* a point, thick 3: the 3 x 3 block centred on it */
+    CHECK(is_rgb(&c, 9, 7, 0, 0, 70) && is_rgb(&c, 11, 9, 0, 0, 70) && is_rgb(&c, 12, 8, 0, 0, 0));
+    plot_line(&c, -1e300, 5, 1e300, 5, 1, 0, 0, 50); /* clipped before stepping: finishes at once */
+    CHECK(is_rgb(&c, 0, 5, 0, 0, 50) && is_rgb(&c, 19, 5, 0, 0, 50));
+    canvas_free(&c);
+}
+
 /* Draws everything at absurd positions into a canvas with guard bytes on both sides. */
 static void test_clipping(void) {
     enum { W = 16, H = 12, GUARD = 256 };
@@ -102,7 +119,10 @@ static void test_clipping(void) {
             plot_scatter(&c, x, y, size, pts, 64, 3.0f, 1, 2, 3);
             plot_text(&c, x, y, "Hello, world!\n\tmore~", (int)s, 4, 5, 6);
             plot_rect(&c, x, y, size, size, 7, 8, 9);
+            plot_line(&c, x, y, (double)x + size, (double)y - size, (int)s, 1, 1, 1);
         }
+    plot_line(&c, NAN, 0, 5, 5, 2, 1, 1, 1);
+    plot_line(&c, 0, -INFINITY, 5, INFINITY, 2, 1, 1, 1);
     plot_text(&c, 3, 3, "\x7f\x80\xff", 4, 1, 1, 1);
     plot_rect(&c, -5, -5, INT_MAX, INT_MAX, 7, 8, 9);
     plot_rect(&c, INT_MAX, INT_MAX, INT_MAX, INT_MAX, 7, 8, 9);
@@ -190,6 +210,7 @@ int main(void) {
     test_canvas();
     test_heatmap();
     test_scatter_and_text();
+    test_line();
     test_clipping();
     test_png_roundtrip();
     test_png_errors();

@@ -63,6 +63,46 @@ void plot_rect(struct canvas *c, int x, int y, int w, int h, uint8_t r, uint8_t 
     if (c->rgb) fill_rect(c, x, y, w, h, r, g, b);
 }
 
+/* Cuts the segment p[0]-p[1] to the box [lo, hi] one edge at a time, moving an outside end onto the
+ * edge itself (not by a parameter t, which keeps no precision for huge coordinates). 0 if nothing is
+ * left, or a coordinate is not finite. */
+static int clip_segment(double p[2][2], const double lo[2], const double hi[2]) {
+    for (int a = 0; a < 2; a++)
+        for (int side = 0; side < 2; side++) {
+            double bound = side ? hi[a] : lo[a];
+            int out[2];
+            for (int e = 0; e < 2; e++) {
+                if (!isfinite(p[e][0]) || !isfinite(p[e][1])) return 0;
+                out[e] = side ? p[e][a] > bound : p[e][a] < bound;
+            }
+            if (out[0] && out[1]) return 0;
+            for (int e = 0; e < 2; e++)
+                if (out[e]) {
+                    double *q = p[e], *r = p[1 - e];
+                    q[1 - a] += (bound - q[a]) / (r[a] - q[a]) * (r[1 - a] - q[1 - a]);
+                    q[a] = bound;
+                }
+        }
+    return 1;
+}
+
+void plot_line(struct canvas *c, double x0, double y0, double x1, double y1, int thick, uint8_t r, uint8_t g,
+               uint8_t b) {
+    if (!c->rgb) return;
+    int t = thick < 1 ? 1 : thick > 8 ? 8 : thick;
+    double p[2][2] = {{x0, y0}, {x1, y1}}, lo[2] = {-t, -t}, hi[2] = {c->w + t, c->h + t};
+    if (!clip_segment(p, lo, hi)) return;
+    x0 = p[0][0], y0 = p[0][1], x1 = p[1][0], y1 = p[1][1];
+    /* Steps of at most half a pixel along the longer axis leave no gaps. */
+    double len = fmax(fabs(x1 - x0), fabs(y1 - y0));
+    int64_t steps = (int64_t)ceil(2.0 * len);
+    for (int64_t i = 0; i <= steps; i++) {
+        double f = steps ? (double)i / (double)steps : 0.0;
+        double x = x0 + f * (x1 - x0), y = y0 + f * (y1 - y0);
+        fill_rect(c, (int64_t)floor(x - 0.5 * (t - 1)), (int64_t)floor(y - 0.5 * (t - 1)), t, t, r, g, b);
+    }
+}
+
 /* Viridis (matplotlib) sampled at t = 0, 0.1, ..., 1 and interpolated linearly in between. */
 static const uint8_t viridis_anchors[11][3] = {
     {0x44, 0x01, 0x54}, {0x48, 0x24, 0x75}, {0x41, 0x44, 0x87}, {0x35, 0x5f, 0x8d},
