@@ -20,6 +20,7 @@
 #include "model.h"
 #include "pass.h"
 #include "programs.h"
+#include "restore.h"
 #include "plot.h"
 #include "sampler.h"
 #include "rng.h"
@@ -580,6 +581,7 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         r->nll = s.nll;
         r->tv = s.tv;
         r->mmd2 = s.mmd2;
+        r->energy_data = s.energy_data, r->energy_neg = s.energy_neg, r->energy_test = s.energy_test;
         r->acceptance = s.acceptance;
         r->compile_seconds = m->compile_seconds;
         r->diverged = s.diverged;
@@ -587,6 +589,7 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         if (getrusage(RUSAGE_SELF, &ru) == 0) r->peak_rss_mib = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is KiB */
     }
     if (rc != 0) fprintf(diag, "error: %s\n", s.message);
+    else if (s.message[0]) fprintf(diag, "note: %s\n", s.message);
     return rc;
 }
 
@@ -876,5 +879,77 @@ int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag) {
         return -1;
     }
     e->nll = ev.nll, e->tv = ev.tv, e->energy_test = ev.energy_test;
+    return 0;
+}
+
+/* ---- energies of a file, denoising ---- */
+
+int ebmc_energy_file(struct ebmc_model *m, const char *data_path, const char *out_path, const char *grad_path,
+                     FILE *diag) {
+    if (!m->compiled) {
+        fprintf(diag, "error: compile the model before evaluating energies\n");
+        return -1;
+    }
+    float *x = NULL;
+    int ndim = 0;
+    int64_t shape[IR_MAX_DIMS + 1] = {0};
+    char err[4400];
+    if (data_read_tensor(data_path, &x, &ndim, shape, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    int64_t n = shape[0], per = 1;
+    for (int i = 1; i < ndim; i++) per *= shape[i];
+    if (ndim < 1 || per != m->rt.dim) {
+        fprintf(diag, "error: %s: %lld values per sample, but the model's input has %d\n", data_path, (long long)per,
+                m->rt.dim);
+        free(x);
+        return -1;
+    }
+    float *e = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    float *g = grad_path ? malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * (size_t)per) : NULL;
+    int rc = -1;
+    if (!e || (grad_path && !g) || model_energy(&m->rt, x, e, g, (size_t)n) != 0) fprintf(diag, "error: out of memory\n");
+    else if (!out_path) {
+        for (int64_t i = 0; i < n; i++) printf("%.9g\n", e[i]);
+        rc = 0;
+    } else if (data_write_tensor(out_path, e, 1, &n, err, sizeof err) != 0) fprintf(diag, "error: %s\n", err);
+    else rc = 0;
+    if (rc == 0 && grad_path && data_write_tensor(grad_path, g, ndim, shape, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        rc = -1;
+    }
+    free(x), free(e), free(g);
+    return rc;
+}
+
+static void copy_quality(struct ebmc_quality *out, const struct image_quality *q) {
+    *out = (struct ebmc_quality){q->psnr_mean, q->psnr_sd, q->ssim_mean, q->ssim_sd};
+}
+
+int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double step_size, int64_t n,
+                 const char *png_path, const char *json_path, struct ebmc_denoise_result *r, FILE *diag) {
+    if (!m->compiled) {
+        fprintf(diag, "error: compile the model before denoising with it\n");
+        return -1;
+    }
+    if (!(sigma > 0 && sigma <= 100) || steps < 1 || steps > 1000000 || step_size < 0 || n < 1) {
+        fprintf(diag, "error: denoise: need 0 < sigma <= 100, 1 <= steps <= 1e6, step_size >= 0, n >= 1\n");
+        return -1;
+    }
+    struct data_source *ds = model_data(m, diag);
+    if (!ds) return -1;
+    struct restore_options o = {map ? RESTORE_MAP : RESTORE_MALA, sigma, steps, step_size, m->config.seed};
+    struct restore_summary s;
+    char err[4400];
+    if (restore_experiment(&m->rt, ds, &o, 100, n, png_path, json_path, &s, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    if (r) {
+        memset(r, 0, sizeof *r);
+        r->n = s.n, r->filter_sigma = s.filter_sigma, r->acceptance = s.acceptance, r->seconds = s.seconds;
+        copy_quality(&r->noisy, &s.noisy), copy_quality(&r->filter, &s.filter), copy_quality(&r->model, &s.model);
+    }
     return 0;
 }

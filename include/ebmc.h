@@ -23,7 +23,10 @@ struct ebmc_result {
     int steps_done;            /* the run's total (a resumed run counts the steps before it too) */
     int steps_start;           /* steps the run had when this call started (0 unless resumed) */
     double seconds, steps_per_sec; /* this call's training time and rate */
-    double nll_start, nll, tv; /* held-out grid NLL in nats (before, after), total variation */
+    double nll_start, nll, tv; /* 2-D data: held-out grid NLL in nats (before, after), total variation
+                                  (NaN for other data) */
+    double energy_data, energy_neg; /* mean energy of the last step's data and negatives */
+    double energy_test;        /* mean energy of the held-out samples at the end */
     double mmd2;               /* unbiased MMD^2 of model samples vs held-out data (NaN without out_dir) */
     double acceptance;         /* MALA acceptance rate, 0 for ULA */
     double compile_seconds;    /* JIT compilation of the model's programs */
@@ -119,6 +122,31 @@ struct ebmc_metrics {
 /* The end-of-training metrics of the current parameters, as metrics.json reports them. Returns 0, or
  * -1 after printing the reason. */
 int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag);
+
+/* Energies of the points in a tensor file (data_path: .npy, .csv or IDX; n samples of the energy's input
+ * shape, or n rows of its value count, in the units training saw, e.g. [0, 1] for 8-bit images), written to
+ * out_path (FILE.npy or FILE.csv, shape [n]; NULL: one per line to stdout), and with grad_path dE/dx
+ * (shape as the points). Returns 0, or -1 after printing "path: problem". */
+int ebmc_energy_file(struct ebmc_model *m, const char *data_path, const char *out_path, const char *grad_path,
+                     FILE *diag);
+
+/* Denoising (objectives.md): held-out images corrupted with Gaussian noise of standard deviation sigma
+ * are restored by MALA on U_y(x) = E(x) + |y - x|^2 / (2 sigma^2) started at y (the chain's mean over its
+ * last half), or with map = 1 by descent on U_y, `steps` steps of size step_size (0: 0.1 sigma^2 for MALA,
+ * 0.5 sigma^2 for descent). The first 100 held-out images choose a Gaussian filter's width (the classical
+ * baseline); the next n are scored. Writes png_path (clean, noisy, filter, restored) and json_path if not
+ * NULL. PSNR is on the data's range. Returns 0, or -1 after printing the reason. */
+struct ebmc_quality {
+    double psnr_mean, psnr_sd, ssim_mean, ssim_sd;
+};
+struct ebmc_denoise_result {
+    int64_t n;
+    struct ebmc_quality noisy, filter, model;
+    double filter_sigma; /* the filter's, in pixels */
+    double acceptance, seconds;
+};
+int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double step_size, int64_t n,
+                 const char *png_path, const char *json_path, struct ebmc_denoise_result *r, FILE *diag);
 
 /* Saves parameters and optimizer state (atomically: temporary file, fsync, rename), or restores them
  * into a compiled model with the same parameters. Returns 0, or -1 after printing "path: reason". */

@@ -24,10 +24,7 @@ struct setting {
     size_t offset;
     double lo, hi; /* inclusive range for numbers */
     const char *help;
-    const char *const *choices; /* T_CHOICE */
-    int n_choices;
 };
-#define CHOICES(names) names, (int)(sizeof names / sizeof names[0])
 
 #define F(field) offsetof(struct train_config, field)
 static const struct setting settings[] = {
@@ -36,12 +33,12 @@ static const struct setting settings[] = {
      "(images), or a path to a .npy, .csv, IDX or cats-and-dogs JSON file (docs/dsl.md, Data)"},
     {"data_scale", T_CHOICE, F(data_scale), 0, 0,
      "auto | unit | centered | none: 8-bit values to [0, 1] (unit) or [-1, 1]; auto: unit for 8-bit data, "
-     "none for floats", CHOICES(scale_names)},
+     "none for floats"},
     {"image_size", T_INT, F(image_size), 0, 4096, "image folders: centre-crop and resize to S x S (0: 32)"},
     {"held_out", T_DOUBLE, F(held_out), 0, 0.9,
      "fraction held out when the data has no test part of its own (0: 0.1)"},
     {"data_limit", T_INT, F(data_limit), 0, 1e9, "train on at most this many samples (0: all)"},
-    {"objective", T_CHOICE, F(objective), 0, 0, "cd | sr-cd | pcd | dcd-ve | dcd-vp", CHOICES(objective_names)},
+    {"objective", T_CHOICE, F(objective), 0, 0, "cd | sr-cd | pcd | dcd-ve | dcd-vp"},
     {"steps", T_INT, F(steps), 1, 1e9, "parameter updates"},
     {"batch", T_INT, F(batch), 1, 1 << 20, "data points (and negatives) per step"},
     {"lr", T_DOUBLE, F(lr), 0, 10, "Adam learning rate"},
@@ -57,7 +54,7 @@ static const struct setting settings[] = {
     {"grad_clip", T_DOUBLE, F(grad_clip), 0, 1e30, "clip grad U elementwise to +-grad_clip (0 = off)"},
     {"sampler", T_CHOICE, F(sampler), 0, 0,
      "auto | ula | mala | linearized (auto: ULA for cd, sr-cd, pcd; MALA for dcd-*; linearized: DCD's "
-     "one-step posterior draw)", CHOICES(sampler_names)},
+     "one-step posterior draw)"},
     {"buffer_size", T_INT, F(buffer_size), 1, 1e7, "PCD: persistent chains in the replay buffer"},
     {"reinit_prob", T_DOUBLE, F(reinit_prob), 0, 1, "PCD: probability rho that a chain restarts from noise"},
     {"threads", T_INT, F(threads), 0, 1024, "worker threads (0 = all cores, or 1 while training measures 1 as faster)"},
@@ -69,6 +66,23 @@ static const struct setting settings[] = {
 };
 #undef F
 #define N_SETTINGS (int)(sizeof settings / sizeof settings[0])
+
+/* The names each T_CHOICE setting takes, in its enum's order. */
+#define F(field) offsetof(struct train_config, field)
+#define LIST(names) names, (int)(sizeof names / sizeof names[0])
+static const struct {
+    size_t offset;
+    const char *const *names;
+    int n;
+} choice_lists[] = {{F(data_scale), LIST(scale_names)}, {F(objective), LIST(objective_names)}, {F(sampler), LIST(sampler_names)}};
+#undef LIST
+#undef F
+
+static int choice_list(const struct setting *s, const char *const **names) {
+    for (size_t i = 0; i < sizeof choice_lists / sizeof choice_lists[0]; i++)
+        if (choice_lists[i].offset == s->offset) return *names = choice_lists[i].names, choice_lists[i].n;
+    return *names = NULL, 0;
+}
 
 void config_defaults(struct train_config *c) {
     memset(c, 0, sizeof *c);
@@ -230,10 +244,13 @@ int config_set(struct train_config *c, const char *key, const char *value, char 
         }
         snprintf(field, sizeof c->data, "%s", value);
         return 0;
-    case T_CHOICE:
-        if (set_choice(key, value, s->choices, s->n_choices, &choice, err, errlen)) return -1;
+    case T_CHOICE: {
+        const char *const *names;
+        int n = choice_list(s, &names);
+        if (set_choice(key, value, names, n, &choice, err, errlen)) return -1;
         *(int *)field = choice;
         return 0;
+    }
     }
     return -1;
 }
@@ -241,8 +258,9 @@ int config_set(struct train_config *c, const char *key, const char *value, char 
 /* The sampler is printed as resolved (auto -> ula or mala), so a run folder says what ran. */
 static const char *choice_value(const struct train_config *c, const struct setting *s) {
     if (s->offset == offsetof(struct train_config, sampler)) return sampler_name(config_sampler(c));
-    int v = *(const int *)((const char *)c + s->offset);
-    return v >= 0 && v < s->n_choices ? s->choices[v] : "?";
+    const char *const *names;
+    int n = choice_list(s, &names), v = *(const int *)((const char *)c + s->offset);
+    return v >= 0 && v < n ? names[v] : "?";
 }
 
 static void print_value(const struct train_config *c, const struct setting *s, FILE *out) {
