@@ -149,7 +149,9 @@ static int parse_buffer(const char *name, const uint8_t *buf, size_t len, struct
 static int read_file(const char *path, struct data_raw *train, struct data_raw *test, enum format *fmt, char *err,
                      size_t errlen) {
     size_t len = 0;
-    if (!exists(path)) return data_fail(err, errlen, path, "missing (no such file)");
+    struct stat st;
+    if (stat(path, &st) != 0) return data_fail(err, errlen, path, "missing (no such file)");
+    if (!S_ISREG(st.st_mode)) return data_fail(err, errlen, path, "not a regular file"); /* /dev/zero, a pipe */
     uint8_t *buf = (uint8_t *)file_read_all(path, DATA_MAX_BYTES, &len, err, errlen);
     if (!buf) return -1;
     int rc = parse_buffer(path, buf, len, train, test, fmt, err, errlen);

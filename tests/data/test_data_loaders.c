@@ -395,6 +395,7 @@ static void test_bad_files(void) {
     setenv("EBMC_DATA_DIR", tpath("no-data-here"), 1);
     CHECK_FAILS("mnist", &o, "no-data-here/mnist/train-images-idx3-ubyte", "scripts/fetch-data.sh");
     unsetenv("EBMC_DATA_DIR");
+    CHECK_FAILS("/dev/zero", &o, "/dev/zero", "not a regular file");
     write_bytes(tpath("empty.npy"), "", 0);
     CHECK_FAILS(tpath("empty.npy"), &o, "empty.npy", "empty");
     write_bytes(tpath("bin.dat"), "\x01\x02\x03\xff", 4);
