@@ -149,7 +149,9 @@ static int parse_buffer(const char *name, const uint8_t *buf, size_t len, struct
 static int read_file(const char *path, struct data_raw *train, struct data_raw *test, enum format *fmt, char *err,
                      size_t errlen) {
     size_t len = 0;
-    if (!exists(path)) return data_fail(err, errlen, path, "missing (no such file)");
+    struct stat st;
+    if (stat(path, &st) != 0) return data_fail(err, errlen, path, "missing (no such file)");
+    if (!S_ISREG(st.st_mode)) return data_fail(err, errlen, path, "not a regular file"); /* /dev/zero, a pipe */
     uint8_t *buf = (uint8_t *)file_read_all(path, DATA_MAX_BYTES, &len, err, errlen);
     if (!buf) return -1;
     int rc = parse_buffer(path, buf, len, train, test, fmt, err, errlen);
@@ -229,17 +231,32 @@ static int take_rows(struct data_raw *dst, const struct data_raw *src, const int
     return 0;
 }
 
+/* The split of n samples into a training part and a held-out tail: a permutation under a fixed key, its
+ * last *n_test entries held out. NULL (out of memory, or held_out not a fraction) with err. */
+static int64_t *split_order(int64_t n, const struct data_options *o, int64_t *n_test, const char *name, char *err,
+                            size_t errlen) {
+    double held = o->held_out ? o->held_out : 0.1;
+    if (!(held > 0 && held < 1)) {
+        data_fail(err, errlen, name, "held_out is %g (a fraction in (0, 1))", held);
+        return NULL;
+    }
+    int64_t *rows = malloc((size_t)(n + 1) * sizeof(int64_t));
+    if (!rows) {
+        data_fail(err, errlen, name, "out of memory");
+        return NULL;
+    }
+    permutation(rows, n, SPLIT_KEY, rng_stream(TAG_DATA, 0, 2));
+    *n_test = (int64_t)floor((double)n * held);
+    if (*n_test >= n) *n_test = n > 0 ? n - 1 : 0;
+    return rows;
+}
+
 /* Turns the parsed parts into the source: the per-sample shape, the split (if the data has no test part),
  * the limit, the scaling and the bounds. Takes ownership of train and test. */
 static int finish(struct data_source *ds, const char *name, enum format fmt, struct data_raw *train, struct data_raw *test,
                   const struct data_options *o, char *err, size_t errlen) {
     int rc = -1;
     int64_t *rows = NULL;
-    double held = o->held_out ? o->held_out : 0.1;
-    if (!(held > 0 && held < 1)) {
-        data_fail(err, errlen, name, "held_out is %g (a fraction in (0, 1))", held);
-        goto done;
-    }
     if (train->shape[0] < 1) {
         data_fail(err, errlen, name, "no samples");
         goto done;
@@ -258,17 +275,10 @@ static int finish(struct data_source *ds, const char *name, enum format fmt, str
     }
 
     if (!test->x) { /* hold out the tail of a fixed shuffle */
-        int64_t n = train->shape[0], n_test = (int64_t)floor((double)n * held);
-        if (n_test >= n) n_test = n - 1;
+        int64_t n = train->shape[0], n_test;
+        if (!(rows = split_order(n, o, &n_test, name, err, errlen))) goto done;
         struct data_raw all = *train;
         memset(train, 0, sizeof *train);
-        rows = malloc((size_t)n * sizeof(int64_t));
-        if (!rows) {
-            data_raw_free(&all);
-            data_fail(err, errlen, name, "out of memory");
-            goto done;
-        }
-        permutation(rows, n, SPLIT_KEY, rng_stream(TAG_DATA, 0, 2));
         int ok = take_rows(train, &all, rows, n - n_test, name, err, errlen) == 0 &&
                  take_rows(test, &all, rows + (n - n_test), n_test, name, err, errlen) == 0;
         data_raw_free(&all);
@@ -365,6 +375,39 @@ static int open_path(struct data_source *ds, const char *path, const struct data
     return finish(ds, path, fmt, &train, &test, o, err, errlen);
 }
 
+/* An image folder: the split is made on the file list, so only the images used (data_limit of the
+ * training part, and the held-out part) are decoded. */
+static int open_folder(struct data_source *ds, const char *dir, const struct data_options *o, char *err, size_t errlen) {
+    struct data_folder f;
+    struct data_raw all, train, test;
+    int64_t n_test, *rows = NULL, *tail = NULL;
+    int rc = -1;
+    if (data_folder_list(dir, &f, err, errlen) != 0) return -1;
+    if (!(rows = split_order((int64_t)f.n, o, &n_test, dir, err, errlen))) goto done;
+    int64_t n_train = (int64_t)f.n - n_test, keep = o->limit > 0 && o->limit < n_train ? o->limit : n_train;
+    memmove(rows + keep, rows + n_train, (size_t)n_test * sizeof(int64_t)); /* the kept files, then the held out */
+    if (data_folder_read(dir, &f, rows, keep + n_test, o->image_size ? o->image_size : 32, &all, err, errlen) != 0)
+        goto done;
+    /* the held-out rows copied out; the training part keeps the buffer (its tail unused) */
+    if (!(tail = malloc((size_t)(n_test + 1) * sizeof(int64_t)))) {
+        data_raw_free(&all);
+        data_fail(err, errlen, dir, "out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < n_test; i++) tail[i] = keep + i;
+    if (take_rows(&test, &all, tail, n_test, dir, err, errlen) != 0) {
+        data_raw_free(&all);
+        goto done;
+    }
+    train = all;
+    train.shape[0] = keep;
+    if (finish(ds, dir, FMT_IMAGE, &train, &test, o, err, errlen) == 0) ds->kind = "folder", rc = 0;
+done:
+    free(rows), free(tail);
+    data_folder_free(&f);
+    return rc;
+}
+
 int data_open(struct data_source *ds, const char *spec, const struct data_options *o, char *err, size_t errlen) {
     if (!spec) spec = "";
     reset(ds, spec);
@@ -387,14 +430,7 @@ int data_open(struct data_source *ds, const char *spec, const struct data_option
     const char *p = folder ? spec + 7 : spec;
     if (!folder && !exists(p) && !strpbrk(p, "/."))
         return data_fail(err, errlen, spec, "no such file, nor a built-in data set (%s)", data_builtin_names());
-    if (folder || (stat(p, &st) == 0 && S_ISDIR(st.st_mode))) {
-        struct data_raw train, test;
-        memset(&test, 0, sizeof test);
-        if (data_folder_load(p, o->image_size ? o->image_size : 32, &train, err, errlen) != 0) return -1;
-        if (finish(ds, p, FMT_IMAGE, &train, &test, o, err, errlen) != 0) return -1;
-        ds->kind = "folder";
-        return 0;
-    }
+    if (folder || (stat(p, &st) == 0 && S_ISDIR(st.st_mode))) return open_folder(ds, p, o, err, errlen);
     return open_path(ds, p, o, err, errlen);
 }
 

@@ -190,67 +190,73 @@ done:
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-int data_folder_load(const char *dir, int s, struct data_raw *r, char *err, size_t errlen) {
-    memset(r, 0, sizeof *r);
-    if (s < 1 || s > MAX_SIDE) return data_fail(err, errlen, dir, "image size %d (1 to %d)", s, MAX_SIDE);
-    err[0] = 0;
+void data_folder_free(struct data_folder *f) {
+    for (size_t i = 0; i < f->n; i++) free(f->names[i]);
+    free(f->names);
+    memset(f, 0, sizeof *f);
+}
+
+int data_folder_list(const char *dir, struct data_folder *f, char *err, size_t errlen) {
+    memset(f, 0, sizeof *f);
     DIR *d = opendir(dir);
     if (!d) return data_fail(err, errlen, dir, "cannot open folder");
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    int rc = -1;
+    size_t cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         char path[8192];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (e->d_name[0] == '.' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) continue; /* hidden, folders */
-        if (n == cap) {
+        if (f->n == cap) {
             cap = cap ? 2 * cap : 256;
-            char **bigger = realloc(names, cap * sizeof *names);
-            if (!bigger) goto out;
-            names = bigger;
+            char **bigger = realloc(f->names, cap * sizeof *f->names);
+            if (!bigger) break;
+            f->names = bigger;
         }
-        if (!(names[n] = strdup(e->d_name))) goto out;
-        n++;
+        if (!(f->names[f->n] = strdup(e->d_name))) break;
+        f->n++;
     }
-    if (n == 0) {
-        data_fail(err, errlen, dir, "no images in the folder");
-        goto out;
+    int complete = e == NULL;
+    closedir(d);
+    if (!complete) {
+        data_folder_free(f);
+        return data_fail(err, errlen, dir, "out of memory listing the folder");
     }
-    qsort(names, n, sizeof *names, by_name);
-    int64_t shape[4] = {(int64_t)n, 3, s, s};
-    if (data_raw_alloc(r, 4, shape, dir, err, errlen) != 0) goto out;
+    if (f->n == 0) return data_fail(err, errlen, dir, "no images in the folder");
+    qsort(f->names, f->n, sizeof *f->names, by_name);
+    return 0;
+}
+
+int data_folder_read(const char *dir, const struct data_folder *f, const int64_t *pick, int64_t n, int s,
+                     struct data_raw *r, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    if (s < 1 || s > MAX_SIDE) return data_fail(err, errlen, dir, "image size %d (1 to %d)", s, MAX_SIDE);
+    int64_t shape[4] = {n, 3, s, s};
+    if (data_raw_alloc(r, 4, shape, dir, err, errlen) != 0) return -1;
     int all_grey = 1;
     size_t per = 3 * (size_t)s * (size_t)s;
-    for (size_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++) {
         char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, f->names[pick[i]]);
         size_t len;
         uint8_t *buf = (uint8_t *)file_read_all(path, MAX_IMAGE_FILE, &len, err, errlen);
-        if (!buf) goto out;
         struct data_image im;
-        int ok = data_image_decode(buf, len, path, &im, err, errlen);
+        int ok = buf ? data_image_decode(buf, len, path, &im, err, errlen) : -1;
         free(buf);
-        if (ok != 0) goto out;
-        all_grey &= im.grey;
-        ok = data_image_resize(&im, s, 3, r->x + i * per);
-        data_image_free(&im);
-        if (ok != 0) goto out; /* out of memory, reported below */
+        if (ok == 0) {
+            all_grey &= im.grey;
+            if ((ok = data_image_resize(&im, s, 3, r->x + (size_t)i * per)) != 0) data_fail(err, errlen, path, "out of memory");
+            data_image_free(&im);
+        }
+        if (ok != 0) {
+            data_raw_free(r);
+            return -1;
+        }
     }
     if (all_grey) { /* keep one channel: the images' first planes, packed */
-        for (size_t i = 0; i < n; i++) memmove(r->x + i * per / 3, r->x + i * per, per / 3 * sizeof(float));
+        for (int64_t i = 0; i < n; i++) memmove(r->x + (size_t)i * per / 3, r->x + (size_t)i * per, per / 3 * sizeof(float));
         r->shape[1] = 1;
     }
     r->eight_bit = 1;
-    rc = 0;
-out:
-    closedir(d);
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-    if (rc != 0) {
-        if (!err[0]) data_fail(err, errlen, dir, "out of memory");
-        data_raw_free(r);
-    }
-    return rc;
+    return 0;
 }

@@ -74,9 +74,17 @@ void data_image_free(struct data_image *im);
  * Returns 0, or -1 if out of memory. */
 int data_image_resize(const struct data_image *im, int s, int channels, float *out);
 
-/* Every file in dir (hidden ones skipped), sorted by name, each a PNG or JPEG: [n, C, s, s], C = 1 if
- * every image is grey, else 3. */
-int data_folder_load(const char *dir, int s, struct data_raw *r, char *err, size_t errlen);
+/* The files of an image folder (hidden ones and sub-folders skipped), sorted by name. Listed first and
+ * read second, so that a run with a data limit decodes only the images it uses. */
+struct data_folder {
+    char **names;
+    size_t n;
+};
+int data_folder_list(const char *dir, struct data_folder *f, char *err, size_t errlen);
+void data_folder_free(struct data_folder *f);
+/* Files pick[0..n) of f, each a PNG or JPEG, as [n, C, s, s]: C = 1 if every one is grey, else 3. */
+int data_folder_read(const char *dir, const struct data_folder *f, const int64_t *pick, int64_t n, int s,
+                     struct data_raw *r, char *err, size_t errlen);
 
 /* The 2-D generators (gen2d.c): kind is an enum data2d_kind. rows draws [first, first + rows) of step
  * `step`'s global batch. */

@@ -347,6 +347,21 @@ static void test_folder(void) {
     CHECK(data_open(&ds, tpath("imgs"), &o, err, sizeof err) == 0 && ds.hi == 1.0f && ds.n_train == 2);
     data_close(&ds);
 
+    /* a limit decodes only the files it keeps: with one training image of three, one is never read */
+    o = (struct data_options){DATA_SCALE_NONE, 8, 0.34, 1};
+    CHECK_MSG(data_open(&ds, spec, &o, err, sizeof err) == 0, "%s", err);
+    CHECK(ds.n_train == 1 && ds.n_test == 1 && ds.shape[0] == 3);
+    float kept[2 * 192];
+    memcpy(kept, ds.train, sizeof kept / 2);
+    data_held_out(&ds, 0, kept + 192, NULL, 1);
+    data_close(&ds);
+    o.limit = 0;
+    CHECK(data_open(&ds, spec, &o, err, sizeof err) == 0 && ds.n_train == 2);
+    x = all_rows(&ds, NULL);
+    CHECK(has_row(x, 3, 192, kept) && memcmp(kept + 192, x + 2 * 192, 192 * sizeof(float)) == 0); /* same held out */
+    free(x);
+    data_close(&ds);
+
     /* all grey: one channel */
     test_mkdir(tpath("grey"));
     fill(px, 10, 12, 1, 40, 0, 0);
@@ -395,6 +410,7 @@ static void test_bad_files(void) {
     setenv("EBMC_DATA_DIR", tpath("no-data-here"), 1);
     CHECK_FAILS("mnist", &o, "no-data-here/mnist/train-images-idx3-ubyte", "scripts/fetch-data.sh");
     unsetenv("EBMC_DATA_DIR");
+    CHECK_FAILS("/dev/zero", &o, "/dev/zero", "not a regular file");
     write_bytes(tpath("empty.npy"), "", 0);
     CHECK_FAILS(tpath("empty.npy"), &o, "empty.npy", "empty");
     write_bytes(tpath("bin.dat"), "\x01\x02\x03\xff", 4);
