@@ -76,9 +76,9 @@ int denoise_blur(float *out, const float *x, size_t n, int c, int h, int w, doub
 }
 
 int denoise_choose_sigma(const float *noisy, const float *clean, size_t n, int c, int h, int w, double range,
-                      const double *sigmas, int nsigmas, double *mean_psnr, char *err, size_t errlen) {
+                         const double *sigmas, int nsigmas, double *mean_psnr, char *err, size_t errlen) {
     size_t count = image_values(n, c, h, w), one = image_values(1, c, h, w);
-    if (!count || n == 0) return fail(err, errlen, "gaussian filter: bad shape %zu x [%d, %d, %d]", n, c, h, w);
+    if (!count) return fail(err, errlen, "gaussian filter: bad shape %zu x [%d, %d, %d]", n, c, h, w);
     if (nsigmas <= 0) return fail(err, errlen, "gaussian filter: no sigma to choose from");
     if (!(range > 0.0)) return fail(err, errlen, "gaussian filter: the range %g is not positive", range);
     float *buf = malloc(count * sizeof *buf);

@@ -20,12 +20,11 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 size_t image_values(size_t n, int c, int h, int w) {
-    if (c <= 0 || h <= 0 || w <= 0) return 0;
+    if (n == 0 || c <= 0 || h <= 0 || w <= 0) return 0;
     size_t limit = SIZE_MAX / sizeof(float), one = (size_t)h * (size_t)w; /* < 2^62: cannot wrap */
     if (one > limit / (size_t)c) return 0;
     one *= (size_t)c;
-    if (n > 1 && one > limit / n) return 0;
-    return n ? one * n : one;
+    return one > limit / n ? 0 : one * n;
 }
 
 double image_psnr(const float *x, const float *ref, int c, int h, int w, double range) {
@@ -118,10 +117,9 @@ void image_mean_sd(const double *v, size_t n, double *mean, double *sd) {
 
 int image_quality(const float *x, const float *ref, size_t n, int c, int h, int w, double range,
                   double *psnr, double *ssim, struct image_quality *q, char *err, size_t errlen) {
-    size_t one = image_values(1, c, h, w);
-    if (!one || !image_values(n, c, h, w))
-        return fail(err, errlen, "image quality: bad shape %zu x [%d, %d, %d]", n, c, h, w);
     if (n == 0) return fail(err, errlen, "image quality: no images");
+    size_t one = image_values(1, c, h, w);
+    if (!image_values(n, c, h, w)) return fail(err, errlen, "image quality: bad shape %zu x [%d, %d, %d]", n, c, h, w);
     if (!(range > 0.0)) return fail(err, errlen, "image quality: the range %g is not positive", range);
     double *p = psnr ? psnr : calloc(n, sizeof *p), *s = ssim ? ssim : calloc(n, sizeof *s);
     if (!p || !s) {

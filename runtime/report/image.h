@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Floats in one image (c h w), or 0 if a side is not positive or a set of n of them would not fit in
- * memory's address range (so callers need no overflow checks of their own). */
+/* Floats in n images of C x H x W (n c h w), or 0 if n = 0, a side is not positive or the size would
+ * not fit in memory's address range (so callers need no overflow checks of their own). */
 size_t image_values(size_t n, int c, int h, int w);
 
 /* Peak signal-to-noise ratio in dB over all C H W values: 10 log10(R^2 / MSE), MSE = mean (x - ref)^2.
@@ -38,6 +38,5 @@ struct image_quality {
 };
 int image_quality(const float *x, const float *ref, size_t n, int c, int h, int w, double range,
                   double *psnr, double *ssim, struct image_quality *q, char *err, size_t errlen);
-
 
 #endif

@@ -2,7 +2,8 @@
  * drawing function clips to the canvas, and computes positions in 64 bits, so any coordinates are safe. */
 #include "plot.h"
 
-#include <errno.h>
+#include "support.h"
+
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -318,40 +319,32 @@ static int png_fail(char *err, size_t errlen, const char *path, const char *fmt,
 
 int png_write(const struct canvas *c, const char *path, char *err, size_t errlen) {
     if (!c || !c->rgb || c->w <= 0 || c->h <= 0) return png_fail(err, errlen, path, "empty canvas");
-    FILE *f = fopen(path, "wb");
-    if (!f) return png_fail(err, errlen, path, "cannot open: %s", strerror(errno));
-    /* A half-written file would look like a picture and is not one, so a failure removes it; but only
-     * a regular file: the path may name a device or a pipe. */
+    /* Written beside path and renamed over it, so a viewer or a crash never sees half a picture; which
+     * would replace a device or a pipe by a file, so only regular files (or new ones) are written. */
     struct stat st;
-    int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return png_fail(err, errlen, path, "not a regular file");
+    struct atomic_file af;
+    if (atomic_open(&af, path, "wb", err, errlen) != 0) return -1;
     struct png_error_ctx ctx;
     ctx.msg[0] = '\0';
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, png_on_error, png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_write_struct(&png, NULL);
-        fclose(f);
-        if (regular) remove(path);
+        atomic_abort(&af);
         return png_fail(err, errlen, path, "out of memory");
     }
     if (setjmp(ctx.jmp)) {
         png_destroy_write_struct(&png, &info);
-        fclose(f);
-        if (regular) remove(path);
+        atomic_abort(&af);
         return png_fail(err, errlen, path, "cannot write PNG: %s", ctx.msg);
     }
-    png_init_io(png, f);
+    png_init_io(png, af.f);
     png_set_IHDR(png, info, (png_uint_32)c->w, (png_uint_32)c->h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     for (int y = 0; y < c->h; y++) png_write_row(png, c->rgb + (size_t)y * (size_t)c->w * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    /* Buffered data reaches the file only now, so a full disk shows up here. */
-    if (fclose(f) != 0) {
-        int e = errno;
-        if (regular) remove(path);
-        return png_fail(err, errlen, path, "cannot write: %s", strerror(e));
-    }
-    return 0;
+    return atomic_commit(&af, err, errlen); /* buffered data reaches the disk only now: a full one fails here */
 }

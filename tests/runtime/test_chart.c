@@ -134,7 +134,7 @@ static void test_errors(void) {
     CHECK(chart_layout(&s, &l, err, sizeof err) == 0 && l.x_lo < 1 && l.x_hi > 1);
     const char *bad = "/nonexistent-ebmc-dir/chart.png";
     CHECK(chart_write_png(bad, &s, err, sizeof err) == -1);
-    CHECK_MSG(strncmp(err, bad, strlen(bad)) == 0 && strstr(err, "cannot open"), "%s", err);
+    CHECK_MSG(strncmp(err, bad, strlen(bad)) == 0 && strstr(err, "cannot write"), "%s", err);
     uint8_t c0[3], c8[3], c1[3];
     chart_color(0, c0);
     chart_color(8, c8);

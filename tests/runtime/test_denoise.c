@@ -86,6 +86,7 @@ static void test_blur(void) {
     CHECK_MSG(strstr(err, "gaussian filter: sigma -1 is not in [0, 100]") != NULL, "%s", err);
     CHECK(denoise_blur(out, x, 1, C, H, W, NAN, err, sizeof err) == -1);
     CHECK(denoise_blur(out, x, 1, C, 0, W, 1.0, err, sizeof err) == -1 && strstr(err, "bad shape"));
+    CHECK(denoise_blur(out, x, 0, C, H, W, 1.0, err, sizeof err) == -1 && strstr(err, "bad shape 0 x"));
 }
 
 /* A smooth 28 x 28 image (two low-frequency waves in [0.1, 0.9]) plus Gaussian noise. */
