@@ -752,13 +752,36 @@ double ebmc_acceptance(const struct ebmc_model *m) {
     return c->proposed ? (double)c->accepted / (double)c->proposed : 0.0;
 }
 
-int ebmc_n_params(const struct ebmc_model *m) { return m->compiled ? m->rt.n_params : 0; }
-const char *ebmc_param_name(const struct ebmc_model *m, int i) { return m->rt.params[i].name; }
-int64_t ebmc_param_numel(const struct ebmc_model *m, int i) { return m->rt.params[i].numel; }
-float *ebmc_param_data(struct ebmc_model *m, int i) { return m->rt.params[i].value; }
-const float *ebmc_param_grad(const struct ebmc_model *m, int i) { return m->rt.params[i].grad; }
+int ebmc_n_params(const struct ebmc_model *m) { return m && m->compiled ? m->rt.n_params : 0; }
+static const struct rt_param *param_at(const struct ebmc_model *m, int i) {
+    return m && m->compiled && i >= 0 && i < m->rt.n_params ? &m->rt.params[i] : NULL;
+}
+int ebmc_find_param(const struct ebmc_model *m, const char *name) {
+    return m && m->compiled && name ? rt_model_find_param(&m->rt, name) : -1;
+}
+int ebmc_param_shape(const struct ebmc_model *m, int i, int64_t shape[4]) {
+    const struct rt_param *p = param_at(m, i);
+    if (!p) return -1;
+    memcpy(shape, p->shape, sizeof(int64_t) * (size_t)p->ndim);
+    return p->ndim;
+}
+const char *ebmc_param_name(const struct ebmc_model *m, int i) { return param_at(m, i) ? param_at(m, i)->name : NULL; }
+int64_t ebmc_param_numel(const struct ebmc_model *m, int i) { return param_at(m, i) ? param_at(m, i)->numel : 0; }
+float *ebmc_param_data(struct ebmc_model *m, int i) { return param_at(m, i) ? m->rt.params[i].value : NULL; }
+const float *ebmc_param_grad(const struct ebmc_model *m, int i) { return param_at(m, i) ? param_at(m, i)->grad : NULL; }
 float *ebmc_param_moment(struct ebmc_model *m, int i, int which) {
+    if (!param_at(m, i)) return NULL;
     return which == 1 ? m->rt.params[i].adam_m : which == 2 ? m->rt.params[i].adam_v : NULL;
+}
+
+int ebmc_get_setting(const struct ebmc_model *m, const char *key, char *buf, size_t len, double *number) {
+    return m && key && buf && len ? config_get(&m->config, key, buf, len, number) : -1;
+}
+
+int ebmc_input_shape(const struct ebmc_model *m, int64_t shape[4]) {
+    if (!m) return -1;
+    fe_model_input_shape(m->fe, m->config.batch, shape);
+    return fe_model_input_ndim(m->fe);
 }
 
 /* ---- saved runs: samples and metrics ---- */
