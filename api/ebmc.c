@@ -6,6 +6,8 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -568,8 +570,29 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
     struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
     if (progress) io.is_tty = isatty(fileno(progress));
     struct data_source *ds = model_data(m, diag);
-    if (!ds || (out_dir && write_run_description(m, out_dir, diag) != 0)) return -1;
+    if (!ds) return -1;
+    int lock = -1;
+    if (out_dir) { /* one training per run folder: a second one would mix two models' files */
+        char path[4200], err[4400];
+        snprintf(path, sizeof path, "%s/.lock", out_dir);
+        if (make_dirs(out_dir, err, sizeof err) != 0) {
+            fprintf(diag, "error: %s\n", err);
+            return -1;
+        }
+        lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
+            fprintf(diag, "error: %s: %s\n", out_dir,
+                    lock < 0 ? strerror(errno) : "another ebmc process is training into this folder");
+            if (lock >= 0) close(lock);
+            return -1;
+        }
+        if (write_run_description(m, out_dir, diag) != 0) {
+            close(lock);
+            return -1;
+        }
+    }
     int rc = train_run(&m->rt, &m->config, ds, &io, resume, start, &s);
+    if (lock >= 0) close(lock); /* releases the lock */
     m->rt_step = resume ? s.steps_done : m->rt_step + s.steps_done;
     if (r) {
         memset(r, 0, sizeof *r);
@@ -585,11 +608,12 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         r->acceptance = s.acceptance;
         r->compile_seconds = m->compile_seconds;
         r->diverged = s.diverged;
+        r->interrupted = s.interrupted;
         struct rusage ru;
         if (getrusage(RUSAGE_SELF, &ru) == 0) r->peak_rss_mib = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is KiB */
     }
     if (rc != 0) fprintf(diag, "error: %s\n", s.message);
-    else if (s.message[0]) fprintf(diag, "note: %s\n", s.message);
+    else if (s.message[0] && !s.interrupted) fprintf(diag, "note: %s\n", s.message);
     return rc;
 }
 
@@ -976,3 +1000,5 @@ int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double 
     }
     return 0;
 }
+
+void ebmc_interrupt(void) { train_request_stop(); }

@@ -32,7 +32,12 @@ struct ebmc_result {
     double compile_seconds;    /* JIT compilation of the model's programs */
     double peak_rss_mib;       /* peak resident memory of the process so far */
     int diverged;
+    int interrupted; /* stopped early by ebmc_interrupt(); the run folder holds a resumable checkpoint */
 };
+
+/* Asks a running ebmc_train or ebmc_resume to stop after its current step, write its checkpoint and
+ * report, and return (r->interrupted set). Async-signal-safe: a SIGINT handler may call it. */
+void ebmc_interrupt(void);
 
 /* Parses and checks a model file (or source text). NULL after printing errors. */
 struct ebmc_model *ebmc_load(const char *path, FILE *diag);
