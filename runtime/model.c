@@ -134,12 +134,18 @@ static int all_finite(const float *x, int64_t n) {
     return ok;
 }
 
-int rt_commit_update(struct rt_model *m) {
+int rt_commit_update(struct rt_model *m, char *why, size_t len) {
     for (int k = 0; k < m->n_params; k++) {
         const struct rt_param *p = &m->params[k];
         if (!p->new_value) continue; /* a parameter the energy never uses keeps its value */
-        if (!all_finite(p->new_value, p->numel) || !all_finite(p->new_m, p->numel) || !all_finite(p->new_v, p->numel))
+        const char *what = !all_finite(p->new_m, p->numel)       ? "the gradient of"
+                           : !all_finite(p->new_v, p->numel)     ? "Adam's second moment of"
+                           : !all_finite(p->new_value, p->numel) ? "the Adam update of"
+                                                                 : NULL;
+        if (what) {
+            if (why) snprintf(why, len, "%s parameter '%s' is not finite", what, p->name);
             return 0;
+        }
     }
     for (int k = 0; k < m->n_params; k++) {
         struct rt_param *p = &m->params[k];

@@ -4,6 +4,7 @@
 #ifndef EBMC_MODEL_H
 #define EBMC_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ir.h"
@@ -85,8 +86,9 @@ float *rt_program_output(const struct rt_program *p, const char *name);
 void rt_program_run(struct rt_program *p, int threads);
 
 /* After the train program ran: if every updated parameter and moment is finite, copies them into the
- * parameters and returns 1; otherwise leaves the parameters as they were and returns 0. */
-int rt_commit_update(struct rt_model *m);
+ * parameters and returns 1; otherwise leaves the parameters as they were, names the first tensor that
+ * is not finite in why (if not NULL) and returns 0. */
+int rt_commit_update(struct rt_model *m, char *why, size_t len);
 
 void rt_model_free(struct rt_model *m); /* frees buffers and programs, not m itself */
 

@@ -83,7 +83,17 @@ int train_step_update(struct rt_model *m, const struct train_config *c, struct t
     rt_program_input(&m->train, RT_IN_LR, &lr_t);
     rt_program_run(&m->train, m->threads);
     *loss = rt_program_output(&m->train, RT_OUT_LOSS)[0];
-    return isfinite(*loss) && rt_commit_update(m);
+    size_t n = 2 * (size_t)m->batch * (size_t)m->dim;
+    if (!isfinite(*loss)) {
+        size_t bad = 0;
+        while (bad < n && isfinite(ts->xall[bad])) bad++;
+        snprintf(ts->why, sizeof ts->why, "%s",
+                 bad < n ? (bad < n / 2 ? "the data batch holds a non-finite value"
+                                        : "the negatives hold a non-finite value (the sampler's chains diverged)")
+                         : "the loss is not finite (the energies overflow)");
+        return 0;
+    }
+    return rt_commit_update(m, ts->why, sizeof ts->why);
 }
 
 /* threads = 0 ("all cores") on a machine shared with other work. A team waits at every kernel for its
@@ -254,9 +264,9 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         if (!finite) {
             s->diverged = 1;
             snprintf(s->message, sizeof s->message,
-                     "training diverged at step %lld (loss %g): non-finite loss or Adam update; parameters are those "
-                     "after step %lld. Try a larger alpha, a smaller step_size or lr, or sampler = mala.",
-                     (long long)step + 1, loss, (long long)step);
+                     "training diverged at step %lld (loss %g): %s; parameters are those after step %lld. Try a "
+                     "larger alpha, a smaller step_size or lr, or sampler = mala.",
+                     (long long)step + 1, loss, ts.why, (long long)step);
             if (pcd_backup) {
                 memcpy(ts.pcd.x, pcd_backup, sizeof(float) * (size_t)ts.pcd.n * d);
                 ts.pcd.taken = pcd_taken, ts.pcd.resets = pcd_resets;

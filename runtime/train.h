@@ -30,7 +30,7 @@ struct train_summary {
     double energy_test;        /* mean energy of the held-out samples at the last evaluation */
     int diverged;              /* training stopped on a non-finite loss or gradient */
     int interrupted;           /* stopped early on train_request_stop() (checkpointed: resumable) */
-    char message[256];         /* why training stopped early, if it did */
+    char message[512];         /* why training stopped early, if it did */
 };
 
 struct train_io {
@@ -49,6 +49,7 @@ struct train_step {
     float *y;    /* DCD: the diffused data the posterior chains condition on */
     struct chain_stats chains;
     struct replay_buffer pcd;
+    char why[160]; /* after a step that was not finite: which tensor was not */
 };
 
 int train_step_init(struct train_step *ts, struct rt_model *m);

@@ -6,7 +6,7 @@
 # Also the efficiency claim: held-out quality against gradient evaluations, on MNIST denoising (PSNR at
 # sigma 0.3 along each run) and on 8gaussians (grid NLL along each run).
 #
-#   scripts/experiment-denoise.sh [--quick] [--out DIR]
+#   scripts/experiment-denoise.sh [--quick] [--out DIR]      (EBMC=PATH and CHART=PATH pick other binaries)
 #
 # Budget: every run gets STEPS updates of batch 64 at 5 energy-gradient evaluations per step and chain:
 # CD-5 and PCD-5 (ULA, k = 5), DCD-VE with M = 4 MALA steps (M + 1 = 5 evaluations). Tuning: each
@@ -28,8 +28,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-EBMC="$ROOT/build/ebmc"
-CHART="$ROOT/build/ebmc-chart"
+EBMC=${EBMC:-"$ROOT/build/ebmc"}
+CHART=${CHART:-"$ROOT/build/ebmc-chart"}
 [ -x "$EBMC" ] && [ -x "$CHART" ] || "$ROOT/scripts/build.sh"
 "$ROOT/scripts/fetch-data.sh" >/dev/null
 cd "$ROOT"

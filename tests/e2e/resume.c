@@ -145,6 +145,14 @@ static void divergence_keeps_a_good_checkpoint(void) {
     for (int k = 0; k < ebmc_n_params(m); k++)
         for (int64_t i = 0; i < ebmc_param_numel(m, k); i++) finite &= isfinite(ebmc_param_data(m, k)[i]) != 0;
     CHECK_MSG(finite, "model.ckpt of a diverged run holds a non-finite parameter");
+    /* the message counts steps as log.csv does and names what was not finite */
+    snprintf(path, sizeof path, "%s/metrics.json", dir);
+    FILE *f = fopen(path, "r");
+    char json[8192] = {0}, want[64];
+    if (f) json[fread(json, 1, sizeof json - 1, f)] = 0, fclose(f);
+    snprintf(want, sizeof want, "diverged at step %d ", r.steps_done + 1);
+    CHECK_MSG(strstr(json, want) && (strstr(json, "parameter '") || strstr(json, "negatives") || strstr(json, "loss is")),
+              "metrics.json's message: %s", json);
     struct ebmc_metrics e;
     CHECK(ebmc_evaluate(m, &e, stderr) == 0);
     CHECK_MSG(e.step == r.steps_done, "model.ckpt holds step %lld; the last good step is %d", (long long)e.step,
