@@ -495,14 +495,14 @@ static struct data_source *model_data(struct ebmc_model *m, FILE *diag) {
     int same = nd == m->data.ndim;
     for (int i = 0; same && i < nd; i++) same = shape[i + 1] == m->data.shape[i];
     if (!same && !(nd == 1 && dim == m->data.dim)) {
-        char want[96], have[96];
+        char want[96], have[96], flat[48] = "";
         print_dims(want, sizeof want, m->data.ndim, m->data.shape);
+        if (m->data.ndim > 1) snprintf(flat, sizeof flat, " or [B, %lld]", (long long)m->data.dim);
         print_dims(have, sizeof have, nd, shape + 1);
         snprintf(err, sizeof err,
-                 "the data %s has samples of shape %s, but the energy's input x is [B, %s] per sample %s: declare "
-                 "x: [B, %s...] (or [B, %lld])",
-                 c->data, want, have + 1, have, want + 1, (long long)m->data.dim);
-        /* e.g. "x is [B, 2] per sample [2]": tell both shapes plainly */
+                 "the data %.200s has samples of shape %s (%lld values), but the energy's input x has samples of "
+                 "shape %s: declare x: [B, %s%s",
+                 c->data, want, (long long)m->data.dim, have, want + 1, flat);
         data_error(m, diag, err);
         data_close(&m->data);
         return NULL;

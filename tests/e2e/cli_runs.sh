@@ -47,6 +47,14 @@ refuse "resume with a model" "only --steps" "$EBMC" train "$DIR/small.ebm" --res
 refuse "resume with a setting" "only --steps" "$EBMC" train --resume "$R" --set lr=1
 refuse "resume backwards" "cannot continue" "$EBMC" train --resume "$R" --steps 5
 refuse "resume nothing" "no such run folder" "$EBMC" train --resume "$DIR/nope"
+# a data file of the user's: the model's input must have its sample shape, and check says so at the line
+for i in $(seq 1 40); do echo "$i,$((i * 2)),$((i % 5))"; done >"$DIR/three.csv"
+printf 'param W: [2, 1] = xavier()\nenergy(x: [B, 2]) { return x @ W }\ntrain {\n  data = "%s"\n}\n' "$DIR/three.csv" >"$DIR/csv2.ebm"
+refuse "check: data shape" "csv2.ebm:4:10: error: the data .* has samples of shape \[3\]" "$EBMC" check "$DIR/csv2.ebm"
+sed 's/\[B, 2\]/[B, 3]/; s/\[2, 1\]/[3, 1]/' "$DIR/csv2.ebm" >"$DIR/csv3.ebm"
+check "check: data shape matches" "$EBMC" check "$DIR/csv3.ebm"
+check "train on a csv file" "$EBMC" train "$DIR/csv3.ebm" --steps 20 --set batch=8 --out "$DIR/csv3" --quiet
+grep -q '"energy_test"' "$DIR/csv3/metrics.json" || { echo "FAIL: csv run has no energy_test"; fail=1; }
 refuse "train over a run" "already holds a run" "$EBMC" train "$DIR/small.ebm" --out "$R" --steps 5 --quiet
 check "train over a run with --force" "$EBMC" train "$DIR/small.ebm" --out "$DIR/forced" --steps 3 --quiet
 check "train over it again, forced" "$EBMC" train "$DIR/small.ebm" --out "$DIR/forced" --steps 3 --quiet --force
