@@ -421,7 +421,7 @@ static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
 }
 
 static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx) {
-    while (codegen_is_alias(ir_node_at(c->g, id)->op)) id = ir_node_at(c->g, id)->in[0]; /* same flat index */
+    id = ir_resolve_alias(c->g, id); /* same flat index */
     if (id == c->main && c->main_value) return c->main_value;
     for (int r = 0; r < c->n_known; r++)
         if (c->k->roots[r] == id) return c->root_value[r];
