@@ -385,6 +385,9 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes) {
     memcpy(shape, g->nodes[a].shape, sizeof shape);
     int nd = g->nodes[a].ndim;
     int m = ir_stop_grad(g, ir_max(g, a, axes));
+    /* The shift must be finite: a row of -inf (or one holding +inf) shifts by 0, giving log(0) = -inf
+     * (log(inf) = +inf) instead of NaN from inf - inf. m - m == 0 holds for finite m only. */
+    m = ir_where(g, ir_binary(g, IR_EQ, ir_binary(g, IR_SUB, m, m), ir_const_like(g, 0, m)), m, ir_const_like(g, 0, m));
     int shifted = ir_binary(g, IR_SUB, a, ir_broadcast(g, m, nd, shape));
     return ir_binary(g, IR_ADD, m, ir_unary(g, IR_LOG, ir_sum(g, ir_unary(g, IR_EXP, shifted), axes)));
 }

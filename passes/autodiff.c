@@ -133,9 +133,10 @@ static int propagate(struct ad *ad, int id) {
             return -1;
         if (need_b && accumulate(ad, b, mul(g, gy, mul(g, id, ir_unary(g, IR_LOG, a))))) return -1;
         return 0;
-    case IR_MAXIMUM: /* to the operand the forward select picked: a on ties */
+    case IR_MAXIMUM: /* to the operand the forward select picked: a on ties and where a is NaN */
     case IR_MINIMUM: {
-        int picked_a = ir_binary(g, n.op == IR_MAXIMUM ? IR_GE : IR_LE, a, b);
+        int picked_a = ir_where(g, ir_binary(g, IR_EQ, a, a), ir_binary(g, n.op == IR_MAXIMUM ? IR_GE : IR_LE, a, b),
+                                scalar_like(g, 1, a));
         if (need_a && accumulate(ad, a, pick(g, picked_a, gy))) return -1;
         if (need_b && accumulate(ad, b, pick_not(g, picked_a, gy))) return -1;
         return 0;
