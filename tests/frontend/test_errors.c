@@ -48,7 +48,7 @@ static const struct {
     /* ---- declarations ---- */
     {P "param W1: [3] = zeros()\n" OK_ENERGY, "t.ebm:3:7: error: duplicate parameter 'W1'; the first declaration is at 1:7"},
     {"param W1: [2, 128] = xaviar()\n" OK_ENERGY, "t.ebm:1:22: error: unknown initializer 'xaviar'; did you mean 'xavier'?"},
-    {"param W1: [2, 128] = glorot()\n" OK_ENERGY, "t.ebm:1:22: error: unknown initializer 'glorot'; use zeros(), ones(), normal(std), uniform(lo, hi) or xavier()"},
+    {"param W1: [2, 128] = glorot()\n" OK_ENERGY, "t.ebm:1:22: error: unknown initializer 'glorot'; use zeros(), ones(), normal(std), uniform(lo, hi), xavier() or kaiming_uniform()"},
     {"param W1: [2, 128] = normal()\n" OK_ENERGY, "t.ebm:1:22: error: normal takes 1 argument, as in normal(std); got 0"},
     {"param W1: [2, 128] = zeros(1)\n" OK_ENERGY, "t.ebm:1:22: error: zeros takes no arguments; got 1"},
     {"param W1: [2, 128] = uniform(0.1)\n" OK_ENERGY, "t.ebm:1:22: error: uniform takes 2 arguments, as in uniform(lo, hi); got 1"},
