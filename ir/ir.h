@@ -198,6 +198,10 @@ const char *ir_graph_error(const struct ir_graph *g);
 int ir_graph_fail(struct ir_graph *g, const char *fmt, ...);
 int64_t ir_node_numel(const struct ir_node *n);
 static inline const struct ir_node *ir_node_at(const struct ir_graph *g, int id) { return &g->nodes[id]; }
+/* Same rank and dims. */
+int ir_same_shape(const struct ir_node *a, const struct ir_node *b);
+/* "[2, 3]" into buf (truncated to len); ir_print_shape writes the same to a FILE. */
+void ir_shape_str(char *buf, size_t len, int ndim, const int64_t *shape);
 /* The node an alias chain (reshape, stop_grad: same elements, same order) starts from; id if none. */
 int ir_resolve_alias(const struct ir_graph *g, int id);
 

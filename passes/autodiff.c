@@ -184,10 +184,7 @@ static int check_args(struct ir_graph *g, int y, int seed, int n_wrt, const int 
         if (wrt[i] < 0 || wrt[i] >= g->n_nodes) return ir_graph_fail(g, "autodiff: wrt node %%%d does not exist", wrt[i]);
     if (seed == -1) return 0;
     if (seed < 0 || seed >= g->n_nodes) return ir_graph_fail(g, "autodiff: seed %%%d does not exist", seed);
-    const struct ir_node *s = &g->nodes[seed], *t = &g->nodes[y];
-    int same = s->ndim == t->ndim;
-    for (int i = 0; same && i < s->ndim; i++) same = s->shape[i] == t->shape[i];
-    if (!same) return ir_graph_fail(g, "autodiff: seed %%%d is not shaped like output %%%d", seed, y);
+    if (!ir_same_shape(&g->nodes[seed], &g->nodes[y])) return ir_graph_fail(g, "autodiff: seed %%%d is not shaped like output %%%d", seed, y);
     return 0;
 }
 
