@@ -13,7 +13,11 @@ enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_COUNT }
 enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA, SAMPLER_LINEARIZED, SAMPLER_COUNT };
 
 struct train_config {
-    char data[32];             /* 2-D data set name */
+    char data[4096];           /* the data source's spec (runtime/data/data.h: data_open) */
+    int data_scale;            /* enum data_scale */
+    int image_size;            /* image folders: S x S (0: 32) */
+    double held_out;           /* held-out fraction of sources without a test part (0: 0.1) */
+    int data_limit;            /* at most this many training samples (0: all) */
     enum objective objective;
     int steps;                 /* parameter updates */
     int batch;                 /* data points per step (and negatives per step) */
@@ -44,6 +48,10 @@ void config_defaults(struct train_config *c);
  * suggestion, or a value that does not parse or is out of range). */
 int config_set(struct train_config *c, const char *key, const char *value, char *err, size_t errlen);
 
+/* The value of setting `key` as config.txt writes it, into buf. Returns 0, 1 if the value is a number
+ * (*number set, when non-NULL), or -1 for an unknown key. */
+int config_get(const struct train_config *c, const char *key, char *buf, size_t len, double *number);
+
 /* The sampler actually used (resolves SAMPLER_AUTO). */
 enum sampler_kind config_sampler(const struct train_config *c);
 
@@ -60,9 +68,10 @@ int config_kernel(const struct train_config *c, double *a, double *s);
 const char *objective_name(enum objective o);
 const char *sampler_name(enum sampler_kind s);
 
-/* Prints every setting as `key = value` lines, or as members of a JSON object (no braces). */
+struct json;
+/* Prints every setting as `key = value` lines, or writes them as one JSON object. */
 void config_print(const struct train_config *c, FILE *out);
-void config_print_json(const struct train_config *c, FILE *out, const char *indent);
+void config_write_json(const struct train_config *c, struct json *j);
 /* Prints the table of settings with their meaning, for --help. */
 void config_print_help(FILE *out);
 
