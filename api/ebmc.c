@@ -164,10 +164,27 @@ static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program w
 
 /* ---- compilation ---- */
 
+/* A parameter's fans (docs/dsl.md): PyTorch's for a weight [O, C, K...] of rank >= 3 (fan_in = C prod K,
+ * fan_out = O prod K); a 2-D weight multiplies as x @ W, so [in, out]; a vector [n] has both n. */
+static void param_fans(const struct fe_param *fp, double *fan_in, double *fan_out) {
+    const int64_t *s = fp->shape;
+    if (fp->ndim == 1) *fan_in = *fan_out = (double)s[0];
+    else if (fp->ndim == 2) *fan_in = (double)s[0], *fan_out = (double)s[1];
+    else {
+        double field = 1;
+        for (int i = 2; i < fp->ndim; i++) field *= (double)s[i];
+        *fan_in = (double)s[1] * field;
+        *fan_out = (double)s[0] * field;
+    }
+}
+
 static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t seed, int index) {
     uint64_t stream = rng_stream(TAG_PARAM_INIT, (uint64_t)index, 0);
-    double fan_in = fp->ndim >= 2 ? (double)fp->shape[fp->ndim - 2] : (double)fp->shape[0];
-    double fan_out = (double)fp->shape[fp->ndim - 1];
+    double fan_in, fan_out;
+    param_fans(fp, &fan_in, &fan_out);
+    /* xavier: sqrt(6 / (fan_in + fan_out)); kaiming_uniform with a = sqrt(5): gain sqrt(2 / (1 + a^2)) times
+     * sqrt(3 / fan_in) = 1 / sqrt(fan_in) */
+    double bound = fp->init == FE_INIT_XAVIER ? sqrt(6.0 / (fan_in + fan_out)) : 1 / sqrt(fan_in);
     for (int64_t i = 0; i < p->numel; i++) {
         double v = 0;
         switch (fp->init) {
@@ -177,11 +194,8 @@ static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t s
         case FE_INIT_UNIFORM:
             v = fp->init_args[0] + (fp->init_args[1] - fp->init_args[0]) * rng_uniform(seed, stream, (uint64_t)i);
             break;
-        case FE_INIT_XAVIER: {
-            double bound = sqrt(6.0 / (fan_in + fan_out));
-            v = bound * (2 * rng_uniform(seed, stream, (uint64_t)i) - 1);
-            break;
-        }
+        case FE_INIT_XAVIER:
+        case FE_INIT_KAIMING_UNIFORM: v = bound * (2 * rng_uniform(seed, stream, (uint64_t)i) - 1); break;
         }
         p->value[i] = (float)v;
     }

@@ -5,17 +5,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The op table, as an array indexed by op. */
 static const struct {
     const char *name;
+    enum ir_kind kind;
     int arity;
+    unsigned attrs, grad;
+    enum ir_cost cost;
+    unsigned props;
+    const char *value_key;
+    double value_default;
 } op_info[IR_OP_COUNT] = {
-#define X(e, s, n) [e] = {s, n},
+#define X(e, s, k, n, a, gr, c, pr, vk, vd) [e] = {s, k, n, a, gr, c, pr, vk, vd},
     IR_OPS(X)
 #undef X
 };
 
-const char *ir_op_name(enum ir_op op) { return (unsigned)op < IR_OP_COUNT ? op_info[op].name : "?"; }
-int ir_op_arity(enum ir_op op) { return op_info[op].arity; }
+/* Rows that contradict themselves do not compile: the kind fixes the arity (movement: 1, or 2 for
+ * concat), a gradient flows only into operands that exist, and a value key goes with IR_A_VALUE. */
+#define X(e, s, k, n, a, gr, c, pr, vk, vd)                                                                    \
+    _Static_assert((k == IR_K_LEAF) == (n == 0) && (k != IR_K_UNARY || n == 1) && (k != IR_K_BINARY || n == 2) && \
+                       (k != IR_K_TERNARY || n == 3) && (k != IR_K_REDUCTION || n == 1) &&                    \
+                       (k != IR_K_ALIAS || n == 1) && (k != IR_K_CONTRACTION || n == 2) && n <= IR_MAX_INPUTS, \
+                   #e ": kind and arity disagree");                                                            \
+    _Static_assert((gr & ~((1u << n) - 1)) == 0 || gr == IR_G_ALL, #e ": gradient into a missing operand");    \
+    _Static_assert(((a & IR_A_VALUE) != 0) == (vk != NULL), #e ": a value attribute needs a key");
+IR_OPS(X)
+#undef X
+
+static int known(enum ir_op op) { return (unsigned)op < IR_OP_COUNT; }
+
+const char *ir_op_name(enum ir_op op) { return known(op) ? op_info[op].name : "?"; }
+int ir_op_arity(enum ir_op op) { return known(op) ? op_info[op].arity : 0; }
+enum ir_kind ir_op_kind(enum ir_op op) { return known(op) ? op_info[op].kind : IR_K_LEAF; }
+unsigned ir_op_attrs(enum ir_op op) { return known(op) ? op_info[op].attrs : 0; }
+int ir_op_grad_flows(enum ir_op op, int k) {
+    return known(op) && k >= 0 && k < op_info[op].arity && (op_info[op].grad >> k & 1);
+}
+enum ir_cost ir_op_cost(enum ir_op op) { return known(op) ? op_info[op].cost : IR_C_CHEAP; }
+int ir_op_rereads(enum ir_op op) { return known(op) && (op_info[op].props & IR_P_REREADS); }
+int ir_op_commutes(enum ir_op op) { return known(op) && (op_info[op].props & IR_P_COMMUTES); }
+const char *ir_op_value_key(enum ir_op op) { return known(op) ? op_info[op].value_key : NULL; }
+double ir_op_default_attr(enum ir_op op) { return known(op) ? op_info[op].value_default : 0.0; }
 
 int ir_op_from_name(const char *name) {
     for (int i = 0; i < IR_OP_COUNT; i++)
@@ -23,13 +54,34 @@ int ir_op_from_name(const char *name) {
     return -1;
 }
 
-int ir_op_is_unary_elementwise(enum ir_op op) { return op >= IR_NEG && op <= IR_COS; }
-int ir_op_is_binary_elementwise(enum ir_op op) { return op >= IR_ADD && op <= IR_EQ; }
-int ir_op_is_reduction(enum ir_op op) { return op == IR_SUM || op == IR_MAX; }
-int ir_op_has_value(enum ir_op op) { return op == IR_CONST || op == IR_LEAKY_RELU || op == IR_ELU; }
+int ir_op_is_unary_elementwise(enum ir_op op) { return ir_op_kind(op) == IR_K_UNARY; }
+int ir_op_is_binary_elementwise(enum ir_op op) { return ir_op_kind(op) == IR_K_BINARY; }
+int ir_op_is_elementwise(enum ir_op op) {
+    enum ir_kind k = ir_op_kind(op);
+    return k == IR_K_UNARY || k == IR_K_BINARY || k == IR_K_TERNARY;
+}
+int ir_op_is_reduction(enum ir_op op) { return ir_op_kind(op) == IR_K_REDUCTION; }
+int ir_op_is_alias(enum ir_op op) { return ir_op_kind(op) == IR_K_ALIAS; }
+int ir_op_has_value(enum ir_op op) { return (ir_op_attrs(op) & IR_A_VALUE) != 0; }
 
-double ir_op_default_attr(enum ir_op op) {
-    return op == IR_LEAKY_RELU ? 0.01 : op == IR_ELU ? 1.0 : 0.0;
+void ir_node_canonicalize(struct ir_node *n) {
+    unsigned a = ir_op_attrs(n->op);
+    for (int i = ir_op_arity(n->op); i < IR_MAX_INPUTS; i++) n->in[i] = -1;
+    if (!(a & IR_A_NAME)) memset(n->name, 0, sizeof n->name);
+    else { /* bytes after the terminator do not matter */
+        size_t len = strnlen(n->name, IR_NAME_LEN - 1);
+        memset(n->name + len, 0, IR_NAME_LEN - len);
+    }
+    if (!(a & IR_A_VALUE)) n->value = 0;
+    if (!(a & IR_A_AXES)) n->axes = 0;
+    n->flags = a & IR_A_FLAGS ? n->flags & (IR_TRANS_A | IR_TRANS_B) : 0;
+    if (!(a & IR_A_AXIS)) n->axis = 0;
+    int nd = n->ndim >= 0 && n->ndim <= IR_MAX_DIMS ? n->ndim : 0;
+    for (int i = 0; i < IR_MAX_DIMS; i++) {
+        if (!(a & IR_A_PERM) || i >= nd) n->perm[i] = 0;
+        if (!(a & IR_A_RANGE) || i >= nd) n->start[i] = n->step[i] = 0;
+        if (i >= nd) n->shape[i] = 0;
+    }
 }
 
 int ir_graph_fail(struct ir_graph *g, const char *fmt, ...) {
@@ -69,9 +121,16 @@ int64_t ir_node_numel(const struct ir_node *n) {
     return k;
 }
 
+int ir_resolve_alias(const struct ir_graph *g, int id) {
+    while (ir_op_is_alias(g->nodes[id].op)) id = g->nodes[id].in[0];
+    return id;
+}
+
 /* ---- hash-consing ---- */
 
-/* Nodes are compared field by field (not with memcmp) so padding and unused name bytes never matter. */
+/* Nodes are compared field by field (not with memcmp) so padding never matters. Every node is canonical
+ * (ir_node_canonicalize: fields its op does not use are zero), so comparing and hashing every field
+ * compares what the op uses. */
 static int node_equal(const struct ir_node *a, const struct ir_node *b) {
     if (a->op != b->op || a->ndim != b->ndim || a->axes != b->axes || a->flags != b->flags || a->axis != b->axis)
         return 0;
@@ -127,7 +186,7 @@ static int hash_grow(struct ir_graph *g) {
 
 /* Appends n unless an equal node exists; returns its id. */
 static int intern(struct ir_graph *g, struct ir_node *n) {
-    for (int i = ir_op_arity(n->op); i < IR_MAX_INPUTS; i++) n->in[i] = -1;
+    ir_node_canonicalize(n);
     int slot = hash_find_slot(g, n);
     if (g->hash_slots[slot] >= 0) return g->hash_slots[slot];
     if (g->n_nodes == g->cap_nodes) {
@@ -215,14 +274,14 @@ int ir_unary(struct ir_graph *g, enum ir_op op, int a) { return ir_unary_attr(g,
 
 int ir_stop_grad(struct ir_graph *g, int a) { return ir_unary(g, IR_STOP_GRAD, a); }
 
-static int same_shape(const struct ir_node *a, const struct ir_node *b) {
+int ir_same_shape(const struct ir_node *a, const struct ir_node *b) {
     if (a->ndim != b->ndim) return 0;
     for (int i = 0; i < a->ndim; i++)
         if (a->shape[i] != b->shape[i]) return 0;
     return 1;
 }
 
-static void shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
+void ir_shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
     size_t k = (size_t)snprintf(buf, len, "[");
     for (int i = 0; i < ndim && k < len; i++)
         k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
@@ -233,10 +292,10 @@ int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b) {
     if (check_id(g, a) || check_id(g, b)) return -1;
     if (!ir_op_is_binary_elementwise(op)) return ir_graph_fail(g, "'%s' is not a binary elementwise op", ir_op_name(op));
     const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
-    if (!same_shape(x, y)) {
+    if (!ir_same_shape(x, y)) {
         char sa[96], sb[96];
-        shape_str(sa, sizeof sa, x->ndim, x->shape);
-        shape_str(sb, sizeof sb, y->ndim, y->shape);
+        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
+        ir_shape_str(sb, sizeof sb, y->ndim, y->shape);
         return ir_graph_fail(g, "%s needs equal shapes, got %s and %s", ir_op_name(op), sa, sb);
     }
     struct ir_node n = blank(op, x->ndim, x->shape);
@@ -248,11 +307,11 @@ int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b) {
 int ir_where(struct ir_graph *g, int cond, int a, int b) {
     if (check_id(g, cond) || check_id(g, a) || check_id(g, b)) return -1;
     const struct ir_node *c = &g->nodes[cond], *x = &g->nodes[a], *y = &g->nodes[b];
-    if (!same_shape(c, x) || !same_shape(c, y)) {
+    if (!ir_same_shape(c, x) || !ir_same_shape(c, y)) {
         char sc[96], sa[96], sb[96];
-        shape_str(sc, sizeof sc, c->ndim, c->shape);
-        shape_str(sa, sizeof sa, x->ndim, x->shape);
-        shape_str(sb, sizeof sb, y->ndim, y->shape);
+        ir_shape_str(sc, sizeof sc, c->ndim, c->shape);
+        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
+        ir_shape_str(sb, sizeof sb, y->ndim, y->shape);
         return ir_graph_fail(g, "where needs equal shapes, got %s, %s and %s", sc, sa, sb);
     }
     struct ir_node n = blank(IR_WHERE, x->ndim, x->shape);
@@ -285,13 +344,13 @@ int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     struct ir_node n = blank(IR_RESHAPE, ndim, shape);
     if (ir_node_numel(x) != ir_node_numel(&n)) {
         char sa[96], sb[96];
-        shape_str(sa, sizeof sa, x->ndim, x->shape);
-        shape_str(sb, sizeof sb, ndim, shape);
+        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
+        ir_shape_str(sb, sizeof sb, ndim, shape);
         return ir_graph_fail(g, "cannot reshape %s to %s: element counts differ", sa, sb);
     }
-    if (same_shape(x, &n)) return a;
+    if (ir_same_shape(x, &n)) return a;
     if (x->op == IR_RESHAPE) a = x->in[0]; /* reshape of reshape is one reshape */
-    if (same_shape(&g->nodes[a], &n)) return a;
+    if (ir_same_shape(&g->nodes[a], &n)) return a;
     n.in[0] = a;
     return intern(g, &n);
 }
@@ -326,6 +385,9 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes) {
     memcpy(shape, g->nodes[a].shape, sizeof shape);
     int nd = g->nodes[a].ndim;
     int m = ir_stop_grad(g, ir_max(g, a, axes));
+    /* The shift must be finite: a row of -inf (or one holding +inf) shifts by 0, giving log(0) = -inf
+     * (log(inf) = +inf) instead of NaN from inf - inf. m - m == 0 holds for finite m only. */
+    m = ir_where(g, ir_binary(g, IR_EQ, ir_binary(g, IR_SUB, m, m), ir_const_like(g, 0, m)), m, ir_const_like(g, 0, m));
     int shifted = ir_binary(g, IR_SUB, a, ir_broadcast(g, m, nd, shape));
     return ir_binary(g, IR_ADD, m, ir_unary(g, IR_LOG, ir_sum(g, ir_unary(g, IR_EXP, shifted), axes)));
 }
@@ -376,7 +438,7 @@ static int broadcast_shapes(struct ir_graph *g, int n, const int *ids, int *ndim
             if (x->shape[i] == *d || x->shape[i] == 1) continue;
             if (*d != 1) {
                 char buf[IR_MAX_INPUTS][96];
-                for (int j = 0; j < n; j++) shape_str(buf[j], sizeof buf[j], g->nodes[ids[j]].ndim, g->nodes[ids[j]].shape);
+                for (int j = 0; j < n; j++) ir_shape_str(buf[j], sizeof buf[j], g->nodes[ids[j]].ndim, g->nodes[ids[j]].shape);
                 return ir_graph_fail(g, "shapes %s%s%s%s%s do not broadcast", buf[0], n > 2 ? ", " : " and ", buf[1],
                             n > 2 ? " and " : "", n > 2 ? buf[2] : "");
             }
@@ -650,7 +712,7 @@ static int check_node(const struct ir_graph *g, int id, const struct ir_node *n,
     }
     default: /* elementwise: every operand has the result's shape */
         for (int i = 0; i < ir_op_arity(n->op); i++)
-            if (!same_shape(&g->nodes[n->in[i]], n)) BAD("elementwise shapes differ");
+            if (!ir_same_shape(&g->nodes[n->in[i]], n)) BAD("elementwise shapes differ");
     }
     return 0;
 #undef BAD
@@ -674,28 +736,19 @@ int ir_verify(const struct ir_graph *g, char *err, size_t errlen) {
 
 int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
     if ((unsigned)src->op >= IR_OP_COUNT) return ir_graph_fail(g, "unknown op %d", (int)src->op);
-    /* Canonical form: fields the op does not use are zero, so equal nodes hash alike. */
-    struct ir_node n = blank(src->op, src->ndim >= 0 && src->ndim <= IR_MAX_DIMS ? src->ndim : 0, src->shape);
-    n.ndim = src->ndim;
-    for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = src->in[i];
-    if (ir_op_has_value(n.op)) n.value = src->value;
-    if (ir_op_is_reduction(n.op)) n.axes = src->axes;
-    if (n.op == IR_MATMUL) n.flags = src->flags & (IR_TRANS_A | IR_TRANS_B);
-    if (n.op == IR_CONCAT) n.axis = src->axis;
-    for (int i = 0; i < n.ndim; i++) {
-        if (n.op == IR_PERMUTE) n.perm[i] = src->perm[i];
-        if (n.op == IR_SLICE || n.op == IR_PAD) n.start[i] = src->start[i], n.step[i] = src->step[i];
-    }
-    char why[200];
-    if (n.op == IR_INPUT || n.op == IR_PARAM) {
+    if (ir_op_attrs(src->op) & IR_A_NAME) {
         size_t len = strnlen(src->name, IR_NAME_LEN);
         if (len == 0 || len >= IR_NAME_LEN)
             return ir_graph_fail(g, "argument names must have 1 to %d characters", IR_NAME_LEN - 1);
-        memcpy(n.name, src->name, len);
+    }
+    struct ir_node n = *src;
+    ir_node_canonicalize(&n);
+    if (n.op == IR_INPUT || n.op == IR_PARAM) {
         int other = ir_graph_find_arg(g, n.name);
         if (other >= 0 && !node_equal(&g->nodes[other], &n))
             return ir_graph_fail(g, "'%s' is already an argument of another kind or shape", n.name);
     }
+    char why[200];
     if (check_node(g, g->n_nodes, &n, why, sizeof why) != 0) return ir_graph_fail(g, "%s: %s", ir_op_name(n.op), why);
     return intern(g, &n);
 }
@@ -736,15 +789,17 @@ void ir_print(const struct ir_graph *g, FILE *out) {
     for (int id = 0; id < g->n_nodes; id++) {
         const struct ir_node *n = &g->nodes[id];
         fprintf(out, "  %%%d = %s", id, ir_op_name(n->op));
-        if (n->op == IR_INPUT || n->op == IR_PARAM) {
+        unsigned attrs = ir_op_attrs(n->op);
+        const char *vkey = ir_op_value_key(n->op);
+        if (attrs & IR_A_NAME) {
             fputc(' ', out);
             ir_print_name(out, n->name);
         }
-        if (n->op == IR_CONST) fprintf(out, " %.17g", n->value);
+        if (vkey && !*vkey) fprintf(out, " %.17g", n->value);
         for (int i = 0; i < ir_op_arity(n->op); i++) fprintf(out, "%s %%%d", i ? "," : "", n->in[i]);
         fprintf(out, " : ");
         ir_print_shape(out, n->ndim, n->shape);
-        if (ir_op_is_reduction(n->op)) {
+        if (attrs & IR_A_AXES) {
             fprintf(out, " axes=");
             int first = 1;
             for (int i = 0; i < n->ndim; i++)
@@ -753,15 +808,14 @@ void ir_print(const struct ir_graph *g, FILE *out) {
                     first = 0;
                 }
         }
-        if (n->op == IR_PERMUTE) print_list_int(out, " perm=", n->ndim, n->perm);
-        if (n->op == IR_SLICE || n->op == IR_PAD) {
+        if (attrs & IR_A_PERM) print_list_int(out, " perm=", n->ndim, n->perm);
+        if (attrs & IR_A_RANGE) {
             print_list(out, " start=", n->ndim, n->start);
             print_list(out, " step=", n->ndim, n->step);
         }
-        if (n->op == IR_CONCAT) fprintf(out, " axis=%d", n->axis);
-        if (n->op == IR_LEAKY_RELU) fprintf(out, " slope=%.17g", n->value);
-        if (n->op == IR_ELU) fprintf(out, " alpha=%.17g", n->value);
-        if (n->op == IR_MATMUL && n->flags)
+        if (attrs & IR_A_AXIS) fprintf(out, " axis=%d", n->axis);
+        if (vkey && *vkey) fprintf(out, " %s=%.17g", vkey, n->value);
+        if ((attrs & IR_A_FLAGS) && n->flags)
             fprintf(out, "%s%s", n->flags & IR_TRANS_A ? " trans_a" : "", n->flags & IR_TRANS_B ? " trans_b" : "");
         fputc('\n', out);
     }
