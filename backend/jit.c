@@ -181,14 +181,15 @@ static LLVMMemoryBufferRef emit_code(LLVMTargetMachineRef tm, LLVMModuleRef mod,
     return buf;
 }
 
-/* Writes a buffer to path atomically (a temporary file, then rename), so that a reader never sees
- * half a file. Returns 0, or -1 with a message. */
-static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
+/* Writes head (if not NULL) and then a buffer to path atomically (a temporary file, then rename), so
+ * that a reader never sees half a file. Returns 0, or -1 with a message. */
+static int write_file(const char *path, const char *head, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
     static atomic_uint counter; /* with the pid: a name no other writer, process or thread, uses */
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&counter, 1));
     FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), f) == LLVMGetBufferSize(buf);
+    int ok = f && (!head || fputs(head, f) >= 0) &&
+             fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), f) == LLVMGetBufferSize(buf);
     if (f && fclose(f) != 0) ok = 0;
     if (ok && rename(tmp, path) != 0) ok = 0;
     if (!ok) {
@@ -204,11 +205,30 @@ static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size
  * 128-bit hash of everything that decides the code: the graph's text, the options, the host CPU and its
  * features, the LLVM version, and the sources of the backend and the IR (EBMC_BACKEND_HASH, computed by
  * the build). A training run
- * then skips LLVM's optimizer and code generator whenever the same model and batch size ran before. */
+ * then skips LLVM's optimizer and code generator whenever the same model and batch size ran before.
+ * A cache file is a one-line head, "ebmc-cache 1 KEY SIZE SUM\n" (the key, the object's size and its
+ * FNV-1a checksum, in hex), then the object. A file whose head does not match its name and contents
+ * (a flipped byte, a truncated write, two files swapped) is compiled again and replaced, never run. */
 
 static uint64_t fnv1a(const char *text, uint64_t h) {
     for (const unsigned char *c = (const unsigned char *)text; *c; c++) h = (h ^ *c) * 0x100000001b3ull;
     return h;
+}
+
+/* Over bytes rather than a string. Any one changed byte changes it (each step is a bijection). */
+static uint64_t fnv1a_bytes(const char *data, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)data[i]) * 0x100000001b3ull;
+    return h;
+}
+
+#define CACHE_KEY_LEN 32                                  /* hex digits of the 128-bit key */
+#define CACHE_HEAD_LEN (13 + CACHE_KEY_LEN + 1 + 16 + 1 + 16 + 1) /* "ebmc-cache 1 " KEY SIZE SUM "\n" */
+
+/* The head a cache file holding an object of len bytes at data must start with. */
+static void cache_head(char head[CACHE_HEAD_LEN + 1], const char *key, const char *data, size_t len) {
+    snprintf(head, CACHE_HEAD_LEN + 1, "ebmc-cache 1 %.32s %016llx %016llx\n", key, (unsigned long long)len,
+             (unsigned long long)fnv1a_bytes(data, len));
 }
 
 static int mkdir_p(const char *dir) {
@@ -223,9 +243,10 @@ static int mkdir_p(const char *dir) {
     return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-/* The cache file for g compiled with these options; returns 0, or -1 if there is no usable cache. */
+/* The cache file for g compiled with these options and its key (the file's name without the folder);
+ * returns 0, or -1 if there is no usable cache. */
 static int cache_path(const struct ir_graph *g, int opt_level, const struct codegen_options *copts, char *path,
-                      size_t len) {
+                      size_t len, char key[CACHE_KEY_LEN + 1]) {
     const char *dir = getenv("EBMC_CACHE_DIR"), *home = getenv("HOME"), *xdg = getenv("XDG_CACHE_HOME");
     char folder[4096];
     if (dir && strcmp(dir, "off") == 0) return -1;
@@ -255,11 +276,12 @@ static int cache_path(const struct ir_graph *g, int opt_level, const struct code
     free(text);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
-    snprintf(path, len, "%s/%016llx%016llx.o", folder, (unsigned long long)h[0], (unsigned long long)h[1]);
+    snprintf(key, CACHE_KEY_LEN + 1, "%016llx%016llx", (unsigned long long)h[0], (unsigned long long)h[1]);
+    snprintf(path, len, "%s/%s.o", folder, key);
     return ok ? 0 : -1;
 }
 
-/* Whether buf parses as an object file (a cache file someone damaged does not). */
+/* Whether buf parses as an object file. */
 static int is_object_file(LLVMMemoryBufferRef buf) {
     LLVMContextRef ctx = LLVMContextCreate();
     char *msg = NULL;
@@ -271,20 +293,40 @@ static int is_object_file(LLVMMemoryBufferRef buf) {
     return ok;
 }
 
-/* g's kernels as an object file: from the cache, or built, optimized, compiled (and cached). */
-static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct codegen_plan *plan, const char *triple,
-                                          int opt_level, const struct codegen_options *copts, char *err,
-                                          size_t errlen) {
-    char path[4300];
-    int cached = cache_path(g, opt_level, copts, path, sizeof path) == 0;
-    LLVMMemoryBufferRef obj = NULL;
+/* The object in the cache file at path if its head matches key and its contents, else NULL. */
+static LLVMMemoryBufferRef cache_read(const char *path, const char *key) {
+    LLVMMemoryBufferRef file = NULL, obj = NULL;
     char *msg = NULL;
-    if (cached && access(path, R_OK) == 0 && !LLVMCreateMemoryBufferWithContentsOfFile(path, &obj, &msg)) {
-        if (is_object_file(obj)) return obj;
-        LLVMDisposeMemoryBuffer(obj); /* damaged: compile again and replace it */
+    if (access(path, R_OK) != 0 || LLVMCreateMemoryBufferWithContentsOfFile(path, &file, &msg)) {
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    const char *data = LLVMGetBufferStart(file);
+    size_t len = LLVMGetBufferSize(file);
+    char head[CACHE_HEAD_LEN + 1];
+    if (len > CACHE_HEAD_LEN) {
+        cache_head(head, key, data + CACHE_HEAD_LEN, len - CACHE_HEAD_LEN);
+        if (memcmp(head, data, CACHE_HEAD_LEN) == 0)
+            obj = LLVMCreateMemoryBufferWithMemoryRangeCopy(data + CACHE_HEAD_LEN, len - CACHE_HEAD_LEN, path);
+    }
+    LLVMDisposeMemoryBuffer(file);
+    if (obj && !is_object_file(obj)) { /* right checksum, wrong contents: written by something else */
+        LLVMDisposeMemoryBuffer(obj);
         obj = NULL;
     }
-    LLVMDisposeMessage(msg);
+    return obj;
+}
+
+/* g's kernels as an object file: from the cache (unless no_cache_read), or built, optimized, compiled
+ * (and cached, replacing what was there). *from_cache says which. */
+static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct codegen_plan *plan, const char *triple,
+                                          int opt_level, const struct codegen_options *copts, int no_cache_read,
+                                          int *from_cache, char *err, size_t errlen) {
+    char path[4300], key[CACHE_KEY_LEN + 1];
+    int cached = cache_path(g, opt_level, copts, path, sizeof path, key) == 0;
+    LLVMMemoryBufferRef obj = cached && !no_cache_read ? cache_read(path, key) : NULL;
+    *from_cache = obj != NULL;
+    if (obj) return obj;
     LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
     if (!tm) return NULL;
     LLVMContextRef ctx = LLVMContextCreate();
@@ -293,16 +335,21 @@ static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct
     if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     LLVMDisposeTargetMachine(tm);
-    char ignored[256];
-    if (obj && cached) write_file(path, obj, ignored, sizeof ignored); /* a cache that cannot be written is no error */
+    if (obj && cached) {
+        char head[CACHE_HEAD_LEN + 1], ignored[256];
+        cache_head(head, key, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
+        write_file(path, head, obj, ignored, sizeof ignored); /* a cache that cannot be written is no error */
+    }
     return obj;
 }
 
-/* Adds g's kernels to p->jit and looks every one up. */
+/* Adds g's kernels to p->jit and looks every one up. *from_cache says whether the object came from
+ * the compile cache. */
 static int load_kernels(struct jit_program *p, const struct ir_graph *g, const struct codegen_plan *plan,
-                        int opt_level, const struct codegen_options *copts, char *err, size_t errlen) {
-    LLVMMemoryBufferRef obj =
-        program_object(g, plan, LLVMOrcLLJITGetTripleString(p->jit), opt_level, copts, err, errlen);
+                        int opt_level, const struct codegen_options *copts, int no_cache_read, int *from_cache,
+                        char *err, size_t errlen) {
+    LLVMMemoryBufferRef obj = program_object(g, plan, LLVMOrcLLJITGetTripleString(p->jit), opt_level, copts,
+                                             no_cache_read, from_cache, err, errlen);
     if (!obj) return -1;
     LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), obj); /* takes obj */
     if (e) return llvm_error(e, "cannot add the object file to the JIT", err, errlen);
@@ -335,7 +382,13 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
     if (!ok) snprintf(err, errlen, "out of memory");
     else p->stats = stats;
     if (ok) ok = (p->jit = create_jit(err, errlen)) != NULL;
-    if (ok) ok = load_kernels(p, g, &plan, opt_level, &copts, err, errlen) == 0;
+    int from_cache = 0;
+    if (ok) ok = load_kernels(p, g, &plan, opt_level, &copts, 0, &from_cache, err, errlen) == 0;
+    if (!ok && from_cache) { /* a cached object that passed its checks yet does not link: compile afresh */
+        dispose_jit(p->jit);
+        ok = (p->jit = create_jit(err, errlen)) != NULL &&
+             load_kernels(p, g, &plan, opt_level, &copts, 1, &from_cache, err, errlen) == 0;
+    }
     codegen_plan_free(&plan);
     if (!ok) {
         jit_free(p);
@@ -530,7 +583,7 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
     if (rc == 0) rc = optimize_module(mod, tm, 3, err, errlen);
     if (rc == 0) {
         LLVMMemoryBufferRef obj = emit_code(tm, mod, LLVMObjectFile, err, errlen);
-        rc = obj ? write_file(path, obj, err, errlen) : -1;
+        rc = obj ? write_file(path, NULL, obj, err, errlen) : -1;
         if (obj) LLVMDisposeMemoryBuffer(obj);
     }
     LLVMDisposeModule(mod);
