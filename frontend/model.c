@@ -96,6 +96,8 @@ void fe_model_free(struct fe_model *m) {
     if (!m) return;
     fe_arena_free(m);
     free(m->params);
+    free(m->param_names.slots);
+    free(m->def_names.slots);
     free(m->settings);
     free(m->stmts);
     for (int i = 0; i < m->n_defs; i++) free(m->defs[i].stmts);
