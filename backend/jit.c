@@ -13,18 +13,16 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend_hash.h"
 #include "codegen.h"
 #include "runner.h"
+#include "support.h"
 
 struct jit_program {
     LLVMOrcLLJITRef jit;           /* owns the compiled code */
@@ -32,12 +30,6 @@ struct jit_program {
     struct ebmc_aot_instance *run; /* its buffers */
     struct jit_stats stats;
 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ---- LLVM setup and error plumbing ---- */
 
@@ -181,22 +173,18 @@ static LLVMMemoryBufferRef emit_code(LLVMTargetMachineRef tm, LLVMModuleRef mod,
     return buf;
 }
 
-/* Writes head (if not NULL) and then a buffer to path atomically (a temporary file, then rename), so
- * that a reader never sees half a file. Returns 0, or -1 with a message. */
+/* Writes head (if not NULL) and then a buffer to path atomically, so that a reader never sees half a
+ * file. Returns 0, or -1 with a message. */
 static int write_file(const char *path, const char *head, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
-    static atomic_uint counter; /* with the pid: a name no other writer, process or thread, uses */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && (!head || fputs(head, f) >= 0) &&
-             fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), f) == LLVMGetBufferSize(buf);
-    if (f && fclose(f) != 0) ok = 0;
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    if (!ok) {
+    struct atomic_file af;
+    if (atomic_open(&af, path, "wb", err, errlen) != 0) return -1;
+    size_t n = LLVMGetBufferSize(buf);
+    if ((head && fputs(head, af.f) < 0) || fwrite(LLVMGetBufferStart(buf), 1, n, af.f) != n) {
         snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        remove(tmp);
+        atomic_abort(&af);
+        return -1;
     }
-    return ok ? 0 : -1;
+    return atomic_commit(&af, err, errlen);
 }
 
 /* ---- the compile cache ----
@@ -231,18 +219,6 @@ static void cache_head(char head[CACHE_HEAD_LEN + 1], const char *key, const cha
              (unsigned long long)fnv1a_bytes(data, len));
 }
 
-static int mkdir_p(const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *c = path + 1; *c; c++)
-        if (*c == '/') {
-            *c = 0;
-            mkdir(path, 0755);
-            *c = '/';
-        }
-    return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 /* The cache file for g compiled with these options and its key (the file's name without the folder);
  * returns 0, or -1 if there is no usable cache. */
 static int cache_path(const struct ir_graph *g, int opt_level, const struct codegen_options *copts, char *path,
@@ -254,7 +230,8 @@ static int cache_path(const struct ir_graph *g, int opt_level, const struct code
     else if (xdg && xdg[0]) snprintf(folder, sizeof folder, "%s/ebmc", xdg);
     else if (home && home[0]) snprintf(folder, sizeof folder, "%s/.cache/ebmc", home);
     else return -1;
-    if (mkdir_p(folder) != 0) return -1;
+    char ignored[4200];
+    if (make_dirs(folder, ignored, sizeof ignored) != 0) return -1;
     char *text = ir_print_string(g), *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     char options[160];
     snprintf(options, sizeof options, "\nopt %d fusion %d planning %d\n", opt_level, !copts->no_fusion,
@@ -365,7 +342,7 @@ static int load_kernels(struct jit_program *p, const struct ir_graph *g, const s
 }
 
 struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_options *opts, char *err, size_t errlen) {
-    double t0 = now();
+    double t0 = clock_seconds();
     int opt_level = opts ? opts->opt_level : 3;
     if (verify_graph(g, err, errlen) != 0 || init_llvm(err, errlen) != 0) return NULL;
     struct codegen_options unfused = {1, 1}, copts = {opts && opts->no_fusion, opts && opts->no_memory_planning};
@@ -394,7 +371,7 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
         jit_free(p);
         return NULL;
     }
-    p->stats.compile_seconds = now() - t0;
+    p->stats.compile_seconds = clock_seconds() - t0;
     return p;
 }
 
