@@ -341,6 +341,14 @@ static int load_kernels(struct jit_program *p, const struct ir_graph *g, const s
     return 0;
 }
 
+int64_t jit_arena_bytes(const struct ir_graph *g, char *err, size_t errlen) {
+    struct codegen_plan plan;
+    if (verify_graph(g, err, errlen) != 0 || codegen_plan(g, NULL, &plan, err, errlen) != 0) return -1;
+    int64_t bytes = plan.arena_bytes;
+    codegen_plan_free(&plan);
+    return bytes;
+}
+
 struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_options *opts, char *err, size_t errlen) {
     double t0 = clock_seconds();
     int opt_level = opts ? opts->opt_level : 3;

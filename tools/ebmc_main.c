@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "ebmc.h"
+#include "support.h"
 
 static const char usage[] =
     "usage: ebmc <command> [options]\n"
@@ -118,18 +119,6 @@ static void default_out_dir(char *buf, size_t len, const char *model_path) {
     size_t n = strlen(base);
     if (n > 4 && strcmp(base + n - 4, ".ebm") == 0) n -= 4;
     snprintf(buf, len, "runs/%.*s", (int)n, base);
-}
-
-static int make_dirs(const char *path) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Settings given on the command line, applied after the model file's own, in order. */
@@ -262,8 +251,9 @@ static int cmd_train(int argc, char **argv) {
     }
     char out_buf[4096];
     if (!out) default_out_dir(out_buf, sizeof out_buf, model_path), out = out_buf;
-    if (make_dirs(out) != 0) {
-        fprintf(stderr, "ebmc train: %s: cannot create directory: %s\n", out, strerror(errno));
+    char err[4400];
+    if (make_dirs(out, err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc train: %s\n", err);
         ebmc_free(m);
         return 1;
     }
@@ -364,6 +354,9 @@ static const char opt_usage[] =
     "empty list only parses and prints. --print-after prints the graph after each run of the named passes\n"
     "to standard error. Passes:\n";
 
+/* The largest IR file `ebmc opt` reads: far above any program's graph, far below any machine's memory. */
+#define OPT_MAX_BYTES ((size_t)64 << 20)
+
 static int cmd_opt(int argc, char **argv) {
     const char *path = NULL, *passes = NULL, *print_after = NULL;
     for (int i = 0; i < argc; i++) {
@@ -402,29 +395,13 @@ static int cmd_opt(int argc, char **argv) {
         return 2;
     }
     int is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "ebmc opt: %s: %s\n", path, strerror(errno));
+    char err[4200];
+    size_t len = 0;
+    char *text = file_read_all(is_stdin ? "/dev/stdin" : path, OPT_MAX_BYTES, &len, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "ebmc opt: %s\n", err);
         return 1;
     }
-    size_t len = 0, cap = 1 << 16;
-    char *text = malloc(cap);
-    for (size_t got; text && (got = fread(text + len, 1, cap - len - 1, f)) > 0;) {
-        len += got;
-        if (len + 1 == cap) {
-            char *bigger = realloc(text, cap *= 2);
-            if (!bigger) free(text);
-            text = bigger;
-        }
-    }
-    int read_error = ferror(f);
-    if (!is_stdin) fclose(f);
-    if (!text || read_error) {
-        fprintf(stderr, "ebmc opt: %s: %s\n", path, text ? "read error" : "out of memory");
-        free(text);
-        return 1;
-    }
-    text[len] = 0;
     int rc = 1;
     if (strlen(text) != len) fprintf(stderr, "ebmc opt: %s: the file contains a NUL byte\n", path);
     else rc = ebmc_opt_text(text, is_stdin ? "<stdin>" : path, passes, print_after, stdout, stderr) == 0 ? 0 : 1;
