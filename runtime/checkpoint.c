@@ -168,6 +168,10 @@ static int parse(struct rt_model *m, const unsigned char *data, size_t size, con
         snprintf(err, errlen, "%s: holds %u parameters; the model has %d", path, n, m->n_params);
         return -1;
     }
+    if (*step < 0) {
+        snprintf(err, errlen, "%s: the step count %lld is negative", path, (long long)*step);
+        return -1;
+    }
     for (int i = 0; i < m->n_params; i++) {
         const struct rt_param *p = &m->params[i];
         uint32_t len, nd;
@@ -191,6 +195,16 @@ static int parse(struct rt_model *m, const unsigned char *data, size_t size, con
         }
         size_t bytes = 3 * sizeof(float) * (size_t)p->numel;
         if ((size_t)(r.end - r.p) < bytes) goto truncated;
+        /* a saved value is finite (saving refuses others) and a second moment is not negative */
+        for (int64_t k = 0; k < 3 * p->numel; k++) {
+            float v;
+            memcpy(&v, r.p + sizeof(float) * (size_t)k, sizeof v);
+            if (!isfinite(v) || (k >= 2 * p->numel && v < 0)) {
+                snprintf(err, errlen, "%s: parameter '%s' has a %s %s", path, name, isfinite(v) ? "negative" : "non-finite",
+                         k < p->numel ? "value" : k < 2 * p->numel ? "first Adam moment" : "second Adam moment");
+                return -1;
+            }
+        }
         starts[i] = r.p;
         r.p += bytes;
     }
