@@ -237,11 +237,82 @@ static int compile_loss_program(struct ebmc_model *m, FILE *diag) {
     return m->rt.loss.jit ? 0 : compile_program(m, PROGRAM_LOSS, &m->rt.loss, diag);
 }
 
+/* bytes as "12.3 MiB" or "4.00 GiB". */
+static const char *size_text(char *buf, size_t len, double bytes) {
+    const double mib = 1024.0 * 1024.0;
+    if (bytes < 1024 * mib) snprintf(buf, len, "%.1f MiB", bytes / mib);
+    else snprintf(buf, len, "%.2f GiB", bytes / (1024 * mib));
+    return buf;
+}
+
+/* What compiling and training m takes in memory, found before any of it is allocated: each parameter
+ * four times (value, gradient, Adam's two moments), each compiled program's buffers (its arena) and its
+ * batch inputs. In *bytes; with why, also what needs it. Returns 0, or -1 (reported) when a program
+ * cannot be built. Sums in double: they cannot overflow, and their precision is plenty for a refusal. */
+static int memory_needed(struct ebmc_model *m, double *bytes, char *why, size_t whylen, FILE *diag) {
+    double params = 0, largest = 0, arenas = 0, inputs = 0;
+    const char *largest_name = "";
+    for (int i = 0; i < fe_model_n_params(m->fe); i++) {
+        const struct fe_param *p = fe_model_param(m->fe, i);
+        double b = 4.0 * sizeof(float);
+        for (int d = 0; d < p->ndim; d++) b *= (double)p->shape[d];
+        params += b;
+        if (b > largest) largest = b, largest_name = p->name;
+    }
+    for (int k = 0; k < N_PROGRAMS; k++) {
+        if (!program_used_in_training((enum program)k, &m->config)) continue;
+        struct ir_graph *g = optimize(build_program_graph(m, (enum program)k, diag), NULL, NULL, diag);
+        char err[256];
+        int64_t arena = g ? jit_arena_bytes(g, err, sizeof err) : -1;
+        if (g && arena < 0) fprintf(diag, "error: planning the %s program: %s\n", program_names[k], err);
+        for (int i = 0; g && i < g->n_nodes; i++) /* the moments were counted with the parameters */
+            if (g->nodes[i].op == IR_INPUT && strncmp(g->nodes[i].name, RT_MOMENT1_PREFIX, 2) != 0 &&
+                strncmp(g->nodes[i].name, RT_MOMENT2_PREFIX, 2) != 0)
+                inputs += sizeof(float) * (double)ir_node_numel(&g->nodes[i]);
+        ir_graph_free(g);
+        if (arena < 0) return -1;
+        arenas += (double)arena;
+    }
+    /* the host's chains: the PCD replay buffer and the samples drawn for samples.png */
+    int64_t shape[IR_MAX_DIMS];
+    fe_model_input_shape(m->fe, 1, shape);
+    double dim = 1;
+    for (int i = 1; i < fe_model_input_ndim(m->fe); i++) dim *= (double)shape[i];
+    if (dim > INT32_MAX) {
+        fprintf(diag, "error: a data point of this model has %.0f values; at most %d are supported\n", dim, INT32_MAX);
+        return -1;
+    }
+    inputs += sizeof(float) * dim * ((m->config.objective == OBJ_PCD ? m->config.buffer_size : 0) + m->config.n_samples);
+    *bytes = params + arenas + inputs;
+    char a[32], b[32], c[32], d[32];
+    snprintf(why, whylen,
+             "parameters with their gradients and Adam moments %s (the largest, '%s', %s), program buffers %s "
+             "and batch inputs and chains %s at batch %d",
+             size_text(a, sizeof a, params), largest_name, size_text(b, sizeof b, largest),
+             size_text(c, sizeof c, arenas), size_text(d, sizeof d, inputs), m->config.batch);
+    return 0;
+}
+
+/* The machine's memory in bytes (0 if unknown). */
+static double machine_memory(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
+}
+
 int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     if (m->compiled) return 0;
     char check[256];
     if (config_check(&m->config, check, sizeof check) != 0) {
         fprintf(diag, "error: %s\n", check);
+        return -1;
+    }
+    double need, have = machine_memory();
+    char why[512];
+    if (memory_needed(m, &need, why, sizeof why, diag) != 0) return -1;
+    if (have > 0 && need > have) {
+        char a[32], b[32];
+        fprintf(diag, "error: this model needs %s of memory, more than this machine's %s: %s\n",
+                size_text(a, sizeof a, need), size_text(b, sizeof b, have), why);
         return -1;
     }
     struct rt_model *rt = &m->rt;
@@ -371,6 +442,12 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag) {
         print_bytes(out, s->jit.bytes);
         fprintf(out, " %7.3f s\n", s->jit.compile_seconds);
     }
+    double need;
+    char why[512];
+    if (memory_needed(m, &need, why, sizeof why, diag) != 0) return -1;
+    char a[32], b[32];
+    fprintf(out, "memory: %s in all (this machine has %s): %s\n", size_text(a, sizeof a, need),
+            size_text(b, sizeof b, machine_memory()), why);
     return 0;
 }
 
@@ -654,7 +731,7 @@ struct ebmc_model *ebmc_load_run(const char *run_dir, FILE *diag) {
     /* config.txt holds every effective setting, so it overrides the train block completely. */
     snprintf(path, sizeof path, "%s/config.txt", run_dir);
     char err[4400];
-    char *text = file_read_all(path, 0, NULL, err, sizeof err);
+    char *text = file_read_all(path, 1 << 20, NULL, err, sizeof err); /* a few hundred bytes when ebmc wrote it */
     if (!text) {
         fprintf(diag, "error: %s\n", err);
         ebmc_free(m);

@@ -14,12 +14,10 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <errno.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend_hash.h"
 #include "codegen.h"
@@ -32,7 +30,6 @@ struct jit_program {
     struct ebmc_aot_instance *run; /* its buffers */
     struct jit_stats stats;
 };
-
 
 /* ---- LLVM setup and error plumbing ---- */
 
@@ -176,9 +173,18 @@ static LLVMMemoryBufferRef emit_code(LLVMTargetMachineRef tm, LLVMModuleRef mod,
     return buf;
 }
 
-/* Writes a buffer to path atomically, so that a reader never sees half a file. */
-static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
-    return atomic_write(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), err, errlen);
+/* Writes head (if not NULL) and then a buffer to path atomically, so that a reader never sees half a
+ * file. Returns 0, or -1 with a message. */
+static int write_file(const char *path, const char *head, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
+    struct atomic_file af;
+    if (atomic_open(&af, path, "wb", err, errlen) != 0) return -1;
+    size_t n = LLVMGetBufferSize(buf);
+    if ((head && fputs(head, af.f) < 0) || fwrite(LLVMGetBufferStart(buf), 1, n, af.f) != n) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        atomic_abort(&af);
+        return -1;
+    }
+    return atomic_commit(&af, err, errlen);
 }
 
 /* ---- the compile cache ----
@@ -187,16 +193,36 @@ static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size
  * 128-bit hash of everything that decides the code: the graph's text, the options, the host CPU and its
  * features, the LLVM version, and the sources of the backend and the IR (EBMC_BACKEND_HASH, computed by
  * the build). A training run
- * then skips LLVM's optimizer and code generator whenever the same model and batch size ran before. */
+ * then skips LLVM's optimizer and code generator whenever the same model and batch size ran before.
+ * A cache file is a one-line head, "ebmc-cache 1 KEY SIZE SUM\n" (the key, the object's size and its
+ * FNV-1a checksum, in hex), then the object. A file whose head does not match its name and contents
+ * (a flipped byte, a truncated write, two files swapped) is compiled again and replaced, never run. */
 
 static uint64_t fnv1a(const char *text, uint64_t h) {
     for (const unsigned char *c = (const unsigned char *)text; *c; c++) h = (h ^ *c) * 0x100000001b3ull;
     return h;
 }
 
-/* The cache file for g compiled with these options; returns 0, or -1 if there is no usable cache. */
+/* Over bytes rather than a string. Any one changed byte changes it (each step is a bijection). */
+static uint64_t fnv1a_bytes(const char *data, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)data[i]) * 0x100000001b3ull;
+    return h;
+}
+
+#define CACHE_KEY_LEN 32                                  /* hex digits of the 128-bit key */
+#define CACHE_HEAD_LEN (13 + CACHE_KEY_LEN + 1 + 16 + 1 + 16 + 1) /* "ebmc-cache 1 " KEY SIZE SUM "\n" */
+
+/* The head a cache file holding an object of len bytes at data must start with. */
+static void cache_head(char head[CACHE_HEAD_LEN + 1], const char *key, const char *data, size_t len) {
+    snprintf(head, CACHE_HEAD_LEN + 1, "ebmc-cache 1 %.32s %016llx %016llx\n", key, (unsigned long long)len,
+             (unsigned long long)fnv1a_bytes(data, len));
+}
+
+/* The cache file for g compiled with these options and its key (the file's name without the folder);
+ * returns 0, or -1 if there is no usable cache. */
 static int cache_path(const struct ir_graph *g, int opt_level, const struct codegen_options *copts, char *path,
-                      size_t len) {
+                      size_t len, char key[CACHE_KEY_LEN + 1]) {
     const char *dir = getenv("EBMC_CACHE_DIR"), *home = getenv("HOME"), *xdg = getenv("XDG_CACHE_HOME");
     char folder[4096];
     if (dir && strcmp(dir, "off") == 0) return -1;
@@ -204,7 +230,7 @@ static int cache_path(const struct ir_graph *g, int opt_level, const struct code
     else if (xdg && xdg[0]) snprintf(folder, sizeof folder, "%s/ebmc", xdg);
     else if (home && home[0]) snprintf(folder, sizeof folder, "%s/.cache/ebmc", home);
     else return -1;
-    char ignored[256];
+    char ignored[4200];
     if (make_dirs(folder, ignored, sizeof ignored) != 0) return -1;
     char *text = ir_print_string(g), *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     char options[160];
@@ -227,11 +253,12 @@ static int cache_path(const struct ir_graph *g, int opt_level, const struct code
     free(text);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
-    snprintf(path, len, "%s/%016llx%016llx.o", folder, (unsigned long long)h[0], (unsigned long long)h[1]);
+    snprintf(key, CACHE_KEY_LEN + 1, "%016llx%016llx", (unsigned long long)h[0], (unsigned long long)h[1]);
+    snprintf(path, len, "%s/%s.o", folder, key);
     return ok ? 0 : -1;
 }
 
-/* Whether buf parses as an object file (a cache file someone damaged does not). */
+/* Whether buf parses as an object file. */
 static int is_object_file(LLVMMemoryBufferRef buf) {
     LLVMContextRef ctx = LLVMContextCreate();
     char *msg = NULL;
@@ -243,20 +270,40 @@ static int is_object_file(LLVMMemoryBufferRef buf) {
     return ok;
 }
 
-/* g's kernels as an object file: from the cache, or built, optimized, compiled (and cached). */
-static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct codegen_plan *plan, const char *triple,
-                                          int opt_level, const struct codegen_options *copts, char *err,
-                                          size_t errlen) {
-    char path[4300];
-    int cached = cache_path(g, opt_level, copts, path, sizeof path) == 0;
-    LLVMMemoryBufferRef obj = NULL;
+/* The object in the cache file at path if its head matches key and its contents, else NULL. */
+static LLVMMemoryBufferRef cache_read(const char *path, const char *key) {
+    LLVMMemoryBufferRef file = NULL, obj = NULL;
     char *msg = NULL;
-    if (cached && access(path, R_OK) == 0 && !LLVMCreateMemoryBufferWithContentsOfFile(path, &obj, &msg)) {
-        if (is_object_file(obj)) return obj;
-        LLVMDisposeMemoryBuffer(obj); /* damaged: compile again and replace it */
+    if (access(path, R_OK) != 0 || LLVMCreateMemoryBufferWithContentsOfFile(path, &file, &msg)) {
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    const char *data = LLVMGetBufferStart(file);
+    size_t len = LLVMGetBufferSize(file);
+    char head[CACHE_HEAD_LEN + 1];
+    if (len > CACHE_HEAD_LEN) {
+        cache_head(head, key, data + CACHE_HEAD_LEN, len - CACHE_HEAD_LEN);
+        if (memcmp(head, data, CACHE_HEAD_LEN) == 0)
+            obj = LLVMCreateMemoryBufferWithMemoryRangeCopy(data + CACHE_HEAD_LEN, len - CACHE_HEAD_LEN, path);
+    }
+    LLVMDisposeMemoryBuffer(file);
+    if (obj && !is_object_file(obj)) { /* right checksum, wrong contents: written by something else */
+        LLVMDisposeMemoryBuffer(obj);
         obj = NULL;
     }
-    LLVMDisposeMessage(msg);
+    return obj;
+}
+
+/* g's kernels as an object file: from the cache (unless no_cache_read), or built, optimized, compiled
+ * (and cached, replacing what was there). *from_cache says which. */
+static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct codegen_plan *plan, const char *triple,
+                                          int opt_level, const struct codegen_options *copts, int no_cache_read,
+                                          int *from_cache, char *err, size_t errlen) {
+    char path[4300], key[CACHE_KEY_LEN + 1];
+    int cached = cache_path(g, opt_level, copts, path, sizeof path, key) == 0;
+    LLVMMemoryBufferRef obj = cached && !no_cache_read ? cache_read(path, key) : NULL;
+    *from_cache = obj != NULL;
+    if (obj) return obj;
     LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
     if (!tm) return NULL;
     LLVMContextRef ctx = LLVMContextCreate();
@@ -265,16 +312,21 @@ static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct
     if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     LLVMDisposeTargetMachine(tm);
-    char ignored[256];
-    if (obj && cached) write_file(path, obj, ignored, sizeof ignored); /* a cache that cannot be written is no error */
+    if (obj && cached) {
+        char head[CACHE_HEAD_LEN + 1], ignored[256];
+        cache_head(head, key, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
+        write_file(path, head, obj, ignored, sizeof ignored); /* a cache that cannot be written is no error */
+    }
     return obj;
 }
 
-/* Adds g's kernels to p->jit and looks every one up. */
+/* Adds g's kernels to p->jit and looks every one up. *from_cache says whether the object came from
+ * the compile cache. */
 static int load_kernels(struct jit_program *p, const struct ir_graph *g, const struct codegen_plan *plan,
-                        int opt_level, const struct codegen_options *copts, char *err, size_t errlen) {
-    LLVMMemoryBufferRef obj =
-        program_object(g, plan, LLVMOrcLLJITGetTripleString(p->jit), opt_level, copts, err, errlen);
+                        int opt_level, const struct codegen_options *copts, int no_cache_read, int *from_cache,
+                        char *err, size_t errlen) {
+    LLVMMemoryBufferRef obj = program_object(g, plan, LLVMOrcLLJITGetTripleString(p->jit), opt_level, copts,
+                                             no_cache_read, from_cache, err, errlen);
     if (!obj) return -1;
     LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), obj); /* takes obj */
     if (e) return llvm_error(e, "cannot add the object file to the JIT", err, errlen);
@@ -287,6 +339,14 @@ static int load_kernels(struct jit_program *p, const struct ir_graph *g, const s
         ((struct ebmc_aot_kernel *)p->desc.kernels)[i].fn = (ebmc_aot_kernel_fn)(uintptr_t)addr;
     }
     return 0;
+}
+
+int64_t jit_arena_bytes(const struct ir_graph *g, char *err, size_t errlen) {
+    struct codegen_plan plan;
+    if (verify_graph(g, err, errlen) != 0 || codegen_plan(g, NULL, &plan, err, errlen) != 0) return -1;
+    int64_t bytes = plan.arena_bytes;
+    codegen_plan_free(&plan);
+    return bytes;
 }
 
 struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_options *opts, char *err, size_t errlen) {
@@ -307,7 +367,13 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
     if (!ok) snprintf(err, errlen, "out of memory");
     else p->stats = stats;
     if (ok) ok = (p->jit = create_jit(err, errlen)) != NULL;
-    if (ok) ok = load_kernels(p, g, &plan, opt_level, &copts, err, errlen) == 0;
+    int from_cache = 0;
+    if (ok) ok = load_kernels(p, g, &plan, opt_level, &copts, 0, &from_cache, err, errlen) == 0;
+    if (!ok && from_cache) { /* a cached object that passed its checks yet does not link: compile afresh */
+        dispose_jit(p->jit);
+        ok = (p->jit = create_jit(err, errlen)) != NULL &&
+             load_kernels(p, g, &plan, opt_level, &copts, 1, &from_cache, err, errlen) == 0;
+    }
     codegen_plan_free(&plan);
     if (!ok) {
         jit_free(p);
@@ -502,7 +568,7 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
     if (rc == 0) rc = optimize_module(mod, tm, 3, err, errlen);
     if (rc == 0) {
         LLVMMemoryBufferRef obj = emit_code(tm, mod, LLVMObjectFile, err, errlen);
-        rc = obj ? write_file(path, obj, err, errlen) : -1;
+        rc = obj ? write_file(path, NULL, obj, err, errlen) : -1;
         if (obj) LLVMDisposeMemoryBuffer(obj);
     }
     LLVMDisposeModule(mod);

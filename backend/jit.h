@@ -29,6 +29,11 @@ struct jit_stats {
     double compile_seconds;           /* planning, IR building, LLVM optimization and JIT materialization */
 };
 
+/* The bytes of buffers jit_compile(g, NULL, ...) would allocate (the arena of the memory plan), found
+ * without allocating them, so a caller can refuse a program too big for the machine. -1 with a
+ * message in err when g cannot be planned. */
+int64_t jit_arena_bytes(const struct ir_graph *g, char *err, size_t errlen);
+
 /* Compiles g (verified first). The program keeps no pointer to g. Returns NULL with a message in err. */
 struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_options *opts, char *err, size_t errlen);
 

@@ -5,6 +5,7 @@
  *         ^
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,10 +135,54 @@ void fe_report(struct fe_model *m, struct fe_loc loc, const char *fmt, ...) {
 }
 
 void fe_warn(struct fe_model *m, struct fe_loc loc, const char *fmt, ...) {
+    if (m->n_warnings++ >= FE_MAX_ERRORS) {
+        if (m->n_warnings == FE_MAX_ERRORS + 1 && m->diag)
+            fprintf(m->diag, "%s: note: further warnings are not shown\n", m->filename ? m->filename : "<input>");
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
     fe_vdiag(m, m->diag, loc, "warning", fmt, ap);
     va_end(ap);
+}
+
+/* ---- names ---- */
+
+static size_t name_hash(const char *text, int len) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    return (size_t)h;
+}
+
+/* The slot holding this name, or the empty slot where it would go (cap is a power of two, never full). */
+static struct fe_name_slot *name_slot(const struct fe_name_index *ix, const char *text, int len) {
+    size_t mask = (size_t)ix->cap - 1, i = name_hash(text, len) & mask;
+    while (ix->slots[i].text && !(ix->slots[i].len == len && memcmp(ix->slots[i].text, text, (size_t)len) == 0))
+        i = (i + 1) & mask;
+    return &ix->slots[i];
+}
+
+int fe_names_find(const struct fe_name_index *ix, const char *text, int len) {
+    if (!ix->cap) return -1;
+    const struct fe_name_slot *s = name_slot(ix, text, len);
+    return s->text ? s->id : -1;
+}
+
+int fe_names_add(struct fe_name_index *ix, const char *text, int len, int id) {
+    if (2 * (ix->n + 1) > ix->cap) { /* keep it at most half full */
+        struct fe_name_index grown = {calloc(ix->cap ? 2 * (size_t)ix->cap : 16, sizeof *grown.slots),
+                                      ix->cap ? 2 * ix->cap : 16, ix->n};
+        if (!grown.slots) return -1;
+        for (int i = 0; i < ix->cap; i++)
+            if (ix->slots[i].text) *name_slot(&grown, ix->slots[i].text, ix->slots[i].len) = ix->slots[i];
+        free(ix->slots);
+        *ix = grown;
+    }
+    struct fe_name_slot *s = name_slot(ix, text, len);
+    if (s->text) return 0;
+    *s = (struct fe_name_slot){text, len, id};
+    ix->n++;
+    return 0;
 }
 
 /* ---- suggestions ---- */

@@ -14,6 +14,9 @@
 
 #define FE_MAX_ERRORS 8     /* "a handful": later errors are usually consequences of earlier ones */
 #define FE_MAX_DEPTH 256    /* expression nesting; keeps every recursive walk far from the stack limit */
+#define FE_MAX_INLINE_DEPTH 1024 /* the same through inlined function calls */
+#define FE_MAX_WORK (1 << 18)    /* expressions evaluated in one check or lowering, calls inlined */
+#define FE_MAX_FILE_BYTES ((size_t)16 << 20) /* a model file; far above any real model, far below RAM */
 #define FE_DIM_B (-1)       /* the symbolic batch dimension inside a shape */
 #define FE_MAX_DIM ((int64_t)1 << 31)   /* a literal dimension must be below this */
 #define FE_MAX_NUMEL ((int64_t)1 << 32) /* and a shape's literal dimensions must multiply to at most this */
@@ -138,6 +141,19 @@ struct param_info {
 
 struct arena_block;
 
+/* Names to indices (parameters, functions), so a lookup costs the same with 10 names or 100000. */
+struct fe_name_index {
+    struct fe_name_slot {
+        const char *text; /* NULL: empty */
+        int len, id;
+    } *slots;
+    int cap, n;
+};
+/* The id added with this name, or -1. */
+int fe_names_find(const struct fe_name_index *ix, const char *text, int len);
+/* Adds a name (the first id stays if it is there already). Returns 0, or -1 when out of memory. */
+int fe_names_add(struct fe_name_index *ix, const char *text, int len, int id);
+
 struct fe_model {
     char *filename;
     char *src; /* NUL-terminated copy; may hold other NUL bytes when read from a file */
@@ -145,6 +161,7 @@ struct fe_model {
     struct arena_block *arena;
     FILE *diag;   /* during parsing and checking */
     int n_errors; /* errors reported so far */
+    int n_warnings;
 
     struct param_info *params;
     int n_params, cap_params;
@@ -167,6 +184,7 @@ struct fe_model {
 
     struct def_info *defs;
     int n_defs, cap_defs;
+    struct fe_name_index param_names, def_names;
 };
 
 void *fe_alloc(struct fe_model *m, size_t size); /* zeroed, freed with the model; NULL when out of memory */
@@ -183,6 +201,7 @@ void fe_report(struct fe_model *m, struct fe_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* A warning; silent once FE_MAX_ERRORS have been printed (the next says so). */
 void fe_warn(struct fe_model *m, struct fe_loc loc, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 3, 4)))

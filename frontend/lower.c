@@ -91,6 +91,7 @@ struct eval {
     char *param_used;
     struct binding *locals;
     int n_locals, cap_locals;
+    struct fe_name_index local_names; /* name -> index in locals */
     const struct stmt *body; /* the statements being run: the energy's or a def's */
     int n_body;
     int stmt; /* index in body of the statement being evaluated */
@@ -98,6 +99,23 @@ struct eval {
     char *def_active; /* per def: a call to it is being inlined (a second one would be recursion) */
     char *def_failed; /* per def: a call reported errors; later calls stay silent */
     char *def_used;
+    /* Calls already inlined: a call of the same function on the same values returns the same value
+     * (nodes are hash-consed), so f(h) + f(h) nested n deep costs n inlinings, not 2^n. */
+    struct fe_name_index memo_index; /* key bytes -> index in memo */
+    struct memo {
+        struct memo_key *key;
+        struct val result;
+    } *memo;
+    int n_memo, cap_memo;
+    long long work; /* expressions evaluated: bounded by FE_MAX_WORK */
+    int depth;      /* eval_expr nesting, through inlined calls: bounded by FE_MAX_INLINE_DEPTH */
+    int over_limit; /* one of the two was reported */
+};
+
+/* A memo key: the function and its argument values, every unused byte zero so keys compare as bytes. */
+struct memo_key {
+    int def, n_args;
+    struct val args[FE_MAX_DEF_ARGS];
 };
 
 static void eval_error(struct eval *ev, struct fe_loc loc, const char *fmt, ...)
@@ -200,15 +218,12 @@ static void record_type(struct eval *ev, struct expr *e, const struct val *v) {
 static int same_name(const char *a, int la, const char *b, int lb) { return la == lb && memcmp(a, b, (size_t)la) == 0; }
 
 static int find_param(const struct fe_model *m, const char *name, int len) {
-    for (int i = 0; i < m->n_params; i++)
-        if (same_name(m->params[i].text, m->params[i].len, name, len)) return i;
-    return -1;
+    return fe_names_find(&m->param_names, name, len);
 }
 
 static struct binding *find_local(struct eval *ev, const char *name, int len) {
-    for (int i = 0; i < ev->n_locals; i++)
-        if (same_name(ev->locals[i].name, ev->locals[i].len, name, len)) return &ev->locals[i];
-    return NULL;
+    int i = fe_names_find(&ev->local_names, name, len);
+    return i >= 0 ? &ev->locals[i] : NULL;
 }
 
 static int bind(struct eval *ev, const char *name, int len, struct val v, struct fe_loc loc) {
@@ -224,6 +239,10 @@ static int bind(struct eval *ev, const char *name, int len, struct val v, struct
             ev->locals = grown;
             ev->cap_locals = cap;
         }
+        if (fe_names_add(&ev->local_names, name, len, ev->n_locals)) {
+            eval_error(ev, loc, "out of memory");
+            return -1;
+        }
         b = &ev->locals[ev->n_locals++];
         b->name = name;
         b->len = len;
@@ -233,9 +252,7 @@ static int bind(struct eval *ev, const char *name, int len, struct val v, struct
 }
 
 static int find_def(const struct fe_model *m, const char *name, int len) {
-    for (int i = 0; i < m->n_defs; i++)
-        if (same_name(m->defs[i].name, m->defs[i].len, name, len)) return i;
-    return -1;
+    return fe_names_find(&m->def_names, name, len);
 }
 
 static const struct builtin *find_builtin(const char *name, int len) {
@@ -936,6 +953,18 @@ static struct val eval_call(struct eval *ev, struct expr *e) {
 }
 
 static struct val eval_expr(struct eval *ev, struct expr *e) {
+    if (ev->work >= FE_MAX_WORK || ev->depth >= FE_MAX_INLINE_DEPTH) {
+        if (!ev->over_limit && ev->work >= FE_MAX_WORK)
+            eval_error(ev, e->loc, "the energy is too large once its functions are inlined (more than %d "
+                       "operations; every call inlines the function's body again)", FE_MAX_WORK);
+        else if (!ev->over_limit)
+            eval_error(ev, e->loc, "functions call each other too deeply (more than %d nested expressions once "
+                       "inlined)", FE_MAX_INLINE_DEPTH);
+        ev->over_limit = 1;
+        return err_val();
+    }
+    ev->work++;
+    ev->depth++;
     struct val v;
     switch (e->kind) {
     case EX_NUMBER: v = num_val(e->number); break;
@@ -951,6 +980,7 @@ static struct val eval_expr(struct eval *ev, struct expr *e) {
     default: /* EX_DIMS outside reshape was reported by eval_call */ v = err_val(); break;
     }
     record_type(ev, e, &v);
+    ev->depth--;
     return v;
 }
 
@@ -1008,12 +1038,34 @@ static struct val call_def(struct eval *ev, struct expr *e, int d) {
     for (int i = 0; i < e->n_args; i++) bad |= (args[i] = eval_expr(ev, e->args[i])).kind == V_ERR;
     ev->def_used[d] = 1;
     if (bad || ev->def_failed[d]) return err_val();
+    struct memo_key *key = calloc(1, sizeof *key);
+    if (!key) {
+        eval_error(ev, e->loc, "out of memory");
+        return err_val();
+    }
+    key->def = d;
+    key->n_args = e->n_args;
+    for (int i = 0; i < e->n_args; i++) {
+        struct val *k = &key->args[i];
+        k->kind = args[i].kind;
+        k->num = args[i].kind == V_NUM ? args[i].num : 0;
+        k->node = args[i].kind == V_TENSOR ? args[i].node : 0;
+        k->ndim = args[i].kind == V_TENSOR ? args[i].ndim : 0;
+        for (int j = 0; j < k->ndim; j++) k->dims[j] = args[i].dims[j];
+    }
+    int seen = fe_names_find(&ev->memo_index, (const char *)key, (int)sizeof *key);
+    if (seen >= 0) {
+        free(key);
+        return ev->memo[seen].result;
+    }
     /* a fresh scope; the caller's is put back afterwards */
     struct binding *locals = ev->locals;
+    struct fe_name_index local_names = ev->local_names;
     int n_locals = ev->n_locals, cap_locals = ev->cap_locals, stmt = ev->stmt, n_body = ev->n_body;
     const struct stmt *body = ev->body;
     int errors = ev->n_errors;
     ev->locals = NULL;
+    memset(&ev->local_names, 0, sizeof ev->local_names);
     ev->n_locals = ev->cap_locals = 0;
     ev->def_active[d] = 1;
     struct val r = err_val();
@@ -1023,7 +1075,9 @@ static struct val call_def(struct eval *ev, struct expr *e, int d) {
     if (rc == 0) rc = run_stmts(ev, f->stmts, f->n_stmts, &r, &ret_stmt);
     ev->def_active[d] = 0;
     free(ev->locals);
+    free(ev->local_names.slots);
     ev->locals = locals;
+    ev->local_names = local_names;
     ev->n_locals = n_locals;
     ev->cap_locals = cap_locals;
     ev->stmt = stmt;
@@ -1031,9 +1085,34 @@ static struct val call_def(struct eval *ev, struct expr *e, int d) {
     ev->n_body = n_body;
     if (rc != 0 || ev->n_errors != errors) {
         ev->def_failed[d] = 1;
+        free(key);
         return err_val();
     }
+    if (ev->n_memo == ev->cap_memo) {
+        int cap = ev->cap_memo ? 2 * ev->cap_memo : 16;
+        struct memo *grown = realloc(ev->memo, sizeof *grown * (size_t)cap);
+        if (!grown) {
+            free(key);
+            return r; /* not remembered: the next call inlines again */
+        }
+        ev->memo = grown;
+        ev->cap_memo = cap;
+    }
+    if (fe_names_add(&ev->memo_index, (const char *)key, (int)sizeof *key, ev->n_memo)) {
+        free(key);
+        return r;
+    }
+    ev->memo[ev->n_memo++] = (struct memo){key, r};
     return r;
+}
+
+/* Frees what evaluation allocated (the flags, param_node and param_used are the callers'). */
+static void eval_free(struct eval *ev) {
+    free(ev->locals);
+    free(ev->local_names.slots);
+    for (int i = 0; i < ev->n_memo; i++) free(ev->memo[i].key);
+    free(ev->memo);
+    free(ev->memo_index.slots);
 }
 
 /* Runs the energy's statements with the argument bound to x; on success *out is the energy, [B]. */
@@ -1133,7 +1212,7 @@ int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *en
     if (rc == 0) rc = eval_body(&ev, xv, &out);
     if (rc == 0) *energy = out.node;
     free(ev.param_node);
-    free(ev.locals);
+    eval_free(&ev);
     free(ev.def_active);
     return rc;
 }
@@ -1159,7 +1238,7 @@ int fe_check_energy(struct fe_model *m) {
     check_def_names(m);
     struct val x = m->arg_bad ? err_val() : tensor_val(m->in_ndim, m->in_dims), out;
     eval_body(&ev, x, &out);
-    free(ev.locals);
+    eval_free(&ev);
     if (m->n_errors == 0) {
         for (int i = 0; i < m->n_params; i++)
             if (!ev.param_used[i])

@@ -1,9 +1,9 @@
 /* model.c: the public entry points: parse a file or string, query the model, print its AST. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fe_internal.h"
+#include "support.h"
 
 static char *copy_string(const char *s) {
     size_t n = strlen(s) + 1;
@@ -55,40 +55,13 @@ struct fe_model *fe_parse_string(const char *source, const char *filename, FILE 
 }
 
 struct fe_model *fe_parse_file(const char *path, FILE *diag) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (diag) fprintf(diag, "%s: cannot open: %s\n", path, strerror(errno));
+    char err[4200];
+    size_t len = 0;
+    char *src = file_read_all(path, FE_MAX_FILE_BYTES, &len, err, sizeof err);
+    if (!src) {
+        if (diag) fprintf(diag, "%s\n", err);
         return NULL;
     }
-    size_t len = 0, cap = 4096;
-    char *src = malloc(cap);
-    int err = 0;
-    while (src) {
-        if (cap - len < 2) {
-            char *grown = cap < ((size_t)1 << 40) ? realloc(src, cap * 2) : NULL;
-            if (!grown) {
-                free(src);
-                src = NULL;
-                err = ENOMEM;
-                break;
-            }
-            src = grown;
-            cap *= 2;
-        }
-        size_t got = fread(src + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) err = errno ? errno : EIO;
-            break;
-        }
-    }
-    fclose(f);
-    if (!src || err) {
-        if (diag) fprintf(diag, "%s: cannot read: %s\n", path, strerror(src ? err : ENOMEM));
-        free(src);
-        return NULL;
-    }
-    src[len] = 0;
     return parse(src, len, path, diag);
 }
 
@@ -96,6 +69,8 @@ void fe_model_free(struct fe_model *m) {
     if (!m) return;
     fe_arena_free(m);
     free(m->params);
+    free(m->param_names.slots);
+    free(m->def_names.slots);
     free(m->settings);
     free(m->stmts);
     for (int i = 0; i < m->n_defs; i++) free(m->defs[i].stmts);

@@ -376,9 +376,8 @@ static const char *const init_usage[] = {"zeros()", "ones()", "normal(std)", "un
 #define INIT_USAGE_ARGS init_usage[0], init_usage[1], init_usage[2], init_usage[3], init_usage[4], init_usage[5]
 
 static struct param_info *find_param(struct fe_model *m, const char *name, int len) {
-    for (int i = 0; i < m->n_params; i++)
-        if (len == m->params[i].len && memcmp(m->params[i].text, name, (size_t)len) == 0) return &m->params[i];
-    return NULL;
+    int i = fe_names_find(&m->param_names, name, len);
+    return i >= 0 ? &m->params[i] : NULL;
 }
 
 /* A number argument of an initializer, with an optional sign. */
@@ -499,6 +498,7 @@ static int parse_param(struct parser *p) {
         m->params = grown;
         m->cap_params = cap;
     }
+    if (fe_names_add(&m->param_names, pi.text, pi.len, m->n_params)) return syntax_error(p, t.loc, "out of memory"), -1;
     m->params[m->n_params++] = pi;
     return 0;
 }
@@ -645,10 +645,10 @@ static int parse_def(struct parser *p) {
     d.len = t.len;
     d.loc = t.loc;
     fe_clip(name, sizeof name, t.text, t.len);
-    for (int i = 0; i < m->n_defs; i++)
-        if (m->defs[i].len == t.len && memcmp(m->defs[i].name, t.text, (size_t)t.len) == 0)
-            fe_report(m, t.loc, "function '%s' is defined twice; the first definition is at %d:%d", name,
-                      m->defs[i].loc.line, m->defs[i].loc.col);
+    int twice = fe_names_find(&m->def_names, t.text, t.len);
+    if (twice >= 0)
+        fe_report(m, t.loc, "function '%s' is defined twice; the first definition is at %d:%d", name,
+                  m->defs[twice].loc.line, m->defs[twice].loc.col);
     advance(p);
     struct fe_loc open = p->cur.loc;
     if (!expect(p, TOK_LPAREN, "'(' and the argument names, as in def f(a, b)")) return -1;
@@ -695,6 +695,10 @@ static int parse_def(struct parser *p) {
         }
         m->defs = grown;
         m->cap_defs = c;
+    }
+    if (fe_names_add(&m->def_names, d.name, d.len, m->n_defs)) {
+        free(d.stmts);
+        return syntax_error(p, t.loc, "out of memory"), -1;
     }
     m->defs[m->n_defs++] = d;
     return 0;

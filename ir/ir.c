@@ -149,7 +149,15 @@ static uint64_t mix(uint64_t h, uint64_t v) {
     return h;
 }
 
+static uint64_t name_hash(const char *name) {
+    uint64_t h = mix(0, IR_OP_COUNT);
+    for (const char *c = name; *c; c++) h = mix(h, (uint64_t)(unsigned char)*c);
+    return h;
+}
+
+/* Arguments hash by name alone, so ir_graph_find_arg finds one in the table whatever its kind and shape. */
 static uint64_t node_hash(const struct ir_node *n) {
+    if (n->op == IR_INPUT || n->op == IR_PARAM) return name_hash(n->name);
     uint64_t h = mix(0, (uint64_t)n->op);
     for (int i = 0; i < n->ndim; i++) h = mix(h, (uint64_t)n->shape[i]);
     for (int i = 0; i < IR_MAX_INPUTS; i++) h = mix(h, (uint64_t)(int64_t)n->in[i]);
@@ -631,9 +639,11 @@ int ir_graph_args(const struct ir_graph *g, int *ids) {
 }
 
 int ir_graph_find_arg(const struct ir_graph *g, const char *name) {
-    for (int i = 0; i < g->n_nodes; i++)
-        if ((g->nodes[i].op == IR_INPUT || g->nodes[i].op == IR_PARAM) && strcmp(g->nodes[i].name, name) == 0)
-            return i;
+    size_t mask = (size_t)g->hash_cap - 1;
+    for (size_t i = name_hash(name) & mask; g->hash_slots[i] >= 0; i = (i + 1) & mask) {
+        const struct ir_node *n = &g->nodes[g->hash_slots[i]];
+        if ((n->op == IR_INPUT || n->op == IR_PARAM) && strcmp(n->name, name) == 0) return g->hash_slots[i];
+    }
     return -1;
 }
 

@@ -11,12 +11,14 @@
 #include "checkpoint.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "support.h"
 
 #define MAGIC "EBMCCKPT"
@@ -166,6 +168,10 @@ static int parse(struct rt_model *m, const unsigned char *data, size_t size, con
         snprintf(err, errlen, "%s: holds %u parameters; the model has %d", path, n, m->n_params);
         return -1;
     }
+    if (*step < 0) {
+        snprintf(err, errlen, "%s: the step count %lld is negative", path, (long long)*step);
+        return -1;
+    }
     for (int i = 0; i < m->n_params; i++) {
         const struct rt_param *p = &m->params[i];
         uint32_t len, nd;
@@ -189,6 +195,16 @@ static int parse(struct rt_model *m, const unsigned char *data, size_t size, con
         }
         size_t bytes = 3 * sizeof(float) * (size_t)p->numel;
         if ((size_t)(r.end - r.p) < bytes) goto truncated;
+        /* a saved value is finite (saving refuses others) and a second moment is not negative */
+        for (int64_t k = 0; k < 3 * p->numel; k++) {
+            float v;
+            memcpy(&v, r.p + sizeof(float) * (size_t)k, sizeof v);
+            if (!isfinite(v) || (k >= 2 * p->numel && v < 0)) {
+                snprintf(err, errlen, "%s: parameter '%s' has a %s %s", path, name, isfinite(v) ? "negative" : "non-finite",
+                         k < p->numel ? "value" : k < 2 * p->numel ? "first Adam moment" : "second Adam moment");
+                return -1;
+            }
+        }
         starts[i] = r.p;
         r.p += bytes;
     }
@@ -264,10 +280,20 @@ int checkpoint_load(struct rt_model *m, int64_t *step, const char *path, char *e
     return checkpoint_load_state(m, step, NULL, path, err, errlen);
 }
 
+/* The largest file a checkpoint of m can be: parameters and both moments, a replay buffer of the most
+ * chains the settings allow, and a megabyte for the header and the run state. A longer file is refused
+ * before it is all read (so /dev/zero ends with an error). */
+static size_t max_file_bytes(const struct rt_model *m) {
+    double floats = (double)CONFIG_MAX_BUFFER_SIZE * m->dim;
+    for (int i = 0; i < m->n_params; i++) floats += 3.0 * (double)m->params[i].numel;
+    double bytes = (1 << 20) + sizeof(float) * floats;
+    return bytes < (double)SIZE_MAX / 2 ? (size_t)bytes : SIZE_MAX / 2;
+}
+
 int checkpoint_load_state(struct rt_model *m, int64_t *step, struct run_state *rs, const char *path, char *err,
                           size_t errlen) {
     size_t size = 0;
-    unsigned char *data = (unsigned char *)file_read_all(path, 0, &size, err, errlen);
+    unsigned char *data = (unsigned char *)file_read_all(path, max_file_bytes(m), &size, err, errlen);
     if (!data) return -1;
     const unsigned char **starts = calloc((size_t)m->n_params + 1, sizeof *starts);
     int64_t saved_step = 0;

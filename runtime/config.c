@@ -55,7 +55,7 @@ static const struct setting settings[] = {
     {"sampler", T_CHOICE, F(sampler), 0, 0,
      "auto | ula | mala | linearized (auto: ULA for cd, sr-cd, pcd; MALA for dcd-*; linearized: DCD's "
      "one-step posterior draw)"},
-    {"buffer_size", T_INT, F(buffer_size), 1, 1e7, "PCD: persistent chains in the replay buffer"},
+    {"buffer_size", T_INT, F(buffer_size), 1, CONFIG_MAX_BUFFER_SIZE, "PCD: persistent chains in the replay buffer"},
     {"reinit_prob", T_DOUBLE, F(reinit_prob), 0, 1, "PCD: probability rho that a chain restarts from noise"},
     {"threads", T_INT, F(threads), 0, 1024, "worker threads (0 = all cores, or 1 while training measures 1 as faster)"},
     {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations (0 = end only)"},

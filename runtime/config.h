@@ -12,6 +12,9 @@ enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_COUNT }
 /* linearized: the one-step draw x~ = y/a - (s^2/a^2) grad E(y/a) + (s/a) xi, DCD objectives only. */
 enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA, SAMPLER_LINEARIZED, SAMPLER_COUNT };
 
+/* The most PCD chains a replay buffer holds (the buffer_size setting's range), which bounds a checkpoint. */
+#define CONFIG_MAX_BUFFER_SIZE 10000000
+
 struct train_config {
     char data[4096];           /* the data source's spec (runtime/data/data.h: data_open) */
     int data_scale;            /* enum data_scale */

@@ -412,6 +412,9 @@ static const char opt_usage[] =
     "empty list only parses and prints. --print-after prints the graph after each run of the named passes\n"
     "to standard error. Passes:\n";
 
+/* The largest IR file `ebmc opt` reads: far above any program's graph, far below any machine's memory. */
+#define OPT_MAX_BYTES ((size_t)64 << 20)
+
 static int cmd_opt(int argc, char **argv) {
     const char *path = NULL, *passes = NULL, *print_after = NULL;
     for (int i = 0; i < argc; i++) {
@@ -450,29 +453,13 @@ static int cmd_opt(int argc, char **argv) {
         return 2;
     }
     int is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "ebmc opt: %s: %s\n", path, strerror(errno));
+    char err[4200];
+    size_t len = 0;
+    char *text = file_read_all(is_stdin ? "/dev/stdin" : path, OPT_MAX_BYTES, &len, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "ebmc opt: %s\n", err);
         return 1;
     }
-    size_t len = 0, cap = 1 << 16;
-    char *text = malloc(cap);
-    for (size_t got; text && (got = fread(text + len, 1, cap - len - 1, f)) > 0;) {
-        len += got;
-        if (len + 1 == cap) {
-            char *bigger = realloc(text, cap *= 2);
-            if (!bigger) free(text);
-            text = bigger;
-        }
-    }
-    int read_error = ferror(f);
-    if (!is_stdin) fclose(f);
-    if (!text || read_error) {
-        fprintf(stderr, "ebmc opt: %s: %s\n", path, text ? "read error" : "out of memory");
-        free(text);
-        return 1;
-    }
-    text[len] = 0;
     int rc = 1;
     if (strlen(text) != len) fprintf(stderr, "ebmc opt: %s: the file contains a NUL byte\n", path);
     else rc = ebmc_opt_text(text, is_stdin ? "<stdin>" : path, passes, print_after, stdout, stderr) == 0 ? 0 : 1;

@@ -123,6 +123,24 @@ refuse "compile unwritable object" "cannot write" "$EBMC" compile "$DIR/small.eb
 refuse "compile --header without -o" "go with -o" "$EBMC" compile "$DIR/small.ebm" --header "$DIR/x.h"
 refuse "compile nothing to do" "nothing to do" "$EBMC" compile "$DIR/small.ebm"
 
+# inputs too big for any machine end with an error that says what and how much, before allocating
+refuse "check an endless file" "larger than the limit of 16777216 bytes" "$EBMC" check /dev/zero
+refuse "opt an endless file" "larger than the limit" "$EBMC" opt /dev/zero
+sed 's/\[2, 16\]/[2, 65536]/; s/\[16, 1\]/[65536, 65536]/; s/@ W2 + b2/@ W2 @ W3/; s/^param b2.*/param W3: [65536, 1] = xavier()/' \
+    "$DIR/small.ebm" | sed 's/^param b1: \[16\]/param b1: [65536]/' >"$DIR/huge.ebm"
+refuse "a 16 GiB parameter" "needs .* of memory, more than this machine's .*the largest, 'W2', 64.00 GiB" \
+    "$EBMC" train "$DIR/huge.ebm" --out "$DIR/huge" --steps 1
+sed 's/16/16384/g' "$DIR/small.ebm" >"$DIR/wide.ebm"
+refuse "a huge batch" "needs .* of memory, more than this machine's .*program buffers" \
+    "$EBMC" compile "$DIR/wide.ebm" --stats --set batch=1048576 --set buffer_size=1048576
+refuse "sample a huge --n" "number of samples must be between 1 and" "$EBMC" sample "$R" --n 2305843009213693952 --out "$DIR/s.csv"
+mkdir "$DIR/zero" && cp "$R/model.ebm" "$R/config.txt" "$DIR/zero/" && ln -s /dev/zero "$DIR/zero/model.ckpt"
+refuse "an endless checkpoint" "model.ckpt: larger than the limit" "$EBMC" eval "$DIR/zero"
+rm "$DIR/zero/model.ckpt" && ln -sf /dev/zero "$DIR/zero/config.txt"
+refuse "an endless config.txt" "config.txt: larger than the limit" "$EBMC" eval "$DIR/zero"
+check "compile --stats memory" "$EBMC" compile "$DIR/small.ebm" --stats
+grep -q "^memory: .* in all (this machine has " "$DIR/out" || { echo "FAIL: --stats shows no memory"; cat "$DIR/out"; fail=1; }
+
 for cmd in sample eval train compile; do
     "$EBMC" $cmd --help >/dev/null 2>&1 || { echo "FAIL: ebmc $cmd --help"; fail=1; }
 done
