@@ -142,6 +142,14 @@ static struct token lex_number(struct lexer *lx) {
         fe_report(lx->m, loc, "number '%s' is too large", fe_clip(buf, sizeof buf, t.text, t.len));
         return error_token(loc);
     }
+    /* a literal that is not zero but would compute as 0 (kernels run in float) is a mistake, not 0 */
+    int nonzero = 0;
+    for (int i = 0; i < t.len && t.text[i] != 'e' && t.text[i] != 'E'; i++) nonzero |= t.text[i] >= '1' && t.text[i] <= '9';
+    if (nonzero && (float)t.number == 0) {
+        fe_report(lx->m, loc, "number '%s' is too small: it would be 0 (the smallest float is about 1.4e-45)",
+                  fe_clip(buf, sizeof buf, t.text, t.len));
+        return error_token(loc);
+    }
     return t;
 }
 

@@ -17,6 +17,8 @@ static const struct {
     {E("  return sum(2x, 1)\n"), "t.ebm:4:14: error: invalid suffix 'x' on number '2'"},
     {E("  return sum(x * 1e, 1)\n"), "t.ebm:4:18: error: malformed number '1e': the exponent needs digits, as in 1e-3"},
     {E("  return sum(x * 1e999, 1)\n"), "t.ebm:4:18: error: number '1e999' is too large"},
+    {E("  return sum(x * 1e-999, 1)\n"), "t.ebm:4:18: error: number '1e-999' is too small: it would be 0 (the smallest float is about 1.4e-45)"},
+    {E("  return sum(x * 0.5e-46, 1)\n"), "t.ebm:4:18: error: number '0.5e-46' is too small: it would be 0 (the smallest float is about 1.4e-45)"},
     {E("  return sum(x ^ 2, 1)\n"), "t.ebm:4:16: error: unexpected character '^'; there is no power operator: use square(x) or x * x"},
     {E("  return sum(x \xff 2, 1)\n"), "t.ebm:4:16: error: unexpected byte 0xff"},
     {E("  \xce\xbb = x\n"), "t.ebm:4:3: error: unexpected character '\xce\xbb'"},
