@@ -17,7 +17,8 @@
  *
  * Usage: bench_conv [--runs N] [--only SUBSTRING] [--plan | --kernels]
  *   --plan prints each program's fused kernels (ebmc compile --emit=fused), --kernels their loop nests.
- * Peak: EBMC_PEAK_GFLOPS (per core) overrides the assumed FMA peak, see PEAK_PER_CORE below. */
+ * Peak: every figure is also a share of the FMA peak of the same thread count, measured at start-up by
+ * bench/peak.c's loop (EBMC_PEAK_GFLOPS, GFLOP/s per core, overrides the measurement). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,17 +29,14 @@
 #include "bench.h"
 #include "jit.h"
 #include "pass.h"
+#include "peak.h"
 
-/* Assumed fp32 FMA peak of one core, GFLOP/s: Zen 5 has two 512-bit FMA pipes (2 x 16 lanes x 2 flops
- * = 64 flops a cycle) and this VM's cores sustain ~3.25 GHz on an FMA-only loop (a 12-accumulator zmm
- * FMA loop measured 6.0-6.6 FMAs/ns after its warm-up; the TSC says 2.1 GHz, which is not the clock). */
-#define PEAK_PER_CORE 208.0
 #define MIN_RUN_SECONDS 0.02
 
 static int runs = 11;
 static const char *only = NULL;
 static int print_plan = -1; /* or a jit_plan_format: --plan prints fused groups, --kernels loop nests */
-static double peak_per_core = PEAK_PER_CORE;
+static double peak[3]; /* measured GFLOP/s of 1 and 2 threads */
 
 /* Deterministic values in [-0.5, 0.5): a multiplicative hash of the index and a per-buffer salt. */
 static void fill(float *x, int64_t n, unsigned salt) {
@@ -109,7 +107,7 @@ static void prog_time(struct prog *pr, const char *name, double flops) {
         qsort(t, (size_t)runs, sizeof t[0], bench_cmp_double);
         double med = t[runs / 2], gf = flops / med * 1e-9;
         printf("  %d thread%s: median %8.2f ms, %6.1f GFLOP/s = %4.1f%% of %.0f peak (best %.1f GFLOP/s)\n", nt,
-               nt > 1 ? "s" : " ", 1e3 * med, gf, 100 * gf / (nt * peak_per_core), nt * peak_per_core, flops / t[0] * 1e-9);
+               nt > 1 ? "s" : " ", 1e3 * med, gf, 100 * gf / peak[nt], peak[nt], flops / t[0] * 1e-9);
         printf("RESULT %s %d %.6f %.2f\n", name, nt, med, gf);
         free(t);
     }
@@ -310,8 +308,10 @@ int main(int argc, char **argv) {
     }
     if (runs < 1) runs = 1;
     const char *pk = getenv("EBMC_PEAK_GFLOPS");
-    if (pk && atof(pk) > 0) peak_per_core = atof(pk);
-    printf("assumed fp32 FMA peak: %.0f GFLOP/s per core; %d runs per median\n", peak_per_core, runs);
+    for (int nt = 1; nt <= 2; nt++) peak[nt] = pk && atof(pk) > 0 ? nt * atof(pk) : bench_fma_peak(nt, 0.5, NULL);
+    printf("fp32 FMA peak (%s): %.1f GFLOP/s on 1 thread, %.1f on 2; %d runs per median\n",
+           pk && atof(pk) > 0 ? "EBMC_PEAK_GFLOPS" : "measured", peak[1], peak[2], runs);
+    printf("RESULT peak 1 %.2f\nRESULT peak 2 %.2f\n", peak[1], peak[2]);
     /* A 32x32-image EBM: the 3->64 input layer, a 64->64 layer, a stride-2 downsampling 64->128 layer. */
     const struct conv_shape convs[] = {
         {64, 64, 32, 32, 64, 3, 1, 1},
