@@ -66,6 +66,11 @@
     X(IR_RESHAPE, "reshape", 1)     /* same element count, row-major                       */     \
     X(IR_MATMUL, "matmul", 2)       /* op(a)[M,K] x op(b)[K,N], op = transpose if flag; or   */    \
                                     /* batched: [b,..] x [b,..] -> [b,M,N], flags on the last 2 */ \
+    /* convolutions: x [N,C,H,W], w [O,C,KH,KW], y [N,O,OH,OW] (OH = (H + 2 ph - KH) / sh + 1);   \
+     * start = 0,0,p,p: padding p; step = 1,1,s,s: stride s (ir_conv_geometry; square only).  */  \
+    X(IR_CONV2D, "conv2d", 2)       /* (x, w) -> y: cross-correlation, zero padding        */     \
+    X(IR_CONV2D_BWD_DATA, "conv2d_bwd_data", 2)     /* (dy, w) -> dx: adjoint of conv2d in x */   \
+    X(IR_CONV2D_BWD_WEIGHT, "conv2d_bwd_weight", 2) /* (x, dy) -> dw: adjoint in w         */     \
     X(IR_PERMUTE, "permute", 1)     /* output axis i is input axis perm[i]                 */     \
     X(IR_SLICE, "slice", 1)         /* out[c] = in[start + c step] per axis                */     \
     /* pad and concat read an operand element at a clamped index where the output is padding or      \
@@ -95,7 +100,7 @@ struct ir_node {
     unsigned flags;        /* IR_MATMUL: IR_TRANS_A | IR_TRANS_B */
     int axis;              /* IR_CONCAT */
     int perm[IR_MAX_DIMS]; /* IR_PERMUTE: a permutation of 0 .. ndim-1 */
-    int64_t start[IR_MAX_DIMS], step[IR_MAX_DIMS]; /* IR_SLICE, IR_PAD: start >= 0, step >= 1 */
+    int64_t start[IR_MAX_DIMS], step[IR_MAX_DIMS]; /* IR_SLICE, IR_PAD, convs: start >= 0, step >= 1 */
     char name[IR_NAME_LEN]; /* IR_INPUT, IR_PARAM */
 };
 
@@ -120,6 +125,19 @@ int ir_op_arity(enum ir_op op);
 int ir_op_from_name(const char *name);
 int ir_op_is_unary_elementwise(enum ir_op op);
 int ir_op_is_binary_elementwise(enum ir_op op);
+int ir_op_is_conv(enum ir_op op); /* conv2d and its two adjoints */
+int ir_op_has_range(enum ir_op op); /* the op uses start and step: slice, pad, convs */
+
+/* The three shapes of a convolution node n (of any of the three conv ops; a, b its operands), and its
+ * padding and stride. Returns 0, or -1 with a message in why if the shapes or attributes disagree. */
+struct ir_conv_geometry {
+    int64_t n, c, h, w;   /* x */
+    int64_t o, kh, kw;    /* w [O, C, KH, KW] */
+    int64_t oh, ow;       /* y [N, O, OH, OW] */
+    int64_t ph, pw, sh, sw;
+};
+int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const struct ir_node *b,
+                     struct ir_conv_geometry *cg, char *why, size_t len);
 
 struct ir_graph *ir_graph_new(void);
 void ir_graph_free(struct ir_graph *g);
@@ -176,11 +194,16 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes);
 /* Layers as composites of the ops above (ir_nn.c); gradients come from autodiff of the parts.
  * batch_matmul: see below.
  * conv2d: x [N, C, H, W] * w [O, C, KH, KW] (NCHW, cross-correlation as in PyTorch), zero padding on
- *   both sides, dilation 1, optional bias [O] (-1: none), via im2col and one matmul -> [N, O, OH, OW].
+ *   both sides, dilation 1, optional bias [O] (-1: none): one conv2d node -> [N, O, OH, OW], plus the bias.
  * avg_pool2d: mean over k x k windows with stride k (a partial last window is dropped).
  * group_norm: x [N, C, ...] normalized over each group of C/groups channels (and all positions);
  * layer_norm: over the last axis. gamma, beta: [C] or [D], or -1 for none. */
 int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding);
+/* The conv ops themselves (no bias): conv2d x * w; its gradient in x given dy, for an input of size
+ * h x w (stride 2 leaves it ambiguous); its gradient in w given x and dy, for a kh x kw kernel. */
+int ir_conv2d_op(struct ir_graph *g, int x, int w, int stride, int padding);
+int ir_conv2d_bwd_data(struct ir_graph *g, int dy, int w, int stride, int padding, int64_t h, int64_t wd);
+int ir_conv2d_bwd_weight(struct ir_graph *g, int x, int dy, int stride, int padding, int64_t kh, int64_t kw);
 /* [b, M, K] x [b, K, N] -> [b, M, N] (one batched matmul), or [b, M, K] x [K, N] (one 2-D matmul) */
 int ir_batch_matmul(struct ir_graph *g, int a, int b);
 int ir_avg_pool2d(struct ir_graph *g, int x, int k);

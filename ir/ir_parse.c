@@ -340,7 +340,7 @@ static int parse_int_list(struct parser *p, int ndim, int64_t max, int64_t *v, c
 /* Attributes after the shape: `axes=0,1` (sum), `trans_a`, `trans_b` (matmul). */
 static int parse_attrs(struct parser *p, struct ir_node *n) {
     int have_axes = 0, have_value = 0, have_perm = 0, have_start = 0, have_step = 0, have_axis = 0;
-    int strided = n->op == IR_SLICE || n->op == IR_PAD;
+    int strided = ir_op_has_range(n->op);
     /* the name of the op's scalar attribute, if it has one besides const's value */
     const char *value_name = n->op == IR_LEAKY_RELU ? "slope" : n->op == IR_ELU ? "alpha" : NULL;
     for (;;) {
@@ -371,7 +371,7 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
         } else if (strcmp(word, "perm") == 0 || strcmp(word, "start") == 0 || strcmp(word, "step") == 0) {
             int is_perm = word[0] == 'p', *have = is_perm ? &have_perm : word[2] == 'a' ? &have_start : &have_step;
             if (is_perm ? n->op != IR_PERMUTE : !strided)
-                return error_at(p, loc, "'%s' applies to %s only, not %s", word, is_perm ? "permute" : "slice and pad",
+                return error_at(p, loc, "'%s' applies to %s only, not %s", word, is_perm ? "permute" : "slice, pad and convs",
                                 ir_op_name(n->op));
             if (*have) return error_at(p, loc, "'%s' is given twice", word);
             *have = 1;

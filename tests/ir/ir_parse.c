@@ -202,7 +202,7 @@ static void test_errors(void) {
                  "t.ir:3:8: error: permute: perm is not a permutation (operands %0: [2, 3]; result: [3, 2])");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = slice %0 : [1, 3] start=0,0\n"), "t.ir:3:35: error: expected 'step=', found end of line");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = exp %0 : [2, 3] start=0,0\n"),
-                 "t.ir:3:24: error: 'start' applies to slice and pad only, not exp");
+                 "t.ir:3:24: error: 'start' applies to slice, pad and convs only, not exp");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = leaky_relu %0 : [2, 3]\n"), "t.ir:3:30: error: expected 'slope=', found end of line");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = elu %0 : [2, 3] slope=1\n"),
                  "t.ir:3:24: error: 'slope' applies to leaky_relu only, not elu");
