@@ -24,18 +24,18 @@
 
 #include "emit.h"
 
-/* Vector lanes and the accumulators a tile may use, for the host: AVX-512 has 32 registers of 16
- * floats, AVX2 16 of 8 (a tile of 12 leaves room for the operands). */
-static void host_vectors(int *lanes, int *accs) {
-    static int vl, na;
+/* The host's vector lanes and registers: AVX-512 has 32 registers of 16 floats, AVX2 16 of 8. A tile
+ * of accumulators, with the operands it keeps live, must fit in them, or LLVM spills in the inner loop. */
+static void host_vectors(int *lanes, int *regs) {
+    static int vl, nr;
     if (!vl) {
         char *f = LLVMGetHostCPUFeatures();
         int avx512 = f && strstr(f, "+avx512f"), avx = f && strstr(f, "+avx,") != NULL;
         vl = avx512 ? 16 : avx ? 8 : 4;
-        na = avx512 ? 28 : 12;
+        nr = avx512 ? 32 : 16;
         LLVMDisposeMessage(f);
     }
-    *lanes = vl, *accs = na;
+    *lanes = vl, *regs = nr;
 }
 
 #define MAX_LANES 16
@@ -111,19 +111,36 @@ static LLVMValueRef load_splat(struct cg *c, int id, LLVMValueRef idx, int vl) {
     return splat(c, slot < 0 ? f32c(c, value) : load_elem(c, slot, idx), vl);
 }
 
-/* The vector whose lane l is element base + col[l] of operand id, or 0 where col[l] < 0. All wanted
- * columns lie in one row, so the span between the first and last is in bounds: one load of it (whole
- * vectors of vl; masked past its end), then a constant shuffle picks the lanes and zeros. */
-static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const int64_t *col, int vl) {
-    int64_t lo = -1, hi = -1;
-    int contiguous = 1;
+static LLVMValueRef masked_load(struct cg *c, LLVMValueRef ptr, const int *on, int width) {
+    LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx), wt = vec_type(c, width), types[2] = {wt, c->ptr};
+    LLVMValueRef mask[4 * MAX_LANES];
+    for (int e = 0; e < width; e++) mask[e] = LLVMConstInt(i1, (unsigned long long)on[e], 0);
+    unsigned iid = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+    LLVMValueRef args[4] = {ptr, i32c(c, 4), LLVMConstVector(mask, (unsigned)width), LLVMConstNull(wt)};
+    return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, iid, types, 2),
+                          LLVMGetIntrinsicDeclaration(c->mod, iid, types, 2), args, 4, "");
+}
+
+/* The vector whose lane l is element base + col[l] of operand id, or 0 where col[l] < 0; the columns
+ * lie in one row of `len` elements. Where the wanted columns are start + l step (the forward's maps):
+ * a load of vl step elements from start, masked to the wanted ones where the row ends or some lanes are
+ * zero (masked-off lanes are never read, so start may lie before the row), then for step > 1 a shuffle
+ * picking every step-th. Otherwise (bwd_data's stride-s maps) one load of the span between the first and
+ * last wanted column, and a shuffle that picks lanes and zeros. */
+static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const int64_t *col, int vl, int64_t len) {
+    int first = -1, second = -1, affine = 1;
+    int64_t lo = -1, hi = -1, step = 1;
     for (int l = 0; l < vl; l++) {
-        if (col[l] >= 0 && (lo < 0 || col[l] < lo)) lo = col[l];
+        if (col[l] < 0) continue;
+        if (first < 0) first = l;
+        else if (second < 0) second = l;
+        if (lo < 0 || col[l] < lo) lo = col[l];
         if (col[l] > hi) hi = col[l];
-        contiguous &= col[l] >= 0 && col[l] == col[0] + l;
     }
+    if (second >= 0 && col[second] > col[first] && (col[second] - col[first]) % (second - first) == 0)
+        step = (col[second] - col[first]) / (second - first);
     LLVMTypeRef vt = vec_type(c, vl);
-    if (lo < 0) return LLVMConstNull(vt);
+    if (first < 0) return LLVMConstNull(vt);
     double value;
     int slot = operand_slot(c, id, &value);
     if (slot < 0) { /* a constant operand: the value where a lane reads, 0 elsewhere */
@@ -131,13 +148,9 @@ static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const in
         for (int l = 0; l < vl; l++) lanes[l] = f32c(c, col[l] >= 0 ? value : 0);
         return LLVMConstVector(lanes, (unsigned)vl);
     }
-    LLVMValueRef ptr = elem_ptr(c, slot, iadd(c, base, i64c(c, lo)));
-    if (contiguous) {
-        LLVMValueRef v = LLVMBuildLoad2(c->b, vt, ptr, "");
-        LLVMSetAlignment(v, 4);
-        return v;
-    }
-    int span = (int)(hi - lo + 1), width = (span + vl - 1) / vl * vl;
+    int64_t start = col[first] - first * step;
+    for (int l = 0; l < vl; l++) affine &= col[l] < 0 || col[l] == start + l * step;
+    int width = (int)(affine ? vl * step : (hi - lo + vl) / vl * vl);
     if (width > 4 * MAX_LANES) { /* strides above 4: lane by lane */
         LLVMValueRef v = LLVMConstNull(vt);
         for (int l = 0; l < vl; l++)
@@ -145,22 +158,28 @@ static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const in
                 v = LLVMBuildInsertElement(c->b, v, load_elem(c, slot, iadd(c, base, i64c(c, col[l]))), i32c(c, l), "");
         return v;
     }
+    int64_t from = affine ? start : lo;
+    int on[4 * MAX_LANES], all = from >= 0 && from + width <= len;
+    for (int e = 0; e < width; e++) on[e] = affine ? 0 : e <= hi - lo;
+    for (int l = 0; l < vl && affine; l++) {
+        on[l * step] = col[l] >= 0;
+        all &= col[l] >= 0;
+    }
+    /* not inbounds: start may lie before the row, or the buffer (those lanes are masked off) */
+    LLVMValueRef at = iadd(c, base, i64c(c, from));
+    LLVMValueRef ptr = LLVMBuildGEP2(c->b, c->f32, c->slot_ptr[slot], &at, 1, "");
     LLVMTypeRef wt = vec_type(c, width);
     LLVMValueRef v;
-    if (span == width) {
+    if (all) {
         v = LLVMBuildLoad2(c->b, wt, ptr, "");
         LLVMSetAlignment(v, 4);
     } else {
-        LLVMValueRef mask[4 * MAX_LANES];
-        LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx), types[2] = {wt, c->ptr};
-        for (int e = 0; e < width; e++) mask[e] = LLVMConstInt(i1, e < span, 0);
-        unsigned iid = LLVMLookupIntrinsicID("llvm.masked.load", 16);
-        LLVMValueRef args[4] = {ptr, i32c(c, 4), LLVMConstVector(mask, (unsigned)width), LLVMConstNull(wt)};
-        v = LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, iid, types, 2),
-                           LLVMGetIntrinsicDeclaration(c->mod, iid, types, 2), args, 4, "");
+        v = masked_load(c, ptr, on, width);
     }
+    if (affine && step == 1) return v;
     LLVMValueRef pick[MAX_LANES];
-    for (int l = 0; l < vl; l++) pick[l] = i32c(c, col[l] >= 0 ? (int)(col[l] - lo) : width);
+    for (int l = 0; l < vl; l++)
+        pick[l] = i32c(c, col[l] < 0 ? width : affine ? (int)(l * step) : (int)(col[l] - lo));
     return LLVMBuildShuffleVector(c->b, v, LLVMConstNull(wt), LLVMConstVector(pick, (unsigned)vl), "");
 }
 
@@ -244,24 +263,22 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc");
     LLVMValueRef base = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
     for (int64_t kx = 0; kx < q->kw; kx++) {
-        LLVMValueRef xv[MAX_VECS];
-        for (int v = 0; v < nvec; v++) {
+        LLVMValueRef wv[MAX_TILE];
+        for (int o = 0; o < ro; o++) { /* w[dst, src, ky, kx] for conv2d; w[src, dst, ky, kx] for bwd_data */
+            LLVMValueRef oc = iadd(c, o0, i64c(c, o));
+            LLVMValueRef wi = k->transposed ? imad(c, sc, k->dc, oc) : imad(c, oc, k->sc, sc);
+            wv[o] = load_splat(c, k->wt, iadd(c, imul(c, iadd(c, imul(c, wi, q->kh), ky), q->kw), i64c(c, kx)), vl);
+        }
+        for (int v = 0; v < nvec; v++) { /* one vector of pixels live at a time: ro + 1 + ro nvec registers */
             int64_t col[MAX_LANES];
             for (int l = 0; l < vl; l++) {
                 int64_t i = col0 + (int64_t)v * vl + l;
                 col[l] = i < k->dw ? src_col(k, i, kx) : -1;
             }
-            xv[v] = load_lanes(c, k->src, base, col, vl);
-        }
-        for (int o = 0; o < ro; o++) {
-            /* w[dst, src, ky, kx] for conv2d; w[src, dst, ky, kx] for bwd_data */
-            LLVMValueRef oc = iadd(c, o0, i64c(c, o));
-            LLVMValueRef wi = k->transposed ? imad(c, sc, k->dc, oc) : imad(c, oc, k->sc, sc);
-            wi = iadd(c, imul(c, iadd(c, imul(c, wi, q->kh), ky), q->kw), i64c(c, kx));
-            LLVMValueRef wv = load_splat(c, k->wt, wi, vl);
-            for (int v = 0; v < nvec; v++) {
+            LLVMValueRef xv = load_lanes(c, k->src, base, col, vl, k->sw);
+            for (int o = 0; o < ro; o++) {
                 int i = o * nvec + v;
-                acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, wv, xv[v], acc_get(c, acc, n_acc, i, vl)));
+                acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, wv[o], xv, acc_get(c, acc, n_acc, i, vl)));
             }
         }
     }
@@ -292,11 +309,11 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
 }
 
 static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
-    int vl, max_acc;
-    host_vectors(&vl, &max_acc);
+    int vl, regs;
+    host_vectors(&vl, &regs);
     int64_t vecs = (k->dw + vl - 1) / vl;
     int per_group = vecs < MAX_VECS ? (int)vecs : MAX_VECS;
-    int ro = max_acc / per_group;
+    int ro = (regs - 1) / (per_group + 1); /* ro nvec accumulators, ro weights and a pixel vector */
     if (ro > k->dc) ro = (int)k->dc;
     struct loop lr, lo_;
     LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
@@ -337,12 +354,12 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef i
         for (int o = 0; o < ro; o++) {
             LLVMValueRef oc = iadd(c, o0, i64c(c, o));
             LLVMValueRef ybase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->o), oc), q->oh), oy), q->ow);
-            dyv[o] = load_lanes(c, k->wt, ybase, ident, vl);
+            dyv[o] = load_lanes(c, k->wt, ybase, ident, vl, q->ow);
         }
         for (int64_t kx = 0; kx < kw; kx++) {
             int64_t col[MAX_LANES];
             for (int l = 0; l < vl; l++) col[l] = ident[l] >= 0 ? src_col(&fwd, ident[l], kx) : -1;
-            LLVMValueRef xv = load_lanes(c, k->src, xbase, col, vl);
+            LLVMValueRef xv = load_lanes(c, k->src, xbase, col, vl, q->w);
             for (int o = 0; o < ro; o++) {
                 int i = o * kw + (int)kx;
                 acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, dyv[o], xv, acc_get(c, acc, n_acc, i, vl)));
@@ -364,9 +381,9 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef i
 
 static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_conv_geometry *q = &k->g;
-    int vl, max_acc;
-    host_vectors(&vl, &max_acc);
-    int ro = max_acc / (int)q->kw;
+    int vl, regs;
+    host_vectors(&vl, &regs);
+    int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
     if (ro < 1) ro = 1;
     struct loop ln, lb, lc, lk;
     LLVMValueRef img = loop_to(c, &ln, q->n, "img");
