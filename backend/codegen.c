@@ -158,13 +158,13 @@ static LLVMValueRef emit_gelu(struct cg *c, LLVMValueRef x) {
     return LLVMBuildFMul(b, x, emit_sigmoid(c, u2), "");
 }
 
-/* C's pow: |a|^b = exp(b log|a|), then the sign for a < 0 (an integer b, odd or even; NaN otherwise) and
- * the cases C defines as 1 whatever the other operand: b = 0, a = 1, and a = -1 with b = +-inf. The
- * relative error grows with |b log a| (about |b log a| 2^-24 from rounding b log a). */
+/* C's pow: |a|^b (vecmath_pow, in double), then the sign for a < 0 (an integer b, odd or even; NaN
+ * otherwise) and the cases C defines as 1 whatever the other operand: b = 0, a = 1, and a = -1 with
+ * b = +-inf. */
 static LLVMValueRef emit_pow(struct cg *c, LLVMValueRef a, LLVMValueRef e) {
     LLVMBuilderRef b = c->b;
     LLVMValueRef one = f32c(c, 1), abs_a = intrinsic1(c, "llvm.fabs", a);
-    LLVMValueRef r = emit_exp(c, LLVMBuildFMul(b, e, emit_log(c, abs_a), ""));
+    LLVMValueRef r = vecmath_pow(b, a, e, c->fma);
     LLVMValueRef half = LLVMBuildFMul(b, e, f32c(c, 0.5), "");
     LLVMValueRef is_int = LLVMBuildFCmp(b, LLVMRealOEQ, intrinsic1(c, "llvm.floor", e), e, "");
     LLVMValueRef is_odd = LLVMBuildAnd(b, is_int, LLVMBuildFCmp(b, LLVMRealONE, intrinsic1(c, "llvm.floor", half), half, ""), "");
@@ -321,7 +321,7 @@ static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
 }
 
 static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx) {
-    while (codegen_is_alias(ir_node_at(c->g, id)->op)) id = ir_node_at(c->g, id)->in[0]; /* same flat index */
+    id = ir_resolve_alias(c->g, id); /* same flat index */
     if (id == c->main && c->main_value) return c->main_value;
     for (int r = 0; r < c->n_known; r++)
         if (c->k->roots[r] == id) return c->root_value[r];

@@ -67,8 +67,6 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
                  size_t errlen);
 void codegen_plan_free(struct codegen_plan *plan);
 
-/* Reshape and stop_grad: the same elements in the same order as their input, so they share its storage. */
-int codegen_is_alias(enum ir_op op);
 
 /* Whether the matmul node reads its operand 0 (A) or 1 (B) from a transposed copy (plan->transposed),
  * which a CODEGEN_TRANSPOSE kernel stores before the first matmul that reads it. */

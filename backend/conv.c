@@ -99,7 +99,7 @@ static LLVMValueRef splat(struct cg *c, LLVMValueRef x, int vl) {
 
 /* Node id's value as an operand read element by element: its slot, or NULL for a constant (*value). */
 static int operand_slot(struct cg *c, int id, double *value) {
-    while (codegen_is_alias(ir_node_at(c->g, id)->op)) id = ir_node_at(c->g, id)->in[0];
+    id = ir_resolve_alias(c->g, id);
     *value = ir_node_at(c->g, id)->value;
     return ir_node_at(c->g, id)->op == IR_CONST ? -1 : c->plan->slot[id];
 }

@@ -83,7 +83,7 @@ static void print_expr(const struct ir_graph *g, const struct codegen_plan *plan
         fprintf(out, "b%d[%s]", plan->slot[id], idx);
     } else if (n->op == IR_CONST) {
         fprintf(out, "%.9g", n->value);
-    } else if (codegen_is_alias(n->op)) {
+    } else if (ir_op_is_alias(n->op)) {
         print_expr(g, plan, main, n->in[0], idx, out);
     } else if (n->op == IR_BROADCAST) {
         char *sub = NULL;
@@ -181,17 +181,11 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
 
 /* ---- --emit=dot ---- */
 
-static int is_alias_node(const struct ir_graph *g, int id) { return codegen_is_alias(ir_node_at(g, id)->op); }
-
-static int resolve_alias(const struct ir_graph *g, int id) {
-    while (is_alias_node(g, id)) id = ir_node_at(g, id)->in[0];
-    return id;
-}
 
 /* Drawn: arguments, and the nodes kernels compute (aliases are drawn as the edges through them). */
 static int drawn(const struct ir_graph *g, const int *owner, int id) {
     enum ir_op op = ir_node_at(g, id)->op;
-    return op == IR_INPUT || op == IR_PARAM || (owner[id] >= 0 && !is_alias_node(g, id));
+    return op == IR_INPUT || op == IR_PARAM || (owner[id] >= 0 && !ir_op_is_alias(ir_node_at(g, id)->op));
 }
 
 static void print_node_label(const struct ir_graph *g, int id, FILE *out) {
@@ -228,7 +222,7 @@ static void print_dot(const struct ir_graph *g, const struct codegen_plan *plan,
         const struct ir_node *n = ir_node_at(g, id);
         if (!drawn(g, owner, id)) continue;
         for (int i = 0; i < ir_op_arity(n->op); i++) {
-            int x = resolve_alias(g, n->in[i]);
+            int x = ir_resolve_alias(g, n->in[i]);
             if (!drawn(g, owner, x)) continue;
             int transposed = n->op == IR_MATMUL && i < 2 && codegen_reads_transposed(n, i);
             fprintf(out, "  n%d -> n%d%s;\n", x, id, transposed ? " [label=\"T\"]" : "");
@@ -236,7 +230,7 @@ static void print_dot(const struct ir_graph *g, const struct codegen_plan *plan,
     }
     for (int i = 0; i < g->n_outputs; i++)
         fprintf(out, "  out%d [shape=note, label=\"%s\"];\n  n%d -> out%d;\n", i, g->outputs[i].name,
-                resolve_alias(g, g->outputs[i].node), i);
+                ir_resolve_alias(g, g->outputs[i].node), i);
     fprintf(out, "}\n");
 }
 

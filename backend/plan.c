@@ -26,26 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-int codegen_is_alias(enum ir_op op) { return op == IR_RESHAPE || op == IR_STOP_GRAD; }
-
-static int is_elementwise(enum ir_op op) {
-    return ir_op_is_unary_elementwise(op) || ir_op_is_binary_elementwise(op) || op == IR_WHERE;
-}
-
-static int is_movement(enum ir_op op) {
-    return op == IR_PERMUTE || op == IR_SLICE || op == IR_PAD || op == IR_CONCAT;
-}
-
 /* Ops that emit_compute evaluates element by element from their inputs. */
-static int is_inlinable(enum ir_op op) { return is_elementwise(op) || op == IR_BROADCAST || is_movement(op); }
+static int is_inlinable(enum ir_op op) { return ir_op_is_elementwise(op) || ir_op_kind(op) == IR_K_MOVEMENT; }
 
-/* Consumers that read an operand element more than once per output element. Pad and concat read an
- * operand at a clamped index where the output is padding or the other operand's (ir.h). (Inlining
- * movement operands into pad and concat anyway made conv2d's im2col one kernel instead of 18, with 2.3x
- * less memory, but 1.4x slower: every element then unravels its index and evaluates all nine slices.) */
-static int rereads_operands(enum ir_op op) {
-    return op == IR_MATMUL || ir_op_is_conv(op) || op == IR_BROADCAST || op == IR_PAD || op == IR_CONCAT;
-}
+/* Consumers that read an operand element more than once per output element (IR_P_REREADS) have their
+ * operands stored. Pad and concat read an operand at a clamped index where the output is padding or the
+ * other operand's (ir.h). (Inlining movement operands into pad and concat anyway made conv2d's im2col
+ * one kernel instead of 18, with 2.3x less memory, but 1.4x slower: every element then unravels its
+ * index and evaluates all nine slices.) */
 
 /* The i-k-j loop wants rows of op(A) and op(B), so a transposed operand is read from a transposed copy
  * (stored once, row-major). Read in place, a trans_a operand is read down a column, one cache line per
@@ -54,23 +42,6 @@ static int rereads_operands(enum ir_op op) {
  * but copying has the better worst case. */
 int codegen_reads_transposed(const struct ir_node *matmul, int operand) {
     return (matmul->flags & (operand == 0 ? IR_TRANS_A : IR_TRANS_B)) != 0;
-}
-
-static int is_transcendental(enum ir_op op) {
-    switch (op) {
-    case IR_EXP:
-    case IR_LOG:
-    case IR_TANH:
-    case IR_SIGMOID:
-    case IR_SILU:
-    case IR_SOFTPLUS:
-    case IR_ELU:
-    case IR_GELU:
-    case IR_SIN:
-    case IR_COS:
-    case IR_POW: return 1;
-    default: return 0;
-    }
 }
 
 /* Per-node facts about consumers, seen through aliases (a reshape's consumers are its input's). */
@@ -88,13 +59,13 @@ static void count_uses(const struct ir_graph *g, struct uses *u) {
         /* An operand used twice (mul(a, a)) counts twice: emit_value would compute an inlined one twice. */
         for (int i = 0; i < ir_op_arity(n->op); i++) {
             int x = n->in[i];
-            if (codegen_is_alias(n->op)) {
+            if (ir_op_is_alias(n->op)) {
                 u->count[x] += u->count[id];
                 u->is_output[x] |= u->is_output[id];
                 u->reread[x] |= u->reread[id];
             } else {
                 u->count[x] += 1;
-                u->reread[x] |= rereads_operands(n->op);
+                u->reread[x] |= ir_op_rereads(n->op);
             }
         }
     }
@@ -107,7 +78,10 @@ static int inline_node(const struct ir_graph *g, const struct uses *u, int id) {
     return n->op == IR_BROADCAST || u->count[id] <= 1;
 }
 
-static int64_t op_cost(enum ir_op op) { return is_transcendental(op) ? 8 : codegen_is_alias(op) ? 0 : 1; }
+static int64_t op_cost(enum ir_op op) {
+    static const int64_t units[] = {[IR_C_FREE] = 0, [IR_C_CHEAP] = 1, [IR_C_TRANSC] = 8};
+    return units[ir_op_cost(op)];
+}
 
 /* Estimated work of one element of node id, computed from its inlined tree: one unit per op, eight per
  * transcendental. Stored nodes and the main loop's value cost nothing, except the kernel's own root
@@ -120,16 +94,11 @@ static int64_t inline_cost(const struct codegen_plan *plan, const struct ir_grap
     return cost;
 }
 
-static int resolve_alias(const struct ir_graph *g, int id) {
-    while (codegen_is_alias(ir_node_at(g, id)->op)) id = ir_node_at(g, id)->in[0];
-    return id;
-}
-
 /* Whether node id reads (through aliases) a node marked in `set`. */
 static int reads_any(const struct ir_graph *g, int id, const char *set) {
     const struct ir_node *n = ir_node_at(g, id);
     for (int i = 0; i < ir_op_arity(n->op); i++)
-        if (set[resolve_alias(g, n->in[i])]) return 1;
+        if (set[ir_resolve_alias(g, n->in[i])]) return 1;
     return 0;
 }
 
@@ -146,7 +115,7 @@ struct group {
  * leader keeps a kernel of its own). */
 static int grow_group(const struct ir_graph *g, const struct codegen_plan *plan, const int *claimed, int lead,
                       char *in, char *needs_main, struct group *grp) {
-    int n = g->n_nodes, is_main = !is_elementwise(ir_node_at(g, lead)->op);
+    int n = g->n_nodes, is_main = !ir_op_is_elementwise(ir_node_at(g, lead)->op);
     int64_t numel = ir_node_numel(ir_node_at(g, lead));
     memset(in, 0, (size_t)n);
     memset(needs_main, 0, (size_t)n);
@@ -158,9 +127,9 @@ static int grow_group(const struct ir_graph *g, const struct codegen_plan *plan,
     int end = lead + 1;
     for (; end < n; end++) {
         const struct ir_node *x = ir_node_at(g, end);
-        if (codegen_is_alias(x->op) || !reads_any(g, end, in)) continue;
+        if (ir_op_is_alias(x->op) || !reads_any(g, end, in)) continue;
         int stored = plan->slot[end] >= 0;
-        if (!is_elementwise(x->op) || ir_node_numel(x) != numel || claimed[end] >= 0 ||
+        if (!ir_op_is_elementwise(x->op) || ir_node_numel(x) != numel || claimed[end] >= 0 ||
             (stored && grp->n_roots == CODEGEN_MAX_ROOTS))
             break; /* the first reader outside: the group ends before it */
         in[end] = 1;
@@ -170,7 +139,7 @@ static int grow_group(const struct ir_graph *g, const struct codegen_plan *plan,
     /* Nodes from `end` on are outside. An inlined node they read is computed in their kernel: fine if it
      * only reads stored values, impossible if it needs the main loop's. */
     for (int id = end; id < n; id++)
-        if (!codegen_is_alias(ir_node_at(g, id)->op) && reads_any(g, id, needs_main)) return -1;
+        if (!ir_op_is_alias(ir_node_at(g, id)->op) && reads_any(g, id, needs_main)) return -1;
     return grp->n_roots > (is_main ? 0 : 1) ? 0 : -1;
 }
 
@@ -183,7 +152,7 @@ static int choose_fusion(const struct ir_graph *g, const struct uses *u, struct 
         const struct ir_node *x = ir_node_at(g, id);
         group_of[id] = -1;
         if (x->op == IR_CONST) plan->slot[id] = -1;
-        else if (codegen_is_alias(x->op)) plan->slot[id] = plan->slot[x->in[0]]; /* pending or -1, as its input */
+        else if (ir_op_is_alias(x->op)) plan->slot[id] = plan->slot[x->in[0]]; /* pending or -1, as its input */
         else plan->slot[id] = is_inlinable(x->op) && inline_node(g, u, id) ? -1 : 1;
     }
     char *in = malloc((size_t)n + 1), *needs_main = malloc((size_t)n + 1);
@@ -196,8 +165,8 @@ static int choose_fusion(const struct ir_graph *g, const struct uses *u, struct 
     for (int pass = 0; pass < 2; pass++)
         for (int id = 0; id < n; id++) {
             enum ir_op op = ir_node_at(g, id)->op;
-            int main_loop = (ir_op_is_reduction(op) || op == IR_MATMUL || ir_op_is_conv(op)) && !u->is_output[id];
-            if (group_of[id] >= 0 || plan->slot[id] < 0 || !(pass == 0 ? main_loop : is_elementwise(op))) continue;
+            int main_loop = (ir_op_is_reduction(op) || ir_op_kind(op) == IR_K_CONTRACTION) && !u->is_output[id];
+            if (group_of[id] >= 0 || plan->slot[id] < 0 || !(pass == 0 ? main_loop : ir_op_is_elementwise(op))) continue;
             struct group *grp = &groups[*n_groups];
             if (grow_group(g, plan, group_of, id, in, needs_main, grp) != 0) continue;
             for (int x = id; x < n; x++)
@@ -259,7 +228,7 @@ static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan
     int first = grp->roots[0], main = grp->main, m = main >= 0 ? main : first;
     const struct ir_node *x = ir_node_at(g, m);
     int64_t numel = ir_node_numel(ir_node_at(g, first)), range = numel, epilogue = 0, work;
-    if (main >= 0 || !(ir_op_is_reduction(x->op) || x->op == IR_MATMUL || ir_op_is_conv(x->op))) /* has epilogue */
+    if (main >= 0 || !(ir_op_is_reduction(x->op) || ir_op_kind(x->op) == IR_K_CONTRACTION)) /* has an epilogue */
         for (int r = 0; r < grp->n_roots; r++) epilogue += numel * inline_cost(plan, g, grp->roots[r], main, 1);
     if (ir_op_is_reduction(x->op)) {
         work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1, 0));
@@ -375,7 +344,7 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
             for (int id = 0; id < n; id++) {
                 const struct ir_node *x = ir_node_at(g, id);
                 group_of[id] = -1;
-                plan->slot[id] = x->op == IR_CONST || (codegen_is_alias(x->op) && plan->slot[x->in[0]] < 0) ? -1 : 1;
+                plan->slot[id] = x->op == IR_CONST || (ir_op_is_alias(x->op) && plan->slot[x->in[0]] < 0) ? -1 : 1;
             }
         }
     }
@@ -393,7 +362,7 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
         /* Kernels in node order; a group's runs where its last root is. */
         for (int id = 0; id < n; id++) {
             const struct ir_node *x = ir_node_at(g, id);
-            if (x->op == IR_INPUT || x->op == IR_PARAM || codegen_is_alias(x->op) || plan->slot[id] < 0) continue;
+            if (x->op == IR_INPUT || x->op == IR_PARAM || ir_op_is_alias(x->op) || plan->slot[id] < 0) continue;
             const struct group *grp = group_of[id] >= 0 ? &groups[group_of[id]] : NULL;
             struct group single = {-1, 1, {id}};
             if (!grp) add_group_kernel(g, plan, &single);
@@ -401,7 +370,7 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
         }
         /* Reshape and stop_grad share their input's slot: same elements, same order. */
         for (int id = 0; id < n; id++)
-            if (codegen_is_alias(ir_node_at(g, id)->op)) plan->slot[id] = plan->slot[ir_node_at(g, id)->in[0]];
+            if (ir_op_is_alias(ir_node_at(g, id)->op)) plan->slot[id] = plan->slot[ir_node_at(g, id)->in[0]];
         ok = plan_memory(g, plan, !opts || !opts->no_memory_planning) == 0;
     }
     free(u.count), free(u.is_output), free(u.reread), free(group_of), free(groups);

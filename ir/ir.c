@@ -5,17 +5,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The op table, as an array indexed by op. */
 static const struct {
     const char *name;
+    enum ir_kind kind;
     int arity;
+    unsigned attrs, grad;
+    enum ir_cost cost;
+    unsigned props;
+    const char *value_key;
+    double value_default;
 } op_info[IR_OP_COUNT] = {
-#define X(e, s, n) [e] = {s, n},
+#define X(e, s, k, n, a, gr, c, pr, vk, vd) [e] = {s, k, n, a, gr, c, pr, vk, vd},
     IR_OPS(X)
 #undef X
 };
 
-const char *ir_op_name(enum ir_op op) { return (unsigned)op < IR_OP_COUNT ? op_info[op].name : "?"; }
-int ir_op_arity(enum ir_op op) { return op_info[op].arity; }
+/* Rows that contradict themselves do not compile: the kind fixes the arity (movement: 1, or 2 for
+ * concat), a gradient flows only into operands that exist, and a value key goes with IR_A_VALUE. */
+#define X(e, s, k, n, a, gr, c, pr, vk, vd)                                                                    \
+    _Static_assert((k == IR_K_LEAF) == (n == 0) && (k != IR_K_UNARY || n == 1) && (k != IR_K_BINARY || n == 2) && \
+                       (k != IR_K_TERNARY || n == 3) && (k != IR_K_REDUCTION || n == 1) &&                    \
+                       (k != IR_K_ALIAS || n == 1) && (k != IR_K_CONTRACTION || n == 2) && n <= IR_MAX_INPUTS, \
+                   #e ": kind and arity disagree");                                                            \
+    _Static_assert((gr & ~((1u << n) - 1)) == 0 || gr == IR_G_ALL, #e ": gradient into a missing operand");    \
+    _Static_assert(((a & IR_A_VALUE) != 0) == (vk != NULL), #e ": a value attribute needs a key");
+IR_OPS(X)
+#undef X
+
+static int known(enum ir_op op) { return (unsigned)op < IR_OP_COUNT; }
+
+const char *ir_op_name(enum ir_op op) { return known(op) ? op_info[op].name : "?"; }
+int ir_op_arity(enum ir_op op) { return known(op) ? op_info[op].arity : 0; }
+enum ir_kind ir_op_kind(enum ir_op op) { return known(op) ? op_info[op].kind : IR_K_LEAF; }
+unsigned ir_op_attrs(enum ir_op op) { return known(op) ? op_info[op].attrs : 0; }
+int ir_op_grad_flows(enum ir_op op, int k) {
+    return known(op) && k >= 0 && k < op_info[op].arity && (op_info[op].grad >> k & 1);
+}
+enum ir_cost ir_op_cost(enum ir_op op) { return known(op) ? op_info[op].cost : IR_C_CHEAP; }
+int ir_op_rereads(enum ir_op op) { return known(op) && (op_info[op].props & IR_P_REREADS); }
+int ir_op_commutes(enum ir_op op) { return known(op) && (op_info[op].props & IR_P_COMMUTES); }
+const char *ir_op_value_key(enum ir_op op) { return known(op) ? op_info[op].value_key : NULL; }
+double ir_op_default_attr(enum ir_op op) { return known(op) ? op_info[op].value_default : 0.0; }
 
 int ir_op_from_name(const char *name) {
     for (int i = 0; i < IR_OP_COUNT; i++)
@@ -23,17 +54,22 @@ int ir_op_from_name(const char *name) {
     return -1;
 }
 
-int ir_op_is_unary_elementwise(enum ir_op op) { return op >= IR_NEG && op <= IR_COS; }
-int ir_op_is_binary_elementwise(enum ir_op op) { return op >= IR_ADD && op <= IR_EQ; }
-int ir_op_is_reduction(enum ir_op op) { return op == IR_SUM || op == IR_MAX; }
+int ir_op_is_unary_elementwise(enum ir_op op) { return ir_op_kind(op) == IR_K_UNARY; }
+int ir_op_is_binary_elementwise(enum ir_op op) { return ir_op_kind(op) == IR_K_BINARY; }
+int ir_op_is_elementwise(enum ir_op op) {
+    enum ir_kind k = ir_op_kind(op);
+    return k == IR_K_UNARY || k == IR_K_BINARY || k == IR_K_TERNARY;
+}
+int ir_op_is_reduction(enum ir_op op) { return ir_op_kind(op) == IR_K_REDUCTION; }
+int ir_op_is_alias(enum ir_op op) { return ir_op_kind(op) == IR_K_ALIAS; }
+int ir_op_has_value(enum ir_op op) { return (ir_op_attrs(op) & IR_A_VALUE) != 0; }
 int ir_op_is_conv(enum ir_op op) { return op == IR_CONV2D || op == IR_CONV2D_BWD_DATA || op == IR_CONV2D_BWD_WEIGHT; }
-int ir_op_has_range(enum ir_op op) { return op == IR_SLICE || op == IR_PAD || ir_op_is_conv(op); }
 
 /* The shapes: conv2d (x, w) -> y; bwd_data (dy, w) -> dx; bwd_weight (x, dy) -> dw. */
 int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const struct ir_node *b,
                      struct ir_conv_geometry *cg, char *why, size_t len) {
     const struct ir_node *x = n->op == IR_CONV2D_BWD_DATA ? n : a;
-    const struct ir_node *w = n->op == IR_CONV2D ? b : n->op == IR_CONV2D_BWD_DATA ? b : n;
+    const struct ir_node *w = n->op == IR_CONV2D_BWD_WEIGHT ? n : b;
     const struct ir_node *y = n->op == IR_CONV2D ? n : n->op == IR_CONV2D_BWD_DATA ? a : b;
     if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4) {
         snprintf(why, len, "x, w and y must be 4-D");
@@ -42,8 +78,8 @@ int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const str
     *cg = (struct ir_conv_geometry){x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0], w->shape[2],
                                     w->shape[3], y->shape[2], y->shape[3], n->start[2], n->start[3], n->step[2],
                                     n->step[3]};
-    if (n->start[0] || n->start[1] || n->step[0] != 1 || n->step[1] != 1 || cg->ph < 0 || cg->pw < 0 || cg->sh < 1 ||
-        cg->sw < 1 || cg->ph > (1 << 20) || cg->ph != cg->pw || cg->sh != cg->sw) {
+    if (n->start[0] || n->start[1] || n->step[0] != 1 || n->step[1] != 1 || cg->ph < 0 || cg->sh < 1 ||
+        cg->ph > (1 << 20) || cg->ph != cg->pw || cg->sh != cg->sw) {
         snprintf(why, len, "padding must be start=0,0,p,p (p >= 0) and stride step=1,1,s,s (s >= 1)");
         return -1;
     }
@@ -58,10 +94,25 @@ int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const str
     }
     return 0;
 }
-int ir_op_has_value(enum ir_op op) { return op == IR_CONST || op == IR_LEAKY_RELU || op == IR_ELU; }
 
-double ir_op_default_attr(enum ir_op op) {
-    return op == IR_LEAKY_RELU ? 0.01 : op == IR_ELU ? 1.0 : 0.0;
+void ir_node_canonicalize(struct ir_node *n) {
+    unsigned a = ir_op_attrs(n->op);
+    for (int i = ir_op_arity(n->op); i < IR_MAX_INPUTS; i++) n->in[i] = -1;
+    if (!(a & IR_A_NAME)) memset(n->name, 0, sizeof n->name);
+    else { /* bytes after the terminator do not matter */
+        size_t len = strnlen(n->name, IR_NAME_LEN - 1);
+        memset(n->name + len, 0, IR_NAME_LEN - len);
+    }
+    if (!(a & IR_A_VALUE)) n->value = 0;
+    if (!(a & IR_A_AXES)) n->axes = 0;
+    n->flags = a & IR_A_FLAGS ? n->flags & (IR_TRANS_A | IR_TRANS_B) : 0;
+    if (!(a & IR_A_AXIS)) n->axis = 0;
+    int nd = n->ndim >= 0 && n->ndim <= IR_MAX_DIMS ? n->ndim : 0;
+    for (int i = 0; i < IR_MAX_DIMS; i++) {
+        if (!(a & IR_A_PERM) || i >= nd) n->perm[i] = 0;
+        if (!(a & IR_A_RANGE) || i >= nd) n->start[i] = n->step[i] = 0;
+        if (i >= nd) n->shape[i] = 0;
+    }
 }
 
 int ir_graph_fail(struct ir_graph *g, const char *fmt, ...) {
@@ -101,9 +152,16 @@ int64_t ir_node_numel(const struct ir_node *n) {
     return k;
 }
 
+int ir_resolve_alias(const struct ir_graph *g, int id) {
+    while (ir_op_is_alias(g->nodes[id].op)) id = g->nodes[id].in[0];
+    return id;
+}
+
 /* ---- hash-consing ---- */
 
-/* Nodes are compared field by field (not with memcmp) so padding and unused name bytes never matter. */
+/* Nodes are compared field by field (not with memcmp) so padding never matters. Every node is canonical
+ * (ir_node_canonicalize: fields its op does not use are zero), so comparing and hashing every field
+ * compares what the op uses. */
 static int node_equal(const struct ir_node *a, const struct ir_node *b) {
     if (a->op != b->op || a->ndim != b->ndim || a->axes != b->axes || a->flags != b->flags || a->axis != b->axis)
         return 0;
@@ -159,7 +217,7 @@ static int hash_grow(struct ir_graph *g) {
 
 /* Appends n unless an equal node exists; returns its id. */
 static int intern(struct ir_graph *g, struct ir_node *n) {
-    for (int i = ir_op_arity(n->op); i < IR_MAX_INPUTS; i++) n->in[i] = -1;
+    ir_node_canonicalize(n);
     int slot = hash_find_slot(g, n);
     if (g->hash_slots[slot] >= 0) return g->hash_slots[slot];
     if (g->n_nodes == g->cap_nodes) {
@@ -713,28 +771,19 @@ int ir_verify(const struct ir_graph *g, char *err, size_t errlen) {
 
 int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
     if ((unsigned)src->op >= IR_OP_COUNT) return ir_graph_fail(g, "unknown op %d", (int)src->op);
-    /* Canonical form: fields the op does not use are zero, so equal nodes hash alike. */
-    struct ir_node n = blank(src->op, src->ndim >= 0 && src->ndim <= IR_MAX_DIMS ? src->ndim : 0, src->shape);
-    n.ndim = src->ndim;
-    for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = src->in[i];
-    if (ir_op_has_value(n.op)) n.value = src->value;
-    if (ir_op_is_reduction(n.op)) n.axes = src->axes;
-    if (n.op == IR_MATMUL) n.flags = src->flags & (IR_TRANS_A | IR_TRANS_B);
-    if (n.op == IR_CONCAT) n.axis = src->axis;
-    for (int i = 0; i < n.ndim; i++) {
-        if (n.op == IR_PERMUTE) n.perm[i] = src->perm[i];
-        if (ir_op_has_range(n.op)) n.start[i] = src->start[i], n.step[i] = src->step[i];
-    }
-    char why[200];
-    if (n.op == IR_INPUT || n.op == IR_PARAM) {
+    if (ir_op_attrs(src->op) & IR_A_NAME) {
         size_t len = strnlen(src->name, IR_NAME_LEN);
         if (len == 0 || len >= IR_NAME_LEN)
             return ir_graph_fail(g, "argument names must have 1 to %d characters", IR_NAME_LEN - 1);
-        memcpy(n.name, src->name, len);
+    }
+    struct ir_node n = *src;
+    ir_node_canonicalize(&n);
+    if (n.op == IR_INPUT || n.op == IR_PARAM) {
         int other = ir_graph_find_arg(g, n.name);
         if (other >= 0 && !node_equal(&g->nodes[other], &n))
             return ir_graph_fail(g, "'%s' is already an argument of another kind or shape", n.name);
     }
+    char why[200];
     if (check_node(g, g->n_nodes, &n, why, sizeof why) != 0) return ir_graph_fail(g, "%s: %s", ir_op_name(n.op), why);
     return intern(g, &n);
 }
@@ -775,15 +824,17 @@ void ir_print(const struct ir_graph *g, FILE *out) {
     for (int id = 0; id < g->n_nodes; id++) {
         const struct ir_node *n = &g->nodes[id];
         fprintf(out, "  %%%d = %s", id, ir_op_name(n->op));
-        if (n->op == IR_INPUT || n->op == IR_PARAM) {
+        unsigned attrs = ir_op_attrs(n->op);
+        const char *vkey = ir_op_value_key(n->op);
+        if (attrs & IR_A_NAME) {
             fputc(' ', out);
             ir_print_name(out, n->name);
         }
-        if (n->op == IR_CONST) fprintf(out, " %.17g", n->value);
+        if (vkey && !*vkey) fprintf(out, " %.17g", n->value);
         for (int i = 0; i < ir_op_arity(n->op); i++) fprintf(out, "%s %%%d", i ? "," : "", n->in[i]);
         fprintf(out, " : ");
         ir_print_shape(out, n->ndim, n->shape);
-        if (ir_op_is_reduction(n->op)) {
+        if (attrs & IR_A_AXES) {
             fprintf(out, " axes=");
             int first = 1;
             for (int i = 0; i < n->ndim; i++)
@@ -792,15 +843,14 @@ void ir_print(const struct ir_graph *g, FILE *out) {
                     first = 0;
                 }
         }
-        if (n->op == IR_PERMUTE) print_list_int(out, " perm=", n->ndim, n->perm);
-        if (ir_op_has_range(n->op)) {
+        if (attrs & IR_A_PERM) print_list_int(out, " perm=", n->ndim, n->perm);
+        if (attrs & IR_A_RANGE) {
             print_list(out, " start=", n->ndim, n->start);
             print_list(out, " step=", n->ndim, n->step);
         }
-        if (n->op == IR_CONCAT) fprintf(out, " axis=%d", n->axis);
-        if (n->op == IR_LEAKY_RELU) fprintf(out, " slope=%.17g", n->value);
-        if (n->op == IR_ELU) fprintf(out, " alpha=%.17g", n->value);
-        if (n->op == IR_MATMUL && n->flags)
+        if (attrs & IR_A_AXIS) fprintf(out, " axis=%d", n->axis);
+        if (vkey && *vkey) fprintf(out, " %s=%.17g", vkey, n->value);
+        if ((attrs & IR_A_FLAGS) && n->flags)
             fprintf(out, "%s%s", n->flags & IR_TRANS_A ? " trans_a" : "", n->flags & IR_TRANS_B ? " trans_b" : "");
         fputc('\n', out);
     }

@@ -23,64 +23,118 @@
  * parameter's gradient and Adam state ("grad:", "new:m:", runtime/model.h). */
 #define IR_PARAM_NAME_MAX 47
 
-/* X(enum, printed name, number of inputs). Grep an op's enum to find its builder, gradient rule,
- * interpreter case and LLVM emitter. */
-#define IR_OPS(X)                                                                                  \
-    X(IR_INPUT, "input", 0)         /* named data argument, bound at run time              */     \
-    X(IR_PARAM, "param", 0)         /* named trainable parameter, bound at run time        */     \
-    X(IR_CONST, "const", 0)         /* every element equals value                          */     \
-    X(IR_NEG, "neg", 1)                                                                            \
-    X(IR_EXP, "exp", 1)                                                                            \
-    X(IR_LOG, "log", 1)                                                                            \
-    X(IR_TANH, "tanh", 1)                                                                          \
-    X(IR_SIGMOID, "sigmoid", 1)                                                                    \
-    X(IR_SILU, "silu", 1)           /* x * sigmoid(x)                                      */     \
-    X(IR_SOFTPLUS, "softplus", 1)   /* log(1 + exp(x)), computed stably                    */     \
-    X(IR_RELU, "relu", 1)                                                                          \
-    X(IR_STEP, "step", 1)           /* 1 if x > 0 else 0: the derivative of relu           */     \
-    X(IR_SQUARE, "square", 1)                                                                      \
-    X(IR_SQRT, "sqrt", 1)                                                                          \
-    X(IR_ABS, "abs", 1)                                                                            \
-    X(IR_RSQRT, "rsqrt", 1)         /* 1 / sqrt(x)                                         */     \
-    X(IR_LEAKY_RELU, "leaky_relu", 1) /* x > 0 ? x : slope x; slope in `value`             */     \
-    X(IR_ELU, "elu", 1)             /* x > 0 ? x : alpha (e^x - 1); alpha in `value`       */     \
-    X(IR_GELU, "gelu", 1)           /* tanh approximation, = x sigmoid(2u) (docs/ir.md)    */     \
-    X(IR_SIN, "sin", 1)                                                                            \
-    X(IR_COS, "cos", 1)             /* last unary elementwise op                           */     \
-    X(IR_ADD, "add", 2)             /* binary elementwise ops take equal shapes            */     \
-    X(IR_SUB, "sub", 2)                                                                            \
-    X(IR_MUL, "mul", 2)                                                                            \
-    X(IR_DIV, "div", 2)                                                                            \
-    X(IR_POW, "pow", 2)             /* C's pow: a < 0 only with an integer exponent        */     \
-    X(IR_MAXIMUM, "maximum", 2)     /* a >= b ? a : b                                      */     \
-    X(IR_MINIMUM, "minimum", 2)     /* a <= b ? a : b                                      */     \
-    X(IR_LT, "lt", 2)               /* comparisons: 1 if true else 0; no gradient          */     \
-    X(IR_LE, "le", 2)                                                                              \
-    X(IR_GT, "gt", 2)                                                                              \
-    X(IR_GE, "ge", 2)                                                                              \
-    X(IR_EQ, "eq", 2)               /* last binary elementwise op                          */     \
-    X(IR_WHERE, "where", 3)         /* cond != 0 ? a : b, equal shapes; no gradient to cond */    \
-    X(IR_BROADCAST, "broadcast", 1) /* same rank; input dims are 1 or equal to the output  */     \
-    X(IR_SUM, "sum", 1)             /* sum over the axes in the `axes` bitmask, keepdims   */     \
-    X(IR_MAX, "max", 1)             /* max over `axes`, keepdims; NaN elements are skipped */     \
-    X(IR_RESHAPE, "reshape", 1)     /* same element count, row-major                       */     \
-    X(IR_MATMUL, "matmul", 2)       /* op(a)[M,K] x op(b)[K,N], op = transpose if flag; or   */    \
-                                    /* batched: [b,..] x [b,..] -> [b,M,N], flags on the last 2 */ \
-    /* convolutions: x [N,C,H,W], w [O,C,KH,KW], y [N,O,OH,OW] (OH = (H + 2 ph - KH) / sh + 1);   \
-     * start = 0,0,p,p: padding p; step = 1,1,s,s: stride s (ir_conv_geometry; square only).  */  \
-    X(IR_CONV2D, "conv2d", 2)       /* (x, w) -> y: cross-correlation, zero padding        */     \
-    X(IR_CONV2D_BWD_DATA, "conv2d_bwd_data", 2)     /* (dy, w) -> dx: adjoint of conv2d in x */   \
-    X(IR_CONV2D_BWD_WEIGHT, "conv2d_bwd_weight", 2) /* (x, dy) -> dw: adjoint in w         */     \
-    X(IR_PERMUTE, "permute", 1)     /* output axis i is input axis perm[i]                 */     \
-    X(IR_SLICE, "slice", 1)         /* out[c] = in[start + c step] per axis                */     \
-    /* pad and concat read an operand element at a clamped index where the output is padding or      \
-     * comes from the other operand (so no load is out of bounds): some elements more than once. */  \
-    X(IR_PAD, "pad", 1)             /* out[start + c step] = in[c], zero elsewhere         */     \
-    X(IR_CONCAT, "concat", 2)       /* a then b along `axis`; other dims equal             */     \
-    X(IR_STOP_GRAD, "stop_grad", 1) /* identity forward; gradient zero                     */
+/* What kind of computation an op is; the backend and the passes decide by kind, not by op. */
+enum ir_kind {
+    IR_K_LEAF,        /* no operands: input, param, const                                      */
+    IR_K_UNARY,       /* elementwise, one operand of the result's shape                        */
+    IR_K_BINARY,      /* elementwise, two operands of the result's shape                       */
+    IR_K_TERNARY,     /* elementwise, three operands (where)                                   */
+    IR_K_REDUCTION,   /* over the axes in `axes`, keeping them as size 1                       */
+    IR_K_MOVEMENT,    /* every output element is one operand element (or zero), by index math  */
+    IR_K_ALIAS,       /* the operand's elements in the same flat order (reshape, stop_grad)    */
+    IR_K_CONTRACTION, /* matmul and the convs: sums of products over a reduced index           */
+};
+
+/* The node fields an op uses (struct ir_node); all others are zero in every node of a graph. */
+enum {
+    IR_A_NONE = 0,
+    IR_A_NAME = 1,   /* name: input, param                   */
+    IR_A_VALUE = 2,  /* value: const's value, or the op's scalar attribute named in the table */
+    IR_A_AXES = 4,   /* axes bitmask                         */
+    IR_A_FLAGS = 8,  /* IR_TRANS_A | IR_TRANS_B              */
+    IR_A_AXIS = 16,  /* axis                                 */
+    IR_A_PERM = 32,  /* perm                                 */
+    IR_A_RANGE = 64, /* start and step per axis              */
+};
+
+/* Which operands a gradient flows into: bit k for operand k. */
+#define IR_G_NONE 0u
+#define IR_G_ALL 7u
+#define IR_G_2ND_3RD 6u /* where: not into the condition, which only selects */
+
+/* Work per element, for the fusion planner's estimate (backend/plan.c). */
+enum ir_cost { IR_C_FREE, IR_C_CHEAP, IR_C_TRANSC };
+
+/* Reading properties. */
+#define IR_P_NONE 0u
+#define IR_P_REREADS 1u  /* reads some operand element more than once per output element (ir_op_rereads) */
+#define IR_P_COMMUTES 2u /* op(a, b) == op(b, a) bitwise for all IEEE inputs: cse orders the operands */
+
+/* The op table: one row per op, every fact about the op that code asks for. Columns:
+ *   X(enum, printed name, kind, arity, attributes (IR_A_*), gradient flows (IR_G_*), cost (IR_C_*),
+ *     properties (IR_P_*), the printed key of `value` ("" = printed after the op name; NULL = unused),
+ *     the default of `value` for ir_unary)
+ * Everything else is derived from it (ir.c); a new op is a new row plus its semantics (docs/ir.md,
+ * "Adding an op"). Grep an op's enum to find its scalar definition, gradient rule and emitter. */
+#define IR_OPS(X)                                                                                                 \
+    X(IR_INPUT, "input", IR_K_LEAF, 0, IR_A_NAME, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, NULL, 0)                      \
+    X(IR_PARAM, "param", IR_K_LEAF, 0, IR_A_NAME, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, NULL, 0)                      \
+    X(IR_CONST, "const", IR_K_LEAF, 0, IR_A_VALUE, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, "", 0) /* every element */   \
+    X(IR_NEG, "neg", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                          \
+    X(IR_EXP, "exp", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                         \
+    X(IR_LOG, "log", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                         \
+    X(IR_TANH, "tanh", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                       \
+    X(IR_SIGMOID, "sigmoid", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                 \
+    X(IR_SILU, "silu", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0) /* x sigmoid(x) */    \
+    X(IR_SOFTPLUS, "softplus", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0) /* stable */  \
+    X(IR_RELU, "relu", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                        \
+    X(IR_STEP, "step", IR_K_UNARY, 1, IR_A_NONE, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, NULL, 0) /* relu' */           \
+    X(IR_SQUARE, "square", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                    \
+    X(IR_SQRT, "sqrt", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                        \
+    X(IR_ABS, "abs", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                          \
+    X(IR_RSQRT, "rsqrt", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                      \
+    X(IR_LEAKY_RELU, "leaky_relu", IR_K_UNARY, 1, IR_A_VALUE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, "slope", 0.01)     \
+    X(IR_ELU, "elu", IR_K_UNARY, 1, IR_A_VALUE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, "alpha", 1.0)                   \
+    X(IR_GELU, "gelu", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0) /* tanh form */       \
+    X(IR_SIN, "sin", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                         \
+    X(IR_COS, "cos", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                         \
+    X(IR_ADD, "add", IR_K_BINARY, 2, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_COMMUTES, NULL, 0)                     \
+    X(IR_SUB, "sub", IR_K_BINARY, 2, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                         \
+    X(IR_MUL, "mul", IR_K_BINARY, 2, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_COMMUTES, NULL, 0)                     \
+    X(IR_DIV, "div", IR_K_BINARY, 2, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                         \
+    X(IR_POW, "pow", IR_K_BINARY, 2, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0) /* C's pow */          \
+    X(IR_MAXIMUM, "maximum", IR_K_BINARY, 2, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                 \
+    X(IR_MINIMUM, "minimum", IR_K_BINARY, 2, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                 \
+    X(IR_LT, "lt", IR_K_BINARY, 2, IR_A_NONE, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, NULL, 0) /* 1 if true else 0 */   \
+    X(IR_LE, "le", IR_K_BINARY, 2, IR_A_NONE, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, NULL, 0)                          \
+    X(IR_GT, "gt", IR_K_BINARY, 2, IR_A_NONE, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, NULL, 0)                          \
+    X(IR_GE, "ge", IR_K_BINARY, 2, IR_A_NONE, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, NULL, 0)                          \
+    X(IR_EQ, "eq", IR_K_BINARY, 2, IR_A_NONE, IR_G_NONE, IR_C_CHEAP, IR_P_NONE, NULL, 0)                          \
+    X(IR_WHERE, "where", IR_K_TERNARY, 3, IR_A_NONE, IR_G_2ND_3RD, IR_C_CHEAP, IR_P_NONE, NULL, 0) /* c ? a : b */ \
+    X(IR_BROADCAST, "broadcast", IR_K_MOVEMENT, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, NULL, 0)        \
+    X(IR_SUM, "sum", IR_K_REDUCTION, 1, IR_A_AXES, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                      \
+    X(IR_MAX, "max", IR_K_REDUCTION, 1, IR_A_AXES, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                      \
+    X(IR_RESHAPE, "reshape", IR_K_ALIAS, 1, IR_A_NONE, IR_G_ALL, IR_C_FREE, IR_P_NONE, NULL, 0)                   \
+    X(IR_MATMUL, "matmul", IR_K_CONTRACTION, 2, IR_A_FLAGS, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, NULL, 0)          \
+    X(IR_CONV2D, "conv2d", IR_K_CONTRACTION, 2, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, NULL, 0)          \
+    X(IR_CONV2D_BWD_DATA, "conv2d_bwd_data", IR_K_CONTRACTION, 2, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, \
+      NULL, 0)                                                                                                    \
+    X(IR_CONV2D_BWD_WEIGHT, "conv2d_bwd_weight", IR_K_CONTRACTION, 2, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP,           \
+      IR_P_REREADS, NULL, 0)                                                                                      \
+    X(IR_PERMUTE, "permute", IR_K_MOVEMENT, 1, IR_A_PERM, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)               \
+    X(IR_SLICE, "slice", IR_K_MOVEMENT, 1, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                  \
+    X(IR_PAD, "pad", IR_K_MOVEMENT, 1, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, NULL, 0)                   \
+    X(IR_CONCAT, "concat", IR_K_MOVEMENT, 2, IR_A_AXIS, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, NULL, 0)              \
+    X(IR_STOP_GRAD, "stop_grad", IR_K_ALIAS, 1, IR_A_NONE, IR_G_NONE, IR_C_FREE, IR_P_NONE, NULL, 0)
+
+/* The ops' meanings, beyond their names (docs/ir.md has them all, with NaN, inf and tie behaviour):
+ *   softplus log(1 + e^x) computed stably; step 1 if x > 0 else 0; rsqrt 1/sqrt(x);
+ *   leaky_relu x > 0 ? x : slope x; elu x > 0 ? x : alpha (e^x - 1); gelu x sigmoid(2u) (ir_scalar.c);
+ *   pow is C's pow (a < 0 only with an integer exponent); maximum a >= b ? a : b, minimum a <= b ? a : b
+ *   (a on ties); comparisons are ordered (false on NaN); where: cond != 0 (NaN included) picks a;
+ *   broadcast: same rank, input dims 1 or equal to the output's; sum/max over `axes` (max skips NaN);
+ *   reshape: same element count, row-major; matmul: op(a)[M,K] x op(b)[K,N] with op = transpose where
+ *   flagged, or batched [b,..] x [b,..] -> [b,M,N] with the flags on the last two dims; permute: output
+ *   axis i is input axis perm[i]; slice: out[c] = in[start + c step]; pad: out[start + c step] = in[c],
+ *   zero elsewhere; concat: a then b along `axis`; conv2d (x, w) -> y, conv2d_bwd_data (dy, w) -> dx,
+ *   conv2d_bwd_weight (x, dy) -> dw: x [N,C,H,W], w [O,C,KH,KW], y [N,O,OH,OW] with OH = (H + 2p - KH) / s
+ *   + 1, cross-correlation with zero padding p (start = 0,0,p,p) and stride s (step = 1,1,s,s), the two
+ *   bwd ops its adjoints in x and in w (ir_conv_geometry). Pad and concat read an operand element at a clamped
+ *   index where the output is padding or comes from the other operand (so no load is out of bounds):
+ *   some elements more than once, hence IR_P_REREADS. */
 
 enum ir_op {
-#define X(e, s, n) e,
+#define X(e, ...) e,
     IR_OPS(X)
 #undef X
         IR_OP_COUNT
@@ -119,25 +173,42 @@ struct ir_graph {
     char error[256];
 };
 
+/* Facts from the op table (IR_OPS). */
 const char *ir_op_name(enum ir_op op);
 int ir_op_arity(enum ir_op op);
 /* The op with this printed name, or -1. */
 int ir_op_from_name(const char *name);
-int ir_op_is_unary_elementwise(enum ir_op op);
-int ir_op_is_binary_elementwise(enum ir_op op);
-int ir_op_is_conv(enum ir_op op); /* conv2d and its two adjoints */
-int ir_op_has_range(enum ir_op op); /* the op uses start and step: slice, pad, convs */
+enum ir_kind ir_op_kind(enum ir_op op);
+unsigned ir_op_attrs(enum ir_op op);              /* IR_A_* bits */
+int ir_op_grad_flows(enum ir_op op, int operand); /* a gradient flows into this operand */
+enum ir_cost ir_op_cost(enum ir_op op);
+int ir_op_rereads(enum ir_op op);  /* IR_P_REREADS */
+int ir_op_commutes(enum ir_op op); /* IR_P_COMMUTES */
+/* The printed key of the op's `value` attribute ("slope"), "" for const's (printed after the op name),
+ * or NULL if it has none. */
+const char *ir_op_value_key(enum ir_op op);
+double ir_op_default_attr(enum ir_op op);
+int ir_op_is_unary_elementwise(enum ir_op op);  /* kind IR_K_UNARY */
+int ir_op_is_binary_elementwise(enum ir_op op); /* kind IR_K_BINARY */
+int ir_op_is_elementwise(enum ir_op op);        /* unary, binary or ternary */
+int ir_op_is_reduction(enum ir_op op);          /* kind IR_K_REDUCTION: they take `axes` */
+int ir_op_is_alias(enum ir_op op);              /* kind IR_K_ALIAS */
+int ir_op_has_value(enum ir_op op);             /* uses `value`: const, leaky_relu, elu */
+int ir_op_is_conv(enum ir_op op);               /* conv2d and its two adjoints */
 
-/* The three shapes of a convolution node n (of any of the three conv ops; a, b its operands), and its
- * padding and stride. Returns 0, or -1 with a message in why if the shapes or attributes disagree. */
+/* The three shapes of a conv node n (of any of the three conv ops; a, b its operands), its padding and
+ * stride. Returns 0, or -1 with a message in why if the shapes or attributes disagree. */
 struct ir_conv_geometry {
-    int64_t n, c, h, w;   /* x */
-    int64_t o, kh, kw;    /* w [O, C, KH, KW] */
-    int64_t oh, ow;       /* y [N, O, OH, OW] */
+    int64_t n, c, h, w; /* x */
+    int64_t o, kh, kw;  /* w [O, C, KH, KW] */
+    int64_t oh, ow;     /* y [N, O, OH, OW] */
     int64_t ph, pw, sh, sw;
 };
 int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const struct ir_node *b,
                      struct ir_conv_geometry *cg, char *why, size_t len);
+/* Zeroes the fields n's op does not use (IR_A_*) and the inputs past its arity: the canonical form
+ * every node of a graph has, so nodes are compared and hashed on what they mean. */
+void ir_node_canonicalize(struct ir_node *n);
 
 struct ir_graph *ir_graph_new(void);
 void ir_graph_free(struct ir_graph *g);
@@ -146,6 +217,8 @@ const char *ir_graph_error(const struct ir_graph *g);
 int ir_graph_fail(struct ir_graph *g, const char *fmt, ...);
 int64_t ir_node_numel(const struct ir_node *n);
 static inline const struct ir_node *ir_node_at(const struct ir_graph *g, int id) { return &g->nodes[id]; }
+/* The node an alias chain (reshape, stop_grad: same elements, same order) starts from; id if none. */
+int ir_resolve_alias(const struct ir_graph *g, int id);
 
 /* Builders. Each returns a node id, or -1 with ir_graph_error() set. */
 int ir_input(struct ir_graph *g, const char *name, int ndim, const int64_t *shape);
@@ -154,8 +227,6 @@ int ir_const(struct ir_graph *g, double value, int ndim, const int64_t *shape);
 /* ir_unary gives leaky_relu and elu their default attribute (slope 0.01, alpha 1); ir_unary_attr sets it. */
 int ir_unary(struct ir_graph *g, enum ir_op op, int a);
 int ir_unary_attr(struct ir_graph *g, enum ir_op op, int a, double attr);
-double ir_op_default_attr(enum ir_op op);
-int ir_op_has_value(enum ir_op op); /* the op uses `value`: const, leaky_relu, elu */
 int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b); /* equal shapes */
 int ir_where(struct ir_graph *g, int cond, int a, int b);       /* equal shapes */
 /* numpy broadcasting: right-aligned, size-1 dims stretch; inserts reshape and broadcast nodes. */
@@ -166,7 +237,6 @@ int ir_broadcast(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 int ir_broadcast_to(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 int ir_sum(struct ir_graph *g, int a, unsigned axes);
 int ir_max(struct ir_graph *g, int a, unsigned axes);
-int ir_op_is_reduction(enum ir_op op); /* sum, max: they take `axes` */
 int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape);
 /* op(a) [M, K] x op(b) [K, N] -> [M, N], op = transpose where flagged. Batched: 3-D operands with the
  * same leading size b, one product per batch -> [b, M, N]; the flags transpose the last two dims. */

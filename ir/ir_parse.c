@@ -337,12 +337,23 @@ static int parse_int_list(struct parser *p, int ndim, int64_t max, int64_t *v, c
     return 0;
 }
 
+/* The op whose scalar attribute is printed as `word=` (leaky_relu's slope), or -1. */
+static int value_op(const char *word) {
+    for (int op = 0; op < IR_OP_COUNT; op++) {
+        const char *key = ir_op_value_key((enum ir_op)op);
+        if (key && *key && strcmp(key, word) == 0) return op;
+    }
+    return -1;
+}
+
 /* Attributes after the shape: `axes=0,1` (sum), `trans_a`, `trans_b` (matmul). */
 static int parse_attrs(struct parser *p, struct ir_node *n) {
     int have_axes = 0, have_value = 0, have_perm = 0, have_start = 0, have_step = 0, have_axis = 0;
-    int strided = ir_op_has_range(n->op);
+    unsigned attrs = ir_op_attrs(n->op);
+    int strided = (attrs & IR_A_RANGE) != 0;
     /* the name of the op's scalar attribute, if it has one besides const's value */
-    const char *value_name = n->op == IR_LEAKY_RELU ? "slope" : n->op == IR_ELU ? "alpha" : NULL;
+    const char *value_name = ir_op_value_key(n->op);
+    if (value_name && !*value_name) value_name = NULL;
     for (;;) {
         skip_hspace(p);
         if (!is_word_start(peek(p))) break;
@@ -350,7 +361,7 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
         char word[32];
         parse_word(p, word, sizeof word, "an attribute");
         if (strcmp(word, "axes") == 0) {
-            if (!ir_op_is_reduction(n->op))
+            if (!(attrs & IR_A_AXES))
                 return error_at(p, loc, "'axes' applies to sum and max only, not %s", ir_op_name(n->op));
             if (have_axes) return error_at(p, loc, "'axes' is given twice");
             have_axes = 1;
@@ -370,7 +381,7 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
             }
         } else if (strcmp(word, "perm") == 0 || strcmp(word, "start") == 0 || strcmp(word, "step") == 0) {
             int is_perm = word[0] == 'p', *have = is_perm ? &have_perm : word[2] == 'a' ? &have_start : &have_step;
-            if (is_perm ? n->op != IR_PERMUTE : !strided)
+            if (is_perm ? !(attrs & IR_A_PERM) : !strided)
                 return error_at(p, loc, "'%s' applies to %s only, not %s", word, is_perm ? "permute" : "slice, pad and convs",
                                 ir_op_name(n->op));
             if (*have) return error_at(p, loc, "'%s' is given twice", word);
@@ -384,7 +395,7 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
                 else n->step[i] = v[i];
             }
         } else if (strcmp(word, "axis") == 0) {
-            if (n->op != IR_CONCAT) return error_at(p, loc, "'axis' applies to concat only, not %s", ir_op_name(n->op));
+            if (!(attrs & IR_A_AXIS)) return error_at(p, loc, "'axis' applies to concat only, not %s", ir_op_name(n->op));
             if (have_axis) return error_at(p, loc, "'axis' is given twice");
             have_axis = 1;
             int64_t v;
@@ -392,9 +403,9 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
             p->pos++;
             if (parse_uint(p, IR_MAX_DIMS, &v, "an axis") != 0) return -1;
             n->axis = (int)v;
-        } else if (strcmp(word, "slope") == 0 || strcmp(word, "alpha") == 0) {
+        } else if (value_op(word) >= 0) {
             if (!value_name || strcmp(word, value_name) != 0)
-                return error_at(p, loc, "'%s' applies to %s only, not %s", word, word[0] == 's' ? "leaky_relu" : "elu",
+                return error_at(p, loc, "'%s' applies to %s only, not %s", word, ir_op_name(value_op(word)),
                                 ir_op_name(n->op));
             if (have_value) return error_at(p, loc, "'%s' is given twice", word);
             have_value = 1;
@@ -402,7 +413,7 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
             p->pos++;
             if (parse_number(p, &n->value, "a number") != 0) return -1;
         } else if (strcmp(word, "trans_a") == 0 || strcmp(word, "trans_b") == 0) {
-            if (n->op != IR_MATMUL) return error_at(p, loc, "'%s' applies to matmul only, not %s", word, ir_op_name(n->op));
+            if (!(attrs & IR_A_FLAGS)) return error_at(p, loc, "'%s' applies to matmul only, not %s", word, ir_op_name(n->op));
             unsigned f = word[6] == 'a' ? IR_TRANS_A : IR_TRANS_B;
             if (n->flags & f) return error_at(p, loc, "'%s' is given twice", word);
             n->flags |= f;
@@ -410,11 +421,11 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
             return error_at(p, loc, "unknown attribute '%s'", word);
         }
     }
-    if (ir_op_is_reduction(n->op) && !have_axes) return expected(p, "'axes=' (the axes it reduces)");
-    if (n->op == IR_PERMUTE && !have_perm) return expected(p, "'perm='");
+    if ((attrs & IR_A_AXES) && !have_axes) return expected(p, "'axes=' (the axes it reduces)");
+    if ((attrs & IR_A_PERM) && !have_perm) return expected(p, "'perm='");
     if (strided && !have_start) return expected(p, "'start='");
     if (strided && !have_step) return expected(p, "'step='");
-    if (n->op == IR_CONCAT && !have_axis) return expected(p, "'axis='");
+    if ((attrs & IR_A_AXIS) && !have_axis) return expected(p, "'axis='");
     if (value_name && !have_value) {
         char what[48];
         snprintf(what, sizeof what, "'%s='", value_name);
@@ -449,9 +460,10 @@ static int parse_node(struct parser *p) {
     n.op = (enum ir_op)op;
     int tin[IR_MAX_INPUTS];
     for (int i = 0; i < IR_MAX_INPUTS; i++) n.in[i] = tin[i] = -1;
-    if (n.op == IR_INPUT || n.op == IR_PARAM) {
+    const char *vkey = ir_op_value_key(n.op);
+    if (ir_op_attrs(n.op) & IR_A_NAME) {
         if (parse_name(p, n.name, "the argument's name in double quotes") != 0) return -1;
-    } else if (n.op == IR_CONST) {
+    } else if (vkey && !*vkey) {
         skip_hspace(p);
         if (parse_number(p, &n.value, "the constant's value (a number)") != 0) return -1;
     }

@@ -34,22 +34,6 @@ static int scalar_like(struct ir_graph *g, double v, int like) { return ir_const
 static int pick(struct ir_graph *g, int cond, int gy) { return ir_where(g, cond, gy, scalar_like(g, 0, gy)); }
 static int pick_not(struct ir_graph *g, int cond, int gy) { return ir_where(g, cond, scalar_like(g, 0, gy), gy); }
 
-/* Whether a gradient flows from a node with this op into its operand k. Comparisons and step are
- * piecewise constant; where's condition only selects. */
-static int flows(enum ir_op op, int k) {
-    switch (op) {
-    case IR_STOP_GRAD:
-    case IR_STEP:
-    case IR_LT:
-    case IR_LE:
-    case IR_GT:
-    case IR_GE:
-    case IR_EQ: return 0;
-    case IR_WHERE: return k > 0;
-    default: return 1;
-    }
-}
-
 /* GELU's tanh form as x s(2u), u = K (x + C x^3) (ir_scalar.c): with s = sigmoid(2u),
  * d/dx = s + x 2s(1 - s) u' and u' = K (1 + 3 C x^2). */
 static int gelu_rule(struct ir_graph *g, int x, int gy) {
@@ -125,18 +109,9 @@ static int propagate(struct ad *ad, int id) {
     const struct ir_node x = a >= 0 ? g->nodes[a] : n;
     int c = n.in[2], need_c = c >= 0 && ad->reaches[c];
 
+    /* Leaves, stop_grad, and piecewise constant ops (step, comparisons): no gradient (the op table). */
+    if (!ir_op_grad_flows(n.op, 0) && !ir_op_grad_flows(n.op, 1) && !ir_op_grad_flows(n.op, 2)) return 0;
     switch (n.op) {
-    case IR_INPUT:
-    case IR_PARAM:
-    case IR_CONST:
-    case IR_STOP_GRAD:
-    case IR_STEP: /* piecewise constant: zero almost everywhere */
-    case IR_LT:
-    case IR_LE:
-    case IR_GT:
-    case IR_GE:
-    case IR_EQ:
-        return 0;
     case IR_ADD:
         if (need_a && accumulate(ad, a, gy)) return -1;
         if (need_b && accumulate(ad, b, gy)) return -1;
@@ -250,13 +225,13 @@ int ad_grad(struct ir_graph *g, int y, int seed, int n_wrt, const int *wrt, int 
         goto done;
     }
 
-    /* Forward: which nodes a gradient could flow from into a wrt node (see flows). */
+    /* Forward: which nodes a gradient could flow from into a wrt node (ir_op_grad_flows). */
     for (int i = 0; i < n_wrt; i++)
         if (wrt[i] < n) ad.reaches[wrt[i]] = 1;
     for (int id = 0; id < n; id++) {
         const struct ir_node *nd = &g->nodes[id];
         for (int k = 0; k < IR_MAX_INPUTS; k++)
-            if (nd->in[k] >= 0 && flows(nd->op, k) && ad.reaches[nd->in[k]]) ad.reaches[id] = 1;
+            if (nd->in[k] >= 0 && ir_op_grad_flows(nd->op, k) && ad.reaches[nd->in[k]]) ad.reaches[id] = 1;
     }
     /* Backward: which of those y depends on. Only these nodes get adjoints. */
     live[y] = ad.reaches[y];
@@ -264,7 +239,7 @@ int ad_grad(struct ir_graph *g, int y, int seed, int n_wrt, const int *wrt, int 
         if (!live[id]) continue;
         for (int k = 0; k < IR_MAX_INPUTS; k++) {
             int in = g->nodes[id].in[k];
-            if (in >= 0 && flows(g->nodes[id].op, k) && ad.reaches[in]) live[in] = 1;
+            if (in >= 0 && ir_op_grad_flows(g->nodes[id].op, k) && ad.reaches[in]) live[in] = 1;
         }
     }
 

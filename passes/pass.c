@@ -45,7 +45,7 @@ static struct ir_graph *rebuild(const struct ir_graph *in, int canonical, const 
         struct ir_node n = in->nodes[id];
         for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = map[n.in[i]];
         /* a+b and b+a are the same IEEE value, so one order lets hash-consing merge them. */
-        if (canonical && (n.op == IR_ADD || n.op == IR_MUL) && n.in[0] > n.in[1]) {
+        if (canonical && ir_op_commutes(n.op) && n.in[0] > n.in[1]) {
             int t = n.in[0];
             n.in[0] = n.in[1];
             n.in[1] = t;

@@ -11,6 +11,7 @@
 
 #include "interp.h"
 #include "jit.h"
+#include "op_coverage.h"
 #include "test.h"
 
 static uint64_t check_rng_state = 0x9e3779b97f4a7c15ull;
@@ -106,6 +107,7 @@ static int check_bitwise_equal(const struct ir_graph *g, float **a, float **b) {
  * O3 without fusion and memory planning, each against the interpreter and across thread counts; and
  * fused against unfused bitwise (fusion keeps every value in f32 and changes no operation). */
 static void check_graph(const char *what, const struct ir_graph *g, double lo, double hi, double atol, double rtol) {
+    op_coverage_mark(g, -1);
     struct check_args args = check_args_new(g, lo, hi);
     double **ref = (double **)check_outs_new(g, sizeof(double));
     char err[256] = "";

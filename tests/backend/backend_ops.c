@@ -27,7 +27,7 @@ static void unary_op(enum ir_op op, double lo, double hi, double atol) {
 static void test_unary(void) {
     for (int op = 0; op < IR_OP_COUNT; op++) {
         if (!ir_op_is_unary_elementwise(op) && op != IR_STOP_GRAD) continue;
-        int positive = op == IR_LOG || op == IR_SQRT || op == IR_RSQRT;
+        int positive = op == IR_LOG || op == IR_SQRT || op == IR_RSQRT; /* defined for x > 0 only */
         unary_op(op, positive ? 0.01 : -3, 3, EW_ATOL);
         if (positive) unary_op(op, 1, 1e6, EW_ATOL);
         else if (op != IR_EXP && op != IR_SQUARE) unary_op(op, -100, 100, EW_ATOL); /* saturation, no overflow */
@@ -368,5 +368,6 @@ int main(void) {
     test_const();
     test_matmul();
     test_batched_matmul();
+    op_coverage_check("backend_ops");
     return test_report();
 }

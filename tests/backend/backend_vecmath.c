@@ -12,6 +12,9 @@
  * The ops built on them add their own roundings (division, products): their bound is 4 ulps; the
  * exhaustive maxima (with FMA) are in cases[].
  *
+ * pow(x, e) for e = 3, 0.5 and -1.7 is measured over x in [0.5, 1e6] (every 61st float there, ~2.9M
+ * points): within 2 ulps.
+ *
  * sin and cos are measured in absolute error, in units of 2^-24 (half an ulp of 1), for |x| <= 2^22,
  * their domain (vecmath.h); the bit-pattern sweep still checks larger arguments for agreement between
  * O3, threads and O0. */
@@ -41,6 +44,9 @@ static uint32_t to_bits(float f) {
 static double ref_sigmoid(double x) { return 1 / (1 + exp(-x)); }
 static double ref_silu(double x) { return x / (1 + exp(-x)); }
 static double ref_softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+static double ref_cube(double x) { return pow(x, 3); }
+static double ref_root(double x) { return pow(x, 0.5); }
+static double ref_pow_m17(double x) { return pow(x, (double)-1.7f); }
 
 struct op_case {
     enum ir_op op;
@@ -51,6 +57,7 @@ struct op_case {
     double min_x;   /* errors count for x >= min_x only */
     int absolute;   /* error in units of 2^-24 instead of ulps of the result */
     double max_abs; /* if nonzero, errors count for |x| <= max_abs only */
+    double exponent; /* pow: x^exponent, the exponent a constant */
 };
 
 /* sin, cos: absolute error bound in units of 2^-24. Exhaustive maxima with FMA: sin 1.754, cos 1.710
@@ -58,18 +65,23 @@ struct op_case {
 #define SINCOS_ABS 2.0
 
 static const struct op_case cases[] = {
-    {IR_EXP, exp, 1.02, -104, 89, 0, -INFINITY, 0, 0}, /* 1.010 */
-    {IR_LOG, log, 0.85, 0.5, 2, 1, -INFINITY, 0, 0},   /* 0.827 */
+    {IR_EXP, exp, 1.02, -104, 89, 0, -INFINITY, 0, 0, 0}, /* 1.010 */
+    {IR_LOG, log, 0.85, 0.5, 2, 1, -INFINITY, 0, 0, 0},   /* 0.827 */
     /* built on exp / log in codegen.c; their own rounding steps add to exp's error */
-    {IR_SIGMOID, ref_sigmoid, 4.0, -30, 30, 0, -INFINITY, 0, 0}, /* 2.825 */
+    {IR_SIGMOID, ref_sigmoid, 4.0, -30, 30, 0, -INFINITY, 0, 0, 0}, /* 2.825 */
     /* x * sigmoid(x): below x = -87.33 sigmoid(x) is subnormal, and the product magnifies its rounding
      * (to up to |x| < 104 subnormal ulps: absolutely < 2e-43) */
-    {IR_SILU, ref_silu, 4.0, -30, 30, 0, -87.33, 0, 0},           /* 3.608 */
-    {IR_TANH, tanh, 4.0, -10, 10, 0, -INFINITY, 0, 0},             /* 1.928 */
-    {IR_SOFTPLUS, ref_softplus, 4.0, -30, 30, 0, -INFINITY, 0, 0}, /* 2.811 */
+    {IR_SILU, ref_silu, 4.0, -30, 30, 0, -87.33, 0, 0, 0},           /* 3.608 */
+    {IR_TANH, tanh, 4.0, -10, 10, 0, -INFINITY, 0, 0, 0},             /* 1.928 */
+    {IR_SOFTPLUS, ref_softplus, 4.0, -30, 30, 0, -INFINITY, 0, 0, 0}, /* 2.811 */
     /* sin and cos: their own polynomial and range reduction (vecmath.c) */
-    {IR_SIN, sin, SINCOS_ABS, -12868, 12868, 0, -INFINITY, 1, 4194304},
-    {IR_COS, cos, SINCOS_ABS, -12868, 12868, 0, -INFINITY, 1, 4194304},
+    {IR_SIN, sin, SINCOS_ABS, -12868, 12868, 0, -INFINITY, 1, 4194304, 0},
+    {IR_COS, cos, SINCOS_ABS, -12868, 12868, 0, -INFINITY, 1, 4194304, 0},
+    /* pow(x, e) for x in [0.5, 1e6], swept densely (every 61st float there): within 2 ulp, like PyTorch's
+     * float pow (within 1) */
+    {IR_POW, ref_cube, 2.0, 0.5, 1e6, 1, 0.5, 0, 1e6, 3},
+    {IR_POW, ref_root, 2.0, 0.5, 1e6, 1, 0.5, 0, 1e6, 0.5},
+    {IR_POW, ref_pow_m17, 2.0, 0.5, 1e6, 1, 0.5, 0, 1e6, -1.7f},
 };
 
 /* |got - ref| in ulps of the float nearest ref (subnormal ulps below FLT_MIN). Overflow to inf counts
@@ -99,10 +111,12 @@ struct op_prog {
     struct jit_program *o3, *o0;
 };
 
-static struct op_prog op_compile(enum ir_op op, struct ir_graph **gp) {
+/* y = op(x), or pow(x, exponent) */
+static struct op_prog op_compile(enum ir_op op, double exponent, struct ir_graph **gp) {
     struct ir_graph *g = ir_graph_new();
     int64_t n = CHUNK;
-    ir_graph_output(g, "y", ir_unary(g, op, ir_input(g, "x", 1, &n)));
+    int x = ir_input(g, "x", 1, &n);
+    ir_graph_output(g, "y", op == IR_POW ? ir_binary(g, op, x, ir_const(g, exponent, 1, &n)) : ir_unary(g, op, x));
     char err[256];
     struct op_prog p;
     p.o3 = jit_compile(g, NULL, err, sizeof err);
@@ -168,7 +182,7 @@ static void sweep_flush(const struct op_case *c, struct op_prog *p, struct sweep
 
 static void check_op(const struct op_case *c, int exhaustive) {
     struct ir_graph *g;
-    struct op_prog p = op_compile(c->op, &g);
+    struct op_prog p = op_compile(c->op, c->exponent, &g);
     if (!p.o3 || !p.o0) return;
     struct sweep w = {malloc(sizeof(float) * CHUNK), malloc(sizeof(float) * CHUNK), malloc(sizeof(float) * CHUNK),
                       malloc(sizeof(float) * CHUNK), 0};
@@ -182,15 +196,22 @@ static void check_op(const struct op_case *c, int exhaustive) {
             sweep_push(c, &p, &w, &s, from_bits((uint32_t)u));
             if (!c->positive) sweep_push(c, &p, &w, &s, -from_bits((uint32_t)u));
         }
+        /* a range that matters (pow's [0.5, 1e6]): every 61st float in it */
+        if (c->positive && c->max_abs)
+            for (uint32_t u = to_bits((float)c->min_x); u <= to_bits((float)c->max_abs); u += 61)
+                sweep_push(c, &p, &w, &s, from_bits(u));
         /* linear in value: where results are largest and most used */
         for (int i = 0; i < 1000000; i++) sweep_push(c, &p, &w, &s, (float)(c->lo + (c->hi - c->lo) * i / 1e6));
     }
     sweep_flush(c, &p, &w, &s);
-    fprintf(stderr, "%-8s %10lld points: max error %.3f %s at x = %.9g\n", ir_op_name(c->op), (long long)s.n,
-            s.max_ulp, c->absolute ? "x 2^-24 absolute" : "ulp", s.worst_x);
-    CHECK_MSG(s.max_ulp <= c->max_ulp, "%s: %.3f ulp at x = %.9g (bound %.1f)", ir_op_name(c->op), s.max_ulp,
-              s.worst_x, c->max_ulp);
-    CHECK_MSG(s.mismatches == 0, "%s: %lld results differ between O3, O3 on 3 threads and O0", ir_op_name(c->op),
+    char name[48];
+    if (c->op == IR_POW) snprintf(name, sizeof name, "pow(x, %g)", c->exponent);
+    else snprintf(name, sizeof name, "%s", ir_op_name(c->op));
+    fprintf(stderr, "%-12s %10lld points: max error %.3f %s at x = %.9g\n", name, (long long)s.n, s.max_ulp,
+            c->absolute ? "x 2^-24 absolute" : "ulp", s.worst_x);
+    CHECK_MSG(s.max_ulp <= c->max_ulp, "%s: %.3f ulp at x = %.9g (bound %.1f)", name, s.max_ulp, s.worst_x,
+              c->max_ulp);
+    CHECK_MSG(s.mismatches == 0, "%s: %lld results differ between O3, O3 on 3 threads and O0", name,
               (long long)s.mismatches);
     free(w.x);
     free(w.y);
@@ -207,7 +228,7 @@ static int same(float got, float want) { return isnan(want) ? isnan(got) : to_bi
 
 static void check_specials(enum ir_op op, const float *x, const float *want, int n) {
     struct ir_graph *g;
-    struct op_prog p = op_compile(op, &g);
+    struct op_prog p = op_compile(op, 0, &g);
     if (!p.o3 || !p.o0) return;
     float *in = malloc(sizeof(float) * CHUNK), *y = malloc(sizeof(float) * CHUNK);
     float *y0 = malloc(sizeof(float) * CHUNK);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "op_coverage.h"
 #include "test.h"
 
 /* print -> parse -> print must reproduce the text. */
@@ -33,6 +34,7 @@ static void test_hand_made(void) {
     int bx = ir_input(g, "bx", 3, (int64_t[]){2, 4, 3});
     ir_graph_output(g, "bt", ir_matmul(g, bx, bx, IR_TRANS_A)); /* batched: [2, 3, 3] */
     ir_graph_output(g, "s", ir_sum(g, h, 3u));
+    ir_graph_output(g, "m", ir_max(g, h, 1u));
     ir_graph_output(g, "c", ir_const(g, -0.0, 0, NULL));
     double values[] = {0.1, 1.0 / 3, 1e300, -1e-300, 4.9406564584124654e-324, INFINITY, -INFINITY, NAN, -NAN, 123456789.0};
     for (int i = 0; i < (int)(sizeof values / sizeof values[0]); i++) {
@@ -40,16 +42,21 @@ static void test_hand_made(void) {
         snprintf(name, sizeof name, "v%d", i);
         ir_graph_output(g, name, ir_const(g, values[i], 1, &one));
     }
-    for (int op = IR_NEG; op <= IR_COS; op++) ir_unary(g, (enum ir_op)op, h);
-    ir_unary_attr(g, IR_LEAKY_RELU, h, -0.125);
-    ir_unary_attr(g, IR_ELU, h, 1.0 / 3);
-    for (int op = IR_ADD; op <= IR_EQ; op++) ir_binary(g, (enum ir_op)op, h, h);
+    for (int op = 0; op < IR_OP_COUNT; op++) { /* every elementwise op of the table */
+        if (ir_op_is_unary_elementwise(op)) ir_unary(g, (enum ir_op)op, h);
+        if (ir_op_is_unary_elementwise(op) && ir_op_has_value(op)) ir_unary_attr(g, (enum ir_op)op, h, -1.0 / 3);
+        if (ir_op_is_binary_elementwise(op)) ir_binary(g, (enum ir_op)op, h, h);
+    }
     ir_where(g, ir_binary(g, IR_LT, h, h), h, ir_unary(g, IR_NEG, h));
     ir_permute(g, h, (int[]){1, 0});
     ir_concat(g, h, ir_pad(g, h, (int64_t[]){1, 0}, (int64_t[]){2, 1}, (int64_t[]){9, 3}), 0);
     ir_slice_axis(g, h, 0, 1, 4, 2);
     ir_stop_grad(g, h);
     ir_binary_bcast(g, IR_DIV, h, ir_param(g, "b", 1, &s43[1]));
+    int cx = ir_input(g, "cx", 4, (int64_t[]){2, 3, 5, 5}), cw = ir_param(g, "cw", 4, (int64_t[]){4, 3, 3, 3});
+    int cy = ir_conv2d_op(g, cx, cw, 2, 1); /* [2, 4, 3, 3] */
+    ir_graph_output(g, "conv_dx", ir_conv2d_bwd_data(g, cy, cw, 2, 1, 5, 5));
+    ir_graph_output(g, "conv_dw", ir_conv2d_bwd_weight(g, cx, cy, 2, 1, 3, 3));
     /* Nodes the builders would never make, added as written. */
     struct ir_node n = *ir_node_at(g, h);
     n.op = IR_RESHAPE;
@@ -63,6 +70,8 @@ static void test_hand_made(void) {
     char err[256];
     CHECK(ir_verify(g, err, sizeof err) == 0);
     check_round_trip(g, "hand-made");
+    op_coverage_mark(g, -1);
+    op_coverage_check("ir_parse: the hand-made round trip");
 
     /* The escaped name reads back byte for byte, and -0.0 keeps its sign. */
     char *text = ir_print_string(g);
@@ -132,8 +141,8 @@ static void test_random_graphs(void) {
             int a = ids[rnd((unsigned)n)], b = ids[rnd((unsigned)n)], r = -1;
             const struct ir_node *na = ir_node_at(g, a);
             switch (rnd(10)) {
-            case 0: r = ir_unary(g, (enum ir_op)(IR_NEG + (int)rnd(IR_COS - IR_NEG + 1)), a); break;
-            case 1: r = ir_binary_bcast(g, (enum ir_op)(IR_ADD + (int)rnd(IR_EQ - IR_ADD + 1)), a, b); break;
+            case 0: r = ir_unary(g, op_of_kind(IR_K_UNARY, (unsigned)rnd(1000)), a); break;
+            case 1: r = ir_binary_bcast(g, op_of_kind(IR_K_BINARY, (unsigned)rnd(1000)), a, b); break;
             case 2: r = ir_const_like(g, (double)((int)rnd(7) - 3) / 2, a); break;
             case 3: r = rnd(2) ? ir_sum(g, a, rnd(1u << na->ndim)) : ir_max(g, a, rnd(1u << na->ndim)); break;
             case 4: {

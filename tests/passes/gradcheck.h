@@ -15,6 +15,7 @@
 #include "autodiff.h"
 #include "interp.h"
 #include "ir.h"
+#include "op_coverage.h"
 #include "test.h"
 
 /* Tolerance, |analytic - fd| <= GC_ATOL + GC_RTOL |fd|. With relative step h = 1e-6 and O(1) values,
@@ -176,6 +177,7 @@ static inline double gc_check(struct gc *c, int loss, int n_wrt, const int *wrt,
 /* First and second derivatives: checks loss, then loss2 = sum_i sum(v_i * d loss / d wrt[i]). */
 static inline void gc_check2(struct gc *c, int loss, int n_wrt, const int *wrt, const char *what) {
     int grads[GC_MAX_ARGS];
+    op_coverage_mark(c->g, loss); /* the forward ops whose rules this checks */
     gc_check(c, loss, n_wrt, wrt, grads, what);
     int loss2 = -1;
     for (int i = 0; i < n_wrt; i++) {

@@ -19,25 +19,29 @@ static void check_unary(enum ir_op op, enum gc_domain d, uint64_t seed) {
     gc_free(&c);
 }
 
+/* Where an elementwise op's operands are drawn: inside its domain, and away from 0 where it has a kink
+ * or a jump there (finite differences straddling it would be wrong). */
+static enum gc_domain domain(enum ir_op op) {
+    switch (op) {
+    case IR_LOG:
+    case IR_SQRT:
+    case IR_RSQRT: return GC_POS;
+    case IR_RELU:
+    case IR_STEP: /* zero, and finite differences agree away from the jump */
+    case IR_ABS:
+    case IR_LEAKY_RELU:
+    case IR_ELU:
+    case IR_DIV: /* divisors away from 0 */
+        return GC_AWAY;
+    case IR_POW: return GC_POS; /* d/d exponent needs a positive base; so does pow(p, p) */
+    default: return GC_ANY;
+    }
+}
+
+/* Every unary op of the op table. */
 static void test_unary(void) {
-    check_unary(IR_NEG, GC_ANY, 1);
-    check_unary(IR_EXP, GC_ANY, 2);
-    check_unary(IR_LOG, GC_POS, 3);
-    check_unary(IR_TANH, GC_ANY, 4);
-    check_unary(IR_SIGMOID, GC_ANY, 5);
-    check_unary(IR_SILU, GC_ANY, 6);
-    check_unary(IR_SOFTPLUS, GC_ANY, 7);
-    check_unary(IR_RELU, GC_AWAY, 8);
-    check_unary(IR_STEP, GC_AWAY, 9); /* zero, and finite differences agree away from the jump */
-    check_unary(IR_SQUARE, GC_ANY, 10);
-    check_unary(IR_SQRT, GC_POS, 11);
-    check_unary(IR_ABS, GC_AWAY, 12);
-    check_unary(IR_RSQRT, GC_POS, 13);
-    check_unary(IR_LEAKY_RELU, GC_AWAY, 14);
-    check_unary(IR_ELU, GC_AWAY, 15);
-    check_unary(IR_GELU, GC_ANY, 16);
-    check_unary(IR_SIN, GC_ANY, 17);
-    check_unary(IR_COS, GC_ANY, 18);
+    for (int op = 0; op < IR_OP_COUNT; op++)
+        if (ir_op_is_unary_elementwise(op)) check_unary(op, domain(op), 1 + (uint64_t)op);
 
     /* attributes other than the defaults reach the rules */
     struct gc c;
@@ -63,16 +67,11 @@ static void check_binary(enum ir_op op, uint64_t seed, enum gc_domain dx, enum g
     gc_free(&c);
 }
 
+/* Every binary op of the op table. Ties occur only in op(p, p), where for maximum and minimum both rules
+ * together must give the derivative of p; comparisons have zero gradients. */
 static void test_binary(void) {
-    check_binary(IR_ADD, 21, GC_ANY, GC_ANY);
-    check_binary(IR_SUB, 22, GC_ANY, GC_ANY);
-    check_binary(IR_MUL, 23, GC_ANY, GC_ANY);
-    check_binary(IR_DIV, 24, GC_ANY, GC_AWAY); /* divisors away from 0 */
-    check_binary(IR_POW, 26, GC_POS, GC_POS);  /* d/d exponent needs a positive base; so does pow(p, p) */
-    /* ties only in op(p, p), where both rules together must give the derivative of p */
-    check_binary(IR_MAXIMUM, 27, GC_ANY, GC_ANY);
-    check_binary(IR_MINIMUM, 28, GC_ANY, GC_ANY);
-    for (int op = IR_LT; op <= IR_EQ; op++) check_binary(op, 29, GC_ANY, GC_ANY); /* zero */
+    for (int op = 0; op < IR_OP_COUNT; op++)
+        if (ir_op_is_binary_elementwise(op)) check_binary(op, 21 + (uint64_t)op, op == IR_POW ? GC_POS : GC_ANY, domain(op));
 
     /* Constants are leaves: 1 / p and p * 3 - 2 differentiate only through p. */
     struct gc c;
@@ -247,7 +246,36 @@ static void test_reshape(void) {
     gc_free(&c);
 }
 
+/* Each conv op in both operands, first and second derivatives (their rules are one another). */
+static void test_conv(void) {
+    for (int op = 0; op < 3; op++)
+        for (int stride = 1; stride <= 2; stride++) {
+            struct gc c;
+            gc_init(&c, 60 + (uint64_t)(op * 2 + stride));
+            int64_t xs[4] = {2, 2, 5, 4}, ws[4] = {3, 2, 3, 3};
+            int64_t ys[4] = {2, 3, (5 + 2 - 3) / stride + 1, (4 + 2 - 3) / stride + 1};
+            int a, b, y;
+            if (op == 0) {
+                a = gc_input(&c, "x", 4, xs, GC_ANY), b = gc_param(&c, "w", 4, ws, GC_ANY);
+                y = ir_conv2d_op(c.g, a, b, stride, 1);
+            } else if (op == 1) {
+                a = gc_input(&c, "dy", 4, ys, GC_ANY), b = gc_param(&c, "w", 4, ws, GC_ANY);
+                y = ir_conv2d_bwd_data(c.g, a, b, stride, 1, xs[2], xs[3]);
+            } else {
+                a = gc_input(&c, "x", 4, xs, GC_ANY), b = gc_param(&c, "dy", 4, ys, GC_ANY);
+                y = ir_conv2d_bwd_weight(c.g, a, b, stride, 1, ws[2], ws[3]);
+            }
+            CHECK_MSG(y >= 0, "%s", ir_graph_error(c.g));
+            int wrt[2] = {a, b};
+            char what[64];
+            snprintf(what, sizeof what, "%s stride %d", ir_op_name(ir_node_at(c.g, y)->op), stride);
+            gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, y)), 2, wrt, what);
+            gc_free(&c);
+        }
+}
+
 int main(void) {
+    test_conv();
     test_unary();
     test_binary();
     test_where_pow();
@@ -257,5 +285,6 @@ int main(void) {
     test_reshape();
     test_max_mean_logsumexp();
     test_movement();
+    op_coverage_check("passes_gradcheck_ops");
     return test_report();
 }
