@@ -41,6 +41,7 @@ static void host_vectors(int *lanes, int *regs) {
 #define MAX_LANES 16
 #define MAX_TILE 32 /* accumulators */
 #define MAX_VECS 4  /* column vectors per tile */
+#define MAX_KW 64   /* kernel columns (taps are unrolled) */
 
 /* ---- the kernels' parameters, from the node ---- */
 
@@ -248,12 +249,28 @@ static LLVMValueRef src_row(struct cg *c, const struct conv_kernel *k, LLVMValue
     return r;
 }
 
-/* One tile: output channels [o0, o0 + ro) x columns [col0, col0 + nvec vl) of output row `row` of
+/* The output columns a tile covers: column rw + cs t for t in [0, n) (cs = 1, rw = 0 but for bwd_data
+ * at stride s, which runs each phase rw of s separately: there every lane of a phase reads the same taps,
+ * consecutive input pixels, and the other taps are left out, not multiplied by zero lanes). */
+struct phase {
+    int64_t rw, cs, n;
+};
+
+/* One tile: output channels [o0, o0 + ro) x phase columns [col0, col0 + nvec vl) of output row `row` of
  * image `img`, summed over taps rows, input channels and tap columns; then stored through the epilogue. */
 static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef img, LLVMValueRef row,
-                        LLVMValueRef o0, int ro, int64_t col0, int nvec, int vl) {
+                        LLVMValueRef o0, int ro, const struct phase *ph, int64_t col0, int nvec, int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int n_acc = ro * nvec;
+    int64_t col[MAX_KW][MAX_VECS][MAX_LANES];
+    int used[MAX_KW] = {0};
+    for (int64_t kx = 0; kx < q->kw; kx++)
+        for (int v = 0; v < nvec; v++)
+            for (int l = 0; l < vl; l++) {
+                int64_t t = col0 + (int64_t)v * vl + l;
+                col[kx][v][l] = t < ph->n ? src_col(k, ph->rw + ph->cs * t, kx) : -1;
+                used[kx] |= col[kx][v][l] >= 0;
+            }
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
     for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
     struct loop lky, lsc;
@@ -263,6 +280,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc");
     LLVMValueRef base = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
     for (int64_t kx = 0; kx < q->kw; kx++) {
+        if (!used[kx]) continue; /* no lane of this phase reads tap kx */
         LLVMValueRef wv[MAX_TILE];
         for (int o = 0; o < ro; o++) { /* w[dst, src, ky, kx] for conv2d; w[src, dst, ky, kx] for bwd_data */
             LLVMValueRef oc = iadd(c, o0, i64c(c, o));
@@ -270,12 +288,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
             wv[o] = load_splat(c, k->wt, iadd(c, imul(c, iadd(c, imul(c, wi, q->kh), ky), q->kw), i64c(c, kx)), vl);
         }
         for (int v = 0; v < nvec; v++) { /* one vector of pixels live at a time: ro + 1 + ro nvec registers */
-            int64_t col[MAX_LANES];
-            for (int l = 0; l < vl; l++) {
-                int64_t i = col0 + (int64_t)v * vl + l;
-                col[l] = i < k->dw ? src_col(k, i, kx) : -1;
-            }
-            LLVMValueRef xv = load_lanes(c, k->src, base, col, vl, k->sw);
+            LLVMValueRef xv = load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
             for (int o = 0; o < ro; o++) {
                 int i = o * nvec + v;
                 acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, wv[o], xv, acc_get(c, acc, n_acc, i, vl)));
@@ -286,7 +299,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     if_end(c, done);
     loop_end(c, &lky);
     /* The epilogue runs on scalars from a tile in memory, like the matmul's: LLVM vectorizes it. */
-    int64_t cols = k->dw - col0 < (int64_t)nvec * vl ? k->dw - col0 : (int64_t)nvec * vl;
+    int64_t cols = ph->n - col0 < (int64_t)nvec * vl ? ph->n - col0 : (int64_t)nvec * vl;
     LLVMValueRef tile = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(n_acc * vl)));
     for (int i = 0; i < n_acc; i++) {
         LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, (int64_t)i * vl)};
@@ -303,7 +316,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
                                                               tile, idx, 2, ""), "");
         LLVMValueRef oc = iadd(c, o0, i64c(c, o));
         LLVMValueRef out = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->dc), oc), k->dh), row), k->dw);
-        codegen_store_result(c, iadd(c, out, iadd(c, i64c(c, col0), j)), v);
+        codegen_store_result(c, iadd(c, out, imad(c, iadd(c, i64c(c, col0), j), ph->cs, i64c(c, ph->rw))), v);
         loop_end(c, &lj);
     }
 }
@@ -311,21 +324,25 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
 static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
     int vl, regs;
     host_vectors(&vl, &regs);
-    int64_t vecs = (k->dw + vl - 1) / vl;
-    int per_group = vecs < MAX_VECS ? (int)vecs : MAX_VECS;
-    int ro = (regs - 1) / (per_group + 1); /* ro nvec accumulators, ro weights and a pixel vector */
-    if (ro > k->dc) ro = (int)k->dc;
+    int64_t cs = k->transposed ? k->g.sw : 1;
     struct loop lr, lo_;
     LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
     LLVMValueRef img = LLVMBuildSDiv(c->b, r, i64c(c, k->dh), ""), row = LLVMBuildSRem(c->b, r, i64c(c, k->dh), "");
-    for (int64_t col0 = 0; col0 < k->dw; col0 += (int64_t)per_group * vl) {
-        int64_t left = (k->dw - col0 + vl - 1) / vl;
-        int nvec = left < per_group ? (int)left : per_group;
-        int64_t blocks = k->dc / ro, rest = k->dc % ro;
-        LLVMValueRef ob = loop_to(c, &lo_, blocks, "oblk");
-        direct_tile(c, k, img, row, imul(c, ob, ro), ro, col0, nvec, vl);
-        loop_end(c, &lo_);
-        if (rest) direct_tile(c, k, img, row, i64c(c, blocks * ro), (int)rest, col0, nvec, vl);
+    for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
+        struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
+        int64_t vecs = (ph.n + vl - 1) / vl;
+        int per_group = vecs < MAX_VECS ? (int)vecs : MAX_VECS;
+        int ro = (regs - 1) / (per_group + 1); /* ro nvec accumulators, ro weights and a pixel vector */
+        if (ro > k->dc) ro = (int)k->dc;
+        for (int64_t col0 = 0; col0 < ph.n; col0 += (int64_t)per_group * vl) {
+            int64_t left = (ph.n - col0 + vl - 1) / vl;
+            int nvec = left < per_group ? (int)left : per_group;
+            int64_t blocks = k->dc / ro, rest = k->dc % ro;
+            LLVMValueRef ob = loop_to(c, &lo_, blocks, "oblk");
+            direct_tile(c, k, img, row, imul(c, ob, ro), ro, &ph, col0, nvec, vl);
+            loop_end(c, &lo_);
+            if (rest) direct_tile(c, k, img, row, i64c(c, blocks * ro), (int)rest, &ph, col0, nvec, vl);
+        }
     }
     loop_end(c, &lr);
 }

@@ -83,6 +83,10 @@ int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const str
         snprintf(why, len, "padding must be start=0,0,p,p (p >= 0) and stride step=1,1,s,s (s >= 1)");
         return -1;
     }
+    if (cg->kh > 64 || cg->kw > 64) { /* the kernels unroll the taps of a row (backend/conv.c) */
+        snprintf(why, len, "kernels are limited to 64 x 64");
+        return -1;
+    }
     if (w->shape[1] != cg->c || y->shape[0] != cg->n || y->shape[1] != cg->o || cg->h + 2 * cg->ph < cg->kh ||
         cg->w + 2 * cg->pw < cg->kw || cg->oh != (cg->h + 2 * cg->ph - cg->kh) / cg->sh + 1 ||
         cg->ow != (cg->w + 2 * cg->pw - cg->kw) / cg->sw + 1) {
