@@ -6,10 +6,13 @@
  * activation, whatever elementwise ops the planner fused). The tile sums, over the input channels and
  * the kernel taps, a broadcast weight times a vector of input pixels. Which input pixel each lane of
  * each column vector needs for each tap kx is known at compile time (the shapes are static), so
- * padding costs nothing: a lane outside the input is a zero lane of a constant shuffle, a vector wholly
- * inside is one load, and stride s loads s vectors and picks every s-th element. Rows outside the
- * input are skipped by a branch. conv2d_bwd_data is the same loop with the adjoint's index maps: output
- * pixel i takes input pixel (i + p - k) / s where that divides, and the weight read as w[src, dst].
+ * padding costs little: a vector wholly inside the input is one load, one that overlaps its edge a
+ * masked load (the lanes outside read nothing and are zero), and stride s loads s vectors and picks
+ * every s-th element. Rows outside the input are skipped by a branch. conv2d_bwd_data is the same loop
+ * with the adjoint's index maps (output pixel i takes input pixel (i + p - k) / s where that divides,
+ * the weight read as w[src, dst]), run at stride s on each of the s phases of the output columns apart,
+ * so that no lane is a zero that divides nothing. Tiles are sized so that the accumulators, the weights
+ * of one tap and one pixel vector fit in the vector registers (16 on AVX2: 3 channels x 4 vectors).
  *
  * conv2d_bwd_weight ("wgrad") keeps RO x KW accumulators for one (input channel, tap row) of RO output
  * channels, vectors along the output columns of dy, and sums over images, rows and columns; each

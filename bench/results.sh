@@ -51,23 +51,24 @@ torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)')
 "$PYTHON" - "$tmp" "$OUT" "$1" "$RUNS" "$STEPS" "$cpu ($(nproc) cores; ${flags% })" "$torch_version" \
     "${OPENBLAS_CORETYPE:-unset}" "$OMP_WAIT_POLICY" <<'EOF'
 import glob, os, statistics, sys, time
-tmp, out, rounds, runs, steps, cpu, torch_version, coretype, wait = sys.argv[1:]
+tmp, out, rounds, runs, n_steps, cpu_model, torch_version, coretype, wait = sys.argv[1:]
 med = statistics.median
 
-def results(pattern):
-    """{(name, threads): [seconds per round]} from RESULT lines."""
+def results(pattern, tag):
+    """{(name, threads): [seconds per round]} from the tag lines (RESULT: wall clock, CPURESULT: CPU time)."""
     got = {}
     for path in sorted(glob.glob(os.path.join(tmp, pattern))):
         for line in open(path):
             w = line.split()
-            if len(w) >= 4 and w[0] == "RESULT":
+            if len(w) >= 4 and w[0] == tag:
                 got.setdefault((w[1], int(w[2])), []).append(float(w[3]))
     return got
 
-ebmc = results("ebmc.*.txt")
-torch = results("torch.*.txt")  # names "preset:case" / "unset:case"
+ebmc, ebmc_cpu = results("ebmc.*.txt", "RESULT"), results("ebmc.*.txt", "CPURESULT")
+torch, torch_cpu = results("torch.*.txt", "RESULT"), results("torch.*.txt", "CPURESULT")  # "preset:case"
 loads = [float(l.split()[1]) for l in open(os.path.join(tmp, "loads"))]
-peak = {t: med(ebmc.pop(("peak", t))) for t in (1, 2)}  # GFLOP/s (the RESULT's 3rd field)
+peak = {t: med(ebmc.pop(("peak", t))) for t in (1, 2)}  # GFLOP/s, by the wall clock
+peak_cpu = med(ebmc_cpu.pop(("peak", 1)))  # 1 thread, by CPU time
 flops = {}
 for path in glob.glob(os.path.join(tmp, "ebmc.*.txt")):
     for line in open(path):
@@ -75,26 +76,26 @@ for path in glob.glob(os.path.join(tmp, "ebmc.*.txt")):
         if len(w) == 5 and w[0] == "RESULT" and w[1] != "peak":
             flops[w[1]] = float(w[3]) * float(w[4]) * 1e9
 
-def best_torch(name, threads):
-    """(seconds, configuration) of the fastest PyTorch configuration among the given thread counts."""
-    cands = [(med(v), f"{t} thread{'s' if t > 1 else ''}, OpenBLAS settings {k.split(':')[0]}")
-             for (k, t), v in torch.items() if k.split(":", 1)[1] == name and t in threads]
+def best_torch(table, name, threads):
+    """(seconds, configuration) of PyTorch's fastest configuration among the given thread counts."""
+    cands = [(med(v), f"{t}T, OpenBLAS {k.split(':')[0]}")
+             for (k, t), v in table.items() if k.split(":", 1)[1] == name and t in threads]
     return min(cands) if cands else (None, "n/a")
 
+fmt = lambda x: f"{1e3 * x:.1f}" if x else "n/a"
+ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
 rows = []
 for (name, t) in sorted(ebmc):
     if t != 1:
         continue
-    e1 = med(ebmc[(name, 1)])
-    e2 = med(ebmc[(name, 2)]) if (name, 2) in ebmc else None
-    t1, c1 = best_torch(name, (1,))
-    tb, cb = best_torch(name, (1, 2))
-    share = flops[name] / e1 * 1e-9 / peak[1] if name in flops else 0
-    fmt = lambda s: f"{1e3 * s:.2f}" if s else "n/a"
-    ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
-    best_e = min(x for x in (e1, e2) if x)
-    rows.append(f"| {name} | {fmt(e1)} | {100 * share:.0f}% | {fmt(e2)} | {fmt(t1)} ({c1}) | {ratio(t1, e1)} | "
-                f"{fmt(tb)} ({cb}) | {ratio(tb, best_e)} |")
+    e1, e2 = med(ebmc[(name, 1)]), med(ebmc[(name, 2)]) if (name, 2) in ebmc else None
+    c1 = med(ebmc_cpu[(name, 1)]) if (name, 1) in ebmc_cpu else None
+    t1, conf1 = best_torch(torch, name, (1,))
+    tc1, confc = best_torch(torch_cpu, name, (1,))
+    tb, confb = best_torch(torch, name, (1, 2))
+    share = f"{100 * flops[name] / c1 * 1e-9 / peak_cpu:.0f}%" if c1 and name in flops else "n/a"
+    rows.append(f"| {name} | {fmt(e1)} | {fmt(c1)} | {share} | {fmt(e2)} | {fmt(t1)} ({conf1}) | {fmt(tc1)} | "
+                f"{ratio(t1, e1)} | {ratio(tc1, c1)} | {fmt(tb)} ({confb}) | {ratio(tb, min(x for x in (e1, e2) if x))} |")
 
 steps = {}
 for line in open(os.path.join(tmp, "steps.txt")):
@@ -102,36 +103,41 @@ for line in open(os.path.join(tmp, "steps.txt")):
     steps.setdefault((w, who), []).append(float(rate))
 step_rows = []
 for w, what in (("W1", "MLP 2-128-128-128-1 SiLU, batch 1024, CD-10 step"), ("W2", "the same, DCD-VE step (M = 5)")):
+    if (w, "ebmc") not in steps:
+        continue
     e = med(steps[(w, "ebmc")])
     best = max((med(v), k.split(":")[1]) for (ww, k), v in steps.items() if ww == w and k != "ebmc")
-    others = ", ".join(f"{k.split(':')[1]} {med(v):.1f}" for (ww, k), v in sorted(steps.items()) if ww == w and k != "ebmc")
-    step_rows.append(f"| {w}: {what} | {e:.1f} | {best[0]:.1f} (OpenBLAS settings {best[1]}; {others}) | {e / best[0]:.2f} |")
+    each = ", ".join(f"{k.split(':')[1]} {med(v):.1f}" for (ww, k), v in sorted(steps.items()) if ww == w and k != "ebmc")
+    step_rows.append(f"| {w}: {what} | {e:.1f} | {best[0]:.1f} (OpenBLAS {best[1]}; {each}) | {e / best[0]:.2f} |")
 
 with open(out, "w") as f:
     f.write(f"""# ebmc against PyTorch: results of bench/results.sh
 
 - Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
-- CPU: {cpu}
-- Load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f} (median {med(loads):.1f}); the machine is shared
-- Command: `ROUNDS=N RUNS={runs} STEPS={steps} bench/results.sh`, {rounds} round(s) done; every figure is the median
-  over the interleaved rounds of each round's median of {runs} runs; OMP_WAIT_POLICY={wait}
-- Measured fp32 FMA peak (bench/peak.c's loop, at the start of each bench_conv): {peak[1]:.1f} GFLOP/s on 1 thread,
-  {peak[2]:.1f} on 2
-- ebmc: build/bench/bench_conv (generated kernels, compile cache as configured); PyTorch {torch_version}
-  (convolutions on oneDNN, matmuls on OpenBLAS), run at torch threads 1 and 2, each with the preset
-  OPENBLAS_CORETYPE={coretype} (and OPENBLAS_L2_SIZE) and with both unset; the best is named per row
+- CPU: {cpu_model}
+- Load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f} (median {med(loads):.1f}); the machine is
+  shared with other agents' builds and tests, so wall-clock times are as much the load as the code
+- Command: `ROUNDS=N RUNS={runs} STEPS={n_steps} bench/results.sh`, {rounds} round(s) done; every figure is the
+  median over the interleaved rounds of each round's median of {runs} runs; OMP_WAIT_POLICY={wait}
+- Measured fp32 FMA peak (bench/peak.c's loop, at the start of each bench_conv): {peak[1]:.1f} GFLOP/s on 1
+  thread and {peak[2]:.1f} on 2 by the wall clock, {peak_cpu:.1f} on 1 thread by its CPU time
+- ebmc: build/bench/bench_conv (generated kernels); PyTorch {torch_version} (convolutions on oneDNN, matmuls on
+  OpenBLAS) at torch threads 1 and 2 (1T, 2T), each with the OpenBLAS settings as found
+  (OPENBLAS_CORETYPE={coretype}) and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; the fastest is named
 
 ## Kernels (bench_conv / torch_conv.py): milliseconds per call
 
-Ratios are PyTorch time / ebmc time: above 1, ebmc is faster. "% peak" is ebmc's 1-thread GFLOP/s over the
-measured 1-thread peak. The last two columns compare the best of each side over 1 and 2 threads.
+Ratios are PyTorch time / ebmc time: above 1, ebmc is faster. "CPU ms" is a 1-thread run's process CPU
+time per call: its time while scheduled, which the load changes far less than the wall clock; "% peak" is
+ebmc's GFLOP/s by CPU time over the 1-thread peak by CPU time. The last two columns take the best of each
+side over 1 and 2 threads.
 
-| case | ebmc 1 thread | % peak | ebmc 2 threads | PyTorch 1 thread (best config) | ratio | PyTorch best (config) | ratio of bests |
-|---|---|---|---|---|---|---|---|
+| case | ebmc 1T ms | ebmc 1T CPU ms | % peak | ebmc 2T ms | PyTorch 1T ms (best config) | PyTorch 1T CPU ms | ratio | ratio by CPU | PyTorch best ms (config) | ratio of bests |
+|---|---|---|---|---|---|---|---|---|---|---|
 """)
     f.write("\n".join(rows) + "\n")
     f.write(f"""
-## Training steps (W1, W2): steps per second, 1 thread, {steps} steps per run
+## Training steps (W1, W2): steps per second, 1 thread, {n_steps} steps per run
 
 | workload | ebmc | PyTorch (best config; each config) | ebmc / PyTorch |
 |---|---|---|---|
@@ -154,7 +160,7 @@ for r in $(seq 1 "$ROUNDS"); do
         for mode in preset unset; do
             note "round $r/$ROUNDS: torch_conv.py, $t thread(s), OpenBLAS settings $mode"
             torch_env "$mode" "$PYTHON" bench/torch_conv.py --threads "$t" --runs "$RUNS" ${ONLY:+--only "$ONLY"} 2>/dev/null |
-                sed "s/^RESULT /RESULT $mode:/" > "$tmp/torch.$r.$t.$mode.txt"
+                sed "s/^\(CPU\)\{0,1\}RESULT /&$mode:/" > "$tmp/torch.$r.$t.$mode.txt"
         done
     done
     for w in W1 W2; do

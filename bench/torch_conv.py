@@ -49,19 +49,21 @@ torch.set_grad_enabled(False)
 
 
 def timed(fn):
-    """Median seconds per call of fn over ARGS.runs runs after warm-up, each run >= 20 ms."""
+    """Median seconds per call of fn (wall clock, and process CPU time) over ARGS.runs runs after warm-up,
+    each run >= 20 ms."""
     fn(), fn()  # warm-up: oneDNN builds its primitives on the first call, pages get touched
     t0 = time.perf_counter()
     fn()
     once = time.perf_counter() - t0
     calls = 1 if once >= 0.02 else int(0.02 / max(once, 1e-6)) + 1
-    times = []
+    times, cpu = [], []
     for _ in range(ARGS.runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(calls):
             fn()
         times.append((time.perf_counter() - t0) / calls)
-    return statistics.median(times)
+        cpu.append((time.process_time() - c0) / calls)
+    return statistics.median(times), statistics.median(cpu)
 
 
 RESULTS = {}  # name: (seconds, GFLOP/s)
@@ -70,8 +72,10 @@ RESULTS = {}  # name: (seconds, GFLOP/s)
 def report(name, fn, flops):
     if ARGS.only and ARGS.only not in name:
         return
-    t = timed(fn)
+    t, cpu = timed(fn)
     RESULTS[name] = (t, flops / t * 1e-9)
+    if ARGS.threads == 1:  # one thread's CPU time: its time while scheduled (bench_conv prints the same)
+        print(f"CPURESULT {name} 1 {cpu:.6f}", flush=True)
     print(f"{name}: {ARGS.threads} thread(s): median {1e3 * t:8.2f} ms, {flops / t * 1e-9:6.1f} GFLOP/s", file=sys.stderr)
     print(f"RESULT {name} {ARGS.threads} {t:.6f} {flops / t * 1e-9:.2f}", flush=True)
 
