@@ -10,26 +10,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "autodiff.h"
 #include "checkpoint.h"
 #include "config.h"
-#include "data2d.h"
-#include "eval2d.h"
+#include "data.h"
+#include "run_report.h"
 #include "frontend.h"
+#include "grid.h"
 #include "jit.h"
 #include "model.h"
 #include "pass.h"
+#include "programs.h"
+#include "restore.h"
 #include "plot.h"
+#include "sampler.h"
 #include "rng.h"
+#include "support.h"
 #include "train.h"
-
-enum { TAG_PARAM_INIT = 9 };
 
 /* The programs a model compiles to, as --program names them. Training runs train (the loss's gradients
  * fed to Adam) and, when the objective's chains are ULA on E, langevin (one ULA step); loss (the loss and
  * its gradients, for inspection and checks) is compiled when first asked for. */
-enum program { PROGRAM_ENERGY, PROGRAM_SAMPLER, PROGRAM_LOSS, PROGRAM_TRAIN, PROGRAM_LANGEVIN, N_PROGRAMS };
-static const char *const program_names[N_PROGRAMS] = {"energy", "sampler", "loss", "train", "langevin"};
 
 struct program_stats {
     int nodes, nodes_optimized; /* graph nodes before and after the default passes */
@@ -46,26 +46,9 @@ struct ebmc_model {
     struct train_step step; /* for ebmc_gradients, allocated on first use */
     int64_t rt_step;        /* training steps the parameters have seen */
     char *source;           /* the model text, copied into each run folder so the run can be resumed */
+    struct data_source data; /* opened when first needed (model_data) */
+    int has_data;
 };
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t len = 0, cap = 1 << 12, got;
-    char *text = malloc(cap);
-    while (text && (got = fread(text + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (len + 1 == cap) {
-            char *bigger = realloc(text, cap *= 2);
-            if (!bigger) free(text);
-            text = bigger;
-        }
-    }
-    if (text && ferror(f)) free(text), text = NULL;
-    fclose(f);
-    if (text) text[len] = 0;
-    return text;
-}
 
 static int apply_file_settings(struct ebmc_model *m, FILE *diag) {
     int rc = 0;
@@ -98,9 +81,9 @@ static struct ebmc_model *wrap(struct fe_model *fe, FILE *diag) {
     return m;
 }
 
-static struct ebmc_model *keep_source(struct ebmc_model *m, char *source, FILE *diag) {
+static struct ebmc_model *keep_source(struct ebmc_model *m, char *source, const char *err, FILE *diag) {
     if (m && !source) {
-        fprintf(diag, "error: %s: cannot read the model text again: %s\n", fe_model_filename(m->fe), strerror(errno));
+        fprintf(diag, "error: %s\n", err);
         ebmc_free(m);
         return NULL;
     }
@@ -111,16 +94,18 @@ static struct ebmc_model *keep_source(struct ebmc_model *m, char *source, FILE *
 
 struct ebmc_model *ebmc_load(const char *path, FILE *diag) {
     struct ebmc_model *m = wrap(fe_parse_file(path, diag), diag);
-    return m ? keep_source(m, read_text(path), diag) : NULL;
+    char err[4400];
+    return m ? keep_source(m, file_read_all(path, 0, NULL, err, sizeof err), err, diag) : NULL;
 }
 
 struct ebmc_model *ebmc_load_string(const char *source, const char *filename, FILE *diag) {
     struct ebmc_model *m = wrap(fe_parse_string(source, filename, diag), diag);
-    return m ? keep_source(m, strdup(source), diag) : NULL;
+    return m ? keep_source(m, strdup(source), "out of memory", diag) : NULL;
 }
 
 void ebmc_free(struct ebmc_model *m) {
     if (!m) return;
+    if (m->has_data) data_close(&m->data);
     train_step_free(&m->step);
     rt_model_free(&m->rt);
     fe_model_free(m->fe);
@@ -146,97 +131,33 @@ void ebmc_print_settings_help(FILE *out) { config_print_help(out); }
 
 /* ---- graphs ---- */
 
-/* The data input: [batch, D...]. */
-static int model_input(struct ebmc_model *m, struct ir_graph *g, int64_t batch) {
-    int64_t shape[IR_MAX_DIMS];
-    fe_model_input_shape(m->fe, batch, shape);
-    return ir_input(g, RT_IN_X, fe_model_input_ndim(m->fe), shape);
+struct lower_ctx {
+    const struct fe_model *fe;
+    FILE *diag;
+};
+
+static int lower_energy(void *ctx, struct ir_graph *g, int x, int *energy) {
+    const struct lower_ctx *l = ctx;
+    return fe_lower_energy(l->fe, g, x, energy, l->diag);
 }
 
-static int fail_graph(struct ir_graph *g, FILE *diag, const char *what) {
-    fprintf(diag, "error: building the %s graph: %s\n", what, ir_graph_error(g));
-    return -1;
-}
-
-/* energy(x) -> energy[B], and with_grad: dE/dx (the Langevin drift). */
-static struct ir_graph *build_energy_graph(struct ebmc_model *m, int with_grad, FILE *diag) {
-    struct ir_graph *g = ir_graph_new();
-    int x = g ? model_input(m, g, m->config.batch) : -1, e, gx;
-    if (x < 0 || fe_lower_energy(m->fe, g, x, &e, diag) != 0) goto fail;
-    if (ir_graph_output(g, RT_OUT_ENERGY, e) != 0) goto fail;
-    if (with_grad && (ad_grad(g, e, -1, 1, &x, &gx) != 0 || ir_graph_output(g, RT_OUT_GRAD_X, gx) != 0)) goto fail;
-    return g;
-fail:
-    if (g) fail_graph(g, diag, "energy");
-    ir_graph_free(g);
-    return NULL;
-}
-
-/* Adam's update of parameter p (node `param`) with gradient `grad`, in float, with the moments as
- * arguments m:<p> and v:<p> and the step size lr_t (bias corrections included) as an argument:
- *     m' = b1 m + (1 - b1) g,  v' = b2 v + (1 - b2) g^2,  p' = p - lr_t m' / (sqrt(v') + eps)
- * Outputs new:<p>, new:m:<p>, new:v:<p>. The fusion pass runs all three in the epilogue of the kernel
- * that computes the gradient. Returns 0, or -1 with the graph's error set. */
-static int add_adam_update(struct ir_graph *g, const struct train_config *c, const char *p, int param, int grad,
-                           int lr_t) {
-    const struct ir_node *n = ir_node_at(g, param);
-    char name[IR_NAME_LEN];
-    int64_t shape[IR_MAX_DIMS];
-    int ndim = n->ndim;
-    memcpy(shape, n->shape, sizeof shape);
-    snprintf(name, sizeof name, RT_MOMENT1_PREFIX "%s", p);
-    int m = ir_input(g, name, ndim, shape);
-    snprintf(name, sizeof name, RT_MOMENT2_PREFIX "%s", p);
-    int v = ir_input(g, name, ndim, shape);
-    if (m < 0 || v < 0) return -1;
-    int m_next = ir_binary(g, IR_ADD, ir_binary(g, IR_MUL, ir_const_like(g, c->beta1, m), m),
-                           ir_binary(g, IR_MUL, ir_const_like(g, 1 - c->beta1, grad), grad));
-    int g2 = ir_unary(g, IR_SQUARE, grad);
-    int v_next = ir_binary(g, IR_ADD, ir_binary(g, IR_MUL, ir_const_like(g, c->beta2, v), v),
-                           ir_binary(g, IR_MUL, ir_const_like(g, 1 - c->beta2, g2), g2));
-    int v_sqrt = ir_unary(g, IR_SQRT, v_next);
-    int denom = ir_binary(g, IR_ADD, v_sqrt, ir_const_like(g, ADAM_EPS, v_sqrt));
-    int p_next = ir_binary(g, IR_SUB, param, ir_binary_bcast(g, IR_MUL, lr_t, ir_binary(g, IR_DIV, m_next, denom)));
-    if (p_next < 0) return -1;
-    snprintf(name, sizeof name, RT_NEW_PREFIX "%s", p);
-    if (ir_graph_output(g, name, p_next) != 0) return -1;
-    snprintf(name, sizeof name, RT_NEW_PREFIX RT_MOMENT1_PREFIX "%s", p);
-    if (ir_graph_output(g, name, m_next) != 0) return -1;
-    snprintf(name, sizeof name, RT_NEW_PREFIX RT_MOMENT2_PREFIX "%s", p);
-    return ir_graph_output(g, name, v_next);
-}
-
-/* The surrogate loss of objectives.md on one batch holding data and negatives, x: [2B, D], with
- * weights w = +1/B for data and -1/B for negatives:
- *     loss = sum(w * E(sg(x))) + alpha / B * sum(E(sg(x))^2)
- * and its gradient with respect to every parameter: as outputs grad:<p> (the loss program), or, with
- * `update`, fed to Adam (the train program: one training step). */
-static struct ir_graph *build_loss_graph(struct ebmc_model *m, int update, FILE *diag) {
-    struct ir_graph *g = ir_graph_new();
-    int64_t two_b = 2 * (int64_t)m->config.batch;
-    int x = g ? model_input(m, g, two_b) : -1, w = x >= 0 ? ir_input(g, RT_IN_WEIGHT, 1, &two_b) : -1, e;
-    if (w < 0 || fe_lower_energy(m->fe, g, ir_stop_grad(g, x), &e, diag) != 0) goto fail;
-    int fit = ir_sum_all(g, ir_binary(g, IR_MUL, w, e));
-    int reg = ir_sum_all(g, ir_unary(g, IR_SQUARE, e));
-    int loss = ir_binary(g, IR_ADD, fit, ir_binary(g, IR_MUL, ir_const_like(g, m->config.alpha / m->config.batch, reg), reg));
-    if (loss < 0 || ir_graph_output(g, RT_OUT_LOSS, loss) || ir_graph_output(g, RT_OUT_ENERGY, e)) goto fail;
-    int64_t one = 1;
-    int lr_t = update ? ir_input(g, RT_IN_LR, 1, &one) : 0;
-    if (lr_t < 0) goto fail;
-    for (int i = 0; i < fe_model_n_params(m->fe); i++) {
-        const struct fe_param *p = fe_model_param(m->fe, i);
-        int id = ir_graph_find_arg(g, p->name), grad;
-        if (id < 0) continue; /* a parameter the energy never uses keeps a zero gradient and its value */
-        char name[IR_NAME_LEN];
-        snprintf(name, sizeof name, RT_GRAD_PREFIX "%s", p->name); /* fits: IR_PARAM_NAME_MAX */
-        if (ad_grad(g, loss, -1, 1, &id, &grad) != 0) goto fail;
-        if (update ? add_adam_update(g, &m->config, p->name, id, grad, lr_t) : ir_graph_output(g, name, grad)) goto fail;
+/* The program's graph from the model's energy and settings (runtime/objectives/programs.h). */
+static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program which, FILE *diag) {
+    struct lower_ctx ctx = {m->fe, diag};
+    int n = fe_model_n_params(m->fe);
+    const char **params = malloc(sizeof *params * (size_t)(n > 0 ? n : 1));
+    if (!params) {
+        fprintf(diag, "error: out of memory\n");
+        return NULL;
     }
+    for (int i = 0; i < n; i++) params[i] = fe_model_param(m->fe, i)->name;
+    struct energy_fn e = {lower_energy, &ctx, fe_model_input_ndim(m->fe), {0}, n, params};
+    fe_model_input_shape(m->fe, 1, e.shape);
+    char err[512];
+    struct ir_graph *g = program_build(which, &e, &m->config, err, sizeof err);
+    if (!g) fprintf(diag, "error: %s\n", err);
+    free(params);
     return g;
-fail:
-    if (g) fail_graph(g, diag, "loss");
-    ir_graph_free(g);
-    return NULL;
 }
 
 /* ---- compilation ---- */
@@ -261,42 +182,6 @@ static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t s
         }
         }
         p->value[i] = (float)v;
-    }
-}
-
-/* One ULA step on E for a batch of chains, with the settings' step size, noise scale and clipping:
- *     x_next = x - eta/2 clip(dE/dx) + tau sqrt(eta) noise
- * the same float operations, in the same order, as the host loop in runtime/sampler.c. */
-static struct ir_graph *build_langevin_graph(struct ebmc_model *m, FILE *diag) {
-    struct ir_graph *g = build_energy_graph(m, 1, diag);
-    if (!g) return NULL;
-    const struct train_config *c = &m->config;
-    int x = ir_graph_find_arg(g, RT_IN_X), gx = g->outputs[ir_graph_find_output(g, RT_OUT_GRAD_X)].node;
-    const struct ir_node *xn = ir_node_at(g, x);
-    int noise = ir_input(g, RT_IN_NOISE, xn->ndim, xn->shape);
-    if (c->grad_clip > 0) { /* g > c ? c : g < -c ? -c : g, as the host's clip: a NaN stays NaN */
-        int hi = ir_const_like(g, c->grad_clip, gx), lo = ir_const_like(g, -c->grad_clip, gx);
-        gx = ir_where(g, ir_binary(g, IR_GT, gx, hi), hi, ir_where(g, ir_binary(g, IR_LT, gx, lo), lo, gx));
-    }
-    int drift = ir_binary(g, IR_MUL, ir_const_like(g, 0.5 * c->step_size, gx), gx);
-    int kick = ir_binary(g, IR_MUL, ir_const_like(g, c->noise_scale * sqrt(c->step_size), noise), noise);
-    int next = ir_binary(g, IR_ADD, ir_binary(g, IR_SUB, x, drift), kick);
-    /* the program's only output: the energy and dE/dx are not needed by ULA */
-    g->n_outputs = 0;
-    if (next < 0 || ir_graph_output(g, RT_OUT_X_NEXT, next) != 0) {
-        fail_graph(g, diag, "langevin");
-        ir_graph_free(g);
-        return NULL;
-    }
-    return g;
-}
-
-static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program which, FILE *diag) {
-    switch (which) {
-    case PROGRAM_LOSS: return build_loss_graph(m, 0, diag);
-    case PROGRAM_TRAIN: return build_loss_graph(m, 1, diag);
-    case PROGRAM_LANGEVIN: return build_langevin_graph(m, diag);
-    default: return build_energy_graph(m, which == PROGRAM_SAMPLER, diag);
     }
 }
 
@@ -331,11 +216,6 @@ static int compile_program(struct ebmc_model *m, enum program which, struct rt_p
     return rc;
 }
 
-/* Whether the objective's chains are ULA on E itself (not a DCD posterior), which langevin runs. */
-static int uses_langevin_program(const struct train_config *c) {
-    return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective);
-}
-
 /* The loss program, which training does not run, when first asked for. */
 static int compile_loss_program(struct ebmc_model *m, FILE *diag) {
     return m->rt.loss.jit ? 0 : compile_program(m, PROGRAM_LOSS, &m->rt.loss, diag);
@@ -368,7 +248,7 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     }
     if (compile_program(m, PROGRAM_ENERGY, &rt->energy, diag) || compile_program(m, PROGRAM_SAMPLER, &rt->energy_grad, diag) ||
         compile_program(m, PROGRAM_TRAIN, &rt->train, diag) ||
-        (uses_langevin_program(&m->config) && compile_program(m, PROGRAM_LANGEVIN, &rt->langevin, diag))) {
+        (program_used_in_training(PROGRAM_LANGEVIN, &m->config) && compile_program(m, PROGRAM_LANGEVIN, &rt->langevin, diag))) {
         rt_model_free(rt);
         return -1;
     }
@@ -438,15 +318,15 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, cons
     if (which >= STAGE_OPT) return emit_optimized(m, which, (enum program)prog, print_after, out, diag);
     struct ir_graph *g = NULL;
     if (which == STAGE_GRAPH) {
-        if (!(g = build_energy_graph(m, 0, diag))) return -1;
+        if (!(g = build_program_graph(m, PROGRAM_ENERGY, diag))) return -1;
         fprintf(out, "; energy(x) at batch %d\n", m->config.batch);
         ir_print(g, out);
     } else {
-        if (!(g = build_energy_graph(m, 1, diag))) return -1;
+        if (!(g = build_program_graph(m, PROGRAM_SAMPLER, diag))) return -1;
         fprintf(out, "; sampler program: energy and dE/dx at batch %d\n", m->config.batch);
         ir_print(g, out);
         ir_graph_free(g);
-        if (!(g = build_loss_graph(m, 0, diag))) return -1;
+        if (!(g = build_program_graph(m, PROGRAM_LOSS, diag))) return -1;
         fprintf(out, "\n; loss program: surrogate loss and parameter gradients, data and negatives as one [2B] batch "
                      "(--program=train adds the Adam update)\n");
         ir_print(g, out);
@@ -579,22 +459,90 @@ int ebmc_compile_object(struct ebmc_model *m, const char *object_path, const cha
     return rc;
 }
 
-/* ---- running ---- */
+/* ---- data ---- */
 
-/* Writes path atomically (temporary file, rename): text, or the settings when text is NULL. */
-static int write_run_file(const struct ebmc_model *m, const char *path, const char *text, FILE *diag) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(diag, "error: %s: cannot write: %s\n", tmp, strerror(errno));
+/* Reports a problem with the data at the train block's `data = ...` line if the model file set it. */
+static void data_error(const struct ebmc_model *m, FILE *diag, const char *msg) {
+    const struct fe_setting *st = fe_model_find_setting(m->fe, "data");
+    if (st && strcmp(st->value, m->config.data) == 0) fe_error_at(m->fe, st->value_loc, diag, "%s", msg);
+    else fprintf(diag, "error: %s\n", msg);
+}
+
+static void print_dims(char *buf, size_t len, int ndim, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < ndim && k < len; i++) k += (size_t)snprintf(buf + k, len - k, i ? ", %lld" : "%lld", (long long)shape[i]);
+    if (k < len) snprintf(buf + k, len - k, "]");
+}
+
+/* The model's data source, opened on first use and checked against the energy's input: x's shape
+ * without the batch must be the data's per-sample shape, or [B, D] with D the data's value count. */
+static struct data_source *model_data(struct ebmc_model *m, FILE *diag) {
+    if (m->has_data) return &m->data;
+    const struct train_config *c = &m->config;
+    struct data_options o = {(enum data_scale)c->data_scale, c->image_size, c->held_out, c->data_limit};
+    char err[4400];
+    if (data_open(&m->data, c->data, &o, err, sizeof err) != 0) {
+        data_error(m, diag, err);
+        return NULL;
+    }
+    int64_t shape[IR_MAX_DIMS];
+    int nd = fe_model_input_ndim(m->fe) - 1;
+    fe_model_input_shape(m->fe, 1, shape);
+    int64_t dim = 1;
+    for (int i = 1; i <= nd; i++) dim *= shape[i];
+    int same = nd == m->data.ndim;
+    for (int i = 0; same && i < nd; i++) same = shape[i + 1] == m->data.shape[i];
+    if (!same && !(nd == 1 && dim == m->data.dim)) {
+        char want[96], have[96];
+        print_dims(want, sizeof want, m->data.ndim, m->data.shape);
+        print_dims(have, sizeof have, nd, shape + 1);
+        snprintf(err, sizeof err,
+                 "the data %s has samples of shape %s, but the energy's input x is [B, %s] per sample %s: declare "
+                 "x: [B, %s...] (or [B, %lld])",
+                 c->data, want, have + 1, have, want + 1, (long long)m->data.dim);
+        /* e.g. "x is [B, 2] per sample [2]": tell both shapes plainly */
+        data_error(m, diag, err);
+        data_close(&m->data);
+        return NULL;
+    }
+    m->has_data = 1;
+    return &m->data;
+}
+
+/* The box chains from noise start in: the data's, or [-4, 4] for a model whose data cannot be opened
+ * (checks that bring their own batches). */
+static struct data_box model_box(struct ebmc_model *m) {
+    if (!m->has_data) {
+        FILE *quiet = fopen("/dev/null", "w");
+        model_data(m, quiet ? quiet : stderr);
+        if (quiet) fclose(quiet);
+    }
+    return m->has_data ? data_source_box(&m->data) : (struct data_box){-4.0f, 4.0f};
+}
+
+int ebmc_check(struct ebmc_model *m, FILE *diag) {
+    char err[256];
+    if (config_check(&m->config, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
         return -1;
     }
-    if (text) fputs(text, f);
-    else config_print(&m->config, f);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        fprintf(diag, "error: %s: cannot write: %s\n", path, strerror(errno));
-        remove(tmp);
+    return model_data(m, diag) ? 0 : -1;
+}
+
+/* ---- running ---- */
+
+/* Writes path atomically: text, or the settings when text is NULL. */
+static int write_run_file(const struct ebmc_model *m, const char *path, const char *text, FILE *diag) {
+    char err[4400];
+    struct atomic_file af;
+    if (atomic_open(&af, path, "w", err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    if (text) fputs(text, af.f);
+    else config_print(&m->config, af.f);
+    if (atomic_commit(&af, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
         return -1;
     }
     return 0;
@@ -603,8 +551,9 @@ static int write_run_file(const struct ebmc_model *m, const char *path, const ch
 /* model.ebm and config.txt: with model.ckpt, all `ebmc train --resume` needs. */
 static int write_run_description(const struct ebmc_model *m, const char *out_dir, FILE *diag) {
     char path[4096];
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(diag, "error: %s: cannot create directory: %s\n", out_dir, strerror(errno));
+    char err[4400];
+    if (make_dirs(out_dir, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
         return -1;
     }
     snprintf(path, sizeof path, "%s/model.ebm", out_dir);
@@ -618,8 +567,9 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
     struct train_summary s;
     struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
     if (progress) io.is_tty = isatty(fileno(progress));
-    if (out_dir && write_run_description(m, out_dir, diag) != 0) return -1;
-    int rc = train_run(&m->rt, &m->config, &io, resume, start, &s);
+    struct data_source *ds = model_data(m, diag);
+    if (!ds || (out_dir && write_run_description(m, out_dir, diag) != 0)) return -1;
+    int rc = train_run(&m->rt, &m->config, ds, &io, resume, start, &s);
     m->rt_step = resume ? s.steps_done : m->rt_step + s.steps_done;
     if (r) {
         memset(r, 0, sizeof *r);
@@ -631,6 +581,7 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         r->nll = s.nll;
         r->tv = s.tv;
         r->mmd2 = s.mmd2;
+        r->energy_data = s.energy_data, r->energy_neg = s.energy_neg, r->energy_test = s.energy_test;
         r->acceptance = s.acceptance;
         r->compile_seconds = m->compile_seconds;
         r->diverged = s.diverged;
@@ -638,6 +589,7 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         if (getrusage(RUSAGE_SELF, &ru) == 0) r->peak_rss_mib = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is KiB */
     }
     if (rc != 0) fprintf(diag, "error: %s\n", s.message);
+    else if (s.message[0]) fprintf(diag, "note: %s\n", s.message);
     return rc;
 }
 
@@ -663,9 +615,10 @@ struct ebmc_model *ebmc_load_run(const char *run_dir, FILE *diag) {
     if (!m) return NULL;
     /* config.txt holds every effective setting, so it overrides the train block completely. */
     snprintf(path, sizeof path, "%s/config.txt", run_dir);
-    char *text = read_text(path);
+    char err[4400];
+    char *text = file_read_all(path, 0, NULL, err, sizeof err);
     if (!text) {
-        fprintf(diag, "error: %s: cannot read: %s\n", path, strerror(errno));
+        fprintf(diag, "error: %s\n", err);
         ebmc_free(m);
         return NULL;
     }
@@ -749,12 +702,6 @@ int ebmc_energy_grad(struct ebmc_model *m, const float *x, float *energy, float 
 }
 
 
-/* The data box sr-cd and pcd draw starting noise over; outside a 2-D data set use [-4, 4]. */
-static float data_half_width(const struct ebmc_model *m) {
-    int kind = data2d_from_name(m->config.data);
-    return kind >= 0 ? data2d_half_width((enum data2d_kind)kind) : 4.0f;
-}
-
 static int step_buffers(struct ebmc_model *m) {
     if (!m->compiled) return -1;
     return m->step.xall || train_step_init(&m->step, &m->rt) == 0 ? 0 : -1;
@@ -768,7 +715,7 @@ static void set_batch(struct ebmc_model *m, const float *x, const float *xneg) {
 }
 
 int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xneg) {
-    if (step_buffers(m) != 0 || train_step_negatives(&m->rt, &m->config, &m->step, x, data_half_width(m), step) != 0)
+    if (step_buffers(m) != 0 || train_step_negatives(&m->rt, &m->config, &m->step, x, model_box(m), step) != 0)
         return -1;
     size_t n = (size_t)m->rt.batch * (size_t)m->rt.dim;
     memcpy(xneg, m->step.xall + n, n * sizeof(float));
@@ -797,7 +744,7 @@ const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n) {
 
 int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss) {
     if (step_buffers(m) != 0 || compile_loss_program(m, stderr) != 0) return -1;
-    return train_step_gradients(&m->rt, &m->config, &m->step, x, data_half_width(m), step, loss);
+    return train_step_gradients(&m->rt, &m->config, &m->step, x, model_box(m), step, loss);
 }
 
 double ebmc_acceptance(const struct ebmc_model *m) {
@@ -818,7 +765,7 @@ float *ebmc_param_moment(struct ebmc_model *m, int i, int which) {
 
 int ebmc_sample(struct ebmc_model *m, int64_t n, int steps, float *out) {
     if (!m->compiled || n < 0) return -1;
-    return model_samples(&m->rt, &m->config, steps < 0 ? m->config.sample_steps : steps, data_half_width(m), out,
+    return model_samples(&m->rt, &m->config, steps < 0 ? m->config.sample_steps : steps, model_box(m), NULL, out,
                          (size_t)n);
 }
 
@@ -827,62 +774,87 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* n 2-D samples as a scatter plot over the data box. */
+static int write_scatter(struct ebmc_model *m, const float *xy, int64_t n, int steps, const char *path, FILE *diag) {
+    int panel = 480, pad = 20, title = 28;
+    struct canvas cv = {0};
+    char err[4400], label[160];
+    if (canvas_init(&cv, panel + 2 * pad, panel + pad + title, 255, 255, 255) != 0) {
+        fprintf(diag, "error: out of memory drawing %s\n", path);
+        return -1;
+    }
+    struct data_box box = model_box(m);
+    plot_rect(&cv, pad, title, panel, panel, 242, 242, 242);
+    plot_scatter(&cv, pad, title, panel, xy, (size_t)n, box.hi > -box.lo ? box.hi : -box.lo, 200, 60, 40);
+    snprintf(label, sizeof label, "%lld samples, %d MALA steps", (long long)n, steps);
+    plot_text(&cv, pad, 8, label, 2, 0, 0, 0);
+    int rc = png_write(&cv, path, err, sizeof err);
+    if (rc != 0) fprintf(diag, "error: %s\n", err);
+    canvas_free(&cv);
+    return rc;
+}
+
+/* n image samples as a grid, 16 to a row. */
+static int write_sample_grid(struct ebmc_model *m, const float *x, int64_t n, int steps, const char *path, FILE *diag) {
+    const struct data_source *ds = &m->data;
+    int per_row = 16, nrows = (int)((n + per_row - 1) / per_row);
+    struct grid_row *rows = calloc((size_t)nrows, sizeof *rows);
+    char err[4400], title[128];
+    if (!rows) {
+        fprintf(diag, "error: out of memory drawing %s\n", path);
+        return -1;
+    }
+    for (int r = 0; r < nrows; r++) {
+        rows[r].images = x + (size_t)r * (size_t)per_row * (size_t)ds->dim;
+        rows[r].n = (int)(n - (int64_t)r * per_row < per_row ? n - (int64_t)r * per_row : per_row);
+    }
+    snprintf(title, sizeof title, "%lld samples from noise, %d MALA steps", (long long)n, steps);
+    struct grid_spec spec = {title, rows, nrows, (int)ds->shape[0], (int)ds->shape[1], (int)ds->shape[2], ds->lo, ds->hi, 0};
+    int rc = grid_write_png(path, &spec, err, sizeof err);
+    if (rc != 0) fprintf(diag, "error: %s\n", err);
+    free(rows);
+    return rc;
+}
+
 int ebmc_write_samples(struct ebmc_model *m, int64_t n, int steps, const char *path, FILE *diag) {
-    int png = ends_with(path, ".png"), csv = ends_with(path, ".csv");
-    if (!png && !csv) {
-        fprintf(diag, "error: %s: unknown output type (use FILE.png for a scatter plot or FILE.csv for x,y lines)\n",
+    int png = ends_with(path, ".png"), tensor = ends_with(path, ".csv") || ends_with(path, ".npy");
+    if (!png && !tensor) {
+        fprintf(diag, "error: %s: unknown output type (use FILE.png for a picture, FILE.npy or FILE.csv for the values)\n",
                 path);
         return -1;
     }
-    if (!m->compiled || m->rt.dim != 2) {
-        fprintf(diag, "error: %s: samples are written for compiled models of 2-D points\n", path);
+    struct data_source *ds = m->compiled ? model_data(m, diag) : NULL;
+    if (!ds) {
+        if (!m->compiled) fprintf(diag, "error: %s: compile the model before sampling it\n", path);
         return -1;
     }
-    if (n < 1) {
-        fprintf(diag, "error: %s: the number of samples must be at least 1\n", path);
+    int64_t limit = ((int64_t)1 << 34) / (ds->dim * (int64_t)sizeof(float)); /* 16 GiB of samples */
+    if (n < 1 || n > limit) {
+        fprintf(diag, "error: %s: the number of samples must be between 1 and %lld\n", path, (long long)limit);
         return -1;
     }
-    float *xy = malloc(sizeof(float) * 2 * (size_t)n);
-    if (!xy || ebmc_sample(m, n, steps, xy) != 0) {
+    if (png && !data_is_2d(ds) && !ds->is_image) {
+        fprintf(diag, "error: %s: samples of shape [%lld] have no picture; write FILE.npy or FILE.csv\n", path,
+                (long long)ds->dim);
+        return -1;
+    }
+    if (steps < 0) steps = m->config.sample_steps;
+    float *x = malloc(sizeof(float) * (size_t)n * (size_t)ds->dim);
+    if (!x || ebmc_sample(m, n, steps, x) != 0) {
         fprintf(diag, "error: out of memory drawing %lld samples\n", (long long)n);
-        free(xy);
+        free(x);
         return -1;
     }
-    int rc = 0;
-    if (csv) {
-        FILE *f = fopen(path, "w");
-        if (!f) {
-            fprintf(diag, "error: %s: cannot write: %s\n", path, strerror(errno));
-            free(xy);
-            return -1;
-        }
-        fprintf(f, "x,y\n");
-        for (int64_t i = 0; i < n; i++) fprintf(f, "%.9g,%.9g\n", xy[2 * i], xy[2 * i + 1]);
-        if (fclose(f) != 0) {
-            fprintf(diag, "error: %s: write failed: %s\n", path, strerror(errno));
-            rc = -1;
-        }
-    } else {
-        int panel = 480, pad = 20, title = 28;
-        struct canvas cv = {0};
-        char err[512], label[160];
-        if (canvas_init(&cv, panel + 2 * pad, panel + pad + title, 255, 255, 255) != 0) {
-            fprintf(diag, "error: out of memory drawing %s\n", path);
-            free(xy);
-            return -1;
-        }
-        plot_rect(&cv, pad, title, panel, panel, 242, 242, 242);
-        plot_scatter(&cv, pad, title, panel, xy, (size_t)n, data_half_width(m), 200, 60, 40);
-        snprintf(label, sizeof label, "%lld samples, %d MALA steps", (long long)n,
-                 steps < 0 ? m->config.sample_steps : steps);
-        plot_text(&cv, pad, 8, label, 2, 0, 0, 0);
-        if (png_write(&cv, path, err, sizeof err) != 0) {
-            fprintf(diag, "error: %s\n", err);
-            rc = -1;
-        }
-        canvas_free(&cv);
+    int rc;
+    if (png) rc = data_is_2d(ds) ? write_scatter(m, x, n, steps, path, diag) : write_sample_grid(m, x, n, steps, path, diag);
+    else {
+        int64_t shape[IR_MAX_DIMS] = {n};
+        char err[4400];
+        memcpy(shape + 1, ds->shape, sizeof(int64_t) * (size_t)ds->ndim);
+        rc = data_write_tensor(path, x, ds->ndim + 1, shape, err, sizeof err);
+        if (rc != 0) fprintf(diag, "error: %s\n", err);
     }
-    free(xy);
+    free(x);
     return rc;
 }
 
@@ -891,15 +863,93 @@ int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag) {
         fprintf(diag, "error: compile the model before evaluating it\n");
         return -1;
     }
-    if (data2d_from_name(m->config.data) < 0 || m->rt.dim != 2) {
-        fprintf(diag, "error: evaluation needs a 2-D data set and a model of 2-D points\n");
-        return -1;
-    }
+    struct data_source *ds = model_data(m, diag);
+    if (!ds) return -1;
     memset(e, 0, sizeof *e);
     e->step = m->rt_step;
-    if (train_evaluate(&m->rt, &m->config, &e->nll, &e->tv, &e->mmd2) != 0) {
+    struct held_out h = {0};
+    struct run_eval ev;
+    int rc = held_out_load(&h, ds, m->config.seed) == 0 && run_evaluate(&m->rt, &m->config, ds, &h, &ev) == 0 &&
+                     run_sample_mmd(&m->rt, &m->config, ds, &h, &e->mmd2) == 0
+                 ? 0
+                 : -1;
+    held_out_free(&h);
+    if (rc != 0) {
         fprintf(diag, "error: out of memory evaluating the model\n");
         return -1;
+    }
+    e->nll = ev.nll, e->tv = ev.tv, e->energy_test = ev.energy_test;
+    return 0;
+}
+
+/* ---- energies of a file, denoising ---- */
+
+int ebmc_energy_file(struct ebmc_model *m, const char *data_path, const char *out_path, const char *grad_path,
+                     FILE *diag) {
+    if (!m->compiled) {
+        fprintf(diag, "error: compile the model before evaluating energies\n");
+        return -1;
+    }
+    float *x = NULL;
+    int ndim = 0;
+    int64_t shape[IR_MAX_DIMS + 1] = {0};
+    char err[4400];
+    if (data_read_tensor(data_path, &x, &ndim, shape, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    int64_t n = shape[0], per = 1;
+    for (int i = 1; i < ndim; i++) per *= shape[i];
+    if (ndim < 1 || per != m->rt.dim) {
+        fprintf(diag, "error: %s: %lld values per sample, but the model's input has %d\n", data_path, (long long)per,
+                m->rt.dim);
+        free(x);
+        return -1;
+    }
+    float *e = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    float *g = grad_path ? malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * (size_t)per) : NULL;
+    int rc = -1;
+    if (!e || (grad_path && !g) || model_energy(&m->rt, x, e, g, (size_t)n) != 0) fprintf(diag, "error: out of memory\n");
+    else if (!out_path) {
+        for (int64_t i = 0; i < n; i++) printf("%.9g\n", e[i]);
+        rc = 0;
+    } else if (data_write_tensor(out_path, e, 1, &n, err, sizeof err) != 0) fprintf(diag, "error: %s\n", err);
+    else rc = 0;
+    if (rc == 0 && grad_path && data_write_tensor(grad_path, g, ndim, shape, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        rc = -1;
+    }
+    free(x), free(e), free(g);
+    return rc;
+}
+
+static void copy_quality(struct ebmc_quality *out, const struct image_quality *q) {
+    *out = (struct ebmc_quality){q->psnr_mean, q->psnr_sd, q->ssim_mean, q->ssim_sd};
+}
+
+int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double step_size, int64_t n,
+                 const char *png_path, const char *json_path, struct ebmc_denoise_result *r, FILE *diag) {
+    if (!m->compiled) {
+        fprintf(diag, "error: compile the model before denoising with it\n");
+        return -1;
+    }
+    if (!(sigma > 0 && sigma <= 100) || steps < 1 || steps > 1000000 || step_size < 0 || n < 1) {
+        fprintf(diag, "error: denoise: need 0 < sigma <= 100, 1 <= steps <= 1e6, step_size >= 0, n >= 1\n");
+        return -1;
+    }
+    struct data_source *ds = model_data(m, diag);
+    if (!ds) return -1;
+    struct restore_options o = {map ? RESTORE_MAP : RESTORE_MALA, sigma, steps, step_size, m->config.seed};
+    struct restore_summary s;
+    char err[4400];
+    if (restore_experiment(&m->rt, ds, &o, 100, n, png_path, json_path, &s, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    if (r) {
+        memset(r, 0, sizeof *r);
+        r->n = s.n, r->filter_sigma = s.filter_sigma, r->acceptance = s.acceptance, r->seconds = s.seconds;
+        copy_quality(&r->noisy, &s.noisy), copy_quality(&r->filter, &s.filter), copy_quality(&r->model, &s.model);
     }
     return 0;
 }

@@ -13,7 +13,6 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include "backend_hash.h"
 #include "codegen.h"
 #include "runner.h"
+#include "support.h"
 
 struct jit_program {
     LLVMOrcLLJITRef jit;           /* owns the compiled code */
@@ -33,11 +33,6 @@ struct jit_program {
     struct jit_stats stats;
 };
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ---- LLVM setup and error plumbing ---- */
 
@@ -181,21 +176,9 @@ static LLVMMemoryBufferRef emit_code(LLVMTargetMachineRef tm, LLVMModuleRef mod,
     return buf;
 }
 
-/* Writes a buffer to path atomically (a temporary file, then rename), so that a reader never sees
- * half a file. Returns 0, or -1 with a message. */
+/* Writes a buffer to path atomically, so that a reader never sees half a file. */
 static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
-    static atomic_uint counter; /* with the pid: a name no other writer, process or thread, uses */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), f) == LLVMGetBufferSize(buf);
-    if (f && fclose(f) != 0) ok = 0;
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    if (!ok) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        remove(tmp);
-    }
-    return ok ? 0 : -1;
+    return atomic_write(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), err, errlen);
 }
 
 /* ---- the compile cache ----
@@ -211,18 +194,6 @@ static uint64_t fnv1a(const char *text, uint64_t h) {
     return h;
 }
 
-static int mkdir_p(const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *c = path + 1; *c; c++)
-        if (*c == '/') {
-            *c = 0;
-            mkdir(path, 0755);
-            *c = '/';
-        }
-    return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 /* The cache file for g compiled with these options; returns 0, or -1 if there is no usable cache. */
 static int cache_path(const struct ir_graph *g, int opt_level, const struct codegen_options *copts, char *path,
                       size_t len) {
@@ -233,7 +204,8 @@ static int cache_path(const struct ir_graph *g, int opt_level, const struct code
     else if (xdg && xdg[0]) snprintf(folder, sizeof folder, "%s/ebmc", xdg);
     else if (home && home[0]) snprintf(folder, sizeof folder, "%s/.cache/ebmc", home);
     else return -1;
-    if (mkdir_p(folder) != 0) return -1;
+    char ignored[256];
+    if (make_dirs(folder, ignored, sizeof ignored) != 0) return -1;
     char *text = ir_print_string(g), *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     char options[160];
     snprintf(options, sizeof options, "\nopt %d fusion %d planning %d\n", opt_level, !copts->no_fusion,
@@ -318,7 +290,7 @@ static int load_kernels(struct jit_program *p, const struct ir_graph *g, const s
 }
 
 struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_options *opts, char *err, size_t errlen) {
-    double t0 = now();
+    double t0 = clock_seconds();
     int opt_level = opts ? opts->opt_level : 3;
     if (verify_graph(g, err, errlen) != 0 || init_llvm(err, errlen) != 0) return NULL;
     struct codegen_options unfused = {1, 1}, copts = {opts && opts->no_fusion, opts && opts->no_memory_planning};
@@ -341,7 +313,7 @@ struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_optio
         jit_free(p);
         return NULL;
     }
-    p->stats.compile_seconds = now() - t0;
+    p->stats.compile_seconds = clock_seconds() - t0;
     return p;
 }
 

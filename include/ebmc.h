@@ -23,7 +23,10 @@ struct ebmc_result {
     int steps_done;            /* the run's total (a resumed run counts the steps before it too) */
     int steps_start;           /* steps the run had when this call started (0 unless resumed) */
     double seconds, steps_per_sec; /* this call's training time and rate */
-    double nll_start, nll, tv; /* held-out grid NLL in nats (before, after), total variation */
+    double nll_start, nll, tv; /* 2-D data: held-out grid NLL in nats (before, after), total variation
+                                  (NaN for other data) */
+    double energy_data, energy_neg; /* mean energy of the last step's data and negatives */
+    double energy_test;        /* mean energy of the held-out samples at the end */
     double mmd2;               /* unbiased MMD^2 of model samples vs held-out data (NaN without out_dir) */
     double acceptance;         /* MALA acceptance rate, 0 for ULA */
     double compile_seconds;    /* JIT compilation of the model's programs */
@@ -48,6 +51,11 @@ void ebmc_print_settings_help(FILE *out);
  * parameters from the seed. The loss program (loss and gradients) is compiled when first used
  * (ebmc_loss, ebmc_gradients, ebmc_print_stats). Returns 0 or -1. */
 int ebmc_compile(struct ebmc_model *m, FILE *diag);
+
+/* Runs every check training runs before compiling: the combination of settings, and that the data
+ * opens and its samples have the shape of the energy's input (errors at the train block's line).
+ * Returns 0, or -1 after printing the reason. */
+int ebmc_check(struct ebmc_model *m, FILE *diag);
 
 /* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the sampler and loss graphs
  * after autodiff), then, for one program after the default passes (ebmc_default_passes()):
@@ -95,23 +103,50 @@ struct ebmc_model *ebmc_load_run(const char *run_dir, FILE *diag);
  * metrics.json. Returns as ebmc_train. */
 int ebmc_resume(struct ebmc_model *m, const char *run_dir, FILE *progress, FILE *diag, struct ebmc_result *r);
 
-/* n model samples (xy interleaved for 2-D) from `steps` MALA steps on E (steps < 0: the sample_steps
- * setting) started from uniform noise over the data box, keyed by the seed (after ebmc_compile, and
- * usually ebmc_restore). Returns 0, or -1. */
+/* n model samples (n * D floats, row-major) from `steps` MALA steps on E (steps < 0: the sample_steps
+ * setting) started from uniform noise over the data's value box, keyed by the seed (after ebmc_compile,
+ * and usually ebmc_restore). Returns 0, or -1. */
 int ebmc_sample(struct ebmc_model *m, int64_t n, int steps, float *out);
-/* Draws n samples like ebmc_sample and writes them to path: FILE.png (a scatter plot over the data box)
- * or FILE.csv (a header "x,y", then one sample per line). Returns 0, or -1 after printing the reason. */
+/* Draws n samples like ebmc_sample and writes them to path: FILE.png (2-D data: a scatter plot over the
+ * data box; images: a grid, 16 to a row) or FILE.npy / FILE.csv (the values, shape [n, sample shape]).
+ * Returns 0, or -1 after printing the reason. */
 int ebmc_write_samples(struct ebmc_model *m, int64_t n, int steps, const char *path, FILE *diag);
 
 struct ebmc_metrics {
-    int64_t step; /* training steps the parameters have seen */
-    double nll;   /* held-out grid NLL, nats */
-    double tv;    /* total variation to the held-out histogram on the grid */
-    double mmd2;  /* unbiased MMD^2: n_samples model samples vs as many held-out points */
+    int64_t step;       /* training steps the parameters have seen */
+    double nll;         /* 2-D data: held-out grid NLL, nats (NaN for other data) */
+    double tv;          /* 2-D data: total variation to the held-out histogram on the grid */
+    double mmd2;        /* 2-D data: unbiased MMD^2, n_samples model samples vs as many held-out points */
+    double energy_test; /* mean energy of the held-out samples (up to 1000; 20000 for 2-D) */
 };
-/* The end-of-training metrics of the current parameters (2-D models), as metrics.json reports them.
- * Returns 0, or -1 after printing the reason. */
+/* The end-of-training metrics of the current parameters, as metrics.json reports them. Returns 0, or
+ * -1 after printing the reason. */
 int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag);
+
+/* Energies of the points in a tensor file (data_path: .npy, .csv or IDX; n samples of the energy's input
+ * shape, or n rows of its value count, in the units training saw, e.g. [0, 1] for 8-bit images), written to
+ * out_path (FILE.npy or FILE.csv, shape [n]; NULL: one per line to stdout), and with grad_path dE/dx
+ * (shape as the points). Returns 0, or -1 after printing "path: problem". */
+int ebmc_energy_file(struct ebmc_model *m, const char *data_path, const char *out_path, const char *grad_path,
+                     FILE *diag);
+
+/* Denoising (objectives.md): held-out images corrupted with Gaussian noise of standard deviation sigma
+ * are restored by MALA on U_y(x) = E(x) + |y - x|^2 / (2 sigma^2) started at y (the chain's mean over its
+ * last half), or with map = 1 by descent on U_y, `steps` steps of size step_size (0: 0.1 sigma^2 for MALA,
+ * 0.5 sigma^2 for descent). The first 100 held-out images choose a Gaussian filter's width (the classical
+ * baseline); the next n are scored. Writes png_path (clean, noisy, filter, restored) and json_path if not
+ * NULL. PSNR is on the data's range. Returns 0, or -1 after printing the reason. */
+struct ebmc_quality {
+    double psnr_mean, psnr_sd, ssim_mean, ssim_sd;
+};
+struct ebmc_denoise_result {
+    int64_t n;
+    struct ebmc_quality noisy, filter, model;
+    double filter_sigma; /* the filter's, in pixels */
+    double acceptance, seconds;
+};
+int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double step_size, int64_t n,
+                 const char *png_path, const char *json_path, struct ebmc_denoise_result *r, FILE *diag);
 
 /* Saves parameters and optimizer state (atomically: temporary file, fsync, rename), or restores them
  * into a compiled model with the same parameters. Returns 0, or -1 after printing "path: reason". */

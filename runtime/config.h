@@ -13,7 +13,11 @@ enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_COUNT }
 enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA, SAMPLER_LINEARIZED, SAMPLER_COUNT };
 
 struct train_config {
-    char data[32];             /* 2-D data set name */
+    char data[4096];           /* the data source's spec (runtime/data/data.h: data_open) */
+    int data_scale;            /* enum data_scale */
+    int image_size;            /* image folders: S x S (0: 32) */
+    double held_out;           /* held-out fraction of sources without a test part (0: 0.1) */
+    int data_limit;            /* at most this many training samples (0: all) */
     enum objective objective;
     int steps;                 /* parameter updates */
     int batch;                 /* data points per step (and negatives per step) */
@@ -60,9 +64,10 @@ int config_kernel(const struct train_config *c, double *a, double *s);
 const char *objective_name(enum objective o);
 const char *sampler_name(enum sampler_kind s);
 
-/* Prints every setting as `key = value` lines, or as members of a JSON object (no braces). */
+struct json;
+/* Prints every setting as `key = value` lines, or writes them as one JSON object. */
 void config_print(const struct train_config *c, FILE *out);
-void config_print_json(const struct train_config *c, FILE *out, const char *indent);
+void config_write_json(const struct train_config *c, struct json *j);
 /* Prints the table of settings with their meaning, for --help. */
 void config_print_help(FILE *out);
 

@@ -121,12 +121,16 @@ static void (*const generators[DATA2D_COUNT])(struct point_draws *d, double p[2]
 };
 
 void data2d_sample(enum data2d_kind kind, float *xy, size_t n, uint64_t seed, uint64_t stream) {
+    data2d_sample_from(kind, xy, 0, n, seed, stream);
+}
+
+void data2d_sample_from(enum data2d_kind kind, float *xy, size_t first, size_t n, uint64_t seed, uint64_t stream) {
     if ((unsigned)kind >= DATA2D_COUNT) return;
     void (*gen)(struct point_draws *, double[2]) = generators[kind];
     /* Threads only pay off for large draws (a training batch is ~1000 points). */
 #pragma omp parallel for schedule(static) if (n >= 16384)
     for (size_t i = 0; i < n; i++) {
-        struct point_draws d = {seed, stream, (uint64_t)i * DRAWS_PER_POINT, 0};
+        struct point_draws d = {seed, stream, (uint64_t)(first + i) * DRAWS_PER_POINT, 0};
         double p[2];
         gen(&d, p);
         xy[2 * i] = (float)p[0];

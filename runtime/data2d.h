@@ -24,6 +24,8 @@ const char *data2d_names(void);
 
 /* Writes n points as x0, y0, x1, y1, ... Point i is a function of (seed, stream, i) only. */
 void data2d_sample(enum data2d_kind kind, float *xy, size_t n, uint64_t seed, uint64_t stream);
+/* Points [first, first + n) of that draw (a rank's rows of a batch). */
+void data2d_sample_from(enum data2d_kind kind, float *xy, size_t first, size_t n, uint64_t seed, uint64_t stream);
 
 /* Every data set lives inside the square [-half_width, half_width]^2 (used for plots and grid evaluation). */
 float data2d_half_width(enum data2d_kind kind);

@@ -29,4 +29,22 @@ static inline uint64_t rng_stream(uint32_t tag, uint64_t step, uint32_t sub) {
     return ((uint64_t)tag << 56) ^ (step << 16) ^ (uint64_t)sub;
 }
 
+/* The purposes random streams are keyed by (rng_stream(tag, step, sub)); one list for a whole run. */
+enum stream_tag {
+    TAG_DATA = 1,     /* training batches */
+    TAG_TEST,         /* held-out points */
+    TAG_KERNEL,       /* DCD: the kernel noise eps of y = a x + s eps */
+    TAG_CHAIN,        /* Langevin noise and MALA accept draws of the negatives' chains */
+    TAG_INIT_NOISE,   /* sr-cd: the chains' starting points */
+    TAG_SAMPLE_INIT,  /* samples.png: starting points */
+    TAG_SAMPLES,      /* samples.png: Langevin noise */
+    TAG_PARAM_INIT = 9, /* parameter initialization */
+    TAG_PCD_INIT = 10, /* pcd: the buffer's initial uniform noise */
+    TAG_PCD_PICK,     /* pcd: which chains a step takes */
+    TAG_PCD_RESET,    /* pcd: sub 0 the reset coin per chain, sub 1 the fresh noise */
+    TAG_LINEARIZED,   /* dcd with sampler = linearized: xi */
+    TAG_DENOISE,      /* denoising: sub 0 the corruption, sub 1 the restoring chains */
+    TAG_SAMPLE_START, /* samples started at held-out data: their Langevin noise */
+};
+
 #endif

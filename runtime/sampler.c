@@ -120,3 +120,31 @@ done:
     free(u), free(g), free(noise);
     return rc;
 }
+
+void box_uniform(float *out, size_t n, struct data_box b, uint64_t seed, uint64_t stream) {
+    float half = 0.5f * (b.hi - b.lo), centre = 0.5f * (b.hi + b.lo);
+    rng_fill_uniform(out, n, seed, stream);
+    for (size_t i = 0; i < n; i++) out[i] = (2 * out[i] - 1) * half + centre;
+}
+
+int model_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, const float *start,
+                  float *out, size_t n) {
+    size_t b = (size_t)m->batch, d = (size_t)m->dim;
+    float *x = malloc(b * d * sizeof(float));
+    if (!x) return -1;
+    struct potential pot = {m, NULL, 1, 1};
+    struct langevin lv = {SAMPLER_MALA, steps, c->step_size, 1.0, 0};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += b) {
+        size_t k = n - i < b ? n - i : b;
+        if (start) { /* a last partial chunk repeats its first rows: every chain is a real start */
+            for (size_t r = 0; r < b; r++) memcpy(x + r * d, start + (i + r % k) * d, d * sizeof(float));
+        } else {
+            box_uniform(x, b * d, box, c->seed, rng_stream(TAG_SAMPLE_INIT, i / b, 0));
+        }
+        rc = langevin_run(&pot, x, &lv, c->seed, start ? TAG_SAMPLE_START : TAG_SAMPLES, i / b, NULL);
+        memcpy(out + i * d, x, k * d * sizeof(float));
+    }
+    free(x);
+    return rc;
+}

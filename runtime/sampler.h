@@ -7,10 +7,24 @@
 #ifndef EBMC_SAMPLER_H
 #define EBMC_SAMPLER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "model.h"
+
+/* The box [lo, hi]^D every data value lies in: where chains from noise start. */
+struct data_box {
+    float lo, hi;
+};
+/* The point of the box at u in [0, 1): centre + (2u - 1) half-width (for a box centred at 0, exactly
+ * (2u - 1) half, as the 2-D runs have always drawn it). */
+static inline float box_point(struct data_box b, double u) {
+    float half = 0.5f * (b.hi - b.lo), centre = 0.5f * (b.hi + b.lo);
+    return (float)((2 * u - 1) * half) + centre;
+}
+/* out[i] = uniform noise over the box, from (seed, stream) (rng_fill_uniform). */
+void box_uniform(float *out, size_t n, struct data_box b, uint64_t seed, uint64_t stream);
 
 struct potential {
     struct rt_model *model;
@@ -46,5 +60,12 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
  * evaluation. pot->y must be set. Writes x[B, D]. Returns 0, or -1 on out of memory. */
 int linearized_draw(const struct potential *pot, float *x, const struct langevin *opt, uint64_t seed, uint32_t tag,
                     uint64_t step);
+
+
+/* Model samples: n points (n * D floats) from `steps` MALA steps on E with step size c->step_size,
+ * started from uniform noise over the box (start NULL) or at start[n * D], keyed by c->seed. Runs in
+ * chunks of the model's batch. Returns 0, or -1 on out of memory. */
+int model_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, const float *start,
+                  float *out, size_t n);
 
 #endif

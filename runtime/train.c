@@ -1,4 +1,6 @@
-/* train.c: the training loop, Adam, evaluation, logs and pictures. The negatives are objective.c's. */
+/* train.c: the training loop: batches from a data source, negatives from the objective (objective.c),
+ * one compiled training step (the loss's gradients and Adam), checkpoints and log.csv. What a run shows
+ * at the end is run_report.c's. */
 #include "train.h"
 
 #include <errno.h>
@@ -6,20 +8,12 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
-#include "data2d.h"
-#include "eval2d.h"
-#include "plot.h"
+#include "programs.h"
 #include "rng.h"
+#include "run_report.h"
 #include "sampler.h"
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "support.h"
 
 int model_energy(struct rt_model *m, const float *xy, float *energy, float *grad, size_t n) {
     struct rt_program *p = grad ? &m->energy_grad : &m->energy;
@@ -37,24 +31,6 @@ int model_energy(struct rt_model *m, const float *xy, float *energy, float *grad
     }
     free(chunk);
     return 0;
-}
-
-int model_eval2d(struct rt_model *m, int grid, float half, const float *test, size_t n_test, double *nll, double *tv) {
-    size_t cells = (size_t)grid * (size_t)grid;
-    float *pts = malloc(cells * 2 * sizeof(float)), *e = malloc(cells * sizeof(float));
-    double *logp = malloc(cells * sizeof(double));
-    int rc = -1;
-    if (pts && e && logp && m->dim == 2) {
-        eval2d_grid_points(pts, grid, half);
-        if (model_energy(m, pts, e, NULL, cells) == 0) {
-            eval2d_normalize(logp, e, grid, half);
-            *nll = eval2d_nll(logp, grid, half, test, n_test);
-            *tv = eval2d_tv(logp, grid, half, test, n_test);
-            rc = 0;
-        }
-    }
-    free(pts), free(e), free(logp);
-    return rc;
 }
 
 int train_step_init(struct train_step *ts, struct rt_model *m) {
@@ -79,10 +55,10 @@ void train_step_free(struct train_step *ts) {
 }
 
 int train_step_negatives(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
-                         float half_width, int64_t step) {
+                         struct data_box box, int64_t step) {
     size_t n = (size_t)m->batch * (size_t)m->dim;
     if (x != ts->xall) memcpy(ts->xall, x, n * sizeof(float));
-    return objective_negatives(m, c, ts->xall, ts->xall + n, ts->y, &ts->pcd, half_width, step, &ts->chains);
+    return objective_negatives(m, c, ts->xall, ts->xall + n, ts->y, &ts->pcd, box, step, &ts->chains);
 }
 
 void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss) {
@@ -93,14 +69,10 @@ void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss) {
 }
 
 int train_step_gradients(struct rt_model *m, const struct train_config *c, struct train_step *ts, const float *x,
-                         float half_width, int64_t step, double *loss) {
-    if (train_step_negatives(m, c, ts, x, half_width, step) != 0) return -1;
+                         struct data_box box, int64_t step, double *loss) {
+    if (train_step_negatives(m, c, ts, x, box, step) != 0) return -1;
     train_step_loss(m, ts, loss);
     return 0;
-}
-
-double adam_step_size(const struct train_config *c, int64_t t) {
-    return c->lr * sqrt(1 - pow(c->beta2, (double)t)) / (1 - pow(c->beta1, (double)t));
 }
 
 int train_step_update(struct rt_model *m, const struct train_config *c, struct train_step *ts, int64_t t, double *loss) {
@@ -154,171 +126,11 @@ static void progress(const struct train_io *io, int step, int steps, double loss
     fflush(io->progress);
 }
 
-/* ---- pictures ---- */
-
-static void path_join(char *buf, size_t len, const char *dir, const char *file) { snprintf(buf, len, "%s/%s", dir, file); }
-
-static int write_density_png(struct rt_model *m, const struct train_config *c, const struct train_io *io, float half,
-                             const float *test, size_t n_test, char *err, size_t errlen) {
-    int n = c->grid, panel = 384, pad = 24, title = 28;
-    size_t cells = (size_t)n * (size_t)n;
-    float *pts = malloc(cells * 2 * sizeof(float)), *e = malloc(cells * sizeof(float));
-    float *dens = malloc(cells * sizeof(float)), *hist = calloc(cells, sizeof(float));
-    double *logp = malloc(cells * sizeof(double));
-    struct canvas cv = {0};
-    int rc = -1;
-    if (!pts || !e || !dens || !hist || !logp || canvas_init(&cv, 2 * panel + 3 * pad, panel + pad + title, 255, 255, 255)) {
-        snprintf(err, errlen, "out of memory drawing density.png");
-        goto done;
-    }
-    eval2d_grid_points(pts, n, half);
-    if (model_energy(m, pts, e, NULL, cells)) goto done;
-    eval2d_normalize(logp, e, n, half);
-    for (size_t i = 0; i < cells; i++) dens[i] = (float)exp(logp[i]);
-    for (size_t i = 0; i < n_test; i++) {
-        int cx = (int)((test[2 * i] + half) / (2 * half) * n), cy = (int)((test[2 * i + 1] + half) / (2 * half) * n);
-        if (cx >= 0 && cx < n && cy >= 0 && cy < n) hist[(size_t)cy * n + cx] += 1;
-    }
-    plot_heatmap(&cv, pad, title, panel, hist, n);
-    plot_heatmap(&cv, 2 * pad + panel, title, panel, dens, n);
-    char label[128];
-    snprintf(label, sizeof label, "data: %s (held-out histogram)", c->data);
-    plot_text(&cv, pad, 8, label, 2, 0, 0, 0);
-    snprintf(label, sizeof label, "model exp(-E), %s", objective_name(c->objective));
-    plot_text(&cv, 2 * pad + panel, 8, label, 2, 0, 0, 0);
-    char path[4096];
-    path_join(path, sizeof path, io->out_dir, "density.png");
-    rc = png_write(&cv, path, err, errlen);
-done:
-    free(pts), free(e), free(dens), free(hist), free(logp);
-    canvas_free(&cv);
-    return rc;
-}
-
-int model_samples(struct rt_model *m, const struct train_config *c, int steps, float half, float *out, size_t n) {
-    size_t b = (size_t)m->batch, d = (size_t)m->dim;
-    float *x = malloc(b * d * sizeof(float));
-    if (!x) return -1;
-    struct potential pot = {m, NULL, 1, 1};
-    struct langevin lv = {SAMPLER_MALA, steps, c->step_size, 1.0, 0};
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i += b) {
-        rng_fill_uniform(x, b * d, c->seed, rng_stream(TAG_SAMPLE_INIT, i / b, 0));
-        for (size_t j = 0; j < b * d; j++) x[j] = (2 * x[j] - 1) * half;
-        rc = langevin_run(&pot, x, &lv, c->seed, TAG_SAMPLES, i / b, NULL);
-        size_t k = n - i < b ? n - i : b;
-        memcpy(out + i * d, x, k * d * sizeof(float));
-    }
-    free(x);
-    return rc;
-}
-
-static int write_samples_png(struct rt_model *m, const struct train_config *c, const struct train_io *io, float half,
-                             const float *test, const float *neg, const float *samples, char *err, size_t errlen) {
-    int panel = 320, pad = 20, title = 28;
-    size_t n = (size_t)c->n_samples;
-    struct canvas cv = {0};
-    int rc = -1;
-    if (canvas_init(&cv, 3 * panel + 4 * pad, panel + pad + title, 255, 255, 255)) {
-        snprintf(err, errlen, "out of memory drawing samples.png");
-        goto done;
-    }
-    size_t n_data = n < (size_t)m->batch * 4 ? n : (size_t)m->batch * 4;
-    const char *titles[3] = {"data", "negatives (last step)", "model samples (MALA)"};
-    const float *sets[3] = {test, neg, samples};
-    size_t counts[3] = {n_data, (size_t)m->batch, n};
-    for (int k = 0; k < 3; k++) {
-        int x0 = pad + k * (panel + pad);
-        for (int yy = 0; yy < panel; yy++) /* light panel background */
-            for (int xx = 0; xx < panel; xx++) memset(&cv.rgb[3 * ((size_t)(title + yy) * cv.w + x0 + xx)], 242, 3);
-        plot_scatter(&cv, x0, title, panel, sets[k], counts[k], half, k == 0 ? 30 : 200, k == 0 ? 90 : 60, k == 0 ? 200 : 40);
-        plot_text(&cv, x0, 8, titles[k], 2, 0, 0, 0);
-    }
-    char path[4096];
-    path_join(path, sizeof path, io->out_dir, "samples.png");
-    rc = png_write(&cv, path, err, errlen);
-done:
-    canvas_free(&cv);
-    return rc;
-}
-
-static int write_metrics(const struct train_config *c, const struct train_io *io, const struct train_summary *s,
-                         char *err, size_t errlen) {
-    char path[4096], tmp[4200];
-    path_join(path, sizeof path, io->out_dir, "metrics.json");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-        return -1;
-    }
-    fprintf(f, "{\n  \"model\": \"%s\",\n", io->model_name ? io->model_name : "");
-    fprintf(f, "  \"steps_done\": %d,\n  \"resumed_from_step\": %d,\n", s->steps_done, s->steps_start);
-    fprintf(f, "  \"seconds\": %.3f,\n  \"steps_per_sec\": %.2f,\n", s->seconds, s->steps_per_sec);
-    fprintf(f, "  \"nll_start\": %.6f,\n  \"nll\": %.6f,\n  \"tv\": %.6f,\n", s->nll_start, s->nll, s->tv);
-    fprintf(f, "  \"nll_units\": \"nats, held-out points, model density normalized on a %dx%d grid\",\n", c->grid, c->grid);
-    if (isfinite(s->mmd2)) fprintf(f, "  \"mmd2\": %.6g,\n", s->mmd2);
-    else fprintf(f, "  \"mmd2\": null,\n");
-    fprintf(f, "  \"mmd2_note\": \"unbiased MMD^2 between %d model samples (%d MALA steps from noise) and as many "
-               "held-out points; kernel: sum of Gaussians with bandwidths 0.1, 0.2, 0.5, 1, 2\",\n",
-            c->n_samples, c->sample_steps);
-    fprintf(f, "  \"energy_data\": %.6g,\n  \"energy_neg\": %.6g,\n  \"acceptance\": %.4f,\n", s->energy_data,
-            s->energy_neg, s->acceptance);
-    fprintf(f, "  \"diverged\": %s,\n  \"message\": \"%s\",\n", s->diverged ? "true" : "false", s->message);
-    double a, sd;
-    if (config_kernel(c, &a, &sd) == 0) fprintf(f, "  \"kernel\": {\"a\": %.9g, \"s\": %.9g},\n", a, sd);
-    if (c->objective == OBJ_PCD) fprintf(f, "  \"pcd_reset_fraction\": %.6f,\n", s->reset_fraction);
-    fprintf(f, "  \"config\": {\n");
-    config_print_json(c, f, "    ");
-    fprintf(f, "  }\n}\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- the loop ---- */
-
-#define N_TEST 20000
-
-int train_test_points(const struct train_config *c, float *out, size_t n, float *half) {
-    int kind = data2d_from_name(c->data);
-    if (kind < 0) return -1;
-    *half = data2d_half_width((enum data2d_kind)kind);
-    /* Held-out points come from their own stream, never seen in training. */
-    data2d_sample((enum data2d_kind)kind, out, n, c->seed, rng_stream(TAG_TEST, 0, 0));
-    return 0;
-}
-
-int train_evaluate(struct rt_model *m, const struct train_config *c, double *nll, double *tv, double *mmd2) {
-    size_t n = (size_t)c->n_samples, n_ref = n < N_TEST ? n : N_TEST;
-    float *test = malloc(N_TEST * 2 * sizeof(float)), *samples = malloc(n * 2 * sizeof(float)), half = 0;
-    int rc = -1;
-    if (test && samples && m->dim == 2 && train_test_points(c, test, N_TEST, &half) == 0 &&
-        model_eval2d(m, c->grid, half, test, N_TEST, nll, tv) == 0 &&
-        model_samples(m, c, c->sample_steps, half, samples, n) == 0) {
-        *mmd2 = eval2d_mmd(samples, n, test, n_ref);
-        rc = 0;
-    }
-    free(test), free(samples);
-    return rc;
-}
-
 /* log.csv of a resumed run: keeps the header and the rows up to step `start` (an interrupted session
  * may have logged steps past its last checkpoint, which this session runs again), then appends. */
 static FILE *reopen_log(const char *path, int64_t start, const char *header) {
-    FILE *in = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0;
-    if (in) {
-        fseek(in, 0, SEEK_END);
-        long n = ftell(in);
-        rewind(in);
-        text = n > 0 ? malloc((size_t)n + 1) : NULL;
-        if (text) text[len = fread(text, 1, (size_t)n, in)] = 0;
-        fclose(in);
-    }
+    char ignored[256];
+    char *text = file_read_all(path, 0, NULL, ignored, sizeof ignored); /* no log yet: start one */
     FILE *out = fopen(path, "w");
     if (!out) {
         free(text);
@@ -336,19 +148,33 @@ static FILE *reopen_log(const char *path, int64_t start, const char *header) {
     return out;
 }
 
-#define LOG_HEADER "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv\n"
+#define LOG_HEADER "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv,energy_test\n"
 
-int train_run(struct rt_model *m, const struct train_config *c, const struct train_io *io, struct run_state *resume,
-              int64_t start, struct train_summary *s) {
+static void path_join(char *buf, size_t len, const char *dir, const char *file) { snprintf(buf, len, "%s/%s", dir, file); }
+
+/* A log field: empty when not measured (NaN). */
+static void log_field(FILE *log, double v) {
+    if (isfinite(v)) fprintf(log, ",%.6f", v);
+    else fputc(',', log);
+}
+
+int train_run(struct rt_model *m, const struct train_config *c, struct data_source *ds, const struct train_io *io,
+              struct run_state *resume, int64_t start, struct train_summary *s) {
     memset(s, 0, sizeof *s);
-    s->mmd2 = NAN;
+    s->mmd2 = s->nll = s->tv = s->nll_start = s->energy_test = NAN;
     struct team_tuner tuner = {m->threads, m->threads, {0, 0}};
-    int kind = data2d_from_name(c->data);
-    if (kind < 0 || m->dim != 2) {
-        snprintf(s->message, sizeof s->message, "data set '%s' needs a model on 2-D points (x: [B, 2])", c->data);
+    if (ds->dim != m->dim) {
+        snprintf(s->message, sizeof s->message, "the data (%s) has %lld values per sample, the model's input %d",
+                 ds->spec, (long long)ds->dim, m->dim);
         return -1;
     }
     if (config_check(c, s->message, sizeof s->message) != 0) return -1;
+    if (resume && start == c->steps) { /* nothing to do: leave the run's pictures and metrics as they are */
+        s->steps_start = s->steps_done = (int)start;
+        snprintf(s->message, sizeof s->message, "the run already has %lld steps; raise steps to continue it",
+                 (long long)start);
+        return 0;
+    }
     if (start < 0 || start > c->steps) {
         snprintf(s->message, sizeof s->message, "the run has %lld steps; cannot continue it to %d in total",
                  (long long)start, c->steps);
@@ -361,26 +187,24 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
                  (long long)start, c->buffer_size);
         return -1;
     }
-    float half = data2d_half_width((enum data2d_kind)kind);
-    size_t b = (size_t)m->batch, n_samples = (size_t)c->n_samples;
-    float *test = malloc(N_TEST * 2 * sizeof(float)), *samples = NULL, *pcd_backup = NULL;
+    struct data_box box = data_source_box(ds);
+    size_t b = (size_t)m->batch, d = (size_t)m->dim;
+    float *pcd_backup = NULL;
+    struct held_out test = {0};
+    struct run_eval ev;
     struct train_step ts;
     FILE *log = NULL;
     int rc = -1;
-    if (train_step_init(&ts, m) != 0 || !test) {
+    if (train_step_init(&ts, m) != 0) {
         snprintf(s->message, sizeof s->message, "out of memory");
-        free(test);
         return -1;
     }
-    train_test_points(c, test, N_TEST, &half);
+    if (held_out_load(&test, ds, c->seed) != 0) goto oom;
     s->steps_start = s->steps_done = (int)start;
-    char ckpt[4096];
+    char ckpt[4200];
     if (io->out_dir) {
-        if (mkdir(io->out_dir, 0777) != 0 && errno != EEXIST) {
-            snprintf(s->message, sizeof s->message, "%s: cannot create directory: %s", io->out_dir, strerror(errno));
-            goto done;
-        }
-        char path[4096];
+        if (make_dirs(io->out_dir, s->message, sizeof s->message) != 0) goto done;
+        char path[4200];
         path_join(path, sizeof path, io->out_dir, "log.csv");
         path_join(ckpt, sizeof ckpt, io->out_dir, "model.ckpt");
         if (!(log = resume ? reopen_log(path, start, LOG_HEADER) : fopen(path, "w"))) {
@@ -396,17 +220,17 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
     }
     if (resume && resume->has_run_info) s->nll_start = resume->nll_start;
     else {
-        double tv0;
-        if (model_eval2d(m, c->grid, half, test, N_TEST, &s->nll_start, &tv0)) goto oom;
+        if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
+        s->nll_start = ev.nll;
     }
     const struct chain_stats *st = &ts.chains;
-    double t0 = now_seconds(), eval_seconds = 0, loss = 0;
-    int evaluated = 0;
+    double t0 = clock_seconds(), eval_seconds = 0, loss = 0;
+    int evaluated = 0, has_negatives = 0;
     int64_t pcd_taken = 0, pcd_resets = 0;
     for (int64_t step = start; step < c->steps; step++) {
         /* PCD's diverging step has already written its chains back: keep the buffer as it was before. */
         if (ts.pcd.x) {
-            size_t bytes = sizeof(float) * (size_t)ts.pcd.n * (size_t)m->dim;
+            size_t bytes = sizeof(float) * (size_t)ts.pcd.n * d;
             if (!pcd_backup && !(pcd_backup = malloc(bytes))) goto oom;
             memcpy(pcd_backup, ts.pcd.x, bytes);
             pcd_taken = ts.pcd.taken, pcd_resets = ts.pcd.resets;
@@ -415,20 +239,21 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
             m->threads = tuned_team(&tuner, step - start);
             omp_set_num_threads(m->threads);
         }
-        double step_t0 = now_seconds();
-        data2d_sample((enum data2d_kind)kind, ts.xall, b, c->seed, rng_stream(TAG_DATA, (uint64_t)step, 0));
-        if (train_step_negatives(m, c, &ts, ts.xall, half, step)) goto oom;
+        double step_t0 = clock_seconds();
+        data_batch(ds, c->seed, step, (int64_t)b, 0, 1, ts.xall);
+        if (train_step_negatives(m, c, &ts, ts.xall, box, step)) goto oom;
+        has_negatives = 1;
         const float *e = rt_program_output(&m->train, RT_OUT_ENERGY);
         int finite = train_step_update(m, c, &ts, step + 1, &loss);
-        tuner_record(&tuner, step - start, now_seconds() - step_t0);
+        tuner_record(&tuner, step - start, clock_seconds() - step_t0);
         if (!finite) {
             s->diverged = 1;
             snprintf(s->message, sizeof s->message,
                      "training diverged at step %lld (loss %g): non-finite loss or Adam update; parameters are those "
                      "after step %lld. Try a larger alpha, a smaller step_size or lr, or sampler = mala.",
-                     (long long)step, loss, (long long)step - 1);
+                     (long long)step + 1, loss, (long long)step);
             if (pcd_backup) {
-                memcpy(ts.pcd.x, pcd_backup, sizeof(float) * (size_t)ts.pcd.n * (size_t)m->dim);
+                memcpy(ts.pcd.x, pcd_backup, sizeof(float) * (size_t)ts.pcd.n * d);
                 ts.pcd.taken = pcd_taken, ts.pcd.resets = pcd_resets;
             }
             break;
@@ -438,19 +263,22 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
         for (size_t i = 0; i < b; i++) ed += e[i], en += e[b + i];
         s->energy_data = ed / (double)b, s->energy_neg = en / (double)b;
         /* steps/s counts training only: evaluation time is measured and left out. */
-        double rate = (double)(step + 1 - start) / (now_seconds() - t0 - eval_seconds);
+        double rate = (double)(step + 1 - start) / (clock_seconds() - t0 - eval_seconds);
         int last = step + 1 == c->steps, eval_now = last || (c->eval_every > 0 && (step + 1) % c->eval_every == 0);
         if (eval_now) {
-            double te = now_seconds();
-            if (model_eval2d(m, c->grid, half, test, N_TEST, &s->nll, &s->tv)) goto oom;
-            eval_seconds += now_seconds() - te;
+            double te = clock_seconds();
+            if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
+            s->nll = ev.nll, s->tv = ev.tv, s->energy_test = ev.energy_test;
+            eval_seconds += clock_seconds() - te;
         }
         evaluated = eval_now;
         if (log) {
             fprintf(log, "%lld,%.6g,%.6g,%.6g,%.2f,%.4f", (long long)step + 1, loss, s->energy_data, s->energy_neg,
                     rate, st->proposed ? (double)st->accepted / (double)st->proposed : 0.0);
-            if (eval_now) fprintf(log, ",%.6f,%.6f\n", s->nll, s->tv);
-            else fprintf(log, ",,\n");
+            log_field(log, eval_now ? ev.nll : NAN);
+            log_field(log, eval_now ? ev.tv : NAN);
+            log_field(log, eval_now ? ev.energy_test : NAN);
+            fputc('\n', log);
         }
         if (log && !last && c->checkpoint_every > 0 && (step + 1) % c->checkpoint_every == 0) {
             struct run_state rs = {ts.pcd, ts.chains, s->nll_start, 1};
@@ -459,14 +287,17 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
         }
         progress(io, (int)step + 1, c->steps, loss, rate, last);
     }
-    s->seconds = now_seconds() - t0 - eval_seconds;
+    s->seconds = clock_seconds() - t0 - eval_seconds;
     s->steps_per_sec = (s->steps_done - s->steps_start) / (s->seconds > 0 ? s->seconds : 1);
     s->acceptance = st->proposed ? (double)st->accepted / (double)st->proposed : 0.0;
     s->reset_fraction = ts.pcd.taken ? (double)ts.pcd.resets / (double)ts.pcd.taken : 0.0;
-    if (!evaluated && model_eval2d(m, c->grid, half, test, N_TEST, &s->nll, &s->tv)) goto oom;
+    if (!evaluated) {
+        if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
+        s->nll = ev.nll, s->tv = ev.tv, s->energy_test = ev.energy_test;
+    }
     if (io->progress && s->diverged) fprintf(io->progress, "\n");
     if (io->out_dir) {
-        char err[512];
+        char err[4400];
         struct run_state rs = {ts.pcd, ts.chains, s->nll_start, 1};
         /* The checkpoint first: pictures are cheap to redraw, training steps are not. */
         if (checkpoint_save_state(m, s->steps_done, &rs, ckpt, err, sizeof err) != 0) {
@@ -476,16 +307,11 @@ int train_run(struct rt_model *m, const struct train_config *c, const struct tra
             }
             /* diverged with a non-finite moment: model.ckpt stays the last checkpoint saved */
             size_t k = strlen(s->message);
-            snprintf(s->message + k, sizeof s->message - k, " (%s)", err);
+            snprintf(s->message + k, sizeof s->message - k, " (%.100s)", err);
         }
-        if (!(samples = malloc(n_samples * 2 * sizeof(float))) ||
-            model_samples(m, c, c->sample_steps, half, samples, n_samples))
-            goto oom;
-        s->mmd2 = eval2d_mmd(samples, n_samples, test, n_samples < N_TEST ? n_samples : N_TEST);
-        if (write_density_png(m, c, io, half, test, N_TEST, err, sizeof err) ||
-            write_samples_png(m, c, io, half, test, ts.xall + b * 2, samples, err, sizeof err) ||
-            write_metrics(c, io, s, err, sizeof err)) {
-            snprintf(s->message, sizeof s->message, "%s", err);
+        if (run_write_report(m, c, ds, &test, has_negatives ? ts.xall + b * d : NULL, io->out_dir, io->model_name, s,
+                             err, sizeof err) != 0) {
+            snprintf(s->message, sizeof s->message, "%.250s", err);
             goto done;
         }
     }
@@ -499,10 +325,11 @@ done:
         omp_set_num_threads(tuner.all);
     }
     if (log && fclose(log) != 0 && rc == 0) {
-        snprintf(s->message, sizeof s->message, "%s/log.csv: write failed: %s", io->out_dir, strerror(errno));
+        snprintf(s->message, sizeof s->message, "%.200s/log.csv: write failed: %s", io->out_dir, strerror(errno));
         rc = -1;
     }
-    free(test), free(samples), free(pcd_backup);
+    free(pcd_backup);
+    held_out_free(&test);
     train_step_free(&ts);
     return rc;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ebmc needs to build and test on Debian 12. Idempotent: installs only what is missing.
 set -euo pipefail
-pkgs=(cmake make gcc libc6-dev llvm-19-dev libzstd-dev zlib1g-dev libpng-dev libomp-dev)
+pkgs=(cmake make gcc libc6-dev llvm-19-dev libzstd-dev zlib1g-dev libpng-dev libjpeg-dev libomp-dev)
+pkgs+=(python3-numpy) # the independent SSIM and blur oracle of tests/runtime/test_image
 [ "${EBMC_WITH_TORCH:-0}" = 1 ] && pkgs+=(python3-torch python3-numpy libopenblas0-pthread)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -130,28 +130,33 @@ static void json_value_start(struct json *j) {
         j->after_key = 0;
         return;
     }
-    if (j->depth > 0) {
+    if (j->depth > 0 && j->flat[j->depth]) {
+        if (j->count[j->depth]++) fputs(", ", j->f);
+    } else if (j->depth > 0) {
         fputs(j->count[j->depth]++ ? ",\n" : "\n", j->f);
         for (int i = 0; i < j->depth; i++) fputs("  ", j->f);
     }
 }
 
-static void json_open(struct json *j, char open, char close) {
+static void json_open(struct json *j, char open, char close, int flat) {
     json_value_start(j);
     fputc(open, j->f);
     if (j->depth + 1 < JSON_MAX_DEPTH) {
         j->depth++;
         j->count[j->depth] = 0, j->closer[j->depth] = close;
+        j->flat[j->depth] = (char)(flat || j->flat[j->depth - 1]);
     }
 }
-void json_object(struct json *j) { json_open(j, '{', '}'); }
-void json_array(struct json *j) { json_open(j, '[', ']'); }
+void json_object(struct json *j) { json_open(j, '{', '}', 0); }
+void json_array(struct json *j) { json_open(j, '[', ']', 0); }
+void json_object_flat(struct json *j) { json_open(j, '{', '}', 1); }
+void json_array_flat(struct json *j) { json_open(j, '[', ']', 1); }
 
 void json_end(struct json *j) {
     if (j->depth == 0) return;
     char close = j->closer[j->depth];
-    int had = j->count[j->depth--];
-    if (had) {
+    int flat = j->flat[j->depth], had = j->count[j->depth--];
+    if (had && !flat) {
         fputc('\n', j->f);
         for (int i = 0; i < j->depth; i++) fputs("  ", j->f);
     }

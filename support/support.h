@@ -47,11 +47,15 @@ struct json {
     int depth;
     int count[JSON_MAX_DEPTH];   /* values written at each open level */
     char closer[JSON_MAX_DEPTH]; /* '}' or ']' for each open level */
+    char flat[JSON_MAX_DEPTH];   /* the level is written on one line */
     int after_key;
 };
 void json_begin(struct json *j, FILE *f);
 void json_object(struct json *j);
 void json_array(struct json *j);
+/* The same on one line, for small ones: {"a": 1, "s": 0.5}, [1, 28, 28]. */
+void json_object_flat(struct json *j);
+void json_array_flat(struct json *j);
 void json_end(struct json *j); /* closes the innermost object or array */
 void json_key(struct json *j, const char *key);
 void json_number(struct json *j, double v);          /* %.9g; NaN and inf as null */

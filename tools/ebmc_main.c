@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "ebmc.h"
+#include "support.h"
 
 static const char usage[] =
     "usage: ebmc <command> [options]\n"
@@ -14,10 +15,12 @@ static const char usage[] =
     "through LLVM and trains them on the CPU.\n"
     "\n"
     "commands:\n"
-    "  train MODEL.ebm     train a model; writes density.png, samples.png, log.csv, metrics.json,\n"
-    "                      model.ckpt (train --resume RUN_DIR continues a run)\n"
-    "  sample RUN_DIR      draw samples from a trained model into FILE.png or FILE.csv\n"
-    "  eval RUN_DIR        recompute a saved run's held-out NLL, TV and MMD^2\n"
+    "  train MODEL.ebm     train a model; writes samples.png (and density.png for 2-D), log.csv,\n"
+    "                      metrics.json, model.ckpt (train --resume RUN_DIR continues a run)\n"
+    "  sample RUN_DIR      draw samples from a trained model into FILE.png, FILE.npy or FILE.csv\n"
+    "  eval RUN_DIR        recompute a saved run's metrics (held-out energy; 2-D: NLL, TV, MMD^2)\n"
+    "  energy RUN_DIR F    the energies (and --grad dE/dx) of the samples in a tensor file\n"
+    "  denoise RUN_DIR     restore noisy held-out images with the model; PSNR and SSIM\n"
     "  compile MODEL.ebm   print a compilation stage (--emit=STAGE)\n"
     "  opt FILE.ir         run graph passes on a textual IR file (--passes=a,b,c)\n"
     "  check MODEL.ebm     parse and check a model; prints errors or nothing\n"
@@ -93,8 +96,8 @@ static const char compile_usage[] =
 static const char check_usage[] =
     "usage: ebmc check MODEL.ebm\n"
     "\n"
-    "Parses and checks the model, its shapes and its train settings. Prints errors (file:line:col) and\n"
-    "exits 1, or prints nothing and exits 0.\n";
+    "Parses and checks the model, its shapes and its train settings, and that its data opens and has the\n"
+    "shape of the energy's input. Prints errors (file:line:col) and exits 1, or prints nothing and exits 0.\n";
 
 static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
 
@@ -118,18 +121,6 @@ static void default_out_dir(char *buf, size_t len, const char *model_path) {
     size_t n = strlen(base);
     if (n > 4 && strcmp(base + n - 4, ".ebm") == 0) n -= 4;
     snprintf(buf, len, "runs/%.*s", (int)n, base);
-}
-
-static int make_dirs(const char *path) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Settings given on the command line, applied after the model file's own, in order. */
@@ -165,6 +156,27 @@ static int apply_settings(struct ebmc_model *m, const struct cli_settings *s) {
     return 0;
 }
 
+/* What a finished training call measured, and the files of the run folder. */
+static void print_result(const struct ebmc_result *r, const char *run_dir) {
+    if (r->nll == r->nll)
+        fprintf(stderr, "held-out NLL %.3f -> %.3f nats, TV %.3f, MMD^2 %.4g%s\n", r->nll_start, r->nll, r->tv, r->mmd2,
+                r->diverged ? " (diverged)" : "");
+    else
+        fprintf(stderr, "mean energy: held-out %.4g, last batch %.4g, its negatives %.4g%s\n", r->energy_test,
+                r->energy_data, r->energy_neg, r->diverged ? " (diverged)" : "");
+    static const char *const files[] = {"model.ebm", "config.txt", "model.ckpt", "density.png", "samples.png",
+                                        "log.csv", "metrics.json"};
+    fprintf(stderr, "wrote %s/{", run_dir);
+    int first = 1;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[4200];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", run_dir, files[i]);
+        if (stat(path, &st) == 0) fprintf(stderr, "%s%s", first ? "" : ",", files[i]), first = 0;
+    }
+    fprintf(stderr, "}\n");
+}
+
 static int cmd_resume(const char *run_dir, const char *steps, int quiet) {
     struct ebmc_model *m = ebmc_load_run(run_dir, stderr);
     if (!m) return 1;
@@ -175,13 +187,11 @@ static int cmd_resume(const char *run_dir, const char *steps, int quiet) {
     if (!quiet) fprintf(stderr, "compiling %s/model.ebm\n", run_dir);
     struct ebmc_result r;
     int rc = ebmc_compile(m, stderr) != 0 ? -1 : ebmc_resume(m, run_dir, quiet ? NULL : stderr, stderr, &r);
-    if (rc >= 0)
-        fprintf(stderr,
-                "%s: steps %d -> %d in %.1fs (%.0f steps/s)\n"
-                "held-out NLL %.3f -> %.3f nats, TV %.3f, MMD^2 %.4g%s\n"
-                "wrote %s/{model.ckpt,density.png,samples.png,log.csv,metrics.json}\n",
-                run_dir, r.steps_start, r.steps_done, r.seconds, r.steps_per_sec, r.nll_start, r.nll, r.tv, r.mmd2,
-                r.diverged ? " (diverged)" : "", run_dir);
+    if (rc >= 0 && r.steps_done > r.steps_start) {
+        fprintf(stderr, "%s: steps %d -> %d in %.1fs (%.0f steps/s)\n", run_dir, r.steps_start, r.steps_done, r.seconds,
+                r.steps_per_sec);
+        print_result(&r, run_dir);
+    }
     ebmc_free(m);
     return rc == 0 ? 0 : 1;
 }
@@ -262,8 +272,9 @@ static int cmd_train(int argc, char **argv) {
     }
     char out_buf[4096];
     if (!out) default_out_dir(out_buf, sizeof out_buf, model_path), out = out_buf;
-    if (make_dirs(out) != 0) {
-        fprintf(stderr, "ebmc train: %s: cannot create directory: %s\n", out, strerror(errno));
+    char err[4400];
+    if (make_dirs(out, err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc train: %s\n", err);
         ebmc_free(m);
         return 1;
     }
@@ -274,13 +285,11 @@ static int cmd_train(int argc, char **argv) {
     }
     struct ebmc_result r;
     int rc = ebmc_train(m, out, quiet ? NULL : stderr, stderr, &r);
-    if (rc >= 0)
-        fprintf(stderr,
-                "%s: %d steps in %.1fs (%.0f steps/s, JIT compile %.2fs, peak memory %.0f MiB)\n"
-                "held-out NLL %.3f -> %.3f nats, TV %.3f, MMD^2 %.4g%s\n"
-                "wrote %s/{model.ebm,config.txt,model.ckpt,density.png,samples.png,log.csv,metrics.json}\n",
-                model_path, r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.peak_rss_mib, r.nll_start, r.nll, r.tv,
-                r.mmd2, r.diverged ? " (diverged)" : "", out);
+    if (rc >= 0) {
+        fprintf(stderr, "%s: %d steps in %.1fs (%.1f steps/s, JIT compile %.2fs, peak memory %.0f MiB)\n", model_path,
+                r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.peak_rss_mib);
+        print_result(&r, out);
+    }
     ebmc_free(m);
     return rc == 0 ? 0 : 1;
 }
@@ -433,11 +442,12 @@ static int cmd_opt(int argc, char **argv) {
 }
 
 static const char sample_usage[] =
-    "usage: ebmc sample RUN_DIR --n N [--steps K] --out FILE.png|FILE.csv\n"
+    "usage: ebmc sample RUN_DIR --n N [--steps K] --out FILE.png|FILE.npy|FILE.csv\n"
     "\n"
     "Loads the run's model (RUN_DIR/model.ebm, config.txt) and parameters (RUN_DIR/model.ckpt), draws N\n"
     "samples with K MALA steps on the energy (default: the run's sample_steps) from uniform noise over\n"
-    "the data box, and writes a scatter plot (.png) or one 'x,y' line per sample after a header (.csv).\n";
+    "the data's value box, and writes a picture (.png: a scatter plot of 2-D points, a grid of images) or\n"
+    "the values (.npy, or .csv with one sample per row).\n";
 
 static const char eval_usage[] =
     "usage: ebmc eval RUN_DIR\n"
@@ -513,11 +523,6 @@ static int cmd_sample(int argc, char **argv) {
         fprintf(stderr, "ebmc sample: %s\n%s", what, sample_usage);
         return 2;
     }
-    size_t len = strlen(out);
-    if (len < 4 || (strcmp(out + len - 4, ".png") != 0 && strcmp(out + len - 4, ".csv") != 0)) {
-        fprintf(stderr, "ebmc sample: %s: the output must end in .png (scatter plot) or .csv (x,y lines)\n", out);
-        return 2;
-    }
     struct ebmc_model *m = open_run(run_dir);
     if (!m) return 1;
     int rc = ebmc_write_samples(m, n, (int)steps, out, stderr);
@@ -541,29 +546,167 @@ static int cmd_eval(int argc, char **argv) {
     int rc = ebmc_evaluate(m, &e, stderr);
     ebmc_free(m);
     if (rc != 0) return 1;
-    printf("step %lld\nnll %.6f\ntv %.6f\nmmd2 %.6g\n", (long long)e.step, e.nll, e.tv, e.mmd2);
-    char path[4096], tmp[4200];
+    printf("step %lld\nenergy_test %.6g\n", (long long)e.step, e.energy_test);
+    if (e.nll == e.nll) printf("nll %.6f\ntv %.6f\nmmd2 %.6g\n", e.nll, e.tv, e.mmd2);
+    char path[4096], err[4400];
     snprintf(path, sizeof path, "%s/eval.json", argv[0]);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "ebmc eval: %s: cannot write: %s\n", tmp, strerror(errno));
+    struct atomic_file af;
+    if (atomic_open(&af, path, "w", err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc eval: %s\n", err);
         return 1;
     }
-    /* NaN (a diverged model) is not JSON: it is written as null. */
-    fprintf(f, "{\n  \"step\": %lld,\n", (long long)e.step);
-    const char *names[3] = {"nll", "tv", "mmd2"};
-    double values[3] = {e.nll, e.tv, e.mmd2};
-    for (int k = 0; k < 3; k++) {
-        if (values[k] == values[k] && values[k] - values[k] == 0) fprintf(f, "  \"%s\": %.9g,\n", names[k], values[k]);
-        else fprintf(f, "  \"%s\": null,\n", names[k]);
-    }
-    fprintf(f, "  \"mmd2_note\": \"unbiased MMD^2, model samples vs as many held-out points; kernel: sum of "
-               "Gaussians with bandwidths 0.1, 0.2, 0.5, 1, 2\"\n}\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "ebmc eval: %s: cannot write: %s\n", path, strerror(errno));
+    struct json j; /* NaN (a diverged model) is not JSON: the writer makes it null */
+    json_begin(&j, af.f);
+    json_object(&j);
+    json_key(&j, "step"), json_int(&j, e.step);
+    json_key(&j, "energy_test"), json_number(&j, e.energy_test);
+    json_key(&j, "nll"), json_number(&j, e.nll);
+    json_key(&j, "tv"), json_number(&j, e.tv);
+    json_key(&j, "mmd2"), json_number(&j, e.mmd2);
+    json_key(&j, "mmd2_note");
+    json_string(&j, "unbiased MMD^2, model samples vs as many held-out points; kernel: sum of Gaussians with "
+                    "bandwidths 0.1, 0.2, 0.5, 1, 2");
+    json_end(&j);
+    json_finish(&j);
+    if (atomic_commit(&af, err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc eval: %s\n", err);
         return 1;
     }
+    return 0;
+}
+
+static const char energy_usage[] =
+    "usage: ebmc energy RUN_DIR POINTS [--out FILE.npy|FILE.csv] [--grad FILE.npy|FILE.csv]\n"
+    "\n"
+    "Scores your own data with a trained model: the energy E(x) of every sample in the tensor file POINTS\n"
+    "(.npy of float32 or uint8, .csv rows, or IDX; samples of the model's input shape, or rows of its value\n"
+    "count, in the units training saw: [0, 1] for 8-bit images under data_scale = auto). Prints one energy\n"
+    "per line, or writes them to --out (shape [n]); --grad also writes dE/dx (the shape of POINTS).\n";
+
+static const char denoise_usage[] =
+    "usage: ebmc denoise RUN_DIR --noise SIGMA [--steps K] [--method mala|map] [--step-size ETA] [--n N]\n"
+    "                    [--out FILE.png]\n"
+    "\n"
+    "Corrupts held-out images of the run's data with Gaussian noise of standard deviation SIGMA (in the\n"
+    "data's units), restores them with the trained energy as prior, and reports PSNR (dB, on the data's\n"
+    "range) and SSIM, mean +- sd over N images (default 500), beside the noisy input and a Gaussian filter\n"
+    "whose width is chosen on 100 other held-out images. mala (default): K MALA steps (default 100) on\n"
+    "U_y(x) = E(x) + |y - x|^2 / (2 SIGMA^2) from y, the restoration being the chain's mean over its last\n"
+    "half; map: K steps of descent on U_y. ETA: the step (default 0.1 SIGMA^2 for mala, 0.5 SIGMA^2 for\n"
+    "map). Writes the picture (default RUN_DIR/denoise-SIGMA.png: clean, noisy, filter, restored) and\n"
+    "every figure to the same name with .json.\n";
+
+/* Parses `RUN_DIR [POSITIONAL...] --flag value ...` for the commands that take a run folder: fills
+ * positional[0..n_pos) in order and each flag's value. Returns 0, 1 after printing --help, or 2 after
+ * printing the problem. */
+struct flag_arg {
+    const char *name;
+    const char **value;
+};
+static int parse_run_args(const char *cmd, const char *usage_text, int argc, char **argv, const char **positional,
+                          int n_pos, const struct flag_arg *flags, int n_flags) {
+    int got = 0;
+    for (int i = 0; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        int matched = 0, missing = 0;
+        for (int f = 0; f < n_flags && !matched && !missing; f++) {
+            const char *v = flag_value(argc, argv, &i, flags[f].name, &missing);
+            if (v) *flags[f].value = v, matched = 1;
+        }
+        if (missing) {
+            fprintf(stderr, "ebmc %s: %s needs a value\n", cmd, argv[i]);
+            return 2;
+        }
+        if (matched) continue;
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "ebmc %s: unknown option '%s' (see 'ebmc %s --help')\n", cmd, argv[i], cmd);
+            return 2;
+        }
+        if (got == n_pos) {
+            fprintf(stderr, "ebmc %s: unexpected argument '%s'\n%s", cmd, argv[i], usage_text);
+            return 2;
+        }
+        positional[got++] = argv[i];
+    }
+    if (got < n_pos) {
+        fprintf(stderr, "ebmc %s: expected %s\n%s", cmd, n_pos == 1 ? "a run folder" : "a run folder and a file", usage_text);
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_energy(int argc, char **argv) {
+    const char *pos[2], *out = NULL, *grad = NULL;
+    const struct flag_arg flags[] = {{"--out", &out}, {"--grad", &grad}};
+    int rc = parse_run_args("energy", energy_usage, argc, argv, pos, 2, flags, 2);
+    if (rc) return rc == 1 ? 0 : 2;
+    struct ebmc_model *m = open_run(pos[0]);
+    if (!m) return 1;
+    rc = ebmc_energy_file(m, pos[1], out, grad, stderr);
+    ebmc_free(m);
+    return rc == 0 ? 0 : 1;
+}
+
+static int parse_number(const char *cmd, const char *flag, const char *v, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end || errno || !(x >= lo && x <= hi)) {
+        fprintf(stderr, "ebmc %s: %s expects a number in [%g, %g], got '%s'\n", cmd, flag, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int cmd_denoise(int argc, char **argv) {
+    const char *pos[1], *noise = NULL, *steps_s = "100", *method = "mala", *eta_s = "0", *n_s = "500", *out = NULL;
+    const struct flag_arg flags[] = {{"--noise", &noise}, {"--steps", &steps_s}, {"--method", &method},
+                                     {"--step-size", &eta_s}, {"--n", &n_s},     {"--out", &out}};
+    int rc = parse_run_args("denoise", denoise_usage, argc, argv, pos, 1, flags, 6);
+    if (rc) return rc == 1 ? 0 : 2;
+    double sigma, eta;
+    long steps, n;
+    if (!noise) {
+        fprintf(stderr, "ebmc denoise: no --noise SIGMA given\n%s", denoise_usage);
+        return 2;
+    }
+    if (parse_number("denoise", "--noise", noise, 1e-6, 100, &sigma) || parse_count("denoise", "--steps", steps_s, 1, &steps) ||
+        parse_number("denoise", "--step-size", eta_s, 0, 1e6, &eta) || parse_count("denoise", "--n", n_s, 1, &n))
+        return 2;
+    if (steps > 1000000 || n > 1000000) {
+        fprintf(stderr, "ebmc denoise: --steps and --n are at most 1000000\n");
+        return 2;
+    }
+    if (strcmp(method, "mala") != 0 && strcmp(method, "map") != 0) {
+        fprintf(stderr, "ebmc denoise: --method is mala or map, not '%s'\n", method);
+        return 2;
+    }
+    char png[4200], json[4200];
+    if (out) snprintf(png, sizeof png, "%s", out);
+    else snprintf(png, sizeof png, "%s/denoise-%g.png", pos[0], sigma);
+    size_t len = strlen(png);
+    if (len < 5 || strcmp(png + len - 4, ".png") != 0) {
+        fprintf(stderr, "ebmc denoise: %s: the picture's name must end in .png\n", png);
+        return 2;
+    }
+    snprintf(json, sizeof json, "%.*s.json", (int)(len - 4), png);
+    struct ebmc_model *m = open_run(pos[0]);
+    if (!m) return 1;
+    struct ebmc_denoise_result r;
+    rc = ebmc_denoise(m, sigma, (int)steps, strcmp(method, "map") == 0, eta, n, png, json, &r, stderr);
+    ebmc_free(m);
+    if (rc != 0) return 1;
+    printf("sigma %g, %lld held-out images, PSNR dB (mean +- sd), SSIM:\n", sigma, (long long)r.n);
+    printf("  noisy input           %6.2f +- %4.2f   %.3f\n", r.noisy.psnr_mean, r.noisy.psnr_sd, r.noisy.ssim_mean);
+    printf("  Gaussian filter %4.2gpx %6.2f +- %4.2f   %.3f\n", r.filter_sigma, r.filter.psnr_mean, r.filter.psnr_sd,
+           r.filter.ssim_mean);
+    printf("  EBM (%s, %ld steps) %6.2f +- %4.2f   %.3f   (%.1f s%s)\n", method, steps, r.model.psnr_mean, r.model.psnr_sd,
+           r.model.ssim_mean, r.seconds, strcmp(method, "mala") == 0 ? ", see acceptance in the .json" : "");
+    fprintf(stderr, "wrote %s and %s\n", png, json);
     return 0;
 }
 
@@ -578,8 +721,9 @@ static int cmd_check(int argc, char **argv) {
     }
     struct ebmc_model *m = ebmc_load(argv[0], stderr);
     if (!m) return 1;
+    int rc = ebmc_check(m, stderr);
     ebmc_free(m);
-    return 0;
+    return rc == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv) {
@@ -602,6 +746,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "opt") == 0) return cmd_opt(argc - 2, argv + 2);
     if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 2, argv + 2);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "energy") == 0) return cmd_energy(argc - 2, argv + 2);
+    if (strcmp(cmd, "denoise") == 0) return cmd_denoise(argc - 2, argv + 2);
     fprintf(stderr, "ebmc: unknown command '%s' (see 'ebmc --help')\n", cmd);
     return 2;
 }

@@ -53,6 +53,10 @@ struct data_source {
  * the path and what is wrong with it: missing, truncated, corrupt, unsupported, too large). Never aborts. */
 int data_open(struct data_source *ds, const char *spec, const struct data_options *o, char *err, size_t errlen);
 void data_close(struct data_source *ds);
+/* data_open of a file's bytes already in memory (name is used in errors): the entry point for fuzzing the
+ * loaders. IDX data brings no labels or test part this way (those are files beside it). */
+int data_open_memory(struct data_source *ds, const char *name, const uint8_t *buf, size_t len,
+                     const struct data_options *o, char *err, size_t errlen);
 
 /* The rows [rank b / nranks, (rank + 1) b / nranks) of step `step`'s global batch of b samples
  * (the rows this rank trains on), into out (rows * dim floats). Deterministic in (seed, step). */
@@ -70,7 +74,7 @@ const char *data_builtin_names(void);
  * all dims but the first per row). Atomic (temporary file, fsync, rename). Returns 0 or -1 with err. */
 int data_write_tensor(const char *path, const float *x, int ndim, const int64_t *shape, char *err, size_t errlen);
 /* Reads a tensor file of any format data_open reads (npy, csv, idx) as floats, unscaled: *x malloc'd,
- * shape filled. For `ebmc energy` and tests. Returns 0 or -1 with err. */
+ * shape filled (room for DATA_MAX_DIMS + 1 dims). For `ebmc energy` and tests. Returns 0 or -1 with err. */
 int data_read_tensor(const char *path, float **x, int *ndim, int64_t *shape, char *err, size_t errlen);
 
 #endif

@@ -51,8 +51,13 @@ refuse "resume nothing" "no such run folder" "$EBMC" train --resume "$DIR/nope"
 check "sample png" "$EBMC" sample "$R" --n 50 --steps 3 --out "$DIR/s.png"
 [ -s "$DIR/s.png" ] || { echo "FAIL: no s.png"; fail=1; }
 check "sample csv" "$EBMC" sample "$R" --n 50 --out "$DIR/s.csv"
-[ "$(wc -l <"$DIR/s.csv")" -eq 51 ] || { echo "FAIL: s.csv has $(wc -l <"$DIR/s.csv") lines"; fail=1; }
-refuse "sample bad extension" "must end in .png" "$EBMC" sample "$R" --n 5 --out "$DIR/s.jpg"
+[ "$(wc -l <"$DIR/s.csv")" -eq 50 ] || { echo "FAIL: s.csv has $(wc -l <"$DIR/s.csv") lines, want one per sample"; fail=1; }
+check "sample npy" "$EBMC" sample "$R" --n 7 --out "$DIR/s.npy"
+check "energy of the samples" "$EBMC" energy "$R" "$DIR/s.npy" --out "$DIR/e.csv" --grad "$DIR/g.npy"
+[ "$(wc -l <"$DIR/e.csv")" -eq 7 ] || { echo "FAIL: e.csv has $(wc -l <"$DIR/e.csv") lines, want 7 energies"; fail=1; }
+refuse "energy of a missing file" "nope.npy" "$EBMC" energy "$R" "$DIR/nope.npy"
+refuse "denoise of 2-D points" "needs image data" "$EBMC" denoise "$R" --noise 0.3 --n 5
+refuse "sample bad extension" "unknown output type" "$EBMC" sample "$R" --n 5 --out "$DIR/s.jpg"
 refuse "sample missing run" "no such run folder" "$EBMC" sample "$DIR/nope" --n 5 --out "$DIR/s.png"
 refuse "sample no --n" "no --n" "$EBMC" sample "$R" --out "$DIR/s.png"
 refuse "sample bad --n" "whole number" "$EBMC" sample "$R" --n x --out "$DIR/s.png"

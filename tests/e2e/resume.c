@@ -158,7 +158,7 @@ static void sample_and_errors(struct ebmc_model *m) {
     if (!m) return;
     snprintf(out, sizeof out, "%s/s.csv", root);
     CHECK(ebmc_write_samples(m, 100, 5, out, stderr) == 0);
-    CHECK(count_lines(out) == 101);
+    CHECK(count_lines(out) == 100); /* one row per sample, no header */
     snprintf(out, sizeof out, "%s/s.png", root);
     CHECK(ebmc_write_samples(m, 100, 5, out, stderr) == 0);
     CHECK(access(out, F_OK) == 0);

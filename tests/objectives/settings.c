@@ -121,7 +121,7 @@ int main(void) {
         char objective[64];
         snprintf(objective, sizeof objective, "\"objective\": \"%s\"", runs[r][0]);
         CHECK(strstr(json, objective) != NULL);
-        if (r == 0) CHECK(strstr(json, "\"kernel\": {\"a\": 0.866025404, \"s\": 0.5}") != NULL);
+        if (r == 0) CHECK(strstr(json, "\"kernel\": {\"a\": 0.866025404, \"s\": 0.5}") != NULL); /* inline: small */
         else CHECK(strstr(json, "\"pcd_reset_fraction\": ") != NULL);
         free(json);
     }

@@ -154,7 +154,7 @@ int main(void) {
     char state[256];
     snprintf(state, sizeof state, "%s/state.ckpt", dir);
     struct run_state rs = {{0}, {0}, 0, 0}, back;
-    CHECK(replay_buffer_init(&rs.pcd, 7, 2, 4.0f, 11) == 0);
+    CHECK(replay_buffer_init(&rs.pcd, 7, 2, (struct data_box){-4.0f, 4.0f}, 11) == 0);
     rs.pcd.taken = 70, rs.pcd.resets = 5, rs.chains.proposed = 1000, rs.chains.accepted = 777, rs.nll_start = 4.25;
     CHECK(checkpoint_save_state(&a, 99, &rs, state, err, sizeof err) == 0);
     zero(&b);

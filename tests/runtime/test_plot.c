@@ -1,8 +1,9 @@
-/* test_plot: pixels drawn where they should be, PNG files that libpng reads back, clear errors, and
- * no write outside the canvas whatever the coordinates. */
+/* test_plot: pixels drawn where they should be, PNG files that libpng reads back and that replace the
+ * old file whole, clear errors, and no write outside the canvas whatever the coordinates. */
 #include "plot.h"
 #include "test.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <png.h>
 #include <stdlib.h>
@@ -79,6 +80,23 @@ static void test_scatter_and_text(void) {
     canvas_free(&c);
 }
 
+static void test_line(void) {
+    struct canvas c;
+    canvas_init(&c, 20, 12, 0, 0, 0);
+    plot_line(&c, 2, 3, 15, 3, 1, 200, 0, 0); /* horizontal: exactly pixels (2..15, 3) */
+    int n = 0;
+    for (int i = 0; i < 20 * 12; i++) n += c.rgb[3 * i] == 200;
+    CHECK(n == 14 && is_rgb(&c, 2, 3, 200, 0, 0) && is_rgb(&c, 15, 3, 200, 0, 0) && is_rgb(&c, 16, 3, 0, 0, 0));
+    plot_line(&c, 0, 0, 11, 11, 1, 0, 90, 0); /* the diagonal: one pixel per column, no gaps */
+    for (int k = 0; k < 12; k++) CHECK(is_rgb(&c, k, k, 0, 90, 0));
+    CHECK(is_rgb(&c, 1, 0, 0, 0, 0) && is_rgb(&c, 0, 1, 0, 0, 0));
+    plot_line(&c, 10, 8, 10, 8, 3, 0, 0, 70); /* a point, thick 3: the 3 x 3 block centred on it */
+    CHECK(is_rgb(&c, 9, 7, 0, 0, 70) && is_rgb(&c, 11, 9, 0, 0, 70) && is_rgb(&c, 12, 8, 0, 0, 0));
+    plot_line(&c, -1e300, 5, 1e300, 5, 1, 0, 0, 50); /* clipped before stepping: finishes at once */
+    CHECK(is_rgb(&c, 0, 5, 0, 0, 50) && is_rgb(&c, 19, 5, 0, 0, 50));
+    canvas_free(&c);
+}
+
 /* Draws everything at absurd positions into a canvas with guard bytes on both sides. */
 static void test_clipping(void) {
     enum { W = 16, H = 12, GUARD = 256 };
@@ -102,7 +120,10 @@ static void test_clipping(void) {
             plot_scatter(&c, x, y, size, pts, 64, 3.0f, 1, 2, 3);
             plot_text(&c, x, y, "Hello, world!\n\tmore~", (int)s, 4, 5, 6);
             plot_rect(&c, x, y, size, size, 7, 8, 9);
+            plot_line(&c, x, y, (double)x + size, (double)y - size, (int)s, 1, 1, 1);
         }
+    plot_line(&c, NAN, 0, 5, 5, 2, 1, 1, 1);
+    plot_line(&c, 0, -INFINITY, 5, INFINITY, 2, 1, 1, 1);
     plot_text(&c, 3, 3, "\x7f\x80\xff", 4, 1, 1, 1);
     plot_rect(&c, -5, -5, INT_MAX, INT_MAX, 7, 8, 9);
     plot_rect(&c, INT_MAX, INT_MAX, INT_MAX, INT_MAX, 7, 8, 9);
@@ -156,7 +177,7 @@ static void test_png_errors(void) {
     char err[256] = "";
     const char *bad = "/nonexistent-ebmc-dir/sub/out.png";
     CHECK(png_write(&c, bad, err, sizeof err) == -1);
-    CHECK_MSG(strncmp(err, bad, strlen(bad)) == 0 && strstr(err, "cannot open: ") != NULL, "%s", err);
+    CHECK_MSG(strncmp(err, bad, strlen(bad)) == 0 && strstr(err, "cannot write: ") != NULL, "%s", err);
     CHECK(png_write(&c, bad, NULL, 0) == -1); /* no message wanted: no crash */
     char tiny[6];
     CHECK(png_write(&c, bad, tiny, sizeof tiny) == -1 && strlen(tiny) == 5); /* truncated, terminated */
@@ -164,34 +185,57 @@ static void test_png_errors(void) {
     struct canvas empty = {0, 0, NULL};
     CHECK(png_write(&empty, "/tmp/never-written.png", err, sizeof err) == -1 && strstr(err, "empty canvas"));
 
-    /* A full disk: small files fail when stdio flushes at fclose, large ones inside libpng. */
-    if (access("/dev/full", W_OK) == 0) {
-        CHECK(png_write(&c, "/dev/full", err, sizeof err) == -1);
-        CHECK_MSG(strncmp(err, "/dev/full: ", 11) == 0, "%s", err);
-        struct canvas big;
-        canvas_init(&big, 300, 300, 0, 0, 0);
-        uint32_t x = 2463534242u; /* xorshift noise: incompressible, so libpng itself must write */
-        for (size_t i = 0; i < 300 * 300 * 3; i++) {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            big.rgb[i] = (uint8_t)x;
-        }
-        CHECK(png_write(&big, "/dev/full", err, sizeof err) == -1);
-        CHECK_MSG(strncmp(err, "/dev/full: ", 11) == 0, "%s", err);
-        canvas_free(&big);
-        struct stat st; /* a failed write removes a partial regular file, never a device */
-        CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode));
+    /* The file is written beside the path and renamed over it, which must never replace a device or a
+     * folder: those are refused, and stay what they were. */
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *special[] = {"/dev/null", "/dev/full", dir};
+    for (int i = 0; i < 3; i++) {
+        struct stat before, after;
+        if (stat(special[i], &before) != 0) continue;
+        CHECK(png_write(&c, special[i], err, sizeof err) == -1);
+        CHECK_MSG(strncmp(err, special[i], strlen(special[i])) == 0 && strstr(err, "not a regular file"), "%s", err);
+        CHECK(stat(special[i], &after) == 0 && after.st_mode == before.st_mode && after.st_ino == before.st_ino);
     }
     canvas_free(&c);
+}
+
+/* Writing over an existing picture replaces it whole and leaves no temporary file behind. */
+static void test_png_replace(void) {
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/ebmc_test_plot_dir_XXXXXX", tmp);
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/picture.png", dir);
+    struct canvas a, b;
+    canvas_init(&a, 10, 10, 1, 2, 3);
+    canvas_init(&b, 12, 7, 200, 100, 50);
+    char err[256] = "";
+    CHECK_MSG(png_write(&a, path, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(png_write(&b, path, err, sizeof err) == 0, "%s", err);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    CHECK(png_image_begin_read_from_file(&img, path) && img.width == 12 && img.height == 7);
+    png_image_free(&img);
+    DIR *d = opendir(dir);
+    int entries = 0;
+    for (struct dirent *e; d && (e = readdir(d));) entries += e->d_name[0] != '.';
+    if (d) closedir(d);
+    CHECK(entries == 1); /* picture.png alone */
+    remove(path);
+    rmdir(dir);
+    canvas_free(&a);
+    canvas_free(&b);
 }
 
 int main(void) {
     test_canvas();
     test_heatmap();
     test_scatter_and_text();
+    test_line();
     test_clipping();
     test_png_roundtrip();
     test_png_errors();
+    test_png_replace();
     return test_report();
 }

@@ -61,13 +61,15 @@ static void test_json(void) {
     json_key(&j, "list"), json_array(&j);
     json_int(&j, -3), json_bool(&j, 1), json_null(&j);
     json_object(&j), json_end(&j);
+    json_object_flat(&j), json_key(&j, "x"), json_int(&j, 1), json_key(&j, "y"), json_array_flat(&j), json_int(&j, 2),
+        json_int(&j, 3), json_end(&j), json_end(&j);
     json_end(&j);
     json_end(&j);
     json_finish(&j);
     fclose(f);
     char *text = file_read_all(path, 0, NULL, err, sizeof err);
     const char *want = "{\n  \"a\": 0.5,\n  \"nan\": null,\n  \"inf\": null,\n  \"exact\": 0.30000000000000004,\n"
-                       "  \"s\": \"q\\\"\\\\\\n\\u0001\",\n  \"list\": [\n    -3,\n    true,\n    null,\n    {}\n  ]\n}\n";
+                       "  \"s\": \"q\\\"\\\\\\n\\u0001\",\n  \"list\": [\n    -3,\n    true,\n    null,\n    {},\n    {\"x\": 1, \"y\": [2, 3]}\n  ]\n}\n";
     CHECK_MSG(text && strcmp(text, want) == 0, "got:\n%s", text ? text : "(null)");
     free(text);
     char buf[40];

@@ -24,21 +24,6 @@
 #include "model.h"
 #include "sampler.h"
 
-/* The purposes random streams are keyed by (rng_stream(tag, step, sub)); one list for a whole run. */
-enum stream_tag {
-    TAG_DATA = 1,     /* training batches */
-    TAG_TEST,         /* held-out points */
-    TAG_KERNEL,       /* DCD: the kernel noise eps of y = a x + s eps */
-    TAG_CHAIN,        /* Langevin noise and MALA accept draws of the negatives' chains */
-    TAG_INIT_NOISE,   /* sr-cd: the chains' starting points */
-    TAG_SAMPLE_INIT,  /* samples.png: starting points */
-    TAG_SAMPLES,      /* samples.png: Langevin noise */
-    /* 9: parameter initialization (api/ebmc.c) */
-    TAG_PCD_INIT = 10, /* pcd: the buffer's initial uniform noise */
-    TAG_PCD_PICK,     /* pcd: which chains a step takes */
-    TAG_PCD_RESET,    /* pcd: sub 0 the reset coin per chain, sub 1 the fresh noise */
-    TAG_LINEARIZED,   /* dcd with sampler = linearized: xi */
-};
 
 /* PCD's persistent chains. Step t takes B distinct chains chosen uniformly at random (a pure function
  * of (seed, t)), resets each to uniform noise over the data box with probability reinit_prob, runs the
@@ -52,9 +37,9 @@ struct replay_buffer {
     int64_t resets; /* of which reset to noise */
 };
 
-/* Allocates and fills the buffer with uniform noise over [-half, half]^D (stream TAG_PCD_INIT).
+/* Allocates and fills the buffer with uniform noise over the data box (stream TAG_PCD_INIT).
  * Returns 0, or -1 on out of memory. */
-int replay_buffer_init(struct replay_buffer *rb, int64_t n, int dim, float half, uint64_t seed);
+int replay_buffer_init(struct replay_buffer *rb, int64_t n, int dim, struct data_box box, uint64_t seed);
 void replay_buffer_free(struct replay_buffer *rb);
 
 /* Writes the negatives of the data batch x[B, D] to xneg[B, D] for the objective of c. y[B, D] is
@@ -62,6 +47,6 @@ void replay_buffer_free(struct replay_buffer *rb);
  * st accumulates MALA statistics (may be NULL). Returns 0, or -1 on out of memory or a setting that
  * config_check() rejects. */
 int objective_negatives(struct rt_model *m, const struct train_config *c, const float *x, float *xneg, float *y,
-                        struct replay_buffer *pcd, float half, int64_t step, struct chain_stats *st);
+                        struct replay_buffer *pcd, struct data_box box, int64_t step, struct chain_stats *st);
 
 #endif

@@ -8,12 +8,7 @@
 
 #include "rng.h"
 
-static void uniform_box(float *out, size_t n, float half, uint64_t seed, uint64_t stream) {
-    rng_fill_uniform(out, n, seed, stream);
-    for (size_t i = 0; i < n; i++) out[i] = (2 * out[i] - 1) * half;
-}
-
-int replay_buffer_init(struct replay_buffer *rb, int64_t n, int dim, float half, uint64_t seed) {
+int replay_buffer_init(struct replay_buffer *rb, int64_t n, int dim, struct data_box box, uint64_t seed) {
     replay_buffer_free(rb);
     rb->x = malloc(sizeof(float) * (size_t)n * (size_t)dim);
     rb->index = malloc(sizeof(int64_t) * (size_t)n);
@@ -22,7 +17,7 @@ int replay_buffer_init(struct replay_buffer *rb, int64_t n, int dim, float half,
         return -1;
     }
     rb->n = n;
-    uniform_box(rb->x, (size_t)n * (size_t)dim, half, seed, rng_stream(TAG_PCD_INIT, 0, 0));
+    box_uniform(rb->x, (size_t)n * (size_t)dim, box, seed, rng_stream(TAG_PCD_INIT, 0, 0));
     return 0;
 }
 
@@ -34,7 +29,7 @@ void replay_buffer_free(struct replay_buffer *rb) {
 /* PCD: copies B distinct chains into xneg (a partial Fisher-Yates shuffle of the identity, so the
  * choice depends on (seed, step) only) and resets each to noise with probability rho. */
 static void pcd_take(struct replay_buffer *rb, const struct train_config *c, int64_t b, int64_t d, float *xneg,
-                     float half, int64_t step) {
+                     struct data_box box, int64_t step) {
     uint64_t pick = rng_stream(TAG_PCD_PICK, (uint64_t)step, 0);
     uint64_t coin = rng_stream(TAG_PCD_RESET, (uint64_t)step, 0), fresh = rng_stream(TAG_PCD_RESET, (uint64_t)step, 1);
     for (int64_t i = 0; i < rb->n; i++) rb->index[i] = i;
@@ -48,7 +43,7 @@ static void pcd_take(struct replay_buffer *rb, const struct train_config *c, int
         float *row = xneg + i * d;
         if (rng_uniform(c->seed, coin, (uint64_t)i) < c->reinit_prob) {
             for (int64_t k = 0; k < d; k++)
-                row[k] = (float)((2 * rng_uniform(c->seed, fresh, (uint64_t)(i * d + k)) - 1) * half);
+                row[k] = box_point(box, rng_uniform(c->seed, fresh, (uint64_t)(i * d + k)));
             rb->resets++;
         } else {
             memcpy(row, rb->x + rb->index[i] * d, sizeof(float) * (size_t)d);
@@ -58,7 +53,7 @@ static void pcd_take(struct replay_buffer *rb, const struct train_config *c, int
 }
 
 int objective_negatives(struct rt_model *m, const struct train_config *c, const float *x, float *xneg, float *y,
-                        struct replay_buffer *pcd, float half, int64_t step, struct chain_stats *st) {
+                        struct replay_buffer *pcd, struct data_box box, int64_t step, struct chain_stats *st) {
     int64_t b = m->batch, d = m->dim;
     size_t n = (size_t)(b * d);
     enum sampler_kind kind = config_sampler(c);
@@ -72,12 +67,12 @@ int objective_negatives(struct rt_model *m, const struct train_config *c, const 
         memcpy(xneg, x, n * sizeof(float));
         break;
     case OBJ_SR_CD: /* short-run CD: chains start from uniform noise over the data box */
-        uniform_box(xneg, n, half, c->seed, rng_stream(TAG_INIT_NOISE, (uint64_t)step, 0));
+        box_uniform(xneg, n, box, c->seed, rng_stream(TAG_INIT_NOISE, (uint64_t)step, 0));
         break;
     case OBJ_PCD: /* persistent chains from the replay buffer, some reset to noise */
-        if (!pcd->x && replay_buffer_init(pcd, c->buffer_size, (int)d, half, c->seed) != 0) return -1;
+        if (!pcd->x && replay_buffer_init(pcd, c->buffer_size, (int)d, box, c->seed) != 0) return -1;
         if (pcd->n < b) return -1;
-        pcd_take(pcd, c, b, d, xneg, half, step);
+        pcd_take(pcd, c, b, d, xneg, box, step);
         break;
     case OBJ_DCD_VE:
     case OBJ_DCD_VP: /* y = a x + s eps; the chains sample q(x | y), started at y / a */

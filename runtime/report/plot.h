@@ -1,5 +1,5 @@
 /* plot.h: pictures people look at instead of numbers: RGB canvases, a heat map of a density, scatter
- * plots, side-by-side panels with titles, written as PNG with libpng. */
+ * plots, lines, side-by-side panels with titles, written as PNG with libpng. */
 #ifndef EBMC_PLOT_H
 #define EBMC_PLOT_H
 
@@ -25,6 +25,11 @@ void plot_scatter(struct canvas *c, int x0, int y0, int size, const float *xy, s
 
 /* A filled rectangle (panel backgrounds, frames, legend swatches). */
 void plot_rect(struct canvas *c, int x, int y, int w, int h, uint8_t r, uint8_t g, uint8_t b);
+
+/* A straight line from (x0, y0) to (x1, y1) (pixel coordinates, fractions allowed) drawn as squares of
+ * side `thick` (1..8) centred on it, for charts. Any coordinates are safe: the line is clipped first. */
+void plot_line(struct canvas *c, double x0, double y0, double x1, double y1, int thick, uint8_t r, uint8_t g,
+               uint8_t b);
 
 /* The heat map's colour for t in [0, 1] (clamped; NaN gives grey), for colour bars and legends. */
 void plot_colormap(double t, uint8_t rgb[3]);

@@ -2,7 +2,8 @@
  * drawing function clips to the canvas, and computes positions in 64 bits, so any coordinates are safe. */
 #include "plot.h"
 
-#include <errno.h>
+#include "support.h"
+
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -61,6 +62,46 @@ static void fill_rect(struct canvas *c, int64_t x, int64_t y, int64_t w, int64_t
 
 void plot_rect(struct canvas *c, int x, int y, int w, int h, uint8_t r, uint8_t g, uint8_t b) {
     if (c->rgb) fill_rect(c, x, y, w, h, r, g, b);
+}
+
+/* Cuts the segment p[0]-p[1] to the box [lo, hi] one edge at a time, moving an outside end onto the
+ * edge itself (not by a parameter t, which keeps no precision for huge coordinates). 0 if nothing is
+ * left, or a coordinate is not finite. */
+static int clip_segment(double p[2][2], const double lo[2], const double hi[2]) {
+    for (int a = 0; a < 2; a++)
+        for (int side = 0; side < 2; side++) {
+            double bound = side ? hi[a] : lo[a];
+            int out[2];
+            for (int e = 0; e < 2; e++) {
+                if (!isfinite(p[e][0]) || !isfinite(p[e][1])) return 0;
+                out[e] = side ? p[e][a] > bound : p[e][a] < bound;
+            }
+            if (out[0] && out[1]) return 0;
+            for (int e = 0; e < 2; e++)
+                if (out[e]) {
+                    double *q = p[e], *r = p[1 - e];
+                    q[1 - a] += (bound - q[a]) / (r[a] - q[a]) * (r[1 - a] - q[1 - a]);
+                    q[a] = bound;
+                }
+        }
+    return 1;
+}
+
+void plot_line(struct canvas *c, double x0, double y0, double x1, double y1, int thick, uint8_t r, uint8_t g,
+               uint8_t b) {
+    if (!c->rgb) return;
+    int t = thick < 1 ? 1 : thick > 8 ? 8 : thick;
+    double p[2][2] = {{x0, y0}, {x1, y1}}, lo[2] = {-t, -t}, hi[2] = {c->w + t, c->h + t};
+    if (!clip_segment(p, lo, hi)) return;
+    x0 = p[0][0], y0 = p[0][1], x1 = p[1][0], y1 = p[1][1];
+    /* Steps of at most half a pixel along the longer axis leave no gaps. */
+    double len = fmax(fabs(x1 - x0), fabs(y1 - y0));
+    int64_t steps = (int64_t)ceil(2.0 * len);
+    for (int64_t i = 0; i <= steps; i++) {
+        double f = steps ? (double)i / (double)steps : 0.0;
+        double x = x0 + f * (x1 - x0), y = y0 + f * (y1 - y0);
+        fill_rect(c, (int64_t)floor(x - 0.5 * (t - 1)), (int64_t)floor(y - 0.5 * (t - 1)), t, t, r, g, b);
+    }
 }
 
 /* Viridis (matplotlib) sampled at t = 0, 0.1, ..., 1 and interpolated linearly in between. */
@@ -278,40 +319,32 @@ static int png_fail(char *err, size_t errlen, const char *path, const char *fmt,
 
 int png_write(const struct canvas *c, const char *path, char *err, size_t errlen) {
     if (!c || !c->rgb || c->w <= 0 || c->h <= 0) return png_fail(err, errlen, path, "empty canvas");
-    FILE *f = fopen(path, "wb");
-    if (!f) return png_fail(err, errlen, path, "cannot open: %s", strerror(errno));
-    /* A half-written file would look like a picture and is not one, so a failure removes it; but only
-     * a regular file: the path may name a device or a pipe. */
+    /* Written beside path and renamed over it, so a viewer or a crash never sees half a picture; which
+     * would replace a device or a pipe by a file, so only regular files (or new ones) are written. */
     struct stat st;
-    int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return png_fail(err, errlen, path, "not a regular file");
+    struct atomic_file af;
+    if (atomic_open(&af, path, "wb", err, errlen) != 0) return -1;
     struct png_error_ctx ctx;
     ctx.msg[0] = '\0';
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, png_on_error, png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         png_destroy_write_struct(&png, NULL);
-        fclose(f);
-        if (regular) remove(path);
+        atomic_abort(&af);
         return png_fail(err, errlen, path, "out of memory");
     }
     if (setjmp(ctx.jmp)) {
         png_destroy_write_struct(&png, &info);
-        fclose(f);
-        if (regular) remove(path);
+        atomic_abort(&af);
         return png_fail(err, errlen, path, "cannot write PNG: %s", ctx.msg);
     }
-    png_init_io(png, f);
+    png_init_io(png, af.f);
     png_set_IHDR(png, info, (png_uint_32)c->w, (png_uint_32)c->h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     for (int y = 0; y < c->h; y++) png_write_row(png, c->rgb + (size_t)y * (size_t)c->w * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    /* Buffered data reaches the file only now, so a full disk shows up here. */
-    if (fclose(f) != 0) {
-        int e = errno;
-        if (regular) remove(path);
-        return png_fail(err, errlen, path, "cannot write: %s", strerror(e));
-    }
-    return 0;
+    return atomic_commit(&af, err, errlen); /* buffered data reaches the disk only now: a full one fails here */
 }

@@ -1,0 +1,52 @@
+/* programs.h: the graphs of the programs a model compiles to, built from its energy function and the
+ * training settings. The energy comes as a callback that lowers E(x) into a graph, so this file needs
+ * no frontend: the API passes the model's lowering, tests may pass any graph builder.
+ *
+ *     energy    in:x[B, ...]                      -> energy[B]
+ *     sampler   in:x[B, ...]                      -> energy[B], dE/dx[B, ...]
+ *     loss      in:x[2B, ...], in:w[2B]           -> loss[1], energy[2B], grad:<p> for every parameter p
+ *     train     loss's inputs, in:lr_t[1], m:<p>, v:<p> -> loss, energy, new:<p>, new:m:<p>, new:v:<p>
+ *     langevin  in:x[B, ...], in:noise[B, ...]    -> x_next[B, ...]   (one ULA step on E)
+ *
+ * loss is the surrogate of objectives.md with weights w = +1/B for data, -1/B for negatives:
+ *     loss = sum(w * E(sg(x))) + alpha / B * sum(E(sg(x))^2)
+ * and train feeds its gradients to Adam, whose update the fusion pass runs in the epilogue of the kernel
+ * computing each gradient. */
+#ifndef EBMC_PROGRAMS_H
+#define EBMC_PROGRAMS_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "ir.h"
+
+enum program { PROGRAM_ENERGY, PROGRAM_SAMPLER, PROGRAM_LOSS, PROGRAM_TRAIN, PROGRAM_LANGEVIN, N_PROGRAMS };
+extern const char *const program_names[N_PROGRAMS];
+
+/* The model's energy: lower(ctx, g, x, &e) adds E(x) for the input node x to g and stores the energy
+ * node (shape [batch]); returns 0, or -1 after reporting the problem itself. ndim/shape: the input's
+ * rank and shape (shape[0], the batch, is set by each program). params: the names of every parameter
+ * the model declares, in order (those the energy does not use get no gradient). */
+struct energy_fn {
+    int (*lower)(void *ctx, struct ir_graph *g, int x, int *energy);
+    void *ctx;
+    int ndim;
+    int64_t shape[IR_MAX_DIMS];
+    int n_params;
+    const char *const *params;
+};
+
+/* The program's graph (before the default passes), or NULL with the reason in err. */
+struct ir_graph *program_build(enum program p, const struct energy_fn *e, const struct train_config *c, char *err,
+                               size_t errlen);
+
+/* Whether training runs program p with these settings: langevin only when the objective's chains are
+ * ULA on E itself (not a DCD posterior), loss never (it is compiled for checks and inspection). */
+int program_used_in_training(enum program p, const struct train_config *c);
+
+/* Adam, whose update the train program computes: its epsilon, and its step size at step t = 1, 2, ...
+ * with both bias corrections folded in, lr sqrt(1 - beta2^t) / (1 - beta1^t), the in:lr_t input. */
+#define ADAM_EPS 1e-8
+double adam_step_size(const struct train_config *c, int64_t t);
+
+#endif
