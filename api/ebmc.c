@@ -6,6 +6,8 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -162,10 +164,27 @@ static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program w
 
 /* ---- compilation ---- */
 
+/* A parameter's fans (docs/dsl.md): PyTorch's for a weight [O, C, K...] of rank >= 3 (fan_in = C prod K,
+ * fan_out = O prod K); a 2-D weight multiplies as x @ W, so [in, out]; a vector [n] has both n. */
+static void param_fans(const struct fe_param *fp, double *fan_in, double *fan_out) {
+    const int64_t *s = fp->shape;
+    if (fp->ndim == 1) *fan_in = *fan_out = (double)s[0];
+    else if (fp->ndim == 2) *fan_in = (double)s[0], *fan_out = (double)s[1];
+    else {
+        double field = 1;
+        for (int i = 2; i < fp->ndim; i++) field *= (double)s[i];
+        *fan_in = (double)s[1] * field;
+        *fan_out = (double)s[0] * field;
+    }
+}
+
 static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t seed, int index) {
     uint64_t stream = rng_stream(TAG_PARAM_INIT, (uint64_t)index, 0);
-    double fan_in = fp->ndim >= 2 ? (double)fp->shape[fp->ndim - 2] : (double)fp->shape[0];
-    double fan_out = (double)fp->shape[fp->ndim - 1];
+    double fan_in, fan_out;
+    param_fans(fp, &fan_in, &fan_out);
+    /* xavier: sqrt(6 / (fan_in + fan_out)); kaiming_uniform with a = sqrt(5): gain sqrt(2 / (1 + a^2)) times
+     * sqrt(3 / fan_in) = 1 / sqrt(fan_in) */
+    double bound = fp->init == FE_INIT_XAVIER ? sqrt(6.0 / (fan_in + fan_out)) : 1 / sqrt(fan_in);
     for (int64_t i = 0; i < p->numel; i++) {
         double v = 0;
         switch (fp->init) {
@@ -175,11 +194,8 @@ static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t s
         case FE_INIT_UNIFORM:
             v = fp->init_args[0] + (fp->init_args[1] - fp->init_args[0]) * rng_uniform(seed, stream, (uint64_t)i);
             break;
-        case FE_INIT_XAVIER: {
-            double bound = sqrt(6.0 / (fan_in + fan_out));
-            v = bound * (2 * rng_uniform(seed, stream, (uint64_t)i) - 1);
-            break;
-        }
+        case FE_INIT_XAVIER:
+        case FE_INIT_KAIMING_UNIFORM: v = bound * (2 * rng_uniform(seed, stream, (uint64_t)i) - 1); break;
         }
         p->value[i] = (float)v;
     }
@@ -568,8 +584,29 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
     struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
     if (progress) io.is_tty = isatty(fileno(progress));
     struct data_source *ds = model_data(m, diag);
-    if (!ds || (out_dir && write_run_description(m, out_dir, diag) != 0)) return -1;
+    if (!ds) return -1;
+    int lock = -1;
+    if (out_dir) { /* one training per run folder: a second one would mix two models' files */
+        char path[4200], err[4400];
+        snprintf(path, sizeof path, "%s/.lock", out_dir);
+        if (make_dirs(out_dir, err, sizeof err) != 0) {
+            fprintf(diag, "error: %s\n", err);
+            return -1;
+        }
+        lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
+            fprintf(diag, "error: %s: %s\n", out_dir,
+                    lock < 0 ? strerror(errno) : "another ebmc process is training into this folder");
+            if (lock >= 0) close(lock);
+            return -1;
+        }
+        if (write_run_description(m, out_dir, diag) != 0) {
+            close(lock);
+            return -1;
+        }
+    }
     int rc = train_run(&m->rt, &m->config, ds, &io, resume, start, &s);
+    if (lock >= 0) close(lock); /* releases the lock */
     m->rt_step = resume ? s.steps_done : m->rt_step + s.steps_done;
     if (r) {
         memset(r, 0, sizeof *r);
@@ -585,11 +622,12 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         r->acceptance = s.acceptance;
         r->compile_seconds = m->compile_seconds;
         r->diverged = s.diverged;
+        r->interrupted = s.interrupted;
         struct rusage ru;
         if (getrusage(RUSAGE_SELF, &ru) == 0) r->peak_rss_mib = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is KiB */
     }
     if (rc != 0) fprintf(diag, "error: %s\n", s.message);
-    else if (s.message[0]) fprintf(diag, "note: %s\n", s.message);
+    else if (s.message[0] && !s.interrupted) fprintf(diag, "note: %s\n", s.message);
     return rc;
 }
 
@@ -752,13 +790,36 @@ double ebmc_acceptance(const struct ebmc_model *m) {
     return c->proposed ? (double)c->accepted / (double)c->proposed : 0.0;
 }
 
-int ebmc_n_params(const struct ebmc_model *m) { return m->compiled ? m->rt.n_params : 0; }
-const char *ebmc_param_name(const struct ebmc_model *m, int i) { return m->rt.params[i].name; }
-int64_t ebmc_param_numel(const struct ebmc_model *m, int i) { return m->rt.params[i].numel; }
-float *ebmc_param_data(struct ebmc_model *m, int i) { return m->rt.params[i].value; }
-const float *ebmc_param_grad(const struct ebmc_model *m, int i) { return m->rt.params[i].grad; }
+int ebmc_n_params(const struct ebmc_model *m) { return m && m->compiled ? m->rt.n_params : 0; }
+static const struct rt_param *param_at(const struct ebmc_model *m, int i) {
+    return m && m->compiled && i >= 0 && i < m->rt.n_params ? &m->rt.params[i] : NULL;
+}
+int ebmc_find_param(const struct ebmc_model *m, const char *name) {
+    return m && m->compiled && name ? rt_model_find_param(&m->rt, name) : -1;
+}
+int ebmc_param_shape(const struct ebmc_model *m, int i, int64_t shape[4]) {
+    const struct rt_param *p = param_at(m, i);
+    if (!p) return -1;
+    memcpy(shape, p->shape, sizeof(int64_t) * (size_t)p->ndim);
+    return p->ndim;
+}
+const char *ebmc_param_name(const struct ebmc_model *m, int i) { return param_at(m, i) ? param_at(m, i)->name : NULL; }
+int64_t ebmc_param_numel(const struct ebmc_model *m, int i) { return param_at(m, i) ? param_at(m, i)->numel : 0; }
+float *ebmc_param_data(struct ebmc_model *m, int i) { return param_at(m, i) ? m->rt.params[i].value : NULL; }
+const float *ebmc_param_grad(const struct ebmc_model *m, int i) { return param_at(m, i) ? param_at(m, i)->grad : NULL; }
 float *ebmc_param_moment(struct ebmc_model *m, int i, int which) {
+    if (!param_at(m, i)) return NULL;
     return which == 1 ? m->rt.params[i].adam_m : which == 2 ? m->rt.params[i].adam_v : NULL;
+}
+
+int ebmc_get_setting(const struct ebmc_model *m, const char *key, char *buf, size_t len, double *number) {
+    return m && key && buf && len ? config_get(&m->config, key, buf, len, number) : -1;
+}
+
+int ebmc_input_shape(const struct ebmc_model *m, int64_t shape[4]) {
+    if (!m) return -1;
+    fe_model_input_shape(m->fe, m->config.batch, shape);
+    return fe_model_input_ndim(m->fe);
 }
 
 /* ---- saved runs: samples and metrics ---- */
@@ -953,3 +1014,5 @@ int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double 
     }
     return 0;
 }
+
+void ebmc_interrupt(void) { train_request_stop(); }

@@ -30,6 +30,11 @@ static LLVMValueRef select_gt0(struct cg *c, LLVMValueRef x, LLVMValueRef yes, L
     return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x, f32c(c, 0), ""), yes, no, "");
 }
 
+/* yes where x > 0 or x is NaN: relu and step let NaN through (ir_scalar.c) */
+static LLVMValueRef select_ugt0(struct cg *c, LLVMValueRef x, LLVMValueRef yes, LLVMValueRef no) {
+    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealUGT, x, f32c(c, 0), ""), yes, no, "");
+}
+
 /* ---- index arithmetic for broadcast and sum ----
  * The input's dims are classified and collapsed: size-1 dims dropped, neighbours of the same kind
  * merged. A flat input index is then built from an output index o (KEPT and BROADCAST dims take their
@@ -158,8 +163,8 @@ static LLVMValueRef emit_gelu(struct cg *c, LLVMValueRef x) {
     return LLVMBuildFMul(b, x, emit_sigmoid(c, u2), "");
 }
 
-/* C's pow: |a|^b (vecmath_pow, in double), then the sign for a < 0 (an integer b, odd or even; NaN
- * otherwise) and the cases C defines as 1 whatever the other operand: b = 0, a = 1, and a = -1 with
+/* C's pow: |a|^b (vecmath_pow, in double), then the sign for a negative base (an integer b, odd or
+ * even; NaN otherwise) and the cases C defines as 1 whatever the other operand: b = 0, a = 1, and a = -1 with
  * b = +-inf. */
 static LLVMValueRef emit_pow(struct cg *c, LLVMValueRef a, LLVMValueRef e) {
     LLVMBuilderRef b = c->b;
@@ -168,14 +173,21 @@ static LLVMValueRef emit_pow(struct cg *c, LLVMValueRef a, LLVMValueRef e) {
     LLVMValueRef half = LLVMBuildFMul(b, e, f32c(c, 0.5), "");
     LLVMValueRef is_int = LLVMBuildFCmp(b, LLVMRealOEQ, intrinsic1(c, "llvm.floor", e), e, "");
     LLVMValueRef is_odd = LLVMBuildAnd(b, is_int, LLVMBuildFCmp(b, LLVMRealONE, intrinsic1(c, "llvm.floor", half), half, ""), "");
-    LLVMValueRef neg = LLVMBuildSelect(b, is_int, LLVMBuildSelect(b, is_odd, LLVMBuildFNeg(b, r, ""), r, ""),
-                                       f32c(c, __builtin_nanf("")), "");
-    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, a, f32c(c, 0), ""), neg, r, "");
+    /* an odd exponent keeps the base's sign, -0 included (pow(-0, -1) = -inf) */
+    r = LLVMBuildSelect(b, is_odd, intrinsic(c, "llvm.copysign", (LLVMValueRef[]){r, a}, 2), r, "");
+    LLVMValueRef bad = LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealOLT, a, f32c(c, 0), ""), LLVMBuildNot(b, is_int, ""), "");
+    r = LLVMBuildSelect(b, bad, f32c(c, __builtin_nanf("")), r, "");
     LLVMValueRef inf_e = LLVMBuildFCmp(b, LLVMRealOEQ, intrinsic1(c, "llvm.fabs", e), f32c(c, __builtin_inff()), "");
     LLVMValueRef unit = LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOEQ, a, one, ""),
                                     LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealOEQ, abs_a, one, ""), inf_e, ""), "");
     unit = LLVMBuildOr(b, unit, LLVMBuildFCmp(b, LLVMRealOEQ, e, f32c(c, 0), ""), "");
     return LLVMBuildSelect(b, unit, one, r, "");
+}
+
+/* x if x p y or x is NaN, else y: maximum and minimum (ir_scalar.c) */
+static LLVMValueRef select_first(struct cg *c, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y) {
+    LLVMValueRef first = LLVMBuildOr(c->b, LLVMBuildFCmp(c->b, p, x, y, ""), LLVMBuildFCmp(c->b, LLVMRealUNO, x, x, ""), "");
+    return LLVMBuildSelect(c->b, first, x, y, "");
 }
 
 /* 1.0 where the comparison holds (ordered: false on NaN, as in C), else 0.0 */
@@ -193,8 +205,8 @@ static LLVMValueRef emit_unary(struct cg *c, const struct ir_node *n, LLVMValueR
     case IR_SIGMOID: return emit_sigmoid(c, x);
     case IR_SILU: return LLVMBuildFMul(b, x, emit_sigmoid(c, x), "");
     case IR_SOFTPLUS: return emit_softplus(c, x);
-    case IR_RELU: return select_gt0(c, x, x, f32c(c, 0));
-    case IR_STEP: return select_gt0(c, x, f32c(c, 1), f32c(c, 0));
+    case IR_RELU: return select_ugt0(c, x, x, f32c(c, 0));
+    case IR_STEP: return select_ugt0(c, x, f32c(c, 1), f32c(c, 0));
     case IR_SQUARE: return LLVMBuildFMul(b, x, x, "");
     case IR_SQRT: return intrinsic1(c, "llvm.sqrt", x);
     case IR_ABS: return intrinsic1(c, "llvm.fabs", x);
@@ -215,8 +227,8 @@ static LLVMValueRef emit_binary(struct cg *c, enum ir_op op, LLVMValueRef x, LLV
     case IR_MUL: return LLVMBuildFMul(c->b, x, y, "");
     case IR_DIV: return LLVMBuildFDiv(c->b, x, y, "");
     case IR_POW: return emit_pow(c, x, y);
-    case IR_MAXIMUM: return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGE, x, y, ""), x, y, "");
-    case IR_MINIMUM: return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOLE, x, y, ""), x, y, "");
+    case IR_MAXIMUM: return select_first(c, LLVMRealOGE, x, y);
+    case IR_MINIMUM: return select_first(c, LLVMRealOLE, x, y);
     case IR_LT: return emit_flag(c, LLVMRealOLT, x, y);
     case IR_LE: return emit_flag(c, LLVMRealOLE, x, y);
     case IR_GT: return emit_flag(c, LLVMRealOGT, x, y);

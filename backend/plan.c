@@ -80,6 +80,7 @@ static int inline_node(const struct ir_graph *g, const struct uses *u, int id) {
 
 static int64_t op_cost(enum ir_op op) {
     static const int64_t units[] = {[IR_C_FREE] = 0, [IR_C_CHEAP] = 1, [IR_C_TRANSC] = 8};
+    _Static_assert(sizeof units / sizeof units[0] == IR_C_TRANSC + 1, "a cost class without units");
     return units[ir_op_cost(op)];
 }
 

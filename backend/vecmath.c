@@ -212,6 +212,7 @@ static LLVMValueRef sincos(LLVMBuilderRef b, LLVMValueRef x, int fma, int cosine
     y = sel(&v, fcmp(&v, LLVMRealOGE, q, fc(&v, 2)), LLVMBuildFNeg(b, y, ""), y);
     /* Past 2^22, x 2/pi rounds by more than 1/2 and n can be wrong by several quadrants: NaN rather than
      * a wrong or unbounded value (also for +-inf; a NaN x fails the compare and stays NaN). */
+    if (!cosine) y = sel(&v, fcmp(&v, LLVMRealOEQ, x, fc(&v, 0)), x, y); /* sin(-0) = -0 */
     LLVMValueRef abs_x = call(&v, "llvm.fabs", &x, 1);
     return sel(&v, fcmp(&v, LLVMRealOLE, abs_x, fc(&v, 4194304.0)), y, fbits(&v, 0x7FC00000u));
 }
@@ -258,6 +259,7 @@ LLVMValueRef vecmath_pow(LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef e, int f
     LLVMValueRef l = mul_add(&v, k, fc(&v, LN2D_HI), mul_add(&v, k, fc(&v, LN2D_LO), logm));
     l = sel(&v, fcmp(&v, LLVMRealOEQ, x, fc(&v, 0)), fc(&v, -__builtin_inf()), l);
     l = sel(&v, fcmp(&v, LLVMRealOEQ, x, fc(&v, __builtin_inf())), x, l);
+    l = sel(&v, fcmp(&v, LLVMRealUNO, x, x), x, l);
     LLVMValueRef y = fmul(&v, ed, l);
     /* exp(y) = 2^n exp(r): y clamped to where the float result is surely 0 or inf, NaN set aside (the
      * conversion to an integer would be poison), and 2^n (|n| <= 289) built in the exponent bits */

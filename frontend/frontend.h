@@ -20,7 +20,8 @@ enum fe_init {
     FE_INIT_ONES,    /* ones()                                   */
     FE_INIT_NORMAL,  /* normal(std): N(0, std^2)                 */
     FE_INIT_UNIFORM, /* uniform(lo, hi)                          */
-    FE_INIT_XAVIER,  /* xavier(): U(+-sqrt(6 / (fan_in + fan_out))) for 2-D; fan = dims */
+    FE_INIT_XAVIER,  /* xavier(): U(+-sqrt(6 / (fan_in + fan_out))), fans as in docs/dsl.md */
+    FE_INIT_KAIMING_UNIFORM, /* kaiming_uniform(): U(+-1 / sqrt(fan_in)), PyTorch's default (a = sqrt(5)) */
 };
 
 struct fe_param {

@@ -368,11 +368,23 @@ static enum ir_op binary_op(int c) {
     return c == '+' ? IR_ADD : c == '-' ? IR_SUB : c == '*' ? IR_MUL : IR_DIV;
 }
 
+/* An energy is a function of one sample: nothing may combine values of different samples (reduce or
+ * contract over B, reshape across it, slice, pad or concat along it). Otherwise a sample's energy would
+ * depend on the rest of its batch: on the padding of the last chunk, and on whether data and negatives
+ * are evaluated together. */
+static void mixes_batch(struct eval *ev, struct fe_loc loc, const char *what, const char *how) {
+    eval_error(ev, loc, "%s %s, which mixes samples: an energy must be a function of one sample", what, how);
+}
+
 static struct val matmul(struct eval *ev, struct expr *e, struct val a, struct val b) {
     char sa[96], sb[96];
     if (a.kind == V_NUM || b.kind == V_NUM) {
         eval_error(ev, e->loc, "matmul needs two tensors; the %s operand is a number (use '*' to scale)",
                    a.kind == V_NUM ? "left" : "right");
+        return err_val();
+    }
+    if (a.ndim >= 2 && a.dims[a.ndim - 1] == FE_DIM_B) {
+        mixes_batch(ev, e->loc, "matmul", "sums over the batch axis B");
         return err_val();
     }
     if (a.ndim == 3) { /* batched: [b, M, K] @ [b, K, N] or [b, M, K] @ [K, N] */
@@ -454,6 +466,12 @@ static struct val reduce(struct eval *ev, struct expr *e, const struct builtin *
         }
         axes |= 1u << axis;
     }
+    for (int i = 0; i < a.ndim; i++)
+        if ((axes >> i & 1) && a.dims[i] == FE_DIM_B) {
+            mixes_batch(ev, n_axes ? e->args[1]->start : e->loc, f->name,
+                        n_axes ? "reduces over the batch axis B" : "of every axis reduces over the batch axis B too");
+            return err_val();
+        }
     int64_t dims[IR_MAX_DIMS], one = 1;
     int nd = 0;
     for (int i = 0; i < a.ndim; i++)
@@ -504,6 +522,16 @@ static struct val reshape(struct eval *ev, struct expr *e) {
         char sa[96], sr[96];
         eval_error(ev, e->loc, "cannot reshape %s to %s: the element counts differ", shape_of(&a, sa, sizeof sa),
                    shape_of(&r, sr, sizeof sr));
+        return err_val();
+    }
+    /* Row-major, a sample's elements stay its own iff as many elements come before B in both shapes. */
+    int64_t before_a = 1, before_r = 1;
+    for (int i = 0; i < a.ndim && a.dims[i] != FE_DIM_B; i++) before_a *= a.dims[i];
+    for (int i = 0; i < r.ndim && r.dims[i] != FE_DIM_B; i++) before_r *= r.dims[i];
+    if (pa > 1 || (pa == 1 && before_a != before_r)) {
+        char sa[96], sr[96], what[224];
+        snprintf(what, sizeof what, "reshape of %s to %s", shape_of(&a, sa, sizeof sa), shape_of(&r, sr, sizeof sr));
+        mixes_batch(ev, e->loc, what, "moves elements across the batch axis B");
         return err_val();
     }
     if (!ev->g) return r;

@@ -367,10 +367,13 @@ static struct expr *parse_expr(struct parser *p) {
 
 /* ---- param NAME: SHAPE = INIT ---- */
 
-const char *const fe_init_names[] = {"zeros", "ones", "normal", "uniform", "xavier"};
-const int fe_n_inits = 5;
-static const int init_arity[] = {0, 0, 1, 2, 0};
-static const char *const init_usage[] = {"zeros()", "ones()", "normal(std)", "uniform(lo, hi)", "xavier()"};
+const char *const fe_init_names[] = {"zeros", "ones", "normal", "uniform", "xavier", "kaiming_uniform"};
+const int fe_n_inits = 6;
+static const int init_arity[] = {0, 0, 1, 2, 0, 0};
+static const char *const init_usage[] = {"zeros()", "ones()", "normal(std)", "uniform(lo, hi)", "xavier()",
+                                         "kaiming_uniform()"};
+#define INIT_USAGE_FMT "%s, %s, %s, %s, %s or %s"
+#define INIT_USAGE_ARGS init_usage[0], init_usage[1], init_usage[2], init_usage[3], init_usage[4], init_usage[5]
 
 static struct param_info *find_param(struct fe_model *m, const char *name, int len) {
     for (int i = 0; i < m->n_params; i++)
@@ -395,8 +398,8 @@ static int parse_init(struct parser *p, struct param_info *pi) {
     char buf[96], name[48];
     struct token t = p->cur;
     if (t.kind != TOK_IDENT) {
-        syntax_error(p, missing_loc(p), "expected an initializer (%s, %s, %s, %s or %s); got %s", init_usage[0],
-                     init_usage[1], init_usage[2], init_usage[3], init_usage[4], describe(&t, buf, sizeof buf));
+        syntax_error(p, missing_loc(p), "expected an initializer (" INIT_USAGE_FMT "); got %s", INIT_USAGE_ARGS,
+                     describe(&t, buf, sizeof buf));
         return -1;
     }
     fe_clip(name, sizeof name, t.text, t.len);
@@ -407,8 +410,7 @@ static int parse_init(struct parser *p, struct param_info *pi) {
         const char *s = fe_suggest(t.text, t.len, fe_init_names, fe_n_inits);
         if (s) fe_report(p->m, t.loc, "unknown initializer '%s'; did you mean '%s'?", name, s);
         else
-            fe_report(p->m, t.loc, "unknown initializer '%s'; use %s, %s, %s, %s or %s", name, init_usage[0],
-                      init_usage[1], init_usage[2], init_usage[3], init_usage[4]);
+            fe_report(p->m, t.loc, "unknown initializer '%s'; use " INIT_USAGE_FMT, name, INIT_USAGE_ARGS);
         pi->bad = 1;
     }
     advance(p);

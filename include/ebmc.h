@@ -32,7 +32,12 @@ struct ebmc_result {
     double compile_seconds;    /* JIT compilation of the model's programs */
     double peak_rss_mib;       /* peak resident memory of the process so far */
     int diverged;
+    int interrupted; /* stopped early by ebmc_interrupt(); the run folder holds a resumable checkpoint */
 };
+
+/* Asks a running ebmc_train or ebmc_resume to stop after its current step, write its checkpoint and
+ * report, and return (r->interrupted set). Async-signal-safe: a SIGINT handler may call it. */
+void ebmc_interrupt(void);
 
 /* Parses and checks a model file (or source text). NULL after printing errors. */
 struct ebmc_model *ebmc_load(const char *path, FILE *diag);
@@ -42,6 +47,15 @@ void ebmc_free(struct ebmc_model *m);
 /* Sets a train setting (same keys as the model's train block), overriding the file. Settings must be
  * made before ebmc_compile. Returns 0, or -1 after printing the reason. */
 int ebmc_set(struct ebmc_model *m, const char *key, const char *value, FILE *diag);
+/* A setting's effective value as text (as config.txt writes it) into buf. Returns 1 if it is a number
+ * (stored in *number when not NULL), 0 if it is text (data, objective, sampler, data_scale), -1 for an
+ * unknown key. */
+int ebmc_get_setting(const struct ebmc_model *m, const char *key, char *buf, size_t len, double *number);
+
+/* The energy's input (after ebmc_load): its rank and shape, shape[0] being the batch setting. Any number
+ * of points may be evaluated (ebmc_energy); the compiled batch is how many run at once. */
+int ebmc_input_shape(const struct ebmc_model *m, int64_t shape[4]);
+
 /* Prints the effective settings as `key = value` lines, or the table of every setting with its meaning. */
 void ebmc_print_settings(const struct ebmc_model *m, FILE *out);
 void ebmc_print_settings_help(FILE *out);
@@ -184,6 +198,10 @@ const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n);
 /* Parameters by index: name, element count, a pointer to their values (read or write), their gradient
  * (after ebmc_loss or ebmc_gradients) and Adam's moments (which = 1: m, 2: v; read or write). */
 int ebmc_n_params(const struct ebmc_model *m);
+/* The index of the parameter with this name, or -1; its rank and shape (-1 for a bad index). Every
+ * accessor returns NULL, 0 or -1 for an index out of range or a model not compiled. */
+int ebmc_find_param(const struct ebmc_model *m, const char *name);
+int ebmc_param_shape(const struct ebmc_model *m, int i, int64_t shape[4]);
 const char *ebmc_param_name(const struct ebmc_model *m, int i);
 int64_t ebmc_param_numel(const struct ebmc_model *m, int i);
 float *ebmc_param_data(struct ebmc_model *m, int i);

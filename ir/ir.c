@@ -309,14 +309,14 @@ int ir_unary(struct ir_graph *g, enum ir_op op, int a) { return ir_unary_attr(g,
 
 int ir_stop_grad(struct ir_graph *g, int a) { return ir_unary(g, IR_STOP_GRAD, a); }
 
-static int same_shape(const struct ir_node *a, const struct ir_node *b) {
+int ir_same_shape(const struct ir_node *a, const struct ir_node *b) {
     if (a->ndim != b->ndim) return 0;
     for (int i = 0; i < a->ndim; i++)
         if (a->shape[i] != b->shape[i]) return 0;
     return 1;
 }
 
-static void shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
+void ir_shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
     size_t k = (size_t)snprintf(buf, len, "[");
     for (int i = 0; i < ndim && k < len; i++)
         k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
@@ -327,10 +327,10 @@ int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b) {
     if (check_id(g, a) || check_id(g, b)) return -1;
     if (!ir_op_is_binary_elementwise(op)) return ir_graph_fail(g, "'%s' is not a binary elementwise op", ir_op_name(op));
     const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
-    if (!same_shape(x, y)) {
+    if (!ir_same_shape(x, y)) {
         char sa[96], sb[96];
-        shape_str(sa, sizeof sa, x->ndim, x->shape);
-        shape_str(sb, sizeof sb, y->ndim, y->shape);
+        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
+        ir_shape_str(sb, sizeof sb, y->ndim, y->shape);
         return ir_graph_fail(g, "%s needs equal shapes, got %s and %s", ir_op_name(op), sa, sb);
     }
     struct ir_node n = blank(op, x->ndim, x->shape);
@@ -342,11 +342,11 @@ int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b) {
 int ir_where(struct ir_graph *g, int cond, int a, int b) {
     if (check_id(g, cond) || check_id(g, a) || check_id(g, b)) return -1;
     const struct ir_node *c = &g->nodes[cond], *x = &g->nodes[a], *y = &g->nodes[b];
-    if (!same_shape(c, x) || !same_shape(c, y)) {
+    if (!ir_same_shape(c, x) || !ir_same_shape(c, y)) {
         char sc[96], sa[96], sb[96];
-        shape_str(sc, sizeof sc, c->ndim, c->shape);
-        shape_str(sa, sizeof sa, x->ndim, x->shape);
-        shape_str(sb, sizeof sb, y->ndim, y->shape);
+        ir_shape_str(sc, sizeof sc, c->ndim, c->shape);
+        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
+        ir_shape_str(sb, sizeof sb, y->ndim, y->shape);
         return ir_graph_fail(g, "where needs equal shapes, got %s, %s and %s", sc, sa, sb);
     }
     struct ir_node n = blank(IR_WHERE, x->ndim, x->shape);
@@ -379,13 +379,13 @@ int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     struct ir_node n = blank(IR_RESHAPE, ndim, shape);
     if (ir_node_numel(x) != ir_node_numel(&n)) {
         char sa[96], sb[96];
-        shape_str(sa, sizeof sa, x->ndim, x->shape);
-        shape_str(sb, sizeof sb, ndim, shape);
+        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
+        ir_shape_str(sb, sizeof sb, ndim, shape);
         return ir_graph_fail(g, "cannot reshape %s to %s: element counts differ", sa, sb);
     }
-    if (same_shape(x, &n)) return a;
+    if (ir_same_shape(x, &n)) return a;
     if (x->op == IR_RESHAPE) a = x->in[0]; /* reshape of reshape is one reshape */
-    if (same_shape(&g->nodes[a], &n)) return a;
+    if (ir_same_shape(&g->nodes[a], &n)) return a;
     n.in[0] = a;
     return intern(g, &n);
 }
@@ -420,6 +420,9 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes) {
     memcpy(shape, g->nodes[a].shape, sizeof shape);
     int nd = g->nodes[a].ndim;
     int m = ir_stop_grad(g, ir_max(g, a, axes));
+    /* The shift must be finite: a row of -inf (or one holding +inf) shifts by 0, giving log(0) = -inf
+     * (log(inf) = +inf) instead of NaN from inf - inf. m - m == 0 holds for finite m only. */
+    m = ir_where(g, ir_binary(g, IR_EQ, ir_binary(g, IR_SUB, m, m), ir_const_like(g, 0, m)), m, ir_const_like(g, 0, m));
     int shifted = ir_binary(g, IR_SUB, a, ir_broadcast(g, m, nd, shape));
     return ir_binary(g, IR_ADD, m, ir_unary(g, IR_LOG, ir_sum(g, ir_unary(g, IR_EXP, shifted), axes)));
 }
@@ -470,7 +473,7 @@ static int broadcast_shapes(struct ir_graph *g, int n, const int *ids, int *ndim
             if (x->shape[i] == *d || x->shape[i] == 1) continue;
             if (*d != 1) {
                 char buf[IR_MAX_INPUTS][96];
-                for (int j = 0; j < n; j++) shape_str(buf[j], sizeof buf[j], g->nodes[ids[j]].ndim, g->nodes[ids[j]].shape);
+                for (int j = 0; j < n; j++) ir_shape_str(buf[j], sizeof buf[j], g->nodes[ids[j]].ndim, g->nodes[ids[j]].shape);
                 return ir_graph_fail(g, "shapes %s%s%s%s%s do not broadcast", buf[0], n > 2 ? ", " : " and ", buf[1],
                             n > 2 ? " and " : "", n > 2 ? buf[2] : "");
             }
@@ -751,7 +754,7 @@ static int check_node(const struct ir_graph *g, int id, const struct ir_node *n,
     }
     default: /* elementwise: every operand has the result's shape */
         for (int i = 0; i < ir_op_arity(n->op); i++)
-            if (!same_shape(&g->nodes[n->in[i]], n)) BAD("elementwise shapes differ");
+            if (!ir_same_shape(&g->nodes[n->in[i]], n)) BAD("elementwise shapes differ");
     }
     return 0;
 #undef BAD

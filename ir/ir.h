@@ -121,7 +121,8 @@ enum ir_cost { IR_C_FREE, IR_C_CHEAP, IR_C_TRANSC };
  *   softplus log(1 + e^x) computed stably; step 1 if x > 0 else 0; rsqrt 1/sqrt(x);
  *   leaky_relu x > 0 ? x : slope x; elu x > 0 ? x : alpha (e^x - 1); gelu x sigmoid(2u) (ir_scalar.c);
  *   pow is C's pow (a < 0 only with an integer exponent); maximum a >= b ? a : b, minimum a <= b ? a : b
- *   (a on ties); comparisons are ordered (false on NaN); where: cond != 0 (NaN included) picks a;
+ *   (a on ties; a NaN operand is selected, so NaN if either is); relu and step let NaN through
+ *   (relu(NaN) = NaN, step(NaN) = 1: NaN selects x); comparisons are ordered (false on NaN); where: cond != 0 (NaN included) picks a;
  *   broadcast: same rank, input dims 1 or equal to the output's; sum/max over `axes` (max skips NaN);
  *   reshape: same element count, row-major; matmul: op(a)[M,K] x op(b)[K,N] with op = transpose where
  *   flagged, or batched [b,..] x [b,..] -> [b,M,N] with the flags on the last two dims; permute: output
@@ -217,6 +218,10 @@ const char *ir_graph_error(const struct ir_graph *g);
 int ir_graph_fail(struct ir_graph *g, const char *fmt, ...);
 int64_t ir_node_numel(const struct ir_node *n);
 static inline const struct ir_node *ir_node_at(const struct ir_graph *g, int id) { return &g->nodes[id]; }
+/* Same rank and dims. */
+int ir_same_shape(const struct ir_node *a, const struct ir_node *b);
+/* "[2, 3]" into buf (truncated to len); ir_print_shape writes the same to a FILE. */
+void ir_shape_str(char *buf, size_t len, int ndim, const int64_t *shape);
 /* The node an alias chain (reshape, stop_grad: same elements, same order) starts from; id if none. */
 int ir_resolve_alias(const struct ir_graph *g, int id);
 
@@ -257,8 +262,8 @@ int ir_const_like(struct ir_graph *g, double value, int like);
 /* The sum of every element, shape [1]. */
 int ir_sum_all(struct ir_graph *g, int a);
 /* Composite reductions over `axes`, keeping the reduced dims (size 1), like sum:
- * mean = sum * (1/n); logsumexp = m + log(sum(exp(x - m))) with m = stop_grad(max(x)), which never
- * overflows, and whose gradient (softmax) does not depend on m. */
+ * mean = sum * (1/n); logsumexp = m + log(sum(exp(x - m))) with m = stop_grad(max(x)) (0 where that
+ * is infinite, so all -inf gives -inf and a +inf gives +inf), which never overflows, and whose gradient (softmax) does not depend on m. */
 int ir_mean(struct ir_graph *g, int a, unsigned axes);
 int ir_logsumexp(struct ir_graph *g, int a, unsigned axes);
 /* Layers as composites of the ops above (ir_nn.c); gradients come from autodiff of the parts.

@@ -434,13 +434,6 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
     return 0;
 }
 
-static void shape_text(char *buf, size_t len, const struct ir_node *n) {
-    size_t k = (size_t)snprintf(buf, len, "[");
-    for (int i = 0; i < n->ndim && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)n->shape[i]);
-    if (k < len) snprintf(buf + k, len - k, "]");
-}
-
 /* `%N = op ["name"] [value] [%a[, %b]] : [shape] attrs` */
 static int parse_node(struct parser *p) {
     int tid;
@@ -483,10 +476,11 @@ static int parse_node(struct parser *p) {
         char ops[320] = "", s[96];
         size_t k = 0;
         for (int i = 0; i < ir_op_arity(n.op) && k < sizeof ops; i++) {
-            shape_text(s, sizeof s, ir_node_at(p->g, n.in[i]));
+            const struct ir_node *o = ir_node_at(p->g, n.in[i]);
+            ir_shape_str(s, sizeof s, o->ndim, o->shape);
             k += (size_t)snprintf(ops + k, sizeof ops - k, "%s%%%d: %s", i ? ", " : " (operands ", tin[i], s);
         }
-        shape_text(s, sizeof s, &n);
+        ir_shape_str(s, sizeof s, n.ndim, n.shape);
         if (k && k < sizeof ops) snprintf(ops + k, sizeof ops - k, "; result: %s)", s);
         return error_at(p, op_loc, "%s%s", ir_graph_error(p->g), ops);
     }

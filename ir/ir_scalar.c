@@ -26,8 +26,9 @@ double ir_scalar_unary(enum ir_op op, double x, double attr) {
     case IR_SIGMOID: return sigmoid(x);
     case IR_SILU: return x * sigmoid(x);
     case IR_SOFTPLUS: return fmax(x, 0.0) + log1p(exp(-fabs(x))); /* log(1 + e^x) without overflow */
-    case IR_RELU: return x > 0 ? x : 0.0;
-    case IR_STEP: return x > 0 ? 1.0 : 0.0;
+    /* NaN selects itself (and its gradient, step(NaN) = 1), as in maximum below */
+    case IR_RELU: return x > 0 || isnan(x) ? x : 0.0;
+    case IR_STEP: return x > 0 || isnan(x) ? 1.0 : 0.0;
     case IR_SQUARE: return x * x;
     case IR_SQRT: return sqrt(x);
     case IR_ABS: return fabs(x);
@@ -49,9 +50,10 @@ double ir_scalar_binary(enum ir_op op, double a, double b) {
     case IR_MUL: return a * b;
     case IR_DIV: return a / b;
     case IR_POW: return pow(a, b);
-    /* The tie rule of the gradient follows these selects: the first operand wins ties. */
-    case IR_MAXIMUM: return a >= b ? a : b;
-    case IR_MINIMUM: return a <= b ? a : b;
+    /* The tie rule of the gradient follows these selects: the first operand wins ties, and a NaN
+     * operand is selected (so the result is NaN if either is). */
+    case IR_MAXIMUM: return a >= b || isnan(a) ? a : b;
+    case IR_MINIMUM: return a <= b || isnan(a) ? a : b;
     case IR_LT: return a < b ? 1.0 : 0.0;
     case IR_LE: return a <= b ? 1.0 : 0.0;
     case IR_GT: return a > b ? 1.0 : 0.0;

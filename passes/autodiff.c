@@ -133,9 +133,10 @@ static int propagate(struct ad *ad, int id) {
             return -1;
         if (need_b && accumulate(ad, b, mul(g, gy, mul(g, id, ir_unary(g, IR_LOG, a))))) return -1;
         return 0;
-    case IR_MAXIMUM: /* to the operand the forward select picked: a on ties */
+    case IR_MAXIMUM: /* to the operand the forward select picked: a on ties and where a is NaN */
     case IR_MINIMUM: {
-        int picked_a = ir_binary(g, n.op == IR_MAXIMUM ? IR_GE : IR_LE, a, b);
+        int picked_a = ir_where(g, ir_binary(g, IR_EQ, a, a), ir_binary(g, n.op == IR_MAXIMUM ? IR_GE : IR_LE, a, b),
+                                scalar_like(g, 1, a));
         if (need_a && accumulate(ad, a, pick(g, picked_a, gy))) return -1;
         if (need_b && accumulate(ad, b, pick_not(g, picked_a, gy))) return -1;
         return 0;
@@ -207,10 +208,7 @@ static int check_args(struct ir_graph *g, int y, int seed, int n_wrt, const int 
         if (wrt[i] < 0 || wrt[i] >= g->n_nodes) return ir_graph_fail(g, "autodiff: wrt node %%%d does not exist", wrt[i]);
     if (seed == -1) return 0;
     if (seed < 0 || seed >= g->n_nodes) return ir_graph_fail(g, "autodiff: seed %%%d does not exist", seed);
-    const struct ir_node *s = &g->nodes[seed], *t = &g->nodes[y];
-    int same = s->ndim == t->ndim;
-    for (int i = 0; same && i < s->ndim; i++) same = s->shape[i] == t->shape[i];
-    if (!same) return ir_graph_fail(g, "autodiff: seed %%%d is not shaped like output %%%d", seed, y);
+    if (!ir_same_shape(&g->nodes[seed], &g->nodes[y])) return ir_graph_fail(g, "autodiff: seed %%%d is not shaped like output %%%d", seed, y);
     return 0;
 }
 

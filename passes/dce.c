@@ -5,13 +5,13 @@
 
 #include "pass.h"
 
+static int copy_live(struct ir_graph *g, struct ir_node n, void *ctx) { return ir_node_add(g, &n); }
+
 struct ir_graph *pass_dce(const struct ir_graph *in, char *err, size_t errlen) {
     char *live = calloc((size_t)in->n_nodes + 1, 1);
-    int *map = malloc(sizeof(int) * ((size_t)in->n_nodes + 1));
-    struct ir_graph *g = ir_graph_new();
-    if (!live || !map || !g) {
+    if (!live) {
         snprintf(err, errlen, "dce: out of memory");
-        goto fail;
+        return NULL;
     }
     for (int i = 0; i < in->n_outputs; i++) live[in->outputs[i].node] = 1;
     /* Consumers come after producers, so one backward sweep marks everything live. */
@@ -21,23 +21,7 @@ struct ir_graph *pass_dce(const struct ir_graph *in, char *err, size_t errlen) {
         if (!live[id]) continue;
         for (int i = 0; i < ir_op_arity(n->op); i++) live[n->in[i]] = 1;
     }
-    for (int id = 0; id < in->n_nodes; id++) {
-        map[id] = -1;
-        if (live[id] && (map[id] = pass_copy_node(g, &in->nodes[id], map)) < 0) {
-            snprintf(err, errlen, "dce: %%%d: %s", id, ir_graph_error(g));
-            goto fail;
-        }
-    }
-    if (pass_copy_outputs(in, g, map) != 0) {
-        snprintf(err, errlen, "dce: %s", ir_graph_error(g));
-        goto fail;
-    }
+    struct ir_graph *g = pass_rewrite(in, "dce", live, copy_live, NULL, err, errlen);
     free(live);
-    free(map);
     return g;
-fail:
-    free(live);
-    free(map);
-    ir_graph_free(g);
-    return NULL;
 }

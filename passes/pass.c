@@ -33,8 +33,8 @@ int pass_copy_outputs(const struct ir_graph *in, struct ir_graph *out, const int
     return 0;
 }
 
-/* A node-for-node copy (only nodes equal to earlier ones merge). canonical: order add/mul operands. */
-static struct ir_graph *rebuild(const struct ir_graph *in, int canonical, const char *who, char *err, size_t errlen) {
+struct ir_graph *pass_rewrite(const struct ir_graph *in, const char *who, const char *keep, pass_rewrite_fn rewrite,
+                              void *ctx, char *err, size_t errlen) {
     struct ir_graph *g = ir_graph_new();
     int *map = malloc(sizeof(int) * ((size_t)in->n_nodes + 1));
     if (!g || !map) {
@@ -42,15 +42,11 @@ static struct ir_graph *rebuild(const struct ir_graph *in, int canonical, const 
         goto fail;
     }
     for (int id = 0; id < in->n_nodes; id++) {
+        map[id] = -1;
+        if (keep && !keep[id]) continue;
         struct ir_node n = in->nodes[id];
         for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = map[n.in[i]];
-        /* a+b and b+a are the same IEEE value, so one order lets hash-consing merge them. */
-        if (canonical && ir_op_commutes(n.op) && n.in[0] > n.in[1]) {
-            int t = n.in[0];
-            n.in[0] = n.in[1];
-            n.in[1] = t;
-        }
-        if ((map[id] = ir_node_add(g, &n)) < 0) {
+        if ((map[id] = rewrite(g, n, ctx)) < 0) {
             snprintf(err, errlen, "%s: %%%d: %s", who, id, ir_graph_error(g));
             goto fail;
         }
@@ -67,8 +63,20 @@ fail:
     return NULL;
 }
 
+static int copy_node(struct ir_graph *g, struct ir_node n, void *ctx) { return ir_node_add(g, &n); }
+
+/* a+b and b+a are the same IEEE value (IR_P_COMMUTES), so one operand order lets hash-consing merge them. */
+static int cse_node(struct ir_graph *g, struct ir_node n, void *ctx) {
+    if (ir_op_commutes(n.op) && n.in[0] > n.in[1]) {
+        int t = n.in[0];
+        n.in[0] = n.in[1];
+        n.in[1] = t;
+    }
+    return ir_node_add(g, &n);
+}
+
 struct ir_graph *pass_cse(const struct ir_graph *in, char *err, size_t errlen) {
-    return rebuild(in, 1, "cse", err, errlen);
+    return pass_rewrite(in, "cse", NULL, cse_node, NULL, err, errlen);
 }
 
 /* ---- pipelines ---- */
@@ -136,7 +144,7 @@ struct ir_graph *pass_run_pipeline(const struct ir_graph *in, const char *pipeli
                 return NULL;
             }
     }
-    struct ir_graph *g = rebuild(in, 0, "copy", err, errlen);
+    struct ir_graph *g = pass_rewrite(in, "copy", NULL, copy_node, NULL, err, errlen);
     size_t pos = 0;
     char name[64], why[512];
     while (g && next_name(pipeline, &pos, name, sizeof name) > 0) {

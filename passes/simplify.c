@@ -22,12 +22,6 @@
 
 #include "pass.h"
 
-static int same_shape(const struct ir_node *a, const struct ir_node *b) {
-    if (a->ndim != b->ndim) return 0;
-    for (int i = 0; i < a->ndim; i++)
-        if (a->shape[i] != b->shape[i]) return 0;
-    return 1;
-}
 
 static int simplify_node(struct ir_graph *g, struct ir_node n);
 static int fold_scale(struct ir_graph *g, struct ir_node n, int const_first);
@@ -112,7 +106,7 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
         case IR_BROADCAST:
         case IR_RESHAPE:
             if (ca) return ir_const(g, a.value, n.ndim, n.shape);
-            if (same_shape(&a, &n)) return x;
+            if (ir_same_shape(&a, &n)) return x;
             if (a.op == n.op) { /* reshape(reshape x), broadcast(broadcast x): x's dims still fit */
                 n.in[0] = a.in[0];
                 return simplify_node(g, n);
@@ -133,11 +127,11 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
         } /* fall through */
         case IR_SLICE: /* the same splat in a new shape */
             if (ca) return ir_const(g, a.value, n.ndim, n.shape);
-            if (n.op == IR_SLICE && same_shape(&a, &n)) return x; /* then it takes every element */
+            if (n.op == IR_SLICE && ir_same_shape(&a, &n)) return x; /* then it takes every element */
             break;
         case IR_PAD: /* zeros padded with zeros */
             if (ca && a.value == 0 && !signbit(a.value)) return ir_const(g, 0.0, n.ndim, n.shape);
-            if (same_shape(&a, &n)) return x;
+            if (ir_same_shape(&a, &n)) return x;
             break;
         case IR_CONCAT:
             if (ca && cb && memcmp(&a.value, &b.value, sizeof a.value) == 0) return ir_const(g, a.value, n.ndim, n.shape);
@@ -154,29 +148,8 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
     return ir_node_add(g, &n);
 }
 
+static int simplify_rewrite(struct ir_graph *g, struct ir_node n, void *ctx) { return simplify_node(g, n); }
+
 struct ir_graph *pass_simplify(const struct ir_graph *in, char *err, size_t errlen) {
-    struct ir_graph *g = ir_graph_new();
-    int *map = malloc(sizeof(int) * ((size_t)in->n_nodes + 1));
-    if (!g || !map) {
-        snprintf(err, errlen, "simplify: out of memory");
-        goto fail;
-    }
-    for (int id = 0; id < in->n_nodes; id++) {
-        struct ir_node n = in->nodes[id];
-        for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = map[n.in[i]];
-        if ((map[id] = simplify_node(g, n)) < 0) {
-            snprintf(err, errlen, "simplify: %%%d: %s", id, ir_graph_error(g));
-            goto fail;
-        }
-    }
-    if (pass_copy_outputs(in, g, map) != 0) {
-        snprintf(err, errlen, "simplify: %s", ir_graph_error(g));
-        goto fail;
-    }
-    free(map);
-    return g;
-fail:
-    free(map);
-    ir_graph_free(g);
-    return NULL;
+    return pass_rewrite(in, "simplify", NULL, simplify_rewrite, NULL, err, errlen);
 }

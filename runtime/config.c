@@ -279,6 +279,24 @@ static void print_value(const struct train_config *c, const struct setting *s, F
     }
 }
 
+int config_get(const struct train_config *c, const char *key, char *buf, size_t len, double *number) {
+    for (int i = 0; i < N_SETTINGS; i++) {
+        if (strcmp(settings[i].key, key) != 0) continue;
+        char *text = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&text, &n);
+        if (!f) return -1;
+        print_value(c, &settings[i], f);
+        fclose(f);
+        snprintf(buf, len, "%s", text ? text : "");
+        free(text);
+        int numeric = settings[i].type == T_INT || settings[i].type == T_DOUBLE || settings[i].type == T_U64;
+        if (numeric && number) *number = strtod(buf, NULL);
+        return numeric;
+    }
+    return -1;
+}
+
 void config_print(const struct train_config *c, FILE *out) {
     for (int i = 0; i < N_SETTINGS; i++) {
         fprintf(out, "%s = ", settings[i].key);

@@ -48,6 +48,10 @@ void config_defaults(struct train_config *c);
  * suggestion, or a value that does not parse or is out of range). */
 int config_set(struct train_config *c, const char *key, const char *value, char *err, size_t errlen);
 
+/* The value of setting `key` as config.txt writes it, into buf. Returns 0, 1 if the value is a number
+ * (*number set, when non-NULL), or -1 for an unknown key. */
+int config_get(const struct train_config *c, const char *key, char *buf, size_t len, double *number);
+
 /* The sampler actually used (resolves SAMPLER_AUTO). */
 enum sampler_kind config_sampler(const struct train_config *c);
 

@@ -4,6 +4,7 @@
 #include "train.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -152,6 +153,9 @@ static FILE *reopen_log(const char *path, int64_t start, const char *header) {
 
 static void path_join(char *buf, size_t len, const char *dir, const char *file) { snprintf(buf, len, "%s/%s", dir, file); }
 
+static volatile sig_atomic_t stop_requested;
+void train_request_stop(void) { stop_requested = 1; }
+
 /* A log field: empty when not measured (NaN). */
 static void log_field(FILE *log, double v) {
     if (isfinite(v)) fprintf(log, ",%.6f", v);
@@ -225,6 +229,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
     }
     const struct chain_stats *st = &ts.chains;
     double t0 = clock_seconds(), eval_seconds = 0, loss = 0;
+    stop_requested = 0;
     int evaluated = 0, has_negatives = 0;
     int64_t pcd_taken = 0, pcd_resets = 0;
     for (int64_t step = start; step < c->steps; step++) {
@@ -286,6 +291,12 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             if (checkpoint_save_state(m, step + 1, &rs, ckpt, s->message, sizeof s->message) != 0) goto done;
         }
         progress(io, (int)step + 1, c->steps, loss, rate, last);
+        if (stop_requested && !last) {
+            s->interrupted = 1;
+            if (io->progress) fputc('\n', io->progress);
+            snprintf(s->message, sizeof s->message, "interrupted after step %lld of %d", (long long)step + 1, c->steps);
+            break;
+        }
     }
     s->seconds = clock_seconds() - t0 - eval_seconds;
     s->steps_per_sec = (s->steps_done - s->steps_start) / (s->seconds > 0 ? s->seconds : 1);

@@ -29,6 +29,7 @@ struct train_summary {
     double energy_data, energy_neg; /* mean energy of the last step's data and negatives */
     double energy_test;        /* mean energy of the held-out samples at the last evaluation */
     int diverged;              /* training stopped on a non-finite loss or gradient */
+    int interrupted;           /* stopped early on train_request_stop() (checkpointed: resumable) */
     char message[256];         /* why training stopped early, if it did */
 };
 
@@ -80,6 +81,10 @@ int train_step_update(struct rt_model *m, const struct train_config *c, struct t
  * memory error or a resume that does not fit the settings (message in summary). */
 int train_run(struct rt_model *m, const struct train_config *c, struct data_source *ds, const struct train_io *io,
               struct run_state *resume, int64_t start, struct train_summary *s);
+
+/* A request to stop training at the end of the current step, checkpointing first (async-signal-safe: it
+ * only sets a flag, so a SIGINT handler may call it). train_run clears it when it starts. */
+void train_request_stop(void);
 
 /* Energies of n points (x: n * D floats) in chunks of the model's batch, and dE/dx (n * D floats)
  * unless grad is NULL. Returns 0, or -1 on out of memory. */

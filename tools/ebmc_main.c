@@ -1,5 +1,6 @@
 /* ebmc_main.c: the `ebmc` command line. Uses only the public API (include/ebmc.h). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,10 @@ static const char train_usage[] =
     "  --out DIR           output folder (default: runs/<model name>)\n"
     "  --set KEY=VALUE     any setting below (repeatable)\n"
     "  --quiet             no progress line\n"
+    "  --force             train into --out even if it holds a run (its files are replaced)\n"
+    "\n"
+    "Ctrl-C (SIGINT) or SIGTERM stops after the current step, writes the checkpoint and the pictures and\n"
+    "says how to resume; a second one exits at once. A run folder is locked while a training writes it.\n"
     "\n"
     "settings (train block keys and --set KEY=VALUE):\n";
 
@@ -156,6 +161,26 @@ static int apply_settings(struct ebmc_model *m, const struct cli_settings *s) {
     return 0;
 }
 
+/* The first SIGINT or SIGTERM asks the training to stop after its step (and checkpoint); a second one
+ * ends the process at once. */
+static volatile sig_atomic_t signals_seen;
+static void on_signal(int sig) {
+    if (signals_seen++) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    ebmc_interrupt();
+}
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* What a finished training call measured, and the files of the run folder. */
 static void print_result(const struct ebmc_result *r, const char *run_dir) {
     if (r->nll == r->nll)
@@ -175,6 +200,8 @@ static void print_result(const struct ebmc_result *r, const char *run_dir) {
         if (stat(path, &st) == 0) fprintf(stderr, "%s%s", first ? "" : ",", files[i]), first = 0;
     }
     fprintf(stderr, "}\n");
+    if (r->interrupted)
+        fprintf(stderr, "interrupted at step %d: continue with 'ebmc train --resume %s'\n", r->steps_done, run_dir);
 }
 
 static int cmd_resume(const char *run_dir, const char *steps, int quiet) {
@@ -186,6 +213,7 @@ static int cmd_resume(const char *run_dir, const char *steps, int quiet) {
     }
     if (!quiet) fprintf(stderr, "compiling %s/model.ebm\n", run_dir);
     struct ebmc_result r;
+    catch_signals();
     int rc = ebmc_compile(m, stderr) != 0 ? -1 : ebmc_resume(m, run_dir, quiet ? NULL : stderr, stderr, &r);
     if (rc >= 0 && r.steps_done > r.steps_start) {
         fprintf(stderr, "%s: steps %d -> %d in %.1fs (%.0f steps/s)\n", run_dir, r.steps_start, r.steps_done, r.seconds,
@@ -193,12 +221,12 @@ static int cmd_resume(const char *run_dir, const char *steps, int quiet) {
         print_result(&r, run_dir);
     }
     ebmc_free(m);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? (r.interrupted ? 130 : 0) : 1;
 }
 
 static int cmd_train(int argc, char **argv) {
     const char *model_path = NULL, *out = NULL, *resume = NULL, *steps = NULL;
-    int quiet = 0, other_flags = 0;
+    int quiet = 0, other_flags = 0, force = 0;
     static struct cli_settings set;
     for (int i = 0; i < argc; i++) {
         static const char *const direct[] = {"objective", "steps", "batch", "lr", "seed", "threads"};
@@ -209,8 +237,8 @@ static int cmd_train(int argc, char **argv) {
             ebmc_print_settings_help(stdout);
             return 0;
         }
-        if (strcmp(argv[i], "--quiet") == 0) {
-            quiet = 1;
+        if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "--force") == 0) {
+            *(argv[i][2] == 'q' ? &quiet : &force) = 1;
             continue;
         }
         if ((v = flag_value(argc, argv, &i, "--resume", &missing))) {
@@ -270,8 +298,18 @@ static int cmd_train(int argc, char **argv) {
         ebmc_free(m);
         return 2;
     }
-    char out_buf[4096];
+    char out_buf[4096], ckpt[4200];
     if (!out) default_out_dir(out_buf, sizeof out_buf, model_path), out = out_buf;
+    snprintf(ckpt, sizeof ckpt, "%s/model.ckpt", out);
+    struct stat st;
+    if (!force && stat(ckpt, &st) == 0) {
+        fprintf(stderr,
+                "ebmc train: %s already holds a run; continue it with 'ebmc train --resume %s', or start over with "
+                "--force (or another --out)\n",
+                out, out);
+        ebmc_free(m);
+        return 1;
+    }
     char err[4400];
     if (make_dirs(out, err, sizeof err) != 0) {
         fprintf(stderr, "ebmc train: %s\n", err);
@@ -284,6 +322,7 @@ static int cmd_train(int argc, char **argv) {
         return 1;
     }
     struct ebmc_result r;
+    catch_signals();
     int rc = ebmc_train(m, out, quiet ? NULL : stderr, stderr, &r);
     if (rc >= 0) {
         fprintf(stderr, "%s: %d steps in %.1fs (%.1f steps/s, JIT compile %.2fs, peak memory %.0f MiB)\n", model_path,
@@ -291,7 +330,7 @@ static int cmd_train(int argc, char **argv) {
         print_result(&r, out);
     }
     ebmc_free(m);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? (r.interrupted ? 130 : 0) : 1;
 }
 
 static int cmd_compile(int argc, char **argv) {

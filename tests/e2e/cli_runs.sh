@@ -47,6 +47,24 @@ refuse "resume with a model" "only --steps" "$EBMC" train "$DIR/small.ebm" --res
 refuse "resume with a setting" "only --steps" "$EBMC" train --resume "$R" --set lr=1
 refuse "resume backwards" "cannot continue" "$EBMC" train --resume "$R" --steps 5
 refuse "resume nothing" "no such run folder" "$EBMC" train --resume "$DIR/nope"
+refuse "train over a run" "already holds a run" "$EBMC" train "$DIR/small.ebm" --out "$R" --steps 5 --quiet
+check "train over a run with --force" "$EBMC" train "$DIR/small.ebm" --out "$DIR/forced" --steps 3 --quiet
+check "train over it again, forced" "$EBMC" train "$DIR/small.ebm" --out "$DIR/forced" --steps 3 --quiet --force
+# resuming a finished run leaves its pictures and metrics alone
+cp "$R/metrics.json" "$DIR/metrics.before"
+check "resume a finished run" "$EBMC" train --resume "$R" --steps 15 --quiet
+cmp -s "$R/metrics.json" "$DIR/metrics.before" || { echo "FAIL: resuming a finished run rewrote metrics.json"; fail=1; }
+# SIGINT: the step ends, the checkpoint is written, the message says how to resume; the run resumes
+"$EBMC" train "$DIR/small.ebm" --out "$DIR/int" --steps 100000 --set eval_every=0 >"$DIR/int.out" 2>"$DIR/int.err" &
+pid=$!
+for _ in $(seq 1 600); do grep -q "step" "$DIR/int.err" 2>/dev/null && break; sleep 0.1; done
+# a second training into the same folder is refused while the first holds it
+refuse "two trainings into one folder" "another ebmc process" "$EBMC" train "$DIR/small.ebm" --out "$DIR/int" --steps 10 --quiet --force
+kill -INT "$pid"
+wait "$pid"; code=$?
+[ "$code" -eq 130 ] || { echo "FAIL: interrupted training exited $code, want 130"; cat "$DIR/int.err"; fail=1; }
+grep -q "train --resume $DIR/int" "$DIR/int.err" || { echo "FAIL: no resume hint after SIGINT"; cat "$DIR/int.err"; fail=1; }
+check "resume after SIGINT" "$EBMC" eval "$DIR/int"
 
 check "sample png" "$EBMC" sample "$R" --n 50 --steps 3 --out "$DIR/s.png"
 [ -s "$DIR/s.png" ] || { echo "FAIL: no s.png"; fail=1; }

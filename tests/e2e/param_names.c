@@ -27,6 +27,25 @@ int main(void) {
     int found = 0;
     for (int i = 0; i < ebmc_n_params(m); i++) found += ebmc_param_grad(m, i) != NULL;
     CHECK(found == 4);
+    /* parameters and inputs by name, with shapes; bad indices and names are answered, never crash */
+    int64_t shape[4];
+    int k = ebmc_find_param(m, "loss");
+    CHECK(k >= 0 && ebmc_param_shape(m, k, shape) == 2 && shape[0] == 8 && shape[1] == 1);
+    CHECK(ebmc_find_param(m, "nope") == -1 && ebmc_find_param(m, NULL) == -1);
+    CHECK(ebmc_param_shape(m, 99, shape) == -1 && ebmc_param_name(m, -1) == NULL && ebmc_param_data(m, 4) == NULL);
+    CHECK(ebmc_param_grad(m, 4) == NULL && ebmc_param_moment(m, 0, 3) == NULL && ebmc_param_numel(m, 7) == 0);
+    CHECK(ebmc_input_shape(m, shape) == 2 && shape[0] == 16 && shape[1] == 2);
+    /* any number of points, not only the compiled batch */
+    float many[2 * 37], e37[37], e1;
+    for (int i = 0; i < 2 * 37; i++) many[i] = (float)(i % 7) * 0.25f - 0.5f;
+    CHECK(ebmc_energy(m, many, e37, 37) == 0 && ebmc_energy(m, many + 2 * 36, &e1, 1) == 0);
+    CHECK(e37[36] == e1);
+    /* settings as typed values */
+    char buf[64];
+    double v = 0;
+    CHECK(ebmc_get_setting(m, "batch", buf, sizeof buf, &v) == 1 && v == 16);
+    CHECK(ebmc_get_setting(m, "objective", buf, sizeof buf, NULL) == 0 && buf[0] == 'c' && buf[1] == 'd' && !buf[2]);
+    CHECK(ebmc_get_setting(m, "bogus", buf, sizeof buf, &v) == -1);
     ebmc_free(m);
     return test_report();
 }

@@ -15,7 +15,7 @@ static const char *model =
     "energy(x: [B, 2]) {\n"
     "  h = silu(x @ W1 + b1) * 0.5; g = -h / (1 + 2)\n"
     "  h = reshape(tanh(g) - reshape(mean(h, -1), [B, 1]) * s, [B, 16])\n"
-    "  return sum(h @ W2, 1) + mean(square(x)) + stop_grad(sum(x, 1))\n"
+    "  return sum(h @ W2, 1) + mean(square(x), 1) + stop_grad(sum(x, 1))\n"
     "}\n"
     "train {\n"
     "  data = \"rings\"; objective = dcd-ve\n"

@@ -274,8 +274,31 @@ static void test_conv(void) {
         }
 }
 
+/* NaN selects itself, forward and backward: maximum(NaN, 1), minimum(NaN, 1) and relu(NaN) are NaN and
+ * pass the whole gradient to the NaN operand; maximum(1, NaN) passes it to the second. */
+static void test_nan(void) {
+    struct gc c;
+    gc_init(&c, 99);
+    int64_t one = 1;
+    int a = gc_param(&c, "a", 1, &one, GC_ANY), b = gc_param(&c, "b", 1, &one, GC_ANY);
+    c.arg[0][0] = NAN;
+    c.arg[1][0] = 1;
+    const enum ir_op ops[3] = {IR_MAXIMUM, IR_MINIMUM, IR_RELU};
+    for (int k = 0; k < 3; k++)
+        for (int swap = 0; swap < (k < 2 ? 2 : 1); swap++) {
+            int y = k < 2 ? ir_binary(c.g, ops[k], swap ? b : a, swap ? a : b) : ir_unary(c.g, IR_RELU, a);
+            int wrt[2] = {a, b}, gr[2];
+            CHECK(ad_grad(c.g, y, -1, 2, wrt, gr) == 0);
+            double v = gc_eval_scalar(&c, y), da = gc_eval_scalar(&c, gr[0]), db = gc_eval_scalar(&c, gr[1]);
+            CHECK_MSG(isnan(v) && da == 1 && db == 0, "%s%s: value %g, d/dNaN %g, d/d1 %g", ir_op_name(ops[k]),
+                      swap ? " (NaN second)" : "", v, da, db);
+        }
+    gc_free(&c);
+}
+
 int main(void) {
     test_conv();
+    test_nan();
     test_unary();
     test_binary();
     test_where_pow();
