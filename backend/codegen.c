@@ -14,59 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "vecmath.h"
-
-/* ---- emission state and small helpers ---- */
-
-struct cg {
-    const struct ir_graph *g;
-    const struct codegen_plan *plan;
-    LLVMContextRef ctx;
-    LLVMModuleRef mod;
-    LLVMBuilderRef b;
-    LLVMTypeRef f32, i64, ptr, void_t;
-    int fma;                 /* the CPU has fused multiply-add */
-    const char *prefix;      /* of kernel symbol names */
-    LLVMValueRef fn;                 /* the kernel body being emitted */
-    const struct codegen_kernel *k;  /* ... and its plan */
-    int out;                         /* the slot of its first root (a main loop accumulates there) */
-    int root, main;                  /* its first root; its main loop's node (root itself without epilogue) */
-    LLVMValueRef main_value;         /* while emitting the epilogue: the main loop's finished value */
-    LLVMValueRef tile;               /* a matmul kernel's accumulator tile (an alloca) */
-    int n_known;                     /* while storing roots: roots [0, n_known) are computed, */
-    LLVMValueRef root_value[CODEGEN_MAX_ROOTS]; /* with these values at the current element */
-    LLVMValueRef *slot_ptr;  /* per slot: the body's pointer parameter, NULL if the kernel does not use it */
-    /* scratch, n_slots + 2 entries each */
-    char *used;
-    int *slots;
-    LLVMTypeRef *types;
-    LLVMValueRef *args;
-};
-
-
-static LLVMValueRef i64c(struct cg *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, 1); }
-static LLVMValueRef f32c(struct cg *c, double v) { return LLVMConstReal(c->f32, v); }
-
-static LLVMValueRef iadd(struct cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
-
-static LLVMValueRef imul(struct cg *c, LLVMValueRef a, int64_t k) {
-    return k == 1 ? a : LLVMBuildNSWMul(c->b, a, i64c(c, k), "");
-}
-
-/* a * k + b, the shape of every 2-D index */
-static LLVMValueRef imad(struct cg *c, LLVMValueRef a, int64_t k, LLVMValueRef b) { return iadd(c, imul(c, a, k), b); }
-
-static LLVMValueRef elem_ptr(struct cg *c, int slot, LLVMValueRef idx) {
-    return LLVMBuildInBoundsGEP2(c->b, c->f32, c->slot_ptr[slot], &idx, 1, "");
-}
-
-static LLVMValueRef load_elem(struct cg *c, int slot, LLVMValueRef idx) {
-    return LLVMBuildLoad2(c->b, c->f32, elem_ptr(c, slot, idx), "");
-}
-
-static void store_elem(struct cg *c, int slot, LLVMValueRef idx, LLVMValueRef v) {
-    LLVMBuildStore(c->b, v, elem_ptr(c, slot, idx));
-}
 
 static LLVMValueRef intrinsic(struct cg *c, const char *name, LLVMValueRef *args, unsigned n) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
@@ -84,55 +33,6 @@ static LLVMValueRef select_gt0(struct cg *c, LLVMValueRef x, LLVMValueRef yes, L
 /* yes where x > 0 or x is NaN: relu and step let NaN through (ir_scalar.c) */
 static LLVMValueRef select_ugt0(struct cg *c, LLVMValueRef x, LLVMValueRef yes, LLVMValueRef no) {
     return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealUGT, x, f32c(c, 0), ""), yes, no, "");
-}
-
-/* Loops are `for (iv = lo; iv < hi; iv++)`, opened and closed around the body the caller emits. */
-struct loop {
-    LLVMBasicBlockRef head, exit;
-    LLVMValueRef iv;
-};
-
-static LLVMValueRef loop_begin(struct cg *c, struct loop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
-    char label[32];
-    snprintf(label, sizeof label, "%s.loop", name);
-    l->head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, label);
-    snprintf(label, sizeof label, "%s.body", name);
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, label);
-    snprintf(label, sizeof label, "%s.end", name);
-    l->exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, label);
-    LLVMBuildBr(c->b, l->head);
-    LLVMPositionBuilderAtEnd(c->b, l->head);
-    l->iv = LLVMBuildPhi(c->b, c->i64, name);
-    LLVMAddIncoming(l->iv, &lo, &pre, 1);
-    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, l->iv, hi, ""), body, l->exit);
-    LLVMPositionBuilderAtEnd(c->b, body);
-    return l->iv;
-}
-
-static LLVMValueRef loop_to(struct cg *c, struct loop *l, int64_t n, const char *name) {
-    return loop_begin(c, l, i64c(c, 0), i64c(c, n), name);
-}
-
-static void loop_end(struct cg *c, struct loop *l) {
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
-    LLVMValueRef next = iadd(c, l->iv, i64c(c, 1));
-    LLVMBuildBr(c->b, l->head);
-    LLVMAddIncoming(l->iv, &next, &latch, 1);
-    LLVMMoveBasicBlockAfter(l->exit, latch); /* keeps the printed IR in reading order */
-    LLVMPositionBuilderAtEnd(c->b, l->exit);
-}
-
-/* Accumulators live in the entry block, so that SROA turns them into registers. */
-static LLVMValueRef entry_alloca(struct cg *c, LLVMTypeRef type) {
-    LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->ctx);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    if (first) LLVMPositionBuilderBefore(eb, first);
-    else LLVMPositionBuilderAtEnd(eb, entry);
-    LLVMValueRef a = LLVMBuildAlloca(eb, type, "acc");
-    LLVMDisposeBuilder(eb);
-    return a;
 }
 
 /* ---- index arithmetic for broadcast and sum ----
@@ -455,7 +355,7 @@ static void store_roots(struct cg *c, LLVMValueRef idx) {
 
 /* Stores element idx of the kernel's results, given v, the main loop's value there: through the
  * epilogue if the kernel has one. */
-static void store_result(struct cg *c, LLVMValueRef idx, LLVMValueRef v) {
+void codegen_store_result(struct cg *c, LLVMValueRef idx, LLVMValueRef v) {
     if (c->main == c->root) {
         store_elem(c, c->out, idx, v);
         return;
@@ -470,7 +370,7 @@ static void epilogue_range(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     if (c->main == c->root) return;
     struct loop l;
     LLVMValueRef i = loop_begin(c, &l, lo, hi, "epi");
-    store_result(c, i, load_elem(c, c->out, i));
+    codegen_store_result(c, i, load_elem(c, c->out, i));
     loop_end(c, &l);
 }
 
@@ -575,7 +475,7 @@ static void emit_sum_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
         LLVMValueRef r = loop_to(c, &r_loop, reduced / row_len, "row");
         reduction_row(c, &red, n->in[0], split_index(c, d, nd, o, imul(c, r, row_len)), row_len);
         loop_end(c, &r_loop);
-        store_result(c, o, reduction_end(c, &red));
+        codegen_store_result(c, o, reduction_end(c, &red));
         loop_end(c, &lo_loop);
     } else {
         LLVMValueRef o = loop_begin(c, &lo_loop, lo, hi, "o");
@@ -595,10 +495,13 @@ static void emit_sum_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
 
 /* acc + x * y, fused when the CPU has FMA (llvm.fma is exact, unlike contraction, which LLVM may apply
  * to some copies of a loop and not others). */
-static LLVMValueRef emit_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, LLVMValueRef acc) {
+LLVMValueRef codegen_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, LLVMValueRef acc) {
     if (!c->fma) return LLVMBuildFAdd(c->b, acc, LLVMBuildFMul(c->b, x, y, ""), "");
     LLVMValueRef args[3] = {x, y, acc};
-    return intrinsic(c, "llvm.fma", args, 3);
+    LLVMTypeRef type = LLVMTypeOf(x); /* float, or a vector of them (conv.c) */
+    unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, &type, 1);
+    return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, &type, 1), fn, args, 3, "");
 }
 
 struct matmul_ctx {
@@ -685,7 +588,7 @@ static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, LLVMValu
     LLVMValueRef bkj = mm->b_slot >= 0 ? load_elem(c, mm->b_slot, bidx) : emit_value(c, mm->b, bidx);
     for (int r = 0; r < rows; r++) {
         LLVMValueRef p = acc_ptr(c, r, j);
-        LLVMBuildStore(c->b, emit_mul_add(c, aik[r], bkj, LLVMBuildLoad2(c->b, c->f32, p, "")), p);
+        LLVMBuildStore(c->b, codegen_mul_add(c, aik[r], bkj, LLVMBuildLoad2(c->b, c->f32, p, "")), p);
     }
     loop_end(c, &lj);
     loop_end(c, &lk);
@@ -693,7 +596,7 @@ static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, LLVMValu
         j = loop_to(c, &lj, width, "epi");
         LLVMValueRef idx = iadd(c, mm->c_base, iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j));
         LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, acc_ptr(c, r, j), "");
-        if (last) store_result(c, idx, sum);
+        if (last) codegen_store_result(c, idx, sum);
         else store_elem(c, c->out, idx, sum);
         loop_end(c, &lj);
     }
@@ -840,6 +743,7 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     if (k->kind == CODEGEN_TRANSPOSE) emit_transpose_kernel(c, k->node, out, lo, hi);
     else if (ir_op_is_reduction(op)) emit_sum_kernel(c, lo, hi);
     else if (op == IR_MATMUL) emit_matmul_kernel(c, lo, hi);
+    else if (ir_op_is_conv(op)) conv_emit_kernel(c, lo, hi);
     else emit_map_kernel(c, lo, hi);
     LLVMBuildRetVoid(c->b);
     for (int i = 0; i < n_ptrs; i++) c->slot_ptr[slots[i]] = NULL;

@@ -5,7 +5,8 @@
  *
  * Every kernel is `void k<id>(float **bufs, int64_t lo, int64_t hi)`: it reads its operands from
  * bufs[slot] and computes items [lo, hi) of its parallel axis (flat elements for elementwise ops and
- * broadcasts, output elements for sums, rows for matmuls: [b M] rows of a batched one). Each output
+ * broadcasts, output elements for sums, rows for matmuls: [b M] rows of a batched one; output rows
+ * (image, row) for conv2d and conv2d_bwd_data, rows of dw for conv2d_bwd_weight). Each output
  * element is computed by exactly one call with a loop order that does not depend on [lo, hi), and no
  * instruction has fast-math flags, so results are bitwise the same for any split. */
 #ifndef EBMC_CODEGEN_H
@@ -70,6 +71,9 @@ void codegen_plan_free(struct codegen_plan *plan);
 /* Whether the matmul node reads its operand 0 (A) or 1 (B) from a transposed copy (plan->transposed),
  * which a CODEGEN_TRANSPOSE kernel stores before the first matmul that reads it. */
 int codegen_reads_transposed(const struct ir_node *matmul, int operand);
+
+/* A conv node's kernel (conv.c): its parallel axis [0, range) and its multiply-add count. */
+void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work);
 
 /* Sets used[s] (n_slots entries) for every slot kernel k reads. */
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,

@@ -36,6 +36,7 @@ static const char *kernel_kind(const struct ir_graph *g, const struct codegen_ke
     if (k->kind == CODEGEN_TRANSPOSE) return "transpose";
     enum ir_op op = ir_node_at(g, k->main >= 0 ? k->main : k->node)->op;
     if (op == IR_MATMUL) return k->main >= 0 ? "matmul+epilogue" : "matmul";
+    if (ir_op_is_conv(op)) return k->main >= 0 ? "conv+epilogue" : "conv";
     if (ir_op_is_reduction(op)) return k->main >= 0 ? "reduce+epilogue" : "reduce";
     return "map";
 }
@@ -146,7 +147,15 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
         fprintf(out, "\n");
         return;
     }
-    if (m->op == IR_MATMUL) {
+    if (ir_op_is_conv(m->op)) { /* backend/conv.c describes its tiling */
+        int weights = m->op == IR_CONV2D_BWD_WEIGHT;
+        fprintf(out, "  for %s in [lo, hi): %s in register tiles, acc = sum of fma(%s, %s)  ; conv.c\n",
+                weights ? "rows o of dw" : "output rows (image, row)", weights ? "o x kx" : "channels x column vectors",
+                weights ? "dy vector" : "weight", weights ? "x vector" : "pixel vector");
+        fprintf(out, "    over %s of b%d and b%d\n", weights ? "images, rows and columns" : "taps and input channels",
+                plan->slot[ir_resolve_alias(g, m->in[0])], plan->slot[ir_resolve_alias(g, m->in[1])]);
+        if (k->main < 0) fprintf(out, "    b%d[i] = acc\n", k->slot);
+    } else if (m->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, m->in[0]);
         int nd = m->ndim, ta = (m->flags & IR_TRANS_A) != 0;
         int a_slot = codegen_reads_transposed(m, 0) ? plan->transposed[m->in[0]] : plan->slot[m->in[0]];
@@ -170,7 +179,7 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
     } else {
         fprintf(out, "  for i in [lo, hi):\n");
     }
-    if (k->main < 0 && (m->op == IR_MATMUL || ir_op_is_reduction(m->op))) return;
+    if (k->main < 0 && (ir_op_kind(m->op) == IR_K_CONTRACTION || ir_op_is_reduction(m->op))) return;
     const char *idx = m->op == IR_MATMUL ? "i, j" : ir_op_is_reduction(m->op) ? "o" : "i";
     for (int r = 0; r < k->n_roots; r++) { /* the epilogue, or the map */
         fprintf(out, "    b%d[%s] = ", k->slot + r, idx);

@@ -112,6 +112,33 @@ static void eval_matmul(const struct ir_node *n, const struct ir_node *a, const 
             }
 }
 
+/* The three conv ops as one loop nest over every (image, out channel, out pixel, in channel, tap) term
+ * x[n, c, iy, ix] w[o, c, ky, kx], which conv2d adds into y, bwd_data (operands dy, w) into dx and
+ * bwd_weight (operands x, dy) into dw: each is the sum of its own terms, the definition itself. */
+static void eval_conv(const struct ir_node *n, const struct ir_node *a, const struct ir_node *b, const double *p,
+                      const double *q, double *out) {
+    struct ir_conv_geometry g;
+    char why[160];
+    if (ir_conv_geometry(n, a, b, &g, why, sizeof why)) return; /* verified before */
+    memset(out, 0, sizeof(double) * (size_t)ir_node_numel(n));
+    for (int64_t i = 0; i < g.n; i++)
+        for (int64_t o = 0; o < g.o; o++)
+            for (int64_t oy = 0; oy < g.oh; oy++)
+                for (int64_t ox = 0; ox < g.ow; ox++)
+                    for (int64_t c = 0; c < g.c; c++)
+                        for (int64_t ky = 0; ky < g.kh; ky++)
+                            for (int64_t kx = 0; kx < g.kw; kx++) {
+                                int64_t iy = oy * g.sh + ky - g.ph, ix = ox * g.sw + kx - g.pw;
+                                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                                int64_t xi = ((i * g.c + c) * g.h + iy) * g.w + ix;
+                                int64_t wi = ((o * g.c + c) * g.kh + ky) * g.kw + kx;
+                                int64_t yi = ((i * g.o + o) * g.oh + oy) * g.ow + ox;
+                                if (n->op == IR_CONV2D) out[yi] += p[xi] * q[wi];
+                                else if (n->op == IR_CONV2D_BWD_DATA) out[xi] += p[yi] * q[wi];
+                                else out[wi] += p[xi] * q[yi];
+                            }
+}
+
 int interp_run(const struct ir_graph *g, const double *const *args, double *const *outs, char *err, size_t errlen) {
     char why[256];
     if (ir_verify(g, why, sizeof why) != 0) return fail(err, errlen, "interp: invalid graph: %s", why);
@@ -157,6 +184,9 @@ int interp_run(const struct ir_graph *g, const double *const *args, double *cons
         case IR_MAX: eval_reduce(n, a, x, y); break;
         case IR_RESHAPE: memcpy(y, x, sizeof(double) * (size_t)count); break;
         case IR_MATMUL: eval_matmul(n, a, x, w, y); break;
+        case IR_CONV2D:
+        case IR_CONV2D_BWD_DATA:
+        case IR_CONV2D_BWD_WEIGHT: eval_conv(n, a, &g->nodes[n->in[1]], x, w, y); break;
         case IR_PERMUTE:
         case IR_SLICE:
         case IR_PAD: eval_movement(n, a, NULL, x, NULL, y); break;

@@ -166,7 +166,7 @@ static int choose_fusion(const struct ir_graph *g, const struct uses *u, struct 
     for (int pass = 0; pass < 2; pass++)
         for (int id = 0; id < n; id++) {
             enum ir_op op = ir_node_at(g, id)->op;
-            int main_loop = (ir_op_is_reduction(op) || op == IR_MATMUL) && !u->is_output[id];
+            int main_loop = (ir_op_is_reduction(op) || ir_op_kind(op) == IR_K_CONTRACTION) && !u->is_output[id];
             if (group_of[id] >= 0 || plan->slot[id] < 0 || !(pass == 0 ? main_loop : ir_op_is_elementwise(op))) continue;
             struct group *grp = &groups[*n_groups];
             if (grow_group(g, plan, group_of, id, in, needs_main, grp) != 0) continue;
@@ -229,7 +229,7 @@ static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan
     int first = grp->roots[0], main = grp->main, m = main >= 0 ? main : first;
     const struct ir_node *x = ir_node_at(g, m);
     int64_t numel = ir_node_numel(ir_node_at(g, first)), range = numel, epilogue = 0, work;
-    if (main >= 0 || !(ir_op_is_reduction(x->op) || x->op == IR_MATMUL)) /* not a plain sum or matmul */
+    if (main >= 0 || !(ir_op_is_reduction(x->op) || ir_op_kind(x->op) == IR_K_CONTRACTION)) /* has an epilogue */
         for (int r = 0; r < grp->n_roots; r++) epilogue += numel * inline_cost(plan, g, grp->roots[r], main, 1);
     if (ir_op_is_reduction(x->op)) {
         work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1, 0));
@@ -245,6 +245,8 @@ static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan
                 plan->transposed[x->in[i]] =
                     add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), rows, ir_node_numel(op))->slot;
         }
+    } else if (ir_op_is_conv(x->op)) {
+        codegen_conv_plan(g, x, &range, &work);
     } else {
         work = 0; /* the roots' own cost: all epilogue */
     }

@@ -1,23 +1,24 @@
-/* bench_conv: speed of the two composite layers that no other benchmark covers, on 1 and 2 threads:
+/* bench_conv: speed of the layers that no other benchmark covers, on 1 and 2 threads:
  *
- *   conv2d forward (ir_nn.c: im2col made of pad, slices, concats and a permute, then one matmul), on
+ *   conv2d forward (one conv2d node: backend/conv.c's direct convolution), on
  *     shapes of a 32x32-image EBM: a 64->64 channel 3x3 layer, the 3->64 input layer, a stride-2 layer;
  *   conv2d backward: the gradient program autodiff builds for dx and dw given dy (the seed), after the
  *     default passes, which drop the unused forward; 2x the forward's flops;
  *   batch_matmul with both operands batched (one batched matmul: the register-blocked matmul kernel, a
  *     2-D matmul per batch), and the form with a 2-D right operand (one 2-D matmul on [b M, K]);
- *   its backward (da and db given dy: two batched matmuls); 2x the forward's flops.
+ *   its backward (da and db given dy: two batched matmuls); 2x the forward's flops;
+ *   the issue's workloads W3 (a conv energy and its gradients, bench_w3) and W5 (a 1024^3 matmul).
  *
  * Each figure is the median of RUNS timed runs after a warm-up call (the machines are shared), each run
  * CALLS calls long, CALLS chosen so that a run takes at least ~20 ms. Also prints the compile time (a
- * cache hit's few ms when $EBMC_CACHE_DIR already holds the program: empty it for cold times), the kernel count and arena bytes of each program, the time of the conv's matmul alone (same M, K, N and
- * trans_b: the rest of the conv's time is im2col and the output permute), and a spot check of a few
+ * cache hit's few ms when $EBMC_CACHE_DIR already holds the program: empty it for cold times), the kernel count and arena bytes of each program, and a spot check of a few
  * output elements against direct sums in double, so a wrong graph cannot pass for a fast one.
  * bench/torch_conv.py times the same shapes in PyTorch; both print `RESULT` lines with the same names.
  *
  * Usage: bench_conv [--runs N] [--only SUBSTRING] [--plan | --kernels]
  *   --plan prints each program's fused kernels (ebmc compile --emit=fused), --kernels their loop nests.
- * Peak: EBMC_PEAK_GFLOPS (per core) overrides the assumed FMA peak, see PEAK_PER_CORE below. */
+ * Peak: every figure is also a share of the FMA peak of the same thread count, measured at start-up by
+ * bench/peak.c's loop (EBMC_PEAK_GFLOPS, GFLOP/s per core, overrides the measurement). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,17 +29,14 @@
 #include "bench.h"
 #include "jit.h"
 #include "pass.h"
+#include "peak.h"
 
-/* Assumed fp32 FMA peak of one core, GFLOP/s: Zen 5 has two 512-bit FMA pipes (2 x 16 lanes x 2 flops
- * = 64 flops a cycle) and this VM's cores sustain ~3.25 GHz on an FMA-only loop (a 12-accumulator zmm
- * FMA loop measured 6.0-6.6 FMAs/ns after its warm-up; the TSC says 2.1 GHz, which is not the clock). */
-#define PEAK_PER_CORE 208.0
 #define MIN_RUN_SECONDS 0.02
 
 static int runs = 11;
 static const char *only = NULL;
 static int print_plan = -1; /* or a jit_plan_format: --plan prints fused groups, --kernels loop nests */
-static double peak_per_core = PEAK_PER_CORE;
+static double peak[3], peak_cpu; /* measured GFLOP/s of 1 and 2 threads; of 1 thread by CPU time */
 
 /* Deterministic values in [-0.5, 0.5): a multiplicative hash of the index and a per-buffer salt. */
 static void fill(float *x, int64_t n, unsigned salt) {
@@ -100,16 +98,26 @@ static void prog_time(struct prog *pr, const char *name, double flops) {
         jit_run(pr->p, pr->args, pr->outs, nt); /* warm-up: page faults, thread start; also sizes a run */
         double once = bench_now() - t0;
         int calls = once >= MIN_RUN_SECONDS ? 1 : (int)(MIN_RUN_SECONDS / (once > 1e-6 ? once : 1e-6)) + 1;
-        double *t = malloc(sizeof(double) * (size_t)runs);
+        double *t = malloc(sizeof(double) * (size_t)runs), *cpu = malloc(sizeof(double) * (size_t)runs);
         for (int r = 0; r < runs; r++) {
+            double c0 = bench_cpu_now();
             t0 = bench_now();
             for (int k = 0; k < calls; k++) jit_run(pr->p, pr->args, pr->outs, nt);
             t[r] = (bench_now() - t0) / calls;
+            cpu[r] = (bench_cpu_now() - c0) / calls;
         }
         qsort(t, (size_t)runs, sizeof t[0], bench_cmp_double);
+        qsort(cpu, (size_t)runs, sizeof cpu[0], bench_cmp_double);
+        if (nt == 1) { /* one thread: its CPU time is the time it was scheduled */
+            printf("  1 thread : median CPU time %8.2f ms, %6.1f GFLOP/s = %4.1f%% of the %.0f peak by CPU time\n",
+                   1e3 * cpu[runs / 2], flops / cpu[runs / 2] * 1e-9, 100 * flops / cpu[runs / 2] * 1e-9 / peak_cpu,
+                   peak_cpu);
+            printf("CPURESULT %s 1 %.6f\n", name, cpu[runs / 2]);
+        }
+        free(cpu);
         double med = t[runs / 2], gf = flops / med * 1e-9;
         printf("  %d thread%s: median %8.2f ms, %6.1f GFLOP/s = %4.1f%% of %.0f peak (best %.1f GFLOP/s)\n", nt,
-               nt > 1 ? "s" : " ", 1e3 * med, gf, 100 * gf / (nt * peak_per_core), nt * peak_per_core, flops / t[0] * 1e-9);
+               nt > 1 ? "s" : " ", 1e3 * med, gf, 100 * gf / peak[nt], peak[nt], flops / t[0] * 1e-9);
         printf("RESULT %s %d %.6f %.2f\n", name, nt, med, gf);
         free(t);
     }
@@ -188,18 +196,6 @@ static int bench_conv(const struct conv_shape *s) {
         if (prog_build(&pr, g, name)) return 1;
         prog_time(&pr, name, conv_flops(s));
         printf("  check: max relative error of sampled y %.1e\n", conv_check(s, 0, pr.args[0], pr.args[1], pr.outs[0]));
-        prog_free(&pr);
-    }
-
-    /* The conv's matmul alone: [N OH OW, C K K] x [O, C K K]^T, as ir_conv2d builds it. */
-    conv_name(name, sizeof name, s, "matmul_only");
-    if (wanted(name)) {
-        struct ir_graph *g = ir_graph_new();
-        int a = ir_input(g, "cols", 2, (int64_t[]){s->n * oh * ow, s->c * s->k * s->k});
-        int b = ir_param(g, "w", 2, (int64_t[]){s->o, s->c * s->k * s->k});
-        ir_graph_output(g, "y", ir_matmul(g, a, b, IR_TRANS_B));
-        if (prog_build(&pr, g, name)) return 1;
-        prog_time(&pr, name, conv_flops(s));
         prog_free(&pr);
     }
 
@@ -297,6 +293,61 @@ static int bench_bmm_bwd(int64_t nb, int64_t m, int64_t k, int64_t n) {
     return 0;
 }
 
+/* ---- the workloads W3 and W5 ---- */
+
+/* W3's conv energy on x [128, 1, 28, 28]: conv3x3 1->64, SiLU, conv3x3 stride 2 64->128, SiLU, conv3x3
+ * stride 2 128->256, SiLU, the mean over pixels, linear 256->1; E = the sum over the batch. One
+ * evaluation of E and its gradients in x (what each sampler step needs) and in every parameter (what
+ * the loss needs): the unit a DCD-VE step repeats. Flops: 3x the forward's convs and linear. */
+static int bench_w3(void) {
+    const char *name = "w3_energy_grad_x128x1x28x28";
+    if (!wanted(name)) return 0;
+    struct ir_graph *g = ir_graph_new();
+    int64_t n = 128;
+    int x = ir_input(g, "x", 4, (int64_t[]){n, 1, 28, 28});
+    int w1 = ir_param(g, "w1", 4, (int64_t[]){64, 1, 3, 3}), b1 = ir_param(g, "b1", 1, (int64_t[]){64});
+    int w2 = ir_param(g, "w2", 4, (int64_t[]){128, 64, 3, 3}), b2 = ir_param(g, "b2", 1, (int64_t[]){128});
+    int w3 = ir_param(g, "w3", 4, (int64_t[]){256, 128, 3, 3}), b3 = ir_param(g, "b3", 1, (int64_t[]){256});
+    int wl = ir_param(g, "wl", 2, (int64_t[]){256, 1});
+    int h = ir_unary(g, IR_SILU, ir_conv2d(g, x, w1, b1, 1, 1));
+    h = ir_unary(g, IR_SILU, ir_conv2d(g, h, w2, b2, 2, 1));
+    h = ir_unary(g, IR_SILU, ir_conv2d(g, h, w3, b3, 2, 1));
+    int m = ir_reshape(g, ir_mean(g, h, 4u | 8u), 2, (int64_t[]){n, 256});
+    int e = ir_sum_all(g, ir_matmul(g, m, wl, 0));
+    int wrt[8] = {x, w1, b1, w2, b2, w3, b3, wl}, grads[8];
+    if (e < 0 || ad_grad(g, e, -1, 8, wrt, grads) != 0) {
+        fprintf(stderr, "bench_conv: %s: %s\n", name, ir_graph_error(g));
+        ir_graph_free(g);
+        return 1;
+    }
+    ir_graph_output(g, "e", e);
+    for (int i = 0; i < 8; i++) {
+        char out[16];
+        snprintf(out, sizeof out, "d%d", i);
+        ir_graph_output(g, out, grads[i]);
+    }
+    struct prog pr;
+    if (prog_build(&pr, g, name)) return 1;
+    double fwd = 2.0 * n * (64 * 28 * 28 * 9 + 128 * 14 * 14 * 64 * 9 + 256 * 7 * 7 * 128 * 9 + 256);
+    prog_time(&pr, name, 3 * fwd);
+    prog_free(&pr);
+    return 0;
+}
+
+/* W5: a 1024^3 matmul through the generated matmul kernel. */
+static int bench_w5(void) {
+    const char *name = "w5_matmul_1024x1024x1024";
+    if (!wanted(name)) return 0;
+    struct ir_graph *g = ir_graph_new();
+    int a = ir_input(g, "a", 2, (int64_t[]){1024, 1024}), b = ir_param(g, "b", 2, (int64_t[]){1024, 1024});
+    ir_graph_output(g, "y", ir_matmul(g, a, b, 0));
+    struct prog pr;
+    if (prog_build(&pr, g, name)) return 1;
+    prog_time(&pr, name, 2.0 * 1024 * 1024 * 1024);
+    prog_free(&pr);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
@@ -310,8 +361,12 @@ int main(int argc, char **argv) {
     }
     if (runs < 1) runs = 1;
     const char *pk = getenv("EBMC_PEAK_GFLOPS");
-    if (pk && atof(pk) > 0) peak_per_core = atof(pk);
-    printf("assumed fp32 FMA peak: %.0f GFLOP/s per core; %d runs per median\n", peak_per_core, runs);
+    for (int nt = 1; nt <= 2; nt++)
+        peak[nt] = pk && atof(pk) > 0 ? nt * atof(pk) : bench_fma_peak(nt, 0.5, NULL, nt == 1 ? &peak_cpu : NULL);
+    if (pk && atof(pk) > 0) peak_cpu = atof(pk);
+    printf("fp32 FMA peak (%s): %.1f GFLOP/s on 1 thread, %.1f on 2; %d runs per median\n",
+           pk && atof(pk) > 0 ? "EBMC_PEAK_GFLOPS" : "measured", peak[1], peak[2], runs);
+    printf("RESULT peak 1 %.2f\nRESULT peak 2 %.2f\nCPURESULT peak 1 %.2f\n", peak[1], peak[2], peak_cpu);
     /* A 32x32-image EBM: the 3->64 input layer, a 64->64 layer, a stride-2 downsampling 64->128 layer. */
     const struct conv_shape convs[] = {
         {64, 64, 32, 32, 64, 3, 1, 1},
@@ -325,5 +380,7 @@ int main(int argc, char **argv) {
     rc |= bench_bmm(8, 128, 128, 128, 0);
     rc |= bench_bmm_bwd(8, 128, 128, 128);
     rc |= bench_bmm_bwd(32, 256, 64, 256);
+    rc |= bench_w3();
+    rc |= bench_w5();
     return rc;
 }

@@ -5,8 +5,8 @@ context. Run it with /usr/bin/python3 (Debian's python3-torch), once per thread 
   conv fwd         torch.nn.functional.conv2d(x, w, stride, padding)          (oneDNN on this build)
   conv bwd         aten.convolution_backward for dx and dw given dy: the same work as ebmc's gradient
                    program (which the default passes reduce to dx and dw; no forward)
-  conv matmul_only the conv's im2col matmul alone, [N OH OW, C K K] x [O, C K K]^T (BLAS)
   bmm              torch.bmm, or torch.matmul with a 2-D right operand
+  w3, w5           the issue's workloads: a conv energy and its gradients (autograd), a 1024^3 matmul
 
 Each figure is the median of --runs timed runs after warm-up calls, a run being enough calls to last at
 least 20 ms, as in bench_conv.c; the output has the same `RESULT name threads seconds GFLOP/s` lines.
@@ -49,19 +49,21 @@ torch.set_grad_enabled(False)
 
 
 def timed(fn):
-    """Median seconds per call of fn over ARGS.runs runs after warm-up, each run >= 20 ms."""
+    """Median seconds per call of fn (wall clock, and process CPU time) over ARGS.runs runs after warm-up,
+    each run >= 20 ms."""
     fn(), fn()  # warm-up: oneDNN builds its primitives on the first call, pages get touched
     t0 = time.perf_counter()
     fn()
     once = time.perf_counter() - t0
     calls = 1 if once >= 0.02 else int(0.02 / max(once, 1e-6)) + 1
-    times = []
+    times, cpu = [], []
     for _ in range(ARGS.runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(calls):
             fn()
         times.append((time.perf_counter() - t0) / calls)
-    return statistics.median(times)
+        cpu.append((time.process_time() - c0) / calls)
+    return statistics.median(times), statistics.median(cpu)
 
 
 RESULTS = {}  # name: (seconds, GFLOP/s)
@@ -70,8 +72,10 @@ RESULTS = {}  # name: (seconds, GFLOP/s)
 def report(name, fn, flops):
     if ARGS.only and ARGS.only not in name:
         return
-    t = timed(fn)
+    t, cpu = timed(fn)
     RESULTS[name] = (t, flops / t * 1e-9)
+    if ARGS.threads == 1:  # one thread's CPU time: its time while scheduled (bench_conv prints the same)
+        print(f"CPURESULT {name} 1 {cpu:.6f}", flush=True)
     print(f"{name}: {ARGS.threads} thread(s): median {1e3 * t:8.2f} ms, {flops / t * 1e-9:6.1f} GFLOP/s", file=sys.stderr)
     print(f"RESULT {name} {ARGS.threads} {t:.6f} {flops / t * 1e-9:.2f}", flush=True)
 
@@ -86,8 +90,6 @@ def conv(n, c, h, w, o, k, stride, pad):
     tag = f"x{n}x{c}x{h}x{w}_w{o}x{c}x{k}x{k}_s{stride}_p{pad}"
     x, wt, dy = data(n, c, h, w), data(o, c, k, k), data(n, o, oh, ow)
     report(f"conv_fwd_{tag}", lambda: torch.nn.functional.conv2d(x, wt, stride=stride, padding=pad), flops)
-    cols, w2 = data(n * oh * ow, c * k * k), data(o, c * k * k)
-    report(f"conv_matmul_only_{tag}", lambda: torch.matmul(cols, w2.t()), flops)
     report(f"conv_bwd_{tag}", lambda: torch.ops.aten.convolution_backward(
         dy, x, wt, None, [stride, stride], [pad, pad], [1, 1], False, [0, 0], 1, [True, True, False]), 2 * flops)
 
@@ -96,6 +98,33 @@ def bmm(b, m, k, n, batched_b):
     a, bb = data(b, m, k), data(b, k, n) if batched_b else data(k, n)
     name = f"bmm_{b}x{m}x{k}_x_{f'{b}x' if batched_b else ''}{k}x{n}"
     report(name, (lambda: torch.bmm(a, bb)) if batched_b else (lambda: torch.matmul(a, bb)), 2.0 * b * m * k * n)
+
+
+def w3():
+    """W3 (bench_conv.c's bench_w3): the conv energy on [128, 1, 28, 28] and its gradients in x and every
+    parameter, by autograd."""
+    n = 128
+    x = data(n, 1, 28, 28).requires_grad_()
+    ps = [data(64, 1, 3, 3), data(64), data(128, 64, 3, 3), data(128), data(256, 128, 3, 3), data(256), data(256, 1)]
+    for p_ in ps:
+        p_.requires_grad_()
+    F = torch.nn.functional
+
+    def step():
+        with torch.enable_grad():
+            h = F.silu(F.conv2d(x, ps[0], ps[1], padding=1))
+            h = F.silu(F.conv2d(h, ps[2], ps[3], stride=2, padding=1))
+            h = F.silu(F.conv2d(h, ps[4], ps[5], stride=2, padding=1))
+            e = (h.mean(dim=(2, 3)) @ ps[6]).sum()
+            return torch.autograd.grad(e, [x] + ps)
+
+    fwd = 2.0 * n * (64 * 28 * 28 * 9 + 128 * 14 * 14 * 64 * 9 + 256 * 7 * 7 * 128 * 9 + 256)
+    report("w3_energy_grad_x128x1x28x28", step, 3 * fwd)
+
+
+def w5():
+    a, b = data(1024, 1024), data(1024, 1024)
+    report("w5_matmul_1024x1024x1024", lambda: torch.matmul(a, b), 2.0 * 1024**3)
 
 
 def ebmc_results(path):
@@ -116,6 +145,8 @@ conv(64, 64, 32, 32, 128, 3, 2, 1)
 bmm(8, 128, 128, 128, True)
 bmm(32, 256, 64, 256, True)
 bmm(8, 128, 128, 128, False)
+w3()
+w5()
 
 if ARGS.ebmc:
     theirs = ebmc_results(ARGS.ebmc)

@@ -63,6 +63,41 @@ int ir_op_is_elementwise(enum ir_op op) {
 int ir_op_is_reduction(enum ir_op op) { return ir_op_kind(op) == IR_K_REDUCTION; }
 int ir_op_is_alias(enum ir_op op) { return ir_op_kind(op) == IR_K_ALIAS; }
 int ir_op_has_value(enum ir_op op) { return (ir_op_attrs(op) & IR_A_VALUE) != 0; }
+int ir_op_is_conv(enum ir_op op) { return op == IR_CONV2D || op == IR_CONV2D_BWD_DATA || op == IR_CONV2D_BWD_WEIGHT; }
+
+/* The shapes: conv2d (x, w) -> y; bwd_data (dy, w) -> dx; bwd_weight (x, dy) -> dw. */
+int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const struct ir_node *b,
+                     struct ir_conv_geometry *cg, char *why, size_t len) {
+    const struct ir_node *x = n->op == IR_CONV2D_BWD_DATA ? n : a;
+    const struct ir_node *w = n->op == IR_CONV2D_BWD_WEIGHT ? n : b;
+    const struct ir_node *y = n->op == IR_CONV2D ? n : n->op == IR_CONV2D_BWD_DATA ? a : b;
+    if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4) {
+        snprintf(why, len, "x, w and y must be 4-D");
+        return -1;
+    }
+    *cg = (struct ir_conv_geometry){x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0], w->shape[2],
+                                    w->shape[3], y->shape[2], y->shape[3], n->start[2], n->start[3], n->step[2],
+                                    n->step[3]};
+    if (n->start[0] || n->start[1] || n->step[0] != 1 || n->step[1] != 1 || cg->ph < 0 || cg->sh < 1 ||
+        cg->ph > (1 << 20) || cg->ph != cg->pw || cg->sh != cg->sw) {
+        snprintf(why, len, "padding must be start=0,0,p,p (p >= 0) and stride step=1,1,s,s (s >= 1)");
+        return -1;
+    }
+    if (cg->kh > 64 || cg->kw > 64) { /* the kernels unroll the taps of a row (backend/conv.c) */
+        snprintf(why, len, "kernels are limited to 64 x 64");
+        return -1;
+    }
+    if (w->shape[1] != cg->c || y->shape[0] != cg->n || y->shape[1] != cg->o || cg->h + 2 * cg->ph < cg->kh ||
+        cg->w + 2 * cg->pw < cg->kw || cg->oh != (cg->h + 2 * cg->ph - cg->kh) / cg->sh + 1 ||
+        cg->ow != (cg->w + 2 * cg->pw - cg->kw) / cg->sw + 1) {
+        snprintf(why, len, "shapes x [%lld,%lld,%lld,%lld], w [%lld,%lld,%lld,%lld], y [%lld,%lld,%lld,%lld] do not match",
+                 (long long)x->shape[0], (long long)x->shape[1], (long long)x->shape[2], (long long)x->shape[3],
+                 (long long)w->shape[0], (long long)w->shape[1], (long long)w->shape[2], (long long)w->shape[3],
+                 (long long)y->shape[0], (long long)y->shape[1], (long long)y->shape[2], (long long)y->shape[3]);
+        return -1;
+    }
+    return 0;
+}
 
 void ir_node_canonicalize(struct ir_node *n) {
     unsigned a = ir_op_attrs(n->op);
@@ -712,6 +747,13 @@ static int check_node(const struct ir_graph *g, int id, const struct ir_node *n,
                 (i != n->axis && b->shape[i] != a->shape[i]))
                 BAD("dimension %d is wrong", i);
         break;
+    case IR_CONV2D:
+    case IR_CONV2D_BWD_DATA:
+    case IR_CONV2D_BWD_WEIGHT: {
+        struct ir_conv_geometry cg;
+        if (ir_conv_geometry(n, a, b, &cg, err, errlen)) return -1;
+        break;
+    }
     case IR_MATMUL: {
         int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
         if ((nd != 2 && nd != 3) || a->ndim != nd || b->ndim != nd) BAD("operands and result must be all 2-D or all 3-D");

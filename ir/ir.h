@@ -32,7 +32,7 @@ enum ir_kind {
     IR_K_REDUCTION,   /* over the axes in `axes`, keeping them as size 1                       */
     IR_K_MOVEMENT,    /* every output element is one operand element (or zero), by index math  */
     IR_K_ALIAS,       /* the operand's elements in the same flat order (reshape, stop_grad)    */
-    IR_K_CONTRACTION, /* matmul                                                                */
+    IR_K_CONTRACTION, /* matmul and the convs: sums of products over a reduced index           */
 };
 
 /* The node fields an op uses (struct ir_node); all others are zero in every node of a graph. */
@@ -106,6 +106,11 @@ enum ir_cost { IR_C_FREE, IR_C_CHEAP, IR_C_TRANSC };
     X(IR_MAX, "max", IR_K_REDUCTION, 1, IR_A_AXES, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                      \
     X(IR_RESHAPE, "reshape", IR_K_ALIAS, 1, IR_A_NONE, IR_G_ALL, IR_C_FREE, IR_P_NONE, NULL, 0)                   \
     X(IR_MATMUL, "matmul", IR_K_CONTRACTION, 2, IR_A_FLAGS, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, NULL, 0)          \
+    X(IR_CONV2D, "conv2d", IR_K_CONTRACTION, 2, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, NULL, 0)          \
+    X(IR_CONV2D_BWD_DATA, "conv2d_bwd_data", IR_K_CONTRACTION, 2, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, \
+      NULL, 0)                                                                                                    \
+    X(IR_CONV2D_BWD_WEIGHT, "conv2d_bwd_weight", IR_K_CONTRACTION, 2, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP,           \
+      IR_P_REREADS, NULL, 0)                                                                                      \
     X(IR_PERMUTE, "permute", IR_K_MOVEMENT, 1, IR_A_PERM, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)               \
     X(IR_SLICE, "slice", IR_K_MOVEMENT, 1, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                  \
     X(IR_PAD, "pad", IR_K_MOVEMENT, 1, IR_A_RANGE, IR_G_ALL, IR_C_CHEAP, IR_P_REREADS, NULL, 0)                   \
@@ -122,7 +127,10 @@ enum ir_cost { IR_C_FREE, IR_C_CHEAP, IR_C_TRANSC };
  *   reshape: same element count, row-major; matmul: op(a)[M,K] x op(b)[K,N] with op = transpose where
  *   flagged, or batched [b,..] x [b,..] -> [b,M,N] with the flags on the last two dims; permute: output
  *   axis i is input axis perm[i]; slice: out[c] = in[start + c step]; pad: out[start + c step] = in[c],
- *   zero elsewhere; concat: a then b along `axis`. Pad and concat read an operand element at a clamped
+ *   zero elsewhere; concat: a then b along `axis`; conv2d (x, w) -> y, conv2d_bwd_data (dy, w) -> dx,
+ *   conv2d_bwd_weight (x, dy) -> dw: x [N,C,H,W], w [O,C,KH,KW], y [N,O,OH,OW] with OH = (H + 2p - KH) / s
+ *   + 1, cross-correlation with zero padding p (start = 0,0,p,p) and stride s (step = 1,1,s,s), the two
+ *   bwd ops its adjoints in x and in w (ir_conv_geometry). Pad and concat read an operand element at a clamped
  *   index where the output is padding or comes from the other operand (so no load is out of bounds):
  *   some elements more than once, hence IR_P_REREADS. */
 
@@ -147,7 +155,7 @@ struct ir_node {
     unsigned flags;        /* IR_MATMUL: IR_TRANS_A | IR_TRANS_B */
     int axis;              /* IR_CONCAT */
     int perm[IR_MAX_DIMS]; /* IR_PERMUTE: a permutation of 0 .. ndim-1 */
-    int64_t start[IR_MAX_DIMS], step[IR_MAX_DIMS]; /* IR_SLICE, IR_PAD: start >= 0, step >= 1 */
+    int64_t start[IR_MAX_DIMS], step[IR_MAX_DIMS]; /* IR_SLICE, IR_PAD, convs: start >= 0, step >= 1 */
     char name[IR_NAME_LEN]; /* IR_INPUT, IR_PARAM */
 };
 
@@ -187,6 +195,18 @@ int ir_op_is_elementwise(enum ir_op op);        /* unary, binary or ternary */
 int ir_op_is_reduction(enum ir_op op);          /* kind IR_K_REDUCTION: they take `axes` */
 int ir_op_is_alias(enum ir_op op);              /* kind IR_K_ALIAS */
 int ir_op_has_value(enum ir_op op);             /* uses `value`: const, leaky_relu, elu */
+int ir_op_is_conv(enum ir_op op);               /* conv2d and its two adjoints */
+
+/* The three shapes of a conv node n (of any of the three conv ops; a, b its operands), its padding and
+ * stride. Returns 0, or -1 with a message in why if the shapes or attributes disagree. */
+struct ir_conv_geometry {
+    int64_t n, c, h, w; /* x */
+    int64_t o, kh, kw;  /* w [O, C, KH, KW] */
+    int64_t oh, ow;     /* y [N, O, OH, OW] */
+    int64_t ph, pw, sh, sw;
+};
+int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const struct ir_node *b,
+                     struct ir_conv_geometry *cg, char *why, size_t len);
 /* Zeroes the fields n's op does not use (IR_A_*) and the inputs past its arity: the canonical form
  * every node of a graph has, so nodes are compared and hashed on what they mean. */
 void ir_node_canonicalize(struct ir_node *n);
@@ -249,11 +269,16 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes);
 /* Layers as composites of the ops above (ir_nn.c); gradients come from autodiff of the parts.
  * batch_matmul: see below.
  * conv2d: x [N, C, H, W] * w [O, C, KH, KW] (NCHW, cross-correlation as in PyTorch), zero padding on
- *   both sides, dilation 1, optional bias [O] (-1: none), via im2col and one matmul -> [N, O, OH, OW].
+ *   both sides, dilation 1, optional bias [O] (-1: none): one conv2d node -> [N, O, OH, OW], plus the bias.
  * avg_pool2d: mean over k x k windows with stride k (a partial last window is dropped).
  * group_norm: x [N, C, ...] normalized over each group of C/groups channels (and all positions);
  * layer_norm: over the last axis. gamma, beta: [C] or [D], or -1 for none. */
 int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding);
+/* The conv ops themselves (no bias): conv2d x * w; its gradient in x given dy, for an input of size
+ * h x w (stride 2 leaves it ambiguous); its gradient in w given x and dy, for a kh x kw kernel. */
+int ir_conv2d_op(struct ir_graph *g, int x, int w, int stride, int padding);
+int ir_conv2d_bwd_data(struct ir_graph *g, int dy, int w, int stride, int padding, int64_t h, int64_t wd);
+int ir_conv2d_bwd_weight(struct ir_graph *g, int x, int dy, int stride, int padding, int64_t kh, int64_t kw);
 /* [b, M, K] x [b, K, N] -> [b, M, N] (one batched matmul), or [b, M, K] x [K, N] (one 2-D matmul) */
 int ir_batch_matmul(struct ir_graph *g, int a, int b);
 int ir_avg_pool2d(struct ir_graph *g, int x, int k);

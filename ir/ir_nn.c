@@ -16,14 +16,6 @@ static int reshape4(struct ir_graph *g, int a, int ndim, int64_t d0, int64_t d1,
     return ir_reshape(g, a, ndim, shape);
 }
 
-/* Concatenates parts[0..n) along axis as a balanced tree, so each element is copied log2(n) times
- * rather than up to n times by a chain. */
-static int concat_tree(struct ir_graph *g, const int *parts, int n, int axis) {
-    if (n == 1) return parts[0];
-    int left = concat_tree(g, parts, n / 2, axis);
-    return left < 0 ? -1 : ir_concat(g, left, concat_tree(g, parts + n / 2, n - n / 2, axis), axis);
-}
-
 /* [b, M, K] x [K, N]: one 2-D matmul on [b M, K]. [b, M, K] x [b, K, N]: one batched (3-D) matmul, which
  * runs in the register-blocked matmul kernel like a 2-D one, and whose gradients are batched matmuls. */
 int ir_batch_matmul(struct ir_graph *g, int a, int b) {
@@ -38,34 +30,60 @@ int ir_batch_matmul(struct ir_graph *g, int a, int b) {
     return reshape4(g, y, 3, nb, m, n, 0);
 }
 
-/* im2col: every (kh, kw) offset of the kernel is a strided slice of the padded input, [N, C, OH, OW];
- * stacked along a new axis they are [N, C, KH KW, OH OW], per image a [C KH KW, OH OW] matrix whose
- * rows are in the order (c, kh, kw) of the weight's columns. The weight [O, C KH KW], broadcast over
- * the batch, times it is the convolution, already in [N, O, OH OW] order: the bias (and whatever
- * elementwise op follows) then runs in the matmul's epilogue. */
-int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding) {
-    const struct ir_node *xn = node(g, x), *wn = node(g, w), *bn = bias >= 0 ? node(g, bias) : NULL;
-    if (!xn || !wn || (bias >= 0 && !bn)) return ir_graph_fail(g, "conv2d: operand does not exist");
+/* A conv node of op with operands a, b and result shape, square stride and padding (the verifier checks
+ * that the shapes agree, ir_conv_geometry). */
+static int conv_node(struct ir_graph *g, enum ir_op op, int a, int b, const int64_t *shape, int stride, int padding,
+                     const char *what) {
+    if (!node(g, a) || !node(g, b)) return ir_graph_fail(g, "%s: operand does not exist", what);
+    if (stride < 1 || padding < 0) return ir_graph_fail(g, "%s: needs stride >= 1 and padding >= 0", what);
+    struct ir_node n;
+    memset(&n, 0, sizeof n);
+    n.op = op;
+    n.ndim = 4;
+    memcpy(n.shape, shape, sizeof n.shape);
+    n.in[0] = a, n.in[1] = b, n.in[2] = -1;
+    for (int d = 0; d < 4; d++) n.start[d] = d >= 2 ? padding : 0, n.step[d] = d >= 2 ? stride : 1;
+    return ir_node_add(g, &n);
+}
+
+int ir_conv2d_op(struct ir_graph *g, int x, int w, int stride, int padding) {
+    const struct ir_node *xn = node(g, x), *wn = node(g, w);
+    if (!xn || !wn) return ir_graph_fail(g, "conv2d: operand does not exist");
     if (xn->ndim != 4 || wn->ndim != 4 || xn->shape[1] != wn->shape[1] || stride < 1 || padding < 0)
         return ir_graph_fail(g, "conv2d: needs x [N, C, H, W], w [O, C, KH, KW], stride >= 1 and padding >= 0");
-    int64_t n = xn->shape[0], c = xn->shape[1], h = xn->shape[2] + 2 * padding, wd = xn->shape[3] + 2 * padding;
-    int64_t o = wn->shape[0], kh = wn->shape[2], kw = wn->shape[3];
-    if (kh > h || kw > wd) return ir_graph_fail(g, "conv2d: the kernel is larger than the padded input");
-    if (bn && (bn->ndim != 1 || bn->shape[0] != o)) return ir_graph_fail(g, "conv2d: the bias must be [O]");
-    int64_t oh = (h - kh) / stride + 1, ow = (wd - kw) / stride + 1;
-    int xp = ir_pad(g, x, (int64_t[]){0, 0, padding, padding}, (int64_t[]){1, 1, 1, 1}, (int64_t[]){n, c, h, wd});
-    int parts[64 * 64], k = 0;
-    if (kh * kw > 64 * 64) return ir_graph_fail(g, "conv2d: kernels are limited to 4096 elements");
-    for (int i = 0; i < kh; i++)
-        for (int j = 0; j < kw; j++) {
-            int patch = ir_slice(g, xp, (int64_t[]){0, 0, i, j}, (int64_t[]){1, 1, stride, stride},
-                                 (int64_t[]){n, c, oh, ow});
-            if ((parts[k++] = reshape4(g, patch, 4, n, c, 1, oh * ow)) < 0) return -1;
-        }
-    int cols = reshape4(g, concat_tree(g, parts, k, 2), 3, n, c * kh * kw, oh * ow, 0);
-    int wb = ir_broadcast(g, reshape4(g, w, 3, 1, o, c * kh * kw, 0), 3, (int64_t[]){n, o, c * kh * kw});
-    int y = reshape4(g, ir_matmul(g, wb, cols, 0), 4, n, o, oh, ow);
-    return bias >= 0 ? ir_binary_bcast(g, IR_ADD, y, reshape4(g, bias, 3, o, 1, 1, 0)) : y;
+    int64_t h = xn->shape[2] + 2 * (int64_t)padding, wd = xn->shape[3] + 2 * (int64_t)padding;
+    if (wn->shape[2] > h || wn->shape[3] > wd) return ir_graph_fail(g, "conv2d: the kernel is larger than the padded input");
+    int64_t y[4] = {xn->shape[0], wn->shape[0], (h - wn->shape[2]) / stride + 1, (wd - wn->shape[3]) / stride + 1};
+    return conv_node(g, IR_CONV2D, x, w, y, stride, padding, "conv2d");
+}
+
+int ir_conv2d_bwd_data(struct ir_graph *g, int dy, int w, int stride, int padding, int64_t h, int64_t wd) {
+    const struct ir_node *dn = node(g, dy), *wn = node(g, w);
+    if (!dn || !wn || dn->ndim != 4 || wn->ndim != 4)
+        return ir_graph_fail(g, "conv2d_bwd_data: needs dy [N, O, OH, OW] and w [O, C, KH, KW]");
+    int64_t x[4] = {dn->shape[0], wn->shape[1], h, wd};
+    return conv_node(g, IR_CONV2D_BWD_DATA, dy, w, x, stride, padding, "conv2d_bwd_data");
+}
+
+int ir_conv2d_bwd_weight(struct ir_graph *g, int x, int dy, int stride, int padding, int64_t kh, int64_t kw) {
+    const struct ir_node *xn = node(g, x), *dn = node(g, dy);
+    if (!xn || !dn || xn->ndim != 4 || dn->ndim != 4)
+        return ir_graph_fail(g, "conv2d_bwd_weight: needs x [N, C, H, W] and dy [N, O, OH, OW]");
+    int64_t w[4] = {dn->shape[1], xn->shape[1], kh, kw};
+    return conv_node(g, IR_CONV2D_BWD_WEIGHT, x, dy, w, stride, padding, "conv2d_bwd_weight");
+}
+
+/* One conv2d node (its kernel is backend/conv.c's direct convolution), then the bias, which the planner
+ * runs in the conv kernel's epilogue with whatever elementwise op follows. */
+int ir_conv2d(struct ir_graph *g, int x, int w, int bias, int stride, int padding) {
+    const struct ir_node *bn = bias >= 0 ? node(g, bias) : NULL;
+    if (bias >= 0 && !bn) return ir_graph_fail(g, "conv2d: operand does not exist");
+    int y = ir_conv2d_op(g, x, w, stride, padding);
+    if (y < 0 || bias < 0) return y;
+    int64_t o = ir_node_at(g, y)->shape[1];
+    bn = node(g, bias);
+    if (bn->ndim != 1 || bn->shape[0] != o) return ir_graph_fail(g, "conv2d: the bias must be [O]");
+    return ir_binary_bcast(g, IR_ADD, y, reshape4(g, bias, 3, o, 1, 1, 0));
 }
 
 /* Mean over each k x k window (stride k): [N C OH, k, OW, k] summed over the two k axes. Rows and

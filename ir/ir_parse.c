@@ -382,7 +382,7 @@ static int parse_attrs(struct parser *p, struct ir_node *n) {
         } else if (strcmp(word, "perm") == 0 || strcmp(word, "start") == 0 || strcmp(word, "step") == 0) {
             int is_perm = word[0] == 'p', *have = is_perm ? &have_perm : word[2] == 'a' ? &have_start : &have_step;
             if (is_perm ? !(attrs & IR_A_PERM) : !strided)
-                return error_at(p, loc, "'%s' applies to %s only, not %s", word, is_perm ? "permute" : "slice and pad",
+                return error_at(p, loc, "'%s' applies to %s only, not %s", word, is_perm ? "permute" : "slice, pad and convs",
                                 ir_op_name(n->op));
             if (*have) return error_at(p, loc, "'%s' is given twice", word);
             *have = 1;

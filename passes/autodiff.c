@@ -167,6 +167,30 @@ static int propagate(struct ad *ad, int id) {
         if (need_b && accumulate(ad, b, ir_slice_axis(g, gy, n.axis, na, n.shape[n.axis], 1))) return -1;
         return 0;
     }
+    /* The three conv ops are bilinear and adjoint to each other: with y = conv(x, w),
+     * <y, gy> = <x, bwd_data(gy, w)> = <w, bwd_weight(x, gy)>, so each one's gradients are the other two. */
+    case IR_CONV2D: {
+        int s = (int)n.step[2], p = (int)n.start[2];
+        const struct ir_node *w = &g->nodes[b];
+        int64_t kh = w->shape[2], kw = w->shape[3];
+        if (need_a && accumulate(ad, a, ir_conv2d_bwd_data(g, gy, b, s, p, x.shape[2], x.shape[3]))) return -1;
+        if (need_b && accumulate(ad, b, ir_conv2d_bwd_weight(g, a, gy, s, p, kh, kw))) return -1;
+        return 0;
+    }
+    case IR_CONV2D_BWD_DATA: { /* y = bwd_data(dy, w): a = dy, b = w */
+        int s = (int)n.step[2], p = (int)n.start[2];
+        const struct ir_node *w = &g->nodes[b];
+        int64_t kh = w->shape[2], kw = w->shape[3];
+        if (need_a && accumulate(ad, a, ir_conv2d_op(g, gy, b, s, p))) return -1;
+        if (need_b && accumulate(ad, b, ir_conv2d_bwd_weight(g, gy, a, s, p, kh, kw))) return -1;
+        return 0;
+    }
+    case IR_CONV2D_BWD_WEIGHT: { /* y = bwd_weight(x, dy): a = x, b = dy */
+        int s = (int)n.step[2], p = (int)n.start[2];
+        if (need_a && accumulate(ad, a, ir_conv2d_bwd_data(g, b, gy, s, p, x.shape[2], x.shape[3]))) return -1;
+        if (need_b && accumulate(ad, b, ir_conv2d_op(g, a, gy, s, p))) return -1;
+        return 0;
+    }
     case IR_MATMUL:
         if (need_a && accumulate(ad, a, matmul_grad_a(g, b, gy, n.flags))) return -1;
         if (need_b && accumulate(ad, b, matmul_grad_b(g, a, gy, n.flags))) return -1;

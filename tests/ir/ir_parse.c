@@ -53,6 +53,10 @@ static void test_hand_made(void) {
     ir_slice_axis(g, h, 0, 1, 4, 2);
     ir_stop_grad(g, h);
     ir_binary_bcast(g, IR_DIV, h, ir_param(g, "b", 1, &s43[1]));
+    int cx = ir_input(g, "cx", 4, (int64_t[]){2, 3, 5, 5}), cw = ir_param(g, "cw", 4, (int64_t[]){4, 3, 3, 3});
+    int cy = ir_conv2d_op(g, cx, cw, 2, 1); /* [2, 4, 3, 3] */
+    ir_graph_output(g, "conv_dx", ir_conv2d_bwd_data(g, cy, cw, 2, 1, 5, 5));
+    ir_graph_output(g, "conv_dw", ir_conv2d_bwd_weight(g, cx, cy, 2, 1, 3, 3));
     /* Nodes the builders would never make, added as written. */
     struct ir_node n = *ir_node_at(g, h);
     n.op = IR_RESHAPE;
@@ -207,7 +211,7 @@ static void test_errors(void) {
                  "t.ir:3:8: error: permute: perm is not a permutation (operands %0: [2, 3]; result: [3, 2])");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = slice %0 : [1, 3] start=0,0\n"), "t.ir:3:35: error: expected 'step=', found end of line");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = exp %0 : [2, 3] start=0,0\n"),
-                 "t.ir:3:24: error: 'start' applies to slice and pad only, not exp");
+                 "t.ir:3:24: error: 'start' applies to slice, pad and convs only, not exp");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = leaky_relu %0 : [2, 3]\n"), "t.ir:3:30: error: expected 'slope=', found end of line");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = elu %0 : [2, 3] slope=1\n"),
                  "t.ir:3:24: error: 'slope' applies to leaky_relu only, not elu");

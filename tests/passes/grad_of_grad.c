@@ -35,7 +35,32 @@ static void test_mlp_score_loss(void) {
     gc_free(&c);
 }
 
+/* The same through a conv energy E(x) = sum(v * silu(conv(x, w) + b)): dE/dx is a conv2d_bwd_data,
+ * and differentiating |dE/dx|^2 again goes through its rules into conv2d_bwd_weight and conv2d (and
+ * their rules), for stride 1 and 2, checked against finite differences in double. */
+static void test_conv_score_loss(int stride, int pad, int k) {
+    struct gc c;
+    gc_init(&c, 77 + (uint64_t)stride * 10 + (uint64_t)pad);
+    struct ir_graph *g = c.g;
+    int x = gc_input(&c, "x", 4, (int64_t[]){2, 2, 5, 6}, GC_ANY);
+    int w = gc_param(&c, "w", 4, (int64_t[]){3, 2, k, k}, GC_ANY);
+    int b = gc_param(&c, "b", 1, (int64_t[]){3}, GC_ANY);
+    int h = ir_unary(g, IR_SILU, ir_conv2d(g, x, w, b, stride, pad));
+    int energy = gc_weighted_sum(&c, h);
+    int score;
+    CHECK_MSG(ad_grad(g, energy, -1, 1, &x, &score) == 0, "%s", ir_graph_error(g));
+    int loss = ir_sum_all(g, ir_binary(g, IR_MUL, score, score));
+    int wrt[3] = {w, b, x};
+    char what[96];
+    snprintf(what, sizeof what, "conv s%d p%d k%d: d|dE/dx|^2 / d(w, b, x)", stride, pad, k);
+    gc_check(&c, loss, 3, wrt, NULL, what);
+    gc_free(&c);
+}
+
 int main(void) {
     test_mlp_score_loss();
+    test_conv_score_loss(1, 1, 3);
+    test_conv_score_loss(2, 1, 3);
+    test_conv_score_loss(2, 0, 1);
     return test_report();
 }

@@ -246,6 +246,34 @@ static void test_reshape(void) {
     gc_free(&c);
 }
 
+/* Each conv op in both operands, first and second derivatives (their rules are one another). */
+static void test_conv(void) {
+    for (int op = 0; op < 3; op++)
+        for (int stride = 1; stride <= 2; stride++) {
+            struct gc c;
+            gc_init(&c, 60 + (uint64_t)(op * 2 + stride));
+            int64_t xs[4] = {2, 2, 5, 4}, ws[4] = {3, 2, 3, 3};
+            int64_t ys[4] = {2, 3, (5 + 2 - 3) / stride + 1, (4 + 2 - 3) / stride + 1};
+            int a, b, y;
+            if (op == 0) {
+                a = gc_input(&c, "x", 4, xs, GC_ANY), b = gc_param(&c, "w", 4, ws, GC_ANY);
+                y = ir_conv2d_op(c.g, a, b, stride, 1);
+            } else if (op == 1) {
+                a = gc_input(&c, "dy", 4, ys, GC_ANY), b = gc_param(&c, "w", 4, ws, GC_ANY);
+                y = ir_conv2d_bwd_data(c.g, a, b, stride, 1, xs[2], xs[3]);
+            } else {
+                a = gc_input(&c, "x", 4, xs, GC_ANY), b = gc_param(&c, "dy", 4, ys, GC_ANY);
+                y = ir_conv2d_bwd_weight(c.g, a, b, stride, 1, ws[2], ws[3]);
+            }
+            CHECK_MSG(y >= 0, "%s", ir_graph_error(c.g));
+            int wrt[2] = {a, b};
+            char what[64];
+            snprintf(what, sizeof what, "%s stride %d", ir_op_name(ir_node_at(c.g, y)->op), stride);
+            gc_check2(&c, gc_weighted_sum(&c, ir_unary(c.g, IR_SQUARE, y)), 2, wrt, what);
+            gc_free(&c);
+        }
+}
+
 /* NaN selects itself, forward and backward: maximum(NaN, 1), minimum(NaN, 1) and relu(NaN) are NaN and
  * pass the whole gradient to the NaN operand; maximum(1, NaN) passes it to the second. */
 static void test_nan(void) {
@@ -269,6 +297,7 @@ static void test_nan(void) {
 }
 
 int main(void) {
+    test_conv();
     test_nan();
     test_unary();
     test_binary();

@@ -1,0 +1,439 @@
+/* conv.c: the kernels of the three conv ops (ir.h), as direct convolutions in explicit vector code.
+ *
+ * conv2d and conv2d_bwd_data are one generator ("direct"): every output row (image, row) is computed
+ * in register tiles of RO output channels by up to 4 vectors of consecutive output columns, the vectors
+ * running along the row in NCHW, so results are stored as whole vectors through the epilogue (bias,
+ * activation, whatever elementwise ops the planner fused). The tile sums, over the input channels and
+ * the kernel taps, a broadcast weight times a vector of input pixels. Which input pixel each lane of
+ * each column vector needs for each tap kx is known at compile time (the shapes are static), so
+ * padding costs little: a vector wholly inside the input is one load, one that overlaps its edge a
+ * masked load (the lanes outside read nothing and are zero), and stride s loads s vectors and picks
+ * every s-th element. Rows outside the input are skipped by a branch. conv2d_bwd_data is the same loop
+ * with the adjoint's index maps (output pixel i takes input pixel (i + p - k) / s where that divides,
+ * the weight read as w[src, dst]), run at stride s on each of the s phases of the output columns apart,
+ * so that no lane is a zero that divides nothing. Tiles are sized so that the accumulators, the weights
+ * of one tap and one pixel vector fit in the vector registers (16 on AVX2: 3 channels x 4 vectors).
+ *
+ * conv2d_bwd_weight ("wgrad") keeps RO x KW accumulators for one (input channel, tap row) of RO output
+ * channels, vectors along the output columns of dy, and sums over images, rows and columns; each
+ * vector is added up (in a fixed tree) once per image into dw.
+ *
+ * Determinism: each output element is computed by one call, in a loop order that does not depend on
+ * [lo, hi), and every FMA is explicit: results are bitwise the same for any thread count. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/TargetMachine.h>
+
+#include "emit.h"
+
+/* The host's vector lanes and registers: AVX-512 has 32 registers of 16 floats, AVX2 16 of 8. A tile
+ * of accumulators, with the operands it keeps live, must fit in them, or LLVM spills in the inner loop. */
+static void host_vectors(int *lanes, int *regs) {
+    static int vl, nr;
+    if (!vl) {
+        char *f = LLVMGetHostCPUFeatures();
+        int avx512 = f && strstr(f, "+avx512f"), avx = f && strstr(f, "+avx,") != NULL;
+        vl = avx512 ? 16 : avx ? 8 : 4;
+        nr = avx512 ? 32 : 16;
+        LLVMDisposeMessage(f);
+    }
+    *lanes = vl, *regs = nr;
+}
+
+#define MAX_LANES 16
+#define MAX_TILE 32 /* accumulators */
+#define MAX_VECS 4  /* column vectors per tile */
+#define MAX_KW 64   /* kernel columns (taps are unrolled) */
+
+/* ---- the kernels' parameters, from the node ---- */
+
+struct conv_kernel {
+    struct ir_conv_geometry g;
+    int direct;        /* conv2d or bwd_data; else bwd_weight */
+    int transposed;    /* bwd_data: output pixel i reads input pixel (i + p - k) / s */
+    int src, wt;       /* direct: the operand nodes read as pixels and as weights; wgrad: x and dy */
+    int64_t dc, dh, dw;  /* direct: the output's channels, rows, columns */
+    int64_t sc, sh, sw;  /* direct: the pixel operand's */
+};
+
+static void conv_kernel_of(const struct ir_graph *g, const struct ir_node *n, struct conv_kernel *k) {
+    char why[160];
+    memset(k, 0, sizeof *k);
+    ir_conv_geometry(n, ir_node_at(g, n->in[0]), ir_node_at(g, n->in[1]), &k->g, why, sizeof why);
+    k->direct = n->op != IR_CONV2D_BWD_WEIGHT;
+    k->transposed = n->op == IR_CONV2D_BWD_DATA;
+    k->src = n->in[0], k->wt = n->in[1];
+    const struct ir_conv_geometry *q = &k->g;
+    if (n->op == IR_CONV2D) k->dc = q->o, k->dh = q->oh, k->dw = q->ow, k->sc = q->c, k->sh = q->h, k->sw = q->w;
+    else k->dc = q->c, k->dh = q->h, k->dw = q->w, k->sc = q->o, k->sh = q->oh, k->sw = q->ow;
+}
+
+void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work) {
+    struct conv_kernel k;
+    conv_kernel_of(g, n, &k);
+    const struct ir_conv_geometry *q = &k.g;
+    *work = q->n * q->o * q->oh * q->ow * q->c * q->kh * q->kw;
+    *range = k.direct ? q->n * k.dh : q->o; /* output rows (image, row), or rows of dw */
+}
+
+/* The column of the pixel operand that tap k of output column i reads, or -1 (zero). */
+static int64_t src_col(const struct conv_kernel *k, int64_t i, int64_t tap) {
+    const struct ir_conv_geometry *q = &k->g;
+    if (!k->transposed) {
+        int64_t j = i * q->sw + tap - q->pw;
+        return j >= 0 && j < k->sw ? j : -1;
+    }
+    int64_t t = i + q->pw - tap;
+    return t >= 0 && t % q->sw == 0 && t / q->sw < k->sw ? t / q->sw : -1;
+}
+
+/* ---- vector helpers ---- */
+
+static LLVMTypeRef vec_type(struct cg *c, int n) { return LLVMVectorType(c->f32, (unsigned)n); }
+
+static LLVMValueRef i32c(struct cg *c, int v) { return LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)v, 0); }
+
+static LLVMValueRef splat(struct cg *c, LLVMValueRef x, int vl) {
+    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetPoison(vec_type(c, vl)), x, i32c(c, 0), "");
+    LLVMValueRef zeros[MAX_LANES];
+    for (int l = 0; l < vl; l++) zeros[l] = i32c(c, 0);
+    return LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(vec_type(c, vl)), LLVMConstVector(zeros, (unsigned)vl), "");
+}
+
+/* Node id's value as an operand read element by element: its slot, or NULL for a constant (*value). */
+static int operand_slot(struct cg *c, int id, double *value) {
+    id = ir_resolve_alias(c->g, id);
+    *value = ir_node_at(c->g, id)->value;
+    return ir_node_at(c->g, id)->op == IR_CONST ? -1 : c->plan->slot[id];
+}
+
+/* A scalar element of an operand (a weight), splat across vl lanes. */
+static LLVMValueRef load_splat(struct cg *c, int id, LLVMValueRef idx, int vl) {
+    double value;
+    int slot = operand_slot(c, id, &value);
+    return splat(c, slot < 0 ? f32c(c, value) : load_elem(c, slot, idx), vl);
+}
+
+static LLVMValueRef masked_load(struct cg *c, LLVMValueRef ptr, const int *on, int width) {
+    LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx), wt = vec_type(c, width), types[2] = {wt, c->ptr};
+    LLVMValueRef mask[4 * MAX_LANES];
+    for (int e = 0; e < width; e++) mask[e] = LLVMConstInt(i1, (unsigned long long)on[e], 0);
+    unsigned iid = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+    LLVMValueRef args[4] = {ptr, i32c(c, 4), LLVMConstVector(mask, (unsigned)width), LLVMConstNull(wt)};
+    return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, iid, types, 2),
+                          LLVMGetIntrinsicDeclaration(c->mod, iid, types, 2), args, 4, "");
+}
+
+/* The vector whose lane l is element base + col[l] of operand id, or 0 where col[l] < 0; the columns
+ * lie in one row of `len` elements. Where the wanted columns are start + l step (the forward's maps):
+ * a load of vl step elements from start, masked to the wanted ones where the row ends or some lanes are
+ * zero (masked-off lanes are never read, so start may lie before the row), then for step > 1 a shuffle
+ * picking every step-th. Otherwise (bwd_data's stride-s maps) one load of the span between the first and
+ * last wanted column, and a shuffle that picks lanes and zeros. */
+static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const int64_t *col, int vl, int64_t len) {
+    int first = -1, second = -1, affine = 1;
+    int64_t lo = -1, hi = -1, step = 1;
+    for (int l = 0; l < vl; l++) {
+        if (col[l] < 0) continue;
+        if (first < 0) first = l;
+        else if (second < 0) second = l;
+        if (lo < 0 || col[l] < lo) lo = col[l];
+        if (col[l] > hi) hi = col[l];
+    }
+    if (second >= 0 && col[second] > col[first] && (col[second] - col[first]) % (second - first) == 0)
+        step = (col[second] - col[first]) / (second - first);
+    LLVMTypeRef vt = vec_type(c, vl);
+    if (first < 0) return LLVMConstNull(vt);
+    double value;
+    int slot = operand_slot(c, id, &value);
+    if (slot < 0) { /* a constant operand: the value where a lane reads, 0 elsewhere */
+        LLVMValueRef lanes[MAX_LANES];
+        for (int l = 0; l < vl; l++) lanes[l] = f32c(c, col[l] >= 0 ? value : 0);
+        return LLVMConstVector(lanes, (unsigned)vl);
+    }
+    int64_t start = col[first] - first * step;
+    for (int l = 0; l < vl; l++) affine &= col[l] < 0 || col[l] == start + l * step;
+    int width = (int)(affine ? vl * step : (hi - lo + vl) / vl * vl);
+    if (width > 4 * MAX_LANES) { /* strides above 4: lane by lane */
+        LLVMValueRef v = LLVMConstNull(vt);
+        for (int l = 0; l < vl; l++)
+            if (col[l] >= 0)
+                v = LLVMBuildInsertElement(c->b, v, load_elem(c, slot, iadd(c, base, i64c(c, col[l]))), i32c(c, l), "");
+        return v;
+    }
+    int64_t from = affine ? start : lo;
+    int on[4 * MAX_LANES], all = from >= 0 && from + width <= len;
+    for (int e = 0; e < width; e++) on[e] = affine ? 0 : e <= hi - lo;
+    for (int l = 0; l < vl && affine; l++) {
+        on[l * step] = col[l] >= 0;
+        all &= col[l] >= 0;
+    }
+    /* not inbounds: start may lie before the row, or the buffer (those lanes are masked off) */
+    LLVMValueRef at = iadd(c, base, i64c(c, from));
+    LLVMValueRef ptr = LLVMBuildGEP2(c->b, c->f32, c->slot_ptr[slot], &at, 1, "");
+    LLVMTypeRef wt = vec_type(c, width);
+    LLVMValueRef v;
+    if (all) {
+        v = LLVMBuildLoad2(c->b, wt, ptr, "");
+        LLVMSetAlignment(v, 4);
+    } else {
+        v = masked_load(c, ptr, on, width);
+    }
+    if (affine && step == 1) return v;
+    LLVMValueRef pick[MAX_LANES];
+    for (int l = 0; l < vl; l++)
+        pick[l] = i32c(c, col[l] < 0 ? width : affine ? (int)(l * step) : (int)(col[l] - lo));
+    return LLVMBuildShuffleVector(c->b, v, LLVMConstNull(wt), LLVMConstVector(pick, (unsigned)vl), "");
+}
+
+/* Lane sum in a fixed tree: halves added until one lane is left. */
+static LLVMValueRef hsum(struct cg *c, LLVMValueRef v, int vl) {
+    for (int w = vl / 2; w >= 1; w /= 2) {
+        LLVMValueRef lo[MAX_LANES], hi[MAX_LANES];
+        for (int l = 0; l < w; l++) lo[l] = i32c(c, l), hi[l] = i32c(c, w + l);
+        LLVMValueRef poison = LLVMGetPoison(LLVMTypeOf(v));
+        LLVMValueRef a = LLVMBuildShuffleVector(c->b, v, poison, LLVMConstVector(lo, (unsigned)w), "");
+        LLVMValueRef b = LLVMBuildShuffleVector(c->b, v, poison, LLVMConstVector(hi, (unsigned)w), "");
+        v = LLVMBuildFAdd(c->b, a, b, "");
+    }
+    return LLVMBuildExtractElement(c->b, v, i32c(c, 0), "");
+}
+
+/* Accumulators: an alloca of vectors with constant indices, which SROA turns into registers. */
+static LLVMValueRef acc_slot(struct cg *c, LLVMValueRef acc, int n, int i, int vl) {
+    LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, i)};
+    return LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(vec_type(c, vl), (unsigned)n), acc, idx, 2, "");
+}
+
+static LLVMValueRef acc_get(struct cg *c, LLVMValueRef acc, int n, int i, int vl) {
+    return LLVMBuildLoad2(c->b, vec_type(c, vl), acc_slot(c, acc, n, i, vl), "");
+}
+
+static void acc_set(struct cg *c, LLVMValueRef acc, int n, int i, int vl, LLVMValueRef v) {
+    LLVMBuildStore(c->b, v, acc_slot(c, acc, n, i, vl));
+}
+
+/* if (cond) { ... }: returns the block to continue in after the caller's body. */
+static LLVMBasicBlockRef if_begin(struct cg *c, LLVMValueRef cond, const char *name) {
+    LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "endif");
+    LLVMBuildCondBr(c->b, cond, then, done);
+    LLVMPositionBuilderAtEnd(c->b, then);
+    return done;
+}
+
+static void if_end(struct cg *c, LLVMBasicBlockRef done) {
+    LLVMBuildBr(c->b, done);
+    LLVMMoveBasicBlockAfter(done, LLVMGetInsertBlock(c->b));
+    LLVMPositionBuilderAtEnd(c->b, done);
+}
+
+/* ---- conv2d and conv2d_bwd_data ---- */
+
+/* The input row that output row `row` reads through tap row ky, and whether there is one. */
+static LLVMValueRef src_row(struct cg *c, const struct conv_kernel *k, LLVMValueRef row, LLVMValueRef ky,
+                            LLVMValueRef *valid) {
+    const struct ir_conv_geometry *q = &k->g;
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef r;
+    if (!k->transposed) {
+        r = LLVMBuildSub(b, iadd(c, imul(c, row, q->sh), ky), i64c(c, q->ph), "");
+        *valid = LLVMBuildICmp(b, LLVMIntULT, r, i64c(c, k->sh), ""); /* negative wraps: fails */
+        return r;
+    }
+    LLVMValueRef t = LLVMBuildSub(b, iadd(c, row, i64c(c, q->ph)), ky, "");
+    r = q->sh == 1 ? t : LLVMBuildSDiv(b, t, i64c(c, q->sh), "");
+    *valid = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, t, i64c(c, 0), ""),
+                          LLVMBuildICmp(b, LLVMIntSLT, r, i64c(c, k->sh), ""), "");
+    if (q->sh > 1)
+        *valid = LLVMBuildAnd(b, *valid, LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildSRem(b, t, i64c(c, q->sh), ""),
+                                                        i64c(c, 0), ""), "");
+    return r;
+}
+
+/* The output columns a tile covers: column rw + cs t for t in [0, n) (cs = 1, rw = 0 but for bwd_data
+ * at stride s, which runs each phase rw of s separately: there every lane of a phase reads the same taps,
+ * consecutive input pixels, and the other taps are left out, not multiplied by zero lanes). */
+struct phase {
+    int64_t rw, cs, n;
+};
+
+/* One tile: output channels [o0, o0 + ro) x phase columns [col0, col0 + nvec vl) of output row `row` of
+ * image `img`, summed over taps rows, input channels and tap columns; then stored through the epilogue. */
+static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef img, LLVMValueRef row,
+                        LLVMValueRef o0, int ro, const struct phase *ph, int64_t col0, int nvec, int vl) {
+    const struct ir_conv_geometry *q = &k->g;
+    int n_acc = ro * nvec;
+    int64_t col[MAX_KW][MAX_VECS][MAX_LANES];
+    int used[MAX_KW] = {0};
+    for (int64_t kx = 0; kx < q->kw; kx++)
+        for (int v = 0; v < nvec; v++)
+            for (int l = 0; l < vl; l++) {
+                int64_t t = col0 + (int64_t)v * vl + l;
+                col[kx][v][l] = t < ph->n ? src_col(k, ph->rw + ph->cs * t, kx) : -1;
+                used[kx] |= col[kx][v][l] >= 0;
+            }
+    LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
+    for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
+    struct loop lky, lsc;
+    LLVMValueRef ky = loop_to(c, &lky, q->kh, "ky"), valid;
+    LLVMValueRef srow = src_row(c, k, row, ky, &valid);
+    LLVMBasicBlockRef done = if_begin(c, valid, "row");
+    LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc");
+    LLVMValueRef base = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
+    for (int64_t kx = 0; kx < q->kw; kx++) {
+        if (!used[kx]) continue; /* no lane of this phase reads tap kx */
+        LLVMValueRef wv[MAX_TILE];
+        for (int o = 0; o < ro; o++) { /* w[dst, src, ky, kx] for conv2d; w[src, dst, ky, kx] for bwd_data */
+            LLVMValueRef oc = iadd(c, o0, i64c(c, o));
+            LLVMValueRef wi = k->transposed ? imad(c, sc, k->dc, oc) : imad(c, oc, k->sc, sc);
+            wv[o] = load_splat(c, k->wt, iadd(c, imul(c, iadd(c, imul(c, wi, q->kh), ky), q->kw), i64c(c, kx)), vl);
+        }
+        for (int v = 0; v < nvec; v++) { /* one vector of pixels live at a time: ro + 1 + ro nvec registers */
+            LLVMValueRef xv = load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
+            for (int o = 0; o < ro; o++) {
+                int i = o * nvec + v;
+                acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, wv[o], xv, acc_get(c, acc, n_acc, i, vl)));
+            }
+        }
+    }
+    loop_end(c, &lsc);
+    if_end(c, done);
+    loop_end(c, &lky);
+    /* The epilogue runs on scalars from a tile in memory, like the matmul's: LLVM vectorizes it. */
+    int64_t cols = ph->n - col0 < (int64_t)nvec * vl ? ph->n - col0 : (int64_t)nvec * vl;
+    LLVMValueRef tile = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(n_acc * vl)));
+    for (int i = 0; i < n_acc; i++) {
+        LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, (int64_t)i * vl)};
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(c->f32, (unsigned)(n_acc * vl)), tile, idx, 2, "");
+        LLVMValueRef st = LLVMBuildStore(c->b, acc_get(c, acc, n_acc, i, vl), p);
+        LLVMSetAlignment(st, 4);
+    }
+    for (int o = 0; o < ro; o++) {
+        struct loop lj;
+        LLVMValueRef j = loop_to(c, &lj, cols, "epi");
+        LLVMValueRef idx[2] = {i64c(c, 0), iadd(c, i64c(c, (int64_t)o * nvec * vl), j)};
+        LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32,
+                                        LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(c->f32, (unsigned)(n_acc * vl)),
+                                                              tile, idx, 2, ""), "");
+        LLVMValueRef oc = iadd(c, o0, i64c(c, o));
+        LLVMValueRef out = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->dc), oc), k->dh), row), k->dw);
+        codegen_store_result(c, iadd(c, out, imad(c, iadd(c, i64c(c, col0), j), ph->cs, i64c(c, ph->rw))), v);
+        loop_end(c, &lj);
+    }
+}
+
+static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
+    int vl, regs;
+    host_vectors(&vl, &regs);
+    int64_t cs = k->transposed ? k->g.sw : 1;
+    struct loop lr, lo_;
+    LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
+    LLVMValueRef img = LLVMBuildSDiv(c->b, r, i64c(c, k->dh), ""), row = LLVMBuildSRem(c->b, r, i64c(c, k->dh), "");
+    for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
+        struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
+        int64_t vecs = (ph.n + vl - 1) / vl;
+        int per_group = vecs < MAX_VECS ? (int)vecs : MAX_VECS;
+        int ro = (regs - 1) / (per_group + 1); /* ro nvec accumulators, ro weights and a pixel vector */
+        if (ro > k->dc) ro = (int)k->dc;
+        for (int64_t col0 = 0; col0 < ph.n; col0 += (int64_t)per_group * vl) {
+            int64_t left = (ph.n - col0 + vl - 1) / vl;
+            int nvec = left < per_group ? (int)left : per_group;
+            int64_t blocks = k->dc / ro, rest = k->dc % ro;
+            LLVMValueRef ob = loop_to(c, &lo_, blocks, "oblk");
+            direct_tile(c, k, img, row, imul(c, ob, ro), ro, &ph, col0, nvec, vl);
+            loop_end(c, &lo_);
+            if (rest) direct_tile(c, k, img, row, i64c(c, blocks * ro), (int)rest, &ph, col0, nvec, vl);
+        }
+    }
+    loop_end(c, &lr);
+}
+
+/* ---- conv2d_bwd_weight ---- */
+
+/* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += image img's sums, into the output buffer (the first image
+ * starts from zero). */
+static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef img, LLVMValueRef o0, int ro,
+                       LLVMValueRef ci, LLVMValueRef ky, int vl) {
+    const struct ir_conv_geometry *q = &k->g;
+    int kw = (int)q->kw, n_acc = ro * kw;
+    LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
+    for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
+    struct loop loy;
+    LLVMValueRef oy = loop_to(c, &loy, q->oh, "oy");
+    LLVMValueRef iy = LLVMBuildSub(c->b, iadd(c, imul(c, oy, q->sh), ky), i64c(c, q->ph), "");
+    LLVMBasicBlockRef done = if_begin(c, LLVMBuildICmp(c->b, LLVMIntULT, iy, i64c(c, q->h), ""), "row");
+    LLVMValueRef xbase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->c), ci), q->h), iy), q->w);
+    struct conv_kernel fwd = *k;
+    fwd.transposed = 0, fwd.sw = q->w, fwd.dw = q->ow;
+    for (int64_t col0 = 0; col0 < q->ow; col0 += vl) {
+        LLVMValueRef dyv[MAX_TILE];
+        int64_t ident[MAX_LANES];
+        for (int l = 0; l < vl; l++) ident[l] = col0 + l < q->ow ? col0 + l : -1;
+        for (int o = 0; o < ro; o++) {
+            LLVMValueRef oc = iadd(c, o0, i64c(c, o));
+            LLVMValueRef ybase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->o), oc), q->oh), oy), q->ow);
+            dyv[o] = load_lanes(c, k->wt, ybase, ident, vl, q->ow);
+        }
+        for (int64_t kx = 0; kx < kw; kx++) {
+            int64_t col[MAX_LANES];
+            for (int l = 0; l < vl; l++) col[l] = ident[l] >= 0 ? src_col(&fwd, ident[l], kx) : -1;
+            LLVMValueRef xv = load_lanes(c, k->src, xbase, col, vl, q->w);
+            for (int o = 0; o < ro; o++) {
+                int i = o * kw + (int)kx;
+                acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, dyv[o], xv, acc_get(c, acc, n_acc, i, vl)));
+            }
+        }
+    }
+    if_end(c, done);
+    loop_end(c, &loy);
+    LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, img, i64c(c, 0), "");
+    for (int o = 0; o < ro; o++)
+        for (int kx = 0; kx < kw; kx++) {
+            LLVMValueRef oc = iadd(c, o0, i64c(c, o));
+            LLVMValueRef idx = imul(c, iadd(c, imul(c, imad(c, oc, q->c, ci), q->kh), ky), q->kw);
+            idx = iadd(c, idx, i64c(c, kx));
+            LLVMValueRef prev = LLVMBuildSelect(c->b, first, f32c(c, 0), load_elem(c, c->out, idx), "");
+            store_elem(c, c->out, idx, LLVMBuildFAdd(c->b, prev, hsum(c, acc_get(c, acc, n_acc, o * kw + kx, vl), vl), ""));
+        }
+}
+
+static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_conv_geometry *q = &k->g;
+    int vl, regs;
+    host_vectors(&vl, &regs);
+    int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
+    if (ro < 1) ro = 1;
+    struct loop ln, lb, lc, lk;
+    LLVMValueRef img = loop_to(c, &ln, q->n, "img");
+    /* blocks of ro rows of dw within [lo, hi), then the rest one by one */
+    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, ro), "");
+    for (int pass = 0; pass < 2; pass++) {
+        int rows = pass == 0 ? ro : 1;
+        LLVMValueRef o0;
+        if (pass == 0) o0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "oblk"), ro, lo);
+        else o0 = loop_begin(c, &lb, imad(c, blocks, ro, lo), hi, "o");
+        LLVMValueRef ci = loop_to(c, &lc, q->c, "ci");
+        LLVMValueRef ky = loop_to(c, &lk, q->kh, "ky");
+        wgrad_tile(c, k, img, o0, rows, ci, ky, vl);
+        loop_end(c, &lk);
+        loop_end(c, &lc);
+        loop_end(c, &lb);
+    }
+    loop_end(c, &ln);
+    if (c->main != c->root) { /* the epilogue, on the finished sums */
+        struct loop le;
+        int64_t per_row = q->c * q->kh * q->kw;
+        LLVMValueRef i = loop_begin(c, &le, imul(c, lo, per_row), imul(c, hi, per_row), "epi");
+        codegen_store_result(c, i, load_elem(c, c->out, i));
+        loop_end(c, &le);
+    }
+}
+
+void conv_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
+    struct conv_kernel k;
+    conv_kernel_of(c->g, ir_node_at(c->g, c->main), &k);
+    if (k.direct) emit_direct(c, &k, lo, hi);
+    else emit_wgrad(c, &k, lo, hi);
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# results.sh: the benchmark table of issue 10 in one run, written to bench/results.md.
+#
+#   bench/results.sh                 # 2 rounds; ROUNDS=3 RUNS=5 STEPS=200 bench/results.sh for steadier figures
+#
+# Each round runs, one after another (so every side sees the same background load):
+#   build/bench/bench_conv            the conv cases, batched matmuls, W3 and W5 on 1 and 2 threads, and the
+#                                     FMA peak it measures at start-up;
+#   bench/torch_conv.py               the same cases in PyTorch, at torch threads 1 and 2, each with this
+#                                     machine's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as preset and unset
+#                                     (unset in that command alone: env -u);
+#   W1 (MLP CD-10 step) and W2 (DCD-VE step): build/ebmc train against bench/torch_baseline.py at 1
+#                                     thread, PyTorch again in both OpenBLAS settings.
+# Every figure in the table is the median over rounds of each round's median; the 1-minute load average
+# is recorded before every command, and the table lists its range. Needs build/ (cmake --build build)
+# and /usr/bin/python3 with torch (apt-get install python3-torch libopenblas0-pthread).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-2}
+RUNS=${RUNS:-3}
+STEPS=${STEPS:-100}
+ONLY=${ONLY:-}   # only the kernel cases whose name contains this (a quick check of the script)
+PYTHON=${PYTHON:-/usr/bin/python3}
+OUT=${OUT:-bench/results.md}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
+for f in build/bench/bench_conv build/ebmc; do
+    [ -x "$f" ] || { echo "results.sh: $f not found: build first (scripts/build.sh)" >&2; exit 1; }
+done
+"$PYTHON" -c 'import torch' 2>/dev/null || { echo "results.sh: $PYTHON cannot import torch" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/ebmc-results-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+load() { cut -d' ' -f1 /proc/loadavg; }
+note() { echo "LOAD $(load)" >> "$tmp/loads"; echo "results.sh: $*" >&2; }
+
+# torch_env preset|unset CMD...: runs CMD with the OpenBLAS settings as found, or without them.
+torch_env() {
+    local mode=$1
+    shift
+    if [ "$mode" = unset ]; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; else "$@"; fi
+}
+
+steps_per_sec() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["steps_per_sec"])' "$1"; }
+
+summarize() { # the table from the rounds done so far ($1 of them)
+cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+flags=$(grep -m1 flags /proc/cpuinfo | grep -o 'avx512f\|avx2' | sort -u | tr '\n' ' ')
+torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)')
+"$PYTHON" - "$tmp" "$OUT" "$1" "$RUNS" "$STEPS" "$cpu ($(nproc) cores; ${flags% })" "$torch_version" \
+    "${OPENBLAS_CORETYPE:-unset}" "$OMP_WAIT_POLICY" <<'EOF'
+import glob, os, statistics, sys, time
+tmp, out, rounds, runs, n_steps, cpu_model, torch_version, coretype, wait = sys.argv[1:]
+med = statistics.median
+
+def results(pattern, tag):
+    """{(name, threads): [seconds per round]} from the tag lines (RESULT: wall clock, CPURESULT: CPU time)."""
+    got = {}
+    for path in sorted(glob.glob(os.path.join(tmp, pattern))):
+        for line in open(path):
+            w = line.split()
+            if len(w) >= 4 and w[0] == tag:
+                got.setdefault((w[1], int(w[2])), []).append(float(w[3]))
+    return got
+
+ebmc, ebmc_cpu = results("ebmc.*.txt", "RESULT"), results("ebmc.*.txt", "CPURESULT")
+torch, torch_cpu = results("torch.*.txt", "RESULT"), results("torch.*.txt", "CPURESULT")  # "preset:case"
+loads = [float(l.split()[1]) for l in open(os.path.join(tmp, "loads"))]
+peak = {t: med(ebmc.pop(("peak", t))) for t in (1, 2)}  # GFLOP/s, by the wall clock
+peak_cpu = med(ebmc_cpu.pop(("peak", 1)))  # 1 thread, by CPU time
+flops = {}
+for path in glob.glob(os.path.join(tmp, "ebmc.*.txt")):
+    for line in open(path):
+        w = line.split()
+        if len(w) == 5 and w[0] == "RESULT" and w[1] != "peak":
+            flops[w[1]] = float(w[3]) * float(w[4]) * 1e9
+
+def best_torch(table, name, threads):
+    """(seconds, configuration) of PyTorch's fastest configuration among the given thread counts."""
+    cands = [(med(v), f"{t}T, OpenBLAS {k.split(':')[0]}")
+             for (k, t), v in table.items() if k.split(":", 1)[1] == name and t in threads]
+    return min(cands) if cands else (None, "n/a")
+
+fmt = lambda x: f"{1e3 * x:.1f}" if x else "n/a"
+ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
+rows = []
+for (name, t) in sorted(ebmc):
+    if t != 1:
+        continue
+    e1, e2 = med(ebmc[(name, 1)]), med(ebmc[(name, 2)]) if (name, 2) in ebmc else None
+    c1 = med(ebmc_cpu[(name, 1)]) if (name, 1) in ebmc_cpu else None
+    t1, conf1 = best_torch(torch, name, (1,))
+    tc1, confc = best_torch(torch_cpu, name, (1,))
+    tb, confb = best_torch(torch, name, (1, 2))
+    share = f"{100 * flops[name] / c1 * 1e-9 / peak_cpu:.0f}%" if c1 and name in flops else "n/a"
+    rows.append(f"| {name} | {fmt(e1)} | {fmt(c1)} | {share} | {fmt(e2)} | {fmt(t1)} ({conf1}) | {fmt(tc1)} | "
+                f"{ratio(t1, e1)} | {ratio(tc1, c1)} | {fmt(tb)} ({confb}) | {ratio(tb, min(x for x in (e1, e2) if x))} |")
+
+steps = {}
+for line in open(os.path.join(tmp, "steps.txt")):
+    _, w, who, rate = line.split()
+    steps.setdefault((w, who), []).append(float(rate))
+step_rows = []
+for w, what in (("W1", "MLP 2-128-128-128-1 SiLU, batch 1024, CD-10 step"), ("W2", "the same, DCD-VE step (M = 5)")):
+    if (w, "ebmc") not in steps:
+        continue
+    e = med(steps[(w, "ebmc")])
+    best = max((med(v), k.split(":")[1]) for (ww, k), v in steps.items() if ww == w and k != "ebmc")
+    each = ", ".join(f"{k.split(':')[1]} {med(v):.1f}" for (ww, k), v in sorted(steps.items()) if ww == w and k != "ebmc")
+    step_rows.append(f"| {w}: {what} | {e:.1f} | {best[0]:.1f} (OpenBLAS {best[1]}; {each}) | {e / best[0]:.2f} |")
+
+with open(out, "w") as f:
+    f.write(f"""# ebmc against PyTorch: results of bench/results.sh
+
+- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
+- CPU: {cpu_model}
+- Load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f} (median {med(loads):.1f}); the machine is
+  shared with other agents' builds and tests, so wall-clock times are as much the load as the code
+- Command: `ROUNDS=N RUNS={runs} STEPS={n_steps} bench/results.sh`, {rounds} round(s) done; every figure is the
+  median over the interleaved rounds of each round's median of {runs} runs; OMP_WAIT_POLICY={wait}
+- Measured fp32 FMA peak (bench/peak.c's loop, at the start of each bench_conv): {peak[1]:.1f} GFLOP/s on 1
+  thread and {peak[2]:.1f} on 2 by the wall clock, {peak_cpu:.1f} on 1 thread by its CPU time
+- ebmc: build/bench/bench_conv (generated kernels); PyTorch {torch_version} (convolutions on oneDNN, matmuls on
+  OpenBLAS) at torch threads 1 and 2 (1T, 2T), each with the OpenBLAS settings as found
+  (OPENBLAS_CORETYPE={coretype}) and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; the fastest is named
+
+## Kernels (bench_conv / torch_conv.py): milliseconds per call
+
+Ratios are PyTorch time / ebmc time: above 1, ebmc is faster. "CPU ms" is a 1-thread run's process CPU
+time per call: its time while scheduled, which the load changes far less than the wall clock; "% peak" is
+ebmc's GFLOP/s by CPU time over the 1-thread peak by CPU time. The last two columns take the best of each
+side over 1 and 2 threads.
+
+| case | ebmc 1T ms | ebmc 1T CPU ms | % peak | ebmc 2T ms | PyTorch 1T ms (best config) | PyTorch 1T CPU ms | ratio | ratio by CPU | PyTorch best ms (config) | ratio of bests |
+|---|---|---|---|---|---|---|---|---|---|---|
+""")
+    f.write("\n".join(rows) + "\n")
+    f.write(f"""
+## Training steps (W1, W2): steps per second, 1 thread, {n_steps} steps per run
+
+| workload | ebmc | PyTorch (best config; each config) | ebmc / PyTorch |
+|---|---|---|---|
+""")
+    f.write("\n".join(step_rows) + "\n")
+    f.write("""
+W3 (the conv energy on 28x28x1, batch 128) is timed as one evaluation of the energy and its gradients in
+x and in every parameter (`w3_energy_grad_*` above), the unit a DCD-VE step repeats M + 1 times; the
+training loop does not take image data yet. W4 (the 32x32x3 time-dependent energy) does not exist yet.
+W5 is `w5_matmul_1024x1024x1024`.
+""")
+print(f"results.sh: wrote {out}", file=sys.stderr)
+EOF
+}
+
+for r in $(seq 1 "$ROUNDS"); do
+    note "round $r/$ROUNDS: bench_conv"
+    build/bench/bench_conv --runs "$RUNS" ${ONLY:+--only "$ONLY"} > "$tmp/ebmc.$r.txt"
+    for t in 1 2; do
+        for mode in preset unset; do
+            note "round $r/$ROUNDS: torch_conv.py, $t thread(s), OpenBLAS settings $mode"
+            torch_env "$mode" "$PYTHON" bench/torch_conv.py --threads "$t" --runs "$RUNS" ${ONLY:+--only "$ONLY"} 2>/dev/null |
+                sed "s/^\(CPU\)\{0,1\}RESULT /&$mode:/" > "$tmp/torch.$r.$t.$mode.txt"
+        done
+    done
+    for w in W1 W2; do
+        obj=cd k=10
+        [ $w = W2 ] && obj=dcd-ve k=5
+        note "round $r/$ROUNDS: $w ebmc"
+        build/ebmc train models/8gaussians.ebm --objective $obj --steps "$STEPS" --batch 1024 --threads 1 --quiet \
+            --out "$tmp/run" --set sampler=auto --set sample_steps=0 --set eval_every=0 --set langevin_steps=$k \
+            > "$tmp/run.log" 2>&1
+        echo "STEP $w ebmc $(steps_per_sec "$tmp/run/metrics.json")" >> "$tmp/steps.txt"
+        rm -rf "$tmp/run"
+        for mode in preset unset; do
+            note "round $r/$ROUNDS: $w torch, OpenBLAS settings $mode"
+            rate=$(torch_env "$mode" "$PYTHON" bench/torch_baseline.py --objective $obj --k $k --threads 1 \
+                --steps "$STEPS" --batch 1024 --json | "$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.read())["steps_per_sec"])')
+            echo "STEP $w torch:$mode $rate" >> "$tmp/steps.txt"
+        done
+    done
+    summarize "$r" # after every round, so that an interrupted run still leaves a table
+done
