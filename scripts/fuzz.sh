@@ -9,8 +9,13 @@ scripts/install-deps.sh
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 targets=${*:-dsl ir checkpoint run}
+# clang-19 with Debian's libomp (libomp-dev; libomp-19-dev conflicts with it): its omp.h alone, in a
+# folder of its own, since its clang folder's other headers are LLVM 14's
+omp_h=$(dpkg -L "$(dpkg-query -W -f='${Depends}' libomp-dev | grep -o 'libomp-[0-9]*-dev' | head -1)" | grep '/omp\.h$' | head -1)
+mkdir -p build-fuzz/omp-include && ln -sf "$omp_h" build-fuzz/omp-include/omp.h
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-19 -DEBMC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    > build-fuzz.log 2>&1 || { cat build-fuzz.log; exit 1; }
+    -DOpenMP_C_FLAGS="-fopenmp=libomp -I$PWD/build-fuzz/omp-include" -DOpenMP_C_LIB_NAMES=omp \
+    -DOpenMP_omp_LIBRARY="$(dirname "$omp_h")/../../../libomp.so" > build-fuzz.log 2>&1 || { cat build-fuzz.log; exit 1; }
 for t in $targets; do
     cmake --build build-fuzz -j"$(nproc)" --target "fuzz_$t" >> build-fuzz.log 2>&1 ||
         { grep -E "error" build-fuzz.log | head -40; exit 1; }

@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(cmake make gcc libc6-dev llvm-19-dev libzstd-dev zlib1g-dev libpng-dev libjpeg-dev libomp-dev)
 pkgs+=(python3-numpy) # the independent SSIM and blur oracle of tests/runtime/test_image
 # libFuzzer targets (tests/fuzz/): clang with its fuzzing and sanitizer runtimes
-pkgs+=(clang-19 libclang-rt-19-dev libomp-19-dev)
+pkgs+=(clang-19 libclang-rt-19-dev) # with libomp-dev's OpenMP (libomp-19-dev conflicts with it)
 [ "${EBMC_WITH_TORCH:-0}" = 1 ] && pkgs+=(python3-torch python3-numpy libopenblas0-pthread)
 missing=()
 for p in "${pkgs[@]}"; do
