@@ -41,6 +41,14 @@ for obj in objectives:
             per_seed.append(load(p)["model"]["psnr_mean"] if os.path.exists(p) else None)
         vals.append(cell(per_seed))
     rows.append("| EBM, %s | %s |" % (obj, " | ".join(vals)))
+    vals = []
+    for s in sigmas:
+        per_seed = []
+        for seed in seeds:
+            p = os.path.join(runs, "%s-s%s" % (obj, seed), "denoise-map-%s.json" % s)
+            per_seed.append(load(p)["model"]["psnr_mean"] if os.path.exists(p) else None)
+        vals.append(cell(per_seed))
+    rows.append("| EBM, %s, MAP descent | %s |" % (obj, " | ".join(vals)))
 
 ssim = ["| method | " + " | ".join("σ = %s" % s for s in sigmas) + " |", "|" + "---|" * (len(sigmas) + 1)]
 for key, label in (("noisy", "noisy input"), ("gaussian_filter", "Gaussian filter")):
@@ -77,7 +85,8 @@ with open(os.path.join(out, "table.md"), "w") as f:
             "batch 64, %d steps of 5 energy-gradient evaluations per chain for every objective (CD-5 and PCD-5 with "
             "ULA, DCD-VE with σ_train = 0.3 and M = 4 MALA steps), step sizes chosen per objective from the same two "
             "(%s); seeds %s (mean ± sd over seeds where there are several). Restoration: %s MALA steps on "
-            "U_y(x) = E(x) + ‖y − x‖²/(2σ²) from y, the chain's mean over its last half; %s held-out images per σ, "
+            "U_y(x) = E(x) + ‖y − x‖²/(2σ²) from y, the chain's mean over its last half (MAP rows: as many steps of "
+            "descent on U_y); %s held-out images per σ, "
             "PSNR on the data range [0, 1].\n\n" % (" --quick" if steps < 1000 else "", steps, chosen.strip(),
                                                     ", ".join(seeds), dsteps, n_images))
     f.write("\n".join(rows) + "\n\nSSIM (mean over images and seeds):\n\n" + "\n".join(ssim) + "\n")

@@ -12,9 +12,11 @@
 # CD-5 and PCD-5 (ULA, k = 5), DCD-VE with M = 4 MALA steps (M + 1 = 5 evaluations). Tuning: each
 # objective gets the same two step sizes, trained with seed 100 and scored by PSNR at sigma 0.3 on 100
 # held-out images; the better one is trained with the reported seeds. Denoising: DENOISE_STEPS MALA
-# steps on U_y from y, the restoration being the chain's mean over its last half (ebmc denoise).
+# steps on U_y from y, the restoration being the chain's mean over its last half, and as many steps of
+# descent on U_y (MAP) (ebmc denoise).
 # Writes DIR/table.md, DIR/efficiency-mnist.png, DIR/efficiency-8gaussians.png; runs in DIR/runs
-# (git-ignored). A run whose model.ckpt exists is reused (delete DIR/runs to start over).
+# (git-ignored). A run whose model.ckpt exists is reused (delete DIR/runs to start over). Sizes can be
+# overridden from the environment: STEPS, SEEDS, TUNE (0 or 1), N_IMAGES, DENOISE_STEPS, SIGMAS, STEPS_2D.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/results/denoise"
@@ -77,7 +79,8 @@ for obj in $OBJECTIVES; do
       name="tune-$obj-$eta"
       [ -f "$RUNS/$name/denoise-0.3.json" ] || {
         train "$name" "$obj" 100 "$eta" "$STEPS" 2>/dev/null
-        "$EBMC" denoise "$RUNS/$name" --noise 0.3 --steps "$DENOISE_STEPS" --n 100 >/dev/null 2>&1
+        "$EBMC" denoise "$RUNS/$name" --noise 0.3 --steps "$DENOISE_STEPS" --n 100 --out "$RUNS/$name/denoise-0.3.png" \
+          >/dev/null 2>&1
       }
       p=$(psnr_of "$RUNS/$name/denoise-0.3.json")
       if /usr/bin/python3 -c "import sys; sys.exit(0 if float('$p') > float('$best_psnr') else 1)"; then best=$eta; best_psnr=$p; fi
@@ -100,7 +103,10 @@ for obj in $OBJECTIVES; do
       "$EBMC" denoise "$RUNS/$name" --noise 0.3 --steps "$DENOISE_STEPS" --n "$N_IMAGES" --out "$RUNS/$name/q$q.png" >/dev/null 2>&1
     done
     for s in $SIGMAS; do
-      [ -f "$RUNS/$name/denoise-$s.json" ] || "$EBMC" denoise "$RUNS/$name" --noise "$s" --steps "$DENOISE_STEPS" --n "$N_IMAGES" >/dev/null 2>&1
+      [ -f "$RUNS/$name/denoise-$s.json" ] || "$EBMC" denoise "$RUNS/$name" --noise "$s" --steps "$DENOISE_STEPS" \
+        --n "$N_IMAGES" --out "$RUNS/$name/denoise-$s.png" >/dev/null 2>&1
+      [ -f "$RUNS/$name/denoise-map-$s.json" ] || "$EBMC" denoise "$RUNS/$name" --noise "$s" --method map \
+        --steps "$DENOISE_STEPS" --n "$N_IMAGES" --out "$RUNS/$name/denoise-map-$s.png" >/dev/null 2>&1
     done
     echo "trained and scored $name"
   done
