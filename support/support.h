@@ -8,6 +8,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Writes the printf-style message into err (if err and errlen) and returns -1: how functions that
+ * report through (err, errlen) fail. */
+int fail_with(char *err, size_t errlen, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* Seconds on the monotonic clock (for rates and timing; never wall time). */
 double clock_seconds(void);
 

@@ -3,6 +3,7 @@
 #include "chart.h"
 
 #include "plot.h"
+#include "support.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -17,16 +18,6 @@
 #define MAX_SIDE 4096
 #define MAX_ABS 1e100    /* beyond this a coordinate is not drawn: spans stay finite */
 #define INK 30, 30, 30
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 void chart_color(int i, uint8_t rgb[3]) {
     static const uint8_t palette[8][3] = {
@@ -89,16 +80,16 @@ static void tick_label(const struct axis *a, int i, char *buf, size_t len) {
 
 static int layout(const struct chart_spec *s, struct chart_layout *l, struct axis *xa, struct axis *ya, char *err,
                   size_t errlen) {
-    if (!s->series || s->nseries <= 0) return fail(err, errlen, "no series to draw");
+    if (!s->series || s->nseries <= 0) return fail_with(err, errlen, "no series to draw");
     int w = s->width ? s->width : 800, h = s->height ? s->height : 500;
     if (w < MIN_SIDE || w > MAX_SIDE || h < MIN_SIDE || h > MAX_SIDE)
-        return fail(err, errlen, "a chart of %d x %d pixels: each side must be in %d..%d", w, h, MIN_SIDE, MAX_SIDE);
+        return fail_with(err, errlen, "a chart of %d x %d pixels: each side must be in %d..%d", w, h, MIN_SIDE, MAX_SIDE);
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
     size_t name_len = 0;
     for (int k = 0; k < s->nseries; k++) {
         const struct chart_series *ser = &s->series[k];
         if (ser->n < 0 || (ser->n > 0 && (!ser->x || !ser->y)))
-            return fail(err, errlen, "series %d has %d points and no arrays", k, ser->n);
+            return fail_with(err, errlen, "series %d has %d points and no arrays", k, ser->n);
         if (ser->name && strlen(ser->name) > name_len) name_len = strlen(ser->name);
         for (int i = 0; i < ser->n; i++) {
             double X, Y;
@@ -125,7 +116,7 @@ static int layout(const struct chart_spec *s, struct chart_layout *l, struct axi
     double right = w - MARGIN - legend_w;
     l->right = right > l->left + 60 ? (int)right : -1;
     if (l->right < 0 || l->bottom - l->top < 60)
-        return fail(err, errlen, "a chart of %d x %d pixels is too small for its labels and legend", w, h);
+        return fail_with(err, errlen, "a chart of %d x %d pixels is too small for its labels and legend", w, h);
     l->x_lo = xa->lo, l->x_hi = xa->hi, l->y_lo = ya->lo, l->y_hi = ya->hi;
     return 0;
 }
@@ -201,10 +192,10 @@ int chart_write_png(const char *path, const struct chart_spec *s, char *err, siz
     struct chart_layout l;
     struct axis xa, ya;
     char why[200];
-    if (layout(s, &l, &xa, &ya, why, sizeof why) != 0) return fail(err, errlen, "%s: %s", path, why);
+    if (layout(s, &l, &xa, &ya, why, sizeof why) != 0) return fail_with(err, errlen, "%s: %s", path, why);
     struct canvas cv;
     if (canvas_init(&cv, l.width, l.height, 255, 255, 255) != 0)
-        return fail(err, errlen, "%s: out of memory for a %d x %d picture", path, l.width, l.height);
+        return fail_with(err, errlen, "%s: out of memory for a %d x %d picture", path, l.width, l.height);
     draw_axes(&cv, s, &l, &xa, &ya);
     for (int k = 0; k < s->nseries; k++) draw_series(&cv, s, &l, k);
     int rc = png_write(&cv, path, err, errlen);

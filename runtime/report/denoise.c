@@ -2,22 +2,13 @@
 #include "denoise.h"
 
 #include "rng.h"
+#include "support.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 void denoise_add_noise(float *out, const float *clean, size_t count, double sigma, uint64_t seed, uint64_t stream) {
     for (size_t i = 0; i < count; i++) out[i] = (float)((double)clean[i] + sigma * rng_normal(seed, stream, i));
@@ -35,9 +26,9 @@ static size_t mirror(int64_t i, int64_t n) {
 
 int denoise_blur(float *out, const float *x, size_t n, int c, int h, int w, double sigma, char *err, size_t errlen) {
     size_t count = image_values(n, c, h, w);
-    if (!count) return fail(err, errlen, "gaussian filter: bad shape %zu x [%d, %d, %d]", n, c, h, w);
+    if (!count) return fail_with(err, errlen, "gaussian filter: bad shape %zu x [%d, %d, %d]", n, c, h, w);
     if (!(sigma >= 0.0 && sigma <= DENOISE_MAX_SIGMA))
-        return fail(err, errlen, "gaussian filter: sigma %g is not in [0, %g]", sigma, DENOISE_MAX_SIGMA);
+        return fail_with(err, errlen, "gaussian filter: sigma %g is not in [0, %g]", sigma, DENOISE_MAX_SIGMA);
     if (sigma == 0.0) {
         if (out != x) memmove(out, x, count * sizeof *out);
         return 0;
@@ -47,7 +38,7 @@ int denoise_blur(float *out, const float *x, size_t n, int c, int h, int w, doub
     if (!g || !tmp) {
         free(g);
         free(tmp);
-        return fail(err, errlen, "gaussian filter: out of memory");
+        return fail_with(err, errlen, "gaussian filter: out of memory");
     }
     double sum = 0.0;
     for (int k = -r; k <= r; k++) sum += g[k + r] = exp(-(double)k * k / (2.0 * sigma * sigma));
@@ -78,15 +69,15 @@ int denoise_blur(float *out, const float *x, size_t n, int c, int h, int w, doub
 int denoise_choose_sigma(const float *noisy, const float *clean, size_t n, int c, int h, int w, double range,
                          const double *sigmas, int nsigmas, double *mean_psnr, char *err, size_t errlen) {
     size_t count = image_values(n, c, h, w), one = image_values(1, c, h, w);
-    if (!count) return fail(err, errlen, "gaussian filter: bad shape %zu x [%d, %d, %d]", n, c, h, w);
-    if (nsigmas <= 0) return fail(err, errlen, "gaussian filter: no sigma to choose from");
-    if (!(range > 0.0)) return fail(err, errlen, "gaussian filter: the range %g is not positive", range);
+    if (!count) return fail_with(err, errlen, "gaussian filter: bad shape %zu x [%d, %d, %d]", n, c, h, w);
+    if (nsigmas <= 0) return fail_with(err, errlen, "gaussian filter: no sigma to choose from");
+    if (!(range > 0.0)) return fail_with(err, errlen, "gaussian filter: the range %g is not positive", range);
     float *buf = malloc(count * sizeof *buf);
     double *p = malloc(n * sizeof *p);
     if (!buf || !p) {
         free(buf);
         free(p);
-        return fail(err, errlen, "gaussian filter: out of memory");
+        return fail_with(err, errlen, "gaussian filter: out of memory");
     }
     int best = -1, failed = 0;
     double best_psnr = -INFINITY;
@@ -107,7 +98,7 @@ int denoise_choose_sigma(const float *noisy, const float *clean, size_t n, int c
     free(buf);
     free(p);
     if (failed) return -1;
-    if (best < 0) return fail(err, errlen, "gaussian filter: no sigma gives a PSNR (NaN in the images?)");
+    if (best < 0) return fail_with(err, errlen, "gaussian filter: no sigma gives a PSNR (NaN in the images?)");
     return best;
 }
 
@@ -116,14 +107,14 @@ int denoise_baseline(const float *clean, size_t n_tune, size_t n_eval, int c, in
                      char *err, size_t errlen) {
     size_t one = image_values(1, c, h, w), count = image_values(n_tune + n_eval, c, h, w);
     if (n_tune == 0 || n_eval == 0 || n_tune + n_eval < n_tune || !one || !count)
-        return fail(err, errlen, "gaussian filter: bad shape (%zu + %zu) x [%d, %d, %d]: both parts need images",
+        return fail_with(err, errlen, "gaussian filter: bad shape (%zu + %zu) x [%d, %d, %d]: both parts need images",
                     n_tune, n_eval, c, h, w);
-    if (!(noise >= 0.0 && isfinite(noise))) return fail(err, errlen, "gaussian filter: noise %g", noise);
+    if (!(noise >= 0.0 && isfinite(noise))) return fail_with(err, errlen, "gaussian filter: noise %g", noise);
     float *y = noisy ? noisy : malloc(count * sizeof *y), *f = malloc(n_eval * one * sizeof *f);
     if (!y || !f) {
         if (!noisy) free(y);
         free(f);
-        return fail(err, errlen, "gaussian filter: out of memory");
+        return fail_with(err, errlen, "gaussian filter: out of memory");
     }
     denoise_add_noise(y, clean, count, noise, seed, stream);
     const float *y_eval = y + n_tune * one, *x_eval = clean + n_tune * one;

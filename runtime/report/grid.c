@@ -2,6 +2,7 @@
 #include "grid.h"
 
 #include "plot.h"
+#include "support.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -14,31 +15,21 @@
 #define MAX_SIDE 32768         /* canvas_init's limit */
 #define TEXT_RGB 30, 30, 30
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static int64_t text_width(const char *s) { return s ? (int64_t)strlen(s) * 6 * TEXT : 0; }
 
 int grid_layout(const struct grid_spec *s, struct grid_layout *g, char *err, size_t errlen) {
-    if (!s->rows || s->nrows <= 0) return fail(err, errlen, "no rows of images");
-    if (s->c != 1 && s->c != 3) return fail(err, errlen, "%d channels: images must be grey (1) or RGB (3)", s->c);
+    if (!s->rows || s->nrows <= 0) return fail_with(err, errlen, "no rows of images");
+    if (s->c != 1 && s->c != 3) return fail_with(err, errlen, "%d channels: images must be grey (1) or RGB (3)", s->c);
     if (s->h <= 0 || s->w <= 0 || s->h > MAX_SIDE || s->w > MAX_SIDE)
-        return fail(err, errlen, "images of %d x %d pixels", s->h, s->w);
+        return fail_with(err, errlen, "images of %d x %d pixels", s->h, s->w);
     if (!(isfinite(s->lo) && isfinite(s->hi) && s->lo < s->hi))
-        return fail(err, errlen, "the value range [%g, %g] is empty", s->lo, s->hi);
-    if (s->scale < 0 || s->scale > 64) return fail(err, errlen, "scale %d is not in 0..64", s->scale);
+        return fail_with(err, errlen, "the value range [%g, %g] is empty", s->lo, s->hi);
+    if (s->scale < 0 || s->scale > 64) return fail_with(err, errlen, "scale %d is not in 0..64", s->scale);
     int side = s->h > s->w ? s->h : s->w, scale = s->scale ? s->scale : (64 + side - 1) / side;
     int64_t label_w = 0, ncols = 0;
     for (int r = 0; r < s->nrows; r++) {
         if (s->rows[r].n < 0 || (s->rows[r].n > 0 && !s->rows[r].images))
-            return fail(err, errlen, "row %d has %d images and %s", r, s->rows[r].n,
+            return fail_with(err, errlen, "row %d has %d images and %s", r, s->rows[r].n,
                         s->rows[r].images ? "data" : "no data");
         int64_t lw = text_width(s->rows[r].label);
         if (lw > label_w) label_w = lw;
@@ -51,7 +42,7 @@ int grid_layout(const struct grid_spec *s, struct grid_layout *g, char *err, siz
     int64_t height = y0 + s->nrows * step_y - GRID_GAP + PAD;
     if (s->title && 2 * PAD + text_width(s->title) > width) width = 2 * PAD + text_width(s->title);
     if (width > MAX_SIDE || height > MAX_SIDE)
-        return fail(err, errlen, "the grid would be %lld x %lld pixels, more than %d a side", (long long)width,
+        return fail_with(err, errlen, "the grid would be %lld x %lld pixels, more than %d a side", (long long)width,
                     (long long)height, MAX_SIDE);
     g->scale = scale;
     g->x0 = (int)x0;
@@ -89,10 +80,10 @@ static void draw_tile(struct canvas *cv, int x, int y, const float *im, const st
 int grid_write_png(const char *path, const struct grid_spec *s, char *err, size_t errlen) {
     struct grid_layout g;
     char why[200];
-    if (grid_layout(s, &g, why, sizeof why) != 0) return fail(err, errlen, "%s: %s", path, why);
+    if (grid_layout(s, &g, why, sizeof why) != 0) return fail_with(err, errlen, "%s: %s", path, why);
     struct canvas cv;
     if (canvas_init(&cv, g.width, g.height, 255, 255, 255) != 0)
-        return fail(err, errlen, "%s: out of memory for a %d x %d picture", path, g.width, g.height);
+        return fail_with(err, errlen, "%s: out of memory for a %d x %d picture", path, g.width, g.height);
     if (s->title) plot_text(&cv, PAD, PAD, s->title, TEXT, TEXT_RGB);
     size_t one = (size_t)s->c * s->h * s->w;
     for (int r = 0; r < s->nrows; r++) {

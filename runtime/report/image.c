@@ -1,6 +1,7 @@
 /* image.c: PSNR, SSIM and their summaries over a set. Everything accumulates in double, so the float
  * inputs are the only rounding that shows. */
 #include "image.h"
+#include "support.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -8,16 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 size_t image_values(size_t n, int c, int h, int w) {
     if (n == 0 || c <= 0 || h <= 0 || w <= 0) return 0;
@@ -117,15 +108,15 @@ void image_mean_sd(const double *v, size_t n, double *mean, double *sd) {
 
 int image_quality(const float *x, const float *ref, size_t n, int c, int h, int w, double range,
                   double *psnr, double *ssim, struct image_quality *q, char *err, size_t errlen) {
-    if (n == 0) return fail(err, errlen, "image quality: no images");
+    if (n == 0) return fail_with(err, errlen, "image quality: no images");
     size_t one = image_values(1, c, h, w);
-    if (!image_values(n, c, h, w)) return fail(err, errlen, "image quality: bad shape %zu x [%d, %d, %d]", n, c, h, w);
-    if (!(range > 0.0)) return fail(err, errlen, "image quality: the range %g is not positive", range);
+    if (!image_values(n, c, h, w)) return fail_with(err, errlen, "image quality: bad shape %zu x [%d, %d, %d]", n, c, h, w);
+    if (!(range > 0.0)) return fail_with(err, errlen, "image quality: the range %g is not positive", range);
     double *p = psnr ? psnr : calloc(n, sizeof *p), *s = ssim ? ssim : calloc(n, sizeof *s);
     if (!p || !s) {
         if (!psnr) free(p);
         if (!ssim) free(s);
-        return fail(err, errlen, "image quality: out of memory");
+        return fail_with(err, errlen, "image quality: out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         p[i] = image_psnr(x + i * one, ref + i * one, c, h, w, range);
