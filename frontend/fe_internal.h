@@ -14,7 +14,7 @@
 
 #define FE_MAX_ERRORS 8     /* "a handful": later errors are usually consequences of earlier ones */
 #define FE_MAX_DEPTH 256    /* expression nesting; keeps every recursive walk far from the stack limit */
-#define FE_MAX_INLINE_DEPTH 1024 /* the same through inlined function calls */
+#define FE_MAX_INLINE_DEPTH 256 /* the same through inlined function calls */
 #define FE_MAX_WORK (1 << 18)    /* expressions evaluated in one check or lowering, calls inlined */
 #define FE_MAX_FILE_BYTES ((size_t)16 << 20) /* a model file; far above any real model, far below RAM */
 #define FE_DIM_B (-1)       /* the symbolic batch dimension inside a shape */

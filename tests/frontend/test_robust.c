@@ -283,7 +283,7 @@ static void test_sizes(void) {
     add(&t, "energy(x: [B, 2]) {\n  return sum(f4999(x), 1)\n}\n");
     m = parse_capture(t.s, &diag);
     CHECK(m == NULL);
-    CHECK_MSG(diag && strstr(diag, "error: functions call each other too deeply (more than 1024"), "%.300s", diag);
+    CHECK_MSG(diag && strstr(diag, "error: functions call each other too deeply (more than 256"), "%.300s", diag);
     free(diag);
     /* and 200 deep is fine */
     t.len = 0;
