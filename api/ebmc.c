@@ -556,6 +556,7 @@ int ebmc_compile_object(struct ebmc_model *m, const char *object_path, const cha
 
 /* Reports a problem with the data at the train block's `data = ...` line if the model file set it. */
 static void data_error(const struct ebmc_model *m, FILE *diag, const char *msg) {
+    if (!diag) return;
     const struct fe_setting *st = fe_model_find_setting(m->fe, "data");
     if (st && strcmp(st->value, m->config.data) == 0) fe_error_at(m->fe, st->value_loc, diag, "%s", msg);
     else fprintf(diag, "error: %s\n", msg);
@@ -568,7 +569,8 @@ static void print_dims(char *buf, size_t len, int ndim, const int64_t *shape) {
 }
 
 /* The model's data source, opened on first use and checked against the energy's input: x's shape
- * without the batch must be the data's per-sample shape, or [B, D] with D the data's value count. */
+ * without the batch must be the data's per-sample shape, or [B, D] with D the data's value count.
+ * Problems go to diag (NULL: nowhere). */
 static struct data_source *model_data(struct ebmc_model *m, FILE *diag) {
     if (m->has_data) return &m->data;
     const struct train_config *c = &m->config;
@@ -605,11 +607,7 @@ static struct data_source *model_data(struct ebmc_model *m, FILE *diag) {
 /* The box chains from noise start in: the data's, or [-4, 4] for a model whose data cannot be opened
  * (checks that bring their own batches). */
 static struct data_box model_box(struct ebmc_model *m) {
-    if (!m->has_data) {
-        FILE *quiet = fopen("/dev/null", "w");
-        model_data(m, quiet ? quiet : stderr);
-        if (quiet) fclose(quiet);
-    }
+    if (!m->has_data) model_data(m, NULL); /* quietly: the caller brings its own batches */
     return m->has_data ? data_source_box(&m->data) : (struct data_box){-4.0f, 4.0f};
 }
 
