@@ -32,23 +32,18 @@ def base_row(key, label):
     rows.append("| %s | %s |" % (label, " | ".join(vals)))
 base_row("noisy", "noisy input")
 base_row("gaussian_filter", "Gaussian filter (σ_px tuned on 100 held-out images)")
+def model_row(obj, prefix, label):
+    vals = []
+    for s in sigmas:
+        per_seed = []
+        for seed in seeds:
+            p = os.path.join(runs, "%s-s%s" % (obj, seed), "%s%s.json" % (prefix, s))
+            per_seed.append(load(p)["model"]["psnr_mean"] if os.path.exists(p) else None)
+        vals.append(cell(per_seed))
+    rows.append("| %s | %s |" % (label, " | ".join(vals)))
 for obj in objectives:
-    vals = []
-    for s in sigmas:
-        per_seed = []
-        for seed in seeds:
-            p = os.path.join(runs, "%s-s%s" % (obj, seed), "denoise-%s.json" % s)
-            per_seed.append(load(p)["model"]["psnr_mean"] if os.path.exists(p) else None)
-        vals.append(cell(per_seed))
-    rows.append("| EBM, %s | %s |" % (obj, " | ".join(vals)))
-    vals = []
-    for s in sigmas:
-        per_seed = []
-        for seed in seeds:
-            p = os.path.join(runs, "%s-s%s" % (obj, seed), "denoise-map-%s.json" % s)
-            per_seed.append(load(p)["model"]["psnr_mean"] if os.path.exists(p) else None)
-        vals.append(cell(per_seed))
-    rows.append("| EBM, %s, MAP descent | %s |" % (obj, " | ".join(vals)))
+    model_row(obj, "denoise-", "EBM, %s" % obj)
+    model_row(obj, "denoise-map-", "EBM, %s, MAP descent" % obj)
 
 ssim = ["| method | " + " | ".join("σ = %s" % s for s in sigmas) + " |", "|" + "---|" * (len(sigmas) + 1)]
 for key, label in (("noisy", "noisy input"), ("gaussian_filter", "Gaussian filter")):
