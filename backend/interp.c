@@ -4,19 +4,10 @@
 #include "interp.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+#include "support.h"
 
 /* Row-major strides of a shape: stride[i] = product of shape[i+1..]. */
 static void strides_of(const struct ir_node *n, int64_t *stride) {
@@ -141,7 +132,7 @@ static void eval_conv(const struct ir_node *n, const struct ir_node *a, const st
 
 int interp_run(const struct ir_graph *g, const double *const *args, double *const *outs, char *err, size_t errlen) {
     char why[256];
-    if (ir_verify(g, why, sizeof why) != 0) return fail(err, errlen, "interp: invalid graph: %s", why);
+    if (ir_verify(g, why, sizeof why) != 0) return fail_with(err, errlen, "interp: invalid graph: %s", why);
 
     /* A buffer is freed after its last consumer, so long unrolled graphs (sampling chains) fit in memory;
      * outputs live to the end. */
@@ -150,7 +141,7 @@ int interp_run(const struct ir_graph *g, const double *const *args, double *cons
     if (!buf || !last_use) {
         free(buf);
         free(last_use);
-        return fail(err, errlen, "interp: out of memory");
+        return fail_with(err, errlen, "interp: out of memory");
     }
     for (int id = 0; id < g->n_nodes; id++) {
         last_use[id] = id;
@@ -164,7 +155,7 @@ int interp_run(const struct ir_graph *g, const double *const *args, double *cons
         int64_t count = ir_node_numel(n);
         double *y = buf[id] = malloc(sizeof(double) * (size_t)count);
         if (!y) {
-            rc = fail(err, errlen, "interp: out of memory for %%%d (%lld elements)", id, (long long)count);
+            rc = fail_with(err, errlen, "interp: out of memory for %%%d (%lld elements)", id, (long long)count);
             break;
         }
         const struct ir_node *a = ir_op_arity(n->op) > 0 ? &g->nodes[n->in[0]] : NULL;
