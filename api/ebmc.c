@@ -20,6 +20,7 @@
 #include "grid.h"
 #include "jit.h"
 #include "model.h"
+#include "parallel.h"
 #include "pass.h"
 #include "programs.h"
 #include "restore.h"
@@ -156,7 +157,18 @@ static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program w
     struct energy_fn e = {lower_energy, &ctx, fe_model_input_ndim(m->fe), {0}, n, params};
     fe_model_input_shape(m->fe, 1, e.shape);
     char err[512];
-    struct ir_graph *g = program_build(which, &e, &m->config, err, sizeof err);
+    /* Programs run on this rank's share of the batch: all of it alone (parallel.h). */
+    struct train_config *c = malloc(sizeof *c);
+    if (!c) {
+        fprintf(diag, "error: out of memory\n");
+        free(params);
+        return NULL;
+    }
+    *c = m->config;
+    c->batch = m->config.batch / parallel_size();
+    struct ir_graph *g = which == PROGRAM_ADAM ? program_build_adam(&e, c, err, sizeof err)
+                                               : program_build(which, &e, c, err, sizeof err);
+    free(c);
     if (!g) fprintf(diag, "error: %s\n", err);
     free(params);
     return g;
@@ -225,7 +237,7 @@ static int compile_program(struct ebmc_model *m, enum program which, struct rt_p
         jit_free(jit);
     } else {
         m->compile_seconds += jit_compile_seconds(jit);
-        m->stats[which] = (struct program_stats){nodes, g->n_nodes, *jit_get_stats(jit)};
+        if (which < N_PROGRAMS) m->stats[which] = (struct program_stats){nodes, g->n_nodes, *jit_get_stats(jit)};
         rc = 0;
     }
     ir_graph_free(g);
@@ -320,7 +332,15 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     fe_model_input_shape(m->fe, 1, shape);
     rt->dim = 1;
     for (int i = 1; i < fe_model_input_ndim(m->fe); i++) rt->dim *= (int)shape[i];
-    rt->batch = m->config.batch;
+    /* A data-parallel job (parallel.h, docs/parallel.md): batch is the global batch, split over the ranks. */
+    int ranks = parallel_size();
+    if (m->config.batch % ranks != 0) {
+        fprintf(diag, "error: batch = %d does not split evenly over %d ranks: make it a multiple of %d\n",
+                m->config.batch, ranks, ranks);
+        return -1;
+    }
+    rt->rank = parallel_rank(), rt->nranks = ranks;
+    rt->batch = m->config.batch / ranks;
     rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
     /* Host-side OpenMP loops (noise, evaluation) then use the same team size as the compiled programs. */
     if (m->config.threads > 0) omp_set_num_threads(m->config.threads);
@@ -333,8 +353,16 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
         }
         init_param(&rt->params[k], p, m->config.seed, i);
     }
+    if (rt_model_pack_grads(rt) != 0) {
+        fprintf(diag, "error: out of memory allocating the gradients\n");
+        rt_model_free(rt);
+        return -1;
+    }
+    /* One process runs the fused train program; ranks split it at the all-reduce: loss, then adam. */
+    int split = ranks > 1;
     if (compile_program(m, PROGRAM_ENERGY, &rt->energy, diag) || compile_program(m, PROGRAM_SAMPLER, &rt->energy_grad, diag) ||
-        compile_program(m, PROGRAM_TRAIN, &rt->train, diag) ||
+        (split ? compile_program(m, PROGRAM_LOSS, &rt->loss, diag) || compile_program(m, PROGRAM_ADAM, &rt->adam, diag)
+               : compile_program(m, PROGRAM_TRAIN, &rt->train, diag)) ||
         (program_used_in_training(PROGRAM_LANGEVIN, &m->config) && compile_program(m, PROGRAM_LANGEVIN, &rt->langevin, diag))) {
         rt_model_free(rt);
         return -1;
@@ -656,6 +684,21 @@ static int write_run_description(const struct ebmc_model *m, const char *out_dir
 static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r,
                         struct run_state *resume, int64_t start) {
     struct train_summary s;
+    int ranks = parallel_size();
+    if (m->config.ranks != 0 && m->config.ranks != ranks) {
+        if (resume)
+            fprintf(diag,
+                    "error: %s was trained by %d processes (its config.txt says ranks = %d) and continues bitwise "
+                    "only with as many: resume it with 'mpirun -np %d ebmc train --resume %s'%s\n",
+                    out_dir, m->config.ranks, m->config.ranks, m->config.ranks, out_dir,
+                    m->config.ranks == 1 ? " or without mpirun" : "");
+        else
+            fprintf(diag, "error: the settings say ranks = %d, but this job has %d: run it with 'mpirun -np %d'%s\n",
+                    m->config.ranks, ranks, m->config.ranks, m->config.ranks == 1 ? " or without mpirun" : "");
+        return -1;
+    }
+    m->config.ranks = ranks; /* into config.txt, which --resume checks */
+    if (parallel_rank() != 0) out_dir = NULL, progress = NULL; /* rank 0 alone writes (parallel.h) */
     struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
     if (progress) io.is_tty = isatty(fileno(progress));
     struct data_source *ds = model_data(m, diag);
@@ -843,7 +886,7 @@ int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *l
 }
 
 int ebmc_step(struct ebmc_model *m, const float *x, const float *xneg, int64_t t, double *loss) {
-    if (t < 1 || step_buffers(m) != 0) return -1;
+    if (t < 1 || m->rt.nranks > 1 || step_buffers(m) != 0) return -1; /* ranks have no fused train program */
     set_batch(m, x, xneg);
     if (!train_step_update(&m->rt, &m->config, &m->step, t, loss)) return 0;
     m->rt_step = t;
@@ -1091,3 +1134,18 @@ int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double 
 }
 
 void ebmc_interrupt(void) { train_request_stop(); }
+
+/* ---- data-parallel jobs ---- */
+
+int ebmc_parallel_start(FILE *diag) {
+    char err[512];
+    if (parallel_start(err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
+        return -1;
+    }
+    return parallel_size();
+}
+
+void ebmc_parallel_end(int failed) { parallel_end(failed); }
+int ebmc_rank(void) { return parallel_rank(); }
+const char *ebmc_mpi_library(void) { return parallel_library(); }

@@ -39,6 +39,17 @@ struct ebmc_result {
  * report, and return (r->interrupted set). Async-signal-safe: a SIGINT handler may call it. */
 void ebmc_interrupt(void);
 
+/* Data-parallel training (docs/parallel.md). ebmc_parallel_start joins the MPI job when mpirun, mpiexec
+ * or srun started this process, before anything is compiled; it returns the number of ranks (1 without a
+ * launcher), or -1 after printing why not (a launcher started several processes, but this ebmc has no
+ * MPI). Then ebmc_train trains one model across the ranks: batch is the global batch, split evenly; rank
+ * 0 alone writes the run folder and the progress line. ebmc_parallel_end(failed) leaves the job at exit;
+ * failed ends every rank (MPI_Abort), as the others may be waiting for this one. */
+int ebmc_parallel_start(FILE *diag);
+void ebmc_parallel_end(int failed);
+int ebmc_rank(void);                /* 0 without a job */
+const char *ebmc_mpi_library(void); /* "Open MPI v4.1.4", or why there is no MPI in this build */
+
 /* Parses and checks a model file (or source text). NULL after printing errors. */
 struct ebmc_model *ebmc_load(const char *path, FILE *diag);
 struct ebmc_model *ebmc_load_string(const char *source, const char *filename, FILE *diag);

@@ -60,6 +60,11 @@ static const struct setting settings[] = {
     {"threads", T_INT, F(threads), 0, 1024, "worker threads (0 = all cores, or 1 while training measures 1 as faster)"},
     {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations (0 = end only)"},
     {"checkpoint_every", T_INT, F(checkpoint_every), 0, 1e9, "steps between checkpoints to model.ckpt (0 = end only)"},
+    {"ranks", T_INT, F(ranks), 0, 1 << 20,
+     "MPI processes training the model (docs/parallel.md); 0 = as many as the job has. A run's config.txt "
+     "records the number it trained with, which --resume needs again"},
+    {"check_ranks_every", T_INT, F(check_ranks_every), 0, 1e9,
+     "with several ranks: steps between checksums that their parameters are the same (0 = never)"},
     {"grid", T_INT, F(grid), 8, 4096, "evaluation grid side, in cells"},
     {"n_samples", T_INT, F(n_samples), 1, 1 << 20, "model samples drawn for samples.png (2-D; images show 16)"},
     {"sample_steps", T_INT, F(sample_steps), 0, 1e6, "MALA steps for those samples"},
@@ -107,6 +112,8 @@ void config_defaults(struct train_config *c) {
     c->threads = 0;
     c->eval_every = 250;
     c->checkpoint_every = 0;
+    c->ranks = 0;
+    c->check_ranks_every = 100;
     c->grid = 128;
     c->n_samples = 2000;
     c->sample_steps = 500;

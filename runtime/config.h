@@ -40,6 +40,8 @@ struct train_config {
     int threads;               /* 0 = all cores (training switches to 1 while that is faster) */
     int eval_every;            /* steps between held-out evaluations into log.csv; 0 = only at the end */
     int checkpoint_every;      /* steps between checkpoints (RUN_DIR/model.ckpt); 0 = only at the end */
+    int ranks;                 /* processes of the data-parallel job (parallel.h); 0 = as many as it has */
+    int check_ranks_every;     /* steps between checksums of the ranks' parameters (0 = never) */
     int grid;                  /* evaluation grid side (cells) */
     int n_samples;             /* model samples drawn for samples.png */
     int sample_steps;          /* MALA steps for those samples */

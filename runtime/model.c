@@ -34,6 +34,22 @@ int rt_model_find_param(const struct rt_model *m, const char *name) {
     return -1;
 }
 
+int rt_model_pack_grads(struct rt_model *m) {
+    int64_t total = 0;
+    for (int i = 0; i < m->n_params; i++) total += m->params[i].numel;
+    if (m->grad_arena) return -1; /* once: the gradients already point into an arena */
+    float *arena = calloc((size_t)(total > 0 ? total : 1), sizeof(float));
+    if (!arena) return -1;
+    int64_t at = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        free(m->params[i].grad);
+        m->params[i].grad = arena + at;
+        at += m->params[i].numel;
+    }
+    m->grad_arena = arena, m->grad_numel = total;
+    return 0;
+}
+
 /* The parameter that `name` is `prefix` followed by, or -1. */
 static int prefixed_param(const struct rt_model *m, const char *name, const char *prefix) {
     size_t n = strlen(prefix);
@@ -79,6 +95,8 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_gr
             p->args[i] = m->params[k].adam_m;
         } else if ((k = prefixed_param(m, n->name, RT_MOMENT2_PREFIX)) >= 0) {
             p->args[i] = m->params[k].adam_v;
+        } else if ((k = prefixed_param(m, n->name, RT_GRAD_PREFIX)) >= 0) {
+            p->args[i] = m->params[k].grad; /* the adam program's gradients (programs.h) */
         }
     }
     for (int i = 0; i < p->n_outs; i++) {
@@ -164,10 +182,14 @@ void rt_model_free(struct rt_model *m) {
     program_free(&m->loss);
     program_free(&m->train);
     program_free(&m->langevin);
+    program_free(&m->adam);
     for (int i = 0; i < m->n_params; i++) {
         struct rt_param *p = &m->params[i];
-        free(p->value), free(p->grad), free(p->adam_m), free(p->adam_v);
+        free(p->value), free(p->adam_m), free(p->adam_v);
+        if (!m->grad_arena) free(p->grad);
     }
+    free(m->grad_arena);
+    m->grad_arena = NULL, m->grad_numel = 0;
     free(m->params);
     m->params = NULL;
     m->n_params = 0;

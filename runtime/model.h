@@ -54,8 +54,9 @@ struct rt_program {
 
 struct rt_model {
     int dim;   /* data dimension D (product of the non-batch dims of x) */
-    int batch; /* B: chains, data points and negatives per call */
+    int batch; /* B: chains, data points and negatives per call (a rank's share of the global batch) */
     int threads;
+    int rank, nranks; /* this process's place in a data-parallel job (parallel.h): 0 and 1 when alone */
     int n_params;
     struct rt_param *params;
     struct rt_program energy;      /* in:x[B, D] -> energy[B]                                      */
@@ -69,11 +70,20 @@ struct rt_model {
      * noise, the update fused into the dE/dx kernel. Compiled only when the objective's chains are ULA on
      * E (jit NULL otherwise); the samplers then use it instead of energy_grad and a host loop. */
     struct rt_program langevin;
+    /* A data-parallel job's update (programs.h: program_build_adam), run on the gradients summed across
+     * ranks; compiled instead of train when there is more than one rank (jit NULL otherwise). */
+    struct rt_program adam;
+    float *grad_arena;  /* every parameter's gradient, one after another (rt_model_pack_grads), or NULL */
+    int64_t grad_numel; /* floats in grad_arena */
 };
 
 /* Adds a parameter (buffers zeroed). Returns its index, or -1 on out of memory. */
 int rt_model_add_param(struct rt_model *m, const char *name, int ndim, const int64_t *shape);
 int rt_model_find_param(const struct rt_model *m, const char *name);
+/* Moves every gradient into one buffer, grad_arena, in parameter order (zeroed), so that one all-reduce
+ * covers them all in place. Call once, after the last rt_model_add_param and before binding programs. Returns 0,
+ * or -1 on out of memory (the gradients are left as they were). */
+int rt_model_pack_grads(struct rt_model *m);
 
 /* Binds program `p` compiled from graph `g` (takes ownership of jit). Returns 0, or -1 with a message
  * (an argument that is neither a parameter nor an input, out of memory). */

@@ -78,20 +78,23 @@ double rng_normal(uint64_t seed, uint64_t stream, uint64_t index) {
 
 /* Static schedule and per-index draws: each out[i] is computed the same way whatever the thread count.
  * Small fills (a batch of Langevin noise) stay on one thread: waking the team costs more than the work. */
-void rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream) {
+void rng_fill_uniform_at(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t first) {
 #pragma omp parallel for schedule(static) if (n >= 65536)
     for (size_t i = 0; i < n; i++) {
         uint32_t w[4];
-        philox_at(seed, stream, i, w);
+        philox_at(seed, stream, first + i, w);
         out[i] = (float)(w[0] >> 8) * TWO_POW_M24; /* (float)rng_uniform could round up to 1 */
     }
 }
 
-void rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream) {
+void rng_fill_normal_at(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t first) {
 #pragma omp parallel for schedule(static) if (n >= 65536)
     for (size_t i = 0; i < n; i++) {
         uint32_t w[4];
-        philox_at(seed, stream, i, w);
+        philox_at(seed, stream, first + i, w);
         out[i] = (float)normal_from_block(w);
     }
 }
+
+void rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream) { rng_fill_uniform_at(out, n, seed, stream, 0); }
+void rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream) { rng_fill_normal_at(out, n, seed, stream, 0); }

@@ -23,6 +23,10 @@ double rng_normal(uint64_t seed, uint64_t stream, uint64_t index);
  * Uniform floats keep the top 24 bits of rng_uniform (so they stay below 1); normals are rounded. */
 void rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream);
 void rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream);
+/* The same for indices first .. first + n - 1: a rank of a data-parallel job draws the rows of the global
+ * batch it holds, so the ranks together draw what one process would, and no two draw the same numbers. */
+void rng_fill_uniform_at(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t first);
+void rng_fill_normal_at(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t first);
 
 /* A stream id built from a purpose tag and up to two counters (step, sub-step), so streams never collide. */
 static inline uint64_t rng_stream(uint32_t tag, uint64_t step, uint32_t sub) {

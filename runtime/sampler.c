@@ -53,6 +53,7 @@ static double log_proposal(const float *to, const float *from, const float *grad
 int langevin_run(const struct potential *pot, float *x, const struct langevin *opt, uint64_t seed, uint32_t tag,
                  uint64_t step, struct chain_stats *stats) {
     int64_t b = pot->model->batch, d = pot->model->dim, n = b * d;
+    uint64_t first = (uint64_t)(pot->row0 * d);
     float *u = malloc(sizeof(float) * (size_t)b), *g = malloc(sizeof(float) * (size_t)n);
     float *u2 = malloc(sizeof(float) * (size_t)b), *g2 = malloc(sizeof(float) * (size_t)n);
     float *x2 = malloc(sizeof(float) * (size_t)n), *noise = malloc(sizeof(float) * (size_t)n);
@@ -63,7 +64,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
     struct rt_program *step_program = &pot->model->langevin;
     if (!mala && !pot->y && step_program->jit) { /* ULA on E: one compiled program per step */
         for (int k = 0; k < opt->steps; k++) {
-            rng_fill_normal(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)));
+            rng_fill_normal_at(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)), first);
             rt_program_input(step_program, RT_IN_NOISE, noise);
             rt_program_input(step_program, RT_IN_X, x);
             rt_program_run(step_program, pot->model->threads);
@@ -74,7 +75,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
     }
     if (opt->steps > 0) potential_eval(pot, x, u, g);
     for (int k = 0; k < opt->steps; k++) {
-        rng_fill_normal(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)));
+        rng_fill_normal_at(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)), first);
         for (int64_t i = 0; i < n; i++) x2[i] = x[i] - half_eta * clip(g[i], opt->grad_clip) + sd * noise[i];
         if (!mala) {
             memcpy(x, x2, sizeof(float) * (size_t)n);
@@ -86,7 +87,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
         for (int64_t i = 0; i < b; i++) {
             double log_a = (double)u[i] - u2[i] + log_proposal(x + i * d, x2 + i * d, g2 + i * d, d, opt) -
                            log_proposal(x2 + i * d, x + i * d, g + i * d, d, opt);
-            double r = rng_uniform(seed, rng_stream(tag, step, (uint32_t)(2 * k + 1)), (uint64_t)i);
+            double r = rng_uniform(seed, rng_stream(tag, step, (uint32_t)(2 * k + 1)), (uint64_t)(pot->row0 + i));
             if (stats) stats->proposed++;
             if (isfinite(log_a) && log(r) < log_a) {
                 memcpy(x + i * d, x2 + i * d, sizeof(float) * (size_t)d);
@@ -111,9 +112,9 @@ int linearized_draw(const struct potential *pot, float *x, const struct langevin
     if (!u || !g || !noise || !pot->y) goto done;
     double inv_a = 1.0 / pot->a, drift = (double)pot->s * pot->s * inv_a * inv_a, sd = opt->noise_scale * pot->s * inv_a;
     for (int64_t i = 0; i < n; i++) x[i] = (float)(pot->y[i] * inv_a);
-    struct potential energy_only = {pot->model, NULL, 1.0f, 1.0f}; /* grad E, not grad U_y */
+    struct potential energy_only = {pot->model, NULL, 1.0f, 1.0f, pot->row0}; /* grad E, not grad U_y */
     potential_eval(&energy_only, x, u, g);
-    rng_fill_normal(noise, (size_t)n, seed, rng_stream(tag, step, 0));
+    rng_fill_normal_at(noise, (size_t)n, seed, rng_stream(tag, step, 0), (uint64_t)(pot->row0 * d));
     for (int64_t i = 0; i < n; i++) x[i] = (float)(x[i] - drift * clip(g[i], opt->grad_clip) + sd * noise[i]);
     rc = 0;
 done:
@@ -122,27 +123,35 @@ done:
 }
 
 void box_uniform(float *out, size_t n, struct data_box b, uint64_t seed, uint64_t stream) {
+    box_uniform_at(out, n, b, seed, stream, 0);
+}
+
+void box_uniform_at(float *out, size_t n, struct data_box b, uint64_t seed, uint64_t stream, uint64_t first) {
     float half = 0.5f * (b.hi - b.lo), centre = 0.5f * (b.hi + b.lo);
-    rng_fill_uniform(out, n, seed, stream);
+    rng_fill_uniform_at(out, n, seed, stream, first);
     for (size_t i = 0; i < n; i++) out[i] = (2 * out[i] - 1) * half + centre;
 }
 
 int model_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, const float *start,
                   float *out, size_t n) {
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
+    /* Streams are keyed by chunks of the global batch (b times the ranks of a job), so that rank 0, in
+     * chunks of its share b, draws the samples one process would. */
+    size_t big = b * (size_t)(m->nranks > 1 ? m->nranks : 1);
     float *x = malloc(b * d * sizeof(float));
     if (!x) return -1;
-    struct potential pot = {m, NULL, 1, 1};
+    struct potential pot = {m, NULL, 1, 1, 0};
     struct langevin lv = {SAMPLER_MALA, steps, c->step_size, 1.0, 0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i += b) {
         size_t k = n - i < b ? n - i : b;
+        pot.row0 = (int64_t)(i % big);
         if (start) { /* a last partial chunk repeats its first rows: every chain is a real start */
             for (size_t r = 0; r < b; r++) memcpy(x + r * d, start + (i + r % k) * d, d * sizeof(float));
         } else {
-            box_uniform(x, b * d, box, c->seed, rng_stream(TAG_SAMPLE_INIT, i / b, 0));
+            box_uniform_at(x, b * d, box, c->seed, rng_stream(TAG_SAMPLE_INIT, i / big, 0), (i % big) * d);
         }
-        rc = langevin_run(&pot, x, &lv, c->seed, start ? TAG_SAMPLE_START : TAG_SAMPLES, i / b, NULL);
+        rc = langevin_run(&pot, x, &lv, c->seed, start ? TAG_SAMPLE_START : TAG_SAMPLES, i / big, NULL);
         memcpy(out + i * d, x, k * d * sizeof(float));
     }
     free(x);

@@ -23,13 +23,16 @@ static inline float box_point(struct data_box b, double u) {
     float half = 0.5f * (b.hi - b.lo), centre = 0.5f * (b.hi + b.lo);
     return (float)((2 * u - 1) * half) + centre;
 }
-/* out[i] = uniform noise over the box, from (seed, stream) (rng_fill_uniform). */
+/* out[i] = uniform noise over the box, from (seed, stream) (rng_fill_uniform); _at: from index first on. */
 void box_uniform(float *out, size_t n, struct data_box b, uint64_t seed, uint64_t stream);
+void box_uniform_at(float *out, size_t n, struct data_box b, uint64_t seed, uint64_t stream, uint64_t first);
 
 struct potential {
     struct rt_model *model;
     const float *y; /* [B, D] observations, or NULL for U = E */
     float a, s;     /* kernel y = a x + s eps */
+    int64_t row0;   /* the global row of chain 0: chain i draws the noise of row row0 + i (a rank of a
+                       data-parallel job holds rows row0 .. row0 + B - 1 of the global batch; 0 alone) */
 };
 
 struct langevin {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
 #include "programs.h"
 #include "rng.h"
 #include "run_report.h"
@@ -94,6 +95,57 @@ int train_step_update(struct rt_model *m, const struct train_config *c, struct t
         return 0;
     }
     return rt_commit_update(m, ts->why, sizeof ts->why);
+}
+
+static int ranks_of(const struct rt_model *m) { return m->nranks > 1 ? m->nranks : 1; }
+
+/* The numbers of a step that every rank must agree on, summed across ranks in one all-reduce. */
+enum { SUM_LOSS, SUM_E_DATA, SUM_E_NEG, SUM_PROPOSED, SUM_ACCEPTED, SUM_STOP, N_SUMS };
+
+/* The update of a data-parallel step, after train_step_negatives(): the loss program's gradients on this
+ * rank's rows, summed across ranks in place and divided by their number (each rank's loss weights are
+ * 1/b of its b rows, so the mean over N ranks is the gradient at the global batch B = N b), then the adam
+ * program: every rank applies the same update to the same parameters. sums[] (this rank's, summed in
+ * place) carry the loss and the energy sums, so the finite check is the same on every rank. Returns as train_step_update. */
+static int train_step_update_ranks(struct rt_model *m, const struct train_config *c, struct train_step *ts, int64_t t,
+                                   double *sums, double *loss) {
+    float lr_t = (float)adam_step_size(c, t);
+    int n = ranks_of(m);
+    train_step_loss(m, ts, loss);
+    const float *e = rt_program_output(&m->loss, RT_OUT_ENERGY);
+    for (int i = 0; i < m->batch; i++) sums[SUM_E_DATA] += e[i], sums[SUM_E_NEG] += e[m->batch + i];
+    sums[SUM_LOSS] = *loss;
+    parallel_sum_floats(m->grad_arena, m->grad_numel);
+    parallel_sum_doubles(sums, N_SUMS);
+    for (int64_t i = 0; i < m->grad_numel; i++) m->grad_arena[i] /= (float)n;
+    *loss = sums[SUM_LOSS] / n;
+    if (!isfinite(*loss)) {
+        snprintf(ts->why, sizeof ts->why, "the loss is not finite (on some rank: the energies overflow, or the data or "
+                                          "negatives hold a non-finite value)");
+        return 0;
+    }
+    rt_program_input(&m->adam, RT_IN_X, ts->xall); /* read by no kernel (programs.h) */
+    rt_program_input(&m->adam, RT_IN_LR, &lr_t);
+    rt_program_run(&m->adam, m->threads);
+    return rt_commit_update(m, ts->why, sizeof ts->why);
+}
+
+/* The parameters and Adam moments of every rank, compared by checksum. Returns 0, or -1 with a message. */
+static int check_ranks_agree(const struct rt_model *m, int64_t step, char *msg, size_t len) {
+    uint64_t h = PARALLEL_HASH_START;
+    for (int k = 0; k < m->n_params; k++) {
+        const struct rt_param *p = &m->params[k];
+        size_t bytes = sizeof(float) * (size_t)p->numel;
+        h = parallel_hash(parallel_hash(parallel_hash(h, p->value, bytes), p->adam_m, bytes), p->adam_v, bytes);
+    }
+    int bad;
+    if (parallel_same(h, &bad)) return 0;
+    snprintf(msg, len,
+             "after step %lld the parameters of rank %d differ from rank 0's (checksums of every parameter and Adam "
+             "moment): the ranks no longer train one model. Every rank must run the same ebmc build on the same "
+             "data and settings",
+             (long long)step, bad);
+    return -1;
 }
 
 /* threads = 0 ("all cores") on a machine shared with other work. A team waits at every kernel for its
@@ -232,8 +284,11 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         memset(&resume->pcd, 0, sizeof resume->pcd);
         ts.chains = resume->chains;
     }
+    /* A data-parallel job (parallel.h): rank 0 evaluates, logs and writes; the others only train. */
+    int ranks = ranks_of(m), evaluates = m->rank == 0;
+    if (ranks > 1 && check_ranks_agree(m, start, s->message, sizeof s->message) != 0) goto done;
     if (resume && resume->has_run_info) s->nll_start = resume->nll_start;
-    else {
+    else if (evaluates) {
         if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
         s->nll_start = ev.nll;
     }
@@ -255,11 +310,24 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             omp_set_num_threads(m->threads);
         }
         double step_t0 = clock_seconds();
-        data_batch(ds, c->seed, step, (int64_t)b, 0, 1, ts.xall);
+        struct chain_stats before = ts.chains;
+        data_batch(ds, c->seed, step, (int64_t)b * ranks, m->rank, ranks, ts.xall);
         if (train_step_negatives(m, c, &ts, ts.xall, box, step)) goto oom;
         has_negatives = 1;
-        const float *e = rt_program_output(&m->train, RT_OUT_ENERGY);
-        int finite = train_step_update(m, c, &ts, step + 1, &loss);
+        const float *e = rt_program_output(ranks > 1 ? &m->loss : &m->train, RT_OUT_ENERGY);
+        double sums[N_SUMS] = {0};
+        int finite;
+        if (ranks > 1) {
+            sums[SUM_PROPOSED] = (double)(ts.chains.proposed - before.proposed);
+            sums[SUM_ACCEPTED] = (double)(ts.chains.accepted - before.accepted);
+            sums[SUM_STOP] = stop_requested; /* every rank stops at the same step, or none does */
+            finite = train_step_update_ranks(m, c, &ts, step + 1, sums, &loss);
+            ts.chains.proposed = before.proposed + (long)sums[SUM_PROPOSED];
+            ts.chains.accepted = before.accepted + (long)sums[SUM_ACCEPTED];
+            if (sums[SUM_STOP] > 0) stop_requested = 1;
+        } else {
+            finite = train_step_update(m, c, &ts, step + 1, &loss);
+        }
         tuner_record(&tuner, step - start, clock_seconds() - step_t0);
         if (!finite) {
             s->diverged = 1;
@@ -275,11 +343,17 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         }
         s->steps_done = (int)step + 1;
         double ed = 0, en = 0;
-        for (size_t i = 0; i < b; i++) ed += e[i], en += e[b + i];
-        s->energy_data = ed / (double)b, s->energy_neg = en / (double)b;
+        if (ranks > 1) ed = sums[SUM_E_DATA], en = sums[SUM_E_NEG];
+        else
+            for (size_t i = 0; i < b; i++) ed += e[i], en += e[b + i];
+        s->energy_data = ed / (double)(b * ranks), s->energy_neg = en / (double)(b * ranks);
+        if (ranks > 1 && c->check_ranks_every > 0 && ((step + 1) % c->check_ranks_every == 0 || step + 1 == c->steps) &&
+            check_ranks_agree(m, step + 1, s->message, sizeof s->message) != 0)
+            goto done;
         /* steps/s counts training only: evaluation time is measured and left out. */
         double rate = (double)(step + 1 - start) / (clock_seconds() - t0 - eval_seconds);
-        int last = step + 1 == c->steps, eval_now = last || (c->eval_every > 0 && (step + 1) % c->eval_every == 0);
+        int last = step + 1 == c->steps;
+        int eval_now = evaluates && (last || (c->eval_every > 0 && (step + 1) % c->eval_every == 0));
         if (eval_now) {
             double te = clock_seconds();
             if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
@@ -312,7 +386,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
     s->steps_per_sec = (s->steps_done - s->steps_start) / (s->seconds > 0 ? s->seconds : 1);
     s->acceptance = st->proposed ? (double)st->accepted / (double)st->proposed : 0.0;
     s->reset_fraction = ts.pcd.taken ? (double)ts.pcd.resets / (double)ts.pcd.taken : 0.0;
-    if (!evaluated) {
+    if (!evaluated && evaluates) {
         if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
         s->nll = ev.nll, s->tv = ev.tv, s->energy_test = ev.energy_test;
     }

@@ -2,6 +2,7 @@
 # Installs what ebmc needs to build and test on Debian 12. Idempotent: installs only what is missing.
 set -euo pipefail
 pkgs=(cmake make gcc libc6-dev llvm-19-dev libzstd-dev zlib1g-dev libpng-dev libjpeg-dev libomp-dev)
+pkgs+=(libopenmpi-dev openmpi-bin) # data-parallel training (docs/parallel.md) and its tests
 pkgs+=(python3-numpy) # the independent SSIM and blur oracle of tests/runtime/test_image
 # libFuzzer targets (tests/fuzz/): clang with its fuzzing and sanitizer runtimes
 pkgs+=(clang-19 libclang-rt-19-dev) # with libomp-dev's OpenMP (libomp-19-dev conflicts with it)

@@ -28,7 +28,9 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -h, --help          show this help (ebmc COMMAND --help for a command's options)\n"
-    "  --version           print the version\n";
+    "  --version           print the version and the MPI library built in, if any\n"
+    "\n"
+    "Under mpirun or srun, 'ebmc train' trains one model across the processes (docs/parallel.md).\n";
 
 static const char train_usage[] =
     "usage: ebmc train MODEL.ebm [options]\n"
@@ -211,11 +213,13 @@ static int cmd_resume(const char *run_dir, const char *steps, int quiet) {
         ebmc_free(m);
         return 2;
     }
+    int lead = ebmc_rank() == 0; /* in an MPI job, rank 0 alone reports */
+    quiet |= !lead;
     if (!quiet) fprintf(stderr, "compiling %s/model.ebm\n", run_dir);
     struct ebmc_result r;
     catch_signals();
     int rc = ebmc_compile(m, stderr) != 0 ? -1 : ebmc_resume(m, run_dir, quiet ? NULL : stderr, stderr, &r);
-    if (rc >= 0 && r.steps_done > r.steps_start) {
+    if (rc >= 0 && lead && r.steps_done > r.steps_start) {
         fprintf(stderr, "%s: steps %d -> %d in %.1fs (%.0f steps/s)\n", run_dir, r.steps_start, r.steps_done, r.seconds,
                 r.steps_per_sec);
         print_result(&r, run_dir);
@@ -316,6 +320,8 @@ static int cmd_train(int argc, char **argv) {
         ebmc_free(m);
         return 1;
     }
+    int lead = ebmc_rank() == 0; /* in an MPI job, rank 0 alone reports */
+    quiet |= !lead;
     if (!quiet) fprintf(stderr, "compiling %s\n", model_path);
     if (ebmc_compile(m, stderr) != 0) {
         ebmc_free(m);
@@ -324,7 +330,7 @@ static int cmd_train(int argc, char **argv) {
     struct ebmc_result r;
     catch_signals();
     int rc = ebmc_train(m, out, quiet ? NULL : stderr, stderr, &r);
-    if (rc >= 0) {
+    if (rc >= 0 && lead) {
         fprintf(stderr, "%s: %d steps in %.1fs (%.1f steps/s, JIT compile %.2fs, peak memory %.0f MiB)\n", model_path,
                 r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.peak_rss_mib);
         print_result(&r, out);
@@ -763,10 +769,15 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("ebmc %s\n", EBMC_VERSION);
+        printf("ebmc %s\nMPI: %s\n", EBMC_VERSION, ebmc_mpi_library());
         return 0;
     }
-    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
+    if (strcmp(cmd, "train") == 0) { /* under mpirun or srun, one rank of a data-parallel job */
+        if (ebmc_parallel_start(stderr) < 0) return 1;
+        int rc = cmd_train(argc - 2, argv + 2);
+        ebmc_parallel_end(rc != 0 && rc != 130); /* a rank that fails ends the job */
+        return rc;
+    }
     if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 2, argv + 2);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "opt") == 0) return cmd_opt(argc - 2, argv + 2);

@@ -97,6 +97,27 @@ static int build_loss(struct ir_graph *g, const struct energy_fn *ef, const stru
     return 0;
 }
 
+/* Adam alone, the update of a data-parallel step (parallel.h): the gradients come in as grad:<p>
+ * arguments (the loss program's, summed across ranks), and the update is add_adam_update's, the one the
+ * train program fuses. The energy is lowered only for the parameters it uses and their shapes: its nodes
+ * are dead, and in:x stays an argument that no kernel reads. */
+static int build_adam(struct ir_graph *g, const struct energy_fn *ef, const struct train_config *c) {
+    int64_t one = 1;
+    int x = data_input(ef, g, c->batch), e, lr_t = x >= 0 ? ir_input(g, RT_IN_LR, 1, &one) : -1;
+    if (lr_t < 0 || ef->lower(ef->ctx, g, x, &e) != 0) return -1;
+    for (int i = 0; i < ef->n_params; i++) {
+        const char *p = ef->params[i];
+        int id = ir_graph_find_arg(g, p);
+        if (id < 0) continue; /* as build_loss: a parameter the energy never uses keeps its value */
+        const struct ir_node *n = ir_node_at(g, id);
+        char name[IR_NAME_LEN];
+        snprintf(name, sizeof name, RT_GRAD_PREFIX "%s", p);
+        int grad = ir_input(g, name, n->ndim, n->shape);
+        if (grad < 0 || add_adam_update(g, c, p, id, grad, lr_t) != 0) return -1;
+    }
+    return 0;
+}
+
 /* One ULA step on E for a batch of chains, with the settings' step size, noise scale and clipping:
  *     x_next = x - eta/2 clip(dE/dx) + tau sqrt(eta) noise
  * the same float operations, in the same order, as the host loop in runtime/sampler.c. */
@@ -116,11 +137,12 @@ static int build_langevin(struct ir_graph *g, const struct energy_fn *e, const s
     return next < 0 ? -1 : ir_graph_output(g, RT_OUT_X_NEXT, next);
 }
 
-struct ir_graph *program_build(enum program p, const struct energy_fn *e, const struct train_config *c, char *err,
-                               size_t errlen) {
+/* The graph of program p (PROGRAM_ADAM: the Adam program) or NULL with the reason in err. */
+static struct ir_graph *build(int p, const struct energy_fn *e, const struct train_config *c, char *err, size_t errlen) {
+    const char *name = p == PROGRAM_ADAM ? "adam" : program_names[p];
     struct ir_graph *g = ir_graph_new();
     if (!g) {
-        snprintf(err, errlen, "out of memory building the %s graph", program_names[p]);
+        snprintf(err, errlen, "out of memory building the %s graph", name);
         return NULL;
     }
     int rc;
@@ -128,14 +150,24 @@ struct ir_graph *program_build(enum program p, const struct energy_fn *e, const 
     case PROGRAM_LOSS: rc = build_loss(g, e, c, 0); break;
     case PROGRAM_TRAIN: rc = build_loss(g, e, c, 1); break;
     case PROGRAM_LANGEVIN: rc = build_langevin(g, e, c); break;
+    case PROGRAM_ADAM: rc = build_adam(g, e, c); break;
     default: rc = build_energy(g, e, c, p == PROGRAM_SAMPLER); break;
     }
     if (rc != 0) {
         /* the energy's own errors were reported by its lowering; a graph error says what it is */
-        snprintf(err, errlen, "building the %s graph: %s", program_names[p],
+        snprintf(err, errlen, "building the %s graph: %s", name,
                  ir_graph_error(g)[0] ? ir_graph_error(g) : "the energy could not be lowered");
         ir_graph_free(g);
         return NULL;
     }
     return g;
+}
+
+struct ir_graph *program_build(enum program p, const struct energy_fn *e, const struct train_config *c, char *err,
+                               size_t errlen) {
+    return build(p, e, c, err, errlen);
+}
+
+struct ir_graph *program_build_adam(const struct energy_fn *e, const struct train_config *c, char *err, size_t errlen) {
+    return build(PROGRAM_ADAM, e, c, err, errlen);
 }

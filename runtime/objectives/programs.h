@@ -40,6 +40,13 @@ struct energy_fn {
 struct ir_graph *program_build(enum program p, const struct energy_fn *e, const struct train_config *c, char *err,
                                size_t errlen);
 
+/* The Adam program, which a data-parallel job runs instead of train, after summing the loss program's
+ * gradients across ranks (parallel.h): train's update alone, the gradients as arguments,
+ *     adam      in:lr_t[1], grad:<p>, m:<p>, v:<p>  -> new:<p>, new:m:<p>, new:v:<p>
+ * It is not among the programs above (compile -o and --stats list those): one process never needs it. */
+#define PROGRAM_ADAM N_PROGRAMS
+struct ir_graph *program_build_adam(const struct energy_fn *e, const struct train_config *c, char *err, size_t errlen);
+
 /* Whether training runs program p with these settings: langevin only when the objective's chains are
  * ULA on E itself (not a DCD posterior), loss never (it is compiled for checks and inspection). */
 int program_used_in_training(enum program p, const struct train_config *c);
