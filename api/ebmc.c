@@ -663,6 +663,9 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         r->steps_start = s.steps_start;
         r->seconds = s.seconds;
         r->steps_per_sec = s.steps_per_sec;
+        r->ranks = ranks;
+        r->allreduce_seconds = s.allreduce_seconds;
+        r->allreduce_bytes = s.allreduce_floats * (int64_t)sizeof(float);
         r->nll_start = s.nll_start;
         r->nll = s.nll;
         r->tv = s.tv;

@@ -23,6 +23,9 @@ struct ebmc_result {
     int steps_done;            /* the run's total (a resumed run counts the steps before it too) */
     int steps_start;           /* steps the run had when this call started (0 unless resumed) */
     double seconds, steps_per_sec; /* this call's training time and rate */
+    int ranks;                 /* processes of the data-parallel job (1 alone) */
+    double allreduce_seconds;  /* of seconds, rank 0's time in the gradient all-reduces (0 alone) */
+    int64_t allreduce_bytes;   /* bytes each step's gradient all-reduce sums (0 alone) */
     double nll_start, nll, tv; /* 2-D data: held-out grid NLL in nats (before, after), total variation
                                   (NaN for other data) */
     double energy_data, energy_neg; /* mean energy of the last step's data and negatives */

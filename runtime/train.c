@@ -116,8 +116,10 @@ static int train_step_update_ranks(struct rt_model *m, const struct train_config
     const float *e = rt_program_output(&m->loss, RT_OUT_ENERGY);
     for (int i = 0; i < m->batch; i++) sums[SUM_E_DATA] += e[i], sums[SUM_E_NEG] += e[m->batch + i];
     sums[SUM_LOSS] = *loss;
+    double t0 = clock_seconds();
     parallel_sum_floats(m->grad_arena, m->grad_numel);
     parallel_sum_doubles(sums, N_SUMS);
+    ts->allreduce_seconds += clock_seconds() - t0;
     for (int64_t i = 0; i < m->grad_numel; i++) m->grad_arena[i] /= (float)n;
     *loss = sums[SUM_LOSS] / n;
     if (!isfinite(*loss)) {
@@ -384,6 +386,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
     }
     s->seconds = clock_seconds() - t0 - eval_seconds;
     s->steps_per_sec = (s->steps_done - s->steps_start) / (s->seconds > 0 ? s->seconds : 1);
+    s->allreduce_seconds = ts.allreduce_seconds, s->allreduce_floats = ranks > 1 ? m->grad_numel : 0;
     s->acceptance = st->proposed ? (double)st->accepted / (double)st->proposed : 0.0;
     s->reset_fraction = ts.pcd.taken ? (double)ts.pcd.resets / (double)ts.pcd.taken : 0.0;
     if (!evaluated && evaluates) {

@@ -20,6 +20,9 @@ struct train_summary {
     int steps_done;            /* the run's total, counting steps done before a resume */
     int steps_start;           /* steps the run had when this session started (0 unless resumed) */
     double seconds, steps_per_sec; /* this session's training time and rate */
+    double allreduce_seconds;  /* of which this rank spent in the step's all-reduces (0 alone; it includes
+                                  waiting for the slowest rank) */
+    int64_t allreduce_floats;  /* floats each step's gradient all-reduce sums */
     double nll_start, nll, tv; /* 2-D: held-out grid NLL (nats) before and after training; total variation
                                   (NaN for other data) */
     double acceptance;         /* MALA acceptance rate over the run (0 if ULA) */
@@ -50,6 +53,7 @@ struct train_step {
     struct chain_stats chains;
     struct replay_buffer pcd;
     char why[160]; /* after a step that was not finite: which tensor was not */
+    double allreduce_seconds; /* a data-parallel job: time in the all-reduces so far */
 };
 
 int train_step_init(struct train_step *ts, struct rt_model *m);

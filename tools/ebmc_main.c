@@ -185,6 +185,11 @@ static void catch_signals(void) {
 
 /* What a finished training call measured, and the files of the run folder. */
 static void print_result(const struct ebmc_result *r, const char *run_dir) {
+    int steps = r->steps_done - r->steps_start;
+    if (r->ranks > 1 && steps > 0)
+        fprintf(stderr, "%d ranks: gradient all-reduce of %.1f KiB, %.3f ms a step, %.1f%% of rank 0's step time\n",
+                r->ranks, (double)r->allreduce_bytes / 1024, 1e3 * r->allreduce_seconds / steps,
+                r->seconds > 0 ? 100 * r->allreduce_seconds / r->seconds : 0.0);
     if (r->nll == r->nll)
         fprintf(stderr, "held-out NLL %.3f -> %.3f nats, TV %.3f, MMD^2 %.4g%s\n", r->nll_start, r->nll, r->tv, r->mmd2,
                 r->diverged ? " (diverged)" : "");

@@ -71,7 +71,7 @@ const char *parallel_library(void) {
     if (comma) *comma = 0;
     return version;
 #else
-    return "not built in (no MPI found when ebmc was configured)";
+    return "not built in (cmake found no MPI, or was given -DEBMC_MPI=OFF)";
 #endif
 }
 
