@@ -318,7 +318,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         has_negatives = 1;
         const float *e = rt_program_output(ranks > 1 ? &m->loss : &m->train, RT_OUT_ENERGY);
         double sums[N_SUMS] = {0};
-        int finite;
+        int finite, stop_now = 0;
         if (ranks > 1) {
             sums[SUM_PROPOSED] = (double)(ts.chains.proposed - before.proposed);
             sums[SUM_ACCEPTED] = (double)(ts.chains.accepted - before.accepted);
@@ -326,7 +326,8 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             finite = train_step_update_ranks(m, c, &ts, step + 1, sums, &loss);
             ts.chains.proposed = before.proposed + (long)sums[SUM_PROPOSED];
             ts.chains.accepted = before.accepted + (long)sums[SUM_ACCEPTED];
-            if (sums[SUM_STOP] > 0) stop_requested = 1;
+            /* the sum alone decides: a signal that lands after this rank's share was sent counts next step */
+            stop_now = sums[SUM_STOP] > 0;
         } else {
             finite = train_step_update(m, c, &ts, step + 1, &loss);
         }
@@ -377,7 +378,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             if (checkpoint_save_state(m, step + 1, &rs, ckpt, s->message, sizeof s->message) != 0) goto done;
         }
         progress(io, (int)step + 1, c->steps, loss, rate, last);
-        if (stop_requested && !last) {
+        if ((ranks > 1 ? stop_now : stop_requested) && !last) {
             s->interrupted = 1;
             if (io->progress) fputc('\n', io->progress);
             snprintf(s->message, sizeof s->message, "interrupted after step %lld of %d", (long long)step + 1, c->steps);

@@ -163,8 +163,9 @@ static int apply_settings(struct ebmc_model *m, const struct cli_settings *s) {
     return 0;
 }
 
-/* The first SIGINT or SIGTERM asks the training to stop after its step (and checkpoint); a second one
- * ends the process at once. */
+/* The first SIGINT, SIGTERM or SIGUSR1 asks the training to stop after its step (and checkpoint); a
+ * second one ends the process at once. SIGUSR1 is the one mpirun forwards to every rank of a job (it
+ * ends the ranks at once on SIGINT and SIGTERM): docs/parallel.md. */
 static volatile sig_atomic_t signals_seen;
 static void on_signal(int sig) {
     if (signals_seen++) {
@@ -181,6 +182,7 @@ static void catch_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* What a finished training call measured, and the files of the run folder. */
@@ -207,7 +209,10 @@ static void print_result(const struct ebmc_result *r, const char *run_dir) {
         if (stat(path, &st) == 0) fprintf(stderr, "%s%s", first ? "" : ",", files[i]), first = 0;
     }
     fprintf(stderr, "}\n");
-    if (r->interrupted)
+    if (r->interrupted && r->ranks > 1)
+        fprintf(stderr, "interrupted at step %d: continue with 'mpirun -np %d ebmc train --resume %s'\n", r->steps_done,
+                r->ranks, run_dir);
+    else if (r->interrupted)
         fprintf(stderr, "interrupted at step %d: continue with 'ebmc train --resume %s'\n", r->steps_done, run_dir);
 }
 

@@ -4,7 +4,7 @@
 # objective with MALA chains (dcd-ve) and one with a replay buffer shared by the ranks (pcd); a job is
 # bitwise the same run to run; --resume continues it bitwise with as many ranks and says what it needs
 # with another count; a rank killed mid-run ends the job with a message, and its last checkpoint loads
-# and resumes.
+# and resumes; SIGUSR1 to mpirun stops every rank after the same step with a checkpoint.
 # Usage: parallel.sh path/to/ebmc path/to/compare_runs path/to/mpiexec
 set -u
 EBMC=$1 COMPARE=$2 MPIEXEC=$3
@@ -89,6 +89,20 @@ else
     check "$COMPARE" "$DIR/killed" "$DIR/killed" 0
     at=$("$EBMC" eval "$DIR/killed" 2>/dev/null | sed -n 's/^step //p')
     check mpi 2 $EBMC train --resume "$DIR/killed" --steps $((${at:-0} + 10)) --quiet
+fi
+# SIGUSR1 to mpirun, which forwards it to every rank: they stop after the same step and rank 0 checkpoints
+"$MPIEXEC" --oversubscribe --allow-run-as-root -np 2 $T --steps 1000000 --set checkpoint_every=50 --out "$DIR/usr1" \
+    >"$DIR/usr1.log" 2>&1 &
+job=$!
+i=0 # a checkpoint: both ranks are training, their signal handlers in place
+while [ ! -f "$DIR/usr1/model.ckpt" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill -USR1 $job
+wait $job
+rc=$?
+if [ $rc != 130 ] || ! grep -q "continue with 'mpirun -np 2 ebmc train --resume" "$DIR/usr1.log"; then
+    echo "FAIL: SIGUSR1 to mpirun (exit $rc):"; cat "$DIR/usr1.log"; fail=1
+else
+    check "$COMPARE" "$DIR/usr1" "$DIR/usr1" 0
 fi
 [ $fail = 0 ] && rm -rf "$DIR"
 exit $fail
