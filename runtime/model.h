@@ -81,8 +81,8 @@ struct rt_model {
 int rt_model_add_param(struct rt_model *m, const char *name, int ndim, const int64_t *shape);
 int rt_model_find_param(const struct rt_model *m, const char *name);
 /* Moves every gradient into one buffer, grad_arena, in parameter order (zeroed), so that one all-reduce
- * covers them all in place. Call once, after the last rt_model_add_param and before binding programs. Returns 0,
- * or -1 on out of memory (the gradients are left as they were). */
+ * covers them all in place. Call once, after the last rt_model_add_param and before binding programs.
+ * Returns 0, or -1 on out of memory or a second call (the gradients are left as they were). */
 int rt_model_pack_grads(struct rt_model *m);
 
 /* Binds program `p` compiled from graph `g` (takes ownership of jit). Returns 0, or -1 with a message

@@ -107,7 +107,8 @@ enum { SUM_LOSS, SUM_E_DATA, SUM_E_NEG, SUM_PROPOSED, SUM_ACCEPTED, SUM_STOP, N_
  * rank's rows, summed across ranks in place and divided by their number (each rank's loss weights are
  * 1/b of its b rows, so the mean over N ranks is the gradient at the global batch B = N b), then the adam
  * program: every rank applies the same update to the same parameters. sums[] (this rank's, summed in
- * place) carry the loss and the energy sums, so the finite check is the same on every rank. Returns as train_step_update. */
+ * place) carry the loss and the energy sums, so the finite check is the same on every rank. Returns as
+ * train_step_update. */
 static int train_step_update_ranks(struct rt_model *m, const struct train_config *c, struct train_step *ts, int64_t t,
                                    double *sums, double *loss) {
     float lr_t = (float)adam_step_size(c, t);
