@@ -710,9 +710,13 @@ int ebmc_energy_grad(struct ebmc_model *m, const float *x, float *energy, float 
 }
 
 
-static int step_buffers(struct ebmc_model *m) {
-    if (!m->compiled) return -1;
-    return m->step.xall || train_step_init(&m->step, &m->rt) == 0 ? 0 : -1;
+/* The step's buffers, allocated on first use; with a diag, a failure is explained there. */
+static int step_buffers(struct ebmc_model *m, FILE *diag) {
+    const char *why = !m->compiled ? "the model is not compiled (ebmc_compile)"
+                      : m->step.xall || train_step_init(&m->step, &m->rt) == 0 ? NULL
+                                                                               : "out of memory";
+    if (why && diag) fprintf(diag, "error: %s\n", why);
+    return why ? -1 : 0;
 }
 
 /* x and xneg into the step's [2B, D] batch. */
@@ -723,22 +727,22 @@ static void set_batch(struct ebmc_model *m, const float *x, const float *xneg) {
 }
 
 int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xneg) {
-    if (step_buffers(m) != 0 || train_step_negatives(&m->rt, &m->config, &m->step, x, model_box(m), step) != 0)
+    if (step_buffers(m, NULL) != 0 || train_step_negatives(&m->rt, &m->config, &m->step, x, model_box(m), step) != 0)
         return -1;
     size_t n = (size_t)m->rt.batch * (size_t)m->rt.dim;
     memcpy(xneg, m->step.xall + n, n * sizeof(float));
     return 0;
 }
 
-int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss) {
-    if (step_buffers(m) != 0 || compile_loss_program(m, stderr) != 0) return -1;
+int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss, FILE *diag) {
+    if (step_buffers(m, diag) != 0 || compile_loss_program(m, diag) != 0) return -1;
     set_batch(m, x, xneg);
     train_step_loss(&m->rt, &m->step, loss);
     return 0;
 }
 
 int ebmc_step(struct ebmc_model *m, const float *x, const float *xneg, int64_t t, double *loss) {
-    if (t < 1 || step_buffers(m) != 0) return -1;
+    if (t < 1 || step_buffers(m, NULL) != 0) return -1;
     set_batch(m, x, xneg);
     if (!train_step_update(&m->rt, &m->config, &m->step, t, loss)) return 0;
     m->rt_step = t;
@@ -750,8 +754,8 @@ const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n) {
     return m->step.pcd.x;
 }
 
-int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss) {
-    if (step_buffers(m) != 0 || compile_loss_program(m, stderr) != 0) return -1;
+int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss, FILE *diag) {
+    if (step_buffers(m, diag) != 0 || compile_loss_program(m, diag) != 0) return -1;
     return train_step_gradients(&m->rt, &m->config, &m->step, x, model_box(m), step, loss);
 }
 
