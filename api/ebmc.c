@@ -188,6 +188,13 @@ static int compile_program(struct ebmc_model *m, enum program which, struct rt_p
     struct ir_graph *g = build_program_graph(m, which, diag);
     int nodes = g ? g->n_nodes : 0;
     if (!(g = optimize(g, NULL, NULL, diag))) return -1;
+    if (m->config.backend == BACKEND_INTERP) { /* the interpreter runs g itself */
+        m->stats[which] = (struct program_stats){nodes, g->n_nodes, {0}};
+        if (rt_program_bind(prog, &m->rt, g, NULL, err, sizeof err) == 0) return 0;
+        fprintf(diag, "error: %s\n", err);
+        ir_graph_free(g);
+        return -1;
+    }
     struct jit_program *jit = jit_compile(g, NULL, err, sizeof err);
     int rc = -1;
     if (!jit) fprintf(diag, "error: JIT compilation failed: %s\n", err);
@@ -205,7 +212,7 @@ static int compile_program(struct ebmc_model *m, enum program which, struct rt_p
 
 /* The loss program, which training does not run, when first asked for. */
 static int compile_loss_program(struct ebmc_model *m, FILE *diag) {
-    return m->rt.loss.jit ? 0 : compile_program(m, PROGRAM_LOSS, &m->rt.loss, diag);
+    return rt_program_ready(&m->rt.loss) ? 0 : compile_program(m, PROGRAM_LOSS, &m->rt.loss, diag);
 }
 
 /* bytes as "12.3 MiB" or "4.00 GiB". */

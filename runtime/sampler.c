@@ -61,7 +61,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
     int mala = opt->kind == SAMPLER_MALA;
     float half_eta = (float)(0.5 * opt->step_size), sd = (float)(opt->noise_scale * sqrt(opt->step_size));
     struct rt_program *step_program = &pot->model->langevin;
-    if (!mala && !pot->y && step_program->jit) { /* ULA on E: one compiled program per step */
+    if (!mala && !pot->y && rt_program_ready(step_program)) { /* ULA on E: one compiled program per step */
         for (int k = 0; k < opt->steps; k++) {
             rng_fill_normal(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)));
             rt_program_input(step_program, RT_IN_NOISE, noise);
