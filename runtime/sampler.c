@@ -1,7 +1,9 @@
 /* sampler.c: ULA, MALA and the linearized DCD draw. ULA on E runs the compiled langevin program (the
  * whole step, update included, in compiled kernels). Otherwise the energy and its gradient come from the
  * compiled energy_grad program, and the Gaussian kernel term, the update and the accept/reject step are
- * host loops over B x D numbers. */
+ * host loops over B x D numbers. The host loop's ULA step is MALA's proposal, accepted always; it serves
+ * ULA on a DCD posterior, and for ULA on E it is the oracle of the compiled step (tests/runtime,
+ * test_langevin_oracle), which training never bypasses. */
 #include "sampler.h"
 
 #include <math.h>
