@@ -41,7 +41,7 @@ static const struct builtin {
     {"relu", BI_UNARY, IR_RELU},       {"sigmoid", BI_UNARY, IR_SIGMOID},   {"exp", BI_UNARY, IR_EXP},
     {"log", BI_UNARY, IR_LOG},         {"square", BI_UNARY, IR_SQUARE},     {"sqrt", BI_UNARY, IR_SQRT},
     {"abs", BI_UNARY, IR_ABS},         {"rsqrt", BI_UNARY, IR_RSQRT},       {"gelu", BI_UNARY, IR_GELU},
-    {"sin", BI_UNARY, IR_SIN},         {"cos", BI_UNARY, IR_COS},
+    {"sin", BI_UNARY, IR_SIN},         {"cos", BI_UNARY, IR_COS},           {"log1p", BI_UNARY, IR_LOG1P},
     {"leaky_relu", BI_UNARY_ATTR, IR_LEAKY_RELU}, {"elu", BI_UNARY_ATTR, IR_ELU},
     {"pow", BI_BINARY, IR_POW},        {"maximum", BI_BINARY, IR_MAXIMUM},  {"minimum", BI_BINARY, IR_MINIMUM},
     {"lt", BI_BINARY, IR_LT},          {"le", BI_BINARY, IR_LE},            {"gt", BI_BINARY, IR_GT},

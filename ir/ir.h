@@ -74,6 +74,7 @@ enum ir_cost { IR_C_FREE, IR_C_CHEAP, IR_C_TRANSC };
     X(IR_NEG, "neg", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                          \
     X(IR_EXP, "exp", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                         \
     X(IR_LOG, "log", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                         \
+    X(IR_LOG1P, "log1p", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0) /* log(1 + x) */    \
     X(IR_TANH, "tanh", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                       \
     X(IR_SIGMOID, "sigmoid", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                 \
     X(IR_SILU, "silu", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0) /* x sigmoid(x) */    \
