@@ -121,7 +121,7 @@ static struct ir_node shaped(int ndim, const int64_t *shape) {
     struct ir_node n;
     memset(&n, 0, sizeof n);
     n.ndim = ndim;
-    memcpy(n.shape, shape, sizeof *shape * (size_t)ndim);
+    for (int i = 0; i < ndim; i++) n.shape[i] = shape[i];
     return n;
 }
 
