@@ -189,15 +189,6 @@ static struct val built(struct eval *ev, int id, struct fe_loc loc, struct val v
     return v;
 }
 
-/* The IR node of op (attributes to be set by the caller), for its shape rule. */
-static struct ir_node op_node(enum ir_op op) {
-    struct ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.in[0] = n.in[1] = n.in[2] = -1;
-    return n;
-}
-
 /* Operand k's shape as the IR's rules read it (B is IR_DIM_SYM, FE_DIM_B). */
 static const struct ir_node *shape_node(struct ir_node *store, const struct val *v) {
     memset(store, 0, sizeof *store);
@@ -429,7 +420,7 @@ static struct val matmul(struct eval *ev, struct expr *e, struct val a, struct v
     }
     /* batched, [b, M, K] @ [b, K, N] or [b, M, K] @ [K, N], is one 3-D matmul or a 2-D one on a's rows
      * (ir_batch_matmul); either way matmul's shape rule decides, on a's matrices in the second form */
-    struct ir_node n = op_node(IR_MATMUL);
+    struct ir_node n = ir_node_blank(IR_MATMUL);
     struct val ops[2] = {a, b}, r;
     char why[200];
     int batched = a.ndim == 3, rows = batched && b.ndim == 2;
@@ -543,8 +534,8 @@ static struct val reshape(struct eval *ev, struct expr *e) {
         return err_val();
     }
     struct val r = tensor_val(list->ndim, list->dims);
-    struct ir_node n = op_node(IR_RESHAPE);
-    shape_node(&n, &r);
+    struct ir_node n;
+    shape_node(&n, &r); /* the requested shape */
     n.op = IR_RESHAPE;
     char why[200];
     if (rule(&n, 1, &a, &r, why, sizeof why)) {
@@ -661,7 +652,7 @@ static struct val permute(struct eval *ev, struct expr *e, const struct builtin 
             seen |= 1u << perm[i];
         }
     }
-    struct ir_node n = op_node(IR_PERMUTE);
+    struct ir_node n = ir_node_blank(IR_PERMUTE);
     memcpy(n.perm, perm, sizeof n.perm);
     struct val r;
     char why[200];
@@ -724,7 +715,7 @@ static struct val concat(struct eval *ev, struct expr *e) {
     for (int k = 1; k < e->n_args - 1; k++) {
         struct val b = eval_expr(ev, e->args[k]);
         if (b.kind == V_ERR) return err_val();
-        struct ir_node n = op_node(IR_CONCAT);
+        struct ir_node n = ir_node_blank(IR_CONCAT);
         n.axis = axis;
         struct val ops[2] = {r, b}, next;
         char why[200];
@@ -812,7 +803,7 @@ static struct val layer(struct eval *ev, struct expr *e, const struct builtin *f
                        (long long)w.dims[0]);
             return err_val();
         }
-        struct ir_node cn = op_node(IR_CONV2D);
+        struct ir_node cn = ir_node_blank(IR_CONV2D);
         for (int d = 0; d < 4; d++) cn.start[d] = d >= 2 ? padding : 0, cn.step[d] = d >= 2 ? stride : 1;
         struct val ops[2] = {x, w}, r;
         char why[200];

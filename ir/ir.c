@@ -463,13 +463,18 @@ static int check_id(struct ir_graph *g, int id) {
     return 0;
 }
 
-static struct ir_node blank(enum ir_op op, int ndim, const int64_t *shape) {
+struct ir_node ir_node_blank(enum ir_op op) {
     struct ir_node n;
     memset(&n, 0, sizeof n);
     n.op = op;
+    for (int i = 0; i < IR_MAX_INPUTS; i++) n.in[i] = -1;
+    return n;
+}
+
+static struct ir_node blank(enum ir_op op, int ndim, const int64_t *shape) {
+    struct ir_node n = ir_node_blank(op);
     n.ndim = ndim;
     for (int i = 0; i < ndim; i++) n.shape[i] = shape[i];
-    for (int i = 0; i < IR_MAX_INPUTS; i++) n.in[i] = -1;
     return n;
 }
 

@@ -322,6 +322,9 @@ double ir_scalar_where(double cond, double a, double b);
  * verifier need positive sizes. The verifier is this rule and a comparison (ir_verify). */
 #define IR_DIM_SYM (-1)
 int ir_infer_shape(struct ir_node *n, const struct ir_node *const *in, char *why, size_t len);
+/* A node of op with every field zero and no operands (in[] = -1): to be filled in for ir_infer_shape
+ * or ir_node_add. */
+struct ir_node ir_node_blank(enum ir_op op);
 /* numpy broadcasting of n shapes (right-aligned, size-1 dims stretch) into ndim/shape, or -1 with why. */
 int ir_broadcast_shape(int n, const struct ir_node *const *in, int *ndim, int64_t *shape, char *why, size_t len);
 

@@ -35,12 +35,10 @@ static int conv_node(struct ir_graph *g, enum ir_op op, int a, int b, const int6
     const struct ir_node *in[2] = {node(g, a), node(g, b)};
     if (!in[0] || !in[1]) return ir_graph_fail(g, "%s: operand does not exist", ir_op_name(op));
     if (stride < 1 || padding < 0) return ir_graph_fail(g, "%s: needs stride >= 1 and padding >= 0", ir_op_name(op));
-    struct ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
+    struct ir_node n = ir_node_blank(op);
     n.ndim = 4;
     if (shape) memcpy(n.shape, shape, sizeof n.shape);
-    n.in[0] = a, n.in[1] = b, n.in[2] = -1;
+    n.in[0] = a, n.in[1] = b;
     for (int d = 0; d < 4; d++) n.start[d] = d >= 2 ? padding : 0, n.step[d] = d >= 2 ? stride : 1;
     char why[200];
     if (ir_infer_shape(&n, in, why, sizeof why)) return ir_graph_fail(g, "%s: %s", ir_op_name(op), why);
