@@ -714,7 +714,8 @@ static struct val concat(struct eval *ev, struct expr *e) {
         return err_val();
     for (int k = 1; k < e->n_args - 1; k++) {
         struct val b = eval_expr(ev, e->args[k]);
-        if (b.kind == V_ERR) return err_val();
+        if (b.kind == V_ERR || (b.kind == V_TENSOR && axis < b.ndim && not_batch(ev, e, k, &b, axis, "concat")))
+            return err_val();
         struct ir_node n = ir_node_blank(IR_CONCAT);
         n.axis = axis;
         struct val ops[2] = {r, b}, next;

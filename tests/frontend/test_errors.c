@@ -139,6 +139,7 @@ static const struct {
     {E("  return sum(concat(x, 1), 1)\n"), "t.ebm:4:14: error: concat takes 2 or more tensors and an axis, as in concat(a, b, 1); got 2 arguments"},
     {E("  return sum(concat(x, reshape(x, [B, 1, 2]), 1), 1)\n"), "t.ebm:4:24: error: concat along axis 1 needs shapes that agree on the other axes; got [B, 2] and [B, 1, 2]"},
     {E("  return sum(concat(x, x, 0), 1)\n"), "t.ebm:4:27: error: cannot concat along the batch axis B"},
+    {E("  return sum(concat(W1, transpose(x), 1), 0)\n"), "t.ebm:4:25: error: cannot concat along the batch axis B"},
     /* ---- an energy is a function of one sample: nothing may mix the batch ---- */
     {E("  return sum(x - mean(x, 0), 1)\n"), "t.ebm:4:26: error: mean reduces over the batch axis B, which mixes samples: an energy must be a function of one sample"},
     {E("  return sum(x, 1) - max(sum(x, -1), -1)\n"), "t.ebm:4:38: error: max reduces over the batch axis B, which mixes samples: an energy must be a function of one sample"},
