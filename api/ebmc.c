@@ -198,6 +198,13 @@ static int compile_program(struct ebmc_model *m, enum program which, struct rt_p
     struct ir_graph *g = build_program_graph(m, which, diag);
     int nodes = g ? g->n_nodes : 0;
     if (!(g = optimize(g, NULL, NULL, diag))) return -1;
+    if (m->config.backend == BACKEND_INTERP) { /* the interpreter runs g itself */
+        m->stats[which] = (struct program_stats){nodes, g->n_nodes, {0}};
+        if (rt_program_bind(prog, &m->rt, g, NULL, err, sizeof err) == 0) return 0;
+        fprintf(diag, "error: %s\n", err);
+        ir_graph_free(g);
+        return -1;
+    }
     struct jit_program *jit = jit_compile(g, NULL, err, sizeof err);
     int rc = -1;
     if (!jit) fprintf(diag, "error: JIT compilation failed: %s\n", err);
@@ -215,7 +222,7 @@ static int compile_program(struct ebmc_model *m, enum program which, struct rt_p
 
 /* The loss program, which training does not run, when first asked for. */
 static int compile_loss_program(struct ebmc_model *m, FILE *diag) {
-    return m->rt.loss.jit ? 0 : compile_program(m, PROGRAM_LOSS, &m->rt.loss, diag);
+    return rt_program_ready(&m->rt.loss) ? 0 : compile_program(m, PROGRAM_LOSS, &m->rt.loss, diag);
 }
 
 /* bytes as "12.3 MiB" or "4.00 GiB". */
@@ -754,9 +761,13 @@ int ebmc_energy_grad(struct ebmc_model *m, const float *x, float *energy, float 
 }
 
 
-static int step_buffers(struct ebmc_model *m) {
-    if (!m->compiled) return -1;
-    return m->step.xall || train_step_init(&m->step, &m->rt) == 0 ? 0 : -1;
+/* The step's buffers, allocated on first use; with a diag, a failure is explained there. */
+static int step_buffers(struct ebmc_model *m, FILE *diag) {
+    const char *why = !m->compiled ? "the model is not compiled (ebmc_compile)"
+                      : m->step.xall || train_step_init(&m->step, &m->rt) == 0 ? NULL
+                                                                               : "out of memory";
+    if (why && diag) fprintf(diag, "error: %s\n", why);
+    return why ? -1 : 0;
 }
 
 /* x and xneg into the step's [2B, D] batch. */
@@ -767,22 +778,22 @@ static void set_batch(struct ebmc_model *m, const float *x, const float *xneg) {
 }
 
 int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xneg) {
-    if (step_buffers(m) != 0 || train_step_negatives(&m->rt, &m->config, &m->step, x, model_box(m), step) != 0)
+    if (step_buffers(m, NULL) != 0 || train_step_negatives(&m->rt, &m->config, &m->step, x, model_box(m), step) != 0)
         return -1;
     size_t n = (size_t)m->rt.batch * (size_t)m->rt.dim;
     memcpy(xneg, m->step.xall + n, n * sizeof(float));
     return 0;
 }
 
-int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss) {
-    if (step_buffers(m) != 0 || compile_loss_program(m, stderr) != 0) return -1;
+int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss, FILE *diag) {
+    if (step_buffers(m, diag) != 0 || compile_loss_program(m, diag) != 0) return -1;
     set_batch(m, x, xneg);
     train_step_loss(&m->rt, &m->step, loss);
     return 0;
 }
 
 int ebmc_step(struct ebmc_model *m, const float *x, const float *xneg, int64_t t, double *loss) {
-    if (t < 1 || m->rt.nranks > 1 || step_buffers(m) != 0) return -1; /* ranks have no fused train program */
+    if (t < 1 || m->rt.nranks > 1 || step_buffers(m, NULL) != 0) return -1; /* ranks have no fused train program */
     set_batch(m, x, xneg);
     if (!train_step_update(&m->rt, &m->config, &m->step, t, loss)) return 0;
     m->rt_step = t;
@@ -794,8 +805,8 @@ const float *ebmc_replay_buffer(const struct ebmc_model *m, int64_t *n) {
     return m->step.pcd.x;
 }
 
-int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss) {
-    if (step_buffers(m) != 0 || compile_loss_program(m, stderr) != 0) return -1;
+int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss, FILE *diag) {
+    if (step_buffers(m, diag) != 0 || compile_loss_program(m, diag) != 0) return -1;
     return train_step_gradients(&m->rt, &m->config, &m->step, x, model_box(m), step, loss);
 }
 

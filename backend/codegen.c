@@ -10,6 +10,7 @@
  * bitwise-identical results for any split, hence any thread count. Reductions and FMAs are explicit. */
 #include "codegen.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,17 +114,22 @@ static LLVMValueRef emit_sigmoid(struct cg *c, LLVMValueRef x) {
     return LLVMBuildSelect(c->b, ge0, s, neg, "");
 }
 
-/* max(x, 0) + log1p(exp(-|x|)). log1p(e) = log(u) * e / (u - 1) with u = 1 + e keeps full relative
- * precision for tiny e, where log(1 + e) would round to 0 (Goldberg's trick). */
-static LLVMValueRef emit_softplus(struct cg *c, LLVMValueRef x) {
-    LLVMValueRef e = emit_exp(c, LLVMBuildFNeg(c->b, intrinsic1(c, "llvm.fabs", x), ""));
+/* log1p(e) = log(u) * e / (u - 1) with u = 1 + e keeps full relative precision for tiny e, where
+ * log(1 + e) would round to 0 (Goldberg's trick); u = 1 gives e itself (and -0 stays -0), u = inf inf. */
+static LLVMValueRef emit_log1p(struct cg *c, LLVMValueRef e) {
     LLVMValueRef u = LLVMBuildFAdd(c->b, f32c(c, 1), e, "");
     LLVMValueRef um1 = LLVMBuildFSub(c->b, u, f32c(c, 1), "");
     LLVMValueRef ratio = LLVMBuildFDiv(c->b, e, um1, "");
     LLVMValueRef l = LLVMBuildFMul(c->b, emit_log(c, u), ratio, "");
     LLVMValueRef is1 = LLVMBuildFCmp(c->b, LLVMRealOEQ, u, f32c(c, 1), "");
-    LLVMValueRef log1p = LLVMBuildSelect(c->b, is1, e, l, "");
-    return LLVMBuildFAdd(c->b, select_gt0(c, x, x, f32c(c, 0)), log1p, "");
+    LLVMValueRef isinf = LLVMBuildFCmp(c->b, LLVMRealOEQ, u, f32c(c, INFINITY), "");
+    return LLVMBuildSelect(c->b, is1, e, LLVMBuildSelect(c->b, isinf, u, l, ""), "");
+}
+
+/* max(x, 0) + log1p(exp(-|x|)) */
+static LLVMValueRef emit_softplus(struct cg *c, LLVMValueRef x) {
+    LLVMValueRef e = emit_exp(c, LLVMBuildFNeg(c->b, intrinsic1(c, "llvm.fabs", x), ""));
+    return LLVMBuildFAdd(c->b, select_gt0(c, x, x, f32c(c, 0)), emit_log1p(c, e), "");
 }
 
 /* tanh has no intrinsic. For |x| >= 0.4: 1 - 2 / (exp(2|x|) + 1), which saturates to 1 instead of
@@ -201,6 +207,7 @@ static LLVMValueRef emit_unary(struct cg *c, const struct ir_node *n, LLVMValueR
     case IR_NEG: return LLVMBuildFNeg(b, x, "");
     case IR_EXP: return emit_exp(c, x);
     case IR_LOG: return emit_log(c, x);
+    case IR_LOG1P: return emit_log1p(c, x);
     case IR_TANH: return emit_tanh(c, x);
     case IR_SIGMOID: return emit_sigmoid(c, x);
     case IR_SILU: return LLVMBuildFMul(b, x, emit_sigmoid(c, x), "");

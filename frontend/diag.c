@@ -226,25 +226,6 @@ const char *fe_suggest(const char *word, int len, const char *const *candidates,
 
 /* ---- small formatting helpers ---- */
 
-void fe_shape_str(char *buf, size_t size, int ndim, const int64_t *dims) {
-    size_t k = 0;
-    buf[0] = 0;
-#define PUT(...)                                                                                   \
-    do {                                                                                           \
-        if (k < size) {                                                                            \
-            int w_ = snprintf(buf + k, size - k, __VA_ARGS__);                                     \
-            if (w_ > 0) k += (size_t)w_;                                                           \
-        }                                                                                          \
-    } while (0)
-    PUT("[");
-    for (int i = 0; i < ndim; i++) {
-        if (dims[i] == FE_DIM_B) PUT("%sB", i ? ", " : "");
-        else PUT("%s%lld", i ? ", " : "", (long long)dims[i]);
-    }
-    PUT("]");
-#undef PUT
-}
-
 const char *fe_clip(char *buf, size_t size, const char *text, int len) {
     size_t n = text && len > 0 ? (size_t)len : 0;
     if (n < size) {

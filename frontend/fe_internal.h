@@ -17,7 +17,7 @@
 #define FE_MAX_INLINE_DEPTH 256 /* the same through inlined function calls */
 #define FE_MAX_WORK (1 << 18)    /* expressions evaluated in one check or lowering, calls inlined */
 #define FE_MAX_FILE_BYTES ((size_t)16 << 20) /* a model file; far above any real model, far below RAM */
-#define FE_DIM_B (-1)       /* the symbolic batch dimension inside a shape */
+#define FE_DIM_B IR_DIM_SYM /* the symbolic batch dimension inside a shape (the IR's shape rules know it) */
 #define FE_MAX_DIM ((int64_t)1 << 31)   /* a literal dimension must be below this */
 #define FE_MAX_NUMEL ((int64_t)1 << 32) /* and a shape's literal dimensions must multiply to at most this */
 #define FE_PROBE_BATCH 7    /* batch size of the trial lowering done after the symbolic check */
@@ -209,8 +209,6 @@ void fe_warn(struct fe_model *m, struct fe_loc loc, const char *fmt, ...)
     ;
 /* The candidate closest to word by edit distance, if close enough to be a likely typo; else NULL. */
 const char *fe_suggest(const char *word, int len, const char *const *candidates, int n);
-/* Writes a shape as [B, 128] into buf. */
-void fe_shape_str(char *buf, size_t size, int ndim, const int64_t *dims);
 /* Writes at most `max` characters of text into buf, with "..." when cut (for names in messages). */
 const char *fe_clip(char *buf, size_t size, const char *text, int len);
 

@@ -41,7 +41,7 @@ static const struct builtin {
     {"relu", BI_UNARY, IR_RELU},       {"sigmoid", BI_UNARY, IR_SIGMOID},   {"exp", BI_UNARY, IR_EXP},
     {"log", BI_UNARY, IR_LOG},         {"square", BI_UNARY, IR_SQUARE},     {"sqrt", BI_UNARY, IR_SQRT},
     {"abs", BI_UNARY, IR_ABS},         {"rsqrt", BI_UNARY, IR_RSQRT},       {"gelu", BI_UNARY, IR_GELU},
-    {"sin", BI_UNARY, IR_SIN},         {"cos", BI_UNARY, IR_COS},
+    {"sin", BI_UNARY, IR_SIN},         {"cos", BI_UNARY, IR_COS},           {"log1p", BI_UNARY, IR_LOG1P},
     {"leaky_relu", BI_UNARY_ATTR, IR_LEAKY_RELU}, {"elu", BI_UNARY_ATTR, IR_ELU},
     {"pow", BI_BINARY, IR_POW},        {"maximum", BI_BINARY, IR_MAXIMUM},  {"minimum", BI_BINARY, IR_MINIMUM},
     {"lt", BI_BINARY, IR_LT},          {"le", BI_BINARY, IR_LE},            {"gt", BI_BINARY, IR_GT},
@@ -160,7 +160,7 @@ static struct val tensor_val(int ndim, const int64_t *dims) {
 
 static const char *shape_of(const struct val *v, char *buf, size_t size) {
     if (v->kind == V_NUM) return "a number";
-    fe_shape_str(buf, size, v->ndim, v->dims);
+    ir_shape_str(buf, size, v->ndim, v->dims);
     return buf;
 }
 
@@ -180,13 +180,32 @@ static struct val built(struct eval *ev, int id, struct fe_loc loc, struct val v
     const struct ir_node *n = ir_node_at(ev->g, id);
     if (n->ndim != v.ndim || memcmp(n->shape, want, sizeof *want * (size_t)v.ndim) != 0) {
         char a[96], b[96];
-        fe_shape_str(a, sizeof a, v.ndim, want);
-        fe_shape_str(b, sizeof b, n->ndim, n->shape);
+        ir_shape_str(a, sizeof a, v.ndim, want);
+        ir_shape_str(b, sizeof b, n->ndim, n->shape);
         eval_error(ev, loc, "internal error while lowering: expected shape %s, the graph built %s", a, b);
         return err_val();
     }
     v.node = id;
     return v;
+}
+
+/* Operand k's shape as the IR's rules read it (B is IR_DIM_SYM, FE_DIM_B). */
+static const struct ir_node *shape_node(struct ir_node *store, const struct val *v) {
+    memset(store, 0, sizeof *store);
+    store->ndim = v->ndim;
+    memcpy(store->shape, v->dims, sizeof store->shape);
+    return store;
+}
+
+/* The IR's shape rule for node n (ir_infer_shape) on the n_ops operand values, with B symbolic: the
+ * result's symbolic shape in *r, or -1 with the rule's reason in why (callers phrase the message). */
+static int rule(struct ir_node *n, int n_ops, const struct val *ops, struct val *r, char *why, size_t len) {
+    struct ir_node store[IR_MAX_INPUTS];
+    const struct ir_node *in[IR_MAX_INPUTS];
+    for (int k = 0; k < n_ops; k++) in[k] = shape_node(&store[k], &ops[k]);
+    if (ir_infer_shape(n, in, why, len)) return -1;
+    *r = tensor_val(n->ndim, n->shape);
+    return 0;
 }
 
 /* Broadcasting and matmul can multiply sizes; past FE_MAX_NUMEL elements per batch power they would
@@ -336,10 +355,7 @@ static struct val elementwise(struct eval *ev, struct fe_loc loc, enum ir_op op,
     int nd = 0, all_num = 1;
     for (int k = 0; k < n; k++) {
         if (v[k].kind == V_ERR) return err_val();
-        if (v[k].kind == V_TENSOR) {
-            all_num = 0;
-            if (v[k].ndim > nd) nd = v[k].ndim;
-        }
+        all_num &= v[k].kind == V_NUM;
     }
     if (all_num) {
         double r = n == 3 ? ir_scalar_where(v[0].num, v[1].num, v[2].num) : ir_scalar_binary(op, v[0].num, v[1].num);
@@ -350,24 +366,22 @@ static struct val elementwise(struct eval *ev, struct fe_loc loc, enum ir_op op,
         }
         return num_val(r);
     }
-    int64_t dims[IR_MAX_DIMS];
-    for (int i = 0; i < nd; i++) dims[i] = 1;
+    struct ir_node store[3];
+    const struct ir_node *in[3];
+    int n_tensors = 0;
     for (int k = 0; k < n; k++)
-        for (int i = 0; v[k].kind == V_TENSOR && i < v[k].ndim; i++) {
-            int64_t *d = &dims[i + nd - v[k].ndim], dk = v[k].dims[i];
-            if (dk == *d || dk == 1) continue;
-            if (*d == 1) {
-                *d = dk;
-                continue;
-            }
-            char buf[3][96];
-            const char *s[3];
-            for (int j = 0; j < n; j++) s[j] = shape_of(&v[j], buf[j], sizeof buf[j]);
-            if (op_char) eval_error(ev, loc, "'%c' needs shapes that broadcast; got %s %c %s", op_char, s[0], op_char, s[1]);
-            else if (n == 2) eval_error(ev, loc, "%s needs shapes that broadcast; got %s and %s", fname, s[0], s[1]);
-            else eval_error(ev, loc, "%s needs shapes that broadcast; got %s, %s and %s", fname, s[0], s[1], s[2]);
-            return err_val();
-        }
+        if (v[k].kind == V_TENSOR) in[n_tensors++] = shape_node(&store[k], &v[k]);
+    int64_t dims[IR_MAX_DIMS];
+    char why[200];
+    if (ir_broadcast_shape(n_tensors, in, &nd, dims, why, sizeof why)) {
+        char buf[3][96];
+        const char *s[3];
+        for (int j = 0; j < n; j++) s[j] = shape_of(&v[j], buf[j], sizeof buf[j]);
+        if (op_char) eval_error(ev, loc, "'%c' needs shapes that broadcast; got %s %c %s", op_char, s[0], op_char, s[1]);
+        else if (n == 2) eval_error(ev, loc, "%s needs shapes that broadcast; got %s and %s", fname, s[0], s[1]);
+        else eval_error(ev, loc, "%s needs shapes that broadcast; got %s, %s and %s", fname, s[0], s[1], s[2]);
+        return err_val();
+    }
     struct val r = tensor_val(nd, dims);
     if (too_big(ev, loc, &r)) return err_val();
     if (!ev->g) return r;
@@ -404,27 +418,26 @@ static struct val matmul(struct eval *ev, struct expr *e, struct val a, struct v
         mixes_batch(ev, e->loc, "matmul", "sums over the batch axis B");
         return err_val();
     }
-    if (a.ndim == 3) { /* batched: [b, M, K] @ [b, K, N] or [b, M, K] @ [K, N] */
-        int ok = (b.ndim == 2 || (b.ndim == 3 && b.dims[0] == a.dims[0])) && b.dims[b.ndim - 2] == a.dims[2];
-        if (!ok) {
+    /* batched, [b, M, K] @ [b, K, N] or [b, M, K] @ [K, N], is one 3-D matmul or a 2-D one on a's rows
+     * (ir_batch_matmul); either way matmul's shape rule decides, on a's matrices in the second form */
+    struct ir_node n = ir_node_blank(IR_MATMUL);
+    struct val ops[2] = {a, b}, r;
+    char why[200];
+    int batched = a.ndim == 3, rows = batched && b.ndim == 2;
+    if (rows) ops[0] = tensor_val(2, a.dims + 1);
+    if (rule(&n, 2, ops, &r, why, sizeof why)) {
+        if (batched)
             eval_error(ev, e->loc, "batched matmul needs [b, M, K] @ [b, K, N] or [b, M, K] @ [K, N]; got %s @ %s",
                        shape_of(&a, sa, sizeof sa), shape_of(&b, sb, sizeof sb));
-            return err_val();
-        }
-        int64_t dims[3] = {a.dims[0], a.dims[1], b.dims[b.ndim - 1]};
-        struct val r = tensor_val(3, dims);
-        if (too_big(ev, e->loc, &r)) return err_val();
-        return ev->g ? built(ev, ir_batch_matmul(ev->g, a.node, b.node), e->loc, r) : r;
-    }
-    if (a.ndim != 2 || b.ndim != 2 || a.dims[1] != b.dims[0]) {
-        eval_error(ev, e->loc, "matmul needs [M, K] @ [K, N]; got %s @ %s",
-                   shape_of(&a, sa, sizeof sa), shape_of(&b, sb, sizeof sb));
+        else
+            eval_error(ev, e->loc, "matmul needs [M, K] @ [K, N]; got %s @ %s", shape_of(&a, sa, sizeof sa),
+                       shape_of(&b, sb, sizeof sb));
         return err_val();
     }
-    int64_t dims[2] = {a.dims[0], b.dims[1]};
-    struct val r = tensor_val(2, dims);
+    if (rows) r = tensor_val(3, (int64_t[]){a.dims[0], r.dims[0], r.dims[1]});
     if (too_big(ev, e->loc, &r)) return err_val();
-    return ev->g ? built(ev, ir_matmul(ev->g, a.node, b.node, 0), e->loc, r) : r;
+    if (!ev->g) return r;
+    return built(ev, batched ? ir_batch_matmul(ev->g, a.node, b.node) : ir_matmul(ev->g, a.node, b.node, 0), e->loc, r);
 }
 
 static struct val binary(struct eval *ev, struct expr *e, struct val a, struct val b) {
@@ -504,16 +517,6 @@ static struct val reduce(struct eval *ev, struct expr *e, const struct builtin *
     return built(ev, kept < 0 ? -1 : ir_reshape(ev->g, kept, r.ndim, to), e->loc, r);
 }
 
-/* Element count of a symbolic shape as (power of B, product of the rest). */
-static void count_elems(int ndim, const int64_t *dims, int *b_pow, int64_t *rest) {
-    *b_pow = 0;
-    *rest = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (dims[i] == FE_DIM_B) ++*b_pow;
-        else *rest *= dims[i]; /* parameter and list shapes are bounded by FE_MAX_NUMEL at parse time */
-    }
-}
-
 static struct val reshape(struct eval *ev, struct expr *e) {
     if (e->n_args != 2) {
         eval_error(ev, e->loc, "reshape takes 2 arguments, as in reshape(e, [B, 4]); got %d", e->n_args);
@@ -531,11 +534,11 @@ static struct val reshape(struct eval *ev, struct expr *e) {
         return err_val();
     }
     struct val r = tensor_val(list->ndim, list->dims);
-    int pa, pr;
-    int64_t ca, cr;
-    count_elems(a.ndim, a.dims, &pa, &ca);
-    count_elems(r.ndim, r.dims, &pr, &cr);
-    if (pa != pr || ca != cr) {
+    struct ir_node n;
+    shape_node(&n, &r); /* the requested shape */
+    n.op = IR_RESHAPE;
+    char why[200];
+    if (rule(&n, 1, &a, &r, why, sizeof why)) {
         char sa[96], sr[96];
         eval_error(ev, e->loc, "cannot reshape %s to %s: the element counts differ", shape_of(&a, sa, sizeof sa),
                    shape_of(&r, sr, sizeof sr));
@@ -543,6 +546,8 @@ static struct val reshape(struct eval *ev, struct expr *e) {
     }
     /* Row-major, a sample's elements stay its own iff as many elements come before B in both shapes. */
     int64_t before_a = 1, before_r = 1;
+    int pa = 0;
+    for (int i = 0; i < a.ndim; i++) pa += a.dims[i] == FE_DIM_B;
     for (int i = 0; i < a.ndim && a.dims[i] != FE_DIM_B; i++) before_a *= a.dims[i];
     for (int i = 0; i < r.ndim && r.dims[i] != FE_DIM_B; i++) before_r *= r.dims[i];
     if (pa > 1 || (pa == 1 && before_a != before_r)) {
@@ -612,7 +617,7 @@ static struct val permute(struct eval *ev, struct expr *e, const struct builtin 
         if (e->n_args < 1) eval_error(ev, e->loc, "%s needs a tensor argument", f->name);
         return err_val();
     }
-    int perm[IR_MAX_DIMS];
+    int perm[IR_MAX_DIMS] = {0};
     for (int i = 0; i < a.ndim; i++) perm[i] = i;
     if (transpose && e->n_args == 1) {
         if (a.ndim != 2) {
@@ -647,9 +652,14 @@ static struct val permute(struct eval *ev, struct expr *e, const struct builtin 
             seen |= 1u << perm[i];
         }
     }
-    int64_t dims[IR_MAX_DIMS];
-    for (int i = 0; i < a.ndim; i++) dims[i] = a.dims[perm[i]];
-    struct val r = tensor_val(a.ndim, dims);
+    struct ir_node n = ir_node_blank(IR_PERMUTE);
+    memcpy(n.perm, perm, sizeof n.perm);
+    struct val r;
+    char why[200];
+    if (rule(&n, 1, &a, &r, why, sizeof why)) { /* the axes were checked above */
+        eval_error(ev, e->loc, "internal error: permute: %s", why);
+        return err_val();
+    }
     return ev->g ? built(ev, ir_permute(ev->g, a.node, perm), e->loc, r) : r;
 }
 
@@ -704,17 +714,18 @@ static struct val concat(struct eval *ev, struct expr *e) {
         return err_val();
     for (int k = 1; k < e->n_args - 1; k++) {
         struct val b = eval_expr(ev, e->args[k]);
-        if (b.kind == V_ERR) return err_val();
-        int ok = b.kind == V_TENSOR && b.ndim == r.ndim;
-        for (int i = 0; ok && i < r.ndim; i++) ok = i == axis || b.dims[i] == r.dims[i];
-        if (!ok) {
+        if (b.kind == V_ERR || (b.kind == V_TENSOR && axis < b.ndim && not_batch(ev, e, k, &b, axis, "concat")))
+            return err_val();
+        struct ir_node n = ir_node_blank(IR_CONCAT);
+        n.axis = axis;
+        struct val ops[2] = {r, b}, next;
+        char why[200];
+        if (b.kind != V_TENSOR || rule(&n, 2, ops, &next, why, sizeof why)) {
             char sa[96], sb[96];
             eval_error(ev, e->args[k]->start, "concat along axis %d needs shapes that agree on the other axes; got %s and %s",
                        axis, shape_of(&r, sa, sizeof sa), shape_of(&b, sb, sizeof sb));
             return err_val();
         }
-        struct val next = r;
-        next.dims[axis] += b.dims[axis];
         if (too_big(ev, e->loc, &next)) return err_val();
         r = ev->g ? built(ev, ir_concat(ev->g, r.node, b.node, axis), e->loc, next) : next;
         if (r.kind == V_ERR) return r;
@@ -788,29 +799,19 @@ static struct val layer(struct eval *ev, struct expr *e, const struct builtin *f
         if (n >= 4 && (int_arg(ev, e, n - 2, "stride", 1, 1 << 16, &stride) ||
                        int_arg(ev, e, n - 1, "padding", 0, 1 << 16, &padding)))
             return err_val();
-        char sx[96], sw[96];
-        if (w.dims[1] != x.dims[1]) {
-            eval_error(ev, e->loc, "conv2d needs the input's channels to match the weight's: %s and %s",
-                       shape_of(&x, sx, sizeof sx), shape_of(&w, sw, sizeof sw));
-            return err_val();
-        }
         if (has_b && b.dims[0] != w.dims[0]) {
             eval_error(ev, e->args[2]->start, "the bias of conv2d must have %lld elements, one per output channel",
                        (long long)w.dims[0]);
             return err_val();
         }
-        int64_t h = x.dims[2] + 2 * padding - w.dims[2], wd = x.dims[3] + 2 * padding - w.dims[3];
-        if (h < 0 || wd < 0) {
-            eval_error(ev, e->loc, "the kernel of %s is larger than the padded input %s", shape_of(&w, sw, sizeof sw),
-                       shape_of(&x, sx, sizeof sx));
+        struct ir_node cn = ir_node_blank(IR_CONV2D);
+        for (int d = 0; d < 4; d++) cn.start[d] = d >= 2 ? padding : 0, cn.step[d] = d >= 2 ? stride : 1;
+        struct val ops[2] = {x, w}, r;
+        char why[200];
+        if (rule(&cn, 2, ops, &r, why, sizeof why)) {
+            eval_error(ev, e->loc, "conv2d: %s", why);
             return err_val();
         }
-        if (w.dims[2] * w.dims[3] > 4096) {
-            eval_error(ev, e->args[1]->start, "conv2d kernels are limited to 4096 elements (KH * KW)");
-            return err_val();
-        }
-        int64_t dims[4] = {x.dims[0], w.dims[0], h / stride + 1, wd / stride + 1};
-        struct val r = tensor_val(4, dims);
         if (too_big(ev, e->loc, &r)) return err_val();
         return ev->g ? built(ev, ir_conv2d(ev->g, x.node, w.node, has_b ? b.node : -1, (int)stride, (int)padding),
                              e->loc, r)
@@ -1179,7 +1180,7 @@ int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *en
     ev.diag = diag;
     ev.g = g;
     char want[96], got[96];
-    fe_shape_str(want, sizeof want, m->in_ndim, m->in_dims);
+    ir_shape_str(want, sizeof want, m->in_ndim, m->in_dims);
     if (x < 0 || x >= g->n_nodes) {
         fe_error_at(m, m->arg_loc, diag, "the input node %%%d does not exist in the graph", x);
         return -1;
@@ -1188,7 +1189,7 @@ int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *en
     int ok = xn->ndim == m->in_ndim && xn->shape[0] > 0;
     for (int i = 1; ok && i < xn->ndim; i++) ok = xn->shape[i] == m->in_dims[i];
     if (!ok) {
-        fe_shape_str(got, sizeof got, xn->ndim, xn->shape);
+        ir_shape_str(got, sizeof got, xn->ndim, xn->shape);
         fe_error_at(m, m->arg_loc, diag, "the energy takes %s; the input node has shape %s", want, got);
         return -1;
     }

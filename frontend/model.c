@@ -117,7 +117,7 @@ static void print_type(const struct expr *e, FILE *out) {
         fputs(" : number\n", out);
     } else {
         char s[96];
-        fe_shape_str(s, sizeof s, e->tndim, e->tdims);
+        ir_shape_str(s, sizeof s, e->tndim, e->tdims);
         fprintf(out, " : %s\n", s);
     }
 }
@@ -132,7 +132,7 @@ static void print_expr(const struct expr *e, int indent, FILE *out) {
     case EX_CALL: fprintf(out, "call %.*s", e->len, e->text); break;
     case EX_DIMS: {
         char s[96];
-        fe_shape_str(s, sizeof s, e->ndim > 0 ? e->ndim : 0, e->dims);
+        ir_shape_str(s, sizeof s, e->ndim > 0 ? e->ndim : 0, e->dims);
         fprintf(out, "shape %s", s);
         break;
     }
@@ -148,14 +148,14 @@ void fe_print_ast(const struct fe_model *m, FILE *out) {
     fprintf(out, "model %s\n", m->filename);
     for (int i = 0; i < m->n_params; i++) {
         const struct fe_param *p = &m->params[i].p;
-        fe_shape_str(s, sizeof s, p->ndim, p->shape);
+        ir_shape_str(s, sizeof s, p->ndim, p->shape);
         fprintf(out, "  param %s %s = %s(", p->name, s, fe_init_names[p->init]);
         if (p->init == FE_INIT_NORMAL) fprintf(out, "%g", p->init_args[0]);
         if (p->init == FE_INIT_UNIFORM) fprintf(out, "%g, %g", p->init_args[0], p->init_args[1]);
         fprintf(out, ")\n");
     }
     if (m->has_energy) {
-        fe_shape_str(s, sizeof s, m->in_ndim, m->in_dims);
+        ir_shape_str(s, sizeof s, m->in_ndim, m->in_dims);
         fprintf(out, "  energy %.*s %s\n", m->arg_len, m->arg_name, s);
         for (int i = 0; i < m->n_stmts; i++) {
             const struct stmt *st = &m->stmts[i];

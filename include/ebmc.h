@@ -8,7 +8,8 @@
  *     ebmc_free(m);
  *
  * Functions report errors to the `diag` stream (file:line:col for model text) and return non-zero;
- * nothing aborts the process. */
+ * none writes to stderr unless given it as diag (the few without a diag, such as ebmc_energy and
+ * ebmc_step, return -1 for the reasons their comments give, silently); nothing aborts the process. */
 #ifndef EBMC_H
 #define EBMC_H
 
@@ -188,8 +189,9 @@ int ebmc_energy_grad(struct ebmc_model *m, const float *x, float *energy, float 
 
 /* One training step without the update, on a data batch the caller supplies (x: batch * D floats):
  * negatives from the objective's sampler (noise keyed by `step`), then the surrogate loss and its
- * gradient, readable through ebmc_param_grad. For checks of objectives against closed forms. */
-int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss);
+ * gradient, readable through ebmc_param_grad. For checks of objectives against closed forms. The loss
+ * program is compiled on first use; its errors, and a model not compiled, are reported on diag. */
+int ebmc_gradients(struct ebmc_model *m, const float *x, int64_t step, double *loss, FILE *diag);
 /* MALA acceptance rate of the chains run by ebmc_gradients so far (0 if none). */
 double ebmc_acceptance(const struct ebmc_model *m);
 
@@ -198,7 +200,7 @@ double ebmc_acceptance(const struct ebmc_model *m);
  * keyed by `step`; pcd advances its replay buffer), and ebmc_loss runs the loss program, which is the
  * same for every objective, on x and the given negatives (gradients through ebmc_param_grad). */
 int ebmc_negatives(struct ebmc_model *m, const float *x, int64_t step, float *xneg);
-int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss);
+int ebmc_loss(struct ebmc_model *m, const float *x, const float *xneg, double *loss, FILE *diag);
 /* Training step t = 1, 2, ... on the data batch x and the negatives xneg (batch * D floats each): the
  * train program computes the surrogate loss's gradients and applies Adam at step t (its bias
  * corrections) to the parameters and moments, and the model has then seen t steps (ebmc_save). Returns

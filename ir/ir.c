@@ -90,14 +90,212 @@ int ir_conv_geometry(const struct ir_node *n, const struct ir_node *a, const str
     if (w->shape[1] != cg->c || y->shape[0] != cg->n || y->shape[1] != cg->o || cg->h + 2 * cg->ph < cg->kh ||
         cg->w + 2 * cg->pw < cg->kw || cg->oh != (cg->h + 2 * cg->ph - cg->kh) / cg->sh + 1 ||
         cg->ow != (cg->w + 2 * cg->pw - cg->kw) / cg->sw + 1) {
-        snprintf(why, len, "shapes x [%lld,%lld,%lld,%lld], w [%lld,%lld,%lld,%lld], y [%lld,%lld,%lld,%lld] do not match",
-                 (long long)x->shape[0], (long long)x->shape[1], (long long)x->shape[2], (long long)x->shape[3],
-                 (long long)w->shape[0], (long long)w->shape[1], (long long)w->shape[2], (long long)w->shape[3],
-                 (long long)y->shape[0], (long long)y->shape[1], (long long)y->shape[2], (long long)y->shape[3]);
+        char sx[96], sw[96], sy[96];
+        ir_shape_str(sx, sizeof sx, x->ndim, x->shape);
+        ir_shape_str(sw, sizeof sw, w->ndim, w->shape);
+        ir_shape_str(sy, sizeof sy, y->ndim, y->shape);
+        snprintf(why, len, "shapes x %s, w %s, y %s do not match", sx, sw, sy);
         return -1;
     }
     return 0;
 }
+
+/* ---- shape rules: one per op (ir.h, ir_infer_shape) ---- */
+
+int ir_same_shape(const struct ir_node *a, const struct ir_node *b) {
+    if (a->ndim != b->ndim) return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return 0;
+    return 1;
+}
+
+void ir_shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < ndim && k < len; i++) {
+        if (shape[i] == IR_DIM_SYM) k += (size_t)snprintf(buf + k, len - k, "%sB", i ? ", " : "");
+        else k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    }
+    if (k < len) snprintf(buf + k, len - k, "]");
+}
+
+/* A node's shape as text, for messages: one buffer per argument position of a message. */
+static const char *shp(char buf[96], const struct ir_node *n) {
+    ir_shape_str(buf, 96, n->ndim, n->shape);
+    return buf;
+}
+
+/* A size as text: B for IR_DIM_SYM. */
+static const char *dim(char buf[96], int64_t d) {
+    ir_shape_str(buf, 96, 1, &d);
+    buf[strlen(buf) - 1] = 0; /* "[3]" -> "3" */
+    return buf + 1;
+}
+
+#define WHY(...) (snprintf(why, len, __VA_ARGS__), -1)
+
+/* Element count as (number of symbolic dims, product of the others). */
+static void count_elems(const struct ir_node *n, int *syms, int64_t *rest) {
+    *syms = 0, *rest = 1;
+    for (int i = 0; i < n->ndim; i++) {
+        if (n->shape[i] == IR_DIM_SYM) ++*syms;
+        else *rest *= n->shape[i];
+    }
+}
+
+/* Whether `small` elements from start, step apart, fit in `big` (written so nothing overflows). A
+ * symbolic size fits only itself, whole (start 0, step 1). */
+static int strided_fits(int64_t start, int64_t step, int64_t small, int64_t big) {
+    if (small == IR_DIM_SYM || big == IR_DIM_SYM) return small == big && start == 0 && step == 1;
+    return start >= 0 && step >= 1 && start < big && small - 1 <= (big - 1 - start) / step;
+}
+
+/* The three convs: conv2d derives y [N, O, OH, OW] from x and w; the bwd ops are given their result
+ * (the input's H and W, or the kernel's KH and KW, which the operands leave open), and ir_conv_geometry
+ * checks the three shapes against each other. */
+static int conv_rule(struct ir_node *n, const struct ir_node *a, const struct ir_node *b, char *why, size_t len) {
+    char s1[96], s2[96];
+    if (a->ndim != 4 || b->ndim != 4 || (n->op != IR_CONV2D && n->ndim != 4))
+        return WHY("needs 4-D operands [N, C, H, W] and [O, C, KH, KW]; got %s and %s", shp(s1, a), shp(s2, b));
+    for (int i = 0; i < 4; i++)
+        if (b->shape[i] == IR_DIM_SYM || (i > 0 && a->shape[i] == IR_DIM_SYM))
+            return WHY("needs fixed sizes except N; got %s and %s", shp(s1, a), shp(s2, b));
+    if (n->op == IR_CONV2D) {
+        int64_t p = n->start[2], s = n->step[2], c = a->shape[1], o = b->shape[0];
+        if (b->shape[1] != c)
+            return WHY("the input's %lld channels do not match the weight's %lld: %s and %s", (long long)c,
+                       (long long)b->shape[1], shp(s1, a), shp(s2, b));
+        if (p >= 0 && s >= 1 && p <= (1 << 20) &&
+            (a->shape[2] + 2 * p < b->shape[2] || a->shape[3] + 2 * p < b->shape[3]))
+            return WHY("the kernel of %s is larger than the input %s padded by %lld", shp(s1, b), shp(s2, a),
+                       (long long)p);
+        int64_t y[4] = {a->shape[0], o, s >= 1 ? (a->shape[2] + 2 * p - b->shape[2]) / s + 1 : 0,
+                        s >= 1 ? (a->shape[3] + 2 * p - b->shape[3]) / s + 1 : 0};
+        n->ndim = 4;
+        memcpy(n->shape, y, sizeof y);
+    }
+    struct ir_conv_geometry cg;
+    return ir_conv_geometry(n, a, b, &cg, why, len);
+}
+
+int ir_broadcast_shape(int n, const struct ir_node *const *in, int *ndim, int64_t *shape, char *why, size_t len) {
+    *ndim = 0;
+    for (int k = 0; k < n; k++)
+        if (in[k]->ndim > *ndim) *ndim = in[k]->ndim;
+    for (int i = 0; i < *ndim; i++) shape[i] = 1;
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < in[k]->ndim; i++) {
+            int64_t *d = &shape[i + *ndim - in[k]->ndim], dk = in[k]->shape[i];
+            if (dk == *d || dk == 1) continue;
+            if (*d != 1) {
+                char s[IR_MAX_INPUTS][96];
+                for (int j = 0; j < n && j < IR_MAX_INPUTS; j++) shp(s[j], in[j]);
+                return WHY("shapes %s%s%s%s%s do not broadcast", s[0], n > 2 ? ", " : " and ", s[1], n > 2 ? " and " : "",
+                           n > 2 ? s[2] : "");
+            }
+            *d = dk;
+        }
+    return 0;
+}
+
+int ir_infer_shape(struct ir_node *n, const struct ir_node *const *in, char *why, size_t len) {
+    if ((unsigned)n->op >= IR_OP_COUNT) return WHY("unknown op %d", (int)n->op);
+    const struct ir_node *a = ir_op_arity(n->op) > 0 ? in[0] : NULL, *b = ir_op_arity(n->op) > 1 ? in[1] : NULL;
+    char s1[96], s2[96], s3[96];
+    switch (n->op) {
+    case IR_BROADCAST: /* given */
+        if (a->ndim != n->ndim) return WHY("keeps the rank; got %s to %s", shp(s1, a), shp(s2, n));
+        for (int i = 0; i < n->ndim; i++)
+            if (a->shape[i] != 1 && a->shape[i] != n->shape[i])
+                return WHY("cannot broadcast dimension %d of %s to %s", i, shp(s1, a), shp(s2, n));
+        return 0;
+    case IR_RESHAPE: { /* given */
+        int sa, sn;
+        int64_t ra, rn;
+        count_elems(a, &sa, &ra);
+        count_elems(n, &sn, &rn);
+        if (sa != sn || ra != rn) return WHY("cannot reshape %s to %s: the element counts differ", shp(s1, a), shp(s2, n));
+        return 0;
+    }
+    case IR_PERMUTE: {
+        unsigned seen = 0;
+        int64_t shape[IR_MAX_DIMS];
+        for (int i = 0; i < a->ndim; i++) {
+            if (n->perm[i] < 0 || n->perm[i] >= a->ndim || (seen >> n->perm[i] & 1))
+                return WHY("perm is not a permutation of the %d axes", a->ndim);
+            seen |= 1u << n->perm[i];
+            shape[i] = a->shape[n->perm[i]];
+        }
+        n->ndim = a->ndim;
+        memcpy(n->shape, shape, sizeof shape);
+        return 0;
+    }
+    case IR_SLICE: /* given; `big` is the operand of a slice and the result of a pad */
+    case IR_PAD: {
+        if (a->ndim != n->ndim) return WHY("keeps the rank; got %s to %s", shp(s1, a), shp(s2, n));
+        const struct ir_node *big = n->op == IR_SLICE ? a : n, *small = n->op == IR_SLICE ? n : a;
+        for (int i = 0; i < n->ndim; i++)
+            if (!strided_fits(n->start[i], n->step[i], small->shape[i], big->shape[i]))
+                return WHY("axis %d: start %lld, step %lld and %s elements do not fit in %s", i, (long long)n->start[i],
+                           (long long)n->step[i], dim(s1, small->shape[i]), dim(s2, big->shape[i]));
+        return 0;
+    }
+    case IR_CONCAT: {
+        int ax = n->axis;
+        if (a->ndim != b->ndim || ax < 0 || ax >= a->ndim)
+            return WHY("axis %d does not fit %s and %s", ax, shp(s1, a), shp(s2, b));
+        for (int i = 0; i < a->ndim; i++)
+            if (i != ax && a->shape[i] != b->shape[i])
+                return WHY("dimension %d differs: %s and %s", i, shp(s1, a), shp(s2, b));
+        if (a->shape[ax] == IR_DIM_SYM || b->shape[ax] == IR_DIM_SYM)
+            return WHY("cannot concat along the symbolic size B: %s and %s", shp(s1, a), shp(s2, b));
+        n->ndim = a->ndim;
+        memcpy(n->shape, a->shape, sizeof n->shape);
+        n->shape[ax] += b->shape[ax];
+        return 0;
+    }
+    case IR_MATMUL: {
+        int nd = a->ndim, ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
+        if ((nd != 2 && nd != 3) || b->ndim != nd)
+            return WHY("takes two 2-D or two 3-D operands; got rank %d and %d", a->ndim, b->ndim);
+        if (nd == 3 && a->shape[0] != b->shape[0]) return WHY("batch sizes differ: %s and %s", shp(s1, a), shp(s2, b));
+        const int64_t *as = a->shape + nd - 2, *bs = b->shape + nd - 2; /* the matrices */
+        if (as[!ta] != bs[tb])
+            return WHY("inner dimensions differ: %s%s x %s%s", shp(s1, a), ta ? "^T" : "", shp(s2, b), tb ? "^T" : "");
+        n->ndim = nd;
+        n->shape[0] = a->shape[0];
+        n->shape[nd - 2] = as[ta];
+        n->shape[nd - 1] = bs[!tb];
+        return 0;
+    }
+    case IR_CONV2D:
+    case IR_CONV2D_BWD_DATA:
+    case IR_CONV2D_BWD_WEIGHT: return conv_rule(n, a, b, why, len);
+    default: break;
+    }
+    switch (ir_op_kind(n->op)) {
+    case IR_K_LEAF: return 0; /* given */
+    case IR_K_REDUCTION:
+        if (n->axes >> a->ndim) return WHY("reduces over an axis that %s does not have", shp(s1, a));
+        n->ndim = a->ndim;
+        for (int i = 0; i < a->ndim; i++) n->shape[i] = n->axes >> i & 1 ? 1 : a->shape[i];
+        return 0;
+    case IR_K_UNARY:
+    case IR_K_BINARY:
+    case IR_K_TERNARY:
+    case IR_K_ALIAS: /* stop_grad; reshape is above */
+        for (int k = 1; k < ir_op_arity(n->op); k++)
+            if (!ir_same_shape(in[0], in[k])) {
+                if (k == 2 || ir_op_arity(n->op) == 3)
+                    return WHY("needs equal shapes; got %s, %s and %s", shp(s1, a), shp(s2, b), shp(s3, in[2]));
+                return WHY("needs equal shapes; got %s and %s", shp(s1, a), shp(s2, b));
+            }
+        n->ndim = a->ndim;
+        memcpy(n->shape, a->shape, sizeof n->shape);
+        return 0;
+    default: return WHY("has no shape rule"); /* a movement or contraction op without a case above */
+    }
+}
+#undef WHY
 
 void ir_node_canonicalize(struct ir_node *n) {
     unsigned a = ir_op_attrs(n->op);
@@ -265,13 +463,18 @@ static int check_id(struct ir_graph *g, int id) {
     return 0;
 }
 
-static struct ir_node blank(enum ir_op op, int ndim, const int64_t *shape) {
+struct ir_node ir_node_blank(enum ir_op op) {
     struct ir_node n;
     memset(&n, 0, sizeof n);
     n.op = op;
+    for (int i = 0; i < IR_MAX_INPUTS; i++) n.in[i] = -1;
+    return n;
+}
+
+static struct ir_node blank(enum ir_op op, int ndim, const int64_t *shape) {
+    struct ir_node n = ir_node_blank(op);
     n.ndim = ndim;
     for (int i = 0; i < ndim; i++) n.shape[i] = shape[i];
-    for (int i = 0; i < IR_MAX_INPUTS; i++) n.in[i] = -1;
     return n;
 }
 
@@ -302,97 +505,65 @@ int ir_const(struct ir_graph *g, double value, int ndim, const int64_t *shape) {
     return intern(g, &n);
 }
 
+/* Applies n's shape rule to its operands (which check_id has vetted), with the op's name in a failure. */
+static int rule(struct ir_graph *g, struct ir_node *n) {
+    const struct ir_node *in[IR_MAX_INPUTS];
+    for (int k = 0; k < ir_op_arity(n->op); k++) in[k] = &g->nodes[n->in[k]];
+    char why[200];
+    if (ir_infer_shape(n, in, why, sizeof why)) return ir_graph_fail(g, "%s: %s", ir_op_name(n->op), why);
+    return 0;
+}
+
+/* A node of op on operands a, b, c (-1: none), shaped by its rule. */
+static struct ir_node operands(enum ir_op op, int a, int b, int c) {
+    struct ir_node n = blank(op, 0, NULL);
+    n.in[0] = a, n.in[1] = b, n.in[2] = c;
+    return n;
+}
+
+static int build(struct ir_graph *g, struct ir_node *n) { return rule(g, n) ? -1 : intern(g, n); }
+
 int ir_unary_attr(struct ir_graph *g, enum ir_op op, int a, double attr) {
     if (check_id(g, a)) return -1;
     if (!ir_op_is_unary_elementwise(op) && op != IR_STOP_GRAD)
         return ir_graph_fail(g, "'%s' is not a unary elementwise op", ir_op_name(op));
-    const struct ir_node *x = &g->nodes[a];
-    struct ir_node n = blank(op, x->ndim, x->shape);
-    n.in[0] = a;
+    struct ir_node n = operands(op, a, -1, -1);
     if (ir_op_has_value(op)) n.value = attr;
-    return intern(g, &n);
+    return build(g, &n);
 }
 
 int ir_unary(struct ir_graph *g, enum ir_op op, int a) { return ir_unary_attr(g, op, a, ir_op_default_attr(op)); }
 
 int ir_stop_grad(struct ir_graph *g, int a) { return ir_unary(g, IR_STOP_GRAD, a); }
 
-int ir_same_shape(const struct ir_node *a, const struct ir_node *b) {
-    if (a->ndim != b->ndim) return 0;
-    for (int i = 0; i < a->ndim; i++)
-        if (a->shape[i] != b->shape[i]) return 0;
-    return 1;
-}
-
-void ir_shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
-    size_t k = (size_t)snprintf(buf, len, "[");
-    for (int i = 0; i < ndim && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (k < len) snprintf(buf + k, len - k, "]");
-}
-
 int ir_binary(struct ir_graph *g, enum ir_op op, int a, int b) {
     if (check_id(g, a) || check_id(g, b)) return -1;
     if (!ir_op_is_binary_elementwise(op)) return ir_graph_fail(g, "'%s' is not a binary elementwise op", ir_op_name(op));
-    const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
-    if (!ir_same_shape(x, y)) {
-        char sa[96], sb[96];
-        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
-        ir_shape_str(sb, sizeof sb, y->ndim, y->shape);
-        return ir_graph_fail(g, "%s needs equal shapes, got %s and %s", ir_op_name(op), sa, sb);
-    }
-    struct ir_node n = blank(op, x->ndim, x->shape);
-    n.in[0] = a;
-    n.in[1] = b;
-    return intern(g, &n);
+    struct ir_node n = operands(op, a, b, -1);
+    return build(g, &n);
 }
 
 int ir_where(struct ir_graph *g, int cond, int a, int b) {
     if (check_id(g, cond) || check_id(g, a) || check_id(g, b)) return -1;
-    const struct ir_node *c = &g->nodes[cond], *x = &g->nodes[a], *y = &g->nodes[b];
-    if (!ir_same_shape(c, x) || !ir_same_shape(c, y)) {
-        char sc[96], sa[96], sb[96];
-        ir_shape_str(sc, sizeof sc, c->ndim, c->shape);
-        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
-        ir_shape_str(sb, sizeof sb, y->ndim, y->shape);
-        return ir_graph_fail(g, "where needs equal shapes, got %s, %s and %s", sc, sa, sb);
-    }
-    struct ir_node n = blank(IR_WHERE, x->ndim, x->shape);
-    n.in[0] = cond;
-    n.in[1] = a;
-    n.in[2] = b;
-    return intern(g, &n);
+    struct ir_node n = operands(IR_WHERE, cond, a, b);
+    return build(g, &n);
 }
 
 int ir_broadcast(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     if (check_id(g, a) || check_shape(g, ndim, shape)) return -1;
-    const struct ir_node *x = &g->nodes[a];
-    if (x->ndim != ndim) return ir_graph_fail(g, "broadcast keeps the rank: %d != %d", x->ndim, ndim);
-    int trivial = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (x->shape[i] != 1 && x->shape[i] != shape[i])
-            return ir_graph_fail(g, "cannot broadcast dimension %d of size %lld to %lld", i, (long long)x->shape[i],
-                        (long long)shape[i]);
-        trivial &= x->shape[i] == shape[i];
-    }
-    if (trivial) return a;
     struct ir_node n = blank(IR_BROADCAST, ndim, shape);
     n.in[0] = a;
-    return intern(g, &n);
+    if (rule(g, &n)) return -1;
+    return ir_same_shape(&g->nodes[a], &n) ? a : intern(g, &n);
 }
 
 int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     if (check_id(g, a) || check_shape(g, ndim, shape)) return -1;
-    const struct ir_node *x = &g->nodes[a];
     struct ir_node n = blank(IR_RESHAPE, ndim, shape);
-    if (ir_node_numel(x) != ir_node_numel(&n)) {
-        char sa[96], sb[96];
-        ir_shape_str(sa, sizeof sa, x->ndim, x->shape);
-        ir_shape_str(sb, sizeof sb, ndim, shape);
-        return ir_graph_fail(g, "cannot reshape %s to %s: element counts differ", sa, sb);
-    }
-    if (ir_same_shape(x, &n)) return a;
-    if (x->op == IR_RESHAPE) a = x->in[0]; /* reshape of reshape is one reshape */
+    n.in[0] = a;
+    if (rule(g, &n)) return -1;
+    if (ir_same_shape(&g->nodes[a], &n)) return a;
+    if (g->nodes[a].op == IR_RESHAPE) a = g->nodes[a].in[0]; /* reshape of reshape is one reshape */
     if (ir_same_shape(&g->nodes[a], &n)) return a;
     n.in[0] = a;
     return intern(g, &n);
@@ -400,15 +571,10 @@ int ir_reshape(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
 
 static int reduce(struct ir_graph *g, enum ir_op op, int a, unsigned axes) {
     if (check_id(g, a)) return -1;
-    const struct ir_node *x = &g->nodes[a];
-    if (axes >> x->ndim) return ir_graph_fail(g, "%s over an axis the operand (rank %d) does not have", ir_op_name(op), x->ndim);
-    struct ir_node n = blank(op, x->ndim, x->shape);
-    for (int i = 0; i < x->ndim; i++)
-        if (axes >> i & 1) n.shape[i] = 1;
-    if (axes == 0) return a;
+    struct ir_node n = operands(op, a, -1, -1);
     n.axes = axes;
-    n.in[0] = a;
-    return intern(g, &n);
+    if (rule(g, &n)) return -1;
+    return axes == 0 ? a : intern(g, &n);
 }
 
 int ir_sum(struct ir_graph *g, int a, unsigned axes) { return reduce(g, IR_SUM, a, axes); }
@@ -437,26 +603,9 @@ int ir_logsumexp(struct ir_graph *g, int a, unsigned axes) {
 
 int ir_matmul(struct ir_graph *g, int a, int b, unsigned flags) {
     if (check_id(g, a) || check_id(g, b)) return -1;
-    const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
-    int nd = x->ndim;
-    if ((nd != 2 && nd != 3) || y->ndim != nd)
-        return ir_graph_fail(g, "matmul takes two 2-D or two 3-D operands, got rank %d and %d", x->ndim, y->ndim);
-    if (nd == 3 && x->shape[0] != y->shape[0])
-        return ir_graph_fail(g, "matmul batch sizes differ: %lld and %lld", (long long)x->shape[0], (long long)y->shape[0]);
-    const int64_t *xs = x->shape + nd - 2, *ys = y->shape + nd - 2; /* the matrices */
-    int64_t m = flags & IR_TRANS_A ? xs[1] : xs[0];
-    int64_t ka = flags & IR_TRANS_A ? xs[0] : xs[1];
-    int64_t kb = flags & IR_TRANS_B ? ys[1] : ys[0];
-    int64_t nn = flags & IR_TRANS_B ? ys[0] : ys[1];
-    if (ka != kb)
-        return ir_graph_fail(g, "matmul inner dimensions differ: [%lld, %lld] x [%lld, %lld]", (long long)m, (long long)ka,
-                    (long long)kb, (long long)nn);
-    int64_t shape[3] = {x->shape[0], m, nn};
-    struct ir_node n = blank(IR_MATMUL, nd, shape + 3 - nd);
-    n.in[0] = a;
-    n.in[1] = b;
+    struct ir_node n = operands(IR_MATMUL, a, b, -1);
     n.flags = flags & (IR_TRANS_A | IR_TRANS_B);
-    return intern(g, &n);
+    return build(g, &n);
 }
 
 int ir_broadcast_to(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
@@ -468,75 +617,31 @@ int ir_broadcast_to(struct ir_graph *g, int a, int ndim, const int64_t *shape) {
     return ir_broadcast(g, ir_reshape(g, a, ndim, padded), ndim, shape);
 }
 
-/* The numpy broadcast of the n operands' shapes into ndim/shape. Returns 0, or -1 with a message. */
-static int broadcast_shapes(struct ir_graph *g, int n, const int *ids, int *ndim, int64_t *shape) {
-    *ndim = 0;
-    for (int k = 0; k < n; k++)
-        if (g->nodes[ids[k]].ndim > *ndim) *ndim = g->nodes[ids[k]].ndim;
-    for (int i = 0; i < *ndim; i++) shape[i] = 1;
-    for (int k = 0; k < n; k++) {
-        const struct ir_node *x = &g->nodes[ids[k]];
-        for (int i = 0; i < x->ndim; i++) {
-            int64_t *d = &shape[i + *ndim - x->ndim];
-            if (x->shape[i] == *d || x->shape[i] == 1) continue;
-            if (*d != 1) {
-                char buf[IR_MAX_INPUTS][96];
-                for (int j = 0; j < n; j++) ir_shape_str(buf[j], sizeof buf[j], g->nodes[ids[j]].ndim, g->nodes[ids[j]].shape);
-                return ir_graph_fail(g, "shapes %s%s%s%s%s do not broadcast", buf[0], n > 2 ? ", " : " and ", buf[1],
-                            n > 2 ? " and " : "", n > 2 ? buf[2] : "");
-            }
-            *d = x->shape[i];
-        }
-    }
-    return 0;
-}
-
 /* ---- movement ---- */
 
 int ir_permute(struct ir_graph *g, int a, const int *perm) {
     if (check_id(g, a)) return -1;
-    const struct ir_node *x = &g->nodes[a];
-    struct ir_node n = blank(IR_PERMUTE, x->ndim, x->shape);
-    unsigned seen = 0;
+    struct ir_node n = operands(IR_PERMUTE, a, -1, -1);
     int identity = 1;
-    for (int i = 0; i < x->ndim; i++) {
-        if (perm[i] < 0 || perm[i] >= x->ndim || (seen >> perm[i] & 1))
-            return ir_graph_fail(g, "permute: not a permutation of the %d axes", x->ndim);
-        seen |= 1u << perm[i];
-        n.perm[i] = perm[i];
-        n.shape[i] = x->shape[perm[i]];
-        identity &= perm[i] == i;
-    }
-    if (identity) return a;
-    n.in[0] = a;
-    return intern(g, &n);
+    for (int i = 0; i < g->nodes[a].ndim; i++) identity &= (n.perm[i] = perm[i]) == i;
+    if (rule(g, &n)) return -1;
+    return identity ? a : intern(g, &n);
 }
 
-/* Whether `small` elements from start, step apart, fit in `big` (written so nothing overflows). */
-static int strided_fits(int64_t start, int64_t step, int64_t small, int64_t big) {
-    return start >= 0 && step >= 1 && start < big && small - 1 <= (big - 1 - start) / step;
-}
-
-/* Slice and pad share their attributes; `big` is the operand of a slice and the result of a pad. */
+/* Slice and pad share their attributes and take their result's shape as given. */
 static int strided(struct ir_graph *g, enum ir_op op, int a, const int64_t *start, const int64_t *step,
                    const int64_t *shape) {
     if (check_id(g, a)) return -1;
-    const struct ir_node *x = &g->nodes[a];
-    if (check_shape(g, x->ndim, shape)) return -1;
-    struct ir_node n = blank(op, x->ndim, shape);
-    const int64_t *big = op == IR_SLICE ? x->shape : shape, *small = op == IR_SLICE ? shape : x->shape;
-    int identity = 1;
-    for (int i = 0; i < x->ndim; i++) {
-        if (!strided_fits(start[i], step[i], small[i], big[i]))
-            return ir_graph_fail(g, "%s: axis %d: start %lld, step %lld and %lld elements do not fit in %lld", ir_op_name(op), i,
-                        (long long)start[i], (long long)step[i], (long long)small[i], (long long)big[i]);
-        n.start[i] = start[i];
-        n.step[i] = step[i];
-        identity &= small[i] == big[i] && start[i] == 0 && (step[i] == 1 || small[i] == 1);
-    }
-    if (identity) return a;
+    int nd = g->nodes[a].ndim;
+    if (check_shape(g, nd, shape)) return -1;
+    struct ir_node n = blank(op, nd, shape);
     n.in[0] = a;
-    return intern(g, &n);
+    memcpy(n.start, start, sizeof *start * (size_t)nd);
+    memcpy(n.step, step, sizeof *step * (size_t)nd);
+    if (rule(g, &n)) return -1;
+    int identity = 1;
+    for (int i = 0; i < nd; i++) identity &= start[i] == 0 && (step[i] == 1 || shape[i] == 1);
+    return identity && ir_same_shape(&g->nodes[a], &n) ? a : intern(g, &n);
 }
 
 int ir_slice(struct ir_graph *g, int a, const int64_t *start, const int64_t *step, const int64_t *shape) {
@@ -549,16 +654,9 @@ int ir_pad(struct ir_graph *g, int a, const int64_t *start, const int64_t *step,
 
 int ir_concat(struct ir_graph *g, int a, int b, int axis) {
     if (check_id(g, a) || check_id(g, b)) return -1;
-    const struct ir_node *x = &g->nodes[a], *y = &g->nodes[b];
-    if (axis < 0 || axis >= x->ndim || x->ndim != y->ndim) return ir_graph_fail(g, "concat: bad axis %d or ranks differ", axis);
-    struct ir_node n = blank(IR_CONCAT, x->ndim, x->shape);
-    for (int i = 0; i < x->ndim; i++)
-        if (i != axis && x->shape[i] != y->shape[i]) return ir_graph_fail(g, "concat: dimension %d differs", i);
-    n.shape[axis] += y->shape[axis];
+    struct ir_node n = operands(IR_CONCAT, a, b, -1);
     n.axis = axis;
-    n.in[0] = a;
-    n.in[1] = b;
-    return intern(g, &n);
+    return build(g, &n);
 }
 
 int ir_slice_axis(struct ir_graph *g, int a, int axis, int64_t start, int64_t stop, int64_t step) {
@@ -586,26 +684,30 @@ int ir_pad_axis(struct ir_graph *g, int a, int axis, int64_t before, int64_t aft
     return ir_pad(g, a, st, sp, shape);
 }
 
-int ir_binary_bcast(struct ir_graph *g, enum ir_op op, int a, int b) {
-    if (check_id(g, a) || check_id(g, b)) return -1;
-    int ids[2] = {a, b}, nd;
+/* The numpy broadcast of the n operands (ids) to one shape, each operand reshaped and broadcast to it. */
+static int broadcast_all(struct ir_graph *g, int n, int *ids) {
+    const struct ir_node *in[IR_MAX_INPUTS];
+    for (int k = 0; k < n; k++) {
+        if (check_id(g, ids[k])) return -1;
+        in[k] = &g->nodes[ids[k]];
+    }
+    int nd;
     int64_t out[IR_MAX_DIMS];
-    if (broadcast_shapes(g, 2, ids, &nd, out)) return -1;
-    a = ir_broadcast_to(g, a, nd, out);
-    if (a < 0) return -1;
-    b = ir_broadcast_to(g, b, nd, out);
-    if (b < 0) return -1;
-    return ir_binary(g, op, a, b);
+    char why[200];
+    if (ir_broadcast_shape(n, in, &nd, out, why, sizeof why)) return ir_graph_fail(g, "%s", why);
+    for (int k = 0; k < n; k++)
+        if ((ids[k] = ir_broadcast_to(g, ids[k], nd, out)) < 0) return -1;
+    return 0;
+}
+
+int ir_binary_bcast(struct ir_graph *g, enum ir_op op, int a, int b) {
+    int ids[2] = {a, b};
+    return broadcast_all(g, 2, ids) ? -1 : ir_binary(g, op, ids[0], ids[1]);
 }
 
 int ir_where_bcast(struct ir_graph *g, int cond, int a, int b) {
-    if (check_id(g, cond) || check_id(g, a) || check_id(g, b)) return -1;
-    int ids[3] = {cond, a, b}, nd;
-    int64_t out[IR_MAX_DIMS];
-    if (broadcast_shapes(g, 3, ids, &nd, out)) return -1;
-    for (int k = 0; k < 3; k++)
-        if ((ids[k] = ir_broadcast_to(g, ids[k], nd, out)) < 0) return -1;
-    return ir_where(g, ids[0], ids[1], ids[2]);
+    int ids[3] = {cond, a, b};
+    return broadcast_all(g, 3, ids) ? -1 : ir_where(g, ids[0], ids[1], ids[2]);
 }
 
 int ir_const_like(struct ir_graph *g, double value, int like) {
@@ -682,92 +784,30 @@ int ir_graph_find_arg(const struct ir_graph *g, const char *name) {
     return -1;
 }
 
-/* ---- verifier: rebuild each node's expected shape from its inputs ---- */
+/* ---- verifier: each node's shape rule, and a comparison ---- */
 
 /* Checks node n as if it had id `id` in g (its operands must be earlier nodes of g). Returns 0, or -1
  * with a message (without the node's id) in err. Shared by ir_verify and ir_node_add. */
 static int check_node(const struct ir_graph *g, int id, const struct ir_node *n, char *err, size_t errlen) {
-#define BAD(...)                                                                                   \
-    do {                                                                                           \
-        snprintf(err, errlen, __VA_ARGS__);                                                        \
-        return -1;                                                                                 \
-    } while (0)
-    if ((unsigned)n->op >= IR_OP_COUNT) BAD("unknown op %d", (int)n->op);
-    if (n->ndim < 0 || n->ndim > IR_MAX_DIMS) BAD("bad rank %d", n->ndim);
+    if ((unsigned)n->op >= IR_OP_COUNT) return snprintf(err, errlen, "unknown op %d", (int)n->op), -1;
+    if (n->ndim < 0 || n->ndim > IR_MAX_DIMS) return snprintf(err, errlen, "bad rank %d", n->ndim), -1;
     for (int i = 0; i < n->ndim; i++)
-        if (n->shape[i] <= 0) BAD("dimension %d is %lld", i, (long long)n->shape[i]);
-    for (int i = 0; i < ir_op_arity(n->op); i++)
-        if (n->in[i] < 0 || n->in[i] >= id) BAD("operand %d (%%%d) is not an earlier node", i, n->in[i]);
-    const struct ir_node *a = ir_op_arity(n->op) > 0 ? &g->nodes[n->in[0]] : NULL;
-    const struct ir_node *b = ir_op_arity(n->op) > 1 ? &g->nodes[n->in[1]] : NULL;
-    switch (n->op) {
-    case IR_INPUT:
-    case IR_PARAM:
-        if (!n->name[0]) BAD("unnamed argument");
-        break;
-    case IR_CONST: break;
-    case IR_BROADCAST:
-        if (a->ndim != n->ndim) BAD("rank changes");
-        for (int i = 0; i < n->ndim; i++)
-            if (a->shape[i] != 1 && a->shape[i] != n->shape[i]) BAD("dimension %d cannot broadcast", i);
-        break;
-    case IR_SUM:
-    case IR_MAX:
-        if (a->ndim != n->ndim || (n->axes >> n->ndim)) BAD("axes do not fit the operand");
-        for (int i = 0; i < n->ndim; i++)
-            if (n->shape[i] != ((n->axes >> i & 1) ? 1 : a->shape[i])) BAD("dimension %d is wrong", i);
-        break;
-    case IR_RESHAPE:
-        if (ir_node_numel(a) != ir_node_numel(n)) BAD("element count changes");
-        break;
-    case IR_PERMUTE: {
-        unsigned seen = 0;
-        if (a->ndim != n->ndim) BAD("rank changes");
-        for (int i = 0; i < n->ndim; i++) {
-            if (n->perm[i] < 0 || n->perm[i] >= n->ndim || (seen >> n->perm[i] & 1)) BAD("perm is not a permutation");
-            seen |= 1u << n->perm[i];
-            if (n->shape[i] != a->shape[n->perm[i]]) BAD("dimension %d is wrong", i);
-        }
-        break;
+        if (n->shape[i] <= 0) return snprintf(err, errlen, "dimension %d is %lld", i, (long long)n->shape[i]), -1;
+    if ((ir_op_attrs(n->op) & IR_A_NAME) && !n->name[0]) return snprintf(err, errlen, "unnamed argument"), -1;
+    const struct ir_node *in[IR_MAX_INPUTS];
+    for (int k = 0; k < ir_op_arity(n->op); k++) {
+        if (n->in[k] < 0 || n->in[k] >= id)
+            return snprintf(err, errlen, "operand %d (%%%d) is not an earlier node", k, n->in[k]), -1;
+        in[k] = &g->nodes[n->in[k]];
     }
-    case IR_SLICE:
-    case IR_PAD: {
-        if (a->ndim != n->ndim) BAD("rank changes");
-        const struct ir_node *big = n->op == IR_SLICE ? a : n, *small = n->op == IR_SLICE ? n : a;
-        for (int i = 0; i < n->ndim; i++)
-            if (!strided_fits(n->start[i], n->step[i], small->shape[i], big->shape[i]))
-                BAD("axis %d: start %lld, step %lld and %lld elements do not fit in %lld", i, (long long)n->start[i],
-                    (long long)n->step[i], (long long)small->shape[i], (long long)big->shape[i]);
-        break;
-    }
-    case IR_CONCAT:
-        if (a->ndim != n->ndim || b->ndim != n->ndim || n->axis < 0 || n->axis >= n->ndim) BAD("bad axis or ranks");
-        for (int i = 0; i < n->ndim; i++)
-            if (n->shape[i] != (i == n->axis ? a->shape[i] + b->shape[i] : a->shape[i]) ||
-                (i != n->axis && b->shape[i] != a->shape[i]))
-                BAD("dimension %d is wrong", i);
-        break;
-    case IR_CONV2D:
-    case IR_CONV2D_BWD_DATA:
-    case IR_CONV2D_BWD_WEIGHT: {
-        struct ir_conv_geometry cg;
-        if (ir_conv_geometry(n, a, b, &cg, err, errlen)) return -1;
-        break;
-    }
-    case IR_MATMUL: {
-        int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0, tb = (n->flags & IR_TRANS_B) != 0;
-        if ((nd != 2 && nd != 3) || a->ndim != nd || b->ndim != nd) BAD("operands and result must be all 2-D or all 3-D");
-        if (nd == 3 && (a->shape[0] != n->shape[0] || b->shape[0] != n->shape[0])) BAD("batch sizes differ");
-        const int64_t *as = a->shape + nd - 2, *bs = b->shape + nd - 2, *cs = n->shape + nd - 2;
-        if (as[ta] != cs[0] || bs[!tb] != cs[1] || as[!ta] != bs[tb]) BAD("shapes do not multiply");
-        break;
-    }
-    default: /* elementwise: every operand has the result's shape */
-        for (int i = 0; i < ir_op_arity(n->op); i++)
-            if (!ir_same_shape(&g->nodes[n->in[i]], n)) BAD("elementwise shapes differ");
+    struct ir_node want = *n;
+    if (ir_infer_shape(&want, in, err, errlen)) return -1;
+    if (!ir_same_shape(&want, n)) {
+        char s[96];
+        ir_shape_str(s, sizeof s, want.ndim, want.shape);
+        return snprintf(err, errlen, "the result should have shape %s", s), -1;
     }
     return 0;
-#undef BAD
 }
 
 int ir_verify(const struct ir_graph *g, char *err, size_t errlen) {
@@ -808,9 +848,9 @@ int ir_node_add(struct ir_graph *g, const struct ir_node *src) {
 /* ---- printer ---- */
 
 void ir_print_shape(FILE *out, int ndim, const int64_t *shape) {
-    fputc('[', out);
-    for (int i = 0; i < ndim; i++) fprintf(out, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    fputc(']', out);
+    char buf[96];
+    ir_shape_str(buf, sizeof buf, ndim, shape);
+    fputs(buf, out);
 }
 
 /* Names are quoted; '"', '\\' and bytes outside printable ASCII are escaped so that ir_parse reads the

@@ -6,8 +6,9 @@
  * subexpression elimination for free. Shapes are static; the element type is f32 everywhere (the
  * reference interpreter evaluates the same graph in double).
  *
- * Builders check their operands and return a node id >= 0, or -1 with a message in ir_graph_error();
- * the frontend checks shapes itself first, so that users see file:line:col rather than this message.
+ * Builders check their operands with the op's shape rule (ir_infer_shape) and return a node id >= 0, or
+ * -1 with a message in ir_graph_error(); the frontend applies the same rules to its symbolic shapes first,
+ * so that users see file:line:col rather than this message.
  */
 #ifndef EBMC_IR_H
 #define EBMC_IR_H
@@ -73,6 +74,7 @@ enum ir_cost { IR_C_FREE, IR_C_CHEAP, IR_C_TRANSC };
     X(IR_NEG, "neg", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_CHEAP, IR_P_NONE, NULL, 0)                          \
     X(IR_EXP, "exp", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                         \
     X(IR_LOG, "log", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                         \
+    X(IR_LOG1P, "log1p", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0) /* log(1 + x) */    \
     X(IR_TANH, "tanh", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                       \
     X(IR_SIGMOID, "sigmoid", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0)                 \
     X(IR_SILU, "silu", IR_K_UNARY, 1, IR_A_NONE, IR_G_ALL, IR_C_TRANSC, IR_P_NONE, NULL, 0) /* x sigmoid(x) */    \
@@ -220,7 +222,7 @@ int64_t ir_node_numel(const struct ir_node *n);
 static inline const struct ir_node *ir_node_at(const struct ir_graph *g, int id) { return &g->nodes[id]; }
 /* Same rank and dims. */
 int ir_same_shape(const struct ir_node *a, const struct ir_node *b);
-/* "[2, 3]" into buf (truncated to len); ir_print_shape writes the same to a FILE. */
+/* "[2, 3]" into buf (truncated to len; IR_DIM_SYM prints as B); ir_print_shape writes the same to a FILE. */
 void ir_shape_str(char *buf, size_t len, int ndim, const int64_t *shape);
 /* The node an alias chain (reshape, stop_grad: same elements, same order) starts from; id if none. */
 int ir_resolve_alias(const struct ir_graph *g, int id);
@@ -305,6 +307,26 @@ double ir_scalar_where(double cond, double a, double b);
 /* gelu's tanh form: x/2 (1 + tanh(u)) = x sigmoid(2u), u = IR_GELU_K (x + IR_GELU_C x^3) */
 #define IR_GELU_K 0.7978845608028654 /* sqrt(2 / pi) */
 #define IR_GELU_C 0.044715
+
+/* ---- shape rules (ir.c, "shape rules"): one per op, used by the builders, the verifier and the frontend ----
+ *
+ * ir_infer_shape applies n's op rule to the operands' shapes (in[k], k < the op's arity; only their ndim
+ * and shape are read) and n's attributes. Ops whose result shape is part of what the node says (leaves,
+ * broadcast, reshape, slice, pad, conv2d_bwd_data, conv2d_bwd_weight) read it from n and check it
+ * against the operands; for every other op the rule writes n->ndim and n->shape. Returns 0, or -1 with
+ * the reason in why, phrased to follow the op's name ("needs equal shapes; got [2] and [3]").
+ *
+ * A dimension may be IR_DIM_SYM, one unknown size (the frontend's batch B, printed "B" by ir_shape_str):
+ * it equals only itself, a 1 broadcasts to it, and a rule that would compute with it (concat along it,
+ * a strided slice or pad of it, a conv's C, H or W) refuses it. Graphs never hold it: builders and the
+ * verifier need positive sizes. The verifier is this rule and a comparison (ir_verify). */
+#define IR_DIM_SYM (-1)
+int ir_infer_shape(struct ir_node *n, const struct ir_node *const *in, char *why, size_t len);
+/* A node of op with every field zero and no operands (in[] = -1): to be filled in for ir_infer_shape
+ * or ir_node_add. */
+struct ir_node ir_node_blank(enum ir_op op);
+/* numpy broadcasting of n shapes (right-aligned, size-1 dims stretch) into ndim/shape, or -1 with why. */
+int ir_broadcast_shape(int n, const struct ir_node *const *in, int *ndim, int64_t *shape, char *why, size_t len);
 
 /* Checks every node's shape against its op and inputs. Returns 0, or -1 with a message in err. */
 int ir_verify(const struct ir_graph *g, char *err, size_t errlen);

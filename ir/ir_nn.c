@@ -21,40 +21,32 @@ static int reshape4(struct ir_graph *g, int a, int ndim, int64_t d0, int64_t d1,
 int ir_batch_matmul(struct ir_graph *g, int a, int b) {
     const struct ir_node *an = node(g, a), *bn = node(g, b);
     if (!an || !bn) return ir_graph_fail(g, "batch_matmul: operand does not exist");
-    int64_t nb = an->shape[0], m = an->shape[1], k = an->shape[2], n = bn->shape[bn->ndim - 1];
-    if (an->ndim != 3 || (bn->ndim != 2 && bn->ndim != 3) || bn->shape[bn->ndim - 2] != k ||
-        (bn->ndim == 3 && bn->shape[0] != nb))
+    if (an->ndim != 3 || (bn->ndim != 2 && bn->ndim != 3))
         return ir_graph_fail(g, "batch_matmul: needs [b, M, K] x [b, K, N] or [b, M, K] x [K, N]");
-    if (bn->ndim == 3) return ir_matmul(g, a, b, 0);
+    if (bn->ndim == 3) return ir_matmul(g, a, b, 0); /* matmul's shape rule checks the rest */
+    int64_t nb = an->shape[0], m = an->shape[1], k = an->shape[2], n = bn->shape[1];
     int y = ir_matmul(g, ir_reshape(g, a, 2, (int64_t[]){nb * m, k}), b, 0);
     return reshape4(g, y, 3, nb, m, n, 0);
 }
 
-/* A conv node of op with operands a, b and result shape, square stride and padding (the verifier checks
- * that the shapes agree, ir_conv_geometry). */
-static int conv_node(struct ir_graph *g, enum ir_op op, int a, int b, const int64_t *shape, int stride, int padding,
-                     const char *what) {
-    if (!node(g, a) || !node(g, b)) return ir_graph_fail(g, "%s: operand does not exist", what);
-    if (stride < 1 || padding < 0) return ir_graph_fail(g, "%s: needs stride >= 1 and padding >= 0", what);
-    struct ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
+/* A conv node of op with operands a, b, square stride and padding; the result's shape is given for the
+ * two bwd ops and comes from the shape rule for conv2d (ir_infer_shape, which checks all three). */
+static int conv_node(struct ir_graph *g, enum ir_op op, int a, int b, const int64_t *shape, int stride, int padding) {
+    const struct ir_node *in[2] = {node(g, a), node(g, b)};
+    if (!in[0] || !in[1]) return ir_graph_fail(g, "%s: operand does not exist", ir_op_name(op));
+    if (stride < 1 || padding < 0) return ir_graph_fail(g, "%s: needs stride >= 1 and padding >= 0", ir_op_name(op));
+    struct ir_node n = ir_node_blank(op);
     n.ndim = 4;
-    memcpy(n.shape, shape, sizeof n.shape);
-    n.in[0] = a, n.in[1] = b, n.in[2] = -1;
+    if (shape) memcpy(n.shape, shape, sizeof n.shape);
+    n.in[0] = a, n.in[1] = b;
     for (int d = 0; d < 4; d++) n.start[d] = d >= 2 ? padding : 0, n.step[d] = d >= 2 ? stride : 1;
+    char why[200];
+    if (ir_infer_shape(&n, in, why, sizeof why)) return ir_graph_fail(g, "%s: %s", ir_op_name(op), why);
     return ir_node_add(g, &n);
 }
 
 int ir_conv2d_op(struct ir_graph *g, int x, int w, int stride, int padding) {
-    const struct ir_node *xn = node(g, x), *wn = node(g, w);
-    if (!xn || !wn) return ir_graph_fail(g, "conv2d: operand does not exist");
-    if (xn->ndim != 4 || wn->ndim != 4 || xn->shape[1] != wn->shape[1] || stride < 1 || padding < 0)
-        return ir_graph_fail(g, "conv2d: needs x [N, C, H, W], w [O, C, KH, KW], stride >= 1 and padding >= 0");
-    int64_t h = xn->shape[2] + 2 * (int64_t)padding, wd = xn->shape[3] + 2 * (int64_t)padding;
-    if (wn->shape[2] > h || wn->shape[3] > wd) return ir_graph_fail(g, "conv2d: the kernel is larger than the padded input");
-    int64_t y[4] = {xn->shape[0], wn->shape[0], (h - wn->shape[2]) / stride + 1, (wd - wn->shape[3]) / stride + 1};
-    return conv_node(g, IR_CONV2D, x, w, y, stride, padding, "conv2d");
+    return conv_node(g, IR_CONV2D, x, w, NULL, stride, padding);
 }
 
 int ir_conv2d_bwd_data(struct ir_graph *g, int dy, int w, int stride, int padding, int64_t h, int64_t wd) {
@@ -62,7 +54,7 @@ int ir_conv2d_bwd_data(struct ir_graph *g, int dy, int w, int stride, int paddin
     if (!dn || !wn || dn->ndim != 4 || wn->ndim != 4)
         return ir_graph_fail(g, "conv2d_bwd_data: needs dy [N, O, OH, OW] and w [O, C, KH, KW]");
     int64_t x[4] = {dn->shape[0], wn->shape[1], h, wd};
-    return conv_node(g, IR_CONV2D_BWD_DATA, dy, w, x, stride, padding, "conv2d_bwd_data");
+    return conv_node(g, IR_CONV2D_BWD_DATA, dy, w, x, stride, padding);
 }
 
 int ir_conv2d_bwd_weight(struct ir_graph *g, int x, int dy, int stride, int padding, int64_t kh, int64_t kw) {
@@ -70,7 +62,7 @@ int ir_conv2d_bwd_weight(struct ir_graph *g, int x, int dy, int stride, int padd
     if (!xn || !dn || xn->ndim != 4 || dn->ndim != 4)
         return ir_graph_fail(g, "conv2d_bwd_weight: needs x [N, C, H, W] and dy [N, O, OH, OW]");
     int64_t w[4] = {dn->shape[1], xn->shape[1], kh, kw};
-    return conv_node(g, IR_CONV2D_BWD_WEIGHT, x, dy, w, stride, padding, "conv2d_bwd_weight");
+    return conv_node(g, IR_CONV2D_BWD_WEIGHT, x, dy, w, stride, padding);
 }
 
 /* One conv2d node (its kernel is backend/conv.c's direct convolution), then the bias, which the planner

@@ -22,6 +22,7 @@ double ir_scalar_unary(enum ir_op op, double x, double attr) {
     case IR_NEG: return -x;
     case IR_EXP: return exp(x);
     case IR_LOG: return log(x);
+    case IR_LOG1P: return log1p(x);
     case IR_TANH: return tanh(x);
     case IR_SIGMOID: return sigmoid(x);
     case IR_SILU: return x * sigmoid(x);

@@ -53,6 +53,7 @@ static int unary_rule(struct ir_graph *g, const struct ir_node *n, int x, int y,
     case IR_NEG: return ir_unary(g, IR_NEG, gy);
     case IR_EXP: return mul(g, gy, y);
     case IR_LOG: return ir_binary(g, IR_DIV, gy, x);
+    case IR_LOG1P: return ir_binary(g, IR_DIV, gy, add(g, x, scalar_like(g, 1, x)));
     case IR_TANH: /* 1 - tanh^2 */
         return mul(g, gy, ir_binary(g, IR_SUB, scalar_like(g, 1, x), ir_unary(g, IR_SQUARE, y)));
     case IR_SIGMOID: /* s (1 - s) */

@@ -11,6 +11,7 @@
 static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "pcd", "dcd-ve", "dcd-vp"};
 static const char *const sampler_names[SAMPLER_COUNT] = {"auto", "ula", "mala", "linearized"};
 static const char *const scale_names[] = {"auto", "unit", "centered", "none"}; /* enum data_scale's order */
+static const char *const backend_names[] = {"jit", "interp"};                  /* enum config_backend's */
 
 const char *objective_name(enum objective o) { return (unsigned)o < OBJ_COUNT ? objective_names[o] : "?"; }
 const char *sampler_name(enum sampler_kind s) { return (unsigned)s < SAMPLER_COUNT ? sampler_names[s] : "?"; }
@@ -58,6 +59,9 @@ static const struct setting settings[] = {
     {"buffer_size", T_INT, F(buffer_size), 1, CONFIG_MAX_BUFFER_SIZE, "PCD: persistent chains in the replay buffer"},
     {"reinit_prob", T_DOUBLE, F(reinit_prob), 0, 1, "PCD: probability rho that a chain restarts from noise"},
     {"threads", T_INT, F(threads), 0, 1024, "worker threads (0 = all cores, or 1 while training measures 1 as faster)"},
+    {"backend", T_CHOICE, F(backend), 0, 0,
+     "jit | interp: run the programs JIT-compiled by LLVM, or on the reference interpreter (in double, much "
+     "slower: for cross-checking the JIT)"},
     {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations (0 = end only)"},
     {"checkpoint_every", T_INT, F(checkpoint_every), 0, 1e9, "steps between checkpoints to model.ckpt (0 = end only)"},
     {"ranks", T_INT, F(ranks), 0, 1 << 20,
@@ -79,7 +83,8 @@ static const struct {
     size_t offset;
     const char *const *names;
     int n;
-} choice_lists[] = {{F(data_scale), LIST(scale_names)}, {F(objective), LIST(objective_names)}, {F(sampler), LIST(sampler_names)}};
+} choice_lists[] = {{F(data_scale), LIST(scale_names)}, {F(objective), LIST(objective_names)}, {F(sampler), LIST(sampler_names)},
+                    {F(backend), LIST(backend_names)}};
 #undef LIST
 #undef F
 

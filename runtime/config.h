@@ -15,6 +15,10 @@ enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA, SAMPLER_LINEARIZED,
 /* The most PCD chains a replay buffer holds (the buffer_size setting's range), which bounds a checkpoint. */
 #define CONFIG_MAX_BUFFER_SIZE 10000000
 
+/* What runs the compiled programs: the LLVM JIT, or the reference interpreter (backend/interp.c, in
+ * double, one op at a time: slow, for cross-checking the JIT on a user's own model). */
+enum config_backend { BACKEND_JIT, BACKEND_INTERP };
+
 struct train_config {
     char data[4096];           /* the data source's spec (runtime/data/data.h: data_open) */
     int data_scale;            /* enum data_scale */
@@ -38,6 +42,7 @@ struct train_config {
     int buffer_size;           /* PCD: persistent chains in the replay buffer */
     double reinit_prob;        /* PCD: probability rho that a chain restarts from noise at a step */
     int threads;               /* 0 = all cores (training switches to 1 while that is faster) */
+    int backend;               /* enum config_backend: what runs the programs */
     int eval_every;            /* steps between held-out evaluations into log.csv; 0 = only at the end */
     int checkpoint_every;      /* steps between checkpoints (RUN_DIR/model.ckpt); 0 = only at the end */
     int ranks;                 /* processes of the data-parallel job (parallel.h); 0 = as many as it has */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interp.h"
+
 int rt_model_add_param(struct rt_model *m, const char *name, int ndim, const int64_t *shape) {
     struct rt_param *ps = realloc(m->params, sizeof *ps * (size_t)(m->n_params + 1));
     if (!ps) return -1;
@@ -61,11 +63,12 @@ static void program_free(struct rt_program *p) {
         for (int i = 0; i < p->n_outs; i++)
             if (p->out_owned[i]) free(p->outs[i]);
     jit_free(p->jit);
+    ir_graph_free(p->graph);
     free(p->args), free(p->outs), free(p->arg_names), free(p->out_names), free(p->out_numel), free(p->out_owned);
     memset(p, 0, sizeof *p);
 }
 
-int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_graph *g, struct jit_program *jit,
+int rt_program_bind(struct rt_program *p, struct rt_model *m, struct ir_graph *g, struct jit_program *jit,
                     char *err, size_t errlen) {
     memset(p, 0, sizeof *p);
     p->jit = jit;
@@ -119,6 +122,7 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_gr
         else if ((k = rt_model_find_param(m, new_name)) >= 0) m->params[k].new_value = p->outs[i];
     }
     free(ids);
+    if (!jit) p->graph = g;
     return 0;
 oom:
     snprintf(err, errlen, "out of memory binding a program");
@@ -144,7 +148,34 @@ float *rt_program_output(const struct rt_program *p, const char *name) {
     return NULL;
 }
 
-void rt_program_run(struct rt_program *p, int threads) { jit_run(p->jit, p->args, p->outs, threads); }
+int rt_program_ready(const struct rt_program *p) { return p->jit || p->graph; }
+
+/* The interpreter runs in double: the float buffers are widened before and narrowed after. */
+static void interp_program_run(struct rt_program *p) {
+    const struct ir_graph *g = p->graph;
+    int *ids = malloc(sizeof(int) * (size_t)(p->n_args + 1));
+    double **args = calloc((size_t)p->n_args + 1, sizeof *args), **outs = calloc((size_t)p->n_outs + 1, sizeof *outs);
+    int ok = ids && args && outs;
+    if (ok) ir_graph_args(g, ids);
+    for (int i = 0; ok && i < p->n_args; i++) {
+        int64_t n = ir_node_numel(ir_node_at(g, ids[i]));
+        ok = (args[i] = malloc(sizeof(double) * (size_t)n)) != NULL;
+        for (int64_t j = 0; ok && j < n; j++) args[i][j] = p->args[i][j];
+    }
+    for (int i = 0; ok && i < p->n_outs; i++) ok = (outs[i] = malloc(sizeof(double) * (size_t)p->out_numel[i])) != NULL;
+    char err[256];
+    ok = ok && interp_run(g, (const double *const *)args, outs, err, sizeof err) == 0;
+    for (int i = 0; i < p->n_outs; i++)
+        for (int64_t j = 0; j < p->out_numel[i]; j++) p->outs[i][j] = ok ? (float)outs[i][j] : NAN;
+    for (int i = 0; args && i < p->n_args; i++) free(args[i]);
+    for (int i = 0; outs && i < p->n_outs; i++) free(outs[i]);
+    free(ids), free(args), free(outs);
+}
+
+void rt_program_run(struct rt_program *p, int threads) {
+    if (p->graph) interp_program_run(p);
+    else jit_run(p->jit, p->args, p->outs, threads);
+}
 
 static int all_finite(const float *x, int64_t n) {
     int ok = 1;

@@ -44,6 +44,7 @@ struct rt_param {
  * per call through rt_program_input(). */
 struct rt_program {
     struct jit_program *jit;
+    struct ir_graph *graph; /* instead of jit: the graph the reference interpreter runs (backend = interp) */
     int n_args, n_outs;
     float **args, **outs;
     char (*arg_names)[IR_NAME_LEN];
@@ -85,15 +86,18 @@ int rt_model_find_param(const struct rt_model *m, const char *name);
  * Returns 0, or -1 on out of memory or a second call (the gradients are left as they were). */
 int rt_model_pack_grads(struct rt_model *m);
 
-/* Binds program `p` compiled from graph `g` (takes ownership of jit). Returns 0, or -1 with a message
- * (an argument that is neither a parameter nor an input, out of memory). */
-int rt_program_bind(struct rt_program *p, struct rt_model *m, const struct ir_graph *g, struct jit_program *jit,
+/* Binds program `p` compiled from graph `g` (takes ownership of jit). With jit NULL, the program runs g
+ * on the reference interpreter and takes ownership of g instead. Returns 0, or -1 with a message (an
+ * argument that is neither a parameter nor an input, out of memory); the caller then still owns both. */
+int rt_program_bind(struct rt_program *p, struct rt_model *m, struct ir_graph *g, struct jit_program *jit,
                     char *err, size_t errlen);
 /* Points the input argument `name` at buf. Returns 0, or -1 if there is no such input. */
 int rt_program_input(struct rt_program *p, const char *name, const float *buf);
 /* The buffer of output `name`, or NULL. */
 float *rt_program_output(const struct rt_program *p, const char *name);
+/* Runs p (the interpreter ignores threads; if it runs out of memory, every output is NaN). */
 void rt_program_run(struct rt_program *p, int threads);
+int rt_program_ready(const struct rt_program *p); /* bound, to the JIT or the interpreter */
 
 /* After the train program ran: if every updated parameter and moment is finite, copies them into the
  * parameters and returns 1; otherwise leaves the parameters as they were, names the first tensor that

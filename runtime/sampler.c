@@ -1,7 +1,9 @@
 /* sampler.c: ULA, MALA and the linearized DCD draw. ULA on E runs the compiled langevin program (the
  * whole step, update included, in compiled kernels). Otherwise the energy and its gradient come from the
  * compiled energy_grad program, and the Gaussian kernel term, the update and the accept/reject step are
- * host loops over B x D numbers. */
+ * host loops over B x D numbers. The host loop's ULA step is MALA's proposal, accepted always; it serves
+ * ULA on a DCD posterior, and for ULA on E it is the oracle of the compiled step (tests/runtime,
+ * test_langevin_oracle), which training never bypasses. */
 #include "sampler.h"
 
 #include <math.h>
@@ -62,7 +64,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
     int mala = opt->kind == SAMPLER_MALA;
     float half_eta = (float)(0.5 * opt->step_size), sd = (float)(opt->noise_scale * sqrt(opt->step_size));
     struct rt_program *step_program = &pot->model->langevin;
-    if (!mala && !pot->y && step_program->jit) { /* ULA on E: one compiled program per step */
+    if (!mala && !pot->y && rt_program_ready(step_program)) { /* ULA on E: one compiled program per step */
         for (int k = 0; k < opt->steps; k++) {
             rng_fill_normal_at(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)), first);
             rt_program_input(step_program, RT_IN_NOISE, noise);

@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
         free_outs(&gauss_sampler, outs);
 
         double loss;
-        CHECK(ebmc_loss(m, x, x + B * D, &loss) == 0);
+        CHECK(ebmc_loss(m, x, x + B * D, &loss, stderr) == 0);
         outs = run_aot(&gauss_loss, threads);
         float jit_loss = (float)loss;
         expect_same("loss", outs[ebmc_aot_find_output(&gauss_loss, "loss")], &jit_loss, 1);

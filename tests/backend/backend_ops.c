@@ -27,7 +27,7 @@ static void unary_op(enum ir_op op, double lo, double hi, double atol) {
 static void test_unary(void) {
     for (int op = 0; op < IR_OP_COUNT; op++) {
         if (!ir_op_is_unary_elementwise(op) && op != IR_STOP_GRAD) continue;
-        int positive = op == IR_LOG || op == IR_SQRT || op == IR_RSQRT; /* defined for x > 0 only */
+        int positive = op == IR_LOG || op == IR_LOG1P || op == IR_SQRT || op == IR_RSQRT; /* defined for x > 0 (log1p: > -1) */
         unary_op(op, positive ? 0.01 : -3, 3, EW_ATOL);
         if (positive) unary_op(op, 1, 1e6, EW_ATOL);
         else if (op != IR_EXP && op != IR_SQUARE) unary_op(op, -100, 100, EW_ATOL); /* saturation, no overflow */
@@ -37,6 +37,8 @@ static void test_unary(void) {
     unary_op(IR_TANH, -1, 1, 0); /* both sides of the series/exp switch at |x| = 0.4 */
     unary_op(IR_TANH, -1e-3, 1e-3, 0);
     unary_op(IR_SOFTPLUS, -30, -10, 0); /* log1p of tiny values */
+    unary_op(IR_LOG1P, -0.99, 0.01, EW_ATOL);
+    unary_op(IR_LOG1P, -1e-3, 1e-3, 0);
     unary_op(IR_SIGMOID, -30, -10, 0);
     unary_op(IR_ELU, -1e-3, 0, 0); /* expm1 near 0 */
     /* gelu's tail, where 1 + tanh(u) would cancel. Its relative condition number there is |x u'(x)| ~ 35

@@ -21,7 +21,7 @@ static unsigned rnd(unsigned n) {
 /* Ops whose operand must be positive, by name: the set grows with the IR. */
 static int needs_positive(enum ir_op op) {
     const char *name = ir_op_name(op);
-    return !strcmp(name, "log") || !strcmp(name, "sqrt") || !strcmp(name, "rsqrt");
+    return !strcmp(name, "log") || !strcmp(name, "log1p") || !strcmp(name, "sqrt") || !strcmp(name, "rsqrt");
 }
 
 static int positive(struct ir_graph *g, int a) {

@@ -24,6 +24,8 @@ static const struct row rows[] = {
     {IR_EXP, NAN_, 0, 0, NAN_}, {IR_EXP, INF, 0, 0, INF}, {IR_EXP, -INF, 0, 0, 0}, {IR_EXP, -0.0f, 0, 0, 1},
     {IR_LOG, NAN_, 0, 0, NAN_}, {IR_LOG, INF, 0, 0, INF}, {IR_LOG, -INF, 0, 0, NAN_}, {IR_LOG, 0.0f, 0, 0, -INF},
     {IR_LOG, -0.0f, 0, 0, -INF}, {IR_LOG, -1, 0, 0, NAN_},
+    {IR_LOG1P, NAN_, 0, 0, NAN_}, {IR_LOG1P, INF, 0, 0, INF}, {IR_LOG1P, -INF, 0, 0, NAN_}, {IR_LOG1P, -1, 0, 0, -INF},
+    {IR_LOG1P, -0.0f, 0, 0, -0.0f}, {IR_LOG1P, -2, 0, 0, NAN_}, {IR_LOG1P, 0x1p-30f, 0, 0, 0x1p-30f},
     {IR_TANH, NAN_, 0, 0, NAN_}, {IR_TANH, INF, 0, 0, 1}, {IR_TANH, -INF, 0, 0, -1}, {IR_TANH, -0.0f, 0, 0, -0.0f},
     {IR_SIGMOID, NAN_, 0, 0, NAN_}, {IR_SIGMOID, INF, 0, 0, 1}, {IR_SIGMOID, -INF, 0, 0, 0},
     {IR_SIGMOID, -0.0f, 0, 0, 0.5f},

@@ -67,6 +67,8 @@ struct op_case {
 static const struct op_case cases[] = {
     {IR_EXP, exp, 1.02, -104, 89, 0, -INFINITY, 0, 0, 0}, /* 1.010 */
     {IR_LOG, log, 0.85, 0.5, 2, 1, -INFINITY, 0, 0, 0},   /* 0.827 */
+    /* Goldberg's log(1 + x) x / ((1 + x) - 1) on the log above */
+    {IR_LOG1P, log1p, 3.0, -0.999, 10, 0, -INFINITY, 0, 0, 0}, /* 2.302 */
     /* built on exp / log in codegen.c; their own rounding steps add to exp's error */
     {IR_SIGMOID, ref_sigmoid, 4.0, -30, 30, 0, -INFINITY, 0, 0, 0}, /* 2.825 */
     /* x * sigmoid(x): below x = -87.33 sigmoid(x) is subnormal, and the product magnifies its rounding

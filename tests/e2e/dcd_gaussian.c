@@ -115,7 +115,7 @@ static void ebmc_mala(struct estimate *e, double *acceptance) {
     for (uint64_t rep = 0; rep < REPS; rep++) {
         double loss, g[D + 1];
         draw_data(x, rep);
-        CHECK(ebmc_gradients(m, x, (int64_t)rep, &loss) == 0);
+        CHECK(ebmc_gradients(m, x, (int64_t)rep, &loss, stderr) == 0);
         for (int j = 0; j < D; j++) g[j] = ebmc_param_grad(m, i_mu)[j];
         g[D] = ebmc_param_grad(m, i_c)[0];
         add(e, g);

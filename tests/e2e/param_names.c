@@ -1,7 +1,28 @@
 /* Parameters may take any name, including the ones the runtime uses for its own inputs and outputs
  * ("x", "w", "loss", "dE"): compiling and training such a model works and trains the right tensors. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "ebmc.h"
 #include "test.h"
+
+/* stderr's file descriptor sent to a temporary file, and back: what the API wrote there unasked. */
+static int hide_stderr(FILE **tmp) {
+    fflush(stderr);
+    int saved = dup(2);
+    *tmp = tmpfile();
+    if (*tmp) dup2(fileno(*tmp), 2);
+    return saved;
+}
+static long restore_stderr(int saved, FILE *tmp) {
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    long n = tmp ? ftell(tmp) : -1;
+    if (tmp) fclose(tmp);
+    return n;
+}
 
 static const char src[] =
     "param x: [2, 8] = xavier()\n"
@@ -18,10 +39,22 @@ int main(void) {
     if (!m) return test_report();
     CHECK(ebmc_set(m, "batch", "16", stderr) == 0);
     CHECK(ebmc_set(m, "objective", "cd", stderr) == 0);
-    CHECK(ebmc_compile(m, stderr) == 0);
     float pts[2 * 16] = {0}, e[16];
     double loss;
-    CHECK(ebmc_gradients(m, pts, 0, &loss) == 0);
+    /* Errors go to the caller's diag, never to stderr: before compiling, and when the first call
+     * compiles the loss program. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *diag = open_memstream(&text, &len), *tmp;
+    int saved = hide_stderr(&tmp);
+    CHECK(ebmc_loss(m, pts, pts, &loss, diag) == -1 && ebmc_gradients(m, pts, 0, &loss, diag) == -1);
+    CHECK(ebmc_compile(m, diag) == 0);
+    CHECK(ebmc_gradients(m, pts, 0, &loss, diag) == 0);
+    CHECK(restore_stderr(saved, tmp) == 0);
+    fclose(diag);
+    const char *want = "error: the model is not compiled (ebmc_compile)\n";
+    CHECK_MSG(text && len == 2 * strlen(want) && strncmp(text, want, strlen(want)) == 0, "%s", text ? text : "");
+    free(text);
     CHECK(ebmc_energy(m, pts, e, 16) == 0);
     /* d loss / d energy-bias is mean(1) - mean(1) + 2 alpha/B * sum(E): finite and bound to "dE". */
     int found = 0;

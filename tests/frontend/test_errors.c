@@ -139,6 +139,7 @@ static const struct {
     {E("  return sum(concat(x, 1), 1)\n"), "t.ebm:4:14: error: concat takes 2 or more tensors and an axis, as in concat(a, b, 1); got 2 arguments"},
     {E("  return sum(concat(x, reshape(x, [B, 1, 2]), 1), 1)\n"), "t.ebm:4:24: error: concat along axis 1 needs shapes that agree on the other axes; got [B, 2] and [B, 1, 2]"},
     {E("  return sum(concat(x, x, 0), 1)\n"), "t.ebm:4:27: error: cannot concat along the batch axis B"},
+    {E("  return sum(concat(W1, transpose(x), 1), 0)\n"), "t.ebm:4:25: error: cannot concat along the batch axis B"},
     /* ---- an energy is a function of one sample: nothing may mix the batch ---- */
     {E("  return sum(x - mean(x, 0), 1)\n"), "t.ebm:4:26: error: mean reduces over the batch axis B, which mixes samples: an energy must be a function of one sample"},
     {E("  return sum(x, 1) - max(sum(x, -1), -1)\n"), "t.ebm:4:38: error: max reduces over the batch axis B, which mixes samples: an energy must be a function of one sample"},
@@ -148,8 +149,8 @@ static const struct {
     {E("  return sum(concat(x, x, 0.5), 1)\n"), "t.ebm:4:27: error: the axis of concat must be an integer constant"},
     {E("  return sum(conv2d(x, W1), 1)\n"), "t.ebm:4:21: error: the input of conv2d must be [N, C, H, W] with fixed C, H, W; got [B, 2]"},
     {E("  h = reshape(x, [B, 2, 1, 1])\n  return sum(conv2d(h, reshape(W1, [128, 2, 1, 1]), b1, 1, 2, 3), 1)\n"), "t.ebm:5:14: error: conv2d takes the forms conv2d(x, w), conv2d(x, w, b), conv2d(x, w, stride, padding) or conv2d(x, w, b, stride, padding); got 6 arguments"},
-    {E("  h = reshape(x, [B, 1, 2, 1])\n  return sum(conv2d(h, reshape(W1, [128, 2, 1, 1])), 1)\n"), "t.ebm:5:14: error: conv2d needs the input's channels to match the weight's: [B, 1, 2, 1] and [128, 2, 1, 1]"},
-    {E("  h = reshape(x, [B, 1, 2, 1])\n  return sum(conv2d(h, reshape(W1, [16, 1, 4, 4])), 1)\n"), "t.ebm:5:14: error: the kernel of [16, 1, 4, 4] is larger than the padded input [B, 1, 2, 1]"},
+    {E("  h = reshape(x, [B, 1, 2, 1])\n  return sum(conv2d(h, reshape(W1, [128, 2, 1, 1])), 1)\n"), "t.ebm:5:14: error: conv2d: the input's 1 channels do not match the weight's 2: [B, 1, 2, 1] and [128, 2, 1, 1]"},
+    {E("  h = reshape(x, [B, 1, 2, 1])\n  return sum(conv2d(h, reshape(W1, [16, 1, 4, 4])), 1)\n"), "t.ebm:5:14: error: conv2d: the kernel of [16, 1, 4, 4] is larger than the input [B, 1, 2, 1] padded by 0"},
     {E("  h = reshape(x, [B, 2, 1, 1])\n  return sum(conv2d(h, reshape(W1, [128, 2, 1, 1]), b1, 0, 0), 1)\n"), "t.ebm:5:57: error: stride 0 is out of range; use 1..65536"},
     {E("  h = reshape(x, [B, 1, 2, 1])\n  return sum(avg_pool2d(h, 2), 1)\n"), "t.ebm:5:28: error: window 2 is out of range; use 1..1"},
     {E("  return sum(group_norm(x, 3), 1)\n"), "t.ebm:4:28: error: number of groups 3 is out of range; use 1..2"},

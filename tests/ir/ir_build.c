@@ -115,11 +115,71 @@ static void test_printer(void) {
     ir_graph_free(g);
 }
 
+/* The shape rules on symbolic shapes, as the frontend uses them: B (IR_DIM_SYM) equals only itself, a 1
+ * broadcasts to it, and a rule that would compute with it refuses it. */
+static struct ir_node shaped(int ndim, const int64_t *shape) {
+    struct ir_node n;
+    memset(&n, 0, sizeof n);
+    n.ndim = ndim;
+    for (int i = 0; i < ndim; i++) n.shape[i] = shape[i];
+    return n;
+}
+
+static void test_symbolic_rules(void) {
+    const int64_t B = IR_DIM_SYM;
+    char why[200];
+    struct ir_node x = shaped(2, (int64_t[]){B, 3}), w = shaped(2, (int64_t[]){3, 4}), v = shaped(1, (int64_t[]){4});
+    struct ir_node n = shaped(0, NULL);
+    n.op = IR_MATMUL;
+    CHECK(ir_infer_shape(&n, (const struct ir_node *[]){&x, &w}, why, sizeof why) == 0);
+    CHECK(n.ndim == 2 && n.shape[0] == B && n.shape[1] == 4);
+    CHECK(ir_infer_shape(&n, (const struct ir_node *[]){&w, &x}, why, sizeof why) < 0 && strstr(why, "[B, 3]"));
+    /* [B, 4] + [4] -> [B, 4]; [B, 1] + [4] too; [B] + [4] does not broadcast */
+    int nd;
+    int64_t out[IR_MAX_DIMS];
+    struct ir_node h = shaped(2, (int64_t[]){B, 4}), col = shaped(2, (int64_t[]){B, 1}), b1 = shaped(1, (int64_t[]){B});
+    CHECK(ir_broadcast_shape(2, (const struct ir_node *[]){&h, &v}, &nd, out, why, sizeof why) == 0 && nd == 2 &&
+          out[0] == B && out[1] == 4);
+    CHECK(ir_broadcast_shape(2, (const struct ir_node *[]){&col, &v}, &nd, out, why, sizeof why) == 0 && out[1] == 4);
+    CHECK(ir_broadcast_shape(2, (const struct ir_node *[]){&b1, &v}, &nd, out, why, sizeof why) < 0 &&
+          strstr(why, "[B] and [4]"));
+    /* reshape counts B apart from the fixed sizes */
+    struct ir_node r = shaped(3, (int64_t[]){B, 2, 2});
+    r.op = IR_RESHAPE;
+    CHECK(ir_infer_shape(&r, (const struct ir_node *[]){&h}, why, sizeof why) == 0);
+    r = shaped(2, (int64_t[]){4, 4});
+    r.op = IR_RESHAPE;
+    CHECK(ir_infer_shape(&r, (const struct ir_node *[]){&h}, why, sizeof why) < 0);
+    /* concat along B and a slice of B are refused; along a fixed axis B passes through */
+    struct ir_node c = shaped(0, NULL);
+    c.op = IR_CONCAT;
+    CHECK(ir_infer_shape(&c, (const struct ir_node *[]){&h, &h}, why, sizeof why) < 0 && strstr(why, "symbolic"));
+    c.axis = 1;
+    CHECK(ir_infer_shape(&c, (const struct ir_node *[]){&h, &h}, why, sizeof why) == 0 && c.shape[0] == B &&
+          c.shape[1] == 8);
+    struct ir_node sl = shaped(2, (int64_t[]){B, 2});
+    sl.op = IR_SLICE;
+    sl.step[0] = sl.step[1] = 1;
+    CHECK(ir_infer_shape(&sl, (const struct ir_node *[]){&h}, why, sizeof why) == 0);
+    sl.start[0] = 1;
+    CHECK(ir_infer_shape(&sl, (const struct ir_node *[]){&h}, why, sizeof why) < 0);
+    /* conv2d: N may be B, the rest must be fixed */
+    struct ir_node img = shaped(4, (int64_t[]){B, 2, 5, 5}), k = shaped(4, (int64_t[]){3, 2, 3, 3}), cv = shaped(0, NULL);
+    cv.op = IR_CONV2D;
+    for (int d = 0; d < 4; d++) cv.step[d] = 1;
+    cv.start[2] = cv.start[3] = 1;
+    CHECK(ir_infer_shape(&cv, (const struct ir_node *[]){&img, &k}, why, sizeof why) == 0);
+    CHECK(cv.shape[0] == B && cv.shape[1] == 3 && cv.shape[2] == 5 && cv.shape[3] == 5);
+    img.shape[2] = B;
+    CHECK(ir_infer_shape(&cv, (const struct ir_node *[]){&img, &k}, why, sizeof why) < 0 && strstr(why, "fixed"));
+}
+
 int main(void) {
     test_hash_consing();
     test_shapes();
     test_batched_matmul_shapes();
     test_verifier_catches_corruption();
     test_printer();
+    test_symbolic_rules();
     return test_report();
 }

@@ -208,7 +208,7 @@ static void test_errors(void) {
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = permute %0 : [3, 2] perm=1\n"),
                  "t.ir:3:34: error: perm needs 2 values, one per dimension");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = permute %0 : [3, 2] perm=1,1\n"),
-                 "t.ir:3:8: error: permute: perm is not a permutation (operands %0: [2, 3]; result: [3, 2])");
+                 "t.ir:3:8: error: permute: perm is not a permutation of the 2 axes (operands %0: [2, 3]; result: [3, 2])");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = slice %0 : [1, 3] start=0,0\n"), "t.ir:3:35: error: expected 'step=', found end of line");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = exp %0 : [2, 3] start=0,0\n"),
                  "t.ir:3:24: error: 'start' applies to slice, pad and convs only, not exp");
@@ -216,7 +216,7 @@ static void test_errors(void) {
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = elu %0 : [2, 3] slope=1\n"),
                  "t.ir:3:24: error: 'slope' applies to leaky_relu only, not elu");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = concat %0, %0 : [2, 6] axis=0\n"),
-                 "t.ir:3:8: error: concat: dimension 0 is wrong (operands %0: [2, 3], %0: [2, 3]; result: [2, 6])");
+                 "t.ir:3:8: error: concat: the result should have shape [4, 3] (operands %0: [2, 3], %0: [2, 3]; result: [2, 6])");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = where %0, %0 : [2, 3]\n"),
                  "t.ir:3:21: error: expected ',' before the next operand, found ':'");
     expect_error(G("  %0 = input \"x\" : [1, 1, 1, 1, 1]\n"), "t.ir:2:33: error: shapes have at most 4 dimensions");
@@ -254,21 +254,21 @@ static void test_errors(void) {
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = param \"x\" : [2]\n"),
                  "t.ir:3:8: error: 'x' is already an argument of another kind or shape");
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = exp %0 : [3]\n"),
-                 "t.ir:3:8: error: exp: elementwise shapes differ (operands %0: [2]; result: [3])");
+                 "t.ir:3:8: error: exp: the result should have shape [2] (operands %0: [2]; result: [3])");
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = input \"y\" : [3]\n  %2 = add %0, %1 : [2]\n"),
-                 "t.ir:4:8: error: add: elementwise shapes differ (operands %0: [2], %1: [3]; result: [2])");
+                 "t.ir:4:8: error: add: needs equal shapes; got [2] and [3] (operands %0: [2], %1: [3]; result: [2])");
     expect_error(G("  %0 = input \"x\" : [2, 3]\n  %1 = matmul %0, %0 : [2, 2]\n"),
-                 "t.ir:3:8: error: matmul: shapes do not multiply (operands %0: [2, 3], %0: [2, 3]; result: [2, 2])");
+                 "t.ir:3:8: error: matmul: inner dimensions differ: [2, 3] x [2, 3] (operands %0: [2, 3], %0: [2, 3]; result: [2, 2])");
     expect_error(G("  %0 = input \"x\" : [2, 4, 3]\n  %1 = matmul %0, %0 : [2, 4, 4] trans_a\n"),
-                 "t.ir:3:8: error: matmul: shapes do not multiply (operands %0: [2, 4, 3], %0: [2, 4, 3]; result: [2, 4, 4])");
+                 "t.ir:3:8: error: matmul: the result should have shape [2, 3, 3] (operands %0: [2, 4, 3], %0: [2, 4, 3]; result: [2, 4, 4])");
     expect_error(G("  %0 = input \"x\" : [2, 4, 3]\n  %1 = input \"y\" : [3, 3, 4]\n  %2 = matmul %0, %1 : [2, 4, 4]\n"),
-                 "t.ir:4:8: error: matmul: batch sizes differ (operands %0: [2, 4, 3], %1: [3, 3, 4]; result: [2, 4, 4])");
+                 "t.ir:4:8: error: matmul: batch sizes differ: [2, 4, 3] and [3, 3, 4] (operands %0: [2, 4, 3], %1: [3, 3, 4]; result: [2, 4, 4])");
     expect_error(G("  %0 = input \"x\" : [2, 4, 3]\n  %1 = input \"y\" : [3, 4]\n  %2 = matmul %0, %1 : [2, 4, 4]\n"),
-                 "t.ir:4:8: error: matmul: operands and result must be all 2-D or all 3-D (operands %0: [2, 4, 3], %1: [3, 4]; result: [2, 4, 4])");
+                 "t.ir:4:8: error: matmul: takes two 2-D or two 3-D operands; got rank 3 and 2 (operands %0: [2, 4, 3], %1: [3, 4]; result: [2, 4, 4])");
     expect_error(G("  %0 = input \"x\" : [6]\n  %1 = reshape %0 : [4]\n"),
-                 "t.ir:3:8: error: reshape: element count changes (operands %0: [6]; result: [4])");
+                 "t.ir:3:8: error: reshape: cannot reshape [6] to [4]: the element counts differ (operands %0: [6]; result: [4])");
     expect_error(G("  %0 = input \"x\" : [2]\n  %1 = broadcast %0 : [3]\n"),
-                 "t.ir:3:8: error: broadcast: dimension 0 cannot broadcast (operands %0: [2]; result: [3])");
+                 "t.ir:3:8: error: broadcast: cannot broadcast dimension 0 of [2] to [3] (operands %0: [2]; result: [3])");
     expect_error(G("  %0 = const : [2]\n"), "t.ir:2:14: error: expected the constant's value (a number), found ':'");
     expect_error(G("  %0 = const 1x : [2]\n"), "t.ir:2:14: error: expected the constant's value (a number), found '1x'");
     expect_error(G("  %0 = input \"x\" : [2]\n  output \"y\" = %0\n  output \"y\" = %0\n"),

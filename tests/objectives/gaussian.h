@@ -136,7 +136,7 @@ static inline double run_gradients(struct ebmc_model *m, int reps, struct estima
     for (int rep = 0; rep < reps; rep++) {
         double loss, g[NP];
         draw_data(x, (uint64_t)rep);
-        CHECK(ebmc_gradients(m, x, rep, &loss) == 0);
+        CHECK(ebmc_gradients(m, x, rep, &loss, stderr) == 0);
         for (int j = 0; j < D; j++) g[j] = ebmc_param_grad(m, i_mu)[j];
         g[D] = ebmc_param_grad(m, i_c)[0];
         add(e, g);

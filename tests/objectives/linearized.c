@@ -70,7 +70,7 @@ static void linear(const char *objective, const char *sampler, const char *knob,
     for (int rep = 0; rep < REPS; rep++) {
         double loss, g[NP] = {0};
         draw_data(x, (uint64_t)rep);
-        CHECK(ebmc_gradients(m, x, rep, &loss) == 0);
+        CHECK(ebmc_gradients(m, x, rep, &loss, stderr) == 0);
         for (int j = 0; j < D; j++) g[j] = ebmc_param_grad(m, 0)[j];
         add(&e, g);
     }

@@ -103,9 +103,9 @@ int main(void) {
         struct ebmc_model *a = model(&variants[v], "2"), *b = model(&variants[v], "1");
         CHECK(ebmc_compile(a, stderr) == 0 && ebmc_compile(b, stderr) == 0);
         double loss_a, loss_ref;
-        CHECK(ebmc_gradients(a, x, step, &loss_a) == 0);
+        CHECK(ebmc_gradients(a, x, step, &loss_a, stderr) == 0);
         CHECK(ebmc_negatives(b, x, step, neg[v]) == 0);
-        CHECK(ebmc_loss(ref, x, neg[v], &loss_ref) == 0);
+        CHECK(ebmc_loss(ref, x, neg[v], &loss_ref, stderr) == 0);
         int64_t na, nr;
         float *ga = grads(a, &na), *gr = grads(ref, &nr);
         CHECK(na == nr && na > 0);

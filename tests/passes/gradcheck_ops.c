@@ -24,6 +24,7 @@ static void check_unary(enum ir_op op, enum gc_domain d, uint64_t seed) {
 static enum gc_domain domain(enum ir_op op) {
     switch (op) {
     case IR_LOG:
+    case IR_LOG1P: /* x > -1; positive is inside */
     case IR_SQRT:
     case IR_RSQRT: return GC_POS;
     case IR_RELU:
