@@ -138,14 +138,32 @@ struct lower_ctx {
     FILE *diag;
 };
 
-static int lower_energy(void *ctx, struct ir_graph *g, int x, int *energy) {
+static int lower_energy(void *ctx, struct ir_graph *g, const int *inputs, int *energy) {
     const struct lower_ctx *l = ctx;
-    return fe_lower_energy(l->fe, g, x, energy, l->diag);
+    return fe_lower_energy_inputs(l->fe, g, inputs, energy, l->diag);
+}
+
+/* The energy's conditioning arguments become program inputs in:<name>, beside the runtime's own. */
+static int check_cond_names(const struct ebmc_model *m, FILE *diag) {
+    static const char *const reserved[] = {"x", "w", "noise", "lr_t"};
+    for (int k = 1; k < fe_model_n_inputs(m->fe); k++) {
+        char name[IR_NAME_LEN];
+        int64_t shape[IR_MAX_DIMS];
+        fe_model_input_at(m->fe, k, name, 1, shape);
+        for (size_t r = 0; r < sizeof reserved / sizeof *reserved; r++)
+            if (strcmp(name, reserved[r]) == 0) {
+                fprintf(diag, "error: the energy's argument '%s' has a name the runtime's programs use; rename it\n",
+                        name);
+                return -1;
+            }
+    }
+    return 0;
 }
 
 /* The program's graph from the model's energy and settings (runtime/objectives/programs.h). */
 static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program which, FILE *diag) {
     struct lower_ctx ctx = {m->fe, diag};
+    if (check_cond_names(m, diag) != 0) return NULL;
     int n = fe_model_n_params(m->fe);
     const char **params = malloc(sizeof *params * (size_t)(n > 0 ? n : 1));
     if (!params) {
@@ -153,8 +171,15 @@ static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program w
         return NULL;
     }
     for (int i = 0; i < n; i++) params[i] = fe_model_param(m->fe, i)->name;
-    struct energy_fn e = {lower_energy, &ctx, fe_model_input_ndim(m->fe), {0}, n, params};
+    struct energy_fn e = {.lower = lower_energy, .ctx = &ctx, .ndim = fe_model_input_ndim(m->fe), .n_params = n,
+                          .params = params};
     fe_model_input_shape(m->fe, 1, e.shape);
+    e.n_cond = fe_model_n_inputs(m->fe) - 1; /* ebmc_compile allowed at most ENERGY_MAX_COND */
+    for (int k = 0; k < e.n_cond && k < ENERGY_MAX_COND; k++) {
+        char name[IR_NAME_LEN];
+        e.cond[k].ndim = fe_model_input_at(m->fe, 1 + k, name, 1, e.cond[k].shape);
+        snprintf(e.cond[k].name, sizeof e.cond[k].name, RT_IN_PREFIX "%.60s", name);
+    }
     char err[512];
     struct ir_graph *g = program_build(which, &e, &m->config, err, sizeof err);
     if (!g) fprintf(diag, "error: %s\n", err);
@@ -306,6 +331,21 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
         fprintf(diag, "error: %s\n", check);
         return -1;
     }
+    /* What the runtime trains: E(x), or E(x, t) with a level t: [B] on a time objective's ladder. */
+    int n_in = fe_model_n_inputs(m->fe), time_obj = objective_is_time(m->config.objective);
+    int64_t tshape[IR_MAX_DIMS];
+    char tname[IR_NAME_LEN] = "";
+    if (n_in > 2 || (n_in == 2 && fe_model_input_at(m->fe, 1, tname, 1, tshape) != 1)) {
+        fprintf(diag, "error: training needs an energy E(x) or E(x, t) with a level t: [B]; this one takes %d "
+                      "arguments\n", n_in);
+        return -1;
+    }
+    if (time_obj != (n_in == 2)) {
+        fprintf(diag, "error: objective %s %s\n", objective_name(m->config.objective),
+                time_obj ? "trains an energy of x and a level t, as in energy(x: [B, 2], t: [B])"
+                         : "trains an energy of x alone; for energy(x, t) use time-dcd-ve or time-dcd-vp");
+        return -1;
+    }
     double need, have = machine_memory();
     char why[512];
     if (memory_needed(m, &need, why, sizeof why, diag) != 0) return -1;
@@ -321,6 +361,7 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     rt->dim = 1;
     for (int i = 1; i < fe_model_input_ndim(m->fe); i++) rt->dim *= (int)shape[i];
     rt->batch = m->config.batch;
+    if (n_in == 2) snprintf(rt->level_input, sizeof rt->level_input, RT_IN_PREFIX "%.60s", tname);
     rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
     /* Host-side OpenMP loops (noise, evaluation) then use the same team size as the compiled programs. */
     if (m->config.threads > 0) omp_set_num_threads(m->config.threads);
