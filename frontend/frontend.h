@@ -85,6 +85,9 @@ int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *en
 /* The same for an energy of fe_model_n_inputs(m) arguments: inputs[i] is the node for argument i, all
  * with the same batch size. */
 int fe_lower_energy_inputs(const struct fe_model *m, struct ir_graph *g, const int *inputs, int *energy, FILE *diag);
+/* Adds one input node per argument, named as in the model, at this batch size, and lowers the energy
+ * on them (for checks and tests). Returns 0 or -1 as fe_lower_energy. */
+int fe_lower_energy_at(const struct fe_model *m, struct ir_graph *g, int64_t batch, int *energy, FILE *diag);
 
 /* Prints the AST in a readable indented form (--emit=ast). */
 void fe_print_ast(const struct fe_model *m, FILE *out);

@@ -1257,6 +1257,21 @@ int fe_lower_energy_inputs(const struct fe_model *m, struct ir_graph *g, const i
     return rc;
 }
 
+int fe_lower_energy_at(const struct fe_model *m, struct ir_graph *g, int64_t batch, int *energy, FILE *diag) {
+    if (!m || !g || !m->has_energy) return -1;
+    int ids[FE_MAX_INPUTS];
+    for (int i = 0; i < m->n_inputs; i++) {
+        int64_t shape[IR_MAX_DIMS];
+        char name[IR_NAME_LEN];
+        int ndim = fe_model_input_at(m, i, name, batch, shape);
+        if ((ids[i] = ir_input(g, name, ndim, shape)) < 0) {
+            fe_error_at(m, m->inputs[i].loc, diag, "internal error: %s", ir_graph_error(g));
+            return -1;
+        }
+    }
+    return fe_lower_energy_inputs(m, g, ids, energy, diag);
+}
+
 int fe_check_energy(struct fe_model *m) {
     if (!m->has_energy) return -1;
     struct eval ev;
@@ -1305,15 +1320,7 @@ int fe_check_energy(struct fe_model *m) {
         fe_report(m, m->energy_loc, "out of memory");
         return -1;
     }
-    int ids[FE_MAX_INPUTS], energy = -1, rc = 0;
-    for (int i = 0; i < m->n_inputs && rc == 0; i++) {
-        int64_t shape[IR_MAX_DIMS];
-        char name[IR_NAME_LEN];
-        snprintf(name, sizeof name, "@input%d", i);
-        ids[i] = ir_input(g, name, fe_model_input_at(m, i, NULL, FE_PROBE_BATCH, shape), shape);
-        if (ids[i] < 0) fe_report(m, m->inputs[i].loc, "internal error: %s", ir_graph_error(g)), rc = -1;
-    }
-    if (rc == 0) rc = fe_lower_energy_inputs(m, g, ids, &energy, m->diag);
+    int energy = -1, rc = fe_lower_energy_at(m, g, FE_PROBE_BATCH, &energy, m->diag);
     char err[256];
     if (rc == 0 && ir_verify(g, err, sizeof err) != 0) {
         fe_report(m, m->energy_loc, "internal error: the lowered energy does not verify: %s", err);
