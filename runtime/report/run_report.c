@@ -164,8 +164,13 @@ static int write_image_grid(struct rt_model *m, const struct train_config *c, co
         goto done;
     }
     char noise_label[64], data_label[64], title[256];
-    snprintf(noise_label, sizeof noise_label, "from noise, %d MALA", c->sample_steps);
-    snprintf(data_label, sizeof data_label, "from held-out, %d MALA", c->sample_steps);
+    if (objective_is_time(c->objective)) { /* annealed down the ladder; from held-out: at t = 0 */
+        snprintf(noise_label, sizeof noise_label, "annealed, %d x %d MALA", c->levels, c->sample_steps);
+        snprintf(data_label, sizeof data_label, "held-out, %d MALA, t=0", c->sample_steps);
+    } else {
+        snprintf(noise_label, sizeof noise_label, "from noise, %d MALA", c->sample_steps);
+        snprintf(data_label, sizeof data_label, "from held-out, %d MALA", c->sample_steps);
+    }
     snprintf(title, sizeof title, "%s on %.200s", objective_name(c->objective), c->data);
     struct grid_row rows[4] = {{"held-out data", h->x, (int)n_data},
                                {"negatives", neg, neg ? (int)show : 0},
