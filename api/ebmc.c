@@ -419,7 +419,7 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, cons
     struct ir_graph *g = NULL;
     if (which == STAGE_GRAPH) {
         if (!(g = build_program_graph(m, PROGRAM_ENERGY, diag))) return -1;
-        fprintf(out, "; energy(x) at batch %d\n", m->config.batch);
+        fprintf(out, "; energy(x%s) at batch %d\n", fe_model_n_inputs(m->fe) > 1 ? ", ..." : "", m->config.batch);
         ir_print(g, out);
     } else {
         if (!(g = build_program_graph(m, PROGRAM_SAMPLER, diag))) return -1;
