@@ -314,7 +314,7 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     if (time_obj != (n_in == 2)) {
         fprintf(diag, "error: objective %s %s\n", objective_name(m->config.objective),
                 time_obj ? "trains an energy of x and a level t, as in energy(x: [B, 2], t: [B])"
-                         : "trains an energy of x alone; for energy(x, t) use time-dcd-ve or time-dcd-vp");
+                         : "trains an energy of x alone; for energy(x, t) use time-dcd-ve, time-dcd-vp or time-cd");
         return -1;
     }
     double need, have = machine_memory();

@@ -9,7 +9,7 @@
 #include "support.h"
 
 static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "pcd", "dcd-ve", "dcd-vp", "time-dcd-ve",
-                                                        "time-dcd-vp"};
+                                                        "time-dcd-vp", "time-cd"};
 static const char *const sampler_names[SAMPLER_COUNT] = {"auto", "ula", "mala", "linearized"};
 static const char *const scale_names[] = {"auto", "unit", "centered", "none"}; /* enum data_scale's order */
 
@@ -40,7 +40,8 @@ static const struct setting settings[] = {
      "fraction held out when the data has no test part of its own (0: 0.1)"},
     {"data_limit", T_INT, F(data_limit), 0, 1e9, "train on at most this many samples (0: all)"},
     {"objective", T_CHOICE, F(objective), 0, 0,
-     "cd | sr-cd | pcd | dcd-ve | dcd-vp | time-dcd-ve | time-dcd-vp (time-*: an energy E(x, t) on a noise ladder)"},
+     "cd | sr-cd | pcd | dcd-ve | dcd-vp | time-dcd-ve | time-dcd-vp | time-cd (time-*: an energy E(x, t) on a noise "
+     "ladder)"},
     {"steps", T_INT, F(steps), 1, 1e9, "parameter updates"},
     {"batch", T_INT, F(batch), 1, 1 << 20, "data points (and negatives) per step"},
     {"lr", T_DOUBLE, F(lr), 0, 10, "Adam learning rate"},
@@ -127,8 +128,10 @@ void config_defaults(struct train_config *c) {
     c->sample_steps = 500;
 }
 
-int objective_is_dcd(enum objective o) { return o == OBJ_DCD_VE || o == OBJ_DCD_VP || objective_is_time(o); }
-int objective_is_time(enum objective o) { return o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP; }
+int objective_is_dcd(enum objective o) {
+    return o == OBJ_DCD_VE || o == OBJ_DCD_VP || o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP;
+}
+int objective_is_time(enum objective o) { return o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP || o == OBJ_TIME_CD; }
 
 /* sigma_t of the VE ladder: 0, then geometric from sigma_min (t = 1) to sigma_max (t = L). */
 static double ve_sigma(const struct train_config *c, int t) {
@@ -145,7 +148,7 @@ static double vp_beta(const struct train_config *c, int t) {
 int config_ladder(const struct train_config *c, int t, struct ladder_level *out) {
     struct ladder_level l = {1, 1, 1, 0, 0};
     if (!objective_is_time(c->objective) || t < 0 || t > c->levels) return -1;
-    if (c->objective == OBJ_TIME_DCD_VE) {
+    if (c->objective != OBJ_TIME_DCD_VP) { /* VE, and time-cd on the VE ladder */
         double lo = ve_sigma(c, t), hi = t < c->levels ? ve_sigma(c, t + 1) : lo;
         l.sd = lo;
         l.s = sqrt(hi * hi - lo * lo);
@@ -186,8 +189,10 @@ int config_check(const struct train_config *c, char *err, size_t errlen) {
                  objective_name(c->objective));
         return -1;
     }
-    if (c->objective == OBJ_TIME_DCD_VE && c->sigma_min >= c->sigma_max && c->levels > 1) {
-        snprintf(err, errlen, "time-dcd-ve: sigma_min (%g) must be below sigma_max (%g)", c->sigma_min, c->sigma_max);
+    if (objective_is_time(c->objective) && c->objective != OBJ_TIME_DCD_VP && c->sigma_min >= c->sigma_max &&
+        c->levels > 1) {
+        snprintf(err, errlen, "%s: sigma_min (%g) must be below sigma_max (%g)", objective_name(c->objective),
+                 c->sigma_min, c->sigma_max);
         return -1;
     }
     if (c->objective == OBJ_PCD && c->buffer_size < c->batch) {

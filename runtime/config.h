@@ -10,7 +10,8 @@
 
 /* time-dcd-ve, time-dcd-vp: DCD on a noise ladder for an energy E(x, t) of a level t (objectives.md,
  * "Time-dependent EBM"; runtime/objectives/time_dcd.c). */
-enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_TIME_DCD_VE, OBJ_TIME_DCD_VP, OBJ_COUNT };
+/* time-cd: the CD baseline on time-dcd-ve's ladder, negatives by annealed Langevin from noise. */
+enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_TIME_DCD_VE, OBJ_TIME_DCD_VP, OBJ_TIME_CD, OBJ_COUNT };
 /* linearized: the one-step draw x~ = y/a - (s^2/a^2) grad E(y/a) + (s/a) xi, DCD objectives only. */
 enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA, SAMPLER_LINEARIZED, SAMPLER_COUNT };
 
@@ -38,7 +39,7 @@ struct train_config {
     double grad_clip;          /* clip grad U elementwise to +-grad_clip; 0 = off */
     enum sampler_kind sampler; /* auto: ULA for cd, sr-cd, pcd; MALA for dcd-ve, dcd-vp */
     int levels;                /* time-*: the ladder's levels L; E(x, t) for t = 0 .. L-1 */
-    double sigma_min, sigma_max; /* time-dcd-ve: sigma_1 .. sigma_L geometric between these (sigma_0 = 0) */
+    double sigma_min, sigma_max; /* time-dcd-ve, time-cd: sigma_1 .. sigma_L geometric between these (sigma_0 = 0) */
     double beta_min, beta_max; /* time-dcd-vp: beta_0 .. beta_{L-1} linear between these */
     double level_step;         /* time-*: the MALA step at level t is level_step * s_t^2 */
     int buffer_size;           /* PCD: persistent chains in the replay buffer */

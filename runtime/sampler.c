@@ -91,6 +91,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
         potential_eval(pot, x2, u2, g2);
         for (int64_t i = 0; i < b; i++) {
             double eta = opt->row_eta ? opt->row_eta[i] : opt->step_size;
+            if (eta == 0) continue; /* a chain held where it is (time-cd's chains past their level) */
             double log_a = (double)u[i] - u2[i] + log_proposal(x + i * d, x2 + i * d, g2 + i * d, d, opt, eta) -
                            log_proposal(x2 + i * d, x + i * d, g + i * d, d, opt, eta);
             double r = rng_uniform(seed, rng_stream(tag, step, (uint32_t)(2 * k + 1)), (uint64_t)i);
@@ -164,7 +165,7 @@ int annealed_samples(struct rt_model *m, const struct train_config *c, int steps
     struct ladder_level top, l;
     int rc = x && y && t && config_ladder(c, c->levels, &top) == 0 ? 0 : -1;
     /* VE's top level is the data spread by sigma_L around it: centred on the box, as the data are */
-    float centre = c->objective == OBJ_TIME_DCD_VE ? 0.5f * (box.lo + box.hi) : 0.0f;
+    float centre = c->objective != OBJ_TIME_DCD_VP ? 0.5f * (box.lo + box.hi) : 0.0f;
     for (size_t i = 0; i < n && rc == 0; i += b) {
         size_t k = n - i < b ? n - i : b;
         rng_fill_normal(x, b * d, c->seed, rng_stream(TAG_SAMPLE_INIT, i / b, 0));

@@ -64,7 +64,7 @@ int train_step_negatives(struct rt_model *m, const struct train_config *c, struc
     if (x != ts->xall) memcpy(ts->xall, x, n * sizeof(float));
     if (objective_is_time(c->objective)) {
         if (!ts->t) return -1; /* ebmc_compile refuses a time objective for an energy without a level */
-        return time_dcd_negatives(m, c, ts->xall, ts->xall + n, ts->y, ts->t, step, &ts->chains);
+        return time_negatives(m, c, ts->xall, ts->xall + n, ts->y, ts->t, box, step, &ts->chains);
     }
     return objective_negatives(m, c, ts->xall, ts->xall + n, ts->y, &ts->pcd, box, step, &ts->chains);
 }

@@ -13,7 +13,8 @@ const char *const program_names[N_PROGRAMS] = {"energy", "sampler", "loss", "tra
 int program_used_in_training(enum program p, const struct train_config *c) {
     switch (p) {
     case PROGRAM_LOSS: return 0;
-    case PROGRAM_LANGEVIN: return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective);
+    case PROGRAM_LANGEVIN: /* the time objectives' chains have a step size per row: host loops */
+        return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective) && !objective_is_time(c->objective);
     default: return 1;
     }
 }

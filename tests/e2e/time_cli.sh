@@ -2,7 +2,7 @@
 # A time-dependent energy E(x, t) through the CLI: check, train on the VE and VP ladders, --resume to the
 # same checkpoint as an unbroken run, annealed `sample` to .png and .csv, `--emit` and the AOT header
 # listing the level input, and the refusals (an E(x) objective on E(x, t), and the other way round).
-# Usage: time_cli.sh path/to/ebmc
+# time-cd, the CD baseline on the same ladder, trains too. Usage: time_cli.sh path/to/ebmc
 set -u
 EBMC=$1
 DIR=$(mktemp -d /tmp/ebmc-time-XXXXXX)
@@ -51,6 +51,8 @@ check "train 5 steps" "$EBMC" train "$DIR/time.ebm" --out "$DIR/half" --steps 5 
 check "resume to 10" "$EBMC" train --resume "$DIR/half" --steps 10 --quiet
 cmp -s "$DIR/ve/model.ckpt" "$DIR/half/model.ckpt" || { echo "FAIL: a resumed time run differs from an unbroken one"; fail=1; }
 check "train vp" "$EBMC" train "$DIR/time.ebm" --out "$DIR/vp" --steps 5 --set objective=time-dcd-vp --quiet
+check "train cd" "$EBMC" train "$DIR/time.ebm" --out "$DIR/cd" --steps 5 --set objective=time-cd --quiet
+grep -q '"objective": "time-cd"' "$DIR/cd/metrics.json" || { echo "FAIL: time-cd did not run"; fail=1; }
 check "sample png" "$EBMC" sample "$DIR/ve" --n 20 --out "$DIR/s.png"
 check "sample csv" "$EBMC" sample "$DIR/vp" --n 20 --out "$DIR/s.csv"
 [ "$(grep -c '^[-0-9]' "$DIR/s.csv")" -eq 20 ] || { echo "FAIL: s.csv does not hold 20 samples"; cat "$DIR/s.csv"; fail=1; }
