@@ -143,6 +143,8 @@ int model_samples(struct rt_model *m, const struct train_config *c, int steps, s
     if (!x) return -1;
     struct potential pot = {.model = m, .a = 1, .s = 1};
     struct langevin lv = {.kind = SAMPLER_MALA, .steps = steps, .step_size = c->step_size, .noise_scale = 1.0};
+    struct ladder_level l0;
+    if (config_ladder(c, 0, &l0) == 0) lv.step_size = l0.eta; /* E(x, 0): the ladder's level-0 step */
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i += b) {
         size_t k = n - i < b ? n - i : b;

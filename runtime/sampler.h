@@ -69,7 +69,7 @@ int linearized_draw(const struct potential *pot, float *x, const struct langevin
 /* Model samples: n points (n * D floats) from `steps` MALA steps on E with step size c->step_size,
  * started from uniform noise over the box (start NULL) or at start[n * D], keyed by c->seed. Runs in
  * chunks of the model's batch. A time objective's samples from noise are annealed_samples() instead
- * (`steps` per level); from start, they are MALA on E(x, 0). Returns 0, or -1 on out of memory. */
+ * (`steps` per level); from start, they are MALA on E(x, 0) with level 0's step. Returns 0, or -1 on out of memory. */
 int model_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, const float *start,
                   float *out, size_t n);
 
