@@ -880,7 +880,10 @@ static int write_sample_grid(struct ebmc_model *m, const float *x, int64_t n, in
         rows[r].images = x + (size_t)r * (size_t)per_row * (size_t)ds->dim;
         rows[r].n = (int)(n - (int64_t)r * per_row < per_row ? n - (int64_t)r * per_row : per_row);
     }
-    snprintf(title, sizeof title, "%lld samples from noise, %d MALA steps", (long long)n, steps);
+    if (objective_is_time(m->config.objective))
+        snprintf(title, sizeof title, "%lld samples annealed over %d levels, %d MALA steps each", (long long)n,
+                 m->config.levels, steps);
+    else snprintf(title, sizeof title, "%lld samples from noise, %d MALA steps", (long long)n, steps);
     struct grid_spec spec = {title, rows, nrows, (int)ds->shape[0], (int)ds->shape[1], (int)ds->shape[2], ds->lo, ds->hi, 0};
     int rc = grid_write_png(path, &spec, err, sizeof err);
     if (rc != 0) fprintf(diag, "error: %s\n", err);
