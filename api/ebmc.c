@@ -136,14 +136,32 @@ struct lower_ctx {
     FILE *diag;
 };
 
-static int lower_energy(void *ctx, struct ir_graph *g, int x, int *energy) {
+static int lower_energy(void *ctx, struct ir_graph *g, const int *inputs, int *energy) {
     const struct lower_ctx *l = ctx;
-    return fe_lower_energy(l->fe, g, x, energy, l->diag);
+    return fe_lower_energy_inputs(l->fe, g, inputs, energy, l->diag);
+}
+
+/* The energy's conditioning arguments become program inputs in:<name>, beside the runtime's own. */
+static int check_cond_names(const struct ebmc_model *m, FILE *diag) {
+    static const char *const reserved[] = {"x", "w", "noise", "lr_t"};
+    for (int k = 1; k < fe_model_n_inputs(m->fe); k++) {
+        char name[IR_NAME_LEN];
+        int64_t shape[IR_MAX_DIMS];
+        fe_model_input_at(m->fe, k, name, 1, shape);
+        for (size_t r = 0; r < sizeof reserved / sizeof *reserved; r++)
+            if (strcmp(name, reserved[r]) == 0) {
+                fprintf(diag, "error: the energy's argument '%s' has a name the runtime's programs use; rename it\n",
+                        name);
+                return -1;
+            }
+    }
+    return 0;
 }
 
 /* The program's graph from the model's energy and settings (runtime/objectives/programs.h). */
 static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program which, FILE *diag) {
     struct lower_ctx ctx = {m->fe, diag};
+    if (check_cond_names(m, diag) != 0) return NULL;
     int n = fe_model_n_params(m->fe);
     const char **params = malloc(sizeof *params * (size_t)(n > 0 ? n : 1));
     if (!params) {
@@ -151,8 +169,15 @@ static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program w
         return NULL;
     }
     for (int i = 0; i < n; i++) params[i] = fe_model_param(m->fe, i)->name;
-    struct energy_fn e = {lower_energy, &ctx, fe_model_input_ndim(m->fe), {0}, n, params};
+    struct energy_fn e = {.lower = lower_energy, .ctx = &ctx, .ndim = fe_model_input_ndim(m->fe), .n_params = n,
+                          .params = params};
     fe_model_input_shape(m->fe, 1, e.shape);
+    e.n_cond = fe_model_n_inputs(m->fe) - 1; /* ebmc_compile allowed at most ENERGY_MAX_COND */
+    for (int k = 0; k < e.n_cond && k < ENERGY_MAX_COND; k++) {
+        char name[IR_NAME_LEN];
+        e.cond[k].ndim = fe_model_input_at(m->fe, 1 + k, name, 1, e.cond[k].shape);
+        snprintf(e.cond[k].name, sizeof e.cond[k].name, RT_IN_PREFIX "%.60s", name);
+    }
     char err[512];
     /* Programs run on this rank's share of the batch: all of it alone (parallel.h). */
     struct train_config *c = malloc(sizeof *c);
@@ -294,6 +319,21 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
         fprintf(diag, "error: %s\n", check);
         return -1;
     }
+    /* What the runtime trains: E(x), or E(x, t) with a level t: [B] on a time objective's ladder. */
+    int n_in = fe_model_n_inputs(m->fe), time_obj = objective_is_time(m->config.objective);
+    int64_t tshape[IR_MAX_DIMS];
+    char tname[IR_NAME_LEN] = "";
+    if (n_in > 2 || (n_in == 2 && fe_model_input_at(m->fe, 1, tname, 1, tshape) != 1)) {
+        fprintf(diag, "error: training needs an energy E(x) or E(x, t) with a level t: [B]; this one takes %d "
+                      "arguments\n", n_in);
+        return -1;
+    }
+    if (time_obj != (n_in == 2)) {
+        fprintf(diag, "error: objective %s %s\n", objective_name(m->config.objective),
+                time_obj ? "trains an energy of x and a level t, as in energy(x: [B, 2], t: [B])"
+                         : "trains an energy of x alone; for energy(x, t) use time-dcd-ve, time-dcd-vp or time-cd");
+        return -1;
+    }
     double need, have = machine_memory();
     char why[512];
     if (memory_needed(m, &need, why, sizeof why, diag) != 0) return -1;
@@ -315,8 +355,14 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
                 m->config.batch, ranks, ranks);
         return -1;
     }
+    if (ranks > 1 && objective_is_time(m->config.objective)) {
+        fprintf(diag, "error: %s does not run data-parallel yet: train it in one process\n",
+                objective_name(m->config.objective));
+        return -1;
+    }
     rt->rank = parallel_rank(), rt->nranks = ranks;
     rt->batch = m->config.batch / ranks;
+    if (n_in == 2) snprintf(rt->level_input, sizeof rt->level_input, RT_IN_PREFIX "%.60s", tname);
     rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
     /* Host-side OpenMP loops (noise, evaluation) then use the same team size as the compiled programs. */
     if (m->config.threads > 0) omp_set_num_threads(m->config.threads);
@@ -411,7 +457,7 @@ int ebmc_emit(struct ebmc_model *m, const char *stage, const char *program, cons
     struct ir_graph *g = NULL;
     if (which == STAGE_GRAPH) {
         if (!(g = build_program_graph(m, PROGRAM_ENERGY, diag))) return -1;
-        fprintf(out, "; energy(x) at batch %d\n", m->config.batch);
+        fprintf(out, "; energy(x%s) at batch %d\n", fe_model_n_inputs(m->fe) > 1 ? ", ..." : "", m->config.batch);
         ir_print(g, out);
     } else {
         if (!(g = build_program_graph(m, PROGRAM_SAMPLER, diag))) return -1;
@@ -891,7 +937,7 @@ int ebmc_write_samples(struct ebmc_model *m, int64_t n, int steps, const char *p
     }
     int rc;
     char err[4400];
-    if (png) rc = run_write_samples_png(ds, x, n, steps, path, err, sizeof err);
+    if (png) rc = run_write_samples_png(&m->config, ds, x, n, steps, path, err, sizeof err);
     else {
         int64_t shape[IR_MAX_DIMS] = {n};
         memcpy(shape + 1, ds->shape, sizeof(int64_t) * (size_t)ds->ndim);

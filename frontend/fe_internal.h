@@ -170,12 +170,17 @@ struct fe_model {
 
     int has_energy;
     struct fe_loc energy_loc, energy_end; /* the keyword and the closing '}' */
-    const char *arg_name;
-    int arg_len;
-    struct fe_loc arg_loc;
-    int in_ndim;
-    int64_t in_dims[IR_MAX_DIMS]; /* in_dims[0] = FE_DIM_B */
-    int arg_bad;                  /* the argument's shape had an error; its uses are poisoned */
+    /* The energy's arguments: the first is the point x (sampled, differentiated); the others condition
+     * it (a time t: [B], labels), each with B as its first dimension. */
+    struct fe_input {
+        const char *name;
+        int len;
+        struct fe_loc loc;
+        int ndim;
+        int64_t dims[IR_MAX_DIMS]; /* dims[0] = FE_DIM_B */
+        int bad;                   /* the shape had an error; the argument's uses are poisoned */
+    } inputs[FE_MAX_INPUTS];
+    int n_inputs;
     struct stmt *stmts;
     int n_stmts, cap_stmts;
 

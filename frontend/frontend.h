@@ -53,9 +53,16 @@ struct fe_model *fe_parse_string(const char *source, const char *filename, FILE 
 void fe_model_free(struct fe_model *m);
 
 const char *fe_model_filename(const struct fe_model *m);
-/* The data dimension D of the energy's argument `x: [B, D]` (or [B, D1, D2, ...] flattened: the product). */
+/* The energy's first argument, the point x: [B, D] or [B, D1, D2, ...]. */
 int fe_model_input_ndim(const struct fe_model *m);             /* rank of x including B */
 void fe_model_input_shape(const struct fe_model *m, int64_t batch, int64_t *shape); /* shape[0] = batch */
+
+/* All of the energy's arguments, energy(x: [B, ...], t: [B], ...): input 0 is x; the others condition
+ * the energy (a time or noise level, labels) and are never sampled. */
+#define FE_MAX_INPUTS 4
+int fe_model_n_inputs(const struct fe_model *m);
+/* Input i's name (NUL-terminated into name[IR_NAME_LEN]), rank, and shape with shape[0] = batch. */
+int fe_model_input_at(const struct fe_model *m, int i, char *name, int64_t batch, int64_t *shape);
 int fe_model_n_params(const struct fe_model *m);
 const struct fe_param *fe_model_param(const struct fe_model *m, int i);
 int fe_model_n_settings(const struct fe_model *m);
@@ -75,6 +82,12 @@ void fe_error_at(const struct fe_model *m, struct fe_loc loc, FILE *diag, const 
  * inputs) shares them. On success stores the energy node, shape [batch], and returns 0; on failure
  * prints located errors to diag and returns -1. */
 int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *energy, FILE *diag);
+/* The same for an energy of fe_model_n_inputs(m) arguments: inputs[i] is the node for argument i, all
+ * with the same batch size. */
+int fe_lower_energy_inputs(const struct fe_model *m, struct ir_graph *g, const int *inputs, int *energy, FILE *diag);
+/* Adds one input node per argument, named as in the model, at this batch size, and lowers the energy
+ * on them (for checks and tests). Returns 0 or -1 as fe_lower_energy. */
+int fe_lower_energy_at(const struct fe_model *m, struct ir_graph *g, int64_t batch, int *energy, FILE *diag);
 
 /* Prints the AST in a readable indented form (--emit=ast). */
 void fe_print_ast(const struct fe_model *m, FILE *out);

@@ -30,6 +30,7 @@ enum builtin_kind {
     BI_AVG_POOL,  /* avg_pool2d(x, k) */
     BI_GROUP_NORM, /* group_norm(x, groups[, gamma, beta]) */
     BI_LAYER_NORM, /* layer_norm(x[, gamma, beta]) */
+    BI_RANGE,      /* range(n): the constant vector [0, 1, ..., n - 1] */
 };
 
 static const struct builtin {
@@ -52,7 +53,7 @@ static const struct builtin {
     {"transpose", BI_TRANSPOSE, IR_PERMUTE}, {"permute", BI_PERMUTE, IR_PERMUTE}, {"slice", BI_SLICE, IR_SLICE},
     {"pad", BI_PAD, IR_PAD},           {"concat", BI_CONCAT, IR_CONCAT},
     {"conv2d", BI_CONV2D, IR_MATMUL},  {"avg_pool2d", BI_AVG_POOL, IR_SUM}, {"group_norm", BI_GROUP_NORM, IR_SUM},
-    {"layer_norm", BI_LAYER_NORM, IR_SUM},
+    {"layer_norm", BI_LAYER_NORM, IR_SUM}, {"range", BI_RANGE, IR_CONCAT},
 };
 
 #define NORM_EPS 1e-5 /* group_norm and layer_norm: var + eps, as PyTorch's default */
@@ -733,6 +734,29 @@ static struct val concat(struct eval *ev, struct expr *e) {
     return r;
 }
 
+/* range(n): [0, 1, ..., n - 1], the frequencies of a sinusoidal embedding and the levels a one-hot
+ * compares against. No op of its own: doubling, r = concat(r, r + len), then a slice, so log2(n)
+ * constant nodes that the simplifier folds. Values up to 2^24 are exact in float. */
+#define FE_MAX_RANGE ((int64_t)1 << 24)
+static struct val range(struct eval *ev, struct expr *e) {
+    int64_t n;
+    if (e->n_args != 1) {
+        eval_error(ev, e->loc, "range takes 1 argument, as in range(16); got %d", e->n_args);
+        return err_val();
+    }
+    if (int_arg(ev, e, 0, "length", 1, FE_MAX_RANGE, &n)) return err_val();
+    struct val r = tensor_val(1, &n);
+    if (!ev->g) return r;
+    int64_t len = 1;
+    int node = ir_const(ev->g, 0, 1, &len);
+    while (len < n && node >= 0) {
+        node = ir_concat(ev->g, node, ir_binary(ev->g, IR_ADD, node, ir_const(ev->g, (double)len, 1, &len)), 0);
+        len *= 2;
+    }
+    if (len > n && node >= 0) node = ir_slice_axis(ev->g, node, 0, 0, n, 1);
+    return built(ev, node, e->loc, r);
+}
+
 /* ---- layers (composites of ir_nn.c) ---- */
 
 /* Argument k: a tensor whose axes from `from` on have fixed sizes (not B), of rank `rank` if >= 0. */
@@ -949,6 +973,7 @@ static struct val eval_call(struct eval *ev, struct expr *e) {
     case BI_AVG_POOL:
     case BI_GROUP_NORM:
     case BI_LAYER_NORM: return layer(ev, e, f);
+    case BI_RANGE: return range(ev, e);
     }
     return err_val();
 }
@@ -1116,11 +1141,12 @@ static void eval_free(struct eval *ev) {
     free(ev->memo_index.slots);
 }
 
-/* Runs the energy's statements with the argument bound to x; on success *out is the energy, [B]. */
-static int eval_body(struct eval *ev, struct val x, struct val *out) {
+/* Runs the energy's statements with argument i bound to in[i]; on success *out is the energy, [B]. */
+static int eval_body(struct eval *ev, const struct val *in, struct val *out) {
     const struct fe_model *m = ev->m;
     *out = err_val();
-    if (bind(ev, m->arg_name, m->arg_len, x, m->arg_loc)) return -1;
+    for (int i = 0; i < m->n_inputs; i++)
+        if (bind(ev, m->inputs[i].name, m->inputs[i].len, in[i], m->inputs[i].loc)) return -1;
     struct val v;
     const struct stmt *s;
     if (run_stmts(ev, m->stmts, m->n_stmts, &v, &s)) return -1;
@@ -1173,27 +1199,43 @@ static void check_def_names(struct fe_model *m) {
 }
 
 int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *energy, FILE *diag) {
-    if (!m || !g || !energy || !m->has_energy) return -1;
+    if (m && m->n_inputs > 1) {
+        fe_error_at(m, m->inputs[1].loc, diag, "this energy takes %d arguments; lower it with all of them",
+                    m->n_inputs);
+        return -1;
+    }
+    return fe_lower_energy_inputs(m, g, &x, energy, diag);
+}
+
+int fe_lower_energy_inputs(const struct fe_model *m, struct ir_graph *g, const int *inputs, int *energy, FILE *diag) {
+    if (!m || !g || !energy || !inputs || !m->has_energy) return -1;
     struct eval ev;
     memset(&ev, 0, sizeof ev);
     ev.m = m;
     ev.diag = diag;
     ev.g = g;
-    char want[96], got[96];
-    ir_shape_str(want, sizeof want, m->in_ndim, m->in_dims);
-    if (x < 0 || x >= g->n_nodes) {
-        fe_error_at(m, m->arg_loc, diag, "the input node %%%d does not exist in the graph", x);
-        return -1;
+    struct val in[FE_MAX_INPUTS], out;
+    for (int k = 0; k < m->n_inputs; k++) {
+        const struct fe_input *a = &m->inputs[k];
+        char want[96], got[96];
+        ir_shape_str(want, sizeof want, a->ndim, a->dims);
+        if (inputs[k] < 0 || inputs[k] >= g->n_nodes) {
+            fe_error_at(m, a->loc, diag, "the input node %%%d does not exist in the graph", inputs[k]);
+            return -1;
+        }
+        const struct ir_node *xn = ir_node_at(g, inputs[k]);
+        int ok = xn->ndim == a->ndim && xn->shape[0] > 0 && (k == 0 || xn->shape[0] == ev.batch);
+        for (int i = 1; ok && i < xn->ndim; i++) ok = xn->shape[i] == a->dims[i];
+        if (!ok) {
+            ir_shape_str(got, sizeof got, xn->ndim, xn->shape);
+            fe_error_at(m, a->loc, diag, "the energy's argument '%.*s' is %s; the input node has shape %s", a->len,
+                        a->name, want, got);
+            return -1;
+        }
+        ev.batch = xn->shape[0];
+        in[k] = tensor_val(a->ndim, a->dims);
+        in[k].node = inputs[k];
     }
-    const struct ir_node *xn = ir_node_at(g, x);
-    int ok = xn->ndim == m->in_ndim && xn->shape[0] > 0;
-    for (int i = 1; ok && i < xn->ndim; i++) ok = xn->shape[i] == m->in_dims[i];
-    if (!ok) {
-        ir_shape_str(got, sizeof got, xn->ndim, xn->shape);
-        fe_error_at(m, m->arg_loc, diag, "the energy takes %s; the input node has shape %s", want, got);
-        return -1;
-    }
-    ev.batch = xn->shape[0];
     if (alloc_def_flags(&ev)) return -1;
     /* Every parameter is added, used or not, in declaration order: the graph's argument order then
      * follows the model file, and lowering again finds the same (hash-consed) nodes. */
@@ -1208,14 +1250,27 @@ int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *en
             rc = -1;
         }
     }
-    struct val xv = tensor_val(m->in_ndim, m->in_dims), out;
-    xv.node = x;
-    if (rc == 0) rc = eval_body(&ev, xv, &out);
+    if (rc == 0) rc = eval_body(&ev, in, &out);
     if (rc == 0) *energy = out.node;
     free(ev.param_node);
     eval_free(&ev);
     free(ev.def_active);
     return rc;
+}
+
+int fe_lower_energy_at(const struct fe_model *m, struct ir_graph *g, int64_t batch, int *energy, FILE *diag) {
+    if (!m || !g || !m->has_energy) return -1;
+    int ids[FE_MAX_INPUTS];
+    for (int i = 0; i < m->n_inputs; i++) {
+        int64_t shape[IR_MAX_DIMS];
+        char name[IR_NAME_LEN];
+        int ndim = fe_model_input_at(m, i, name, batch, shape);
+        if ((ids[i] = ir_input(g, name, ndim, shape)) < 0) {
+            fe_error_at(m, m->inputs[i].loc, diag, "internal error: %s", ir_graph_error(g));
+            return -1;
+        }
+    }
+    return fe_lower_energy_inputs(m, g, ids, energy, diag);
 }
 
 int fe_check_energy(struct fe_model *m) {
@@ -1231,14 +1286,17 @@ int fe_check_energy(struct fe_model *m) {
         fe_report(m, m->energy_loc, "out of memory");
         return -1;
     }
-    if (find_param(m, m->arg_name, m->arg_len) >= 0) {
+    struct val in[FE_MAX_INPUTS], out;
+    for (int i = 0; i < m->n_inputs; i++) {
+        const struct fe_input *a = &m->inputs[i];
         char name[48];
-        fe_report(m, m->arg_loc, "the argument '%s' has the same name as a parameter",
-                  fe_clip(name, sizeof name, m->arg_name, m->arg_len));
+        if (find_param(m, a->name, a->len) >= 0)
+            fe_report(m, a->loc, "the argument '%s' has the same name as a parameter",
+                      fe_clip(name, sizeof name, a->name, a->len));
+        in[i] = a->bad ? err_val() : tensor_val(a->ndim, a->dims);
     }
     check_def_names(m);
-    struct val x = m->arg_bad ? err_val() : tensor_val(m->in_ndim, m->in_dims), out;
-    eval_body(&ev, x, &out);
+    eval_body(&ev, in, &out);
     eval_free(&ev);
     if (m->n_errors == 0) {
         for (int i = 0; i < m->n_params; i++)
@@ -1263,11 +1321,7 @@ int fe_check_energy(struct fe_model *m) {
         fe_report(m, m->energy_loc, "out of memory");
         return -1;
     }
-    int64_t shape[IR_MAX_DIMS];
-    fe_model_input_shape(m, FE_PROBE_BATCH, shape);
-    int in = ir_input(g, "@input", m->in_ndim, shape), energy = -1;
-    if (in < 0) fe_report(m, m->arg_loc, "internal error: %s", ir_graph_error(g));
-    int rc = in < 0 ? -1 : fe_lower_energy(m, g, in, &energy, m->diag);
+    int energy = -1, rc = fe_lower_energy_at(m, g, FE_PROBE_BATCH, &energy, m->diag);
     char err[256];
     if (rc == 0 && ir_verify(g, err, sizeof err) != 0) {
         fe_report(m, m->energy_loc, "internal error: the lowered energy does not verify: %s", err);

@@ -83,11 +83,21 @@ void fe_model_free(struct fe_model *m) {
 /* ---- accessors ---- */
 
 const char *fe_model_filename(const struct fe_model *m) { return m->filename; }
-int fe_model_input_ndim(const struct fe_model *m) { return m->in_ndim; }
+int fe_model_input_ndim(const struct fe_model *m) { return m->n_inputs ? m->inputs[0].ndim : 0; }
 
 void fe_model_input_shape(const struct fe_model *m, int64_t batch, int64_t *shape) {
+    fe_model_input_at(m, 0, NULL, batch, shape);
+}
+
+int fe_model_n_inputs(const struct fe_model *m) { return m->n_inputs; }
+
+int fe_model_input_at(const struct fe_model *m, int i, char *name, int64_t batch, int64_t *shape) {
+    if (i < 0 || i >= m->n_inputs) return 0;
+    const struct fe_input *in = &m->inputs[i];
+    if (name) fe_clip(name, IR_NAME_LEN, in->name, in->len);
     shape[0] = batch;
-    for (int i = 1; i < m->in_ndim; i++) shape[i] = m->in_dims[i];
+    for (int k = 1; k < in->ndim; k++) shape[k] = in->dims[k];
+    return in->ndim;
 }
 
 int fe_model_n_params(const struct fe_model *m) { return m->n_params; }
@@ -155,8 +165,12 @@ void fe_print_ast(const struct fe_model *m, FILE *out) {
         fprintf(out, ")\n");
     }
     if (m->has_energy) {
-        ir_shape_str(s, sizeof s, m->in_ndim, m->in_dims);
-        fprintf(out, "  energy %.*s %s\n", m->arg_len, m->arg_name, s);
+        fprintf(out, "  energy");
+        for (int i = 0; i < m->n_inputs; i++) {
+            ir_shape_str(s, sizeof s, m->inputs[i].ndim, m->inputs[i].dims);
+            fprintf(out, "%s %.*s %s", i ? "," : "", m->inputs[i].len, m->inputs[i].name, s);
+        }
+        fputc('\n', out);
         for (int i = 0; i < m->n_stmts; i++) {
             const struct stmt *st = &m->stmts[i];
             if (st->is_return) fprintf(out, "    return\n");

@@ -585,21 +585,31 @@ static int parse_energy(struct parser *p) {
     advance(p);
     struct fe_loc open = p->cur.loc;
     if (!expect(p, TOK_LPAREN, "'(' after 'energy', as in energy(x: [B, 2])")) return -1;
-    struct token arg = p->cur;
-    if (arg.kind != TOK_IDENT) {
-        syntax_error(p, missing_loc(p), "expected the argument of energy, as in energy(x: [B, 2]); got %s",
-                     describe(&arg, buf, sizeof buf));
-        return -1;
-    }
-    if (tok_is(&arg, "B")) fe_report(m, arg.loc, "'B' is the batch size and cannot name the argument");
-    advance(p);
-    if (!expect(p, TOK_COLON, "':' and the argument's shape, as in x: [B, 2]")) return -1;
-    int ndim, bad;
-    int64_t dims[IR_MAX_DIMS];
-    if (parse_shape(p, SHAPE_ARG, &ndim, dims, &bad)) return -1;
-    if (p->cur.kind == TOK_COMMA) {
-        syntax_error(p, p->cur.loc, "energy takes exactly one argument");
-        return -1;
+    struct fe_input in[FE_MAX_INPUTS];
+    int n_in = 0;
+    memset(in, 0, sizeof in);
+    for (;;) {
+        struct token arg = p->cur;
+        if (arg.kind != TOK_IDENT) {
+            syntax_error(p, missing_loc(p), "expected %s of energy, as in energy(x: [B, 2]); got %s",
+                         n_in ? "another argument" : "the argument", describe(&arg, buf, sizeof buf));
+            return -1;
+        }
+        if (n_in == FE_MAX_INPUTS) {
+            syntax_error(p, arg.loc, "energy takes at most %d arguments", FE_MAX_INPUTS);
+            return -1;
+        }
+        if (tok_is(&arg, "B")) fe_report(m, arg.loc, "'B' is the batch size and cannot name the argument");
+        for (int i = 0; i < n_in; i++)
+            if (in[i].len == arg.len && memcmp(in[i].name, arg.text, (size_t)arg.len) == 0)
+                fe_report(m, arg.loc, "energy has two arguments named '%s'", fe_clip(buf, sizeof buf, arg.text, arg.len));
+        advance(p);
+        if (!expect(p, TOK_COLON, "':' and the argument's shape, as in x: [B, 2]")) return -1;
+        struct fe_input *a = &in[n_in++];
+        a->name = arg.text, a->len = arg.len, a->loc = arg.loc;
+        if (parse_shape(p, SHAPE_ARG, &a->ndim, a->dims, &a->bad)) return -1;
+        if (p->cur.kind != TOK_COMMA) break;
+        advance(p);
     }
     if (!expect_close(p, TOK_RPAREN, open)) return -1;
 
@@ -615,12 +625,8 @@ static int parse_energy(struct parser *p) {
     m->has_energy = 1;
     m->energy_loc = kw;
     m->energy_end = end;
-    m->arg_name = arg.text;
-    m->arg_len = arg.len;
-    m->arg_loc = arg.loc;
-    m->in_ndim = ndim;
-    m->arg_bad = bad;
-    memcpy(m->in_dims, dims, sizeof dims);
+    memcpy(m->inputs, in, sizeof in);
+    m->n_inputs = n_in;
     m->stmts = stmts;
     m->n_stmts = n;
     m->cap_stmts = cap;

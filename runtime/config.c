@@ -8,7 +8,8 @@
 
 #include "support.h"
 
-static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "pcd", "dcd-ve", "dcd-vp"};
+static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "pcd", "dcd-ve", "dcd-vp", "time-dcd-ve",
+                                                        "time-dcd-vp", "time-cd"};
 static const char *const sampler_names[SAMPLER_COUNT] = {"auto", "ula", "mala", "linearized"};
 static const char *const scale_names[] = {"auto", "unit", "centered", "none"}; /* enum data_scale's order */
 static const char *const backend_names[] = {"jit", "interp"};                  /* enum config_backend's */
@@ -39,7 +40,9 @@ static const struct setting settings[] = {
     {"held_out", T_DOUBLE, F(held_out), 0, 0.9,
      "fraction held out when the data has no test part of its own (0: 0.1)"},
     {"data_limit", T_INT, F(data_limit), 0, 1e9, "train on at most this many samples (0: all)"},
-    {"objective", T_CHOICE, F(objective), 0, 0, "cd | sr-cd | pcd | dcd-ve | dcd-vp"},
+    {"objective", T_CHOICE, F(objective), 0, 0,
+     "cd | sr-cd | pcd | dcd-ve | dcd-vp | time-dcd-ve | time-dcd-vp | time-cd (time-*: an energy E(x, t) on a noise "
+     "ladder)"},
     {"steps", T_INT, F(steps), 1, 1e9, "parameter updates"},
     {"batch", T_INT, F(batch), 1, 1 << 20, "data points (and negatives) per step"},
     {"lr", T_DOUBLE, F(lr), 0, 10, "Adam learning rate"},
@@ -56,6 +59,13 @@ static const struct setting settings[] = {
     {"sampler", T_CHOICE, F(sampler), 0, 0,
      "auto | ula | mala | linearized (auto: ULA for cd, sr-cd, pcd; MALA for dcd-*; linearized: DCD's "
      "one-step posterior draw)"},
+    {"levels", T_INT, F(levels), 1, 1000, "time-*: noise levels L of the ladder (E(x, t), t = 0 .. L-1)"},
+    {"sigma_min", T_DOUBLE, F(sigma_min), 1e-6, 1e6, "time-dcd-ve: the smallest noise level sigma_1"},
+    {"sigma_max", T_DOUBLE, F(sigma_max), 1e-6, 1e6, "time-dcd-ve: the largest noise level sigma_L"},
+    {"beta_min", T_DOUBLE, F(beta_min), 1e-9, 0.999999, "time-dcd-vp: beta_0 of the linear beta schedule"},
+    {"beta_max", T_DOUBLE, F(beta_max), 1e-9, 0.999999, "time-dcd-vp: beta_{L-1} of the linear beta schedule"},
+    {"level_step", T_DOUBLE, F(level_step), 1e-9, 1e6,
+     "time-*: MALA step at level t, in units of the level's kernel variance: eta_t = level_step * s_t^2"},
     {"buffer_size", T_INT, F(buffer_size), 1, CONFIG_MAX_BUFFER_SIZE, "PCD: persistent chains in the replay buffer"},
     {"reinit_prob", T_DOUBLE, F(reinit_prob), 0, 1, "PCD: probability rho that a chain restarts from noise"},
     {"threads", T_INT, F(threads), 0, 1024, "worker threads (0 = all cores, or 1 while training measures 1 as faster)"},
@@ -112,6 +122,12 @@ void config_defaults(struct train_config *c) {
     c->noise_scale = 1.0;
     c->grad_clip = 0;
     c->sampler = SAMPLER_AUTO;
+    c->levels = 6;
+    c->sigma_min = 0.05;
+    c->sigma_max = 1.0;
+    c->beta_min = 0.02;
+    c->beta_max = 0.9;
+    c->level_step = 0.05;
     c->buffer_size = 10000;
     c->reinit_prob = 0.05;
     c->threads = 0;
@@ -124,7 +140,40 @@ void config_defaults(struct train_config *c) {
     c->sample_steps = 500;
 }
 
-int objective_is_dcd(enum objective o) { return o == OBJ_DCD_VE || o == OBJ_DCD_VP; }
+int objective_is_dcd(enum objective o) {
+    return o == OBJ_DCD_VE || o == OBJ_DCD_VP || o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP;
+}
+int objective_is_time(enum objective o) { return o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP || o == OBJ_TIME_CD; }
+
+/* sigma_t of the VE ladder: 0, then geometric from sigma_min (t = 1) to sigma_max (t = L). */
+static double ve_sigma(const struct train_config *c, int t) {
+    if (t == 0) return 0;
+    if (c->levels == 1) return c->sigma_max;
+    return c->sigma_min * pow(c->sigma_max / c->sigma_min, (double)(t - 1) / (c->levels - 1));
+}
+
+/* beta_t of the VP ladder: linear from beta_min (t = 0) to beta_max (t = L-1). */
+static double vp_beta(const struct train_config *c, int t) {
+    return c->levels == 1 ? c->beta_min : c->beta_min + (c->beta_max - c->beta_min) * t / (c->levels - 1);
+}
+
+int config_ladder(const struct train_config *c, int t, struct ladder_level *out) {
+    struct ladder_level l = {1, 1, 1, 0, 0};
+    if (!objective_is_time(c->objective) || t < 0 || t > c->levels) return -1;
+    if (c->objective != OBJ_TIME_DCD_VP) { /* VE, and time-cd on the VE ladder */
+        double lo = ve_sigma(c, t), hi = t < c->levels ? ve_sigma(c, t + 1) : lo;
+        l.sd = lo;
+        l.s = sqrt(hi * hi - lo * lo);
+    } else {
+        for (int k = 0; k < t; k++) l.mean *= sqrt(1 - vp_beta(c, k));
+        l.sd = sqrt(1 - l.mean * l.mean);
+        double b = t < c->levels ? vp_beta(c, t) : 1;
+        l.a = sqrt(1 - b), l.s = sqrt(b);
+    }
+    l.eta = c->level_step * l.s * l.s;
+    *out = l;
+    return 0;
+}
 
 enum sampler_kind config_sampler(const struct train_config *c) {
     if (c->sampler != SAMPLER_AUTO) return c->sampler;
@@ -145,6 +194,17 @@ int config_check(const struct train_config *c, char *err, size_t errlen) {
                  "sampler = linearized is the one-step draw from the DCD posterior q(x | y) and needs objective "
                  "dcd-ve or dcd-vp, not %s (use ula or mala)",
                  objective_name(c->objective));
+        return -1;
+    }
+    if (objective_is_time(c->objective) && config_sampler(c) == SAMPLER_LINEARIZED) {
+        snprintf(err, errlen, "%s: sampler = linearized is not offered on the ladder; use mala or ula",
+                 objective_name(c->objective));
+        return -1;
+    }
+    if (objective_is_time(c->objective) && c->objective != OBJ_TIME_DCD_VP && c->sigma_min >= c->sigma_max &&
+        c->levels > 1) {
+        snprintf(err, errlen, "%s: sigma_min (%g) must be below sigma_max (%g)", objective_name(c->objective),
+                 c->sigma_min, c->sigma_max);
         return -1;
     }
     if (c->objective == OBJ_PCD && c->buffer_size < c->batch) {

@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_COUNT };
+/* time-dcd-ve, time-dcd-vp: DCD on a noise ladder for an energy E(x, t) of a level t (objectives.md,
+ * "Time-dependent EBM"; runtime/objectives/time_dcd.c). */
+/* time-cd: the CD baseline on time-dcd-ve's ladder, negatives by annealed Langevin from noise. */
+enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_TIME_DCD_VE, OBJ_TIME_DCD_VP, OBJ_TIME_CD, OBJ_COUNT };
 /* linearized: the one-step draw x~ = y/a - (s^2/a^2) grad E(y/a) + (s/a) xi, DCD objectives only. */
 enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA, SAMPLER_LINEARIZED, SAMPLER_COUNT };
 
@@ -39,6 +42,10 @@ struct train_config {
     double noise_scale;        /* tau */
     double grad_clip;          /* clip grad U elementwise to +-grad_clip; 0 = off */
     enum sampler_kind sampler; /* auto: ULA for cd, sr-cd, pcd; MALA for dcd-ve, dcd-vp */
+    int levels;                /* time-*: the ladder's levels L; E(x, t) for t = 0 .. L-1 */
+    double sigma_min, sigma_max; /* time-dcd-ve, time-cd: sigma_1 .. sigma_L geometric between these (sigma_0 = 0) */
+    double beta_min, beta_max; /* time-dcd-vp: beta_0 .. beta_{L-1} linear between these */
+    double level_step;         /* time-*: the MALA step at level t is level_step * s_t^2 */
     int buffer_size;           /* PCD: persistent chains in the replay buffer */
     double reinit_prob;        /* PCD: probability rho that a chain restarts from noise at a step */
     int threads;               /* 0 = all cores (training switches to 1 while that is faster) */
@@ -74,6 +81,17 @@ int objective_is_dcd(enum objective o);
 /* The DCD kernel y = a x + s eps of the objective: VE a = 1, s = sigma; VP a = sqrt(1 - beta),
  * s = sqrt(beta). Returns -1 (a = s = 1) for an objective that is not DCD. */
 int config_kernel(const struct train_config *c, double *a, double *s);
+
+/* 1 for the objectives of an energy E(x, t) on a noise ladder. */
+int objective_is_time(enum objective o);
+/* Level t of the ladder of a time objective: the kernel x_{t+1} = a x_t + s eps, the marginal
+ * x_t = mean x_0 + sd eps (VE: a = mean = 1, s^2 = sigma_{t+1}^2 - sigma_t^2, sd = sigma_t; VP: a =
+ * sqrt(1 - beta_t), s = sqrt(beta_t), mean = prod_{k<t} a_k, sd = sqrt(1 - mean^2)) and the MALA step
+ * eta at that level. t = levels gives the top (a, s, eta unused). Returns -1 for other objectives. */
+struct ladder_level {
+    double a, s, mean, sd, eta;
+};
+int config_ladder(const struct train_config *c, int t, struct ladder_level *out);
 
 const char *objective_name(enum objective o);
 const char *sampler_name(enum sampler_kind s);

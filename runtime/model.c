@@ -100,6 +100,9 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, struct ir_graph *g
             p->args[i] = m->params[k].adam_v;
         } else if ((k = prefixed_param(m, n->name, RT_GRAD_PREFIX)) >= 0) {
             p->args[i] = m->params[k].grad; /* the adam program's gradients (programs.h) */
+        } else if (m->level_input[0] && strcmp(n->name, m->level_input) == 0) {
+            if (!m->level_zero && !(m->level_zero = calloc(2 * (size_t)m->batch, sizeof(float)))) goto oom;
+            p->args[i] = m->level_zero;
         }
     }
     for (int i = 0; i < p->n_outs; i++) {
@@ -140,6 +143,10 @@ int rt_program_input(struct rt_program *p, const char *name, const float *buf) {
             return 0;
         }
     return -1;
+}
+
+void rt_bind_level(const struct rt_model *m, struct rt_program *p, const float *t) {
+    if (m->level_input[0]) rt_program_input(p, m->level_input, t ? t : m->level_zero);
 }
 
 float *rt_program_output(const struct rt_program *p, const char *name) {
@@ -222,6 +229,8 @@ void rt_model_free(struct rt_model *m) {
     free(m->grad_arena);
     m->grad_arena = NULL, m->grad_numel = 0;
     free(m->params);
+    free(m->level_zero);
+    m->level_zero = NULL;
     m->params = NULL;
     m->n_params = 0;
 }

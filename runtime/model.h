@@ -14,6 +14,7 @@
  * or the energy's argument) can collide with them. Prefixed names refer to a parameter <p>: "grad:<p>"
  * outputs bind to its gradient, "m:<p>" and "v:<p>" arguments to its Adam moments; the training step's
  * "new:<p>", "new:m:<p>" and "new:v:<p>" outputs are their updated values (IR_PARAM_NAME_MAX leaves room). */
+#define RT_IN_PREFIX "in:"      /* in:<name>: the energy's conditioning argument <name> (a level t: [batch]) */
 #define RT_IN_X "in:x"          /* data points (and negatives), [batch, D...]        */
 #define RT_IN_WEIGHT "in:w"     /* loss weights, +1/B for data and -1/B for negatives */
 #define RT_IN_NOISE "in:noise"  /* standard normal noise of one Langevin step, [batch, D...] */
@@ -55,6 +56,11 @@ struct rt_program {
 
 struct rt_model {
     int dim;   /* data dimension D (product of the non-batch dims of x) */
+    /* A time-dependent energy E(x, t): its level argument's input name in:<t> ([batch] floats, the level
+     * index), "" for E(x). Every program binds it to level_zero ([2 batch] zeros: t = 0, the data's own
+     * level) until a caller binds levels of its own with rt_bind_level. */
+    char level_input[IR_NAME_LEN];
+    float *level_zero;
     int batch; /* B: chains, data points and negatives per call (a rank's share of the global batch) */
     int threads;
     int rank, nranks; /* this process's place in a data-parallel job (parallel.h): 0 and 1 when alone */
@@ -93,6 +99,8 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, struct ir_graph *g
                     char *err, size_t errlen);
 /* Points the input argument `name` at buf. Returns 0, or -1 if there is no such input. */
 int rt_program_input(struct rt_program *p, const char *name, const float *buf);
+/* Binds the level input of p (if the model has one) to t[batch of p], or to level 0 when t is NULL. */
+void rt_bind_level(const struct rt_model *m, struct rt_program *p, const float *t);
 /* The buffer of output `name`, or NULL. */
 float *rt_program_output(const struct rt_program *p, const char *name);
 /* Runs p (the interpreter ignores threads; if it runs out of memory, every output is NaN). */

@@ -49,6 +49,7 @@ enum stream_tag {
     TAG_LINEARIZED,   /* dcd with sampler = linearized: xi */
     TAG_DENOISE,      /* denoising: sub 0 the corruption, sub 1 the restoring chains */
     TAG_SAMPLE_START, /* samples started at held-out data: their Langevin noise */
+    TAG_LEVEL,        /* time objectives: each batch element's level t */
 };
 
 #endif

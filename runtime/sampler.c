@@ -16,6 +16,7 @@ void potential_eval(const struct potential *pot, const float *x, float *u, float
     struct rt_model *m = pot->model;
     struct rt_program *p = &m->energy_grad;
     rt_program_input(p, RT_IN_X, x);
+    rt_bind_level(m, p, pot->t);
     rt_program_run(p, m->threads);
     const float *e = rt_program_output(p, RT_OUT_ENERGY), *ge = rt_program_output(p, RT_OUT_GRAD_X);
     int64_t b = m->batch, d = m->dim;
@@ -23,13 +24,13 @@ void potential_eval(const struct potential *pot, const float *x, float *u, float
     memcpy(grad, ge, sizeof(float) * (size_t)(b * d));
     if (!pot->y) return;
     /* U_y(x) = E(x) + |y - a x|^2 / (2 s^2);  dU/dx = dE/dx - a (y - a x) / s^2 */
-    double inv_s2 = 1.0 / ((double)pot->s * pot->s);
     for (int64_t i = 0; i < b; i++) {
-        double q = 0;
+        float a = pot->row_a ? pot->row_a[i] : pot->a, s = pot->row_s ? pot->row_s[i] : pot->s;
+        double q = 0, inv_s2 = 1.0 / ((double)s * s);
         for (int64_t j = 0; j < d; j++) {
-            double r = pot->y[i * d + j] - pot->a * x[i * d + j];
+            double r = pot->y[i * d + j] - a * x[i * d + j];
             q += r * r;
-            grad[i * d + j] -= (float)(pot->a * r * inv_s2);
+            grad[i * d + j] -= (float)(a * r * inv_s2);
         }
         u[i] += (float)(0.5 * q * inv_s2);
     }
@@ -43,10 +44,10 @@ static float clip(float g, double c) {
 /* log k(to | from) up to a constant shared by both directions: the proposal is
  * N(from - eta/2 clip(grad U(from)), tau^2 eta I). */
 static double log_proposal(const float *to, const float *from, const float *grad_from, int64_t d,
-                           const struct langevin *o) {
-    double var = o->noise_scale * o->noise_scale * o->step_size, q = 0;
+                           const struct langevin *o, double eta) {
+    double var = o->noise_scale * o->noise_scale * eta, q = 0;
     for (int64_t j = 0; j < d; j++) {
-        double r = to[j] - (from[j] - 0.5 * o->step_size * clip(grad_from[j], o->grad_clip));
+        double r = to[j] - (from[j] - 0.5 * eta * clip(grad_from[j], o->grad_clip));
         q += r * r;
     }
     return -q / (2 * var);
@@ -62,9 +63,9 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
     int rc = -1;
     if (!u || !g || !u2 || !g2 || !x2 || !noise) goto done;
     int mala = opt->kind == SAMPLER_MALA;
-    float half_eta = (float)(0.5 * opt->step_size), sd = (float)(opt->noise_scale * sqrt(opt->step_size));
     struct rt_program *step_program = &pot->model->langevin;
-    if (!mala && !pot->y && rt_program_ready(step_program)) { /* ULA on E: one compiled program per step */
+    if (!mala && !pot->y && !opt->row_eta && rt_program_ready(step_program)) { /* ULA on E: one compiled program per step */
+        rt_bind_level(pot->model, step_program, pot->t);
         for (int k = 0; k < opt->steps; k++) {
             rng_fill_normal_at(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)), first);
             rt_program_input(step_program, RT_IN_NOISE, noise);
@@ -78,7 +79,12 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
     if (opt->steps > 0) potential_eval(pot, x, u, g);
     for (int k = 0; k < opt->steps; k++) {
         rng_fill_normal_at(noise, (size_t)n, seed, rng_stream(tag, step, (uint32_t)(2 * k)), first);
-        for (int64_t i = 0; i < n; i++) x2[i] = x[i] - half_eta * clip(g[i], opt->grad_clip) + sd * noise[i];
+        for (int64_t r = 0; r < b; r++) {
+            double eta = opt->row_eta ? opt->row_eta[r] : opt->step_size;
+            float half_eta = (float)(0.5 * eta), sd = (float)(opt->noise_scale * sqrt(eta));
+            for (int64_t i = r * d; i < (r + 1) * d; i++)
+                x2[i] = x[i] - half_eta * clip(g[i], opt->grad_clip) + sd * noise[i];
+        }
         if (!mala) {
             memcpy(x, x2, sizeof(float) * (size_t)n);
             if (k + 1 < opt->steps) potential_eval(pot, x, u, g);
@@ -87,8 +93,10 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
         /* MALA: the current point's U and gradient carry over, so each step costs one evaluation. */
         potential_eval(pot, x2, u2, g2);
         for (int64_t i = 0; i < b; i++) {
-            double log_a = (double)u[i] - u2[i] + log_proposal(x + i * d, x2 + i * d, g2 + i * d, d, opt) -
-                           log_proposal(x2 + i * d, x + i * d, g + i * d, d, opt);
+            double eta = opt->row_eta ? opt->row_eta[i] : opt->step_size;
+            if (eta == 0) continue; /* a chain held where it is (time-cd's chains past their level) */
+            double log_a = (double)u[i] - u2[i] + log_proposal(x + i * d, x2 + i * d, g2 + i * d, d, opt, eta) -
+                           log_proposal(x2 + i * d, x + i * d, g + i * d, d, opt, eta);
             double r = rng_uniform(seed, rng_stream(tag, step, (uint32_t)(2 * k + 1)), (uint64_t)(pot->row0 + i));
             if (stats) stats->proposed++;
             if (isfinite(log_a) && log(r) < log_a) {
@@ -114,7 +122,7 @@ int linearized_draw(const struct potential *pot, float *x, const struct langevin
     if (!u || !g || !noise || !pot->y) goto done;
     double inv_a = 1.0 / pot->a, drift = (double)pot->s * pot->s * inv_a * inv_a, sd = opt->noise_scale * pot->s * inv_a;
     for (int64_t i = 0; i < n; i++) x[i] = (float)(pot->y[i] * inv_a);
-    struct potential energy_only = {pot->model, NULL, 1.0f, 1.0f, pot->row0}; /* grad E, not grad U_y */
+    struct potential energy_only = {.model = pot->model, .a = 1.0f, .s = 1.0f, .row0 = pot->row0}; /* grad E, not grad U_y */
     potential_eval(&energy_only, x, u, g);
     rng_fill_normal_at(noise, (size_t)n, seed, rng_stream(tag, step, 0), (uint64_t)(pot->row0 * d));
     for (int64_t i = 0; i < n; i++) x[i] = (float)(x[i] - drift * clip(g[i], opt->grad_clip) + sd * noise[i]);
@@ -136,14 +144,17 @@ void box_uniform_at(float *out, size_t n, struct data_box b, uint64_t seed, uint
 
 int model_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, const float *start,
                   float *out, size_t n) {
+    if (!start && objective_is_time(c->objective)) return annealed_samples(m, c, steps, box, out, n);
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
     /* Streams are keyed by chunks of the global batch (b times the ranks of a job), so that rank 0, in
      * chunks of its share b, draws the samples one process would. */
     size_t big = b * (size_t)(m->nranks > 1 ? m->nranks : 1);
     float *x = malloc(b * d * sizeof(float));
     if (!x) return -1;
-    struct potential pot = {m, NULL, 1, 1, 0};
-    struct langevin lv = {SAMPLER_MALA, steps, c->step_size, 1.0, 0};
+    struct potential pot = {.model = m, .a = 1, .s = 1};
+    struct langevin lv = {.kind = SAMPLER_MALA, .steps = steps, .step_size = c->step_size, .noise_scale = 1.0};
+    struct ladder_level l0;
+    if (config_ladder(c, 0, &l0) == 0) lv.step_size = l0.eta; /* E(x, 0): the ladder's level-0 step */
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i += b) {
         size_t k = n - i < b ? n - i : b;
@@ -157,5 +168,33 @@ int model_samples(struct rt_model *m, const struct train_config *c, int steps, s
         memcpy(out + i * d, x, k * d * sizeof(float));
     }
     free(x);
+    return rc;
+}
+
+int annealed_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, float *out,
+                     size_t n) {
+    size_t b = (size_t)m->batch, d = (size_t)m->dim;
+    float *x = malloc(b * d * sizeof(float)), *y = malloc(b * d * sizeof(float)), *t = malloc(b * sizeof(float));
+    struct ladder_level top, l;
+    int rc = x && y && t && config_ladder(c, c->levels, &top) == 0 ? 0 : -1;
+    /* VE's top level is the data spread by sigma_L around it: centred on the box, as the data are */
+    float centre = c->objective != OBJ_TIME_DCD_VP ? 0.5f * (box.lo + box.hi) : 0.0f;
+    for (size_t i = 0; i < n && rc == 0; i += b) {
+        size_t k = n - i < b ? n - i : b;
+        rng_fill_normal(x, b * d, c->seed, rng_stream(TAG_SAMPLE_INIT, i / b, 0));
+        for (size_t j = 0; j < b * d; j++) x[j] = centre + (float)top.sd * x[j];
+        for (int level = c->levels - 1; level >= 0 && rc == 0; level--) {
+            config_ladder(c, level, &l);
+            memcpy(y, x, b * d * sizeof(float));
+            for (size_t j = 0; j < b * d; j++) x[j] = (float)(y[j] / l.a);
+            for (size_t r = 0; r < b; r++) t[r] = (float)level;
+            struct potential pot = {m, y, (float)l.a, (float)l.s, t, NULL, NULL};
+            struct langevin lv = {SAMPLER_MALA, steps, l.eta, 1.0, 0, NULL};
+            rc = langevin_run(&pot, x, &lv, c->seed, TAG_SAMPLES, (i / b) * (uint64_t)(c->levels + 1) + (uint64_t)level,
+                              NULL);
+        }
+        memcpy(out + i * d, x, k * d * sizeof(float));
+    }
+    free(x), free(y), free(t);
     return rc;
 }

@@ -33,6 +33,9 @@ struct potential {
     float a, s;     /* kernel y = a x + s eps */
     int64_t row0;   /* the global row of chain 0: chain i draws the noise of row row0 + i (a rank of a
                        data-parallel job holds rows row0 .. row0 + B - 1 of the global batch; 0 alone) */
+    /* A time-dependent energy: t[B] the chains' levels (NULL: level 0), and each chain's own kernel
+     * row_a[B], row_s[B] in place of a, s (NULL: a, s). */
+    const float *t, *row_a, *row_s;
 };
 
 struct langevin {
@@ -41,6 +44,7 @@ struct langevin {
     double step_size;   /* eta */
     double noise_scale; /* tau: proposal x' = x - eta/2 grad U + tau sqrt(eta) xi */
     double grad_clip;   /* 0 = off */
+    const float *row_eta; /* [B]: each chain's own step size in place of step_size (NULL: step_size) */
 };
 
 struct chain_stats {
@@ -67,8 +71,16 @@ int linearized_draw(const struct potential *pot, float *x, const struct langevin
 
 /* Model samples: n points (n * D floats) from `steps` MALA steps on E with step size c->step_size,
  * started from uniform noise over the box (start NULL) or at start[n * D], keyed by c->seed. Runs in
- * chunks of the model's batch. Returns 0, or -1 on out of memory. */
+ * chunks of the model's batch. A time objective's samples from noise are annealed_samples() instead
+ * (`steps` per level); from start, they are MALA on E(x, 0) with level 0's step. Returns 0, or -1 on out of memory. */
 int model_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, const float *start,
                   float *out, size_t n);
+
+/* Annealed generation on the ladder of a time objective (objectives.md): x_L = box centre + sd_L eps
+ * (VE; for VP, N(0, I)), then for t = L-1 .. 0, `steps` MALA steps (step size eta_t of config_ladder) on
+ * U(x) = E(x, t) + |x_{t+1} - a_t x|^2 / (2 s_t^2) started at x_{t+1} / a_t; x_0 is the sample. Chunks
+ * as model_samples, keyed by (c->seed, chunk). Returns 0, or -1 on out of memory. */
+int annealed_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, float *out,
+                     size_t n);
 
 #endif

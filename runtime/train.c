@@ -24,6 +24,7 @@ int model_energy(struct rt_model *m, const float *xy, float *energy, float *grad
     float *chunk = calloc(b * d, sizeof(float));
     if (!chunk) return -1;
     rt_program_input(p, RT_IN_X, chunk);
+    rt_bind_level(m, p, NULL); /* a time-dependent energy at t = 0, the data's own level */
     for (size_t i = 0; i < n; i += b) {
         size_t k = n - i < b ? n - i : b; /* the last chunk is padded with zeros */
         memset(chunk, 0, b * d * sizeof(float));
@@ -42,7 +43,8 @@ int train_step_init(struct train_step *ts, struct rt_model *m) {
     ts->xall = calloc(2 * n, sizeof(float)); /* zeros: a resumed run with nothing left to do plots them */
     ts->w = malloc(2 * b * sizeof(float));
     ts->y = malloc(n * sizeof(float));
-    if (!ts->xall || !ts->w || !ts->y) {
+    ts->t = m->level_input[0] ? calloc(2 * b, sizeof(float)) : NULL;
+    if (!ts->xall || !ts->w || !ts->y || (m->level_input[0] && !ts->t)) {
         train_step_free(ts);
         return -1;
     }
@@ -52,7 +54,7 @@ int train_step_init(struct train_step *ts, struct rt_model *m) {
 }
 
 void train_step_free(struct train_step *ts) {
-    free(ts->xall), free(ts->w), free(ts->y);
+    free(ts->xall), free(ts->w), free(ts->y), free(ts->t);
     replay_buffer_free(&ts->pcd);
     memset(ts, 0, sizeof *ts);
 }
@@ -61,12 +63,17 @@ int train_step_negatives(struct rt_model *m, const struct train_config *c, struc
                          struct data_box box, int64_t step) {
     size_t n = (size_t)m->batch * (size_t)m->dim;
     if (x != ts->xall) memcpy(ts->xall, x, n * sizeof(float));
+    if (objective_is_time(c->objective)) {
+        if (!ts->t) return -1; /* ebmc_compile refuses a time objective for an energy without a level */
+        return time_negatives(m, c, ts->xall, ts->xall + n, ts->y, ts->t, box, step, &ts->chains);
+    }
     return objective_negatives(m, c, ts->xall, ts->xall + n, ts->y, &ts->pcd, box, step, &ts->chains);
 }
 
 void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss) {
     rt_program_input(&m->loss, RT_IN_X, ts->xall);
     rt_program_input(&m->loss, RT_IN_WEIGHT, ts->w);
+    rt_bind_level(m, &m->loss, ts->t);
     rt_program_run(&m->loss, m->threads);
     *loss = rt_program_output(&m->loss, RT_OUT_LOSS)[0];
 }
@@ -83,6 +90,7 @@ int train_step_update(struct rt_model *m, const struct train_config *c, struct t
     rt_program_input(&m->train, RT_IN_X, ts->xall);
     rt_program_input(&m->train, RT_IN_WEIGHT, ts->w);
     rt_program_input(&m->train, RT_IN_LR, &lr_t);
+    rt_bind_level(m, &m->train, ts->t);
     rt_program_run(&m->train, m->threads);
     *loss = rt_program_output(&m->train, RT_OUT_LOSS)[0];
     size_t n = 2 * (size_t)m->batch * (size_t)m->dim;

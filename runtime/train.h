@@ -50,6 +50,7 @@ struct train_step {
     float *xall; /* rows 0..B-1: data; rows B..2B-1: negatives */
     float *w;    /* +1/B for data, -1/B for negatives */
     float *y;    /* DCD: the diffused data the posterior chains condition on */
+    float *t;    /* a time-dependent energy's [2B] levels (time objectives draw them; NULL otherwise) */
     struct chain_stats chains;
     struct replay_buffer pcd;
     char why[160]; /* after a step that was not finite: which tensor was not */

@@ -78,8 +78,9 @@ int objective_negatives(struct rt_model *m, const struct train_config *c, const 
     size_t n = (size_t)(b * d);
     uint64_t first = (uint64_t)(row0 * d);
     enum sampler_kind kind = config_sampler(c);
-    struct langevin lv = {kind, c->langevin_steps, c->step_size, c->noise_scale, c->grad_clip};
-    struct potential pot = {m, NULL, 1.0f, 1.0f, row0};
+    struct langevin lv = {.kind = kind, .steps = c->langevin_steps, .step_size = c->step_size,
+                         .noise_scale = c->noise_scale, .grad_clip = c->grad_clip};
+    struct potential pot = {.model = m, .a = 1.0f, .s = 1.0f, .row0 = row0};
     double a, s;
     char err[256];
     if (config_check(c, err, sizeof err) != 0) return -1;

@@ -49,4 +49,13 @@ void replay_buffer_free(struct replay_buffer *rb);
 int objective_negatives(struct rt_model *m, const struct train_config *c, const float *x, float *xneg, float *y,
                         struct replay_buffer *pcd, struct data_box box, int64_t step, struct chain_stats *st);
 
+/* The time objectives (time_dcd.c): for each row i a level t_i uniform on 0 .. L-1 and the data row
+ * diffused in place to x_t = mean_t x + sd_t eps. time-dcd-*: y = a_t x_t + s_t eps', and M sampler
+ * steps (step size eta_t) on U_y(x~) = E(x~, t) + |y - a_t x~|^2 / (2 s_t^2) started at y / a_t into
+ * xneg. time-cd: annealed chains from noise over the box's centre down to each row's level. t[2B] gets
+ * the levels of the data rows and, the same, of the negatives. y[B, D] is scratch. Returns 0, or -1 on
+ * out of memory. */
+int time_negatives(struct rt_model *m, const struct train_config *c, float *x, float *xneg, float *y, float *t,
+                   struct data_box box, int64_t step, struct chain_stats *st);
+
 #endif

@@ -13,7 +13,8 @@ const char *const program_names[N_PROGRAMS] = {"energy", "sampler", "loss", "tra
 int program_used_in_training(enum program p, const struct train_config *c) {
     switch (p) {
     case PROGRAM_LOSS: return 0;
-    case PROGRAM_LANGEVIN: return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective);
+    case PROGRAM_LANGEVIN: /* the time objectives' chains have a step size per row: host loops */
+        return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective) && !objective_is_time(c->objective);
     default: return 1;
     }
 }
@@ -22,20 +23,27 @@ double adam_step_size(const struct train_config *c, int64_t t) {
     return c->lr * sqrt(1 - pow(c->beta2, (double)t)) / (1 - pow(c->beta1, (double)t));
 }
 
-/* The data input in:x with `batch` rows. */
-static int data_input(const struct energy_fn *e, struct ir_graph *g, int64_t batch) {
+/* The data input in:x and the conditions, with `batch` rows, into ids[0 .. 1 + n_cond). */
+static int add_inputs(const struct energy_fn *e, struct ir_graph *g, int64_t batch, int *ids) {
     int64_t shape[IR_MAX_DIMS];
     memcpy(shape, e->shape, sizeof shape);
     shape[0] = batch;
-    return ir_input(g, RT_IN_X, e->ndim, shape);
+    ids[0] = ir_input(g, RT_IN_X, e->ndim, shape);
+    for (int k = 0; k < e->n_cond; k++) {
+        memcpy(shape, e->cond[k].shape, sizeof shape);
+        shape[0] = batch;
+        ids[1 + k] = ir_input(g, e->cond[k].name, e->cond[k].ndim, shape);
+        if (ids[1 + k] < 0) return -1;
+    }
+    return ids[0] < 0 ? -1 : 0;
 }
 
-/* energy(x) -> energy[B], and with_grad: dE/dx (the Langevin drift). */
+/* energy(x) -> energy[B], and with_grad: dE/dx (the Langevin drift; never d/dt). */
 static int build_energy(struct ir_graph *g, const struct energy_fn *e, const struct train_config *c, int with_grad) {
-    int x = data_input(e, g, c->batch), en, gx;
-    if (x < 0 || e->lower(e->ctx, g, x, &en) != 0) return -1;
+    int in[1 + ENERGY_MAX_COND], en, gx;
+    if (add_inputs(e, g, c->batch, in) != 0 || e->lower(e->ctx, g, in, &en) != 0) return -1;
     if (ir_graph_output(g, RT_OUT_ENERGY, en) != 0) return -1;
-    if (with_grad && (ad_grad(g, en, -1, 1, &x, &gx) != 0 || ir_graph_output(g, RT_OUT_GRAD_X, gx) != 0)) return -1;
+    if (with_grad && (ad_grad(g, en, -1, 1, &in[0], &gx) != 0 || ir_graph_output(g, RT_OUT_GRAD_X, gx) != 0)) return -1;
     return 0;
 }
 
@@ -76,8 +84,11 @@ static int add_adam_update(struct ir_graph *g, const struct train_config *c, con
  * outputs, or with `update` fed to Adam. */
 static int build_loss(struct ir_graph *g, const struct energy_fn *ef, const struct train_config *c, int update) {
     int64_t two_b = 2 * (int64_t)c->batch;
-    int x = data_input(ef, g, two_b), w = x >= 0 ? ir_input(g, RT_IN_WEIGHT, 1, &two_b) : -1, e;
-    if (w < 0 || ef->lower(ef->ctx, g, ir_stop_grad(g, x), &e) != 0) return -1;
+    int in[1 + ENERGY_MAX_COND], e;
+    int w = add_inputs(ef, g, two_b, in) == 0 ? ir_input(g, RT_IN_WEIGHT, 1, &two_b) : -1;
+    if (w < 0) return -1;
+    in[0] = ir_stop_grad(g, in[0]);
+    if (ef->lower(ef->ctx, g, in, &e) != 0) return -1;
     int fit = ir_sum_all(g, ir_binary(g, IR_MUL, w, e));
     int reg = ir_sum_all(g, ir_unary(g, IR_SQUARE, e));
     int loss = ir_binary(g, IR_ADD, fit, ir_binary(g, IR_MUL, ir_const_like(g, c->alpha / c->batch, reg), reg));
@@ -103,8 +114,9 @@ static int build_loss(struct ir_graph *g, const struct energy_fn *ef, const stru
  * are dead, and in:x stays an argument that no kernel reads. */
 static int build_adam(struct ir_graph *g, const struct energy_fn *ef, const struct train_config *c) {
     int64_t one = 1;
-    int x = data_input(ef, g, c->batch), e, lr_t = x >= 0 ? ir_input(g, RT_IN_LR, 1, &one) : -1;
-    if (lr_t < 0 || ef->lower(ef->ctx, g, x, &e) != 0) return -1;
+    int in[1 + ENERGY_MAX_COND], e;
+    int lr_t = add_inputs(ef, g, c->batch, in) == 0 ? ir_input(g, RT_IN_LR, 1, &one) : -1;
+    if (lr_t < 0 || ef->lower(ef->ctx, g, in, &e) != 0) return -1;
     for (int i = 0; i < ef->n_params; i++) {
         const char *p = ef->params[i];
         int id = ir_graph_find_arg(g, p);

@@ -1,8 +1,9 @@
 /* programs.h: the graphs of the programs a model compiles to, built from its energy function and the
- * training settings. The energy comes as a callback that lowers E(x) into a graph, so this file needs
+ * training settings. A conditioned energy E(x, t) takes its conditions as further inputs of every
+ * program, of the program's batch (in:t[2B] in loss and train). The energy comes as a callback that lowers E(x) into a graph, so this file needs
  * no frontend: the API passes the model's lowering, tests may pass any graph builder.
  *
- *     energy    in:x[B, ...]                      -> energy[B]
+ *     energy    in:x[B, ...] (, in:t[B])          -> energy[B]
  *     sampler   in:x[B, ...]                      -> energy[B], dE/dx[B, ...]
  *     loss      in:x[2B, ...], in:w[2B]           -> loss[1], energy[2B], grad:<p> for every parameter p
  *     train     loss's inputs, in:lr_t[1], m:<p>, v:<p> -> loss, energy, new:<p>, new:m:<p>, new:v:<p>
@@ -23,15 +24,24 @@
 enum program { PROGRAM_ENERGY, PROGRAM_SAMPLER, PROGRAM_LOSS, PROGRAM_TRAIN, PROGRAM_LANGEVIN, N_PROGRAMS };
 extern const char *const program_names[N_PROGRAMS];
 
-/* The model's energy: lower(ctx, g, x, &e) adds E(x) for the input node x to g and stores the energy
- * node (shape [batch]); returns 0, or -1 after reporting the problem itself. ndim/shape: the input's
- * rank and shape (shape[0], the batch, is set by each program). params: the names of every parameter
- * the model declares, in order (those the energy does not use get no gradient). */
+/* The model's energy: lower(ctx, g, inputs, &e) adds E(x, c...) to g for the input nodes inputs[0] = x
+ * and inputs[1 + k] = condition k, and stores the energy node (shape [batch]); returns 0, or -1 after
+ * reporting the problem itself. ndim/shape: x's rank and shape (shape[0], the batch, is set by each
+ * program); cond: the conditioning inputs (a time level t: [B]), named in:<name> in every program,
+ * never differentiated. params: the names of every parameter the model declares, in order (those the
+ * energy does not use get no gradient). */
+#define ENERGY_MAX_COND 3
 struct energy_fn {
-    int (*lower)(void *ctx, struct ir_graph *g, int x, int *energy);
+    int (*lower)(void *ctx, struct ir_graph *g, const int *inputs, int *energy);
     void *ctx;
     int ndim;
     int64_t shape[IR_MAX_DIMS];
+    int n_cond;
+    struct energy_cond {
+        char name[IR_NAME_LEN]; /* the graph input's name, in:<name> */
+        int ndim;
+        int64_t shape[IR_MAX_DIMS];
+    } cond[ENERGY_MAX_COND];
     int n_params;
     const char *const *params;
 };

@@ -23,8 +23,8 @@ int restore_images(struct rt_model *m, const struct restore_options *o, const fl
     int map = o->method == RESTORE_MAP;
     double eta = o->step_size > 0 ? o->step_size : (map ? 0.5 : 0.1) * s2;
     /* MAP: descent is ULA without noise */
-    struct langevin lv = {map ? SAMPLER_ULA : SAMPLER_MALA, 1, eta, map ? 0.0 : 1.0, 0};
-    struct potential pot = {m, yb, 1.0f, (float)o->sigma, 0};
+    struct langevin lv = {.kind = map ? SAMPLER_ULA : SAMPLER_MALA, .steps = 1, .step_size = eta, .noise_scale = map ? 0.0 : 1.0};
+    struct potential pot = {.model = m, .y = yb, .a = 1.0f, .s = (float)o->sigma};
     int rc = 0, burn = map ? o->steps - 1 : o->steps / 2; /* averaged: the states after step burn */
     for (size_t i = 0; i < n && rc == 0; i += b) {
         size_t k = n - i < b ? n - i : b;

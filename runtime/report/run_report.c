@@ -164,8 +164,13 @@ static int write_image_grid(struct rt_model *m, const struct train_config *c, co
         goto done;
     }
     char noise_label[64], data_label[64], title[256];
-    snprintf(noise_label, sizeof noise_label, "from noise, %d MALA", c->sample_steps);
-    snprintf(data_label, sizeof data_label, "from held-out, %d MALA", c->sample_steps);
+    if (objective_is_time(c->objective)) { /* annealed down the ladder; from held-out: at t = 0 */
+        snprintf(noise_label, sizeof noise_label, "annealed, %d x %d MALA", c->levels, c->sample_steps);
+        snprintf(data_label, sizeof data_label, "held-out, %d MALA, t=0", c->sample_steps);
+    } else {
+        snprintf(noise_label, sizeof noise_label, "from noise, %d MALA", c->sample_steps);
+        snprintf(data_label, sizeof data_label, "from held-out, %d MALA", c->sample_steps);
+    }
     snprintf(title, sizeof title, "%s on %.200s", objective_name(c->objective), c->data);
     struct grid_row rows[4] = {{"held-out data", h->x, (int)n_data},
                                {"negatives", neg, neg ? (int)show : 0},
@@ -263,10 +268,13 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
     return rc == 0 ? write_metrics(c, ds, path, model_name, s, err, errlen) : -1;
 }
 
-int run_write_samples_png(const struct data_source *ds, const float *x, int64_t n, int steps, const char *path,
-                          char *err, size_t errlen) {
+int run_write_samples_png(const struct train_config *c, const struct data_source *ds, const float *x, int64_t n,
+                          int steps, const char *path, char *err, size_t errlen) {
     char title[160];
-    snprintf(title, sizeof title, "%lld samples from noise, %d MALA steps", (long long)n, steps);
+    if (objective_is_time(c->objective))
+        snprintf(title, sizeof title, "%lld samples annealed over %d levels, %d MALA steps each", (long long)n,
+                 c->levels, steps);
+    else snprintf(title, sizeof title, "%lld samples from noise, %d MALA steps", (long long)n, steps);
     if (data_is_2d(ds)) {
         int panel = 480, pad = 20, top = 28;
         struct canvas cv = {0};

@@ -479,15 +479,82 @@ static void test_bad_input(void) {
     fclose(f);
     char line[256];
     CHECK_MSG(strcmp(nth_line(text, 0, line, sizeof line),
-                     "t.ebm:9:8: error: the energy takes [B, 2]; the input node has shape [4, 3]") == 0, "%s", text);
+                     "t.ebm:9:8: error: the energy's argument 'x' is [B, 2]; the input node has shape [4, 3]") == 0,
+              "%s", text);
     CHECK(strcmp(nth_line(text, 3, line, sizeof line), "t.ebm:9:8: error: the input node %99 does not exist in the graph") == 0);
     free(text);
     ir_graph_free(g);
     fe_model_free(m);
 }
 
+/* A time-dependent energy: two arguments, a sinusoidal embedding of t from range, sin, cos and concat,
+ * and a per-channel add broadcast from [B, C] to [B, C, H, W]. Its value at two batch rows must match
+ * the same formula evaluated here. */
+static const char *time_src =
+    "param W: [4, 3] = normal(0.5)\n"
+    "def embed(t) {\n"
+    "  f = exp(-0.7 * range(2))          # frequencies 1, e^-0.7\n"
+    "  a = reshape(t, [B, 1]) * f\n"
+    "  return concat(sin(a), cos(a), 1)  # [B, 4]\n"
+    "}\n"
+    "energy(x: [B, 3, 2, 2], t: [B]) {\n"
+    "  h = x + reshape(embed(t) @ W, [B, 3, 1, 1])\n"
+    "  return 0.5 * sum(square(h), 1, 2, 3)\n"
+    "}\n";
+
+static void test_time_inputs(void) {
+    struct fe_model *m = parse_ok(time_src);
+    if (!m) return;
+    CHECK(fe_model_n_inputs(m) == 2);
+    char name[IR_NAME_LEN];
+    int64_t shape[IR_MAX_DIMS];
+    CHECK(fe_model_input_at(m, 0, name, 5, shape) == 4 && strcmp(name, "x") == 0 && shape[0] == 5 && shape[1] == 3);
+    CHECK(fe_model_input_at(m, 1, name, 5, shape) == 1 && strcmp(name, "t") == 0 && shape[0] == 5);
+    CHECK(fe_model_input_at(m, 2, name, 5, shape) == 0);
+    struct ir_graph *g = ir_graph_new();
+    int64_t xs[4] = {2, 3, 2, 2}, ts[1] = {2};
+    int in[2] = {ir_input(g, "x", 4, xs), ir_input(g, "t", 1, ts)}, e = -1;
+    CHECK(fe_lower_energy(m, g, in[0], &e, stderr) == -1); /* one input is not enough */
+    CHECK(fe_lower_energy_inputs(m, g, in, &e, stderr) == 0);
+    char err[256] = "";
+    CHECK_MSG(ir_verify(g, err, sizeof err) == 0, "%s", err);
+    double x[24], t[2] = {0.3, 4.0}, w[12];
+    fill(x, 24, 1.0, 1);
+    fill(w, 12, 0.5, 2);
+    struct mini_arg args[] = {{"x", x}, {"t", t}, {"W", w}};
+    double *got = mini_eval(g, args, 3, e);
+    CHECK(got != NULL);
+    for (int b = 0; got && b < 2; b++) {
+        double emb[4] = {sin(t[b]), sin(t[b] * exp(-0.7)), cos(t[b]), cos(t[b] * exp(-0.7))}, want = 0;
+        for (int c = 0; c < 3; c++) {
+            double add = 0;
+            for (int k = 0; k < 4; k++) add += emb[k] * w[k * 3 + c];
+            for (int p = 0; p < 4; p++) want += 0.5 * (x[b * 12 + c * 4 + p] + add) * (x[b * 12 + c * 4 + p] + add);
+        }
+        CHECK_MSG(fabs(got[b] - want) < 1e-9 * (1 + fabs(want)), "row %d: %g vs %g", b, got[b], want);
+    }
+    free(got);
+    ir_graph_free(g);
+    fe_model_free(m);
+    /* range(n) for n not a power of two: exactly 0 .. n-1 */
+    m = parse_ok("energy(x: [B, 5]) {\n  return sum(x * range(5), 1)\n}\n");
+    if (!m) return;
+    g = ir_graph_new();
+    int64_t x5[2] = {1, 5};
+    int xin = ir_input(g, "x", 2, x5);
+    CHECK(fe_lower_energy(m, g, xin, &e, stderr) == 0);
+    double ones[5] = {1, 1, 1, 1, 1};
+    struct mini_arg a1[] = {{"x", ones}};
+    got = mini_eval(g, a1, 1, e);
+    CHECK(got && got[0] == 10);
+    free(got);
+    ir_graph_free(g);
+    fe_model_free(m);
+}
+
 int main(void) {
     test_rings();
+    test_time_inputs();
     test_shared_params();
     test_programs();
     test_layers_lower();

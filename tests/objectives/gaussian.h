@@ -53,16 +53,21 @@ static inline void kl_pq_grad(double *g) {
     g[D] = dv * -(v0 * v0); /* dv/dc = -1/c^2 = -v^2 */
 }
 
-/* grad D_K for the kernel y = a x + s eps. KL(Kp || Kq) depends on theta through m2 = a mu and
- * v2 = a^2 v + s^2, hence the factors a and a^2. */
-static inline void kernel_grad(double *g, double a, double s2) {
+/* grad D_K with respect to (mu, c = 1/v) for data N(mp, vp I), model N(mu, v I) and the kernel
+ * y = a x + s eps. KL(Kp || Kq) depends on theta through m2 = a mu and v2 = a^2 v + s^2, hence the
+ * factors a and a^2. */
+static inline void kernel_grad_at(double *g, const double *mp, double vp, const double *mu, double v, double a,
+                                  double s2) {
     double pm[D], qm[D], dk[D], dvk, dp[D], dvp;
-    for (int j = 0; j < D; j++) pm[j] = a * mu_p[j], qm[j] = a * mu0[j];
-    kl_grad(mu_p, v_p, mu0, v0, dp, &dvp);
-    kl_grad(pm, a * a * v_p + s2, qm, a * a * v0 + s2, dk, &dvk);
+    for (int j = 0; j < D; j++) pm[j] = a * mp[j], qm[j] = a * mu[j];
+    kl_grad(mp, vp, mu, v, dp, &dvp);
+    kl_grad(pm, a * a * vp + s2, qm, a * a * v + s2, dk, &dvk);
     for (int j = 0; j < D; j++) g[j] = dp[j] - a * dk[j];
-    g[D] = (dvp - a * a * dvk) * -(v0 * v0);
+    g[D] = (dvp - a * a * dvk) * -(v * v);
 }
+
+/* The same for this file's p and q. */
+static inline void kernel_grad(double *g, double a, double s2) { kernel_grad_at(g, mu_p, v_p, mu0, v0, a, s2); }
 
 /* Data batch number `rep`: B points of p, from a stream of the tests' own. */
 static inline void draw_data(float *x, uint64_t rep) {
