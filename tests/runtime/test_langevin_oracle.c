@@ -17,8 +17,9 @@
 enum { B = 16, D = 3, H = 8 };
 
 /* E(x) = sum(softplus(x W), 1) + 0.5 sum(x^2, 1) */
-static int lower(void *ctx, struct ir_graph *g, int x, int *energy) {
+static int lower(void *ctx, struct ir_graph *g, const int *in, int *energy) {
     (void)ctx;
+    int x = in[0];
     int w = ir_param(g, "W", 2, (int64_t[]){D, H});
     int h = ir_unary(g, IR_SOFTPLUS, ir_matmul(g, x, w, 0));
     int q = ir_binary_bcast(g, IR_MUL, ir_sum(g, ir_unary(g, IR_SQUARE, x), 2u), ir_const(g, 0.5, 1, (int64_t[]){1}));
@@ -29,7 +30,7 @@ static int lower(void *ctx, struct ir_graph *g, int x, int *energy) {
 
 static int bind(struct rt_model *m, struct rt_program *p, enum program which, const struct train_config *c) {
     static const char *const params[] = {"W"};
-    struct energy_fn e = {lower, NULL, 2, {B, D}, 1, params};
+    struct energy_fn e = {.lower = lower, .ndim = 2, .shape = {B, D}, .n_params = 1, .params = params};
     char err[512];
     struct ir_graph *g = program_build(which, &e, c, err, sizeof err), *o = NULL;
     struct jit_program *jit = NULL;
@@ -61,8 +62,8 @@ int main(void) {
         for (int i = 0; i < B * D; i++) x0[i] = (float)cos(0.9 * i) * 2;
         memcpy(fast, x0, sizeof x0);
         memcpy(host, x0, sizeof x0);
-        struct langevin lv = {SAMPLER_ULA, 20, c.step_size, c.noise_scale, c.grad_clip};
-        struct potential pot = {&m, NULL, 1, 1};
+        struct langevin lv = {.kind = SAMPLER_ULA, .steps = 20, .step_size = c.step_size, .noise_scale = c.noise_scale, .grad_clip = c.grad_clip};
+        struct potential pot = {.model = &m, .a = 1, .s = 1};
         CHECK(langevin_run(&pot, fast, &lv, 7, 3, 11, NULL) == 0);
         struct rt_model no_program = m; /* the same model without its langevin program: the host loop */
         memset(&no_program.langevin, 0, sizeof no_program.langevin);
