@@ -261,6 +261,12 @@ static int finish(struct data_source *ds, const char *name, enum format fmt, str
         data_fail(err, errlen, name, "no samples");
         goto done;
     }
+    /* empty samples would let a header of a few bytes ask for 2^31 of them (and a split of that size) */
+    for (int i = 1; i < train->ndim; i++)
+        if (train->shape[i] < 1) {
+            data_fail(err, errlen, name, "samples of no values (dimension %d is 0)", i);
+            goto done;
+        }
     /* the per-sample shape: IDX images [N, H, W] are one-channel images; a bare vector has 1 value each */
     ds->ndim = train->ndim - 1;
     if (ds->ndim == 0) ds->ndim = 1, ds->shape[0] = 1;
