@@ -321,6 +321,7 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     rt->dim = 1;
     for (int i = 1; i < fe_model_input_ndim(m->fe); i++) rt->dim *= (int)shape[i];
     rt->batch = m->config.batch;
+    rt->source = m->source;
     rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
     /* Host-side OpenMP loops (noise, evaluation) then use the same team size as the compiled programs. */
     if (m->config.threads > 0) omp_set_num_threads(m->config.threads);
@@ -768,8 +769,13 @@ int ebmc_resume(struct ebmc_model *m, const char *run_dir, FILE *progress, FILE 
     snprintf(path, sizeof path, "%s/model.ckpt", run_dir);
     struct run_state rs;
     int64_t start;
-    if (checkpoint_load_state(&m->rt, &start, &rs, path, err, sizeof err) != 0) {
+    int loaded = checkpoint_load_state(&m->rt, &start, &rs, path, err, sizeof err);
+    if (loaded != 0) {
         fprintf(diag, "error: %s\n", err);
+        if (loaded == CHECKPOINT_OTHER_TEXT)
+            fprintf(diag, "note: %s/model.ebm was edited after training; undo the edit to continue the run, or train "
+                          "the edited model anew with 'ebmc train %s/model.ebm --out %s --force'\n",
+                    run_dir, run_dir, run_dir);
         return -1;
     }
     m->rt_step = start;
