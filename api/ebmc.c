@@ -6,10 +6,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -26,6 +23,8 @@
 #include "plot.h"
 #include "sampler.h"
 #include "rng.h"
+#include "run_dir.h"
+#include "init.h"
 #include "support.h"
 #include "train.h"
 
@@ -164,41 +163,13 @@ static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program w
 
 /* ---- compilation ---- */
 
-/* A parameter's fans (docs/dsl.md): PyTorch's for a weight [O, C, K...] of rank >= 3 (fan_in = C prod K,
- * fan_out = O prod K); a 2-D weight multiplies as x @ W, so [in, out]; a vector [n] has both n. */
-static void param_fans(const struct fe_param *fp, double *fan_in, double *fan_out) {
-    const int64_t *s = fp->shape;
-    if (fp->ndim == 1) *fan_in = *fan_out = (double)s[0];
-    else if (fp->ndim == 2) *fan_in = (double)s[0], *fan_out = (double)s[1];
-    else {
-        double field = 1;
-        for (int i = 2; i < fp->ndim; i++) field *= (double)s[i];
-        *fan_in = (double)s[1] * field;
-        *fan_out = (double)s[0] * field;
-    }
-}
-
-static void init_param(struct rt_param *p, const struct fe_param *fp, uint64_t seed, int index) {
-    uint64_t stream = rng_stream(TAG_PARAM_INIT, (uint64_t)index, 0);
-    double fan_in, fan_out;
-    param_fans(fp, &fan_in, &fan_out);
-    /* xavier: sqrt(6 / (fan_in + fan_out)); kaiming_uniform with a = sqrt(5): gain sqrt(2 / (1 + a^2)) times
-     * sqrt(3 / fan_in) = 1 / sqrt(fan_in) */
-    double bound = fp->init == FE_INIT_XAVIER ? sqrt(6.0 / (fan_in + fan_out)) : 1 / sqrt(fan_in);
-    for (int64_t i = 0; i < p->numel; i++) {
-        double v = 0;
-        switch (fp->init) {
-        case FE_INIT_ZEROS: v = 0; break;
-        case FE_INIT_ONES: v = 1; break;
-        case FE_INIT_NORMAL: v = fp->init_args[0] * rng_normal(seed, stream, (uint64_t)i); break;
-        case FE_INIT_UNIFORM:
-            v = fp->init_args[0] + (fp->init_args[1] - fp->init_args[0]) * rng_uniform(seed, stream, (uint64_t)i);
-            break;
-        case FE_INIT_XAVIER:
-        case FE_INIT_KAIMING_UNIFORM: v = bound * (2 * rng_uniform(seed, stream, (uint64_t)i) - 1); break;
-        }
-        p->value[i] = (float)v;
-    }
+/* The DSL's initializer as runtime/init.h draws it. */
+static struct init_spec init_spec_of(const struct fe_param *p) {
+    static const enum init_kind kinds[] = {
+        [FE_INIT_ZEROS] = INIT_ZEROS,   [FE_INIT_ONES] = INIT_ONES,     [FE_INIT_NORMAL] = INIT_NORMAL,
+        [FE_INIT_UNIFORM] = INIT_UNIFORM, [FE_INIT_XAVIER] = INIT_XAVIER, [FE_INIT_KAIMING_UNIFORM] = INIT_KAIMING_UNIFORM,
+    };
+    return (struct init_spec){kinds[p->init], {p->init_args[0], p->init_args[1]}};
 }
 
 /* The program's graph after the default passes (what the JIT compiles). print_after: as
@@ -332,7 +303,8 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
             fprintf(diag, "error: out of memory allocating parameter '%s'\n", p->name);
             return -1;
         }
-        init_param(&rt->params[k], p, m->config.seed, i);
+        struct init_spec spec = init_spec_of(p);
+        init_values(rt->params[k].value, p->ndim, p->shape, &spec, m->config.seed, i);
     }
     if (compile_program(m, PROGRAM_ENERGY, &rt->energy, diag) || compile_program(m, PROGRAM_SAMPLER, &rt->energy_grad, diag) ||
         compile_program(m, PROGRAM_TRAIN, &rt->train, diag) ||
@@ -623,37 +595,6 @@ int ebmc_check(struct ebmc_model *m, FILE *diag) {
 
 /* ---- running ---- */
 
-/* Writes path atomically: text, or the settings when text is NULL. */
-static int write_run_file(const struct ebmc_model *m, const char *path, const char *text, FILE *diag) {
-    char err[4400];
-    struct atomic_file af;
-    if (atomic_open(&af, path, "w", err, sizeof err) != 0) {
-        fprintf(diag, "error: %s\n", err);
-        return -1;
-    }
-    if (text) fputs(text, af.f);
-    else config_print(&m->config, af.f);
-    if (atomic_commit(&af, err, sizeof err) != 0) {
-        fprintf(diag, "error: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-/* model.ebm and config.txt: with model.ckpt, all `ebmc train --resume` needs. */
-static int write_run_description(const struct ebmc_model *m, const char *out_dir, FILE *diag) {
-    char path[4096];
-    char err[4400];
-    if (make_dirs(out_dir, err, sizeof err) != 0) {
-        fprintf(diag, "error: %s\n", err);
-        return -1;
-    }
-    snprintf(path, sizeof path, "%s/model.ebm", out_dir);
-    if (write_run_file(m, path, m->source, diag) != 0) return -1;
-    snprintf(path, sizeof path, "%s/config.txt", out_dir);
-    return write_run_file(m, path, NULL, diag);
-}
-
 static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r,
                         struct run_state *resume, int64_t start) {
     struct train_summary s;
@@ -663,21 +604,11 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
     if (!ds) return -1;
     int lock = -1;
     if (out_dir) { /* one training per run folder: a second one would mix two models' files */
-        char path[4200], err[4400];
-        snprintf(path, sizeof path, "%s/.lock", out_dir);
-        if (make_dirs(out_dir, err, sizeof err) != 0) {
+        char err[4400];
+        if ((lock = run_dir_lock(out_dir, err, sizeof err)) < 0 ||
+            run_dir_write_description(out_dir, m->source, &m->config, err, sizeof err) != 0) {
             fprintf(diag, "error: %s\n", err);
-            return -1;
-        }
-        lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
-            fprintf(diag, "error: %s: %s\n", out_dir,
-                    lock < 0 ? strerror(errno) : "another ebmc process is training into this folder");
             if (lock >= 0) close(lock);
-            return -1;
-        }
-        if (write_run_description(m, out_dir, diag) != 0) {
-            close(lock);
             return -1;
         }
     }
@@ -713,50 +644,14 @@ int ebmc_train(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *
 }
 
 struct ebmc_model *ebmc_load_run(const char *run_dir, FILE *diag) {
-    char path[4096];
-    struct stat st;
-    if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(diag, "error: %s: no such run folder\n", run_dir);
-        return NULL;
-    }
-    snprintf(path, sizeof path, "%s/model.ebm", run_dir);
-    if (access(path, R_OK) != 0) {
-        fprintf(diag, "error: %s: not a run folder (no model.ebm; 'ebmc train --out %s' writes one)\n", run_dir,
-                run_dir);
+    char path[4096], err[4400];
+    if (run_dir_model_path(run_dir, path, sizeof path, err, sizeof err) != 0) {
+        fprintf(diag, "error: %s\n", err);
         return NULL;
     }
     struct ebmc_model *m = ebmc_load(path, diag);
-    if (!m) return NULL;
-    /* config.txt holds every effective setting, so it overrides the train block completely. */
-    snprintf(path, sizeof path, "%s/config.txt", run_dir);
-    char err[4400];
-    char *text = file_read_all(path, 1 << 20, NULL, err, sizeof err); /* a few hundred bytes when ebmc wrote it */
-    if (!text) {
+    if (m && run_dir_read_config(run_dir, &m->config, err, sizeof err) != 0) {
         fprintf(diag, "error: %s\n", err);
-        ebmc_free(m);
-        return NULL;
-    }
-    int line_no = 0, rc = 0;
-    for (char *line = text, *next; rc == 0 && line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = 0;
-        line_no++;
-        char *eq = strstr(line, " = ");
-        if (!*line) continue;
-        if (!eq) {
-            fprintf(diag, "error: %s:%d: expected 'key = value'\n", path, line_no);
-            rc = -1;
-            break;
-        }
-        *eq = 0;
-        char err[256];
-        if (config_set(&m->config, line, eq + 3, err, sizeof err) != 0) {
-            fprintf(diag, "error: %s:%d: %s\n", path, line_no, err);
-            rc = -1;
-        }
-    }
-    free(text);
-    if (rc != 0) {
         ebmc_free(m);
         return NULL;
     }

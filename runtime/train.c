@@ -12,6 +12,7 @@
 
 #include "programs.h"
 #include "rng.h"
+#include "run_dir.h"
 #include "run_report.h"
 #include "sampler.h"
 #include "support.h"
@@ -161,7 +162,6 @@ static FILE *reopen_log(const char *path, int64_t start, const char *header) {
 
 #define LOG_HEADER "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv,energy_test\n"
 
-static void path_join(char *buf, size_t len, const char *dir, const char *file) { snprintf(buf, len, "%s/%s", dir, file); }
 
 static volatile sig_atomic_t stop_requested;
 void train_request_stop(void) { stop_requested = 1; }
@@ -219,8 +219,8 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
     if (io->out_dir) {
         if (make_dirs(io->out_dir, s->message, sizeof s->message) != 0) goto done;
         char path[4200];
-        path_join(path, sizeof path, io->out_dir, "log.csv");
-        path_join(ckpt, sizeof ckpt, io->out_dir, "model.ckpt");
+        run_path(path, sizeof path, io->out_dir, "log.csv");
+        run_path(ckpt, sizeof ckpt, io->out_dir, "model.ckpt");
         if (!(log = resume ? reopen_log(path, start, LOG_HEADER) : fopen(path, "w"))) {
             snprintf(s->message, sizeof s->message, "%s: cannot write: %s", path, strerror(errno));
             goto done;

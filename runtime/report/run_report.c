@@ -10,6 +10,7 @@
 #include "grid.h"
 #include "plot.h"
 #include "programs.h"
+#include "run_dir.h"
 #include "support.h"
 #include "train.h"
 
@@ -85,7 +86,6 @@ int run_sample_mmd(struct rt_model *m, const struct train_config *c, const struc
 
 /* ---- pictures ---- */
 
-static void path_join(char *buf, size_t len, const char *dir, const char *file) { snprintf(buf, len, "%s/%s", dir, file); }
 
 static int write_density_png(struct rt_model *m, const struct train_config *c, float half, const struct held_out *h,
                              const char *path, char *err, size_t errlen) {
@@ -241,9 +241,9 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
     int rc = 0;
     if (data_is_2d(ds)) {
         float half = half_width(ds), *samples = malloc(sizeof(float) * 2 * (size_t)c->n_samples);
-        path_join(path, sizeof path, out_dir, "density.png");
+        run_path(path, sizeof path, out_dir, "density.png");
         rc = write_density_png(m, c, half, h, path, err, errlen);
-        path_join(path, sizeof path, out_dir, "samples.png");
+        run_path(path, sizeof path, out_dir, "samples.png");
         if (rc == 0 && (!samples || model_samples(m, c, c->sample_steps, data_source_box(ds), NULL, samples,
                                                   (size_t)c->n_samples) != 0)) {
             snprintf(err, errlen, "%s: out of memory sampling", path);
@@ -256,9 +256,9 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
         }
         free(samples);
     } else if (ds->is_image) {
-        path_join(path, sizeof path, out_dir, "samples.png");
+        run_path(path, sizeof path, out_dir, "samples.png");
         rc = write_image_grid(m, c, ds, h, negatives, path, err, errlen);
     }
-    path_join(path, sizeof path, out_dir, "metrics.json");
+    run_path(path, sizeof path, out_dir, "metrics.json");
     return rc == 0 ? write_metrics(c, ds, path, model_name, s, err, errlen) : -1;
 }
