@@ -270,8 +270,9 @@ static double machine_memory(void) {
     return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
 }
 
-int ebmc_compile(struct ebmc_model *m, FILE *diag) {
-    if (m->compiled) return 0;
+/* What compiling checks before it allocates anything: the combination of settings, and that the
+ * buffers fit in the machine's memory. ebmc_check runs it too, so check refuses what train would. */
+static int check_before_compiling(struct ebmc_model *m, FILE *diag) {
     char check[256];
     if (config_check(&m->config, check, sizeof check) != 0) {
         fprintf(diag, "error: %s\n", check);
@@ -286,6 +287,12 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
                 size_text(a, sizeof a, need), size_text(b, sizeof b, have), why);
         return -1;
     }
+    return 0;
+}
+
+int ebmc_compile(struct ebmc_model *m, FILE *diag) {
+    if (m->compiled) return 0;
+    if (check_before_compiling(m, diag) != 0) return -1;
     struct rt_model *rt = &m->rt;
     int64_t shape[IR_MAX_DIMS];
     fe_model_input_shape(m->fe, 1, shape);
@@ -585,11 +592,8 @@ static struct data_box model_box(struct ebmc_model *m) {
 }
 
 int ebmc_check(struct ebmc_model *m, FILE *diag) {
-    char err[256];
-    if (config_check(&m->config, err, sizeof err) != 0) {
-        fprintf(diag, "error: %s\n", err);
-        return -1;
-    }
+    /* in training's order: compiling's checks, then the data (run_training opens it) */
+    if (!m->compiled && check_before_compiling(m, diag) != 0) return -1;
     return model_data(m, diag) ? 0 : -1;
 }
 
