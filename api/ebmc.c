@@ -14,13 +14,11 @@
 #include "data.h"
 #include "run_report.h"
 #include "frontend.h"
-#include "grid.h"
 #include "jit.h"
 #include "model.h"
 #include "pass.h"
 #include "programs.h"
 #include "restore.h"
-#include "plot.h"
 #include "sampler.h"
 #include "rng.h"
 #include "run_dir.h"
@@ -815,48 +813,6 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* n 2-D samples as a scatter plot over the data box. */
-static int write_scatter(struct ebmc_model *m, const float *xy, int64_t n, int steps, const char *path, FILE *diag) {
-    int panel = 480, pad = 20, title = 28;
-    struct canvas cv = {0};
-    char err[4400], label[160];
-    if (canvas_init(&cv, panel + 2 * pad, panel + pad + title, 255, 255, 255) != 0) {
-        fprintf(diag, "error: out of memory drawing %s\n", path);
-        return -1;
-    }
-    struct data_box box = model_box(m);
-    plot_rect(&cv, pad, title, panel, panel, 242, 242, 242);
-    plot_scatter(&cv, pad, title, panel, xy, (size_t)n, box.hi > -box.lo ? box.hi : -box.lo, 200, 60, 40);
-    snprintf(label, sizeof label, "%lld samples, %d MALA steps", (long long)n, steps);
-    plot_text(&cv, pad, 8, label, 2, 0, 0, 0);
-    int rc = png_write(&cv, path, err, sizeof err);
-    if (rc != 0) fprintf(diag, "error: %s\n", err);
-    canvas_free(&cv);
-    return rc;
-}
-
-/* n image samples as a grid, 16 to a row. */
-static int write_sample_grid(struct ebmc_model *m, const float *x, int64_t n, int steps, const char *path, FILE *diag) {
-    const struct data_source *ds = &m->data;
-    int per_row = 16, nrows = (int)((n + per_row - 1) / per_row);
-    struct grid_row *rows = calloc((size_t)nrows, sizeof *rows);
-    char err[4400], title[128];
-    if (!rows) {
-        fprintf(diag, "error: out of memory drawing %s\n", path);
-        return -1;
-    }
-    for (int r = 0; r < nrows; r++) {
-        rows[r].images = x + (size_t)r * (size_t)per_row * (size_t)ds->dim;
-        rows[r].n = (int)(n - (int64_t)r * per_row < per_row ? n - (int64_t)r * per_row : per_row);
-    }
-    snprintf(title, sizeof title, "%lld samples from noise, %d MALA steps", (long long)n, steps);
-    struct grid_spec spec = {title, rows, nrows, (int)ds->shape[0], (int)ds->shape[1], (int)ds->shape[2], ds->lo, ds->hi, 0};
-    int rc = grid_write_png(path, &spec, err, sizeof err);
-    if (rc != 0) fprintf(diag, "error: %s\n", err);
-    free(rows);
-    return rc;
-}
-
 int ebmc_write_samples(struct ebmc_model *m, int64_t n, int steps, const char *path, FILE *diag) {
     int png = ends_with(path, ".png"), tensor = ends_with(path, ".csv") || ends_with(path, ".npy");
     if (!png && !tensor) {
@@ -887,14 +843,14 @@ int ebmc_write_samples(struct ebmc_model *m, int64_t n, int steps, const char *p
         return -1;
     }
     int rc;
-    if (png) rc = data_is_2d(ds) ? write_scatter(m, x, n, steps, path, diag) : write_sample_grid(m, x, n, steps, path, diag);
+    char err[4400];
+    if (png) rc = run_write_samples_png(ds, x, n, steps, path, err, sizeof err);
     else {
         int64_t shape[IR_MAX_DIMS] = {n};
-        char err[4400];
         memcpy(shape + 1, ds->shape, sizeof(int64_t) * (size_t)ds->ndim);
         rc = data_write_tensor(path, x, ds->ndim + 1, shape, err, sizeof err);
-        if (rc != 0) fprintf(diag, "error: %s\n", err);
     }
+    if (rc != 0) fprintf(diag, "error: %s\n", err);
     free(x);
     return rc;
 }

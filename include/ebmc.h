@@ -148,8 +148,8 @@ int ebmc_energy_file(struct ebmc_model *m, const char *data_path, const char *ou
 /* Denoising (objectives.md): held-out images corrupted with Gaussian noise of standard deviation sigma
  * are restored by MALA on U_y(x) = E(x) + |y - x|^2 / (2 sigma^2) started at y (the chain's mean over its
  * last half), or with map = 1 by descent on U_y, `steps` steps of size step_size (0: 0.1 sigma^2 for MALA,
- * 0.5 sigma^2 for descent). The first 100 held-out images choose a Gaussian filter's width (the classical
- * baseline); the next n are scored. Writes png_path (clean, noisy, filter, restored) and json_path if not
+ * 0.5 sigma^2 for descent). The first 100 held-out images (fewer if the held-out set is smaller than
+ * 100 + n) choose a Gaussian filter's width (the classical baseline); the next n are scored. Writes png_path (clean, noisy, filter, restored) and json_path if not
  * NULL. PSNR is on the data's range. Returns 0, or -1 after printing the reason. */
 struct ebmc_quality {
     double psnr_mean, psnr_sd, ssim_mean, ssim_sd;

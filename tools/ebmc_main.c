@@ -617,7 +617,7 @@ static const char denoise_usage[] =
     "Corrupts held-out images of the run's data with Gaussian noise of standard deviation SIGMA (in the\n"
     "data's units), restores them with the trained energy as prior, and reports PSNR (dB, on the data's\n"
     "range) and SSIM, mean +- sd over N images (default 500), beside the noisy input and a Gaussian filter\n"
-    "whose width is chosen on 100 other held-out images. mala (default): K MALA steps (default 100) on\n"
+    "whose width is chosen on up to 100 other held-out images. mala (default): K MALA steps (default 100) on\n"
     "U_y(x) = E(x) + |y - x|^2 / (2 SIGMA^2) from y, the restoration being the chain's mean over its last\n"
     "half; map: K steps of descent on U_y. ETA: the step (default 0.1 SIGMA^2 for mala, 0.5 SIGMA^2 for\n"
     "map). Writes the picture (default RUN_DIR/denoise-SIGMA.png: clean, noisy, filter, restored) and\n"

@@ -73,6 +73,7 @@ static int write_summary_json(const char *path, const struct data_source *ds, co
     write_quality(&j, "noisy", &r->noisy);
     write_quality(&j, "gaussian_filter", &r->filter);
     json_key(&j, "gaussian_filter_sigma_pixels"), json_number(&j, r->filter_sigma);
+    json_key(&j, "filter_tuning_images"), json_int(&j, r->n_tune);
     write_quality(&j, "model", &r->model);
     json_key(&j, "acceptance"), json_number(&j, r->acceptance);
     json_key(&j, "seconds"), json_number(&j, r->seconds);
@@ -89,12 +90,14 @@ int restore_experiment(struct rt_model *m, const struct data_source *ds, const s
         snprintf(err, errlen, "denoising needs image data; %s has samples of %lld values", ds->spec, (long long)ds->dim);
         return -1;
     }
-    int64_t total = n_tune + n_eval;
-    if (n_tune < 1 || n_eval < 1 || total > ds->n_test) {
-        snprintf(err, errlen, "%s holds %lld held-out images; %lld for tuning the filter and %lld to score do not fit",
-                 ds->spec, (long long)ds->n_test, (long long)n_tune, (long long)n_eval);
+    if (n_eval >= 1 && n_tune > ds->n_test - n_eval) n_tune = ds->n_test - n_eval; /* a small held-out set */
+    if (n_tune < 1 || n_eval < 1) {
+        snprintf(err, errlen, "%s holds %lld held-out images: scoring %lld needs at least %lld (one more tunes the filter)",
+                 ds->spec, (long long)ds->n_test, (long long)n_eval, (long long)n_eval + 1);
         return -1;
     }
+    int64_t total = n_tune + n_eval;
+    r->n_tune = n_tune;
     int c = (int)ds->shape[0], h = (int)ds->shape[1], w = (int)ds->shape[2];
     size_t d = (size_t)ds->dim, count = image_values((size_t)total, c, h, w);
     double range = ds->hi - ds->lo;

@@ -32,12 +32,13 @@ int restore_images(struct rt_model *m, const struct restore_options *o, const fl
 
 
 /* The denoising experiment on a run's held-out images at one noise level: the first n_tune held-out
- * images choose the Gaussian filter's width (denoise.h), the n_eval after them are corrupted with
+ * images (fewer when the held-out set has fewer than n_tune + n_eval) choose the Gaussian filter's width (denoise.h), the n_eval after them are corrupted with
  * noise o->sigma (stream TAG_DENOISE, sub 0), restored with the model, and scored (PSNR on the data's
  * range, SSIM) against their clean versions beside the noisy input and the filter. Writes png_path (rows:
  * clean, noisy, filter, model; up to 16 images) and json_path (every figure and setting) when not NULL. */
 struct restore_summary {
     int64_t n;                          /* images scored */
+    int64_t n_tune;                     /* images the filter was tuned on */
     double filter_sigma;                /* pixels, chosen on the tuning images */
     struct image_quality noisy, filter, model;
     double acceptance;                  /* MALA's, 0 for MAP */

@@ -262,3 +262,34 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
     run_path(path, sizeof path, out_dir, "metrics.json");
     return rc == 0 ? write_metrics(c, ds, path, model_name, s, err, errlen) : -1;
 }
+
+int run_write_samples_png(const struct data_source *ds, const float *x, int64_t n, int steps, const char *path,
+                          char *err, size_t errlen) {
+    char title[160];
+    snprintf(title, sizeof title, "%lld samples from noise, %d MALA steps", (long long)n, steps);
+    if (data_is_2d(ds)) {
+        int panel = 480, pad = 20, top = 28;
+        struct canvas cv = {0};
+        if (canvas_init(&cv, panel + 2 * pad, panel + pad + top, 255, 255, 255) != 0)
+            return fail_with(err, errlen, "out of memory drawing %s", path);
+        struct data_box box = data_source_box(ds);
+        plot_rect(&cv, pad, top, panel, panel, 242, 242, 242);
+        plot_scatter(&cv, pad, top, panel, x, (size_t)n, box.hi > -box.lo ? box.hi : -box.lo, 200, 60, 40);
+        plot_text(&cv, pad, 8, title, 2, 0, 0, 0);
+        int rc = png_write(&cv, path, err, errlen);
+        canvas_free(&cv);
+        return rc;
+    }
+    if (!ds->is_image) return fail_with(err, errlen, "%s: samples of shape [%lld] have no picture", path, (long long)ds->dim);
+    int per_row = 16, nrows = (int)((n + per_row - 1) / per_row);
+    struct grid_row *rows = calloc((size_t)nrows, sizeof *rows);
+    if (!rows) return fail_with(err, errlen, "out of memory drawing %s", path);
+    for (int r = 0; r < nrows; r++) {
+        rows[r].images = x + (size_t)r * (size_t)per_row * (size_t)ds->dim;
+        rows[r].n = (int)(n - (int64_t)r * per_row < per_row ? n - (int64_t)r * per_row : per_row);
+    }
+    struct grid_spec spec = {title, rows, nrows, (int)ds->shape[0], (int)ds->shape[1], (int)ds->shape[2], ds->lo, ds->hi, 0};
+    int rc = grid_write_png(path, &spec, err, errlen);
+    free(rows);
+    return rc;
+}

@@ -51,4 +51,9 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
                      const struct held_out *h, const float *negatives, const char *out_dir, const char *model_name,
                      struct train_summary *s, char *err, size_t errlen);
 
+/* n model samples (MALA chains of `steps` steps from noise) as a picture: a scatter plot over the data
+ * box for 2-D points, a grid of images 16 to a row for images. Returns 0, or -1 with "path: problem". */
+int run_write_samples_png(const struct data_source *ds, const float *x, int64_t n, int steps, const char *path,
+                          char *err, size_t errlen);
+
 #endif
