@@ -312,8 +312,9 @@ static double machine_memory(void) {
     return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
 }
 
-int ebmc_compile(struct ebmc_model *m, FILE *diag) {
-    if (m->compiled) return 0;
+/* What compiling checks before it allocates anything: the combination of settings, and that the
+ * buffers fit in the machine's memory. ebmc_check runs it too, so check refuses what train would. */
+static int check_before_compiling(struct ebmc_model *m, FILE *diag) {
     char check[256];
     if (config_check(&m->config, check, sizeof check) != 0) {
         fprintf(diag, "error: %s\n", check);
@@ -343,6 +344,12 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
                 size_text(a, sizeof a, need), size_text(b, sizeof b, have), why);
         return -1;
     }
+    return 0;
+}
+
+int ebmc_compile(struct ebmc_model *m, FILE *diag) {
+    if (m->compiled) return 0;
+    if (check_before_compiling(m, diag) != 0) return -1;
     struct rt_model *rt = &m->rt;
     int64_t shape[IR_MAX_DIMS];
     fe_model_input_shape(m->fe, 1, shape);
@@ -363,6 +370,7 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     rt->rank = parallel_rank(), rt->nranks = ranks;
     rt->batch = m->config.batch / ranks;
     if (n_in == 2) snprintf(rt->level_input, sizeof rt->level_input, RT_IN_PREFIX "%.60s", tname);
+    rt->source = m->source;
     rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
     /* Host-side OpenMP loops (noise, evaluation) then use the same team size as the compiled programs. */
     if (m->config.threads > 0) omp_set_num_threads(m->config.threads);
@@ -663,11 +671,8 @@ static struct data_box model_box(struct ebmc_model *m) {
 }
 
 int ebmc_check(struct ebmc_model *m, FILE *diag) {
-    char err[256];
-    if (config_check(&m->config, err, sizeof err) != 0) {
-        fprintf(diag, "error: %s\n", err);
-        return -1;
-    }
+    /* in training's order: compiling's checks, then the data (run_training opens it) */
+    if (!m->compiled && check_before_compiling(m, diag) != 0) return -1;
     return model_data(m, diag) ? 0 : -1;
 }
 
@@ -760,8 +765,13 @@ int ebmc_resume(struct ebmc_model *m, const char *run_dir, FILE *progress, FILE 
     snprintf(path, sizeof path, "%s/model.ckpt", run_dir);
     struct run_state rs;
     int64_t start;
-    if (checkpoint_load_state(&m->rt, &start, &rs, path, err, sizeof err) != 0) {
+    int loaded = checkpoint_load_state(&m->rt, &start, &rs, path, err, sizeof err);
+    if (loaded != 0) {
         fprintf(diag, "error: %s\n", err);
+        if (loaded == CHECKPOINT_OTHER_TEXT)
+            fprintf(diag, "note: %s/model.ebm was edited after training; undo the edit to continue the run, or train "
+                          "the edited model anew with 'ebmc train %s/model.ebm --out %s --force'\n",
+                    run_dir, run_dir, run_dir);
         return -1;
     }
     m->rt_step = start;

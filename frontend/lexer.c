@@ -153,14 +153,21 @@ static struct token lex_number(struct lexer *lx) {
     return t;
 }
 
-/* A string runs to the next '"' on the same line; there are no escapes. */
+/* A string runs to the next '"' on the same line; there are no escapes. Control bytes other than tab
+ * are refused: a NUL would silently cut the value wherever it is used as a C string. */
 static struct token lex_string(struct lexer *lx) {
     struct fe_loc loc = here(lx);
     size_t start = ++lx->pos;
     while (peek(lx, 0) != '"') {
-        if (peek(lx, 0) == -1 || peek(lx, 0) == '\n') {
+        int c = peek(lx, 0);
+        if (c == -1 || c == '\n') {
             fe_report(lx->m, loc, "unterminated string; add the closing '\"' on the same line");
             return error_token(loc);
+        }
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            struct fe_loc at = here(lx);
+            fe_report(lx->m, at, "control byte 0x%02x inside a string (strings hold text only)", c);
+            return error_token(at);
         }
         lx->pos++;
     }

@@ -81,8 +81,9 @@ void ebmc_print_settings_help(FILE *out);
  * (ebmc_loss, ebmc_gradients, ebmc_print_stats). Returns 0 or -1. */
 int ebmc_compile(struct ebmc_model *m, FILE *diag);
 
-/* Runs every check training runs before compiling: the combination of settings, and that the data
- * opens and its samples have the shape of the energy's input (errors at the train block's line).
+/* Runs every check training runs before compiling, in the same order and with the same messages: the
+ * combination of settings, the memory its buffers need, and that the data opens and its samples have the
+ * shape of the energy's input (errors at the train block's line).
  * Returns 0, or -1 after printing the reason. */
 int ebmc_check(struct ebmc_model *m, FILE *diag);
 

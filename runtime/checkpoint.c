@@ -5,6 +5,7 @@
  *   u32 n_sections, then per section: char tag[4] | u64 payload bytes | payload      (version 2 only)
  *     "RUN1": f64 nll_start | i64 mala proposed | i64 mala accepted
  *     "PCD1": i64 chains n | i64 dim | i64 taken | i64 resets | f32 x[n * dim]
+ *     "SRC1": the model's text (its bytes, no terminator), when the model has one
  *   u64 FNV-1a checksum of every byte before it
  * Version 1 is the same without the sections. Integers and floats are stored in the machine's byte order
  * (little-endian on every target we build for). */
@@ -86,8 +87,14 @@ int checkpoint_save_state(const struct rt_model *m, int64_t step, const struct r
         put(&w, p->adam_m, sizeof(float) * (size_t)p->numel);
         put(&w, p->adam_v, sizeof(float) * (size_t)p->numel);
     }
-    uint32_t n_sections = rs ? (rs->pcd.x ? 2u : 1u) : 0u;
+    uint32_t n_sections = (rs ? (rs->pcd.x ? 2u : 1u) : 0u) + (m->source ? 1u : 0u);
     put(&w, &n_sections, 4);
+    if (m->source) {
+        uint64_t len = strlen(m->source);
+        put(&w, "SRC1", 4);
+        put(&w, &len, 8);
+        put(&w, m->source, (size_t)len);
+    }
     if (rs) {
         uint64_t len = 8 + 8 + 8;
         int64_t counts[2] = {rs->chains.proposed, rs->chains.accepted};
@@ -135,9 +142,33 @@ static void shape_text(char *buf, size_t len, int ndim, const int64_t *shape) {
 /* Validates the whole file and returns where each parameter's data starts, before touching the model. */
 /* Where the optional sections' payloads start (NULL: absent). */
 struct sections {
-    const unsigned char *run, *pcd;
-    uint64_t pcd_len;
+    const unsigned char *run, *pcd, *src;
+    uint64_t pcd_len, src_len;
 };
+
+/* Line `at` of text (up to its newline, at most 60 bytes, control bytes as '?') into out. */
+static void clip_line(const char *at, const char *end, char *out, size_t outlen) {
+    size_t k = 0;
+    for (; at < end && *at != '\n' && k + 1 < outlen && k < 60; at++) out[k++] = (unsigned char)*at < 0x20 ? '?' : *at;
+    if (at < end && *at != '\n' && k >= 60 && k + 4 < outlen) memcpy(out + k, "...", 3), k += 3;
+    out[k] = 0;
+}
+
+/* Where the model's text and the checkpoint's (b, n bytes) part: "line L is 'x' here and 'y' in the
+ * checkpoint", or what one text has beyond the other. */
+static void text_difference(const char *a, const unsigned char *b, size_t n, char *out, size_t outlen) {
+    size_t la = strlen(a), i = 0, line_start = 0;
+    int line = 1;
+    for (; i < la && i < n && (unsigned char)a[i] == b[i]; i++)
+        if (a[i] == '\n') line++, line_start = i + 1;
+    char x[80], y[80];
+    const char *bb = (const char *)b;
+    clip_line(a + line_start, a + la, x, sizeof x);
+    clip_line(bb + line_start, bb + n, y, sizeof y);
+    if (line_start >= la) snprintf(out, outlen, "line %d is '%s' in the checkpoint and missing here", line, y);
+    else if (line_start >= n) snprintf(out, outlen, "line %d is '%s' here and missing in the checkpoint", line, x);
+    else snprintf(out, outlen, "line %d is '%s' here and '%s' in the checkpoint", line, x, y);
+}
 
 static int parse(struct rt_model *m, const unsigned char *data, size_t size, const char *path, int64_t *step,
                  const unsigned char **starts, struct sections *sec, char *err, size_t errlen) {
@@ -232,6 +263,8 @@ static int parse(struct rt_model *m, const unsigned char *data, size_t size, con
                     return -1;
                 }
                 sec->pcd = r.p, sec->pcd_len = len;
+            } else if (strcmp(tag, "SRC1") == 0) {
+                sec->src = r.p, sec->src_len = len;
             } else {
                 snprintf(err, errlen, "%s: unknown section '%.4s' (written by a newer ebmc?)", path, tag);
                 return -1;
@@ -240,6 +273,14 @@ static int parse(struct rt_model *m, const unsigned char *data, size_t size, con
         }
     }
     if (r.p != r.end) goto truncated;
+    /* Same names and shapes are not the same model: an edited energy would silently continue another
+     * model's training. (Checkpoints from before the text was saved carry none to compare.) */
+    if (m->source && sec->src && (strlen(m->source) != sec->src_len || memcmp(m->source, sec->src, sec->src_len) != 0)) {
+        char what[256];
+        text_difference(m->source, sec->src, (size_t)sec->src_len, what, sizeof what);
+        snprintf(err, errlen, "%s: the model text is not the one this checkpoint was trained with (%s)", path, what);
+        return CHECKPOINT_OTHER_TEXT;
+    }
     return 0;
 truncated:
     snprintf(err, errlen, "%s: malformed checkpoint (sizes do not add up)", path);
@@ -286,7 +327,7 @@ int checkpoint_load(struct rt_model *m, int64_t *step, const char *path, char *e
 static size_t max_file_bytes(const struct rt_model *m) {
     double floats = (double)CONFIG_MAX_BUFFER_SIZE * m->dim;
     for (int i = 0; i < m->n_params; i++) floats += 3.0 * (double)m->params[i].numel;
-    double bytes = (1 << 20) + sizeof(float) * floats;
+    double bytes = (1 << 20) + sizeof(float) * floats + (m->source ? (double)strlen(m->source) : 0);
     return bytes < (double)SIZE_MAX / 2 ? (size_t)bytes : SIZE_MAX / 2;
 }
 
@@ -300,8 +341,8 @@ int checkpoint_load_state(struct rt_model *m, int64_t *step, struct run_state *r
     struct sections sec;
     int rc = -1;
     if (!starts) snprintf(err, errlen, "%s: out of memory", path);
-    else if (parse(m, data, size, path, &saved_step, starts, &sec, err, errlen) == 0 &&
-             load_sections(rs, &sec, path, err, errlen) == 0) {
+    else if ((rc = parse(m, data, size, path, &saved_step, starts, &sec, err, errlen)) == 0 &&
+             (rc = load_sections(rs, &sec, path, err, errlen)) == 0) {
         for (int i = 0; i < m->n_params; i++) {
             struct rt_param *p = &m->params[i];
             size_t n = sizeof(float) * (size_t)p->numel;

@@ -3,7 +3,8 @@
  * The file is written to PATH.tmp, flushed to disk, then renamed over PATH, so a crash leaves either
  * the old checkpoint or the new one, never a torn file. A 64-bit checksum of the contents ends the file;
  * loading checks the magic, the version, every size, the checksum, and that each parameter's name and
- * shape match the model, and explains any mismatch. */
+ * shape match the model, and explains any mismatch. The model text, when the model has one, is saved too and
+ * must match on loading: it is part of the checkpoint's identity. */
 #ifndef EBMC_CHECKPOINT_H
 #define EBMC_CHECKPOINT_H
 
@@ -32,10 +33,12 @@ int checkpoint_save_state(const struct rt_model *m, int64_t step, const struct r
                           char *err, size_t errlen);
 int checkpoint_save(const struct rt_model *m, int64_t step, const char *path, char *err, size_t errlen);
 
-/* Restores what checkpoint_save wrote into a model with the same parameters; with rs != NULL also the
- * run state (rs is zeroed first; a replay buffer found is allocated into rs->pcd, which the caller frees
- * with replay_buffer_free). On any error the model and rs are left unchanged. Returns 0 (and the step,
- * if step != NULL), or -1 with "path: reason" in err. Reads version 1 files (no run state) too. */
+/* Restores what checkpoint_save wrote into a model with the same parameters (and text); with rs != NULL
+ * also the run state (rs is zeroed first; a replay buffer found is allocated into rs->pcd, which the
+ * caller frees with replay_buffer_free). On any error the model and rs are left unchanged. Returns 0 (and
+ * the step, if step != NULL), or -1 with "path: reason" in err, CHECKPOINT_OTHER_TEXT when all else
+ * matches but the model text differs (err says where). Reads version 1 files (no run state) too. */
+#define CHECKPOINT_OTHER_TEXT (-2)
 int checkpoint_load_state(struct rt_model *m, int64_t *step, struct run_state *rs, const char *path, char *err,
                           size_t errlen);
 int checkpoint_load(struct rt_model *m, int64_t *step, const char *path, char *err, size_t errlen);

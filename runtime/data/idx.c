@@ -79,13 +79,13 @@ int data_idx_parse(const uint8_t *buf, size_t len, const char *name, struct data
     if (len < start) return data_fail(err, errlen, name, "truncated IDX header");
     int64_t shape[DATA_MAX_DIMS + 1];
     for (int i = 0; i < rank; i++) shape[i] = be32(buf + 4 + 4 * i);
-    if (data_raw_alloc(r, rank, shape, name, err, errlen) != 0) return -1;
-    size_t n = (size_t)data_raw_count(r), need = n * (size_t)size, have = len - start;
-    if (have != need) {
-        data_raw_free(r);
+    int64_t count = data_shape_count(rank, shape, name, err, errlen);
+    if (count < 0) return -1;
+    size_t n = (size_t)count, need = n * (size_t)size, have = len - start;
+    if (have != need) /* before allocating: a header of a few bytes may ask for gigabytes */
         return data_fail(err, errlen, name, "%s: the header's dims need %zu bytes of data, the file has %zu",
                          have < need ? "truncated" : "mis-sized", need, have);
-    }
+    if (data_raw_alloc(r, rank, shape, name, err, errlen) != 0) return -1;
     const uint8_t *d = buf + start;
     for (size_t i = 0; i < n; i++, d += size) {
         switch (type) {

@@ -24,8 +24,11 @@ struct data_raw {
     int32_t *labels;  /* shape[0] class labels, or NULL */
 };
 
-/* Checks shape (each dim >= 0, at most 2^31, the product at most DATA_MAX_VALUES) and allocates x.
- * Returns 0, or -1 with "name: ..." in err. */
+/* The number of values of a tensor of this shape after checking it (1 to DATA_MAX_DIMS + 1 dims, each
+ * >= 0 and at most 2^31, the product at most DATA_MAX_VALUES); -1 with "name: ..." in err. Loaders
+ * compare it with the bytes they hold before allocating anything. */
+int64_t data_shape_count(int ndim, const int64_t *shape, const char *name, char *err, size_t errlen);
+/* Checks shape (as data_shape_count) and allocates x. Returns 0, or -1 with "name: ..." in err. */
 int data_raw_alloc(struct data_raw *r, int ndim, const int64_t *shape, const char *name, char *err, size_t errlen);
 void data_raw_free(struct data_raw *r);
 int64_t data_raw_count(const struct data_raw *r); /* values in x */

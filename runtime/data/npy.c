@@ -123,14 +123,13 @@ int data_npy_parse(const uint8_t *buf, size_t len, const char *name, struct data
     if (!u8 && strcmp(descr, "<f4") != 0)
         return data_fail(err, errlen, name, "unsupported dtype '%s' (float32 '<f4' or uint8 '|u1')", descr);
     if (ndim == 0) return data_fail(err, errlen, name, "a scalar, not a tensor of samples");
-    if (data_raw_alloc(r, ndim, shape, name, err, errlen) != 0) return -1;
-
-    size_t n = (size_t)data_raw_count(r), need = n * (u8 ? 1 : 4), have = len - start - hlen;
-    if (have != need) {
-        data_raw_free(r);
+    int64_t count = data_shape_count(ndim, shape, name, err, errlen);
+    if (count < 0) return -1;
+    size_t n = (size_t)count, need = n * (u8 ? 1 : 4), have = len - start - hlen;
+    if (have != need) /* before allocating: a header of a few bytes may ask for gigabytes */
         return data_fail(err, errlen, name, "%s: the shape needs %zu bytes of data, the file has %zu",
                          have < need ? "truncated" : "mis-sized", need, have);
-    }
+    if (data_raw_alloc(r, ndim, shape, name, err, errlen) != 0) return -1;
     const uint8_t *d = buf + start + hlen;
     for (size_t i = 0; i < n; i++) {
         if (u8) {

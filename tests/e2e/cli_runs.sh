@@ -47,6 +47,22 @@ refuse "resume with a model" "only --steps" "$EBMC" train "$DIR/small.ebm" --res
 refuse "resume with a setting" "only --steps" "$EBMC" train --resume "$R" --set lr=1
 refuse "resume backwards" "cannot continue" "$EBMC" train --resume "$R" --steps 5
 refuse "resume nothing" "no such run folder" "$EBMC" train --resume "$DIR/nope"
+# the model text is part of the checkpoint's identity: an edited energy (same shapes) is not resumed
+cp -r "$R" "$DIR/edited" && rm -f "$DIR/edited/.lock"
+sed -i 's/return silu(/return tanh(/' "$DIR/edited/model.ebm"
+cp "$DIR/edited/model.ckpt" "$DIR/ckpt.before"
+refuse "resume an edited model" "model.ckpt: the model text is not the one this checkpoint was trained with (line 6 is '  return tanh(x @ W1 + b1) @ W2 + b2' here and '  return silu(x @ W1 + b1) @ W2 + b2' in the checkpoint)" \
+    "$EBMC" train --resume "$DIR/edited" --steps 20 --quiet
+grep -q "train the edited model anew with 'ebmc train $DIR/edited/model.ebm --out $DIR/edited --force'" "$DIR/err" ||
+    { echo "FAIL: no way forward after an edited model"; cat "$DIR/err"; fail=1; }
+cmp -s "$DIR/edited/model.ckpt" "$DIR/ckpt.before" || { echo "FAIL: a refused resume changed model.ckpt"; fail=1; }
+sed -i 's/^train {$/# a comment\ntrain {/' "$DIR/edited/model.ebm"
+refuse "resume an edited model (the edit goes on)" "line 6 is '  return tanh" "$EBMC" train --resume "$DIR/edited" --steps 20 --quiet
+cp "$R/model.ebm" "$DIR/edited/model.ebm"
+check "resume once the edit is undone" "$EBMC" train --resume "$DIR/edited" --steps 20 --quiet
+sed -i 's/return silu(/return tanh(/' "$DIR/edited/model.ebm"
+check "train the edited model anew, as the note says" "$EBMC" train "$DIR/edited/model.ebm" --out "$DIR/edited" --force --steps 3 --quiet
+check "and resume it" "$EBMC" train --resume "$DIR/edited" --steps 6 --quiet
 # a data file of the user's: the model's input must have its sample shape, and check says so at the line
 for i in $(seq 1 40); do echo "$i,$((i * 2)),$((i % 5))"; done >"$DIR/three.csv"
 printf 'param W: [2, 1] = xavier()\nenergy(x: [B, 2]) { return x @ W }\ntrain {\n  data = "%s"\n}\n' "$DIR/three.csv" >"$DIR/csv2.ebm"

@@ -35,7 +35,9 @@ for i in $(seq 1 30); do
     R="$DIR/run$i"
     "$EBMC" train "$DIR/m.ebm" --out "$R" --steps $STEPS --quiet >/dev/null 2>&1 &
     pid=$!
-    # a pseudo-random moment between 0.05 and 0.6 s (compilation comes from the cache)
+    # a pseudo-random moment 0.05 to 0.6 s after the first checkpoint appears (waiting for it, not for a
+    # fixed time, so a slow machine or the sanitizer build kills as late in the run as a fast one)
+    for _ in $(seq 1 1200); do [ -e "$R/model.ckpt" ] || ! kill -0 $pid 2>/dev/null && break; sleep 0.05; done
     sleep "0.$(( (i * 7919) % 55 + 5 ))"
     kill -9 $pid 2>/dev/null && kills=$((kills + 1))
     wait $pid 2>/dev/null

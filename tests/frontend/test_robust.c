@@ -292,29 +292,63 @@ static void test_sizes(void) {
     free(t.s);
 }
 
-/* Files with NUL bytes and a directory, through fe_parse_file. */
-static void test_files(void) {
-    char path[] = "/tmp/ebmc_fe_robust_XXXXXX";
+/* src[0..n) written to a temporary file and parsed with fe_parse_file; the diagnostics into *diag
+ * (caller frees), the file's path into path. */
+static struct fe_model *parse_bytes(const char *src, size_t n, char *path, char **diag) {
+    strcpy(path, "/tmp/ebmc_fe_robust_XXXXXX");
+    *diag = NULL;
     int fd = mkstemp(path);
     CHECK(fd >= 0);
-    if (fd < 0) return;
+    if (fd < 0) return NULL;
     FILE *f = fdopen(fd, "wb");
-    static const char src[] = "energy(x: [B, 2]) {\n  return sum(x\0, 1)\n}\n";
-    fwrite(src, 1, sizeof src - 1, f);
+    fwrite(src, 1, n, f);
     fclose(f);
-    char *diag = NULL, line[256];
     size_t len = 0;
-    FILE *d = open_memstream(&diag, &len);
+    FILE *d = open_memstream(diag, &len);
     struct fe_model *m = fe_parse_file(path, d);
     fclose(d);
+    remove(path);
+    return m;
+}
+
+/* Files with NUL bytes and a directory, through fe_parse_file. */
+static void test_files(void) {
+    char path[64], line[256], want[256], *diag;
+    static const char src[] = "energy(x: [B, 2]) {\n  return sum(x\0, 1)\n}\n";
+    struct fe_model *m = parse_bytes(src, sizeof src - 1, path, &diag);
     CHECK(m == NULL);
-    char want[256];
     snprintf(want, sizeof want, "%s:2:15: error: unexpected control byte 0x00", path);
     CHECK_MSG(strcmp(nth_line(diag, 0, line, sizeof line), want) == 0, "%s", diag);
     CHECK(strcmp(nth_line(diag, 1, line, sizeof line), "  return sum(x?, 1)") == 0);
     free(diag);
-    remove(path);
 
+    /* a NUL (or another control byte) inside a quoted value is refused where it is; it used to cut the
+     * value silently. A tab is text. */
+#define E "energy(x: [B, 2]) {\n  return sum(x, 1)\n}\n"
+    static const char q0[] = E "train {\n  note = \"ab\0cd\"\n}\n", q1[] = E "train {\n  note = \"ab\x01" "cd\"\n}\n",
+                      q2[] = E "train {\n  note = \"ab\x7f\"\n}\n";
+    static const char *const quoted[] = {q0, q1, q2};
+    static const size_t quoted_len[] = {sizeof q0 - 1, sizeof q1 - 1, sizeof q2 - 1};
+    static const char *const byte[] = {"0x00", "0x01", "0x7f"};
+    for (int i = 0; i < 3; i++) {
+        m = parse_bytes(quoted[i], quoted_len[i], path, &diag);
+        CHECK(m == NULL);
+        snprintf(want, sizeof want, "%s:5:13: error: control byte %s inside a string (strings hold text only)", path, byte[i]);
+        CHECK_MSG(strcmp(nth_line(diag, 0, line, sizeof line), want) == 0, "%s", diag);
+        fe_model_free(m);
+        free(diag);
+    }
+    static const char tab[] = E "train {\n  note = \"a\tb\"\n}\n";
+#undef E
+    m = parse_bytes(tab, sizeof tab - 1, path, &diag);
+    CHECK_MSG(m != NULL && diag[0] == 0, "%s", diag);
+    const struct fe_setting *note = m ? fe_model_find_setting(m, "note") : NULL;
+    CHECK(note && strcmp(note->value, "a\tb") == 0);
+    fe_model_free(m);
+    free(diag);
+
+    size_t len = 0;
+    FILE *d;
     diag = NULL;
     d = open_memstream(&diag, &len);
     m = fe_parse_file("/tmp", d);

@@ -1,7 +1,7 @@
-/* fuzz_checkpoint: the checkpoint loader on any bytes, into the model of tests/fuzz/small.ebm's
- * parameters (W1 [2, 16], b1 [16], W2 [16, 1], b2 [1], as in the seed corpus). A file it accepts must
- * leave finite parameters and a replay buffer the model can use; one it refuses must leave the model
- * as it was. */
+/* fuzz_checkpoint: the checkpoint loader on any bytes, into the model of tests/fuzz/corpus/dsl/small.ebm
+ * (its text, and its parameters W1 [2, 16], b1 [16], W2 [16, 1], b2 [1], as in the seed corpus). A file
+ * it accepts must leave finite parameters and a replay buffer the model can use; one it refuses must
+ * leave the model as it was. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +12,25 @@
 #include "checkpoint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* the model text (tests/fuzz/corpus/dsl/small.ebm): a checkpoint of another text must be refused */
+static const char small_ebm[] = "param W1: [2, 16] = xavier()\n"
+                                "param b1: [16] = zeros()\n"
+                                "param W2: [16, 1] = xavier()\n"
+                                "param b2: [1] = zeros()\n"
+                                "energy(x: [B, 2]) {\n"
+                                "  return silu(x @ W1 + b1) @ W2 + b2\n"
+                                "}\n"
+                                "train {\n"
+                                "  data = rings\n"
+                                "  objective = pcd\n"
+                                "  batch = 64\n"
+                                "  buffer_size = 128\n"
+                                "  grid = 32\n"
+                                "  n_samples = 128\n"
+                                "  sample_steps = 5\n"
+                                "  threads = 2\n"
+                                "}\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static char path[64];
@@ -33,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct rt_model m;
     memset(&m, 0, sizeof m);
     m.dim = 2;
+    m.source = small_ebm;
     rt_model_add_param(&m, "W1", 2, (int64_t[]){2, 16});
     rt_model_add_param(&m, "b1", 1, (int64_t[]){16});
     rt_model_add_param(&m, "W2", 2, (int64_t[]){16, 1});

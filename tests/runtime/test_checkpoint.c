@@ -216,6 +216,38 @@ int main(void) {
     replay_buffer_free(&back.pcd);
     replay_buffer_free(&rs.pcd);
 
+    /* The model text is part of the identity: a checkpoint of one text is refused by a model of another
+     * (same names and shapes), saying where they part; one without a text (older, or a model without
+     * one) compares nothing. */
+    static const char text[] = "energy(x) {\n  return silu(x)\n}\n";
+    static const struct {
+        const char *other, *says;
+    } edits[] = {
+        {"energy(x) {\n  return tanh(x)\n}\n", "(line 2 is '  return tanh(x)' here and '  return silu(x)' in the checkpoint)"},
+        {"energy(x) {\n  return silu(x)\n}\n# more\n", "(line 4 is '# more' here and missing in the checkpoint)"},
+        {"energy(x) {\n", "(line 2 is '  return silu(x)' in the checkpoint and missing here)"},
+        {"energy(x) {\n  return silu(x)\x01\n}\n", "(line 2 is '  return silu(x)?' here and '  return silu(x)' in the checkpoint)"},
+    };
+    a.source = text;
+    CHECK(checkpoint_save(&a, 7, path, err, sizeof err) == 0);
+    b.source = text;
+    zero(&b);
+    CHECK_MSG(checkpoint_load(&b, &step, path, err, sizeof err) == 0 && step == 7 && same_values(&a, &b), "%s", err);
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        b.source = edits[i].other;
+        zero(&b);
+        CHECK(checkpoint_load(&b, NULL, path, err, sizeof err) == CHECKPOINT_OTHER_TEXT);
+        CHECK_MSG(strstr(err, "the model text is not the one this checkpoint was trained with") && strstr(err, edits[i].says),
+                  "%s", err);
+        CHECK(b.params[0].value[1] == 0.0f); /* refused: the model is untouched */
+    }
+    b.source = NULL;
+    CHECK(checkpoint_load(&b, NULL, path, err, sizeof err) == 0);
+    a.source = NULL;
+    CHECK(checkpoint_save(&a, 7, path, err, sizeof err) == 0);
+    b.source = edits[0].other;
+    CHECK(checkpoint_load(&b, NULL, path, err, sizeof err) == 0);
+
     rt_model_free(&a), rt_model_free(&b), rt_model_free(&c), rt_model_free(&d3);
     remove(path), remove(bad), remove(state), rmdir(dir);
     return test_report();
