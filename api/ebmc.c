@@ -335,6 +335,18 @@ static int check_before_compiling(struct ebmc_model *m, FILE *diag) {
                          : "trains an energy of x alone; for energy(x, t) use time-dcd-ve, time-dcd-vp or time-cd");
         return -1;
     }
+    /* A data-parallel job (parallel.h, docs/parallel.md): batch is the global batch, split over the ranks. */
+    int ranks = parallel_size();
+    if (m->config.batch % ranks != 0) {
+        fprintf(diag, "error: batch = %d does not split evenly over %d ranks: make it a multiple of %d\n",
+                m->config.batch, ranks, ranks);
+        return -1;
+    }
+    if (ranks > 1 && time_obj) {
+        fprintf(diag, "error: %s does not run data-parallel yet: train it in one process\n",
+                objective_name(m->config.objective));
+        return -1;
+    }
     double need, have = machine_memory();
     char why[512];
     if (memory_needed(m, &need, why, sizeof why, diag) != 0) return -1;
@@ -355,21 +367,15 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
     fe_model_input_shape(m->fe, 1, shape);
     rt->dim = 1;
     for (int i = 1; i < fe_model_input_ndim(m->fe); i++) rt->dim *= (int)shape[i];
-    /* A data-parallel job (parallel.h, docs/parallel.md): batch is the global batch, split over the ranks. */
-    int ranks = parallel_size();
-    if (m->config.batch % ranks != 0) {
-        fprintf(diag, "error: batch = %d does not split evenly over %d ranks: make it a multiple of %d\n",
-                m->config.batch, ranks, ranks);
-        return -1;
-    }
-    if (ranks > 1 && objective_is_time(m->config.objective)) {
-        fprintf(diag, "error: %s does not run data-parallel yet: train it in one process\n",
-                objective_name(m->config.objective));
-        return -1;
-    }
+    int ranks = parallel_size(); /* a data-parallel job splits the global batch (check_before_compiling) */
     rt->rank = parallel_rank(), rt->nranks = ranks;
     rt->batch = m->config.batch / ranks;
-    if (n_in == 2) snprintf(rt->level_input, sizeof rt->level_input, RT_IN_PREFIX "%.60s", tname);
+    if (fe_model_n_inputs(m->fe) == 2) {
+        char tname[IR_NAME_LEN];
+        int64_t tshape[IR_MAX_DIMS];
+        fe_model_input_at(m->fe, 1, tname, 1, tshape);
+        snprintf(rt->level_input, sizeof rt->level_input, RT_IN_PREFIX "%.60s", tname);
+    }
     rt->source = m->source;
     rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
     /* Host-side OpenMP loops (noise, evaluation) then use the same team size as the compiled programs. */
