@@ -909,6 +909,16 @@ int ebmc_input_shape(const struct ebmc_model *m, int64_t shape[4]) {
     return fe_model_input_ndim(m->fe);
 }
 
+int ebmc_n_inputs(const struct ebmc_model *m) { return m ? fe_model_n_inputs(m->fe) : 0; }
+
+int ebmc_input(const struct ebmc_model *m, int i, char *name, size_t len, int64_t shape[4]) {
+    if (!m || i < 0 || i >= fe_model_n_inputs(m->fe) || !name || len == 0 || !shape) return -1;
+    char full[IR_NAME_LEN];
+    int ndim = fe_model_input_at(m->fe, i, full, m->config.batch, shape);
+    snprintf(name, len, "%s", full);
+    return ndim;
+}
+
 /* ---- saved runs: samples and metrics ---- */
 
 int ebmc_sample(struct ebmc_model *m, int64_t n, int steps, float *out) {

@@ -70,6 +70,11 @@ int ebmc_get_setting(const struct ebmc_model *m, const char *key, char *buf, siz
 /* The energy's input (after ebmc_load): its rank and shape, shape[0] being the batch setting. Any number
  * of points may be evaluated (ebmc_energy); the compiled batch is how many run at once. */
 int ebmc_input_shape(const struct ebmc_model *m, int64_t shape[4]);
+/* Every argument of the energy, energy(x: [B, ...], t: [B], ...): how many (x is argument 0; the others
+ * condition it, as a time-dependent energy's level t does), and argument i's name (into name[len]) and
+ * shape with shape[0] the batch setting. ebmc_input returns the rank, or -1 for a bad i. */
+int ebmc_n_inputs(const struct ebmc_model *m);
+int ebmc_input(const struct ebmc_model *m, int i, char *name, size_t len, int64_t shape[4]);
 
 /* Prints the effective settings as `key = value` lines, or the table of every setting with its meaning. */
 void ebmc_print_settings(const struct ebmc_model *m, FILE *out);

@@ -188,7 +188,7 @@ int annealed_samples(struct rt_model *m, const struct train_config *c, int steps
             memcpy(y, x, b * d * sizeof(float));
             for (size_t j = 0; j < b * d; j++) x[j] = (float)(y[j] / l.a);
             for (size_t r = 0; r < b; r++) t[r] = (float)level;
-            struct potential pot = {m, y, (float)l.a, (float)l.s, t, NULL, NULL};
+            struct potential pot = {.model = m, .y = y, .a = (float)l.a, .s = (float)l.s, .t = t};
             struct langevin lv = {SAMPLER_MALA, steps, l.eta, 1.0, 0, NULL};
             rc = langevin_run(&pot, x, &lv, c->seed, TAG_SAMPLES, (i / b) * (uint64_t)(c->levels + 1) + (uint64_t)level,
                               NULL);

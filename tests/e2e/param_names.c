@@ -68,6 +68,19 @@ int main(void) {
     CHECK(ebmc_param_shape(m, 99, shape) == -1 && ebmc_param_name(m, -1) == NULL && ebmc_param_data(m, 4) == NULL);
     CHECK(ebmc_param_grad(m, 4) == NULL && ebmc_param_moment(m, 0, 3) == NULL && ebmc_param_numel(m, 7) == 0);
     CHECK(ebmc_input_shape(m, shape) == 2 && shape[0] == 16 && shape[1] == 2);
+    char in_name[16];
+    CHECK(ebmc_n_inputs(m) == 1 && ebmc_input(m, 0, in_name, sizeof in_name, shape) == 2 && strcmp(in_name, "z") == 0);
+    CHECK(ebmc_input(m, 1, in_name, sizeof in_name, shape) == -1 && ebmc_input(m, -1, in_name, 4, shape) == -1);
+    struct ebmc_model *two = ebmc_load_string("param W: [3, 1] = zeros()\n"
+                                              "energy(x: [B, 3], level: [B]) { return x @ W + reshape(level, [B, 1]) }\n",
+                                              "two.ebm", stderr);
+    CHECK(two && ebmc_n_inputs(two) == 2);
+    double two_batch = 0;
+    CHECK(two && ebmc_get_setting(two, "batch", in_name, sizeof in_name, &two_batch) == 1);
+    CHECK(two && ebmc_input(two, 1, in_name, sizeof in_name, shape) == 1 && strcmp(in_name, "level") == 0 &&
+          shape[0] == (int64_t)two_batch);
+    CHECK(two && ebmc_input(two, 0, in_name, 2, shape) == 2 && strcmp(in_name, "x") == 0 && shape[1] == 3);
+    ebmc_free(two);
     /* any number of points, not only the compiled batch */
     float many[2 * 37], e37[37], e1;
     for (int i = 0; i < 2 * 37; i++) many[i] = (float)(i % 7) * 0.25f - 0.5f;
