@@ -4,16 +4,7 @@
 set -u
 EBMC=$1
 DIR=$(mktemp -d /tmp/ebmc-cli-XXXXXX)
-fail=0
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-    desc=$1; shift
-    if ! "$@" >"$DIR/out" 2>"$DIR/err"; then echo "FAIL: $desc"; cat "$DIR/err"; fail=1; fi
-}
-refuse() { # refuse DESCRIPTION PATTERN COMMAND...: must fail, with PATTERN on stderr
-    desc=$1; pattern=$2; shift 2
-    if "$@" >"$DIR/out" 2>"$DIR/err"; then echo "FAIL: $desc: exit 0"; fail=1
-    elif ! grep -q -- "$pattern" "$DIR/err"; then echo "FAIL: $desc: no '$pattern' in:"; cat "$DIR/err"; fail=1; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 cat >"$DIR/small.ebm" <<'MODEL'
 param W1: [2, 16] = xavier()
 param b1: [16] = zeros()
