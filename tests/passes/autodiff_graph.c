@@ -161,7 +161,7 @@ static void test_errors(void) {
 
 /* h_{k+1} = h_k + c tanh(h_k), DEPTH times: 3 nodes per step. dh_N/dh_0 is the product of
  * 1 + c (1 - tanh(h_k)^2), computed directly here. A lookup that is linear in the graph size (O(N^2)
- * overall) would take seconds at this size; the whole test takes milliseconds. */
+ * overall) would take seconds at this size, which the printed time shows; the node count is asserted. */
 enum { DEPTH = 20000 };
 
 static void test_deep_chain(void) {
@@ -182,8 +182,8 @@ static void test_deep_chain(void) {
     CHECK(ad_grad(g, y, -1, 1, &x, &d) == 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    /* Generous so that a loaded machine or valgrind (~50x) does not fail it; natively it is ~10 ms. */
-    CHECK_MSG(secs < 5.0, "ad_grad on %d nodes took %.2f s", n, secs);
+    /* Shown, not asserted (tests do not time; a sanitizer build runs 50x slower): natively ~10 ms. */
+    printf("ad_grad on %d nodes: %.3f s\n", n, secs);
     CHECK_MSG(g->n_nodes - n <= 4 * n, "%d gradient nodes for %d forward nodes", g->n_nodes - n, n);
 
     double v[2], *vals[1] = {v};
