@@ -72,7 +72,7 @@ static const struct setting settings[] = {
     {"backend", T_CHOICE, F(backend), 0, 0,
      "jit | interp: run the programs JIT-compiled by LLVM, or on the reference interpreter (in double, much "
      "slower: for cross-checking the JIT)"},
-    {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations (0 = end only)"},
+    {"eval_every", T_INT, F(eval_every), 0, 1e9, "steps between held-out evaluations, each also drawing samples-STEP.png for images (0 = end only)"},
     {"checkpoint_every", T_INT, F(checkpoint_every), 0, 1e9, "steps between checkpoints to model.ckpt (0 = end only)"},
     {"ranks", T_INT, F(ranks), 0, 1 << 20,
      "MPI processes training the model (docs/parallel.md); 0 = as many as the job has. A run's config.txt "

@@ -370,6 +370,11 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             double te = clock_seconds();
             if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
             s->nll = ev.nll, s->tv = ev.tv, s->energy_test = ev.energy_test;
+            char err[4400]; /* a picture that cannot be written is not worth stopping the training for */
+            if (io->out_dir && !last &&
+                run_write_progress_png(m, c, ds, &test, has_negatives ? ts.xall + b * d : NULL, io->out_dir, step + 1,
+                                       err, sizeof err) != 0 && io->progress)
+                fprintf(io->progress, "\nwarning: %s\n", err);
             eval_seconds += clock_seconds() - te;
         }
         evaluated = eval_now;

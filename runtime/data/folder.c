@@ -5,6 +5,7 @@
 #include "support.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
 #include <jpeglib.h>
 #include <png.h>
@@ -199,7 +200,7 @@ void data_folder_free(struct data_folder *f) {
 int data_folder_list(const char *dir, struct data_folder *f, char *err, size_t errlen) {
     memset(f, 0, sizeof *f);
     DIR *d = opendir(dir);
-    if (!d) return data_fail(err, errlen, dir, "cannot open folder");
+    if (!d) return data_fail(err, errlen, dir, errno == ENOENT ? "cannot open folder: no such folder" : "cannot open folder");
     size_t cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {

@@ -268,6 +268,16 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
     return rc == 0 ? write_metrics(c, ds, path, model_name, s, err, errlen) : -1;
 }
 
+int run_write_progress_png(struct rt_model *m, const struct train_config *c, const struct data_source *ds,
+                           const struct held_out *h, const float *negatives, const char *out_dir, int64_t step,
+                           char *err, size_t errlen) {
+    if (!ds->is_image) return 0;
+    char file[32], path[4200];
+    snprintf(file, sizeof file, "samples-%06lld.png", (long long)step);
+    if (run_path(path, sizeof path, out_dir, file) != 0) return fail_with(err, errlen, "%.200s: path too long", out_dir);
+    return write_image_grid(m, c, ds, h, negatives, path, err, errlen);
+}
+
 int run_write_samples_png(const struct train_config *c, const struct data_source *ds, const float *x, int64_t n,
                           int steps, const char *path, char *err, size_t errlen) {
     char title[160];

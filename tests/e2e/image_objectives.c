@@ -84,6 +84,33 @@ static double noise_gap(struct ebmc_model *m, double energy_test) {
     return mean - energy_test;
 }
 
+/* A run that evaluates every 50 of its 150 steps draws samples-000050.png and samples-000100.png (the
+ * end's picture is samples.png) and trains exactly as one that does not: drawing samples uses no training
+ * state, so the energies of both models agree bitwise. PCD, whose replay buffer is state of its own. */
+static void check_progress_pictures(const char *source) {
+    enum { N = 16 };
+    static float x[N * SIDE * SIDE], e[2][N];
+    for (int i = 0; i < N * SIDE * SIDE; i++) x[i] = (float)(i % 7) / 7.0f;
+    for (int run = 0; run < 2; run++) {
+        char out[4200];
+        snprintf(out, sizeof out, "%s/pcd-eval-%d", root, run);
+        struct ebmc_model *m = ebmc_load_string(source, "squares.ebm", stderr);
+        CHECK(m != NULL);
+        if (!m) return;
+        CHECK(ebmc_set(m, "objective", "pcd", stderr) == 0);
+        CHECK(ebmc_set(m, "steps", "150", stderr) == 0);
+        CHECK(ebmc_set(m, "eval_every", run ? "50" : "0", stderr) == 0);
+        struct ebmc_result r;
+        CHECK(ebmc_train(m, out, NULL, stderr, &r) == 0);
+        CHECK(ebmc_energy(m, x, e[run], N) == 0);
+        CHECK_MSG(nonempty(out, "samples-000050.png") == run && nonempty(out, "samples-000100.png") == run,
+                  "eval_every %s: progress pictures %s", run ? "50" : "0", run ? "missing" : "written");
+        CHECK(!nonempty(out, "samples-000150.png") && nonempty(out, "samples.png"));
+        ebmc_free(m);
+    }
+    CHECK_MSG(memcmp(e[0], e[1], sizeof e[0]) == 0, "evaluating during training changed the training");
+}
+
 int main(void) {
     CHECK(mkdtemp(root) != NULL);
     char data[4200], source[8192];
@@ -131,6 +158,7 @@ int main(void) {
         }
         ebmc_free(m);
     }
+    check_progress_pictures(source);
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", root);
