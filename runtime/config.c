@@ -9,7 +9,7 @@
 #include "support.h"
 
 static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "pcd", "dcd-ve", "dcd-vp", "time-dcd-ve",
-                                                        "time-dcd-vp", "time-cd"};
+                                                        "time-dcd-vp", "time-cd", "classify"};
 static const char *const sampler_names[SAMPLER_COUNT] = {"auto", "ula", "mala", "linearized"};
 static const char *const scale_names[] = {"auto", "unit", "centered", "none"}; /* enum data_scale's order */
 static const char *const backend_names[] = {"jit", "interp"};                  /* enum config_backend's */
@@ -41,8 +41,8 @@ static const struct setting settings[] = {
      "fraction held out when the data has no test part of its own (0: 0.1)"},
     {"data_limit", T_INT, F(data_limit), 0, 1e9, "train on at most this many samples (0: all)"},
     {"objective", T_CHOICE, F(objective), 0, 0,
-     "cd | sr-cd | pcd | dcd-ve | dcd-vp | time-dcd-ve | time-dcd-vp | time-cd (time-*: an energy E(x, t) on a noise "
-     "ladder)"},
+     "cd | sr-cd | pcd | dcd-ve | dcd-vp | time-dcd-ve | time-dcd-vp | time-cd | classify (time-*: an energy E(x, t) "
+     "on a noise ladder; classify: cross-entropy on labelled data for an energy of one value per label, [B, K])"},
     {"steps", T_INT, F(steps), 1, 1e9, "parameter updates"},
     {"batch", T_INT, F(batch), 1, 1 << 20, "data points (and negatives) per step"},
     {"lr", T_DOUBLE, F(lr), 0, 10, "Adam learning rate"},
@@ -143,6 +143,7 @@ void config_defaults(struct train_config *c) {
 int objective_is_dcd(enum objective o) {
     return o == OBJ_DCD_VE || o == OBJ_DCD_VP || o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP;
 }
+int objective_is_classify(enum objective o) { return o == OBJ_CLASSIFY; }
 int objective_is_time(enum objective o) { return o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP || o == OBJ_TIME_CD; }
 
 /* sigma_t of the VE ladder: 0, then geometric from sigma_min (t = 1) to sigma_max (t = L). */

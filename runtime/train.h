@@ -31,6 +31,7 @@ struct train_summary {
                                   out_dir (the samples are drawn for samples.png) */
     double energy_data, energy_neg; /* mean energy of the last step's data and negatives */
     double energy_test;        /* mean energy of the held-out samples at the last evaluation */
+    double accuracy;           /* classify: held-out accuracy at the last evaluation (NaN otherwise) */
     int diverged;              /* training stopped on a non-finite loss or gradient */
     int interrupted;           /* stopped early on train_request_stop() (checkpointed: resumable) */
     char message[512];         /* why training stopped early, if it did */
@@ -51,6 +52,7 @@ struct train_step {
     float *w;    /* +1/B for data, -1/B for negatives */
     float *y;    /* DCD: the diffused data the posterior chains condition on */
     float *t;    /* a time-dependent energy's [2B] levels (time objectives draw them; NULL otherwise) */
+    float *label; /* a classifier's one-hot labels of the data rows, [B, K] (NULL for an energy of one value) */
     struct chain_stats chains;
     struct replay_buffer pcd;
     char why[160]; /* after a step that was not finite: which tensor was not */
