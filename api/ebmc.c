@@ -708,6 +708,40 @@ int ebmc_check(struct ebmc_model *m, FILE *diag) {
 
 /* ---- running ---- */
 
+/* fcd_classifier: the classifier run scored against at the end of training (train_io.score). */
+struct end_score {
+    struct ebmc_model *m, *cls;
+};
+
+static int score_at_end(void *ctx, struct train_summary *s, char *err, size_t errlen) {
+    struct end_score *e = ctx;
+    struct ebmc_score r;
+    FILE *diag = fmemopen(err, errlen, "w");
+    if (!diag) return snprintf(err, errlen, "out of memory"), -1;
+    int rc = ebmc_score(e->m, e->cls, e->m->config.fcd_n, -1, &r, diag);
+    fclose(diag);
+    s->fcd = r.fcd, s->fcd_floor = r.floor, s->fcd_ceiling = r.ceiling, s->fcd_n = (int)r.n, s->fcd_features = r.features;
+    return rc;
+}
+
+static struct data_source *score_checks(struct ebmc_model *m, struct ebmc_model *cls, int64_t n, FILE *diag);
+
+/* The classifier run that fcd_classifier names, opened and checked against m before training starts, so
+ * a wrong name fails at once rather than after the run. NULL after printing why. */
+static struct ebmc_model *open_end_classifier(struct ebmc_model *m, FILE *diag) {
+    const char *dir = m->config.fcd_classifier;
+    char path[4200];
+    struct ebmc_model *cls = ebmc_load_run(dir, diag);
+    snprintf(path, sizeof path, "%s/model.ckpt", dir);
+    if (!cls || ebmc_compile(cls, diag) != 0 || ebmc_restore(cls, path, diag) != 0 ||
+        !score_checks(m, cls, m->config.fcd_n, diag)) {
+        fprintf(diag, "error: fcd_classifier = %s: cannot score this run's samples with it\n", dir);
+        ebmc_free(cls);
+        return NULL;
+    }
+    return cls;
+}
+
 static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r,
                         struct run_state *resume, int64_t start) {
     struct train_summary s;
@@ -726,10 +760,15 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
     }
     m->config.ranks = ranks; /* into config.txt, which --resume checks */
     if (parallel_rank() != 0) out_dir = NULL, progress = NULL; /* rank 0 alone writes (parallel.h) */
-    struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
+    struct train_io io = {.out_dir = out_dir, .model_name = fe_model_filename(m->fe), .progress = progress};
     if (progress) io.is_tty = isatty(fileno(progress));
     struct data_source *ds = model_data(m, diag);
     if (!ds) return -1;
+    struct end_score end = {m, NULL};
+    if (out_dir && strcmp(m->config.fcd_classifier, "none") != 0) {
+        if (!(end.cls = open_end_classifier(m, diag))) return -1;
+        io.score = score_at_end, io.score_ctx = &end;
+    }
     int lock = -1;
     if (out_dir) { /* one training per run folder: a second one would mix two models' files */
         char err[4400];
@@ -737,10 +776,12 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
             run_dir_write_description(out_dir, m->source, &m->config, err, sizeof err) != 0) {
             fprintf(diag, "error: %s\n", err);
             if (lock >= 0) close(lock);
+            ebmc_free(end.cls);
             return -1;
         }
     }
     int rc = train_run(&m->rt, &m->config, ds, &io, resume, start, &s);
+    ebmc_free(end.cls);
     if (lock >= 0) close(lock); /* releases the lock */
     m->rt_step = resume ? s.steps_done : m->rt_step + s.steps_done;
     if (r) {
@@ -758,6 +799,7 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         r->mmd2 = s.mmd2;
         r->energy_data = s.energy_data, r->energy_neg = s.energy_neg, r->energy_test = s.energy_test;
         r->accuracy = s.accuracy;
+        r->fcd = s.fcd, r->fcd_floor = s.fcd_floor, r->fcd_ceiling = s.fcd_ceiling;
         r->acceptance = s.acceptance;
         r->compile_seconds = m->compile_seconds;
         r->diverged = s.diverged;

@@ -32,6 +32,8 @@ struct ebmc_result {
     double energy_data, energy_neg; /* mean energy of the last step's data and negatives */
     double energy_test;        /* mean energy of the held-out samples at the end */
     double accuracy;           /* objective classify: held-out accuracy at the end (NaN otherwise) */
+    double fcd, fcd_floor, fcd_ceiling; /* with the fcd_classifier setting: ebmc_score's figures at the end
+                                           (NaN without) */
     double mmd2;               /* unbiased MMD^2 of model samples vs held-out data (NaN without out_dir) */
     double acceptance;         /* MALA acceptance rate, 0 for ULA */
     double compile_seconds;    /* JIT compilation of the model's programs */

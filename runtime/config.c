@@ -82,7 +82,15 @@ static const struct setting settings[] = {
     {"grid", T_INT, F(grid), 8, 4096, "evaluation grid side, in cells"},
     {"n_samples", T_INT, F(n_samples), 1, 1 << 20, "model samples drawn for samples.png (2-D; images show 16)"},
     {"sample_steps", T_INT, F(sample_steps), 0, 1e6, "MALA steps for those samples"},
+    {"fcd_classifier", T_STRING, F(fcd_classifier), 0, 0,
+     "none, or the run folder of a classifier (objective classify, a features function): at the end of training "
+     "metrics.json records the FCD of fcd_n samples (sample_steps MALA steps) with its floor and ceiling, as "
+     "'ebmc score' computes them"},
+    {"fcd_n", T_INT, F(fcd_n), 2, 1e6, "samples of that FCD (at most the held-out and training sizes)"},
 };
+/* T_STRING settings are parsed and printed with data's size */
+_Static_assert(sizeof ((struct train_config *)0)->fcd_classifier == sizeof ((struct train_config *)0)->data,
+               "every T_STRING setting has the size of data");
 #undef F
 #define N_SETTINGS (int)(sizeof settings / sizeof settings[0])
 
@@ -138,6 +146,8 @@ void config_defaults(struct train_config *c) {
     c->grid = 128;
     c->n_samples = 2000;
     c->sample_steps = 500;
+    strcpy(c->fcd_classifier, "none");
+    c->fcd_n = 1000;
 }
 
 int objective_is_dcd(enum objective o) {

@@ -60,6 +60,8 @@ struct train_config {
     int grid;                  /* evaluation grid side (cells) */
     int n_samples;             /* model samples drawn for samples.png */
     int sample_steps;          /* MALA steps for those samples */
+    char fcd_classifier[4096]; /* a classifier's run folder: FCD of fcd_n samples into metrics.json; "none" */
+    int fcd_n;                 /* samples (and held-out and training samples) of that FCD */
 };
 
 void config_defaults(struct train_config *c);

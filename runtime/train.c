@@ -243,6 +243,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
               struct run_state *resume, int64_t start, struct train_summary *s) {
     memset(s, 0, sizeof *s);
     s->mmd2 = s->nll = s->tv = s->nll_start = s->energy_test = s->accuracy = NAN;
+    s->fcd = s->fcd_floor = s->fcd_ceiling = NAN;
     struct team_tuner tuner = {m->threads, m->threads, {0, 0}};
     if (ds->dim != m->dim) {
         snprintf(s->message, sizeof s->message, "the data (%s) has %lld values per sample, the model's input %d",
@@ -427,6 +428,10 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             /* diverged with a non-finite moment: model.ckpt stays the last checkpoint saved */
             size_t k = strlen(s->message);
             snprintf(s->message + k, sizeof s->message - k, " (%.100s)", err);
+        }
+        if (io->score && !s->diverged && io->score(io->score_ctx, s, err, sizeof err) != 0) {
+            snprintf(s->message, sizeof s->message, "fcd_classifier: %.400s", err);
+            goto done;
         }
         if (run_write_report(m, c, ds, &test, has_negatives ? ts.xall + b * d : NULL, io->out_dir, io->model_name, s,
                              err, sizeof err) != 0) {

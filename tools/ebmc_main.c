@@ -205,6 +205,9 @@ static void print_result(const struct ebmc_result *r, const char *run_dir) {
     else
         fprintf(stderr, "mean energy: held-out %.4g, last batch %.4g, its negatives %.4g%s\n", r->energy_test,
                 r->energy_data, r->energy_neg, r->diverged ? " (diverged)" : "");
+    if (r->fcd == r->fcd)
+        fprintf(stderr, "FCD (on the fcd_classifier's features, not FID) %.4g: floor %.4g (training images), ceiling "
+                        "%.4g (noise)\n", r->fcd, r->fcd_floor, r->fcd_ceiling);
     static const char *const files[] = {"model.ebm", "config.txt", "model.ckpt", "density.png", "samples.png",
                                         "log.csv", "metrics.json"};
     fprintf(stderr, "wrote %s/{", run_dir);

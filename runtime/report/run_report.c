@@ -188,7 +188,7 @@ done:
 
 static int write_metrics(const struct train_config *c, const struct data_source *ds, const char *path,
                          const char *model_name, const struct train_summary *s, char *err, size_t errlen) {
-    char note[256];
+    char note[512];
     struct atomic_file af;
     if (atomic_open(&af, path, "w", err, errlen) != 0) return -1;
     struct json j;
@@ -229,6 +229,20 @@ static int write_metrics(const struct train_config *c, const struct data_source 
                  "kernel: sum of Gaussians with bandwidths 0.1, 0.2, 0.5, 1, 2",
                  c->n_samples, c->sample_steps);
         json_key(&j, "mmd2_note"), json_string(&j, note);
+    }
+    if (isfinite(s->fcd)) {
+        json_key(&j, "fcd"), json_object(&j);
+        json_key(&j, "value"), json_number(&j, s->fcd);
+        json_key(&j, "floor"), json_number(&j, s->fcd_floor);
+        json_key(&j, "ceiling"), json_number(&j, s->fcd_ceiling);
+        json_key(&j, "n"), json_int(&j, s->fcd_n);
+        json_key(&j, "features"), json_int(&j, s->fcd_features);
+        json_key(&j, "classifier"), json_string(&j, c->fcd_classifier);
+        snprintf(note, sizeof note, "Frechet classifier distance (not FID) on the features of the classifier run "
+                 "fcd_classifier: %d model samples (%d MALA steps) vs as many held-out samples; floor: training vs "
+                 "held-out; ceiling: uniform noise over the data box vs held-out", s->fcd_n, c->sample_steps);
+        json_key(&j, "note"), json_string(&j, note);
+        json_end(&j);
     }
     json_key(&j, "acceptance"), json_number(&j, s->acceptance);
     json_key(&j, "diverged"), json_bool(&j, s->diverged);

@@ -3,7 +3,8 @@
 # trained on the same labelled 8x8 IDX images (write_two_classes), then FCD with its floor and ceiling,
 # printed and in the JSON file, and the refusals: no --classifier, a missing classifier run, a run that is
 # not a classifier, a classifier without features, a classifier of another sample shape or data_scale, N
-# out of range, an output that is not .json. Usage: score_cli.sh path/to/ebmc path/to/write_two_classes
+# out of range, an output that is not .json; and the fcd_classifier setting (FCD in metrics.json at the end of
+# training, a wrong classifier refused before training). Usage: score_cli.sh path/to/ebmc path/to/write_two_classes
 set -u
 EBMC=$1
 WRITE=$2
@@ -90,6 +91,16 @@ fi
 check "score to RUN_DIR/score.json" "$EBMC" score "$DIR/gen" --classifier "$DIR/cls" --n 40 --steps 1
 [ -s "$DIR/gen/score.json" ] || { echo "FAIL: score did not write RUN_DIR/score.json"; fail=1; }
 
+# fcd_classifier: metrics.json records FCD at the end of training; a wrong classifier fails before step 1
+check "train with fcd_classifier" "$EBMC" train "$DIR/gen.ebm" --out "$DIR/gen_fcd" --steps 3 --quiet \
+    --set fcd_classifier="$DIR/cls" --set fcd_n=60
+grep -q '"fcd": {' "$DIR/gen_fcd/metrics.json" && grep -q '"floor": ' "$DIR/gen_fcd/metrics.json" &&
+    grep -q '"ceiling": ' "$DIR/gen_fcd/metrics.json" ||
+    { echo "FAIL: metrics.json has no fcd with floor and ceiling:"; cat "$DIR/gen_fcd/metrics.json"; fail=1; }
+grep -q "^FCD (on the fcd_classifier" "$DIR/err" || { echo "FAIL: train does not print the FCD:"; cat "$DIR/err"; fail=1; }
+refuse "fcd_classifier not a classifier" "is not a classifier" "$EBMC" train "$DIR/gen.ebm" --out "$DIR/gen_bad" \
+    --steps 3 --quiet --set fcd_classifier="$DIR/gen"
+[ -e "$DIR/gen_bad/model.ckpt" ] && { echo "FAIL: a wrong fcd_classifier trained anyway"; fail=1; }
 refuse "no --classifier" "no --classifier" "$EBMC" score "$DIR/gen" --n 10
 refuse "a missing classifier run" "$DIR/nope" "$EBMC" score "$DIR/gen" --classifier "$DIR/nope" --n 10
 refuse "a run that is not a classifier" "is not a classifier" "$EBMC" score "$DIR/gen" --classifier "$DIR/gen" --n 10
@@ -100,5 +111,5 @@ refuse "N too large" "between 2 and 200" "$EBMC" score "$DIR/gen" --classifier "
 refuse "N too small" "whole number >= 2" "$EBMC" score "$DIR/gen" --classifier "$DIR/cls" --n 1
 refuse "N not a number" "whole number >= 2" "$EBMC" score "$DIR/gen" --classifier "$DIR/cls" --n 1e99
 refuse "output not .json" "must end in .json" "$EBMC" score "$DIR/gen" --classifier "$DIR/cls" --out "$DIR/s.txt"
-[ $fail = 0 ] && rm -rf "$DIR"
+[ $fail = 0 ] && [ -z "${KEEP:-}" ] && rm -rf "$DIR"
 exit $fail
