@@ -1149,6 +1149,7 @@ int ebmc_score(struct ebmc_model *m, struct ebmc_model *cls, int64_t n, int step
         return -1;
     }
     s->n = n, s->features = f, s->steps = steps < 0 ? m->config.sample_steps : steps;
+    s->levels = objective_is_time(m->config.objective) ? m->config.levels : 0;
     size_t d = (size_t)ds->dim;
     float *x = malloc(sizeof(float) * (size_t)n * d), *feat = malloc(sizeof(float) * (size_t)n * (size_t)f);
     int32_t *labels = malloc(sizeof(int32_t) * (size_t)n);

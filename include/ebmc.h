@@ -199,6 +199,7 @@ struct ebmc_score {
     int64_t n;              /* vectors in each set */
     int features;           /* the classifier's feature width F */
     int steps;              /* MALA steps of the samples (per level for a time model) */
+    int levels;             /* a time model's samples are annealed over this many levels; 0 otherwise */
     double fcd;             /* model samples vs held-out */
     double floor, ceiling;  /* training vs held-out; uniform noise vs held-out */
     double accuracy;        /* the classifier's accuracy on the n held-out samples of m's data (NaN if unlabelled) */

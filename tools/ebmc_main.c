@@ -823,7 +823,10 @@ static int cmd_score(int argc, char **argv) {
     if (rc != 0) return 1;
     printf("FCD (Frechet classifier distance on the features of %s, %d values; not FID), %lld samples each:\n",
            cls_dir, r.features, (long long)r.n);
-    printf("  model samples vs held-out   %10.4f   (%d MALA steps, %.1f s)\n", r.fcd, r.steps, r.sample_seconds);
+    char how[96];
+    if (r.levels) snprintf(how, sizeof how, "annealed over %d levels, %d MALA steps each", r.levels, r.steps);
+    else snprintf(how, sizeof how, "%d MALA steps from noise", r.steps);
+    printf("  model samples vs held-out   %10.4f   (%s, %.1f s)\n", r.fcd, how, r.sample_seconds);
     printf("  floor: training vs held-out %10.4f\n", r.floor);
     printf("  ceiling: noise vs held-out  %10.4f\n", r.ceiling);
     if (r.accuracy == r.accuracy) printf("  classifier accuracy on these held-out samples: %.4f\n", r.accuracy);
@@ -841,6 +844,7 @@ static int cmd_score(int argc, char **argv) {
     json_key(&j, "n"), json_int(&j, r.n);
     json_key(&j, "features"), json_int(&j, r.features);
     json_key(&j, "sample_steps"), json_int(&j, r.steps);
+    json_key(&j, "levels"), json_int(&j, r.levels);
     json_key(&j, "fcd"), json_number(&j, r.fcd);
     json_key(&j, "fcd_floor"), json_number(&j, r.floor);
     json_key(&j, "fcd_ceiling"), json_number(&j, r.ceiling);
