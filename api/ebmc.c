@@ -520,11 +520,15 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag) {
     for (int i = 0; i < N_PROGRAMS; i++) {
         const struct program_stats *s = &m->stats[i];
         if (s->nodes == 0) {
-            fprintf(out, "%-8s (not used: the objective's chains are not ULA on E)\n", program_names[i]);
+            fprintf(out, "%-8s (not used: %s)\n", program_names[i],
+                    objective_is_classify(m->config.objective) ? "classify draws no negatives"
+                                                               : "the objective's chains are not ULA on E");
             continue;
         }
-        fprintf(out, "%-8s %6d %6d %13d %16d %14d    ", program_names[i],
-                i == PROGRAM_LOSS || i == PROGRAM_TRAIN ? 2 * m->config.batch : m->config.batch, s->nodes, s->nodes_optimized,
+        /* the loss runs on data and negatives, [2B]; classify's on the data alone */
+        int two = (i == PROGRAM_LOSS || i == PROGRAM_TRAIN) && !objective_is_classify(m->config.objective);
+        fprintf(out, "%-8s %6d %6d %13d %16d %14d    ", program_names[i], two ? 2 * m->config.batch : m->config.batch,
+                s->nodes, s->nodes_optimized,
                 s->jit.n_kernels_unfused, s->jit.n_kernels);
         print_bytes(out, s->jit.bytes_unplanned);
         fprintf(out, "    ");
