@@ -1163,7 +1163,7 @@ int ebmc_score(struct ebmc_model *m, struct ebmc_model *cls, int64_t n, int step
     /* the held-out reference, and the classifier's accuracy on it */
     data_held_out(ds, m->config.seed, x, labels, n);
     if (feature_stats(cls, x, n, feat, &test) != 0) goto oom;
-    if (ds->test_labels && classify_accuracy(&cls->rt, x, labels, n, &s->accuracy) != 0) goto oom;
+    if (ds->n_classes > 0 && classify_accuracy(&cls->rt, x, labels, n, &s->accuracy) != 0) goto oom;
     /* floor: the first n of the training part's first epoch; ceiling: uniform noise over the data box */
     data_batch(ds, m->config.seed, 0, n, 0, 1, x);
     if (feature_stats(cls, x, n, feat, &other) != 0) goto oom;
