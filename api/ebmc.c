@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "classify.h"
 #include "config.h"
 #include "data.h"
+#include "fcd.h"
 #include "run_report.h"
 #include "frontend.h"
 #include "jit.h"
@@ -141,6 +143,13 @@ static int lower_energy(void *ctx, struct ir_graph *g, const int *inputs, int *e
     return fe_lower_energy_inputs(l->fe, g, inputs, energy, l->diag);
 }
 
+/* A classifier's penultimate features: the model's function named so (docs/dsl.md). */
+#define FEATURES_FUNCTION "features"
+static int lower_features(void *ctx, struct ir_graph *g, const int *inputs, int *features) {
+    const struct lower_ctx *l = ctx;
+    return fe_lower_function_inputs(l->fe, FEATURES_FUNCTION, g, inputs, features, l->diag);
+}
+
 /* The energy's conditioning arguments become program inputs in:<name>, beside the runtime's own. */
 static int check_cond_names(const struct ebmc_model *m, FILE *diag) {
     static const char *const reserved[] = {"x", "w", "noise", "lr_t"};
@@ -170,7 +179,8 @@ static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program w
     }
     for (int i = 0; i < n; i++) params[i] = fe_model_param(m->fe, i)->name;
     struct energy_fn e = {.lower = lower_energy, .ctx = &ctx, .ndim = fe_model_input_ndim(m->fe), .n_params = n,
-                          .params = params};
+                          .params = params, .n_classes = fe_model_n_classes(m->fe)};
+    if (fe_model_find_function(m->fe, FEATURES_FUNCTION) >= 0) e.lower_features = lower_features;
     fe_model_input_shape(m->fe, 1, e.shape);
     e.n_cond = fe_model_n_inputs(m->fe) - 1; /* ebmc_compile allowed at most ENERGY_MAX_COND */
     for (int k = 0; k < e.n_cond && k < ENERGY_MAX_COND; k++) {
@@ -188,8 +198,9 @@ static struct ir_graph *build_program_graph(struct ebmc_model *m, enum program w
     }
     *c = m->config;
     c->batch = m->config.batch / parallel_size();
-    struct ir_graph *g = which == PROGRAM_ADAM ? program_build_adam(&e, c, err, sizeof err)
-                                               : program_build(which, &e, c, err, sizeof err);
+    struct ir_graph *g = which == PROGRAM_ADAM       ? program_build_adam(&e, c, err, sizeof err)
+                         : which == PROGRAM_FEATURES ? program_build_features(&e, c, err, sizeof err)
+                                                     : program_build(which, &e, c, err, sizeof err);
     free(c);
     if (!g) fprintf(diag, "error: %s\n", err);
     free(params);
@@ -224,7 +235,7 @@ static int compile_program(struct ebmc_model *m, enum program which, struct rt_p
     int nodes = g ? g->n_nodes : 0;
     if (!(g = optimize(g, NULL, NULL, diag))) return -1;
     if (m->config.backend == BACKEND_INTERP) { /* the interpreter runs g itself */
-        m->stats[which] = (struct program_stats){nodes, g->n_nodes, {0}};
+        if (which < N_PROGRAMS) m->stats[which] = (struct program_stats){nodes, g->n_nodes, {0}};
         if (rt_program_bind(prog, &m->rt, g, NULL, err, sizeof err) == 0) return 0;
         fprintf(diag, "error: %s\n", err);
         ir_graph_free(g);
@@ -335,6 +346,18 @@ static int check_before_compiling(struct ebmc_model *m, FILE *diag) {
                          : "trains an energy of x alone; for energy(x, t) use time-dcd-ve, time-dcd-vp or time-cd");
         return -1;
     }
+    /* A classifier returns one energy per label, [B, K]; every other objective trains one energy, [B]. */
+    int classes = fe_model_n_classes(m->fe), classify = objective_is_classify(m->config.objective);
+    if (classify != (classes > 0)) {
+        if (classify)
+            fprintf(diag, "error: objective classify trains an energy of one value per label, E(x, y) = -logit_y(x): "
+                          "return [B, K] for K labels (this energy returns one value per sample)\n");
+        else
+            fprintf(diag, "error: this energy returns %d values per sample (one per label, a classifier): train it "
+                          "with objective = classify, or return [B] for objective %s\n",
+                    classes, objective_name(m->config.objective));
+        return -1;
+    }
     /* A data-parallel job (parallel.h, docs/parallel.md): batch is the global batch, split over the ranks. */
     int ranks = parallel_size();
     if (m->config.batch % ranks != 0) {
@@ -342,7 +365,7 @@ static int check_before_compiling(struct ebmc_model *m, FILE *diag) {
                 m->config.batch, ranks, ranks);
         return -1;
     }
-    if (ranks > 1 && time_obj) {
+    if (ranks > 1 && (time_obj || classify)) {
         fprintf(diag, "error: %s does not run data-parallel yet: train it in one process\n",
                 objective_name(m->config.objective));
         return -1;
@@ -376,6 +399,7 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
         fe_model_input_at(m->fe, 1, tname, 1, tshape);
         snprintf(rt->level_input, sizeof rt->level_input, RT_IN_PREFIX "%.60s", tname);
     }
+    rt->n_classes = fe_model_n_classes(m->fe);
     rt->source = m->source;
     rt->threads = m->config.threads > 0 ? m->config.threads : omp_get_max_threads();
     /* Host-side OpenMP loops (noise, evaluation) then use the same team size as the compiled programs. */
@@ -496,11 +520,15 @@ int ebmc_print_stats(struct ebmc_model *m, FILE *out, FILE *diag) {
     for (int i = 0; i < N_PROGRAMS; i++) {
         const struct program_stats *s = &m->stats[i];
         if (s->nodes == 0) {
-            fprintf(out, "%-8s (not used: the objective's chains are not ULA on E)\n", program_names[i]);
+            fprintf(out, "%-8s (not used: %s)\n", program_names[i],
+                    objective_is_classify(m->config.objective) ? "classify draws no negatives"
+                                                               : "the objective's chains are not ULA on E");
             continue;
         }
-        fprintf(out, "%-8s %6d %6d %13d %16d %14d    ", program_names[i],
-                i == PROGRAM_LOSS || i == PROGRAM_TRAIN ? 2 * m->config.batch : m->config.batch, s->nodes, s->nodes_optimized,
+        /* the loss runs on data and negatives, [2B]; classify's on the data alone */
+        int two = (i == PROGRAM_LOSS || i == PROGRAM_TRAIN) && !objective_is_classify(m->config.objective);
+        fprintf(out, "%-8s %6d %6d %13d %16d %14d    ", program_names[i], two ? 2 * m->config.batch : m->config.batch,
+                s->nodes, s->nodes_optimized,
                 s->jit.n_kernels_unfused, s->jit.n_kernels);
         print_bytes(out, s->jit.bytes_unplanned);
         fprintf(out, "    ");
@@ -684,6 +712,40 @@ int ebmc_check(struct ebmc_model *m, FILE *diag) {
 
 /* ---- running ---- */
 
+/* fcd_classifier: the classifier run scored against at the end of training (train_io.score). */
+struct end_score {
+    struct ebmc_model *m, *cls;
+};
+
+static int score_at_end(void *ctx, struct train_summary *s, char *err, size_t errlen) {
+    struct end_score *e = ctx;
+    struct ebmc_score r;
+    FILE *diag = fmemopen(err, errlen, "w");
+    if (!diag) return snprintf(err, errlen, "out of memory"), -1;
+    int rc = ebmc_score(e->m, e->cls, e->m->config.fcd_n, -1, &r, diag);
+    fclose(diag);
+    s->fcd = r.fcd, s->fcd_floor = r.floor, s->fcd_ceiling = r.ceiling, s->fcd_n = (int)r.n, s->fcd_features = r.features;
+    return rc;
+}
+
+static struct data_source *score_checks(struct ebmc_model *m, struct ebmc_model *cls, int64_t n, FILE *diag);
+
+/* The classifier run that fcd_classifier names, opened and checked against m before training starts, so
+ * a wrong name fails at once rather than after the run. NULL after printing why. */
+static struct ebmc_model *open_end_classifier(struct ebmc_model *m, FILE *diag) {
+    const char *dir = m->config.fcd_classifier;
+    char path[4200];
+    struct ebmc_model *cls = ebmc_load_run(dir, diag);
+    snprintf(path, sizeof path, "%s/model.ckpt", dir);
+    if (!cls || ebmc_compile(cls, diag) != 0 || ebmc_restore(cls, path, diag) != 0 ||
+        !score_checks(m, cls, m->config.fcd_n, diag)) {
+        fprintf(diag, "error: fcd_classifier = %s: cannot score this run's samples with it\n", dir);
+        ebmc_free(cls);
+        return NULL;
+    }
+    return cls;
+}
+
 static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progress, FILE *diag, struct ebmc_result *r,
                         struct run_state *resume, int64_t start) {
     struct train_summary s;
@@ -702,10 +764,15 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
     }
     m->config.ranks = ranks; /* into config.txt, which --resume checks */
     if (parallel_rank() != 0) out_dir = NULL, progress = NULL; /* rank 0 alone writes (parallel.h) */
-    struct train_io io = {out_dir, fe_model_filename(m->fe), progress, 0};
+    struct train_io io = {.out_dir = out_dir, .model_name = fe_model_filename(m->fe), .progress = progress};
     if (progress) io.is_tty = isatty(fileno(progress));
     struct data_source *ds = model_data(m, diag);
     if (!ds) return -1;
+    struct end_score end = {m, NULL};
+    if (out_dir && strcmp(m->config.fcd_classifier, "none") != 0) {
+        if (!(end.cls = open_end_classifier(m, diag))) return -1;
+        io.score = score_at_end, io.score_ctx = &end;
+    }
     int lock = -1;
     if (out_dir) { /* one training per run folder: a second one would mix two models' files */
         char err[4400];
@@ -713,10 +780,12 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
             run_dir_write_description(out_dir, m->source, &m->config, err, sizeof err) != 0) {
             fprintf(diag, "error: %s\n", err);
             if (lock >= 0) close(lock);
+            ebmc_free(end.cls);
             return -1;
         }
     }
     int rc = train_run(&m->rt, &m->config, ds, &io, resume, start, &s);
+    ebmc_free(end.cls);
     if (lock >= 0) close(lock); /* releases the lock */
     m->rt_step = resume ? s.steps_done : m->rt_step + s.steps_done;
     if (r) {
@@ -733,6 +802,8 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         r->tv = s.tv;
         r->mmd2 = s.mmd2;
         r->energy_data = s.energy_data, r->energy_neg = s.energy_neg, r->energy_test = s.energy_test;
+        r->accuracy = s.accuracy;
+        r->fcd = s.fcd, r->fcd_floor = s.fcd_floor, r->fcd_ceiling = s.fcd_ceiling;
         r->acceptance = s.acceptance;
         r->compile_seconds = m->compile_seconds;
         r->diverged = s.diverged;
@@ -994,8 +1065,127 @@ int ebmc_evaluate(struct ebmc_model *m, struct ebmc_metrics *e, FILE *diag) {
         fprintf(diag, "error: out of memory evaluating the model\n");
         return -1;
     }
-    e->nll = ev.nll, e->tv = ev.tv, e->energy_test = ev.energy_test;
+    e->nll = ev.nll, e->tv = ev.tv, e->energy_test = ev.energy_test, e->accuracy = ev.accuracy;
     return 0;
+}
+
+/* ---- scoring: the Fréchet classifier distance ---- */
+
+/* The classifier's features of n samples summarized (mean, covariance). NULL-safe on failure: -1. */
+static int feature_stats(struct ebmc_model *cls, const float *x, int64_t n, float *feat, struct fcd_stats *st) {
+    return classify_features(&cls->rt, x, n, feat) == 0 && fcd_stats_compute(st, feat, n, classify_feature_dim(&cls->rt)) == 0
+               ? 0
+               : -1;
+}
+
+/* What ebmc_score refuses before drawing anything: a classifier that is not one, of another shape or
+ * scale than the run's data, and n out of range. Returns the data source, or NULL after printing why. */
+static struct data_source *score_checks(struct ebmc_model *m, struct ebmc_model *cls, int64_t n, FILE *diag) {
+    const char *cls_file = fe_model_filename(cls->fe);
+    if (!m->compiled || !cls->compiled) {
+        fprintf(diag, "error: compile the run's model and the classifier (and restore their parameters) before scoring\n");
+        return NULL;
+    }
+    if (!objective_is_classify(cls->config.objective)) {
+        fprintf(diag, "error: %s is not a classifier: it was trained with objective %s (the classifier of FCD is a "
+                      "model trained with objective = classify, docs/dsl.md)\n",
+                cls_file, objective_name(cls->config.objective));
+        return NULL;
+    }
+    if (fe_model_find_function(cls->fe, FEATURES_FUNCTION) < 0) {
+        fprintf(diag, "error: %s has no function '%s': FCD compares a classifier's penultimate features, which the "
+                      "model names with def %s(x) { ... return h } returning [B, F] (docs/dsl.md)\n",
+                cls_file, FEATURES_FUNCTION, FEATURES_FUNCTION);
+        return NULL;
+    }
+    struct data_source *ds = model_data(m, diag);
+    if (!ds) return NULL;
+    int64_t shape[IR_MAX_DIMS];
+    int nd = fe_model_input_ndim(cls->fe) - 1;
+    fe_model_input_shape(cls->fe, 1, shape);
+    int64_t dim = 1;
+    for (int i = 1; i <= nd; i++) dim *= shape[i];
+    int same = nd == ds->ndim;
+    for (int i = 0; same && i < nd; i++) same = shape[i + 1] == ds->shape[i];
+    if (!same && !(nd == 1 && dim == ds->dim)) {
+        char want[96], have[96];
+        print_dims(want, sizeof want, nd, shape + 1);
+        print_dims(have, sizeof have, ds->ndim, ds->shape);
+        fprintf(diag, "error: the classifier %s takes samples of shape %s, but the run's data %.200s has samples of "
+                      "shape %s: score the run with a classifier trained on data of its shape\n",
+                cls_file, want, m->config.data, have);
+        return NULL;
+    }
+    char a[64], b[64];
+    config_get(&cls->config, "data_scale", a, sizeof a, NULL);
+    config_get(&m->config, "data_scale", b, sizeof b, NULL);
+    if (strcmp(a, b) != 0) {
+        fprintf(diag, "error: the classifier %s saw data with data_scale = %s, the run's model with data_scale = %s: "
+                      "its features of differently scaled images mean nothing\n",
+                cls_file, a, b);
+        return NULL;
+    }
+    /* as many training samples as held-out ones for the floor; a generator (2-D) has endless both */
+    int64_t most = ds->n_train == 0 ? 1000000 : ds->n_test < ds->n_train ? ds->n_test : ds->n_train;
+    int64_t memory = ((int64_t)1 << 34) / (ds->dim * (int64_t)sizeof(float)); /* 16 GiB of samples */
+    if (most > memory) most = memory;
+    if (n < 2 || n > most) {
+        fprintf(diag, "error: --n %lld: FCD compares n samples with as many held-out and training samples; n must be "
+                      "between 2 and %lld here (%.200s: %lld held-out, %lld training samples)\n",
+                (long long)n, (long long)most, m->config.data, (long long)ds->n_test, (long long)ds->n_train);
+        return NULL;
+    }
+    return ds;
+}
+
+int ebmc_score(struct ebmc_model *m, struct ebmc_model *cls, int64_t n, int steps, struct ebmc_score *s, FILE *diag) {
+    memset(s, 0, sizeof *s);
+    s->fcd = s->floor = s->ceiling = s->accuracy = NAN;
+    struct data_source *ds = score_checks(m, cls, n, diag);
+    if (!ds) return -1;
+    if (!rt_program_ready(&cls->rt.features) && compile_program(cls, PROGRAM_FEATURES, &cls->rt.features, diag) != 0)
+        return -1;
+    int f = classify_feature_dim(&cls->rt);
+    if (f < 1 || f > FCD_MAX_DIM) {
+        fprintf(diag, "error: %s: its features have %d values per sample; FCD takes 1 to %d (the covariances' "
+                      "eigensolver costs F^3)\n",
+                fe_model_filename(cls->fe), f, FCD_MAX_DIM);
+        return -1;
+    }
+    s->n = n, s->features = f, s->steps = steps < 0 ? m->config.sample_steps : steps;
+    s->levels = objective_is_time(m->config.objective) ? m->config.levels : 0;
+    size_t d = (size_t)ds->dim;
+    float *x = malloc(sizeof(float) * (size_t)n * d), *feat = malloc(sizeof(float) * (size_t)n * (size_t)f);
+    int32_t *labels = malloc(sizeof(int32_t) * (size_t)n);
+    struct fcd_stats test = {0}, other = {0};
+    int rc = -1;
+    if (!x || !feat || !labels) goto oom;
+    /* the held-out reference, and the classifier's accuracy on it */
+    data_held_out(ds, m->config.seed, x, labels, n);
+    if (feature_stats(cls, x, n, feat, &test) != 0) goto oom;
+    if (ds->n_classes > 0 && classify_accuracy(&cls->rt, x, labels, n, &s->accuracy) != 0) goto oom;
+    /* floor: the first n of the training part's first epoch; ceiling: uniform noise over the data box */
+    data_batch(ds, m->config.seed, 0, n, 0, 1, x);
+    if (feature_stats(cls, x, n, feat, &other) != 0) goto oom;
+    s->floor = fcd_distance(&other, &test);
+    fcd_stats_free(&other);
+    box_uniform(x, (size_t)n * d, data_source_box(ds), m->config.seed, rng_stream(TAG_FCD_NOISE, 0, 0));
+    if (feature_stats(cls, x, n, feat, &other) != 0) goto oom;
+    s->ceiling = fcd_distance(&other, &test);
+    fcd_stats_free(&other);
+    double t0 = clock_seconds();
+    if (ebmc_sample(m, n, s->steps, x) != 0) goto oom;
+    s->sample_seconds = clock_seconds() - t0;
+    if (feature_stats(cls, x, n, feat, &other) != 0) goto oom;
+    s->fcd = fcd_distance(&other, &test);
+    rc = 0;
+    goto done;
+oom:
+    fprintf(diag, "error: out of memory scoring %lld samples\n", (long long)n);
+done:
+    fcd_stats_free(&test), fcd_stats_free(&other);
+    free(x), free(feat), free(labels);
+    return rc;
 }
 
 /* ---- energies of a file, denoising ---- */

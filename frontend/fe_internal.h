@@ -181,6 +181,7 @@ struct fe_model {
         int bad;                   /* the shape had an error; the argument's uses are poisoned */
     } inputs[FE_MAX_INPUTS];
     int n_inputs;
+    int n_classes; /* the energy returns [B, K], one energy per label: K (found by the check); 0: [B] */
     struct stmt *stmts;
     int n_stmts, cap_stmts;
 

@@ -89,6 +89,17 @@ int fe_lower_energy_inputs(const struct fe_model *m, struct ir_graph *g, const i
  * on them (for checks and tests). Returns 0 or -1 as fe_lower_energy. */
 int fe_lower_energy_at(const struct fe_model *m, struct ir_graph *g, int64_t batch, int *energy, FILE *diag);
 
+/* The energy's value count per sample: K when it returns [B, K] with K > 1 (one energy per label,
+ * E(x, y) = -logit_y(x), a classifier), 0 when it returns one energy, [B] or [B, 1]. */
+int fe_model_n_classes(const struct fe_model *m);
+/* The index of the function (def) with this name, or -1. */
+int fe_model_find_function(const struct fe_model *m, const char *name);
+/* Lowers the function `name` called on the energy's arguments (it must take as many), which must return
+ * one row per sample, [B, F]: a classifier's `features` (docs/dsl.md). Returns 0 with the node in *out,
+ * or -1 after printing located errors to diag. */
+int fe_lower_function_inputs(const struct fe_model *m, const char *name, struct ir_graph *g, const int *inputs,
+                             int *out, FILE *diag);
+
 /* Prints the AST in a readable indented form (--emit=ast). */
 void fe_print_ast(const struct fe_model *m, FILE *out);
 

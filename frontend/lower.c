@@ -886,6 +886,7 @@ static struct val layer(struct eval *ev, struct expr *e, const struct builtin *f
 }
 
 static struct val call_def(struct eval *ev, struct expr *e, int d);
+static struct val inline_def(struct eval *ev, int d, const struct val *args, int n, struct fe_loc loc);
 
 static struct val eval_call(struct eval *ev, struct expr *e) {
     char name[48];
@@ -1064,14 +1065,20 @@ static struct val call_def(struct eval *ev, struct expr *e, int d) {
     for (int i = 0; i < e->n_args; i++) bad |= (args[i] = eval_expr(ev, e->args[i])).kind == V_ERR;
     ev->def_used[d] = 1;
     if (bad || ev->def_failed[d]) return err_val();
+    return inline_def(ev, d, args, e->n_args, e->loc);
+}
+
+/* The body of def d run on argument values args[n] (n = its arity), in a scope of its own. */
+static struct val inline_def(struct eval *ev, int d, const struct val *args, int n, struct fe_loc loc) {
+    const struct def_info *f = &ev->m->defs[d];
     struct memo_key *key = calloc(1, sizeof *key);
     if (!key) {
-        eval_error(ev, e->loc, "out of memory");
+        eval_error(ev, loc, "out of memory");
         return err_val();
     }
     key->def = d;
-    key->n_args = e->n_args;
-    for (int i = 0; i < e->n_args; i++) {
+    key->n_args = n;
+    for (int i = 0; i < n; i++) {
         struct val *k = &key->args[i];
         k->kind = args[i].kind;
         k->num = args[i].kind == V_NUM ? args[i].num : 0;
@@ -1151,10 +1158,19 @@ static int eval_body(struct eval *ev, const struct val *in, struct val *out) {
     const struct stmt *s;
     if (run_stmts(ev, m->stmts, m->n_stmts, &v, &s)) return -1;
     if (s && v.kind != V_ERR) {
-        int ok = v.kind == V_TENSOR && v.dims[0] == FE_DIM_B && (v.ndim == 1 || (v.ndim == 2 && v.dims[1] == 1));
+        /* [B, K], K > 1: one energy per label, E(x, y) = -logit_y(x), for a model whose train block says
+         * objective = classify (so a forgotten readout elsewhere is still an error here, at its line) */
+        const struct fe_setting *obj = fe_model_find_setting(m, "objective");
+        int classifier = obj && strcmp(obj->value, "classify") == 0;
+        int ok = v.kind == V_TENSOR && v.dims[0] == FE_DIM_B &&
+                 (v.ndim == 1 || (v.ndim == 2 && (v.dims[1] == 1 || (classifier && v.dims[1] > 1))));
         if (!ok) {
             char sh[96];
-            eval_error(ev, s->value->start, "energy must return shape [B] or [B, 1]; got %s", shape_of(&v, sh, sizeof sh));
+            eval_error(ev, s->value->start, "energy must return shape [B] or [B, 1]%s; got %s",
+                       classifier ? " or [B, K] (one energy per label)" : "", shape_of(&v, sh, sizeof sh));
+        } else if (v.ndim == 2 && v.dims[1] > 1) {
+            if (ev->checking) ev->checking->n_classes = (int)v.dims[1];
+            *out = v;
         } else if (v.ndim == 2) {
             int64_t b = FE_DIM_B;
             struct val r = tensor_val(1, &b);
@@ -1207,7 +1223,41 @@ int fe_lower_energy(const struct fe_model *m, struct ir_graph *g, int x, int *en
     return fe_lower_energy_inputs(m, g, &x, energy, diag);
 }
 
+/* Lowers the energy (def < 0) or def `def` called on the energy's arguments. */
+static int lower_on_inputs(const struct fe_model *m, int def, struct ir_graph *g, const int *inputs, int *energy,
+                           FILE *diag);
+
 int fe_lower_energy_inputs(const struct fe_model *m, struct ir_graph *g, const int *inputs, int *energy, FILE *diag) {
+    return lower_on_inputs(m, -1, g, inputs, energy, diag);
+}
+
+int fe_model_n_classes(const struct fe_model *m) { return m->n_classes; }
+
+int fe_model_find_function(const struct fe_model *m, const char *name) {
+    return fe_names_find(&m->def_names, name, (int)strlen(name));
+}
+
+int fe_lower_function_inputs(const struct fe_model *m, const char *name, struct ir_graph *g, const int *inputs,
+                             int *out, FILE *diag) {
+    if (!m || !name || !m->has_energy) return -1;
+    int d = fe_model_find_function(m, name);
+    if (d < 0) {
+        fe_error_at(m, m->energy_loc, diag, "the model has no function '%s'; add one, as in def %s(x) { ... }", name,
+                    name);
+        return -1;
+    }
+    const struct def_info *f = &m->defs[d];
+    if (f->n_args != m->n_inputs) {
+        fe_error_at(m, f->loc, diag, "'%s' takes %d argument%s; it must take the energy's %d (%.*s%s)", name,
+                    f->n_args, f->n_args == 1 ? "" : "s", m->n_inputs, m->inputs[0].len, m->inputs[0].name,
+                    m->n_inputs > 1 ? ", ..." : "");
+        return -1;
+    }
+    return lower_on_inputs(m, d, g, inputs, out, diag);
+}
+
+static int lower_on_inputs(const struct fe_model *m, int def, struct ir_graph *g, const int *inputs, int *energy,
+                           FILE *diag) {
     if (!m || !g || !energy || !inputs || !m->has_energy) return -1;
     struct eval ev;
     memset(&ev, 0, sizeof ev);
@@ -1250,7 +1300,18 @@ int fe_lower_energy_inputs(const struct fe_model *m, struct ir_graph *g, const i
             rc = -1;
         }
     }
-    if (rc == 0) rc = eval_body(&ev, in, &out);
+    if (rc == 0 && def < 0) rc = eval_body(&ev, in, &out);
+    if (rc == 0 && def >= 0) { /* a function of the energy's arguments returning one row per sample */
+        const struct def_info *f = &m->defs[def];
+        out = inline_def(&ev, def, in, m->n_inputs, f->loc);
+        rc = out.kind == V_ERR || ev.failed ? -1 : 0;
+        if (rc == 0 && !(out.kind == V_TENSOR && out.ndim == 2 && out.dims[0] == FE_DIM_B)) {
+            char sh[96], name[48];
+            eval_error(&ev, f->loc, "'%s' must return one row per sample, [B, F]; got %s",
+                       fe_clip(name, sizeof name, f->name, f->len), shape_of(&out, sh, sizeof sh));
+            rc = -1;
+        }
+    }
     if (rc == 0) *energy = out.node;
     free(ev.param_node);
     eval_free(&ev);

@@ -31,6 +31,9 @@ struct ebmc_result {
                                   (NaN for other data) */
     double energy_data, energy_neg; /* mean energy of the last step's data and negatives */
     double energy_test;        /* mean energy of the held-out samples at the end */
+    double accuracy;           /* objective classify: held-out accuracy at the end (NaN otherwise) */
+    double fcd, fcd_floor, fcd_ceiling; /* with the fcd_classifier setting: ebmc_score's figures at the end
+                                           (NaN without) */
     double mmd2;               /* unbiased MMD^2 of model samples vs held-out data (NaN without out_dir) */
     double acceptance;         /* MALA acceptance rate, 0 for ULA */
     double compile_seconds;    /* JIT compilation of the model's programs */
@@ -153,6 +156,7 @@ struct ebmc_metrics {
     double tv;          /* 2-D data: total variation to the held-out histogram on the grid */
     double mmd2;        /* 2-D data: unbiased MMD^2, n_samples model samples vs as many held-out points */
     double energy_test; /* mean energy of the held-out samples (up to 1000; 20000 for 2-D) */
+    double accuracy;    /* a classifier (objective classify): held-out accuracy on them; NaN otherwise */
 };
 /* The end-of-training metrics of the current parameters, as metrics.json reports them. Returns 0, or
  * -1 after printing the reason. */
@@ -182,6 +186,26 @@ struct ebmc_denoise_result {
 };
 int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double step_size, int64_t n,
                  const char *png_path, const char *json_path, struct ebmc_denoise_result *r, FILE *diag);
+
+/* Scoring samples without Inception weights: the Fréchet classifier distance (FCD, never FID) between
+ * the penultimate features of a classifier ebmc trained itself (cls: a compiled model with objective =
+ * classify and a `features` function, its parameters restored) for n samples of m (ebmc_sample's, so
+ * annealed for a time model; steps < 0: the sample_steps setting) and for the first n held-out samples of
+ * m's data. Beside it, with the same features: the floor (n training samples against the held-out ones:
+ * what real data scores) and the ceiling (n draws of uniform noise over the data's value box against
+ * the held-out ones). n must be at least 2 and at most the held-out and training parts' sizes; cls must
+ * take m's data's sample shape with the same data_scale. Returns 0, or -1 after printing the reason. */
+struct ebmc_score {
+    int64_t n;              /* vectors in each set */
+    int features;           /* the classifier's feature width F */
+    int steps;              /* MALA steps of the samples (per level for a time model) */
+    int levels;             /* a time model's samples are annealed over this many levels; 0 otherwise */
+    double fcd;             /* model samples vs held-out */
+    double floor, ceiling;  /* training vs held-out; uniform noise vs held-out */
+    double accuracy;        /* the classifier's accuracy on the n held-out samples of m's data (NaN if unlabelled) */
+    double sample_seconds;  /* drawing the model samples */
+};
+int ebmc_score(struct ebmc_model *m, struct ebmc_model *cls, int64_t n, int steps, struct ebmc_score *s, FILE *diag);
 
 /* Saves parameters and optimizer state (atomically: temporary file, fsync, rename), or restores them
  * into a compiled model with the same parameters. Returns 0, or -1 after printing "path: reason". */

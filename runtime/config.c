@@ -9,7 +9,7 @@
 #include "support.h"
 
 static const char *const objective_names[OBJ_COUNT] = {"cd", "sr-cd", "pcd", "dcd-ve", "dcd-vp", "time-dcd-ve",
-                                                        "time-dcd-vp", "time-cd"};
+                                                        "time-dcd-vp", "time-cd", "classify"};
 static const char *const sampler_names[SAMPLER_COUNT] = {"auto", "ula", "mala", "linearized"};
 static const char *const scale_names[] = {"auto", "unit", "centered", "none"}; /* enum data_scale's order */
 static const char *const backend_names[] = {"jit", "interp"};                  /* enum config_backend's */
@@ -41,8 +41,8 @@ static const struct setting settings[] = {
      "fraction held out when the data has no test part of its own (0: 0.1)"},
     {"data_limit", T_INT, F(data_limit), 0, 1e9, "train on at most this many samples (0: all)"},
     {"objective", T_CHOICE, F(objective), 0, 0,
-     "cd | sr-cd | pcd | dcd-ve | dcd-vp | time-dcd-ve | time-dcd-vp | time-cd (time-*: an energy E(x, t) on a noise "
-     "ladder)"},
+     "cd | sr-cd | pcd | dcd-ve | dcd-vp | time-dcd-ve | time-dcd-vp | time-cd | classify (time-*: an energy E(x, t) "
+     "on a noise ladder; classify: cross-entropy on labelled data for an energy of one value per label, [B, K])"},
     {"steps", T_INT, F(steps), 1, 1e9, "parameter updates"},
     {"batch", T_INT, F(batch), 1, 1 << 20, "data points (and negatives) per step"},
     {"lr", T_DOUBLE, F(lr), 0, 10, "Adam learning rate"},
@@ -82,7 +82,15 @@ static const struct setting settings[] = {
     {"grid", T_INT, F(grid), 8, 4096, "evaluation grid side, in cells"},
     {"n_samples", T_INT, F(n_samples), 1, 1 << 20, "model samples drawn for samples.png (2-D; images show 16)"},
     {"sample_steps", T_INT, F(sample_steps), 0, 1e6, "MALA steps for those samples"},
+    {"fcd_classifier", T_STRING, F(fcd_classifier), 0, 0,
+     "none, or the run folder of a classifier (objective classify, a features function): at the end of training "
+     "metrics.json records the FCD of fcd_n samples (sample_steps MALA steps) with its floor and ceiling, as "
+     "'ebmc score' computes them"},
+    {"fcd_n", T_INT, F(fcd_n), 2, 1e6, "samples of that FCD (at most the held-out and training sizes)"},
 };
+/* T_STRING settings are parsed and printed with data's size */
+_Static_assert(sizeof ((struct train_config *)0)->fcd_classifier == sizeof ((struct train_config *)0)->data,
+               "every T_STRING setting has the size of data");
 #undef F
 #define N_SETTINGS (int)(sizeof settings / sizeof settings[0])
 
@@ -138,11 +146,14 @@ void config_defaults(struct train_config *c) {
     c->grid = 128;
     c->n_samples = 2000;
     c->sample_steps = 500;
+    strcpy(c->fcd_classifier, "none");
+    c->fcd_n = 1000;
 }
 
 int objective_is_dcd(enum objective o) {
     return o == OBJ_DCD_VE || o == OBJ_DCD_VP || o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP;
 }
+int objective_is_classify(enum objective o) { return o == OBJ_CLASSIFY; }
 int objective_is_time(enum objective o) { return o == OBJ_TIME_DCD_VE || o == OBJ_TIME_DCD_VP || o == OBJ_TIME_CD; }
 
 /* sigma_t of the VE ladder: 0, then geometric from sigma_min (t = 1) to sigma_max (t = L). */

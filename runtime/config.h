@@ -11,7 +11,10 @@
 /* time-dcd-ve, time-dcd-vp: DCD on a noise ladder for an energy E(x, t) of a level t (objectives.md,
  * "Time-dependent EBM"; runtime/objectives/time_dcd.c). */
 /* time-cd: the CD baseline on time-dcd-ve's ladder, negatives by annealed Langevin from noise. */
-enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_TIME_DCD_VE, OBJ_TIME_DCD_VP, OBJ_TIME_CD, OBJ_COUNT };
+/* classify: supervised, for labelled data and an energy of one value per label E(x, y) = -logit_y(x):
+ * cross-entropy of softmax(-E(x, .)) against the labels (runtime/objectives/classify.c). */
+enum objective { OBJ_CD, OBJ_SR_CD, OBJ_PCD, OBJ_DCD_VE, OBJ_DCD_VP, OBJ_TIME_DCD_VE, OBJ_TIME_DCD_VP, OBJ_TIME_CD,
+                 OBJ_CLASSIFY, OBJ_COUNT };
 /* linearized: the one-step draw x~ = y/a - (s^2/a^2) grad E(y/a) + (s/a) xi, DCD objectives only. */
 enum sampler_kind { SAMPLER_AUTO, SAMPLER_ULA, SAMPLER_MALA, SAMPLER_LINEARIZED, SAMPLER_COUNT };
 
@@ -57,6 +60,8 @@ struct train_config {
     int grid;                  /* evaluation grid side (cells) */
     int n_samples;             /* model samples drawn for samples.png */
     int sample_steps;          /* MALA steps for those samples */
+    char fcd_classifier[4096]; /* a classifier's run folder: FCD of fcd_n samples into metrics.json; "none" */
+    int fcd_n;                 /* samples (and held-out and training samples) of that FCD */
 };
 
 void config_defaults(struct train_config *c);
@@ -82,6 +87,8 @@ int objective_is_dcd(enum objective o);
  * s = sqrt(beta). Returns -1 (a = s = 1) for an objective that is not DCD. */
 int config_kernel(const struct train_config *c, double *a, double *s);
 
+/* 1 for the supervised objective (classify), which draws no negatives. */
+int objective_is_classify(enum objective o);
 /* 1 for the objectives of an energy E(x, t) on a noise ladder. */
 int objective_is_time(enum objective o);
 /* Level t of the ladder of a time objective: the kernel x_{t+1} = a x_t + s eps, the marginal

@@ -221,6 +221,7 @@ void rt_model_free(struct rt_model *m) {
     program_free(&m->train);
     program_free(&m->langevin);
     program_free(&m->adam);
+    program_free(&m->features);
     for (int i = 0; i < m->n_params; i++) {
         struct rt_param *p = &m->params[i];
         free(p->value), free(p->adam_m), free(p->adam_v);

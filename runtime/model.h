@@ -19,6 +19,9 @@
 #define RT_IN_WEIGHT "in:w"     /* loss weights, +1/B for data and -1/B for negatives */
 #define RT_IN_NOISE "in:noise"  /* standard normal noise of one Langevin step, [batch, D...] */
 #define RT_IN_LR "in:lr_t"      /* Adam's step size at this step, bias corrections included, [1] */
+#define RT_IN_LABEL "in:label"  /* classify: one-hot labels, [batch, K] */
+#define RT_OUT_LOGITS "logits"  /* a classifier's -E(x, y), [batch, K] */
+#define RT_OUT_FEATURES "features" /* a classifier's penultimate features, [batch, F] */
 #define RT_OUT_X_NEXT "x_next"
 #define RT_OUT_ENERGY "energy"
 #define RT_OUT_GRAD_X "dE/dx"
@@ -81,6 +84,10 @@ struct rt_model {
     /* A data-parallel job's update (programs.h: program_build_adam), run on the gradients summed across
      * ranks; compiled instead of train when there is more than one rank (jit NULL otherwise). */
     struct rt_program adam;
+    /* A classifier (energy [B, K]): K, and its features program in:x[B, D] -> features[B, F], compiled
+     * when first asked for (jit NULL until then). n_classes = 0 for an energy of one value. */
+    int n_classes;
+    struct rt_program features;
     float *grad_arena;  /* every parameter's gradient, one after another (rt_model_pack_grads), or NULL */
     int64_t grad_numel; /* floats in grad_arena */
 };

@@ -50,6 +50,7 @@ enum stream_tag {
     TAG_DENOISE,      /* denoising: sub 0 the corruption, sub 1 the restoring chains */
     TAG_SAMPLE_START, /* samples started at held-out data: their Langevin noise */
     TAG_LEVEL,        /* time objectives: each batch element's level t */
+    TAG_FCD_NOISE,    /* ebmc score: the uniform noise of FCD's ceiling */
 };
 
 #endif

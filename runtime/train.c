@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify.h"
 #include "parallel.h"
 #include "programs.h"
 #include "rng.h"
@@ -44,7 +45,8 @@ int train_step_init(struct train_step *ts, struct rt_model *m) {
     ts->w = malloc(2 * b * sizeof(float));
     ts->y = malloc(n * sizeof(float));
     ts->t = m->level_input[0] ? calloc(2 * b, sizeof(float)) : NULL;
-    if (!ts->xall || !ts->w || !ts->y || (m->level_input[0] && !ts->t)) {
+    ts->label = m->n_classes > 0 ? calloc(b * (size_t)m->n_classes, sizeof(float)) : NULL;
+    if (!ts->xall || !ts->w || !ts->y || (m->level_input[0] && !ts->t) || (m->n_classes > 0 && !ts->label)) {
         train_step_free(ts);
         return -1;
     }
@@ -54,7 +56,7 @@ int train_step_init(struct train_step *ts, struct rt_model *m) {
 }
 
 void train_step_free(struct train_step *ts) {
-    free(ts->xall), free(ts->w), free(ts->y), free(ts->t);
+    free(ts->xall), free(ts->w), free(ts->y), free(ts->t), free(ts->label);
     replay_buffer_free(&ts->pcd);
     memset(ts, 0, sizeof *ts);
 }
@@ -73,6 +75,7 @@ int train_step_negatives(struct rt_model *m, const struct train_config *c, struc
 void train_step_loss(struct rt_model *m, struct train_step *ts, double *loss) {
     rt_program_input(&m->loss, RT_IN_X, ts->xall);
     rt_program_input(&m->loss, RT_IN_WEIGHT, ts->w);
+    if (ts->label) rt_program_input(&m->loss, RT_IN_LABEL, ts->label);
     rt_bind_level(m, &m->loss, ts->t);
     rt_program_run(&m->loss, m->threads);
     *loss = rt_program_output(&m->loss, RT_OUT_LOSS)[0];
@@ -90,6 +93,7 @@ int train_step_update(struct rt_model *m, const struct train_config *c, struct t
     rt_program_input(&m->train, RT_IN_X, ts->xall);
     rt_program_input(&m->train, RT_IN_WEIGHT, ts->w);
     rt_program_input(&m->train, RT_IN_LR, &lr_t);
+    if (ts->label) rt_program_input(&m->train, RT_IN_LABEL, ts->label);
     rt_bind_level(m, &m->train, ts->t);
     rt_program_run(&m->train, m->threads);
     *loss = rt_program_output(&m->train, RT_OUT_LOSS)[0];
@@ -223,7 +227,7 @@ static FILE *reopen_log(const char *path, int64_t start, const char *header) {
     return out;
 }
 
-#define LOG_HEADER "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv,energy_test\n"
+#define LOG_HEADER "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv,energy_test,accuracy\n"
 
 
 static volatile sig_atomic_t stop_requested;
@@ -238,7 +242,8 @@ static void log_field(FILE *log, double v) {
 int train_run(struct rt_model *m, const struct train_config *c, struct data_source *ds, const struct train_io *io,
               struct run_state *resume, int64_t start, struct train_summary *s) {
     memset(s, 0, sizeof *s);
-    s->mmd2 = s->nll = s->tv = s->nll_start = s->energy_test = NAN;
+    s->mmd2 = s->nll = s->tv = s->nll_start = s->energy_test = s->accuracy = NAN;
+    s->fcd = s->fcd_floor = s->fcd_ceiling = NAN;
     struct team_tuner tuner = {m->threads, m->threads, {0, 0}};
     if (ds->dim != m->dim) {
         snprintf(s->message, sizeof s->message, "the data (%s) has %lld values per sample, the model's input %d",
@@ -306,7 +311,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
     const struct chain_stats *st = &ts.chains;
     double t0 = clock_seconds(), eval_seconds = 0, loss = 0;
     stop_requested = 0;
-    int evaluated = 0, has_negatives = 0;
+    int evaluated = 0, has_negatives = 0, classify = objective_is_classify(c->objective);
     int64_t pcd_taken = 0, pcd_resets = 0;
     for (int64_t step = start; step < c->steps; step++) {
         /* PCD's diverging step has already written its chains back: keep the buffer as it was before. */
@@ -322,9 +327,13 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         }
         double step_t0 = clock_seconds();
         struct chain_stats before = ts.chains;
-        data_batch(ds, c->seed, step, (int64_t)b * ranks, m->rank, ranks, ts.xall);
-        if (train_step_negatives(m, c, &ts, ts.xall, box, step)) goto oom;
-        has_negatives = 1;
+        if (classify) { /* supervised: the batch and its labels, no negatives */
+            if (classify_batch(m, c, ds, step, ts.xall, ts.label, s->message, sizeof s->message) != 0) goto done;
+        } else {
+            data_batch(ds, c->seed, step, (int64_t)b * ranks, m->rank, ranks, ts.xall);
+            if (train_step_negatives(m, c, &ts, ts.xall, box, step)) goto oom;
+            has_negatives = 1;
+        }
         const float *e = rt_program_output(ranks > 1 ? &m->loss : &m->train, RT_OUT_ENERGY);
         double sums[N_SUMS] = {0};
         int finite, stop_now = 0;
@@ -357,8 +366,8 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         double ed = 0, en = 0;
         if (ranks > 1) ed = sums[SUM_E_DATA], en = sums[SUM_E_NEG];
         else
-            for (size_t i = 0; i < b; i++) ed += e[i], en += e[b + i];
-        s->energy_data = ed / (double)(b * ranks), s->energy_neg = en / (double)(b * ranks);
+            for (size_t i = 0; i < b; i++) ed += e[i], en += classify ? 0 : e[b + i]; /* classify: e is [B] */
+        s->energy_data = ed / (double)(b * ranks), s->energy_neg = classify ? NAN : en / (double)(b * ranks);
         if (ranks > 1 && c->check_ranks_every > 0 && ((step + 1) % c->check_ranks_every == 0 || step + 1 == c->steps) &&
             check_ranks_agree(m, step + 1, s->message, sizeof s->message) != 0)
             goto done;
@@ -369,7 +378,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         if (eval_now) {
             double te = clock_seconds();
             if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
-            s->nll = ev.nll, s->tv = ev.tv, s->energy_test = ev.energy_test;
+            s->nll = ev.nll, s->tv = ev.tv, s->energy_test = ev.energy_test, s->accuracy = ev.accuracy;
             char err[4400]; /* a picture that cannot be written is not worth stopping the training for */
             if (io->out_dir && !last &&
                 run_write_progress_png(m, c, ds, &test, has_negatives ? ts.xall + b * d : NULL, io->out_dir, step + 1,
@@ -379,11 +388,14 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         }
         evaluated = eval_now;
         if (log) {
-            fprintf(log, "%lld,%.6g,%.6g,%.6g,%.2f,%.4f", (long long)step + 1, loss, s->energy_data, s->energy_neg,
-                    rate, st->proposed ? (double)st->accepted / (double)st->proposed : 0.0);
+            fprintf(log, "%lld,%.6g,%.6g", (long long)step + 1, loss, s->energy_data);
+            if (isfinite(s->energy_neg)) fprintf(log, ",%.6g", s->energy_neg);
+            else fputc(',', log); /* classify has no negatives */
+            fprintf(log, ",%.2f,%.4f", rate, st->proposed ? (double)st->accepted / (double)st->proposed : 0.0);
             log_field(log, eval_now ? ev.nll : NAN);
             log_field(log, eval_now ? ev.tv : NAN);
             log_field(log, eval_now ? ev.energy_test : NAN);
+            log_field(log, eval_now ? ev.accuracy : NAN);
             fputc('\n', log);
         }
         if (log && !last && c->checkpoint_every > 0 && (step + 1) % c->checkpoint_every == 0) {
@@ -406,7 +418,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
     s->reset_fraction = ts.pcd.taken ? (double)ts.pcd.resets / (double)ts.pcd.taken : 0.0;
     if (!evaluated && evaluates) {
         if (run_evaluate(m, c, ds, &test, &ev)) goto oom;
-        s->nll = ev.nll, s->tv = ev.tv, s->energy_test = ev.energy_test;
+        s->nll = ev.nll, s->tv = ev.tv, s->energy_test = ev.energy_test, s->accuracy = ev.accuracy;
     }
     if (io->progress && s->diverged) fprintf(io->progress, "\n");
     if (io->out_dir) {
@@ -421,6 +433,10 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             /* diverged with a non-finite moment: model.ckpt stays the last checkpoint saved */
             size_t k = strlen(s->message);
             snprintf(s->message + k, sizeof s->message - k, " (%.100s)", err);
+        }
+        if (io->score && !s->diverged && io->score(io->score_ctx, s, err, sizeof err) != 0) {
+            snprintf(s->message, sizeof s->message, "fcd_classifier: %.400s", err);
+            goto done;
         }
         if (run_write_report(m, c, ds, &test, has_negatives ? ts.xall + b * d : NULL, io->out_dir, io->model_name, s,
                              err, sizeof err) != 0) {

@@ -31,6 +31,9 @@ struct train_summary {
                                   out_dir (the samples are drawn for samples.png) */
     double energy_data, energy_neg; /* mean energy of the last step's data and negatives */
     double energy_test;        /* mean energy of the held-out samples at the last evaluation */
+    double accuracy;           /* classify: held-out accuracy at the last evaluation (NaN otherwise) */
+    double fcd, fcd_floor, fcd_ceiling; /* train_io.score's figures at the end (NaN without) */
+    int fcd_n, fcd_features;
     int diverged;              /* training stopped on a non-finite loss or gradient */
     int interrupted;           /* stopped early on train_request_stop() (checkpointed: resumable) */
     char message[512];         /* why training stopped early, if it did */
@@ -41,6 +44,11 @@ struct train_io {
     const char *model_name;
     FILE *progress;       /* progress line (\r-updated when is_tty); NULL: silent */
     int is_tty;
+    /* With out_dir: called once after the last step, before metrics.json is written, to fill the
+     * summary's fcd figures (the API's FCD against a classifier run, fcd_classifier). Returns 0, or -1
+     * with the reason in err (the run then fails after its checkpoint is saved). NULL: none. */
+    int (*score)(void *ctx, struct train_summary *s, char *err, size_t errlen);
+    void *score_ctx;
 };
 
 /* The buffers of one training step: data and negatives as one [2B, D] batch, loss weights, DCD
@@ -51,6 +59,7 @@ struct train_step {
     float *w;    /* +1/B for data, -1/B for negatives */
     float *y;    /* DCD: the diffused data the posterior chains condition on */
     float *t;    /* a time-dependent energy's [2B] levels (time objectives draw them; NULL otherwise) */
+    float *label; /* a classifier's one-hot labels of the data rows, [B, K] (NULL for an energy of one value) */
     struct chain_stats chains;
     struct replay_buffer pcd;
     char why[160]; /* after a step that was not finite: which tensor was not */

@@ -22,6 +22,7 @@ static const char usage[] =
     "  eval RUN_DIR        recompute a saved run's metrics (held-out energy; 2-D: NLL, TV, MMD^2)\n"
     "  energy RUN_DIR F    the energies (and --grad dE/dx) of the samples in a tensor file\n"
     "  denoise RUN_DIR     restore noisy held-out images with the model; PSNR and SSIM\n"
+    "  score RUN_DIR       FCD of the model's samples on a classifier's features (--classifier RUN_DIR)\n"
     "  compile MODEL.ebm   print a compilation stage (--emit=STAGE)\n"
     "  opt FILE.ir         run graph passes on a textual IR file (--passes=a,b,c)\n"
     "  check MODEL.ebm     parse and check a model; prints errors or nothing\n"
@@ -41,6 +42,8 @@ static const char train_usage[] =
     "(parameters, Adam moments, step, PCD replay buffer; every checkpoint_every steps and at the end; a\n"
     "diverged step never overwrites it), density.png (model density next to the data), samples.png (data,\n"
     "the last negatives, model samples), log.csv and metrics.json (held-out grid NLL in nats, TV, MMD^2).\n"
+    "A classifier (objective classify, an energy of one value per label) gets its held-out accuracy in\n"
+    "log.csv and metrics.json instead of pictures.\n"
     "\n"
     "--resume RUN_DIR continues a run from RUN_DIR/model.ckpt with RUN_DIR's model and settings up to\n"
     "N steps in total (default: the run's steps setting), appending to log.csv and rewriting the\n"
@@ -49,7 +52,7 @@ static const char train_usage[] =
     "\n"
     "options:\n"
     "  --resume RUN_DIR    continue the run saved in RUN_DIR (only --steps and --quiet go with it)\n"
-    "  --objective NAME    cd | sr-cd | pcd | dcd-ve | dcd-vp\n"
+    "  --objective NAME    cd | sr-cd | pcd | dcd-ve | dcd-vp | time-dcd-ve | time-dcd-vp | time-cd | classify\n"
     "  --steps N           parameter updates\n"
     "  --batch B           data points and negatives per step\n"
     "  --lr X              Adam learning rate\n"
@@ -196,9 +199,15 @@ static void print_result(const struct ebmc_result *r, const char *run_dir) {
     if (r->nll == r->nll)
         fprintf(stderr, "held-out NLL %.3f -> %.3f nats, TV %.3f, MMD^2 %.4g%s\n", r->nll_start, r->nll, r->tv, r->mmd2,
                 r->diverged ? " (diverged)" : "");
+    else if (r->accuracy == r->accuracy) /* a classifier: no negatives */
+        fprintf(stderr, "held-out accuracy %.4f, mean marginal energy -log sum_y exp(-E(x, y)) held-out %.4g%s\n",
+                r->accuracy, r->energy_test, r->diverged ? " (diverged)" : "");
     else
         fprintf(stderr, "mean energy: held-out %.4g, last batch %.4g, its negatives %.4g%s\n", r->energy_test,
                 r->energy_data, r->energy_neg, r->diverged ? " (diverged)" : "");
+    if (r->fcd == r->fcd)
+        fprintf(stderr, "FCD (on the fcd_classifier's features, not FID) %.4g: floor %.4g (training images), ceiling "
+                        "%.4g (noise)\n", r->fcd, r->fcd_floor, r->fcd_ceiling);
     static const char *const files[] = {"model.ebm", "config.txt", "model.ckpt", "density.png", "samples.png",
                                         "log.csv", "metrics.json"};
     fprintf(stderr, "wrote %s/{", run_dir);
@@ -590,6 +599,7 @@ static int cmd_eval(int argc, char **argv) {
     ebmc_free(m);
     if (rc != 0) return 1;
     printf("step %lld\nenergy_test %.6g\n", (long long)e.step, e.energy_test);
+    if (e.accuracy == e.accuracy) printf("accuracy %.6f\n", e.accuracy);
     if (e.nll == e.nll) printf("nll %.6f\ntv %.6f\nmmd2 %.6g\n", e.nll, e.tv, e.mmd2);
     char path[4096], err[4400];
     snprintf(path, sizeof path, "%s/eval.json", argv[0]);
@@ -603,6 +613,7 @@ static int cmd_eval(int argc, char **argv) {
     json_object(&j);
     json_key(&j, "step"), json_int(&j, e.step);
     json_key(&j, "energy_test"), json_number(&j, e.energy_test);
+    json_key(&j, "accuracy"), json_number(&j, e.accuracy);
     json_key(&j, "nll"), json_number(&j, e.nll);
     json_key(&j, "tv"), json_number(&j, e.tv);
     json_key(&j, "mmd2"), json_number(&j, e.mmd2);
@@ -753,6 +764,107 @@ static int cmd_denoise(int argc, char **argv) {
     return 0;
 }
 
+static const char score_usage[] =
+    "usage: ebmc score RUN_DIR --classifier CLS_RUN_DIR [--n N] [--steps K] [--out FILE.json]\n"
+    "\n"
+    "Scores a trained model's samples without Inception weights: the Frechet classifier distance (FCD, not\n"
+    "FID) between the penultimate features of a classifier ebmc trained itself (CLS_RUN_DIR: a run of a\n"
+    "model with objective = classify and a features function, such as models/mnist_classifier.ebm) for N\n"
+    "samples of RUN_DIR's model and for the first N held-out samples of RUN_DIR's data:\n"
+    "    FCD = |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2)\n"
+    "over the features' means and covariances. Lower is better. Beside it, with the same features, the\n"
+    "floor (N training samples against the held-out ones: what real data scores) and the ceiling (N draws of\n"
+    "uniform noise over the data's value box against the held-out ones), and the classifier's accuracy on\n"
+    "the held-out samples. The samples are those 'ebmc sample' draws: K MALA steps from noise (default: the\n"
+    "run's sample_steps), annealed down the noise ladder, K per level, for a time-dependent model.\n"
+    "Prints the figures and writes them to FILE.json (default RUN_DIR/score.json).\n"
+    "\n"
+    "options:\n"
+    "  --classifier DIR    the classifier's run folder (required); it must take RUN_DIR's sample shape\n"
+    "                      and data_scale\n"
+    "  --n N               samples in each set (default 1000; at most the held-out and training sizes)\n"
+    "  --steps K           MALA steps of the model samples (per level for a time model)\n"
+    "  --out FILE.json     where the figures go (default RUN_DIR/score.json)\n";
+
+static int cmd_score(int argc, char **argv) {
+    const char *pos[1], *cls_dir = NULL, *n_s = "1000", *steps_s = NULL, *out = NULL;
+    const struct flag_arg flags[] = {{"--classifier", &cls_dir}, {"--n", &n_s}, {"--steps", &steps_s}, {"--out", &out}};
+    int rc = parse_run_args("score", score_usage, argc, argv, pos, 1, flags, 4);
+    if (rc) return rc == 1 ? 0 : 2;
+    long n, steps = -1;
+    if (!cls_dir) {
+        fprintf(stderr, "ebmc score: no --classifier CLS_RUN_DIR given (a run of a model with objective = classify)\n%s",
+                score_usage);
+        return 2;
+    }
+    if (parse_count("score", "--n", n_s, 2, &n) || (steps_s && parse_count("score", "--steps", steps_s, 0, &steps)))
+        return 2;
+    if (steps > 1000000) {
+        fprintf(stderr, "ebmc score: --steps is at most 1000000\n");
+        return 2;
+    }
+    char path[4200];
+    if (out) snprintf(path, sizeof path, "%s", out);
+    else snprintf(path, sizeof path, "%s/score.json", pos[0]);
+    size_t len = strlen(path);
+    if (len < 6 || strcmp(path + len - 5, ".json") != 0) {
+        fprintf(stderr, "ebmc score: %s: the output's name must end in .json\n", path);
+        return 2;
+    }
+    struct ebmc_model *m = open_run(pos[0]), *cls = m ? open_run(cls_dir) : NULL;
+    if (!cls) {
+        if (m) fprintf(stderr, "ebmc score: %s: cannot open the classifier's run\n", cls_dir);
+        ebmc_free(m);
+        return 1;
+    }
+    struct ebmc_score r;
+    rc = ebmc_score(m, cls, n, (int)steps, &r, stderr);
+    ebmc_free(m), ebmc_free(cls);
+    if (rc != 0) return 1;
+    printf("FCD (Frechet classifier distance on the features of %s, %d values; not FID), %lld samples each:\n",
+           cls_dir, r.features, (long long)r.n);
+    char how[96];
+    if (r.levels) snprintf(how, sizeof how, "annealed over %d levels, %d MALA steps each", r.levels, r.steps);
+    else snprintf(how, sizeof how, "%d MALA steps from noise", r.steps);
+    printf("  model samples vs held-out   %10.4f   (%s, %.1f s)\n", r.fcd, how, r.sample_seconds);
+    printf("  floor: training vs held-out %10.4f\n", r.floor);
+    printf("  ceiling: noise vs held-out  %10.4f\n", r.ceiling);
+    if (r.accuracy == r.accuracy) printf("  classifier accuracy on these held-out samples: %.4f\n", r.accuracy);
+    char err[4400];
+    struct atomic_file af;
+    if (atomic_open(&af, path, "w", err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc score: %s\n", err);
+        return 1;
+    }
+    struct json j;
+    json_begin(&j, af.f);
+    json_object(&j);
+    json_key(&j, "run"), json_string(&j, pos[0]);
+    json_key(&j, "classifier"), json_string(&j, cls_dir);
+    json_key(&j, "n"), json_int(&j, r.n);
+    json_key(&j, "features"), json_int(&j, r.features);
+    json_key(&j, "sample_steps"), json_int(&j, r.steps);
+    json_key(&j, "levels"), json_int(&j, r.levels);
+    json_key(&j, "fcd"), json_number(&j, r.fcd);
+    json_key(&j, "fcd_floor"), json_number(&j, r.floor);
+    json_key(&j, "fcd_ceiling"), json_number(&j, r.ceiling);
+    json_key(&j, "classifier_accuracy"), json_number(&j, r.accuracy);
+    json_key(&j, "sample_seconds"), json_number(&j, r.sample_seconds);
+    json_key(&j, "note");
+    json_string(&j, "FCD: Frechet distance between Gaussians fitted to the penultimate features of the classifier "
+                    "ebmc trained (not Inception, not FID), model samples vs the first n held-out samples; floor: "
+                    "n training samples vs the same held-out ones; ceiling: n draws of uniform noise over the data's "
+                    "value box vs the same held-out ones");
+    json_end(&j);
+    json_finish(&j);
+    if (atomic_commit(&af, err, sizeof err) != 0) {
+        fprintf(stderr, "ebmc score: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "wrote %s\n", path);
+    return 0;
+}
+
 static int cmd_check(int argc, char **argv) {
     if (argc >= 1 && is_help(argv[0])) {
         fputs(check_usage, stdout);
@@ -796,6 +908,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "energy") == 0) return cmd_energy(argc - 2, argv + 2);
     if (strcmp(cmd, "denoise") == 0) return cmd_denoise(argc - 2, argv + 2);
+    if (strcmp(cmd, "score") == 0) return cmd_score(argc - 2, argv + 2);
     fprintf(stderr, "ebmc: unknown command '%s' (see 'ebmc --help')\n", cmd);
     return 2;
 }

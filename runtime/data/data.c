@@ -454,10 +454,16 @@ void data_close(struct data_source *ds) {
 /* ---- batches ---- */
 
 void data_batch(struct data_source *ds, uint64_t seed, int64_t step, int64_t b, int rank, int nranks, float *out) {
+    data_batch_labelled(ds, seed, step, b, rank, nranks, out, NULL);
+}
+
+void data_batch_labelled(struct data_source *ds, uint64_t seed, int64_t step, int64_t b, int rank, int nranks,
+                         float *out, int32_t *labels) {
     if (nranks < 1) nranks = 1, rank = 0;
     int64_t r0 = rank * b / nranks, r1 = (rank + 1) * b / nranks;
     if (ds->n_train == 0) {
         data_gen2d_rows(ds, seed, step, r0, r1 - r0, out);
+        for (int64_t i = 0; labels && i < r1 - r0; i++) labels[i] = -1;
         return;
     }
     for (int64_t i = r0; i < r1; i++) {
@@ -467,6 +473,7 @@ void data_batch(struct data_source *ds, uint64_t seed, int64_t step, int64_t b, 
             ds->perm_epoch = epoch;
         }
         memcpy(out + (i - r0) * ds->dim, ds->train + ds->perm[k] * ds->dim, (size_t)ds->dim * sizeof(float));
+        if (labels) labels[i - r0] = ds->train_labels ? ds->train_labels[ds->perm[k]] : -1;
     }
 }
 

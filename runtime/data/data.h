@@ -61,6 +61,9 @@ int data_open_memory(struct data_source *ds, const char *name, const uint8_t *bu
 /* The rows [rank b / nranks, (rank + 1) b / nranks) of step `step`'s global batch of b samples
  * (the rows this rank trains on), into out (rows * dim floats). Deterministic in (seed, step). */
 void data_batch(struct data_source *ds, uint64_t seed, int64_t step, int64_t b, int rank, int nranks, float *out);
+/* The same rows with their class labels into labels (one per row; -1 for an unlabelled source). */
+void data_batch_labelled(struct data_source *ds, uint64_t seed, int64_t step, int64_t b, int rank, int nranks,
+                         float *out, int32_t *labels);
 
 /* The first n held-out samples into out (n * dim floats), labels into labels if non-NULL. For a
  * generator, held-out samples come from a stream of their own. Returns how many were written: n, or

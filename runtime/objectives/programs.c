@@ -14,7 +14,8 @@ int program_used_in_training(enum program p, const struct train_config *c) {
     switch (p) {
     case PROGRAM_LOSS: return 0;
     case PROGRAM_LANGEVIN: /* the time objectives' chains have a step size per row: host loops */
-        return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective) && !objective_is_time(c->objective);
+        return config_sampler(c) == SAMPLER_ULA && !objective_is_dcd(c->objective) && !objective_is_time(c->objective) &&
+               !objective_is_classify(c->objective);
     default: return 1;
     }
 }
@@ -38,10 +39,22 @@ static int add_inputs(const struct energy_fn *e, struct ir_graph *g, int64_t bat
     return ids[0] < 0 ? -1 : 0;
 }
 
-/* energy(x) -> energy[B], and with_grad: dE/dx (the Langevin drift; never d/dt). */
+/* A classifier's energies per label E[B, K] -> the energy of x alone, the marginal
+ * E(x) = -log sum_y exp(-E(x, y)), [B] (JEM's reading of a classifier as an energy). */
+static int marginal_energy(struct ir_graph *g, int e, int64_t batch) {
+    int lse = ir_logsumexp(g, ir_unary(g, IR_NEG, e), 1u << 1);
+    return ir_unary(g, IR_NEG, ir_reshape(g, lse, 1, &batch));
+}
+
+/* energy(x) -> energy[B] (a classifier: also logits[B, K] = -E(x, y)), and with_grad: dE/dx (the Langevin
+ * drift; never d/dt). */
 static int build_energy(struct ir_graph *g, const struct energy_fn *e, const struct train_config *c, int with_grad) {
     int in[1 + ENERGY_MAX_COND], en, gx;
     if (add_inputs(e, g, c->batch, in) != 0 || e->lower(e->ctx, g, in, &en) != 0) return -1;
+    if (e->n_classes > 0) {
+        if (ir_graph_output(g, RT_OUT_LOGITS, ir_unary(g, IR_NEG, en)) != 0) return -1;
+        en = marginal_energy(g, en, c->batch);
+    }
     if (ir_graph_output(g, RT_OUT_ENERGY, en) != 0) return -1;
     if (with_grad && (ad_grad(g, en, -1, 1, &in[0], &gx) != 0 || ir_graph_output(g, RT_OUT_GRAD_X, gx) != 0)) return -1;
     return 0;
@@ -80,9 +93,9 @@ static int add_adam_update(struct ir_graph *g, const struct train_config *c, con
     return ir_graph_output(g, name, v_next);
 }
 
-/* The surrogate loss on [2B, ...] (data, then negatives) and its parameter gradients: as grad:<p>
- * outputs, or with `update` fed to Adam. */
-static int build_loss(struct ir_graph *g, const struct energy_fn *ef, const struct train_config *c, int update) {
+/* The surrogate loss on [2B, ...] (data, then negatives): into *loss, the energies [2B] into *energy. */
+static int surrogate_loss(struct ir_graph *g, const struct energy_fn *ef, const struct train_config *c, int *loss,
+                          int *energy) {
     int64_t two_b = 2 * (int64_t)c->batch;
     int in[1 + ENERGY_MAX_COND], e;
     int w = add_inputs(ef, g, two_b, in) == 0 ? ir_input(g, RT_IN_WEIGHT, 1, &two_b) : -1;
@@ -91,8 +104,39 @@ static int build_loss(struct ir_graph *g, const struct energy_fn *ef, const stru
     if (ef->lower(ef->ctx, g, in, &e) != 0) return -1;
     int fit = ir_sum_all(g, ir_binary(g, IR_MUL, w, e));
     int reg = ir_sum_all(g, ir_unary(g, IR_SQUARE, e));
-    int loss = ir_binary(g, IR_ADD, fit, ir_binary(g, IR_MUL, ir_const_like(g, c->alpha / c->batch, reg), reg));
-    if (loss < 0 || ir_graph_output(g, RT_OUT_LOSS, loss) || ir_graph_output(g, RT_OUT_ENERGY, e)) return -1;
+    *loss = ir_binary(g, IR_ADD, fit, ir_binary(g, IR_MUL, ir_const_like(g, c->alpha / c->batch, reg), reg));
+    *energy = e;
+    return *loss < 0 ? -1 : 0;
+}
+
+/* classify: the cross-entropy of softmax(-E(x, .)) against the labels in:label[B, K] (one-hot rows),
+ *     loss = 1/B sum_i -log p(y_i | x_i) = 1/B sum_i (E(x_i, y_i) - E(x_i)),
+ * E(x) the marginal energy; *energy gets E(x), [B]. */
+static int classify_loss(struct ir_graph *g, const struct energy_fn *ef, const struct train_config *c, int *loss,
+                         int *energy) {
+    int64_t b = c->batch, shape[2] = {b, ef->n_classes};
+    int in[1 + ENERGY_MAX_COND], e;
+    if (ef->n_classes < 2) {
+        ir_graph_fail(g, "objective classify needs an energy of one value per label, [B, K]");
+        return -1;
+    }
+    int label = add_inputs(ef, g, b, in) == 0 ? ir_input(g, RT_IN_LABEL, 2, shape) : -1;
+    if (label < 0) return -1;
+    in[0] = ir_stop_grad(g, in[0]);
+    if (ef->lower(ef->ctx, g, in, &e) != 0) return -1;
+    int marginal = marginal_energy(g, e, b);
+    int nll = ir_binary(g, IR_SUB, ir_sum_all(g, ir_binary(g, IR_MUL, label, e)), ir_sum_all(g, marginal));
+    *loss = ir_binary(g, IR_MUL, ir_const_like(g, 1.0 / (double)b, nll), nll);
+    *energy = marginal;
+    return *loss < 0 ? -1 : 0;
+}
+
+/* The objective's loss (the surrogate, or classify's cross-entropy) and its parameter gradients: as
+ * grad:<p> outputs, or with `update` fed to Adam. */
+static int build_loss(struct ir_graph *g, const struct energy_fn *ef, const struct train_config *c, int update) {
+    int loss, e;
+    if ((objective_is_classify(c->objective) ? classify_loss : surrogate_loss)(g, ef, c, &loss, &e) != 0) return -1;
+    if (ir_graph_output(g, RT_OUT_LOSS, loss) || ir_graph_output(g, RT_OUT_ENERGY, e)) return -1;
     int64_t one = 1;
     int lr_t = update ? ir_input(g, RT_IN_LR, 1, &one) : 0;
     if (lr_t < 0) return -1;
@@ -149,9 +193,20 @@ static int build_langevin(struct ir_graph *g, const struct energy_fn *e, const s
     return next < 0 ? -1 : ir_graph_output(g, RT_OUT_X_NEXT, next);
 }
 
+/* A classifier's features program: in:x -> features[B, F]. */
+static int build_features(struct ir_graph *g, const struct energy_fn *e, const struct train_config *c) {
+    int in[1 + ENERGY_MAX_COND], f;
+    if (!e->lower_features) {
+        ir_graph_fail(g, "the model has no features function (def features(x), docs/dsl.md)");
+        return -1;
+    }
+    if (add_inputs(e, g, c->batch, in) != 0 || e->lower_features(e->ctx, g, in, &f) != 0) return -1;
+    return ir_graph_output(g, RT_OUT_FEATURES, f);
+}
+
 /* The graph of program p (PROGRAM_ADAM: the Adam program) or NULL with the reason in err. */
 static struct ir_graph *build(int p, const struct energy_fn *e, const struct train_config *c, char *err, size_t errlen) {
-    const char *name = p == PROGRAM_ADAM ? "adam" : program_names[p];
+    const char *name = p == PROGRAM_ADAM ? "adam" : p == PROGRAM_FEATURES ? "features" : program_names[p];
     struct ir_graph *g = ir_graph_new();
     if (!g) {
         snprintf(err, errlen, "out of memory building the %s graph", name);
@@ -163,6 +218,7 @@ static struct ir_graph *build(int p, const struct energy_fn *e, const struct tra
     case PROGRAM_TRAIN: rc = build_loss(g, e, c, 1); break;
     case PROGRAM_LANGEVIN: rc = build_langevin(g, e, c); break;
     case PROGRAM_ADAM: rc = build_adam(g, e, c); break;
+    case PROGRAM_FEATURES: rc = build_features(g, e, c); break;
     default: rc = build_energy(g, e, c, p == PROGRAM_SAMPLER); break;
     }
     if (rc != 0) {
@@ -182,4 +238,9 @@ struct ir_graph *program_build(enum program p, const struct energy_fn *e, const 
 
 struct ir_graph *program_build_adam(const struct energy_fn *e, const struct train_config *c, char *err, size_t errlen) {
     return build(PROGRAM_ADAM, e, c, err, errlen);
+}
+
+struct ir_graph *program_build_features(const struct energy_fn *e, const struct train_config *c, char *err,
+                                        size_t errlen) {
+    return build(PROGRAM_FEATURES, e, c, err, errlen);
 }

@@ -6,13 +6,19 @@
  *     energy    in:x[B, ...] (, in:t[B])          -> energy[B]
  *     sampler   in:x[B, ...]                      -> energy[B], dE/dx[B, ...]
  *     loss      in:x[2B, ...], in:w[2B]           -> loss[1], energy[2B], grad:<p> for every parameter p
+ *               classify: in:x[B, ...], in:label[B, K] -> loss[1], energy[B], grad:<p>
  *     train     loss's inputs, in:lr_t[1], m:<p>, v:<p> -> loss, energy, new:<p>, new:m:<p>, new:v:<p>
  *     langevin  in:x[B, ...], in:noise[B, ...]    -> x_next[B, ...]   (one ULA step on E)
  *
  * loss is the surrogate of objectives.md with weights w = +1/B for data, -1/B for negatives:
  *     loss = sum(w * E(sg(x))) + alpha / B * sum(E(sg(x))^2)
  * and train feeds its gradients to Adam, whose update the fusion pass runs in the epilogue of the kernel
- * computing each gradient. */
+ * computing each gradient.
+ *
+ * A classifier's energy returns [B, K], one energy per label E(x, y) = -logit_y(x). Its programs read
+ * it as the energy of x alone through the marginal E(x) = -log sum_y exp(-E(x, y)) (energy[B], and
+ * dE/dx of that), the energy program also outputs logits[B, K] = -E(x, .), and its loss is classify's
+ * cross-entropy of softmax(-E(x, .)) against one-hot labels (runtime/objectives/classify.c). */
 #ifndef EBMC_PROGRAMS_H
 #define EBMC_PROGRAMS_H
 
@@ -44,6 +50,9 @@ struct energy_fn {
     } cond[ENERGY_MAX_COND];
     int n_params;
     const char *const *params;
+    int n_classes; /* the energy returns [B, K], K = n_classes > 1 (a classifier); 0: [B] */
+    /* A classifier's penultimate features, [B, F], on the same inputs as lower (NULL: the model has none). */
+    int (*lower_features)(void *ctx, struct ir_graph *g, const int *inputs, int *features);
 };
 
 /* The program's graph (before the default passes), or NULL with the reason in err. */
@@ -56,6 +65,12 @@ struct ir_graph *program_build(enum program p, const struct energy_fn *e, const 
  * It is not among the programs above (compile -o and --stats list those): one process never needs it. */
 #define PROGRAM_ADAM N_PROGRAMS
 struct ir_graph *program_build_adam(const struct energy_fn *e, const struct train_config *c, char *err, size_t errlen);
+
+/* The features program of a classifier (fcd.h scores samples with it), compiled on demand like adam:
+ *     features  in:x[B, ...]                      -> features[B, F]   */
+#define PROGRAM_FEATURES (N_PROGRAMS + 1)
+struct ir_graph *program_build_features(const struct energy_fn *e, const struct train_config *c, char *err,
+                                        size_t errlen);
 
 /* Whether training runs program p with these settings: langevin only when the objective's chains are
  * ULA on E itself (not a DCD posterior), loss never (it is compiled for checks and inspection). */

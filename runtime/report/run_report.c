@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify.h"
 #include "data2d.h"
 #include "eval2d.h"
 #include "grid.h"
@@ -23,13 +24,14 @@ struct data_box data_source_box(const struct data_source *ds) { return (struct d
 int held_out_load(struct held_out *h, const struct data_source *ds, uint64_t seed) {
     int64_t n = data_is_2d(ds) ? N_TEST_2D : ds->n_test < N_TEST_MAX ? ds->n_test : N_TEST_MAX;
     h->x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * (size_t)ds->dim);
-    if (!h->x) return -1;
-    h->n = data_held_out(ds, seed, h->x, NULL, n);
+    h->labels = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    if (!h->x || !h->labels) return -1;
+    h->n = data_held_out(ds, seed, h->x, h->labels, n);
     return 0;
 }
 
 void held_out_free(struct held_out *h) {
-    free(h->x);
+    free(h->x), free(h->labels);
     memset(h, 0, sizeof *h);
 }
 
@@ -57,9 +59,10 @@ static int eval_grid(struct rt_model *m, const struct train_config *c, float hal
 
 int run_evaluate(struct rt_model *m, const struct train_config *c, const struct data_source *ds,
                  const struct held_out *h, struct run_eval *e) {
-    e->nll = e->tv = NAN, e->energy_test = NAN;
+    e->nll = e->tv = NAN, e->energy_test = NAN, e->accuracy = NAN;
     if (data_is_2d(ds) && eval_grid(m, c, half_width(ds), h, &e->nll, &e->tv) != 0) return -1;
     if (h->n == 0) return 0;
+    if (m->n_classes > 0 && classify_accuracy(m, h->x, h->labels, h->n, &e->accuracy) != 0) return -1;
     float *en = malloc(sizeof(float) * (size_t)h->n);
     if (!en || model_energy(m, h->x, en, NULL, (size_t)h->n) != 0) {
         free(en);
@@ -185,7 +188,7 @@ done:
 
 static int write_metrics(const struct train_config *c, const struct data_source *ds, const char *path,
                          const char *model_name, const struct train_summary *s, char *err, size_t errlen) {
-    char note[256];
+    char note[512];
     struct atomic_file af;
     if (atomic_open(&af, path, "w", err, errlen) != 0) return -1;
     struct json j;
@@ -208,6 +211,12 @@ static int write_metrics(const struct train_config *c, const struct data_source 
     json_key(&j, "energy_data"), json_number(&j, s->energy_data);
     json_key(&j, "energy_neg"), json_number(&j, s->energy_neg);
     json_key(&j, "energy_test"), json_number(&j, s->energy_test);
+    if (objective_is_classify(c->objective)) {
+        json_key(&j, "accuracy"), json_number(&j, s->accuracy);
+        snprintf(note, sizeof note, "fraction of the first %lld held-out samples whose most probable label, argmax_y "
+                 "-E(x, y), is theirs", (long long)(ds->n_test < N_TEST_MAX ? ds->n_test : N_TEST_MAX));
+        json_key(&j, "accuracy_note"), json_string(&j, note);
+    }
     if (data_is_2d(ds)) {
         json_key(&j, "nll_start"), json_number(&j, s->nll_start);
         json_key(&j, "nll"), json_number(&j, s->nll);
@@ -220,6 +229,20 @@ static int write_metrics(const struct train_config *c, const struct data_source 
                  "kernel: sum of Gaussians with bandwidths 0.1, 0.2, 0.5, 1, 2",
                  c->n_samples, c->sample_steps);
         json_key(&j, "mmd2_note"), json_string(&j, note);
+    }
+    if (isfinite(s->fcd)) {
+        json_key(&j, "fcd"), json_object(&j);
+        json_key(&j, "value"), json_number(&j, s->fcd);
+        json_key(&j, "floor"), json_number(&j, s->fcd_floor);
+        json_key(&j, "ceiling"), json_number(&j, s->fcd_ceiling);
+        json_key(&j, "n"), json_int(&j, s->fcd_n);
+        json_key(&j, "features"), json_int(&j, s->fcd_features);
+        json_key(&j, "classifier"), json_string(&j, c->fcd_classifier);
+        snprintf(note, sizeof note, "Frechet classifier distance (not FID) on the features of the classifier run "
+                 "fcd_classifier: %d model samples (%d MALA steps) vs as many held-out samples; floor: training vs "
+                 "held-out; ceiling: uniform noise over the data box vs held-out", s->fcd_n, c->sample_steps);
+        json_key(&j, "note"), json_string(&j, note);
+        json_end(&j);
     }
     json_key(&j, "acceptance"), json_number(&j, s->acceptance);
     json_key(&j, "diverged"), json_bool(&j, s->diverged);
@@ -260,7 +283,7 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
             rc = write_scatter_png(m, c, half, h, negatives, samples, path, err, errlen);
         }
         free(samples);
-    } else if (ds->is_image) {
+    } else if (ds->is_image && !objective_is_classify(c->objective)) {
         run_path(path, sizeof path, out_dir, "samples.png");
         rc = write_image_grid(m, c, ds, h, negatives, path, err, errlen);
     }

@@ -4,6 +4,8 @@
  *                  density.png (held-out histogram | model density) and samples.png (scatter plots);
  *   images         samples.png: rows of held-out data, the last step's negatives, samples from noise
  *                  and samples started at held-out images (MALA on E).
+ *   a classifier   (objective classify) held-out accuracy in log.csv and metrics.json, no pictures: it is
+ *                  trained as a feature network for FCD, not as a generator.
  * The training loop calls run_evaluate as it goes and run_write_report at the end; `ebmc eval` calls
  * them on a saved run. */
 #ifndef EBMC_RUN_REPORT_H
@@ -21,6 +23,7 @@ struct train_summary;
 /* The held-out samples a run is scored on (loaded once per run). */
 struct held_out {
     float *x;
+    int32_t *labels; /* [n] class labels (-1: unlabelled) */
     int64_t n;
 };
 /* Loads up to the run's evaluation size (2-D: 20000 points from their own stream; otherwise up to 1000
@@ -36,6 +39,7 @@ int data_is_2d(const struct data_source *ds);
 struct run_eval {
     double nll, tv;      /* 2-D: held-out grid NLL (nats) and TV; NaN otherwise */
     double energy_test;  /* mean energy of the held-out samples */
+    double accuracy;     /* a classifier's held-out accuracy (classify.h); NaN otherwise */
 };
 int run_evaluate(struct rt_model *m, const struct train_config *c, const struct data_source *ds,
                  const struct held_out *h, struct run_eval *e);

@@ -74,7 +74,9 @@ int main(void) {
             CHECK_MSG(fe_lower_energy_at(m, g, batch, &e, stderr) == 0, "%s", path);
             char err[256];
             CHECK_MSG(ir_verify(g, err, sizeof err) == 0, "%s: %s", path, err);
-            CHECK(e >= 0 && g->nodes[e].ndim == 1 && g->nodes[e].shape[0] == batch);
+            int k = fe_model_n_classes(m); /* a classifier: one energy per label, [batch, K] */
+            CHECK(e >= 0 && g->nodes[e].ndim == (k ? 2 : 1) && g->nodes[e].shape[0] == batch &&
+                  (!k || g->nodes[e].shape[1] == k));
             ir_graph_free(g);
         }
         for (size_t i = 0; i < sizeof datasets / sizeof datasets[0]; i++) {
