@@ -29,6 +29,10 @@ fi
 mkdir -p "$SRC/data" && ln -sfn "$SRC/data" "$T/data"
 mkdir -p "$T/.bin" && printf '#!/bin/sh\nexec "%s/build/ebmc" "$@"\n' "$T" >"$T/.bin/ebmc" && chmod +x "$T/.bin/ebmc"
 export PATH="$T/.bin:$PATH" EBMC_CACHE_DIR="$T/.cache"
+# mpirun refuses root unless told (the README says: as root add --allow-run-as-root); these are Open
+# MPI's environment forms of that flag and of --oversubscribe, so the README's line runs as written
+[ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
 
 # the commands, one per line, "FILE:LINE<tab>COMMAND", comments and prompts stripped
 commands() {
