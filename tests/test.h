@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int test_failures, test_checks;
 
@@ -34,6 +35,14 @@ static int test_failures, test_checks;
         double a_ = (a), b_ = (b);                                                                 \
         CHECK_MSG(fabs(a_ - b_) <= (atol) + (rtol) * fabs(b_), "%s = %.9g, %s = %.9g", #a, a_, #b, b_); \
     } while (0)
+
+/* EBMC_TEST_SHORT=1 (scripts/test.sh sets it for the sanitizer run, where compiling is several times
+ * slower): tests whose length comes from repeating one check over many seeds or JIT configurations run
+ * fewer of them. The plain run, without it, runs them all. */
+static inline int test_short(void) {
+    const char *s = getenv("EBMC_TEST_SHORT");
+    return s && s[0] == '1';
+}
 
 static inline int test_report(void) {
     fprintf(stderr, "%d checks, %d failed\n", test_checks, test_failures);
