@@ -1245,7 +1245,8 @@ int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double 
     }
     struct data_source *ds = model_data(m, diag);
     if (!ds) return -1;
-    struct restore_options o = {map ? RESTORE_MAP : RESTORE_MALA, sigma, steps, step_size, m->config.seed};
+    struct restore_options o = {map ? RESTORE_MAP : RESTORE_MALA, sigma, steps, step_size, m->config.seed,
+                                objective_is_time(m->config.objective) ? &m->config : NULL};
     struct restore_summary s;
     char err[4400];
     if (restore_experiment(&m->rt, ds, &o, 100, n, png_path, json_path, &s, err, sizeof err) != 0) {
@@ -1255,6 +1256,7 @@ int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double 
     if (r) {
         memset(r, 0, sizeof *r);
         r->n = s.n, r->filter_sigma = s.filter_sigma, r->acceptance = s.acceptance, r->seconds = s.seconds;
+        r->level = s.level, r->level_sigma = s.level_sigma;
         copy_quality(&r->noisy, &s.noisy), copy_quality(&r->filter, &s.filter), copy_quality(&r->model, &s.model);
     }
     return 0;

@@ -183,6 +183,8 @@ struct ebmc_denoise_result {
     struct ebmc_quality noisy, filter, model;
     double filter_sigma; /* the filter's, in pixels */
     double acceptance, seconds;
+    int level;          /* a time model's MALA: annealed from this level of its ladder; -1 otherwise */
+    double level_sigma; /* that level's noise, sd_t / mean_t */
 };
 int ebmc_denoise(struct ebmc_model *m, double sigma, int steps, int map, double step_size, int64_t n,
                  const char *png_path, const char *json_path, struct ebmc_denoise_result *r, FILE *diag);

@@ -647,8 +647,10 @@ static const char denoise_usage[] =
     "whose width is chosen on up to 100 other held-out images. mala (default): K MALA steps (default 100) on\n"
     "U_y(x) = E(x) + |y - x|^2 / (2 SIGMA^2) from y, the restoration being the chain's mean over its last\n"
     "half; map: K steps of descent on U_y. ETA: the step (default 0.1 SIGMA^2 for mala, 0.5 SIGMA^2 for\n"
-    "map). Writes the picture (default RUN_DIR/denoise-SIGMA.png: clean, noisy, filter, restored) and\n"
-    "every figure to the same name with .json.\n";
+    "map). A time model's mala starts at the level of its ladder whose noise is nearest SIGMA and anneals\n"
+    "down to level 0, K steps a level at each level's own step (ETA unused); the restoration is level 0's\n"
+    "chain mean over its last half. Writes the picture (default RUN_DIR/denoise-SIGMA.png: clean, noisy,\n"
+    "filter, restored) and every figure to the same name with .json.\n";
 
 /* Parses `RUN_DIR [POSITIONAL...] --flag value ...` for the commands that take a run folder: fills
  * positional[0..n_pos) in order and each flag's value. Returns 0, 1 after printing --help, or 2 after
@@ -760,6 +762,9 @@ static int cmd_denoise(int argc, char **argv) {
            r.filter.ssim_mean);
     printf("  EBM (%s, %ld steps) %6.2f +- %4.2f   %.3f   (%.1f s%s)\n", method, steps, r.model.psnr_mean, r.model.psnr_sd,
            r.model.ssim_mean, r.seconds, strcmp(method, "mala") == 0 ? ", see acceptance in the .json" : "");
+    if (r.level >= 0)
+        printf("  (annealed from level %d of the ladder, noise %.3g, %ld MALA steps a level)\n", r.level, r.level_sigma,
+               steps);
     fprintf(stderr, "wrote %s and %s\n", png, json);
     return 0;
 }

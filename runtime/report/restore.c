@@ -1,6 +1,7 @@
 /* restore.c: posterior-mean (MALA) and MAP restoration of noisy observations (restore.h). */
 #include "restore.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +11,60 @@
 #include "rng.h"
 #include "support.h"
 
+int restore_level(const struct train_config *c, double sigma) {
+    int best = 1;
+    double gap = INFINITY;
+    for (int t = 1; t <= c->levels; t++) {
+        struct ladder_level l;
+        if (config_ladder(c, t, &l) == 0 && fabs(l.sd / l.mean - sigma) < gap) gap = fabs(l.sd / l.mean - sigma), best = t;
+    }
+    return best;
+}
+
+/* A time objective's MALA restoration (restore.h): y * mean_t* is x_t*, then levels t* - 1 .. 0 as in
+ * annealed_samples, one step per call with its own stream (chunk, level, step), level 0's chain averaged
+ * over its last half. */
+static int restore_annealed(struct rt_model *m, const struct restore_options *o, const float *y, float *out, size_t n,
+                            struct chain_stats *st) {
+    const struct train_config *c = o->ladder;
+    size_t b = (size_t)m->batch, d = (size_t)m->dim;
+    float *x = malloc(b * d * sizeof(float)), *above = malloc(b * d * sizeof(float)), *t = malloc(b * sizeof(float));
+    double *mean = malloc(b * d * sizeof(double));
+    int rc = x && above && t && mean ? 0 : -1, top = restore_level(c, o->sigma);
+    struct ladder_level l;
+    config_ladder(c, top, &l);
+    float scale = (float)l.mean;
+    for (size_t i = 0; i < n && rc == 0; i += b) {
+        size_t k = n - i < b ? n - i : b;
+        for (size_t r = 0; r < b; r++) /* pad: repeat */
+            for (size_t j = 0; j < d; j++) x[r * d + j] = scale * y[(i + r % k) * d + j];
+        int kept = 0;
+        for (int level = top - 1; level >= 0 && rc == 0; level--) {
+            config_ladder(c, level, &l);
+            memcpy(above, x, b * d * sizeof(float));
+            for (size_t j = 0; j < b * d; j++) x[j] = (float)(above[j] / l.a);
+            for (size_t r = 0; r < b; r++) t[r] = (float)level;
+            struct potential pot = {.model = m, .y = above, .a = (float)l.a, .s = (float)l.s, .t = t};
+            struct langevin lv = {.kind = SAMPLER_MALA, .steps = 1, .step_size = l.eta, .noise_scale = 1.0};
+            if (level == 0) memset(mean, 0, b * d * sizeof(double));
+            for (int step = 0; step < o->steps && rc == 0; step++) {
+                uint64_t stream = ((uint64_t)(i / b) << 32) | ((uint64_t)level << 24) | (uint64_t)step;
+                rc = langevin_run(&pot, x, &lv, o->seed, TAG_DENOISE, stream, st);
+                if (level == 0 && step >= o->steps / 2) {
+                    for (size_t j = 0; j < b * d; j++) mean[j] += x[j];
+                    kept++;
+                }
+            }
+        }
+        for (size_t j = 0; j < k * d; j++) out[i * d + j] = kept ? (float)(mean[j] / kept) : x[j];
+    }
+    free(x), free(above), free(t), free(mean);
+    return rc;
+}
+
 int restore_images(struct rt_model *m, const struct restore_options *o, const float *y, float *out, size_t n,
                    struct chain_stats *st) {
+    if (o->ladder && o->method == RESTORE_MALA) return restore_annealed(m, o, y, out, n, st);
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
     float *yb = malloc(b * d * sizeof(float)), *x = malloc(b * d * sizeof(float));
     double *mean = malloc(b * d * sizeof(double));
@@ -76,6 +129,10 @@ static int write_summary_json(const char *path, const struct data_source *ds, co
     json_key(&j, "filter_tuning_images"), json_int(&j, r->n_tune);
     write_quality(&j, "model", &r->model);
     json_key(&j, "acceptance"), json_number(&j, r->acceptance);
+    if (r->level >= 0) {
+        json_key(&j, "annealed_from_level"), json_int(&j, r->level);
+        json_key(&j, "annealed_from_level_sigma"), json_number(&j, r->level_sigma);
+    }
     json_key(&j, "seconds"), json_number(&j, r->seconds);
     json_end(&j);
     json_finish(&j);
@@ -126,11 +183,22 @@ int restore_experiment(struct rt_model *m, const struct data_source *ds, const s
         goto done;
     r->n = n_eval, r->filter_sigma = base.sigma, r->noisy = base.noisy, r->filter = base.blurred;
     r->acceptance = st.proposed ? (double)st.accepted / (double)st.proposed : 0;
+    r->level = -1, r->level_sigma = NAN;
+    if (o->ladder && o->method == RESTORE_MALA) {
+        struct ladder_level l;
+        r->level = restore_level(o->ladder, o->sigma);
+        config_ladder(o->ladder, r->level, &l);
+        r->level_sigma = l.sd / l.mean;
+    }
     if (png_path) {
         int show = n_eval < 16 ? (int)n_eval : 16;
         char title[160], filter_label[64];
-        snprintf(title, sizeof title, "denoising at sigma %.3g: %s, %d steps", o->sigma,
-                 o->method == RESTORE_MAP ? "MAP descent" : "MALA posterior mean", o->steps);
+        if (r->level >= 0)
+            snprintf(title, sizeof title, "denoising at sigma %.3g: annealed from level %d (sigma %.3g), %d MALA steps a level",
+                     o->sigma, r->level, r->level_sigma, o->steps);
+        else
+            snprintf(title, sizeof title, "denoising at sigma %.3g: %s, %d steps", o->sigma,
+                     o->method == RESTORE_MAP ? "MAP descent" : "MALA posterior mean", o->steps);
         snprintf(filter_label, sizeof filter_label, "Gaussian filter %.2g px", base.sigma);
         struct grid_row rows[4] = {{"clean", clean_eval, show}, {"noisy", noisy_eval, show},
                                    {filter_label, filtered, show}, {"EBM restored", restored, show}};
