@@ -15,8 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llvm-c/TargetMachine.h>
+
 #include "emit.h"
 #include "vecmath.h"
+
+void codegen_host_vectors(int *lanes, int *regs) {
+    static int vl, nr;
+    if (!vl) {
+        char *f = LLVMGetHostCPUFeatures();
+        int avx512 = f && strstr(f, "+avx512f"), avx = f && strstr(f, "+avx,") != NULL;
+        nr = avx512 ? 32 : 16;
+        vl = avx512 ? 16 : avx ? 8 : 4;
+        LLVMDisposeMessage(f);
+    }
+    *lanes = vl, *regs = nr;
+}
 
 static LLVMValueRef intrinsic(struct cg *c, const char *name, LLVMValueRef *args, unsigned n) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
@@ -498,7 +512,9 @@ static void emit_sum_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     }
 }
 
-/* ---- matmul ---- */
+/* ---- shared with matmul.c and conv.c ---- */
+
+LLVMValueRef codegen_value(struct cg *c, int id, LLVMValueRef idx) { return emit_value(c, id, idx); }
 
 /* acc + x * y, fused when the CPU has FMA (llvm.fma is exact, unlike contraction, which LLVM may apply
  * to some copies of a loop and not others). */
@@ -511,31 +527,12 @@ LLVMValueRef codegen_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, LLVMV
     return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, &type, 1), fn, args, 3, "");
 }
 
-struct matmul_ctx {
-    int a, b;
-    int a_slot, b_slot; /* >= 0: op(A) or op(B) is stored row-major in this slot (a transposed operand) */
-    int64_t m, k, n;    /* per batch */
-    /* The flat offsets of the current batch's matrices in A (or its copy), B (or its copy) and C: batch
-     * bt's are bt M K, bt K N and bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
-    LLVMValueRef a_base, b_base, c_base;
-};
-
-/* Batches. A batched kernel's parallel axis is the rows of every batch, batch after batch ([b M] rows of
- * C for a matmul); a range [lo, hi) of it may start and end anywhere. The kernel loops over the batches
- * it overlaps and, for each, over its rows within [lo, hi): a block of rows never straddles two batches.
- * Each element is still computed by the same code whatever [lo, hi) is. With one batch, no loop. */
-struct batch_loop {
-    struct loop l;
-    int64_t batch;
-    LLVMValueRef bt, lo, hi; /* the batch, and the range of its rows (within it) to compute */
-};
-
 static LLVMValueRef smin_smax(struct cg *c, LLVMValueRef x, LLVMValueRef bound, LLVMIntPredicate keep) {
     return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, keep, x, bound, ""), x, bound, "");
 }
 
-static void batch_begin(struct cg *c, struct batch_loop *bl, int64_t batch, int64_t rows, LLVMValueRef lo,
-                        LLVMValueRef hi) {
+void codegen_batch_begin(struct cg *c, struct batch_loop *bl, int64_t batch, int64_t rows, LLVMValueRef lo,
+                         LLVMValueRef hi) {
     bl->batch = batch;
     if (batch == 1) {
         bl->bt = i64c(c, 0), bl->lo = lo, bl->hi = hi;
@@ -549,120 +546,8 @@ static void batch_begin(struct cg *c, struct batch_loop *bl, int64_t batch, int6
     bl->hi = smin_smax(c, LLVMBuildNSWSub(c->b, hi, row0, ""), i64c(c, rows), LLVMIntSLT);
 }
 
-static void batch_end(struct cg *c, struct batch_loop *bl) {
+void codegen_batch_end(struct cg *c, struct batch_loop *bl) {
     if (bl->batch > 1) loop_end(c, &bl->l);
-}
-
-/* The i-k-j matmul is register-blocked: a block of MM_ROWS rows of C by MM_COLS columns stays in
- * registers through the k loop, and each element of B loaded feeds MM_ROWS FMAs. 4 x 64 floats = 16
- * AVX-512 registers. A long k loop is cut into passes of MM_KC: the MM_KC x MM_COLS panel of B a pass
- * reads (32 KiB) then stays in L1 while every block of rows uses it. (Without the cut, the weight
- * gradient x^T dy with k = 2B = 2048 streamed all of B from L2 for each block of rows: 9x slower.) */
-#define MM_ROWS 4
-#define MM_COLS 64
-#define MM_KC 128
-
-/* Element (r, j) of the kernel's register tile. */
-static LLVMValueRef acc_ptr(struct cg *c, int r, LLVMValueRef j) {
-    LLVMValueRef idx[2] = {i64c(c, 0), iadd(c, i64c(c, (int64_t)r * MM_COLS), j)};
-    return LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(c->f32, MM_ROWS * MM_COLS), c->tile, idx, 2, "");
-}
-
-/* One pass over k in [k0, k0 + kc) for C[i0 .. i0+rows, j0 .. j0+width): one FMA per k, in order. The
- * tile accumulates in a private array, which LLVM keeps in registers (it cannot alias the operands). It
- * starts from zero (k0 = 0) or from the previous pass's sums in C, and ends stored to C, through the
- * epilogue after the last pass. Each element sees the same chain of FMAs however k is cut. */
-static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, LLVMValueRef i0, int rows, LLVMValueRef j0,
-                             int64_t width, LLVMValueRef k0, int64_t kc, int last) {
-    LLVMValueRef aik[MM_ROWS], first = LLVMBuildICmp(c->b, LLVMIntEQ, k0, i64c(c, 0), "");
-    struct loop lj, lk;
-    LLVMValueRef j = loop_to(c, &lj, width, "j");
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef cij = iadd(c, mm->c_base, iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j));
-        LLVMValueRef sum = LLVMBuildSelect(c->b, first, f32c(c, 0), load_elem(c, c->out, cij), "");
-        LLVMBuildStore(c->b, sum, acc_ptr(c, r, j));
-    }
-    loop_end(c, &lj);
-    LLVMValueRef k = iadd(c, k0, loop_to(c, &lk, kc, "k"));
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef i = iadd(c, i0, i64c(c, r));
-        LLVMValueRef aidx = imad(c, i, mm->k, k);
-        aidx = iadd(c, mm->a_base, aidx);
-        aik[r] = mm->a_slot >= 0 ? load_elem(c, mm->a_slot, aidx) : emit_value(c, mm->a, aidx);
-    }
-    j = loop_to(c, &lj, width, "j");
-    LLVMValueRef bidx = iadd(c, mm->b_base, imad(c, k, mm->n, iadd(c, j0, j)));
-    LLVMValueRef bkj = mm->b_slot >= 0 ? load_elem(c, mm->b_slot, bidx) : emit_value(c, mm->b, bidx);
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef p = acc_ptr(c, r, j);
-        LLVMBuildStore(c->b, codegen_mul_add(c, aik[r], bkj, LLVMBuildLoad2(c->b, c->f32, p, "")), p);
-    }
-    loop_end(c, &lj);
-    loop_end(c, &lk);
-    for (int r = 0; r < rows; r++) { /* unrolled, so that every access to the tile has a constant row */
-        j = loop_to(c, &lj, width, "epi");
-        LLVMValueRef idx = iadd(c, mm->c_base, iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j));
-        LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, acc_ptr(c, r, j), "");
-        if (last) codegen_store_result(c, idx, sum);
-        else store_elem(c, c->out, idx, sum);
-        loop_end(c, &lj);
-    }
-}
-
-/* Columns [j0, j0 + width) of rows [lo, hi) of C, for one pass over k: blocks of MM_ROWS rows, then
- * the leftover rows one by one. */
-static void emit_matmul_panel(struct cg *c, const struct matmul_ctx *mm, LLVMValueRef lo, LLVMValueRef hi,
-                              LLVMValueRef j0, int64_t width, LLVMValueRef k0, int64_t kc, int last) {
-    struct loop li;
-    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, MM_ROWS), "");
-    LLVMValueRef blk = loop_begin(c, &li, i64c(c, 0), blocks, "blk");
-    emit_matmul_tile(c, mm, imad(c, blk, MM_ROWS, lo), MM_ROWS, j0, width, k0, kc, last);
-    loop_end(c, &li);
-    LLVMValueRef i = loop_begin(c, &li, imad(c, blocks, MM_ROWS, lo), hi, "i");
-    emit_matmul_tile(c, mm, i, 1, j0, width, k0, kc, last);
-    loop_end(c, &li);
-}
-
-/* One pass over k in [k0, k0 + kc) for rows [lo, hi) of C, panel by panel of MM_COLS columns; the last
- * panel is narrower if MM_COLS does not divide N. */
-static void emit_matmul_pass(struct cg *c, const struct matmul_ctx *mm, LLVMValueRef lo, LLVMValueRef hi,
-                             LLVMValueRef k0, int64_t kc, int last) {
-    int64_t full = mm->n / MM_COLS;
-    if (full > 0) {
-        struct loop lt;
-        LLVMValueRef t = loop_to(c, &lt, full, "panel");
-        emit_matmul_panel(c, mm, lo, hi, imul(c, t, MM_COLS), MM_COLS, k0, kc, last);
-        loop_end(c, &lt);
-    }
-    if (mm->n % MM_COLS) emit_matmul_panel(c, mm, lo, hi, i64c(c, full * MM_COLS), mm->n % MM_COLS, k0, kc, last);
-}
-
-/* Matmul over rows [lo, hi) of C in i-k-j order: the inner loop runs along rows of C and of op(B) and
- * vectorizes. k is cut into passes of MM_KC (the last pass takes the remainder and runs the epilogue).
- * A transposed operand was transposed by its own kernel beforehand. A batched matmul's rows are those
- * of all its batches ([b M] rows of C); each batch is a 2-D matmul done the same way (batch_begin). */
-static void emit_matmul_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
-    const struct ir_node *n = ir_node_at(c->g, c->main), *a = ir_node_at(c->g, n->in[0]);
-    int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0;
-    int a_slot = codegen_reads_transposed(n, 0) ? c->plan->transposed[n->in[0]] : -1;
-    int b_slot = codegen_reads_transposed(n, 1) ? c->plan->transposed[n->in[1]] : -1;
-    struct matmul_ctx mm = {n->in[0], n->in[1], a_slot, b_slot, n->shape[nd - 2], a->shape[ta ? nd - 2 : nd - 1],
-                            n->shape[nd - 1], NULL, NULL, NULL};
-    c->tile = entry_alloca(c, LLVMArrayType2(c->f32, MM_ROWS * MM_COLS));
-    struct batch_loop bl;
-    batch_begin(c, &bl, nd == 3 ? n->shape[0] : 1, mm.m, lo, hi);
-    mm.a_base = imul(c, bl.bt, mm.m * mm.k);
-    mm.b_base = imul(c, bl.bt, mm.k * mm.n);
-    mm.c_base = imul(c, bl.bt, mm.m * mm.n);
-    int64_t passes = (mm.k + MM_KC - 1) / MM_KC; /* >= 1: k >= 1 */
-    if (passes > 1) {
-        struct loop lp;
-        LLVMValueRef pass = loop_to(c, &lp, passes - 1, "pass");
-        emit_matmul_pass(c, &mm, bl.lo, bl.hi, imul(c, pass, MM_KC), MM_KC, 0);
-        loop_end(c, &lp);
-    }
-    emit_matmul_pass(c, &mm, bl.lo, bl.hi, i64c(c, (passes - 1) * MM_KC), mm.k - (passes - 1) * MM_KC, 1);
-    batch_end(c, &bl);
 }
 
 /* Rows [c0, c0 + width) of out [C, R], the transpose of x [R, C]: for each row r of x, `width`
@@ -690,7 +575,7 @@ static void emit_transpose_kernel(struct cg *c, int id, int out, LLVMValueRef lo
     const struct ir_node *x = ir_node_at(c->g, id);
     int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
     struct batch_loop bt;
-    batch_begin(c, &bt, x->ndim == 3 ? x->shape[0] : 1, cols, lo, hi);
+    codegen_batch_begin(c, &bt, x->ndim == 3 ? x->shape[0] : 1, cols, lo, hi);
     LLVMValueRef base = imul(c, bt.bt, rows * cols);
     struct loop lb, li;
     LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, bt.hi, bt.lo, ""), i64c(c, TRANSPOSE_BLOCK), "");
@@ -700,7 +585,7 @@ static void emit_transpose_kernel(struct cg *c, int id, int out, LLVMValueRef lo
     LLVMValueRef col = loop_begin(c, &li, imad(c, blocks, TRANSPOSE_BLOCK, bt.lo), bt.hi, "rest");
     emit_transpose_block(c, id, out, base, col, 1);
     loop_end(c, &li);
-    batch_end(c, &bt);
+    codegen_batch_end(c, &bt);
 }
 
 static LLVMAttributeRef enum_attr(struct cg *c, const char *name) {
@@ -749,7 +634,7 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     enum ir_op op = ir_node_at(c->g, c->main)->op;
     if (k->kind == CODEGEN_TRANSPOSE) emit_transpose_kernel(c, k->node, out, lo, hi);
     else if (ir_op_is_reduction(op)) emit_sum_kernel(c, lo, hi);
-    else if (op == IR_MATMUL) emit_matmul_kernel(c, lo, hi);
+    else if (op == IR_MATMUL) matmul_emit_kernel(c, lo, hi);
     else if (ir_op_is_conv(op)) conv_emit_kernel(c, lo, hi);
     else emit_map_kernel(c, lo, hi);
     LLVMBuildRetVoid(c->b);
