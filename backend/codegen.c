@@ -550,44 +550,6 @@ void codegen_batch_end(struct cg *c, struct batch_loop *bl) {
     if (bl->batch > 1) loop_end(c, &bl->l);
 }
 
-/* Rows [c0, c0 + width) of out [C, R], the transpose of x [R, C]: for each row r of x, `width`
- * consecutive elements of it go to `width` rows of out. Both matrices start at flat offset base (a
- * batch of a 3-D x [b, R, C] and out [b, C, R]). */
-static void emit_transpose_block(struct cg *c, int id, int out, LLVMValueRef base, LLVMValueRef c0, int64_t width) {
-    const struct ir_node *x = ir_node_at(c->g, id);
-    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
-    struct loop lr, lc;
-    LLVMValueRef row = loop_to(c, &lr, rows, "r");
-    LLVMValueRef col = iadd(c, c0, loop_to(c, &lc, width, "c"));
-    LLVMValueRef v = emit_value(c, id, iadd(c, base, imad(c, row, cols, col)));
-    store_elem(c, out, iadd(c, base, imad(c, col, rows, row)), v);
-    loop_end(c, &lc);
-    loop_end(c, &lr);
-}
-
-/* The transpose of a 2-D node x [R, C] into out [C, R], over rows [lo, hi) of out, in blocks of 16: a
- * block reads whole cache lines of x (16 floats of a row) and writes 16 rows of out in step. (Column
- * by column, every read was a cache line of its own: 2 ns per element.) A 3-D x [b, R, C] is transposed
- * batch by batch into out [b, C, R], whose rows are all batches' ([b C] of them). */
-#define TRANSPOSE_BLOCK 16
-
-static void emit_transpose_kernel(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi) {
-    const struct ir_node *x = ir_node_at(c->g, id);
-    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
-    struct batch_loop bt;
-    codegen_batch_begin(c, &bt, x->ndim == 3 ? x->shape[0] : 1, cols, lo, hi);
-    LLVMValueRef base = imul(c, bt.bt, rows * cols);
-    struct loop lb, li;
-    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, bt.hi, bt.lo, ""), i64c(c, TRANSPOSE_BLOCK), "");
-    LLVMValueRef blk = loop_begin(c, &lb, i64c(c, 0), blocks, "blk");
-    emit_transpose_block(c, id, out, base, imad(c, blk, TRANSPOSE_BLOCK, bt.lo), TRANSPOSE_BLOCK);
-    loop_end(c, &lb);
-    LLVMValueRef col = loop_begin(c, &li, imad(c, blocks, TRANSPOSE_BLOCK, bt.lo), bt.hi, "rest");
-    emit_transpose_block(c, id, out, base, col, 1);
-    loop_end(c, &li);
-    codegen_batch_end(c, &bt);
-}
-
 static LLVMAttributeRef enum_attr(struct cg *c, const char *name) {
     return LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName(name, strlen(name)), 0);
 }
@@ -632,7 +594,7 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     c->fn = body;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, body, "entry"));
     enum ir_op op = ir_node_at(c->g, c->main)->op;
-    if (k->kind == CODEGEN_TRANSPOSE) emit_transpose_kernel(c, k->node, out, lo, hi);
+    if (k->kind == CODEGEN_TRANSPOSE) matmul_emit_transpose(c, k->node, out, lo, hi);
     else if (ir_op_is_reduction(op)) emit_sum_kernel(c, lo, hi);
     else if (op == IR_MATMUL) matmul_emit_kernel(c, lo, hi);
     else if (ir_op_is_conv(op)) conv_emit_kernel(c, lo, hi);

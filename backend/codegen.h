@@ -81,7 +81,7 @@ void codegen_host_vectors(int *lanes, int *regs);
  * rows of C by `vecs` vectors of `lanes` floats (cols = vecs lanes columns) stay in registers through a
  * pass over `kc` values of k, reading a kc x cols panel of op(B) packed into L1. */
 struct codegen_matmul_tile {
-    int lanes, vecs, cols, rows, kc;
+    int lanes, vecs, cols, rows, kc, mc;
 };
 void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t);
 

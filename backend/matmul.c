@@ -25,7 +25,9 @@
 
 #define MM_VECS 2            /* vectors of B per tile row: 2 leaves the most registers for rows */
 #define MM_MAX_ROWS 16       /* rows per tile, at most */
+#define MM_MAX_LANES 16      /* floats per vector, at most (AVX-512) */
 #define MM_PANEL_BYTES 16384 /* the packed kc x cols panel: half of a 32 KiB L1, the rest for A and C */
+#define MM_BLOCK_BYTES 262144 /* the mc x kc block of op(A) a pass reads per panel: half of a 512 KiB L2 */
 
 void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t) {
     int regs;
@@ -36,6 +38,7 @@ void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t) {
     if (t->rows > MM_MAX_ROWS) t->rows = MM_MAX_ROWS;
     if (t->rows > m) t->rows = (int)m;
     t->kc = MM_PANEL_BYTES / (t->cols * (int)sizeof(float));
+    t->mc = MM_BLOCK_BYTES / (t->kc * (int)sizeof(float)) / t->rows * t->rows;
 }
 
 struct mm {
@@ -106,11 +109,14 @@ static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMVa
     LLVMValueRef crow[MM_MAX_ROWS], arow[MM_MAX_ROWS];
     LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, k0, i64c(c, 0), "");
     LLVMValueRef last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), "");
+    int a_slot = mm->a_slot >= 0 ? mm->a_slot : c->plan->slot[ir_resolve_alias(c->g, mm->a)];
+    LLVMValueRef a_ptr = a_slot >= 0 ? c->slot_ptr[a_slot] : NULL;
     for (int r = 0; r < rows; r++) {
         LLVMValueRef i = iadd(c, i0, i64c(c, r));
         i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
         crow[r] = float_at(c, c->slot_ptr[c->out], iadd(c, mm->c_base, imad(c, i, mm->n, j0)));
         arow[r] = iadd(c, mm->a_base, imad(c, i, mm->k, k0));
+        if (a_ptr) arow[r] = float_at(c, a_ptr, arow[r]); /* a pointer: the k loop then reads [row + 4 k] */
         for (int v = 0; v < nv; v++) {
             LLVMValueRef sum = tile_load(c, mm, crow[r], v, width);
             sum = LLVMBuildSelect(c->b, first, LLVMConstNull(vec_type(c, vl)), sum, "");
@@ -124,7 +130,9 @@ static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMVa
         LLVMSetAlignment(bv[v], 4);
     }
     for (int r = 0; r < rows; r++) {
-        LLVMValueRef a = splat(c, operand(c, mm->a, mm->a_slot, iadd(c, arow[r], k)), vl);
+        LLVMValueRef x = a_ptr ? LLVMBuildLoad2(c->b, c->f32, float_at(c, arow[r], k), "")
+                               : operand(c, mm->a, mm->a_slot, iadd(c, arow[r], k));
+        LLVMValueRef a = splat(c, x, vl);
         for (int v = 0; v < nv; v++) {
             int i = r * t->vecs + v;
             acc_set(c, mm->acc, n_acc, i, vl, codegen_mul_add(c, a, bv[v], acc_get(c, mm->acc, n_acc, i, vl)));
@@ -167,18 +175,23 @@ static void emit_panel(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMV
     loop_end(c, &li);
 }
 
-/* One pass over k in [k0, k0 + kc) for rows [lo, hi) of C, panel by panel; the last panel is narrower
- * if cols does not divide N. */
+/* One pass over k in [k0, k0 + kc) for rows [lo, hi) of C, in blocks of mc rows, each block panel by
+ * panel; the last panel is narrower if cols does not divide N. */
 static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef k0,
                       int64_t kc, int last) {
-    int64_t cols = mm->t.cols, full = mm->n / cols;
+    int64_t cols = mm->t.cols, full = mm->n / cols, mc = mm->t.mc;
+    struct loop lb, lp;
+    LLVMValueRef span = iadd(c, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, mc - 1));
+    LLVMValueRef block = loop_begin(c, &lb, i64c(c, 0), LLVMBuildSDiv(c->b, span, i64c(c, mc), ""), "rows");
+    LLVMValueRef r0 = imad(c, block, mc, lo), r1 = iadd(c, r0, i64c(c, mc));
+    r1 = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r1, hi, ""), r1, hi, "");
     if (full > 0) {
-        struct loop lp;
         LLVMValueRef p = loop_to(c, &lp, full, "panel");
-        emit_panel(c, mm, lo, hi, imul(c, p, cols), cols, k0, kc, last);
+        emit_panel(c, mm, r0, r1, imul(c, p, cols), cols, k0, kc, last);
         loop_end(c, &lp);
     }
-    if (mm->n % cols) emit_panel(c, mm, lo, hi, i64c(c, full * cols), mm->n % cols, k0, kc, last);
+    if (mm->n % cols) emit_panel(c, mm, r0, r1, i64c(c, full * cols), mm->n % cols, k0, kc, last);
+    loop_end(c, &lb);
 }
 
 /* k is cut into passes of kc (the last pass takes the remainder and runs the epilogue). A transposed
@@ -215,4 +228,85 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     }
     emit_pass(c, &mm, bl.lo, bl.hi, i64c(c, (passes - 1) * kc), mm.k - (passes - 1) * kc, 1);
     codegen_batch_end(c, &bl);
+}
+
+/* ---- transposed copies ----
+ * A matmul reads a transposed operand from a row-major copy that a transpose kernel stores first
+ * (plan.c explains why). The copy of x [R, C] is out [C, R]; the kernel's parallel axis is the rows of
+ * out, each batch's of a 3-D x [b, R, C] (out [b, C, R]). Both matrices start at flat offset base. */
+
+/* Rows [c0, c0 + width) of out, element by element: for each row r of x, `width` consecutive elements
+ * of it go to `width` rows of out. */
+static void transpose_rows(struct cg *c, int id, int out, LLVMValueRef base, LLVMValueRef c0, int64_t width,
+                           int64_t r_from) {
+    const struct ir_node *x = ir_node_at(c->g, id);
+    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    struct loop lr, lc;
+    LLVMValueRef row = loop_begin(c, &lr, i64c(c, r_from), i64c(c, rows), "r");
+    LLVMValueRef col = iadd(c, c0, loop_to(c, &lc, width, "c"));
+    LLVMValueRef v = codegen_value(c, id, iadd(c, base, imad(c, row, cols, col)));
+    store_elem(c, out, iadd(c, base, imad(c, col, rows, row)), v);
+    loop_end(c, &lc);
+    loop_end(c, &lr);
+}
+
+/* The vl x vl block of x at rows r0 + i, columns c0 + j into out at rows c0 + j, columns r0 + i: vl
+ * vectors loaded, transposed in registers, stored. The transpose swaps, for b = vl/2 ... 1, the
+ * off-diagonal b x b blocks of every 2b x 2b block: one shuffle per vector and step. */
+static void transpose_square(struct cg *c, LLVMValueRef src, LLVMValueRef dst, int64_t rows, int64_t cols,
+                             LLVMValueRef r0, LLVMValueRef c0, int vl) {
+    LLVMValueRef v[MM_MAX_LANES], lo[MM_MAX_LANES], hi[MM_MAX_LANES];
+    for (int i = 0; i < vl; i++) {
+        v[i] = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, src, imad(c, iadd(c, r0, i64c(c, i)), cols, c0)), "");
+        LLVMSetAlignment(v[i], 4);
+    }
+    for (int b = vl / 2; b >= 1; b /= 2) {
+        for (int l = 0; l < vl; l++) {
+            lo[l] = i32c(c, (l & b) ? vl + l - b : l);
+            hi[l] = i32c(c, (l & b) ? vl + l : l + b);
+        }
+        for (int i = 0; i < vl; i++) {
+            if (i & b) continue;
+            LLVMValueRef x = v[i], y = v[i + b];
+            v[i] = LLVMBuildShuffleVector(c->b, x, y, LLVMConstVector(lo, (unsigned)vl), "");
+            v[i + b] = LLVMBuildShuffleVector(c->b, x, y, LLVMConstVector(hi, (unsigned)vl), "");
+        }
+    }
+    for (int j = 0; j < vl; j++)
+        LLVMSetAlignment(LLVMBuildStore(c->b, v[j], float_at(c, dst, imad(c, iadd(c, c0, i64c(c, j)), rows, r0))), 4);
+}
+
+/* Blocks of TRANSPOSE_BLOCK rows of out, then the rest one by one. A block reads whole cache lines of x
+ * (16 floats of a row) and writes 16 rows of out in step. When x is stored, 16 x 16 elements at a time,
+ * in squares of vl x vl transposed in registers, so that each line read or written is read or written
+ * whole at once (rows of out 4 KiB apart share an L1 set, and a half-written line was evicted before
+ * its second half came). */
+#define TRANSPOSE_BLOCK 16
+
+void matmul_emit_transpose(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *x = ir_node_at(c->g, id);
+    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    int vl, regs, slot = c->plan->slot[ir_resolve_alias(c->g, id)];
+    codegen_host_vectors(&vl, &regs);
+    int64_t squares = slot >= 0 ? rows / TRANSPOSE_BLOCK : 0; /* blocks of x's rows done in squares */
+    struct batch_loop bt;
+    codegen_batch_begin(c, &bt, x->ndim == 3 ? x->shape[0] : 1, cols, lo, hi);
+    LLVMValueRef base = imul(c, bt.bt, rows * cols);
+    struct loop lb, li, ls;
+    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, bt.hi, bt.lo, ""), i64c(c, TRANSPOSE_BLOCK), "");
+    LLVMValueRef c0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "blk"), TRANSPOSE_BLOCK, bt.lo);
+    if (squares > 0) {
+        LLVMValueRef src = float_at(c, c->slot_ptr[slot], base), dst = float_at(c, c->slot_ptr[out], base);
+        LLVMValueRef r0 = imul(c, loop_to(c, &ls, squares, "sq"), TRANSPOSE_BLOCK);
+        for (int sr = 0; sr < TRANSPOSE_BLOCK; sr += vl)
+            for (int sc = 0; sc < TRANSPOSE_BLOCK; sc += vl)
+                transpose_square(c, src, dst, rows, cols, iadd(c, r0, i64c(c, sr)), iadd(c, c0, i64c(c, sc)), vl);
+        loop_end(c, &ls);
+    }
+    if (squares * TRANSPOSE_BLOCK < rows) transpose_rows(c, id, out, base, c0, TRANSPOSE_BLOCK, squares * TRANSPOSE_BLOCK);
+    loop_end(c, &lb);
+    LLVMValueRef col = loop_begin(c, &li, imad(c, blocks, TRANSPOSE_BLOCK, bt.lo), bt.hi, "rest");
+    transpose_rows(c, id, out, base, col, 1, 0);
+    loop_end(c, &li);
+    codegen_batch_end(c, &bt);
 }
