@@ -409,8 +409,7 @@ static void emit_map_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
  * Without reassociation a float reduction cannot vectorize, so we split the accumulator ourselves:
  * LANES partial sums, each added to in a fixed order, then combined in a fixed order. */
 
-/* Independent partial sums per reduction: one AVX-512 vector of floats. */
-#define LANES 16
+#define LANES CODEGEN_SUM_LANES
 
 struct reduction {
     enum ir_op op;      /* IR_SUM or IR_MAX */

@@ -85,6 +85,9 @@ struct codegen_matmul_tile {
 };
 void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t);
 
+/* Independent partial sums per reduction (codegen.c): one AVX-512 vector of floats. */
+#define CODEGEN_SUM_LANES 16
+
 /* A conv node's kernel (conv.c): its parallel axis [0, range) and its multiply-add count. */
 void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work);
 

@@ -179,11 +179,18 @@ static void emit_panel(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMV
  * panel; the last panel is narrower if cols does not divide N. */
 static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef k0,
                       int64_t kc, int last) {
-    int64_t cols = mm->t.cols, full = mm->n / cols, mc = mm->t.mc;
+    int64_t cols = mm->t.cols, full = mm->n / cols, mc = mm->t.mc, rows = mm->t.rows;
     struct loop lb, lp;
-    LLVMValueRef span = iadd(c, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, mc - 1));
-    LLVMValueRef block = loop_begin(c, &lb, i64c(c, 0), LLVMBuildSDiv(c->b, span, i64c(c, mc), ""), "rows");
-    LLVMValueRef r0 = imad(c, block, mc, lo), r1 = iadd(c, r0, i64c(c, mc));
+    /* ceil(n / mc) blocks of equal size (whole tiles), so that no block is a sliver that pays for packing
+     * the panels of B as much as a whole one */
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef n = LLVMBuildNSWSub(b, hi, lo, ""), one = i64c(c, 1);
+    LLVMValueRef blocks = LLVMBuildSDiv(b, iadd(c, n, i64c(c, mc - 1)), i64c(c, mc), "");
+    LLVMValueRef div = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, blocks, one, ""), blocks, one, "");
+    LLVMValueRef size = LLVMBuildSDiv(b, LLVMBuildNSWSub(b, iadd(c, n, div), one, ""), div, "");
+    size = imul(c, LLVMBuildSDiv(b, iadd(c, size, i64c(c, rows - 1)), i64c(c, rows), ""), rows);
+    LLVMValueRef block = loop_begin(c, &lb, i64c(c, 0), blocks, "rows");
+    LLVMValueRef r0 = iadd(c, LLVMBuildNSWMul(b, block, size, ""), lo), r1 = iadd(c, r0, size);
     r1 = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r1, hi, ""), r1, hi, "");
     if (full > 0) {
         LLVMValueRef p = loop_to(c, &lp, full, "panel");
