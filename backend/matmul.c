@@ -1,19 +1,22 @@
 /* matmul.c: the matmul kernel, 2-D or batched, in explicit vector code.
  *
- * C = op(A) op(B) over rows [lo, hi) of C, blocked as BLIS blocks a GEMM, for reuse in registers and L1:
+ * C = op(A) op(B) over rows [lo, hi) of C, blocked as BLIS blocks a GEMM, for reuse in registers, L1
+ * and L2:
  *
  *   for each pass over kc consecutive values of k (the last pass takes the rest of K):
- *     for each panel of `cols` columns of C (the last panel may be narrower):
- *       pack: copy the kc x cols block of op(B) into a buffer on the stack, contiguous and zero-padded
- *             past the last column, so that it stays in L1 while the tiles below read it;
- *       for each tile of `rows` rows of [lo, hi):
- *         rows x vecs accumulator vectors, in registers through the pass: for each k, `vecs` vectors
- *         of the packed panel, each multiplied by op(A)[i, k] broadcast, for each row i of the tile;
- *         then stored to C (through the epilogue after the last pass).
+ *     for each block of at most mc rows of [lo, hi), whose kc columns of op(A) then stay in L2:
+ *       for each panel of `cols` columns of C (the last panel may be narrower):
+ *         pack: copy the kc x cols block of op(B) into a buffer on the stack, contiguous and zero-padded
+ *               past the last column, so that it stays in L1 while the tiles below read it;
+ *         for each tile of `rows` rows of the block:
+ *           rows x vecs accumulator vectors, in registers through the pass: for each k, `vecs` vectors
+ *           of the packed panel, each multiplied by op(A)[i, k] broadcast, for each row i of the tile;
+ *           then stored to C (through the epilogue after the last pass).
  *
  * On AVX2 (16 registers of 8 floats) a tile is 6 rows x 2 vectors: 12 accumulators, the 2 vectors of B
- * and the broadcast A. codegen_matmul_tile chooses the tile from the host's registers; inspect.c prints
- * the same choice.
+ * and the broadcast A; kc = 256, mc = 252. codegen_matmul_tile chooses these from the host's registers;
+ * inspect.c prints the same choice. (Without the blocks of rows, a 1024^3 matmul read all of op(A) from
+ * L3 once per panel and ran 1.3x slower.)
  *
  * A tile that would run past hi repeats row hi - 1 in its missing rows: their loads stay inside the
  * range and they store row hi - 1's own values again, so one tile code serves every [lo, hi).
@@ -150,15 +153,17 @@ static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMVa
             LLVMValueRef p = float_at(c, mm->sums, i64c(c, (int64_t)r * t->cols + v * vl));
             LLVMSetAlignment(LLVMBuildStore(c->b, acc_get(c, mm->acc, n_acc, r * t->vecs + v, vl), p), 4);
         }
-    for (int r = 0; r < rows; r++) {
-        struct loop lj;
-        LLVMValueRef i = iadd(c, i0, i64c(c, r));
-        i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
-        LLVMValueRef j = loop_to(c, &lj, width, "epi");
-        LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, float_at(c, mm->sums, iadd(c, i64c(c, (int64_t)r * t->cols), j)), "");
-        codegen_store_result(c, iadd(c, mm->c_base, imad(c, i, mm->n, iadd(c, j0, j))), sum);
-        loop_end(c, &lj);
-    }
+    /* A loop over the rows, not one copy of the epilogue per row: it may be long (exp, log), and 6 copies
+     * of it made the compile slower, not the kernel faster. */
+    struct loop lr, lj;
+    LLVMValueRef r = loop_to(c, &lr, rows, "epirow");
+    LLVMValueRef i = iadd(c, i0, r);
+    i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
+    LLVMValueRef j = loop_to(c, &lj, width, "epi");
+    LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, float_at(c, mm->sums, imad(c, r, t->cols, j)), "");
+    codegen_store_result(c, iadd(c, mm->c_base, imad(c, i, mm->n, iadd(c, j0, j))), sum);
+    loop_end(c, &lj);
+    loop_end(c, &lr);
 }
 
 /* Columns [j0, j0 + width) of rows [lo, hi) of C, for one pass over k: the panel of B packed once, then
