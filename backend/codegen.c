@@ -15,8 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llvm-c/TargetMachine.h>
+
 #include "emit.h"
 #include "vecmath.h"
+
+void codegen_host_vectors(int *lanes, int *regs) {
+    static int vl, nr;
+    if (!vl) {
+        char *f = LLVMGetHostCPUFeatures();
+        int avx512 = f && strstr(f, "+avx512f"), avx = f && strstr(f, "+avx,") != NULL;
+        nr = avx512 ? 32 : 16;
+        vl = avx512 ? 16 : avx ? 8 : 4;
+        LLVMDisposeMessage(f);
+    }
+    *lanes = vl, *regs = nr;
+}
 
 static LLVMValueRef intrinsic(struct cg *c, const char *name, LLVMValueRef *args, unsigned n) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
@@ -395,8 +409,7 @@ static void emit_map_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
  * Without reassociation a float reduction cannot vectorize, so we split the accumulator ourselves:
  * LANES partial sums, each added to in a fixed order, then combined in a fixed order. */
 
-/* Independent partial sums per reduction: one AVX-512 vector of floats. */
-#define LANES 16
+#define LANES CODEGEN_SUM_LANES
 
 struct reduction {
     enum ir_op op;      /* IR_SUM or IR_MAX */
@@ -498,7 +511,9 @@ static void emit_sum_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     }
 }
 
-/* ---- matmul ---- */
+/* ---- shared with matmul.c and conv.c ---- */
+
+LLVMValueRef codegen_value(struct cg *c, int id, LLVMValueRef idx) { return emit_value(c, id, idx); }
 
 /* acc + x * y, fused when the CPU has FMA (llvm.fma is exact, unlike contraction, which LLVM may apply
  * to some copies of a loop and not others). */
@@ -511,31 +526,12 @@ LLVMValueRef codegen_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, LLVMV
     return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, &type, 1), fn, args, 3, "");
 }
 
-struct matmul_ctx {
-    int a, b;
-    int a_slot, b_slot; /* >= 0: op(A) or op(B) is stored row-major in this slot (a transposed operand) */
-    int64_t m, k, n;    /* per batch */
-    /* The flat offsets of the current batch's matrices in A (or its copy), B (or its copy) and C: batch
-     * bt's are bt M K, bt K N and bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
-    LLVMValueRef a_base, b_base, c_base;
-};
-
-/* Batches. A batched kernel's parallel axis is the rows of every batch, batch after batch ([b M] rows of
- * C for a matmul); a range [lo, hi) of it may start and end anywhere. The kernel loops over the batches
- * it overlaps and, for each, over its rows within [lo, hi): a block of rows never straddles two batches.
- * Each element is still computed by the same code whatever [lo, hi) is. With one batch, no loop. */
-struct batch_loop {
-    struct loop l;
-    int64_t batch;
-    LLVMValueRef bt, lo, hi; /* the batch, and the range of its rows (within it) to compute */
-};
-
 static LLVMValueRef smin_smax(struct cg *c, LLVMValueRef x, LLVMValueRef bound, LLVMIntPredicate keep) {
     return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, keep, x, bound, ""), x, bound, "");
 }
 
-static void batch_begin(struct cg *c, struct batch_loop *bl, int64_t batch, int64_t rows, LLVMValueRef lo,
-                        LLVMValueRef hi) {
+void codegen_batch_begin(struct cg *c, struct batch_loop *bl, int64_t batch, int64_t rows, LLVMValueRef lo,
+                         LLVMValueRef hi) {
     bl->batch = batch;
     if (batch == 1) {
         bl->bt = i64c(c, 0), bl->lo = lo, bl->hi = hi;
@@ -549,158 +545,8 @@ static void batch_begin(struct cg *c, struct batch_loop *bl, int64_t batch, int6
     bl->hi = smin_smax(c, LLVMBuildNSWSub(c->b, hi, row0, ""), i64c(c, rows), LLVMIntSLT);
 }
 
-static void batch_end(struct cg *c, struct batch_loop *bl) {
+void codegen_batch_end(struct cg *c, struct batch_loop *bl) {
     if (bl->batch > 1) loop_end(c, &bl->l);
-}
-
-/* The i-k-j matmul is register-blocked: a block of MM_ROWS rows of C by MM_COLS columns stays in
- * registers through the k loop, and each element of B loaded feeds MM_ROWS FMAs. 4 x 64 floats = 16
- * AVX-512 registers. A long k loop is cut into passes of MM_KC: the MM_KC x MM_COLS panel of B a pass
- * reads (32 KiB) then stays in L1 while every block of rows uses it. (Without the cut, the weight
- * gradient x^T dy with k = 2B = 2048 streamed all of B from L2 for each block of rows: 9x slower.) */
-#define MM_ROWS 4
-#define MM_COLS 64
-#define MM_KC 128
-
-/* Element (r, j) of the kernel's register tile. */
-static LLVMValueRef acc_ptr(struct cg *c, int r, LLVMValueRef j) {
-    LLVMValueRef idx[2] = {i64c(c, 0), iadd(c, i64c(c, (int64_t)r * MM_COLS), j)};
-    return LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(c->f32, MM_ROWS * MM_COLS), c->tile, idx, 2, "");
-}
-
-/* One pass over k in [k0, k0 + kc) for C[i0 .. i0+rows, j0 .. j0+width): one FMA per k, in order. The
- * tile accumulates in a private array, which LLVM keeps in registers (it cannot alias the operands). It
- * starts from zero (k0 = 0) or from the previous pass's sums in C, and ends stored to C, through the
- * epilogue after the last pass. Each element sees the same chain of FMAs however k is cut. */
-static void emit_matmul_tile(struct cg *c, const struct matmul_ctx *mm, LLVMValueRef i0, int rows, LLVMValueRef j0,
-                             int64_t width, LLVMValueRef k0, int64_t kc, int last) {
-    LLVMValueRef aik[MM_ROWS], first = LLVMBuildICmp(c->b, LLVMIntEQ, k0, i64c(c, 0), "");
-    struct loop lj, lk;
-    LLVMValueRef j = loop_to(c, &lj, width, "j");
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef cij = iadd(c, mm->c_base, iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j));
-        LLVMValueRef sum = LLVMBuildSelect(c->b, first, f32c(c, 0), load_elem(c, c->out, cij), "");
-        LLVMBuildStore(c->b, sum, acc_ptr(c, r, j));
-    }
-    loop_end(c, &lj);
-    LLVMValueRef k = iadd(c, k0, loop_to(c, &lk, kc, "k"));
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef i = iadd(c, i0, i64c(c, r));
-        LLVMValueRef aidx = imad(c, i, mm->k, k);
-        aidx = iadd(c, mm->a_base, aidx);
-        aik[r] = mm->a_slot >= 0 ? load_elem(c, mm->a_slot, aidx) : emit_value(c, mm->a, aidx);
-    }
-    j = loop_to(c, &lj, width, "j");
-    LLVMValueRef bidx = iadd(c, mm->b_base, imad(c, k, mm->n, iadd(c, j0, j)));
-    LLVMValueRef bkj = mm->b_slot >= 0 ? load_elem(c, mm->b_slot, bidx) : emit_value(c, mm->b, bidx);
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef p = acc_ptr(c, r, j);
-        LLVMBuildStore(c->b, codegen_mul_add(c, aik[r], bkj, LLVMBuildLoad2(c->b, c->f32, p, "")), p);
-    }
-    loop_end(c, &lj);
-    loop_end(c, &lk);
-    for (int r = 0; r < rows; r++) { /* unrolled, so that every access to the tile has a constant row */
-        j = loop_to(c, &lj, width, "epi");
-        LLVMValueRef idx = iadd(c, mm->c_base, iadd(c, imad(c, iadd(c, i0, i64c(c, r)), mm->n, j0), j));
-        LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, acc_ptr(c, r, j), "");
-        if (last) codegen_store_result(c, idx, sum);
-        else store_elem(c, c->out, idx, sum);
-        loop_end(c, &lj);
-    }
-}
-
-/* Columns [j0, j0 + width) of rows [lo, hi) of C, for one pass over k: blocks of MM_ROWS rows, then
- * the leftover rows one by one. */
-static void emit_matmul_panel(struct cg *c, const struct matmul_ctx *mm, LLVMValueRef lo, LLVMValueRef hi,
-                              LLVMValueRef j0, int64_t width, LLVMValueRef k0, int64_t kc, int last) {
-    struct loop li;
-    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, MM_ROWS), "");
-    LLVMValueRef blk = loop_begin(c, &li, i64c(c, 0), blocks, "blk");
-    emit_matmul_tile(c, mm, imad(c, blk, MM_ROWS, lo), MM_ROWS, j0, width, k0, kc, last);
-    loop_end(c, &li);
-    LLVMValueRef i = loop_begin(c, &li, imad(c, blocks, MM_ROWS, lo), hi, "i");
-    emit_matmul_tile(c, mm, i, 1, j0, width, k0, kc, last);
-    loop_end(c, &li);
-}
-
-/* One pass over k in [k0, k0 + kc) for rows [lo, hi) of C, panel by panel of MM_COLS columns; the last
- * panel is narrower if MM_COLS does not divide N. */
-static void emit_matmul_pass(struct cg *c, const struct matmul_ctx *mm, LLVMValueRef lo, LLVMValueRef hi,
-                             LLVMValueRef k0, int64_t kc, int last) {
-    int64_t full = mm->n / MM_COLS;
-    if (full > 0) {
-        struct loop lt;
-        LLVMValueRef t = loop_to(c, &lt, full, "panel");
-        emit_matmul_panel(c, mm, lo, hi, imul(c, t, MM_COLS), MM_COLS, k0, kc, last);
-        loop_end(c, &lt);
-    }
-    if (mm->n % MM_COLS) emit_matmul_panel(c, mm, lo, hi, i64c(c, full * MM_COLS), mm->n % MM_COLS, k0, kc, last);
-}
-
-/* Matmul over rows [lo, hi) of C in i-k-j order: the inner loop runs along rows of C and of op(B) and
- * vectorizes. k is cut into passes of MM_KC (the last pass takes the remainder and runs the epilogue).
- * A transposed operand was transposed by its own kernel beforehand. A batched matmul's rows are those
- * of all its batches ([b M] rows of C); each batch is a 2-D matmul done the same way (batch_begin). */
-static void emit_matmul_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
-    const struct ir_node *n = ir_node_at(c->g, c->main), *a = ir_node_at(c->g, n->in[0]);
-    int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0;
-    int a_slot = codegen_reads_transposed(n, 0) ? c->plan->transposed[n->in[0]] : -1;
-    int b_slot = codegen_reads_transposed(n, 1) ? c->plan->transposed[n->in[1]] : -1;
-    struct matmul_ctx mm = {n->in[0], n->in[1], a_slot, b_slot, n->shape[nd - 2], a->shape[ta ? nd - 2 : nd - 1],
-                            n->shape[nd - 1], NULL, NULL, NULL};
-    c->tile = entry_alloca(c, LLVMArrayType2(c->f32, MM_ROWS * MM_COLS));
-    struct batch_loop bl;
-    batch_begin(c, &bl, nd == 3 ? n->shape[0] : 1, mm.m, lo, hi);
-    mm.a_base = imul(c, bl.bt, mm.m * mm.k);
-    mm.b_base = imul(c, bl.bt, mm.k * mm.n);
-    mm.c_base = imul(c, bl.bt, mm.m * mm.n);
-    int64_t passes = (mm.k + MM_KC - 1) / MM_KC; /* >= 1: k >= 1 */
-    if (passes > 1) {
-        struct loop lp;
-        LLVMValueRef pass = loop_to(c, &lp, passes - 1, "pass");
-        emit_matmul_pass(c, &mm, bl.lo, bl.hi, imul(c, pass, MM_KC), MM_KC, 0);
-        loop_end(c, &lp);
-    }
-    emit_matmul_pass(c, &mm, bl.lo, bl.hi, i64c(c, (passes - 1) * MM_KC), mm.k - (passes - 1) * MM_KC, 1);
-    batch_end(c, &bl);
-}
-
-/* Rows [c0, c0 + width) of out [C, R], the transpose of x [R, C]: for each row r of x, `width`
- * consecutive elements of it go to `width` rows of out. Both matrices start at flat offset base (a
- * batch of a 3-D x [b, R, C] and out [b, C, R]). */
-static void emit_transpose_block(struct cg *c, int id, int out, LLVMValueRef base, LLVMValueRef c0, int64_t width) {
-    const struct ir_node *x = ir_node_at(c->g, id);
-    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
-    struct loop lr, lc;
-    LLVMValueRef row = loop_to(c, &lr, rows, "r");
-    LLVMValueRef col = iadd(c, c0, loop_to(c, &lc, width, "c"));
-    LLVMValueRef v = emit_value(c, id, iadd(c, base, imad(c, row, cols, col)));
-    store_elem(c, out, iadd(c, base, imad(c, col, rows, row)), v);
-    loop_end(c, &lc);
-    loop_end(c, &lr);
-}
-
-/* The transpose of a 2-D node x [R, C] into out [C, R], over rows [lo, hi) of out, in blocks of 16: a
- * block reads whole cache lines of x (16 floats of a row) and writes 16 rows of out in step. (Column
- * by column, every read was a cache line of its own: 2 ns per element.) A 3-D x [b, R, C] is transposed
- * batch by batch into out [b, C, R], whose rows are all batches' ([b C] of them). */
-#define TRANSPOSE_BLOCK 16
-
-static void emit_transpose_kernel(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi) {
-    const struct ir_node *x = ir_node_at(c->g, id);
-    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
-    struct batch_loop bt;
-    batch_begin(c, &bt, x->ndim == 3 ? x->shape[0] : 1, cols, lo, hi);
-    LLVMValueRef base = imul(c, bt.bt, rows * cols);
-    struct loop lb, li;
-    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, bt.hi, bt.lo, ""), i64c(c, TRANSPOSE_BLOCK), "");
-    LLVMValueRef blk = loop_begin(c, &lb, i64c(c, 0), blocks, "blk");
-    emit_transpose_block(c, id, out, base, imad(c, blk, TRANSPOSE_BLOCK, bt.lo), TRANSPOSE_BLOCK);
-    loop_end(c, &lb);
-    LLVMValueRef col = loop_begin(c, &li, imad(c, blocks, TRANSPOSE_BLOCK, bt.lo), bt.hi, "rest");
-    emit_transpose_block(c, id, out, base, col, 1);
-    loop_end(c, &li);
-    batch_end(c, &bt);
 }
 
 static LLVMAttributeRef enum_attr(struct cg *c, const char *name) {
@@ -747,9 +593,9 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     c->fn = body;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, body, "entry"));
     enum ir_op op = ir_node_at(c->g, c->main)->op;
-    if (k->kind == CODEGEN_TRANSPOSE) emit_transpose_kernel(c, k->node, out, lo, hi);
+    if (k->kind == CODEGEN_TRANSPOSE) matmul_emit_transpose(c, k->node, out, lo, hi);
     else if (ir_op_is_reduction(op)) emit_sum_kernel(c, lo, hi);
-    else if (op == IR_MATMUL) emit_matmul_kernel(c, lo, hi);
+    else if (op == IR_MATMUL) matmul_emit_kernel(c, lo, hi);
     else if (ir_op_is_conv(op)) conv_emit_kernel(c, lo, hi);
     else emit_map_kernel(c, lo, hi);
     LLVMBuildRetVoid(c->b);

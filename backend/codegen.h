@@ -72,6 +72,22 @@ void codegen_plan_free(struct codegen_plan *plan);
  * which a CODEGEN_TRANSPOSE kernel stores before the first matmul that reads it. */
 int codegen_reads_transposed(const struct ir_node *matmul, int operand);
 
+/* The host's vector lanes (floats) and vector registers: AVX-512 has 32 registers of 16 floats, AVX2 16
+ * of 8. A kernel's register tile (accumulators and the operands they keep live) must fit in them, or
+ * LLVM spills in the inner loop. */
+void codegen_host_vectors(int *lanes, int *regs);
+
+/* The matmul kernel's blocking (matmul.c), for a matmul whose op(A) has m rows per batch: tiles of `rows`
+ * rows of C by `vecs` vectors of `lanes` floats (cols = vecs lanes columns) stay in registers through a
+ * pass over `kc` values of k, reading a kc x cols panel of op(B) packed into L1. */
+struct codegen_matmul_tile {
+    int lanes, vecs, cols, rows, kc, mc;
+};
+void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t);
+
+/* Independent partial sums per reduction (codegen.c): one AVX-512 vector of floats. */
+#define CODEGEN_SUM_LANES 16
+
 /* A conv node's kernel (conv.c): its parallel axis [0, range) and its multiply-add count. */
 void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work);
 

@@ -23,23 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <llvm-c/TargetMachine.h>
-
 #include "emit.h"
-
-/* The host's vector lanes and registers: AVX-512 has 32 registers of 16 floats, AVX2 16 of 8. A tile
- * of accumulators, with the operands it keeps live, must fit in them, or LLVM spills in the inner loop. */
-static void host_vectors(int *lanes, int *regs) {
-    static int vl, nr;
-    if (!vl) {
-        char *f = LLVMGetHostCPUFeatures();
-        int avx512 = f && strstr(f, "+avx512f"), avx = f && strstr(f, "+avx,") != NULL;
-        vl = avx512 ? 16 : avx ? 8 : 4;
-        nr = avx512 ? 32 : 16;
-        LLVMDisposeMessage(f);
-    }
-    *lanes = vl, *regs = nr;
-}
 
 #define MAX_LANES 16
 #define MAX_TILE 32 /* accumulators */
@@ -90,17 +74,6 @@ static int64_t src_col(const struct conv_kernel *k, int64_t i, int64_t tap) {
 
 /* ---- vector helpers ---- */
 
-static LLVMTypeRef vec_type(struct cg *c, int n) { return LLVMVectorType(c->f32, (unsigned)n); }
-
-static LLVMValueRef i32c(struct cg *c, int v) { return LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)v, 0); }
-
-static LLVMValueRef splat(struct cg *c, LLVMValueRef x, int vl) {
-    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetPoison(vec_type(c, vl)), x, i32c(c, 0), "");
-    LLVMValueRef zeros[MAX_LANES];
-    for (int l = 0; l < vl; l++) zeros[l] = i32c(c, 0);
-    return LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(vec_type(c, vl)), LLVMConstVector(zeros, (unsigned)vl), "");
-}
-
 /* Node id's value as an operand read element by element: its slot, or NULL for a constant (*value). */
 static int operand_slot(struct cg *c, int id, double *value) {
     id = ir_resolve_alias(c->g, id);
@@ -113,16 +86,6 @@ static LLVMValueRef load_splat(struct cg *c, int id, LLVMValueRef idx, int vl) {
     double value;
     int slot = operand_slot(c, id, &value);
     return splat(c, slot < 0 ? f32c(c, value) : load_elem(c, slot, idx), vl);
-}
-
-static LLVMValueRef masked_load(struct cg *c, LLVMValueRef ptr, const int *on, int width) {
-    LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx), wt = vec_type(c, width), types[2] = {wt, c->ptr};
-    LLVMValueRef mask[4 * MAX_LANES];
-    for (int e = 0; e < width; e++) mask[e] = LLVMConstInt(i1, (unsigned long long)on[e], 0);
-    unsigned iid = LLVMLookupIntrinsicID("llvm.masked.load", 16);
-    LLVMValueRef args[4] = {ptr, i32c(c, 4), LLVMConstVector(mask, (unsigned)width), LLVMConstNull(wt)};
-    return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, iid, types, 2),
-                          LLVMGetIntrinsicDeclaration(c->mod, iid, types, 2), args, 4, "");
 }
 
 /* The vector whose lane l is element base + col[l] of operand id, or 0 where col[l] < 0; the columns
@@ -198,20 +161,6 @@ static LLVMValueRef hsum(struct cg *c, LLVMValueRef v, int vl) {
         v = LLVMBuildFAdd(c->b, a, b, "");
     }
     return LLVMBuildExtractElement(c->b, v, i32c(c, 0), "");
-}
-
-/* Accumulators: an alloca of vectors with constant indices, which SROA turns into registers. */
-static LLVMValueRef acc_slot(struct cg *c, LLVMValueRef acc, int n, int i, int vl) {
-    LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, i)};
-    return LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(vec_type(c, vl), (unsigned)n), acc, idx, 2, "");
-}
-
-static LLVMValueRef acc_get(struct cg *c, LLVMValueRef acc, int n, int i, int vl) {
-    return LLVMBuildLoad2(c->b, vec_type(c, vl), acc_slot(c, acc, n, i, vl), "");
-}
-
-static void acc_set(struct cg *c, LLVMValueRef acc, int n, int i, int vl, LLVMValueRef v) {
-    LLVMBuildStore(c->b, v, acc_slot(c, acc, n, i, vl));
 }
 
 /* if (cond) { ... }: returns the block to continue in after the caller's body. */
@@ -326,7 +275,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
 
 static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
     int vl, regs;
-    host_vectors(&vl, &regs);
+    codegen_host_vectors(&vl, &regs);
     int64_t cs = k->transposed ? k->g.sw : 1;
     struct loop lr, lo_;
     LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
@@ -402,7 +351,7 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef i
 static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_conv_geometry *q = &k->g;
     int vl, regs;
-    host_vectors(&vl, &regs);
+    codegen_host_vectors(&vl, &regs);
     int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
     if (ro < 1) ro = 1;
     struct loop ln, lb, lc, lk;

@@ -21,7 +21,6 @@ struct cg {
     int out;                         /* the slot of its first root (a main loop accumulates there) */
     int root, main;                  /* its first root; its main loop's node (root itself without epilogue) */
     LLVMValueRef main_value;         /* while emitting the epilogue: the main loop's finished value */
-    LLVMValueRef tile;               /* a matmul kernel's accumulator tile (an alloca) */
     int n_known;                     /* while storing roots: roots [0, n_known) are computed, */
     LLVMValueRef root_value[CODEGEN_MAX_ROOTS]; /* with these values at the current element */
     LLVMValueRef *slot_ptr;  /* per slot: the body's pointer parameter, NULL if the kernel does not use it */
@@ -106,11 +105,88 @@ static inline LLVMValueRef entry_alloca(struct cg *c, LLVMTypeRef type) {
     return a;
 }
 
+/* ---- vectors ---- */
+
+static inline LLVMTypeRef vec_type(struct cg *c, int n) { return LLVMVectorType(c->f32, (unsigned)n); }
+
+static inline LLVMValueRef i32c(struct cg *c, int v) {
+    return LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)v, 0);
+}
+
+/* x in all vl lanes. */
+static inline LLVMValueRef splat(struct cg *c, LLVMValueRef x, int vl) {
+    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetPoison(vec_type(c, vl)), x, i32c(c, 0), "");
+    LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(LLVMInt32TypeInContext(c->ctx), (unsigned)vl));
+    return LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(vec_type(c, vl)), zeros, "");
+}
+
+/* Accumulators: an alloca of n vectors indexed by constants, which SROA turns into registers. */
+static inline LLVMValueRef acc_slot(struct cg *c, LLVMValueRef acc, int n, int i, int vl) {
+    LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, i)};
+    return LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(vec_type(c, vl), (unsigned)n), acc, idx, 2, "");
+}
+
+static inline LLVMValueRef acc_get(struct cg *c, LLVMValueRef acc, int n, int i, int vl) {
+    return LLVMBuildLoad2(c->b, vec_type(c, vl), acc_slot(c, acc, n, i, vl), "");
+}
+
+static inline void acc_set(struct cg *c, LLVMValueRef acc, int n, int i, int vl, LLVMValueRef v) {
+    LLVMBuildStore(c->b, v, acc_slot(c, acc, n, i, vl));
+}
+
+/* Masked vector loads and stores of `width` floats at ptr: lane e is read or written where on[e]; the
+ * lanes off are never touched (they may lie outside the buffer) and load as 0. */
+static inline LLVMValueRef masked_load(struct cg *c, LLVMValueRef ptr, const int *on, int width) {
+    LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx), wt = vec_type(c, width), types[2] = {wt, c->ptr};
+    LLVMValueRef mask[64];
+    for (int e = 0; e < width; e++) mask[e] = LLVMConstInt(i1, (unsigned long long)on[e], 0);
+    unsigned iid = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+    LLVMValueRef args[4] = {ptr, i32c(c, 4), LLVMConstVector(mask, (unsigned)width), LLVMConstNull(wt)};
+    return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, iid, types, 2),
+                          LLVMGetIntrinsicDeclaration(c->mod, iid, types, 2), args, 4, "");
+}
+
+static inline void masked_store(struct cg *c, LLVMValueRef ptr, const int *on, LLVMValueRef v) {
+    int width = (int)LLVMGetVectorSize(LLVMTypeOf(v));
+    LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx), types[2] = {LLVMTypeOf(v), c->ptr};
+    LLVMValueRef mask[64];
+    for (int e = 0; e < width; e++) mask[e] = LLVMConstInt(i1, (unsigned long long)on[e], 0);
+    unsigned iid = LLVMLookupIntrinsicID("llvm.masked.store", 17);
+    LLVMValueRef args[4] = {v, ptr, i32c(c, 4), LLVMConstVector(mask, (unsigned)width)};
+    LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, iid, types, 2), LLVMGetIntrinsicDeclaration(c->mod, iid, types, 2),
+                   args, 4, "");
+}
+
+/* Batches. A batched kernel's parallel axis is the rows of every batch, batch after batch ([b M] rows of
+ * C for a matmul); a range [lo, hi) of it may start and end anywhere. The kernel loops over the batches
+ * it overlaps and, for each, over its rows within [lo, hi): a block of rows never straddles two batches.
+ * Each element is still computed by the same code whatever [lo, hi) is. With one batch, no loop. */
+struct batch_loop {
+    struct loop l;
+    int64_t batch;
+    LLVMValueRef bt, lo, hi; /* the batch, and the range of its rows (within it) to compute */
+};
+
+void codegen_batch_begin(struct cg *c, struct batch_loop *bl, int64_t batch, int64_t rows, LLVMValueRef lo,
+                         LLVMValueRef hi);
+void codegen_batch_end(struct cg *c, struct batch_loop *bl);
+
+/* Element idx (flat, row-major) of node id: a load from its buffer, or computed in place (codegen.c). */
+LLVMValueRef codegen_value(struct cg *c, int id, LLVMValueRef idx);
+
 /* Stores element idx of the kernel's results given v, the main loop's value there: through the
  * epilogue (the kernel's other roots) if it has one (codegen.c). */
 void codegen_store_result(struct cg *c, LLVMValueRef idx, LLVMValueRef v);
 /* acc + x * y for floats or vectors of them: llvm.fma when the CPU has FMA, else mul then add. */
 LLVMValueRef codegen_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, LLVMValueRef acc);
+
+/* ---- matmul.c ---- */
+
+/* The kernel of a matmul node (c->main) over rows [lo, hi) of C ([b M] rows for a batched one). */
+void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi);
+/* The transposed copy of node id into slot out, over rows [lo, hi) of the copy (a CODEGEN_TRANSPOSE
+ * kernel). */
+void matmul_emit_transpose(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi);
 
 /* ---- conv.c ---- */
 

@@ -163,10 +163,12 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
         if (nd == 3)
             fprintf(out, "  ; %lld batches, each a 2-D matmul; i runs over the rows of all of them\n",
                     (long long)m->shape[0]);
-        fprintf(out, "  for i in [lo, hi) by 4 rows, j in [0, %lld) by 64 columns:  ; tile in registers\n",
-                (long long)m->shape[nd - 1]);
-        fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[i, k], b%d[k, j], acc)  ; k in passes of 128\n",
-                (long long)a->shape[ta ? nd - 2 : nd - 1], a_slot, b_slot);
+        struct codegen_matmul_tile t;
+        codegen_matmul_tile(m->shape[nd - 2], &t);
+        fprintf(out, "  for k in passes of %d, i in [lo, hi) by blocks of <= %d rows, j in [0, %lld) by %d columns (b%d"
+                " packed), i by %d rows:\n", t.kc, t.mc, (long long)m->shape[nd - 1], t.cols, b_slot, t.rows);
+        fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[i, k], b%d[k, j], acc)  ; %dx%d tile in registers\n",
+                (long long)a->shape[ta ? nd - 2 : nd - 1], a_slot, b_slot, t.rows, t.cols);
         if (k->main < 0) fprintf(out, "    b%d[i, j] = acc\n", k->slot);
     } else if (ir_op_is_reduction(m->op)) {
         int max = m->op == IR_MAX;
@@ -174,7 +176,7 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
         ir_print_shape(out, ir_node_at(g, m->in[0])->ndim, ir_node_at(g, m->in[0])->shape);
         fprintf(out, ": acc %s ", max ? "= max(acc," : "+=");
         print_expr(g, plan, -1, m->in[0], "o, r", out);
-        fprintf(out, "%s  ; 16 partial %s, fixed order\n", max ? ")" : "", max ? "maxima" : "sums");
+        fprintf(out, "%s  ; %d partial %s, fixed order\n", max ? ")" : "", CODEGEN_SUM_LANES, max ? "maxima" : "sums");
         if (k->main < 0) fprintf(out, "    b%d[o] = acc\n", k->slot);
     } else {
         fprintf(out, "  for i in [lo, hi):\n");

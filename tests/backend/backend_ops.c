@@ -284,8 +284,15 @@ static void test_matmul(void) {
         matmul_case(1, 1, 1, flags);
         matmul_case(1, 9, 33, flags);
         matmul_case(33, 64, 17, flags);
-        matmul_case(20, 3, 130, flags); /* two full column tiles and a partial one */
-        matmul_case(6, 300, 70, flags); /* k in three passes (128, 128, 44); trans_a: a transposed copy */
+        matmul_case(20, 3, 130, flags); /* eight panels of 16 columns and a partial one (AVX2) */
+        matmul_case(6, 300, 70, flags); /* k in two passes (256, 44 on AVX2); trans_a: a transposed copy */
+        /* Around backend/matmul.c's blocking (AVX2: tiles of 6 rows x 16 columns, passes of 256 values of
+         * k, blocks of 252 rows; AVX-512: 14 x 32, 128, 504): */
+        matmul_case(13, 257, 17, flags); /* tiles 6, 6, 1 (the last one's rows repeated); k 256 + 1; 16 + 1 columns */
+        matmul_case(253, 7, 33, flags);  /* a block of 252 rows and 1; two panels and one column */
+        matmul_case(5, 513, 16, flags);  /* fewer rows than a tile; three passes; one whole panel */
+        matmul_case(17, 1, 1, flags);    /* k = 1, one column */
+        matmul_case(33, 40, 20, flags);  /* transposed copies in 16 x 16 blocks and remainders both ways */
     }
     /* one operand in several matmuls: transposed once, used both ways */
     struct ir_graph *g = graph();
@@ -297,6 +304,7 @@ static void test_matmul(void) {
     ir_graph_output(g, "y_w", ir_matmul(g, y, w, 0));
     ir_graph_output(g, "wt_yt", ir_matmul(g, w, y, IR_TRANS_A | IR_TRANS_B));
     ir_graph_output(g, "const_t", ir_matmul(g, x, ir_const(g, 0.5, 2, (int64_t[]){3, 10}), IR_TRANS_B));
+    ir_graph_output(g, "const_a", ir_matmul(g, ir_const(g, -0.25, 2, (int64_t[]){7, 9}), y, 0)); /* no slot for A */
     check_graph("shared matmul operands", g, -2, 2, RED_ATOL, RED_RTOL);
     ir_graph_free(g);
     /* read in place (short k) before another matmul makes a transposed copy; a long k's copy shared */
@@ -336,11 +344,14 @@ static void batched_matmul_case(int64_t nb, int64_t m, int64_t k, int64_t n, uns
 
 static void test_batched_matmul(void) {
     for (unsigned flags = 0; flags < 4; flags++) {
-        batched_matmul_case(3, 7, 13, 5, flags, 0);   /* M = 7: one block of 4 rows and 3 single rows per batch */
-        batched_matmul_case(1, 6, 300, 70, flags, 0); /* b = 1; k in three passes; trans_a: a transposed copy */
+        batched_matmul_case(3, 7, 13, 5, flags, 0);   /* M = 7: a tile of 6 rows and one of 1 (AVX2) per batch */
+        batched_matmul_case(1, 6, 300, 70, flags, 0); /* b = 1; k in two passes; trans_a: a transposed copy */
         batched_matmul_case(2, 6, 300, 70, flags, 1); /* the same, batched, and N = 70: a full and a partial panel */
-        batched_matmul_case(5, 9, 4, 130, flags, 0);  /* two full column panels and a partial one */
+        batched_matmul_case(5, 9, 4, 130, flags, 0);  /* full column panels and a partial one */
         batched_matmul_case(4, 1, 9, 3, flags, 1);    /* one row per batch */
+        batched_matmul_case(3, 13, 257, 17, flags, 1); /* partial tiles, passes and panels in every batch */
+        batched_matmul_case(2, 253, 5, 18, flags, 0);  /* a block of 252 rows and 1 per batch (AVX2) */
+        batched_matmul_case(2, 20, 33, 17, flags, 0);  /* transposed copies: 16 x 16 blocks of each batch */
     }
     /* one 3-D operand transposed once and used both ways; a matmul read by another (stored, not fused) */
     struct ir_graph *g = graph();

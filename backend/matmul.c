@@ -1,0 +1,324 @@
+/* matmul.c: the matmul kernel, 2-D or batched, in explicit vector code.
+ *
+ * C = op(A) op(B) over rows [lo, hi) of C, blocked as BLIS blocks a GEMM, for reuse in registers, L1
+ * and L2:
+ *
+ *   for each pass over kc consecutive values of k (the last pass takes the rest of K):
+ *     for each block of at most mc rows of [lo, hi), whose kc columns of op(A) then stay in L2:
+ *       for each panel of `cols` columns of C (the last panel may be narrower):
+ *         pack: copy the kc x cols block of op(B) into a buffer on the stack, contiguous and zero-padded
+ *               past the last column, so that it stays in L1 while the tiles below read it;
+ *         for each tile of `rows` rows of the block:
+ *           rows x vecs accumulator vectors, in registers through the pass: for each k, `vecs` vectors
+ *           of the packed panel, each multiplied by op(A)[i, k] broadcast, for each row i of the tile;
+ *           then stored to C (through the epilogue after the last pass).
+ *
+ * On AVX2 (16 registers of 8 floats) a tile is 6 rows x 2 vectors: 12 accumulators, the 2 vectors of B
+ * and the broadcast A; kc = 256, mc = 252. codegen_matmul_tile chooses these from the host's registers;
+ * inspect.c prints the same choice. (Without the blocks of rows, a 1024^3 matmul read all of op(A) from
+ * L3 once per panel and ran 1.3x slower.)
+ *
+ * A tile that would run past hi repeats row hi - 1 in its missing rows: their loads stay inside the
+ * range and they store row hi - 1's own values again, so one tile code serves every [lo, hi).
+ *
+ * Determinism: each element of C is a chain of FMAs over k in order from 0, its partial sum kept in C
+ * (as a float, exactly) between passes, whatever the tile, the panel or the range [lo, hi): results are
+ * bitwise the same for any split of the rows, hence any thread count. */
+#include "emit.h"
+
+#define MM_VECS 2            /* vectors of B per tile row: 2 leaves the most registers for rows */
+#define MM_MAX_ROWS 16       /* rows per tile, at most */
+#define MM_MAX_LANES 16      /* floats per vector, at most (AVX-512) */
+#define MM_PANEL_BYTES 16384 /* the packed kc x cols panel: half of a 32 KiB L1, the rest for A and C */
+#define MM_BLOCK_BYTES 262144 /* the mc x kc block of op(A) a pass reads per panel: half of a 512 KiB L2 */
+
+void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t) {
+    int regs;
+    codegen_host_vectors(&t->lanes, &regs);
+    t->vecs = MM_VECS;
+    t->cols = t->vecs * t->lanes;
+    t->rows = (regs - 1 - t->vecs) / t->vecs; /* rows vecs accumulators, vecs vectors of B, one of A */
+    if (t->rows > MM_MAX_ROWS) t->rows = MM_MAX_ROWS;
+    if (t->rows > m) t->rows = (int)m;
+    t->kc = MM_PANEL_BYTES / (t->cols * (int)sizeof(float));
+    t->mc = MM_BLOCK_BYTES / (t->kc * (int)sizeof(float)) / t->rows * t->rows;
+}
+
+struct mm {
+    int a, b;           /* the operand nodes */
+    int a_slot, b_slot; /* >= 0: op(A) or op(B) is stored row-major in this slot (a transposed copy) */
+    int64_t m, k, n;    /* per batch */
+    /* The flat offsets of the current batch's matrices in A (or its copy), B (or its copy) and C: batch
+     * bt's are bt M K, bt K N and bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
+    LLVMValueRef a_base, b_base, c_base;
+    struct codegen_matmul_tile t;
+    LLVMValueRef panel; /* [kc cols] floats: the packed block of op(B) */
+    LLVMValueRef sums;  /* [rows cols] floats: a tile's sums for the epilogue, which runs on scalars */
+    LLVMValueRef acc;   /* [rows vecs] vectors: the accumulators */
+};
+
+static LLVMValueRef operand(struct cg *c, int id, int slot, LLVMValueRef idx) {
+    return slot >= 0 ? load_elem(c, slot, idx) : codegen_value(c, id, idx);
+}
+
+static LLVMValueRef float_at(struct cg *c, LLVMValueRef base, LLVMValueRef idx) {
+    return LLVMBuildInBoundsGEP2(c->b, c->f32, base, &idx, 1, "");
+}
+
+/* Vector v of a tile row whose first column is ptr, of which `width` columns exist: a plain load or
+ * store when the vector is whole, else masked (the lanes past the end are 0 and never stored). */
+static LLVMValueRef tile_load(struct cg *c, const struct mm *mm, LLVMValueRef ptr, int v, int64_t width) {
+    int vl = mm->t.lanes, on[64];
+    ptr = float_at(c, ptr, i64c(c, (int64_t)v * vl));
+    for (int l = 0; l < vl; l++) on[l] = (int64_t)v * vl + l < width;
+    if (on[vl - 1]) {
+        LLVMValueRef x = LLVMBuildLoad2(c->b, vec_type(c, vl), ptr, "");
+        LLVMSetAlignment(x, 4);
+        return x;
+    }
+    return masked_load(c, ptr, on, vl);
+}
+
+static void tile_store(struct cg *c, const struct mm *mm, LLVMValueRef ptr, int v, int64_t width, LLVMValueRef x) {
+    int vl = mm->t.lanes, on[64];
+    ptr = float_at(c, ptr, i64c(c, (int64_t)v * vl));
+    for (int l = 0; l < vl; l++) on[l] = (int64_t)v * vl + l < width;
+    if (on[vl - 1]) LLVMSetAlignment(LLVMBuildStore(c->b, x, ptr), 4);
+    else masked_store(c, ptr, on, x);
+}
+
+/* panel[k, j] = op(B)[k0 + k, j0 + j] for k < kc and j < width; 0 for the columns up to the end of the
+ * last vector. */
+static void pack_panel(struct cg *c, const struct mm *mm, LLVMValueRef k0, int64_t kc, LLVMValueRef j0,
+                       int64_t width) {
+    int64_t cols = mm->t.cols, padded = (width + mm->t.lanes - 1) / mm->t.lanes * mm->t.lanes;
+    struct loop lk, lj;
+    LLVMValueRef k = loop_to(c, &lk, kc, "pack");
+    LLVMValueRef j = loop_to(c, &lj, width, "pj");
+    LLVMValueRef idx = iadd(c, mm->b_base, imad(c, iadd(c, k0, k), mm->n, iadd(c, j0, j)));
+    LLVMBuildStore(c->b, operand(c, mm->b, mm->b_slot, idx), float_at(c, mm->panel, imad(c, k, cols, j)));
+    loop_end(c, &lj);
+    for (int64_t z = width; z < padded; z++)
+        LLVMBuildStore(c->b, f32c(c, 0), float_at(c, mm->panel, imad(c, k, cols, i64c(c, z))));
+    loop_end(c, &lk);
+}
+
+/* One tile, rows [i0, i0 + rows) of C (clamped to hi - 1) by columns [j0, j0 + width), over k in
+ * [k0, k0 + kc): from 0 (k0 = 0) or from C's partial sums, to C, through the epilogue if `last`. */
+static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMValueRef hi, LLVMValueRef j0,
+                      int64_t width, LLVMValueRef k0, int64_t kc, int last) {
+    const struct codegen_matmul_tile *t = &mm->t;
+    int vl = t->lanes, rows = t->rows, nv = (int)((width + vl - 1) / vl), n_acc = rows * t->vecs;
+    LLVMValueRef crow[MM_MAX_ROWS], arow[MM_MAX_ROWS];
+    LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, k0, i64c(c, 0), "");
+    LLVMValueRef last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), "");
+    int a_slot = mm->a_slot >= 0 ? mm->a_slot : c->plan->slot[ir_resolve_alias(c->g, mm->a)];
+    LLVMValueRef a_ptr = a_slot >= 0 ? c->slot_ptr[a_slot] : NULL;
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef i = iadd(c, i0, i64c(c, r));
+        i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
+        crow[r] = float_at(c, c->slot_ptr[c->out], iadd(c, mm->c_base, imad(c, i, mm->n, j0)));
+        arow[r] = iadd(c, mm->a_base, imad(c, i, mm->k, k0));
+        if (a_ptr) arow[r] = float_at(c, a_ptr, arow[r]); /* a pointer: the k loop then reads [row + 4 k] */
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef sum = tile_load(c, mm, crow[r], v, width);
+            sum = LLVMBuildSelect(c->b, first, LLVMConstNull(vec_type(c, vl)), sum, "");
+            acc_set(c, mm->acc, n_acc, r * t->vecs + v, vl, sum);
+        }
+    }
+    struct loop lk;
+    LLVMValueRef k = loop_to(c, &lk, kc, "k"), bv[MM_VECS];
+    for (int v = 0; v < nv; v++) {
+        bv[v] = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, mm->panel, imad(c, k, t->cols, i64c(c, v * vl))), "");
+        LLVMSetAlignment(bv[v], 4);
+    }
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef x = a_ptr ? LLVMBuildLoad2(c->b, c->f32, float_at(c, arow[r], k), "")
+                               : operand(c, mm->a, mm->a_slot, iadd(c, arow[r], k));
+        LLVMValueRef a = splat(c, x, vl);
+        for (int v = 0; v < nv; v++) {
+            int i = r * t->vecs + v;
+            acc_set(c, mm->acc, n_acc, i, vl, codegen_mul_add(c, a, bv[v], acc_get(c, mm->acc, n_acc, i, vl)));
+        }
+    }
+    loop_end(c, &lk);
+    if (!last || c->main == c->root) { /* partial sums, or the results without an epilogue: vectors to C */
+        for (int r = 0; r < rows; r++)
+            for (int v = 0; v < nv; v++) tile_store(c, mm, crow[r], v, width, acc_get(c, mm->acc, n_acc, r * t->vecs + v, vl));
+        return;
+    }
+    /* The epilogue runs on scalars, from the tile's sums in memory (LLVM vectorizes it). */
+    for (int r = 0; r < rows; r++)
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef p = float_at(c, mm->sums, i64c(c, (int64_t)r * t->cols + v * vl));
+            LLVMSetAlignment(LLVMBuildStore(c->b, acc_get(c, mm->acc, n_acc, r * t->vecs + v, vl), p), 4);
+        }
+    /* A loop over the rows, not one copy of the epilogue per row: it may be long (exp, log), and 6 copies
+     * of it made the compile slower, not the kernel faster. */
+    struct loop lr, lj;
+    LLVMValueRef r = loop_to(c, &lr, rows, "epirow");
+    LLVMValueRef i = iadd(c, i0, r);
+    i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
+    LLVMValueRef j = loop_to(c, &lj, width, "epi");
+    LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, float_at(c, mm->sums, imad(c, r, t->cols, j)), "");
+    codegen_store_result(c, iadd(c, mm->c_base, imad(c, i, mm->n, iadd(c, j0, j))), sum);
+    loop_end(c, &lj);
+    loop_end(c, &lr);
+}
+
+/* Columns [j0, j0 + width) of rows [lo, hi) of C, for one pass over k: the panel of B packed once, then
+ * the tiles of rows. */
+static void emit_panel(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef j0,
+                       int64_t width, LLVMValueRef k0, int64_t kc, int last) {
+    int rows = mm->t.rows;
+    pack_panel(c, mm, k0, kc, j0, width);
+    struct loop li;
+    LLVMValueRef span = iadd(c, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, rows - 1));
+    LLVMValueRef tiles = LLVMBuildSDiv(c->b, span, i64c(c, rows), "");
+    LLVMValueRef tile = loop_begin(c, &li, i64c(c, 0), tiles, "tile");
+    emit_tile(c, mm, imad(c, tile, rows, lo), hi, j0, width, k0, kc, last);
+    loop_end(c, &li);
+}
+
+/* One pass over k in [k0, k0 + kc) for rows [lo, hi) of C, in blocks of mc rows, each block panel by
+ * panel; the last panel is narrower if cols does not divide N. */
+static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef k0,
+                      int64_t kc, int last) {
+    int64_t cols = mm->t.cols, full = mm->n / cols, mc = mm->t.mc, rows = mm->t.rows;
+    struct loop lb, lp;
+    /* ceil(n / mc) blocks of equal size (whole tiles), so that no block is a sliver that pays for packing
+     * the panels of B as much as a whole one */
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef n = LLVMBuildNSWSub(b, hi, lo, ""), one = i64c(c, 1);
+    LLVMValueRef blocks = LLVMBuildSDiv(b, iadd(c, n, i64c(c, mc - 1)), i64c(c, mc), "");
+    LLVMValueRef div = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, blocks, one, ""), blocks, one, "");
+    LLVMValueRef size = LLVMBuildSDiv(b, LLVMBuildNSWSub(b, iadd(c, n, div), one, ""), div, "");
+    size = imul(c, LLVMBuildSDiv(b, iadd(c, size, i64c(c, rows - 1)), i64c(c, rows), ""), rows);
+    LLVMValueRef block = loop_begin(c, &lb, i64c(c, 0), blocks, "rows");
+    LLVMValueRef r0 = iadd(c, LLVMBuildNSWMul(b, block, size, ""), lo), r1 = iadd(c, r0, size);
+    r1 = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r1, hi, ""), r1, hi, "");
+    if (full > 0) {
+        LLVMValueRef p = loop_to(c, &lp, full, "panel");
+        emit_panel(c, mm, r0, r1, imul(c, p, cols), cols, k0, kc, last);
+        loop_end(c, &lp);
+    }
+    if (mm->n % cols) emit_panel(c, mm, r0, r1, i64c(c, full * cols), mm->n % cols, k0, kc, last);
+    loop_end(c, &lb);
+}
+
+/* k is cut into passes of kc (the last pass takes the remainder and runs the epilogue). A transposed
+ * operand was transposed by its own kernel beforehand. A batched matmul's rows are those of all its
+ * batches ([b M] rows of C); each batch is a 2-D matmul done the same way (codegen_batch_begin). */
+void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *n = ir_node_at(c->g, c->main), *a = ir_node_at(c->g, n->in[0]);
+    int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0;
+    struct mm mm = {
+        .a = n->in[0],
+        .b = n->in[1],
+        .a_slot = codegen_reads_transposed(n, 0) ? c->plan->transposed[n->in[0]] : -1,
+        .b_slot = codegen_reads_transposed(n, 1) ? c->plan->transposed[n->in[1]] : -1,
+        .m = n->shape[nd - 2],
+        .k = a->shape[ta ? nd - 2 : nd - 1],
+        .n = n->shape[nd - 1],
+    };
+    codegen_matmul_tile(mm.m, &mm.t);
+    mm.panel = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.kc * mm.t.cols)));
+    LLVMSetAlignment(mm.panel, 64);
+    mm.sums = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.rows * mm.t.cols)));
+    mm.acc = entry_alloca(c, LLVMArrayType2(vec_type(c, mm.t.lanes), (unsigned)(mm.t.rows * mm.t.vecs)));
+    struct batch_loop bl;
+    codegen_batch_begin(c, &bl, nd == 3 ? n->shape[0] : 1, mm.m, lo, hi);
+    mm.a_base = imul(c, bl.bt, mm.m * mm.k);
+    mm.b_base = imul(c, bl.bt, mm.k * mm.n);
+    mm.c_base = imul(c, bl.bt, mm.m * mm.n);
+    int64_t kc = mm.t.kc, passes = (mm.k + kc - 1) / kc; /* >= 1: k >= 1 */
+    if (passes > 1) {
+        struct loop lp;
+        LLVMValueRef pass = loop_to(c, &lp, passes - 1, "pass");
+        emit_pass(c, &mm, bl.lo, bl.hi, imul(c, pass, kc), kc, 0);
+        loop_end(c, &lp);
+    }
+    emit_pass(c, &mm, bl.lo, bl.hi, i64c(c, (passes - 1) * kc), mm.k - (passes - 1) * kc, 1);
+    codegen_batch_end(c, &bl);
+}
+
+/* ---- transposed copies ----
+ * A matmul reads a transposed operand from a row-major copy that a transpose kernel stores first
+ * (plan.c explains why). The copy of x [R, C] is out [C, R]; the kernel's parallel axis is the rows of
+ * out, each batch's of a 3-D x [b, R, C] (out [b, C, R]). Both matrices start at flat offset base. */
+
+/* Rows [c0, c0 + width) of out, element by element: for each row r of x, `width` consecutive elements
+ * of it go to `width` rows of out. */
+static void transpose_rows(struct cg *c, int id, int out, LLVMValueRef base, LLVMValueRef c0, int64_t width,
+                           int64_t r_from) {
+    const struct ir_node *x = ir_node_at(c->g, id);
+    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    struct loop lr, lc;
+    LLVMValueRef row = loop_begin(c, &lr, i64c(c, r_from), i64c(c, rows), "r");
+    LLVMValueRef col = iadd(c, c0, loop_to(c, &lc, width, "c"));
+    LLVMValueRef v = codegen_value(c, id, iadd(c, base, imad(c, row, cols, col)));
+    store_elem(c, out, iadd(c, base, imad(c, col, rows, row)), v);
+    loop_end(c, &lc);
+    loop_end(c, &lr);
+}
+
+/* The vl x vl block of x at rows r0 + i, columns c0 + j into out at rows c0 + j, columns r0 + i: vl
+ * vectors loaded, transposed in registers, stored. The transpose swaps, for b = vl/2 ... 1, the
+ * off-diagonal b x b blocks of every 2b x 2b block: one shuffle per vector and step. */
+static void transpose_square(struct cg *c, LLVMValueRef src, LLVMValueRef dst, int64_t rows, int64_t cols,
+                             LLVMValueRef r0, LLVMValueRef c0, int vl) {
+    LLVMValueRef v[MM_MAX_LANES], lo[MM_MAX_LANES], hi[MM_MAX_LANES];
+    for (int i = 0; i < vl; i++) {
+        v[i] = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, src, imad(c, iadd(c, r0, i64c(c, i)), cols, c0)), "");
+        LLVMSetAlignment(v[i], 4);
+    }
+    for (int b = vl / 2; b >= 1; b /= 2) {
+        for (int l = 0; l < vl; l++) {
+            lo[l] = i32c(c, (l & b) ? vl + l - b : l);
+            hi[l] = i32c(c, (l & b) ? vl + l : l + b);
+        }
+        for (int i = 0; i < vl; i++) {
+            if (i & b) continue;
+            LLVMValueRef x = v[i], y = v[i + b];
+            v[i] = LLVMBuildShuffleVector(c->b, x, y, LLVMConstVector(lo, (unsigned)vl), "");
+            v[i + b] = LLVMBuildShuffleVector(c->b, x, y, LLVMConstVector(hi, (unsigned)vl), "");
+        }
+    }
+    for (int j = 0; j < vl; j++)
+        LLVMSetAlignment(LLVMBuildStore(c->b, v[j], float_at(c, dst, imad(c, iadd(c, c0, i64c(c, j)), rows, r0))), 4);
+}
+
+/* Blocks of TRANSPOSE_BLOCK rows of out, then the rest one by one. A block reads whole cache lines of x
+ * (16 floats of a row) and writes 16 rows of out in step. When x is stored, 16 x 16 elements at a time,
+ * in squares of vl x vl transposed in registers, so that each line read or written is read or written
+ * whole at once (rows of out 4 KiB apart share an L1 set, and a half-written line was evicted before
+ * its second half came). */
+#define TRANSPOSE_BLOCK 16
+
+void matmul_emit_transpose(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_node *x = ir_node_at(c->g, id);
+    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    int vl, regs, slot = c->plan->slot[ir_resolve_alias(c->g, id)];
+    codegen_host_vectors(&vl, &regs);
+    int64_t squares = slot >= 0 ? rows / TRANSPOSE_BLOCK : 0; /* blocks of x's rows done in squares */
+    struct batch_loop bt;
+    codegen_batch_begin(c, &bt, x->ndim == 3 ? x->shape[0] : 1, cols, lo, hi);
+    LLVMValueRef base = imul(c, bt.bt, rows * cols);
+    struct loop lb, li, ls;
+    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, bt.hi, bt.lo, ""), i64c(c, TRANSPOSE_BLOCK), "");
+    LLVMValueRef c0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "blk"), TRANSPOSE_BLOCK, bt.lo);
+    if (squares > 0) {
+        LLVMValueRef src = float_at(c, c->slot_ptr[slot], base), dst = float_at(c, c->slot_ptr[out], base);
+        LLVMValueRef r0 = imul(c, loop_to(c, &ls, squares, "sq"), TRANSPOSE_BLOCK);
+        for (int sr = 0; sr < TRANSPOSE_BLOCK; sr += vl)
+            for (int sc = 0; sc < TRANSPOSE_BLOCK; sc += vl)
+                transpose_square(c, src, dst, rows, cols, iadd(c, r0, i64c(c, sr)), iadd(c, c0, i64c(c, sc)), vl);
+        loop_end(c, &ls);
+    }
+    if (squares * TRANSPOSE_BLOCK < rows) transpose_rows(c, id, out, base, c0, TRANSPOSE_BLOCK, squares * TRANSPOSE_BLOCK);
+    loop_end(c, &lb);
+    LLVMValueRef col = loop_begin(c, &li, imad(c, blocks, TRANSPOSE_BLOCK, bt.lo), bt.hi, "rest");
+    transpose_rows(c, id, out, base, col, 1, 0);
+    loop_end(c, &li);
+    codegen_batch_end(c, &bt);
+}
