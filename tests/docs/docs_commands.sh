@@ -46,7 +46,8 @@ commands() {
 
 run() { # run WHERE COMMAND: in T, with a fresh log; a failure is reported with the end of its output
     local where=$1 cmd=$2 t0=$SECONDS
-    if (cd "$T" && bash -c "$cmd") >"$T/.log" 2>&1; then
+    # stdin from /dev/null: mpirun forwards its stdin to rank 0, and would read the rest of the list
+    if (cd "$T" && bash -c "$cmd") </dev/null >"$T/.log" 2>&1; then
         echo "ok   $where ($((SECONDS - t0)) s): $cmd"
     else
         echo "FAIL $where: $cmd"; tail -20 "$T/.log"; fail=1
