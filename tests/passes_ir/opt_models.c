@@ -141,7 +141,7 @@ static void check_model(const char *path) {
     CHECK_MSG(m != NULL, "%s", path);
     if (!m) return;
     /* Node counts do not depend on the batch; a small one keeps the interpreter quick. */
-    CHECK(ebmc_set(m, "batch", "16", stderr) == 0);
+    CHECK(ebmc_set(m, "batch", "2", stderr) == 0);
     fprintf(stderr, "%s:\n", path);
     char *energy = capture_emit(m, "graph"), *grad = capture_emit(m, "grad"), *opt = capture_emit(m, "opt");
     static const char *const names[3] = {"energy", "sampler", "loss"};
