@@ -262,6 +262,11 @@ static int write_metrics(const struct train_config *c, const struct data_source 
     return atomic_commit(&af, err, errlen);
 }
 
+/* Image data get the grid of samples.png, but a classifier's energy is over labels: it has no samples. */
+static int draws_image_grid(const struct train_config *c, const struct data_source *ds) {
+    return ds->is_image && !objective_is_classify(c->objective);
+}
+
 int run_write_report(struct rt_model *m, const struct train_config *c, const struct data_source *ds,
                      const struct held_out *h, const float *negatives, const char *out_dir, const char *model_name,
                      struct train_summary *s, char *err, size_t errlen) {
@@ -283,7 +288,7 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
             rc = write_scatter_png(m, c, half, h, negatives, samples, path, err, errlen);
         }
         free(samples);
-    } else if (ds->is_image && !objective_is_classify(c->objective)) {
+    } else if (draws_image_grid(c, ds)) {
         run_path(path, sizeof path, out_dir, "samples.png");
         rc = write_image_grid(m, c, ds, h, negatives, path, err, errlen);
     }
@@ -294,7 +299,7 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
 int run_write_progress_png(struct rt_model *m, const struct train_config *c, const struct data_source *ds,
                            const struct held_out *h, const float *negatives, const char *out_dir, int64_t step,
                            char *err, size_t errlen) {
-    if (!ds->is_image) return 0;
+    if (!draws_image_grid(c, ds)) return 0;
     char file[32], path[4200];
     snprintf(file, sizeof file, "samples-%06lld.png", (long long)step);
     if (run_path(path, sizeof path, out_dir, file) != 0) return fail_with(err, errlen, "%.200s: path too long", out_dir);

@@ -57,7 +57,7 @@ int run_write_report(struct rt_model *m, const struct train_config *c, const str
 
 /* At an evaluation during training (not the last): for image data, the picture samples.png will show at
  * the end, as samples-STEP.png (step zero-padded to 6 digits), so a long run shows how its samples
- * evolve; other data write nothing. Returns 0, or -1 with "path: problem" in err. */
+ * evolve; other data, and classifiers, write nothing. Returns 0, or -1 with "path: problem" in err. */
 int run_write_progress_png(struct rt_model *m, const struct train_config *c, const struct data_source *ds,
                            const struct held_out *h, const float *negatives, const char *out_dir, int64_t step,
                            char *err, size_t errlen);
