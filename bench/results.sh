@@ -110,13 +110,15 @@ for w, what in (("W1", "MLP 2-128-128-128-1 SiLU, batch 1024, CD-10 step"), ("W2
     each = ", ".join(f"{k.split(':')[1]} {med(v):.1f}" for (ww, k), v in sorted(steps.items()) if ww == w and k != "ebmc")
     step_rows.append(f"| {w}: {what} | {e:.1f} | {best[0]:.1f} (OpenBLAS {best[1]}; {each}) | {e / best[0]:.2f} |")
 
+# the benchmark itself keeps about one core busy: a load well above its thread count is someone else's
+load_note = ("; nothing else ran" if max(loads) < 2.5 else
+             "; the machine was shared with other jobs, so wall-clock times are as much the load as the code")
 with open(out, "w") as f:
     f.write(f"""# ebmc against PyTorch: results of bench/results.sh
 
 - Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
 - CPU: {cpu_model}
-- Load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f} (median {med(loads):.1f}); the machine is
-  shared with other agents' builds and tests, so wall-clock times are as much the load as the code
+- Load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f} (median {med(loads):.1f}){load_note}
 - Command: `ROUNDS=N RUNS={runs} STEPS={n_steps} bench/results.sh`, {rounds} round(s) done; every figure is the
   median over the interleaved rounds of each round's median of {runs} runs; OMP_WAIT_POLICY={wait}
 - Measured fp32 FMA peak (bench/peak.c's loop, at the start of each bench_conv): {peak[1]:.1f} GFLOP/s on 1
@@ -145,8 +147,8 @@ side over 1 and 2 threads.
     f.write("\n".join(step_rows) + "\n")
     f.write("""
 W3 (the conv energy on 28x28x1, batch 128) is timed as one evaluation of the energy and its gradients in
-x and in every parameter (`w3_energy_grad_*` above), the unit a DCD-VE step repeats M + 1 times; the
-training loop does not take image data yet. W4 (the 32x32x3 time-dependent energy) does not exist yet.
+x and in every parameter (`w3_energy_grad_*` above), the unit a DCD-VE step repeats M + 1 times. W4 (the
+32x32x3 time-dependent energy, models/cifar_time.ebm) is not in the harness yet.
 W5 is `w5_matmul_1024x1024x1024`.
 """)
 print(f"results.sh: wrote {out}", file=sys.stderr)

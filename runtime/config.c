@@ -83,9 +83,9 @@ static const struct setting settings[] = {
     {"n_samples", T_INT, F(n_samples), 1, 1 << 20, "model samples drawn for samples.png (2-D; images show 16)"},
     {"sample_steps", T_INT, F(sample_steps), 0, 1e6, "MALA steps for those samples"},
     {"fcd_classifier", T_STRING, F(fcd_classifier), 0, 0,
-     "none, or the run folder of a classifier (objective classify, a features function): at the end of training "
-     "metrics.json records the FCD of fcd_n samples (sample_steps MALA steps) with its floor and ceiling, as "
-     "'ebmc score' computes them"},
+     "none, or the run folder of a classifier (objective classify, a features function): at every evaluation "
+     "(eval_every) log.csv's fcd column, and at the end metrics.json, record the FCD of fcd_n samples "
+     "(sample_steps MALA steps), metrics.json with its floor and ceiling, as 'ebmc score' computes them"},
     {"fcd_n", T_INT, F(fcd_n), 2, 1e6, "samples of that FCD (at most the held-out and training sizes)"},
 };
 /* T_STRING settings are parsed and printed with data's size */

@@ -53,6 +53,12 @@ static double log_proposal(const float *to, const float *from, const float *grad
     return -q / (2 * var);
 }
 
+/* opt->sum += x after step k, from step sum_from on */
+static void add_to_sum(const struct langevin *opt, int k, const float *x, int64_t n) {
+    if (!opt->sum || k < opt->sum_from) return;
+    for (int64_t i = 0; i < n; i++) opt->sum[i] += x[i];
+}
+
 int langevin_run(const struct potential *pot, float *x, const struct langevin *opt, uint64_t seed, uint32_t tag,
                  uint64_t step, struct chain_stats *stats) {
     int64_t b = pot->model->batch, d = pot->model->dim, n = b * d;
@@ -72,6 +78,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
             rt_program_input(step_program, RT_IN_X, x);
             rt_program_run(step_program, pot->model->threads);
             memcpy(x, rt_program_output(step_program, RT_OUT_X_NEXT), sizeof(float) * (size_t)n);
+            add_to_sum(opt, k, x, n);
         }
         rc = 0;
         goto done;
@@ -87,6 +94,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
         }
         if (!mala) {
             memcpy(x, x2, sizeof(float) * (size_t)n);
+            add_to_sum(opt, k, x, n);
             if (k + 1 < opt->steps) potential_eval(pot, x, u, g);
             continue;
         }
@@ -106,6 +114,7 @@ int langevin_run(const struct potential *pot, float *x, const struct langevin *o
                 if (stats) stats->accepted++;
             }
         }
+        add_to_sum(opt, k, x, n);
     }
     rc = 0;
 done:
@@ -174,27 +183,38 @@ int model_samples(struct rt_model *m, const struct train_config *c, int steps, s
 int annealed_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, float *out,
                      size_t n) {
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
-    float *x = malloc(b * d * sizeof(float)), *y = malloc(b * d * sizeof(float)), *t = malloc(b * sizeof(float));
-    struct ladder_level top, l;
-    int rc = x && y && t && config_ladder(c, c->levels, &top) == 0 ? 0 : -1;
+    float *x = malloc(b * d * sizeof(float));
+    struct ladder_level top;
+    int rc = x && config_ladder(c, c->levels, &top) == 0 ? 0 : -1;
     /* VE's top level is the data spread by sigma_L around it: centred on the box, as the data are */
     float centre = c->objective != OBJ_TIME_DCD_VP ? 0.5f * (box.lo + box.hi) : 0.0f;
     for (size_t i = 0; i < n && rc == 0; i += b) {
         size_t k = n - i < b ? n - i : b;
         rng_fill_normal(x, b * d, c->seed, rng_stream(TAG_SAMPLE_INIT, i / b, 0));
         for (size_t j = 0; j < b * d; j++) x[j] = centre + (float)top.sd * x[j];
-        for (int level = c->levels - 1; level >= 0 && rc == 0; level--) {
-            config_ladder(c, level, &l);
-            memcpy(y, x, b * d * sizeof(float));
-            for (size_t j = 0; j < b * d; j++) x[j] = (float)(y[j] / l.a);
-            for (size_t r = 0; r < b; r++) t[r] = (float)level;
-            struct potential pot = {.model = m, .y = y, .a = (float)l.a, .s = (float)l.s, .t = t};
-            struct langevin lv = {SAMPLER_MALA, steps, l.eta, 1.0, 0, NULL};
-            rc = langevin_run(&pot, x, &lv, c->seed, TAG_SAMPLES, (i / b) * (uint64_t)(c->levels + 1) + (uint64_t)level,
-                              NULL);
-        }
+        rc = anneal_down(m, c, c->levels, steps, x, NULL, c->seed, TAG_SAMPLES, i / b, NULL);
         memcpy(out + i * d, x, k * d * sizeof(float));
     }
-    free(x), free(y), free(t);
+    free(x);
+    return rc;
+}
+
+int anneal_down(struct rt_model *m, const struct train_config *c, int from, int steps, float *x, double *sum0,
+                uint64_t seed, uint32_t tag, uint64_t chunk, struct chain_stats *st) {
+    size_t b = (size_t)m->batch, d = (size_t)m->dim;
+    float *above = malloc(b * d * sizeof(float)), *t = malloc(b * sizeof(float));
+    int rc = above && t ? 0 : -1;
+    for (int level = from - 1; level >= 0 && rc == 0; level--) {
+        struct ladder_level l;
+        config_ladder(c, level, &l);
+        memcpy(above, x, b * d * sizeof(float));
+        for (size_t j = 0; j < b * d; j++) x[j] = (float)(above[j] / l.a);
+        for (size_t r = 0; r < b; r++) t[r] = (float)level;
+        struct potential pot = {.model = m, .y = above, .a = (float)l.a, .s = (float)l.s, .t = t};
+        struct langevin lv = {.kind = SAMPLER_MALA, .steps = steps, .step_size = l.eta, .noise_scale = 1.0,
+                              .sum = level == 0 ? sum0 : NULL, .sum_from = steps / 2};
+        rc = langevin_run(&pot, x, &lv, seed, tag, chunk * (uint64_t)(c->levels + 1) + (uint64_t)level, st);
+    }
+    free(above), free(t);
     return rc;
 }

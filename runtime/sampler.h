@@ -45,6 +45,9 @@ struct langevin {
     double noise_scale; /* tau: proposal x' = x - eta/2 grad U + tau sqrt(eta) xi */
     double grad_clip;   /* 0 = off */
     const float *row_eta; /* [B]: each chain's own step size in place of step_size (NULL: step_size) */
+    double *sum;          /* [B, D], or NULL: the states after steps sum_from .. steps-1 are added to it (a
+                             posterior mean over the chain's tail costs no extra evaluation) */
+    int sum_from;
 };
 
 struct chain_stats {
@@ -77,10 +80,17 @@ int model_samples(struct rt_model *m, const struct train_config *c, int steps, s
                   float *out, size_t n);
 
 /* Annealed generation on the ladder of a time objective (objectives.md): x_L = box centre + sd_L eps
- * (VE; for VP, N(0, I)), then for t = L-1 .. 0, `steps` MALA steps (step size eta_t of config_ladder) on
- * U(x) = E(x, t) + |x_{t+1} - a_t x|^2 / (2 s_t^2) started at x_{t+1} / a_t; x_0 is the sample. Chunks
- * as model_samples, keyed by (c->seed, chunk). Returns 0, or -1 on out of memory. */
+ * (VE; for VP, N(0, I)), then anneal_down from level L. Chunks as model_samples, keyed by (c->seed,
+ * chunk). Returns 0, or -1 on out of memory. */
 int annealed_samples(struct rt_model *m, const struct train_config *c, int steps, struct data_box box, float *out,
                      size_t n);
+
+/* Annealing down the ladder: x holds the model's batch of chains at level `from` (draws of x_from); for
+ * t = from-1 .. 0, `steps` MALA steps (step size eta_t of config_ladder) on
+ * U(x) = E(x, t) + |x_{t+1} - a_t x|^2 / (2 s_t^2) started at x_{t+1} / a_t, with the noise of
+ * rng_stream(tag, chunk * (L + 1) + t, .). x ends as x_0; level 0's states after step steps / 2 are added
+ * to sum0 unless it is NULL. Returns 0, or -1 on out of memory. */
+int anneal_down(struct rt_model *m, const struct train_config *c, int from, int steps, float *x, double *sum0,
+                uint64_t seed, uint32_t tag, uint64_t chunk, struct chain_stats *st);
 
 #endif

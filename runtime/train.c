@@ -227,7 +227,7 @@ static FILE *reopen_log(const char *path, int64_t start, const char *header) {
     return out;
 }
 
-#define LOG_HEADER "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv,energy_test,accuracy\n"
+#define LOG_HEADER "step,loss,energy_data,energy_neg,steps_per_sec,acceptance,nll,tv,energy_test,accuracy,fcd\n"
 
 
 static volatile sig_atomic_t stop_requested;
@@ -312,6 +312,8 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
     double t0 = clock_seconds(), eval_seconds = 0, loss = 0;
     stop_requested = 0;
     int evaluated = 0, has_negatives = 0, classify = objective_is_classify(c->objective);
+    int scored_last = 0;           /* the last step's evaluation scored the samples (train_io.score) */
+    char score_err[4400] = "";     /* why it could not, if it could not */
     int64_t pcd_taken = 0, pcd_resets = 0;
     for (int64_t step = start; step < c->steps; step++) {
         /* PCD's diverging step has already written its chains back: keep the buffer as it was before. */
@@ -384,6 +386,12 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
                 run_write_progress_png(m, c, ds, &test, has_negatives ? ts.xall + b * d : NULL, io->out_dir, step + 1,
                                        err, sizeof err) != 0 && io->progress)
                 fprintf(io->progress, "\nwarning: %s\n", err);
+            if (io->score && io->out_dir) { /* FCD along the run: log.csv's fcd column */
+                s->fcd = NAN;
+                if (io->score(io->score_ctx, s, score_err, sizeof score_err) == 0) score_err[0] = 0;
+                else if (!last && io->progress) fprintf(io->progress, "\nwarning: fcd_classifier: %s\n", score_err);
+                scored_last = last;
+            }
             eval_seconds += clock_seconds() - te;
         }
         evaluated = eval_now;
@@ -396,6 +404,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             log_field(log, eval_now ? ev.tv : NAN);
             log_field(log, eval_now ? ev.energy_test : NAN);
             log_field(log, eval_now ? ev.accuracy : NAN);
+            log_field(log, eval_now ? s->fcd : NAN);
             fputc('\n', log);
         }
         if (log && !last && c->checkpoint_every > 0 && (step + 1) % c->checkpoint_every == 0) {
@@ -434,8 +443,10 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             size_t k = strlen(s->message);
             snprintf(s->message + k, sizeof s->message - k, " (%.100s)", err);
         }
-        if (io->score && !s->diverged && io->score(io->score_ctx, s, err, sizeof err) != 0) {
-            snprintf(s->message, sizeof s->message, "fcd_classifier: %.400s", err);
+        if (io->score && !s->diverged && !scored_last && io->score(io->score_ctx, s, score_err, sizeof score_err) != 0)
+            scored_last = 1; /* score_err says why */
+        if (scored_last && score_err[0]) {
+            snprintf(s->message, sizeof s->message, "fcd_classifier: %.400s", score_err);
             goto done;
         }
         if (run_write_report(m, c, ds, &test, has_negatives ? ts.xall + b * d : NULL, io->out_dir, io->model_name, s,

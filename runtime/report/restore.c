@@ -21,44 +21,27 @@ int restore_level(const struct train_config *c, double sigma) {
     return best;
 }
 
-/* A time objective's MALA restoration (restore.h): y * mean_t* is x_t*, then levels t* - 1 .. 0 as in
- * annealed_samples, one step per call with its own stream (chunk, level, step), level 0's chain averaged
- * over its last half. */
+/* A time objective's MALA restoration (restore.h): y * mean_t* is x_t*, then anneal_down from level t*,
+ * the restoration being level 0's chain averaged over its last half. */
 static int restore_annealed(struct rt_model *m, const struct restore_options *o, const float *y, float *out, size_t n,
                             struct chain_stats *st) {
     const struct train_config *c = o->ladder;
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
-    float *x = malloc(b * d * sizeof(float)), *above = malloc(b * d * sizeof(float)), *t = malloc(b * sizeof(float));
-    double *mean = malloc(b * d * sizeof(double));
-    int rc = x && above && t && mean ? 0 : -1, top = restore_level(c, o->sigma);
+    float *x = malloc(b * d * sizeof(float));
+    double *sum = malloc(b * d * sizeof(double));
+    int rc = x && sum ? 0 : -1, top = restore_level(c, o->sigma);
     struct ladder_level l;
     config_ladder(c, top, &l);
-    float scale = (float)l.mean;
     for (size_t i = 0; i < n && rc == 0; i += b) {
         size_t k = n - i < b ? n - i : b;
         for (size_t r = 0; r < b; r++) /* pad: repeat */
-            for (size_t j = 0; j < d; j++) x[r * d + j] = scale * y[(i + r % k) * d + j];
-        int kept = 0;
-        for (int level = top - 1; level >= 0 && rc == 0; level--) {
-            config_ladder(c, level, &l);
-            memcpy(above, x, b * d * sizeof(float));
-            for (size_t j = 0; j < b * d; j++) x[j] = (float)(above[j] / l.a);
-            for (size_t r = 0; r < b; r++) t[r] = (float)level;
-            struct potential pot = {.model = m, .y = above, .a = (float)l.a, .s = (float)l.s, .t = t};
-            struct langevin lv = {.kind = SAMPLER_MALA, .steps = 1, .step_size = l.eta, .noise_scale = 1.0};
-            if (level == 0) memset(mean, 0, b * d * sizeof(double));
-            for (int step = 0; step < o->steps && rc == 0; step++) {
-                uint64_t stream = ((uint64_t)(i / b) << 32) | ((uint64_t)level << 24) | (uint64_t)step;
-                rc = langevin_run(&pot, x, &lv, o->seed, TAG_DENOISE, stream, st);
-                if (level == 0 && step >= o->steps / 2) {
-                    for (size_t j = 0; j < b * d; j++) mean[j] += x[j];
-                    kept++;
-                }
-            }
-        }
-        for (size_t j = 0; j < k * d; j++) out[i * d + j] = kept ? (float)(mean[j] / kept) : x[j];
+            for (size_t j = 0; j < d; j++) x[r * d + j] = (float)l.mean * y[(i + r % k) * d + j];
+        memset(sum, 0, b * d * sizeof(double));
+        rc = anneal_down(m, c, top, o->steps, x, sum, o->seed, TAG_DENOISE, i / b, st);
+        int kept = o->steps - o->steps / 2;
+        for (size_t j = 0; j < k * d; j++) out[i * d + j] = kept ? (float)(sum[j] / kept) : x[j];
     }
-    free(x), free(above), free(t), free(mean);
+    free(x), free(sum);
     return rc;
 }
 
@@ -67,35 +50,29 @@ int restore_images(struct rt_model *m, const struct restore_options *o, const fl
     if (o->ladder && o->method == RESTORE_MALA) return restore_annealed(m, o, y, out, n, st);
     size_t b = (size_t)m->batch, d = (size_t)m->dim;
     float *yb = malloc(b * d * sizeof(float)), *x = malloc(b * d * sizeof(float));
-    double *mean = malloc(b * d * sizeof(double));
-    if (!yb || !x || !mean) {
-        free(yb), free(x), free(mean);
+    double *sum = malloc(b * d * sizeof(double));
+    if (!yb || !x || !sum) {
+        free(yb), free(x), free(sum);
         return -1;
     }
     double s2 = o->sigma * o->sigma;
     int map = o->method == RESTORE_MAP;
     double eta = o->step_size > 0 ? o->step_size : (map ? 0.5 : 0.1) * s2;
+    int burn = map ? o->steps - 1 : o->steps / 2; /* averaged: the states after step burn */
     /* MAP: descent is ULA without noise */
-    struct langevin lv = {.kind = map ? SAMPLER_ULA : SAMPLER_MALA, .steps = 1, .step_size = eta, .noise_scale = map ? 0.0 : 1.0};
+    struct langevin lv = {.kind = map ? SAMPLER_ULA : SAMPLER_MALA, .steps = o->steps, .step_size = eta,
+                          .noise_scale = map ? 0.0 : 1.0, .sum = sum, .sum_from = burn};
     struct potential pot = {.model = m, .y = yb, .a = 1.0f, .s = (float)o->sigma};
-    int rc = 0, burn = map ? o->steps - 1 : o->steps / 2; /* averaged: the states after step burn */
+    int rc = 0, kept = o->steps > 0 ? o->steps - burn : 0;
     for (size_t i = 0; i < n && rc == 0; i += b) {
         size_t k = n - i < b ? n - i : b;
         for (size_t r = 0; r < b; r++) memcpy(yb + r * d, y + (i + r % k) * d, d * sizeof(float)); /* pad: repeat */
         memcpy(x, yb, b * d * sizeof(float));
-        memset(mean, 0, b * d * sizeof(double));
-        int kept = 0;
-        for (int t = 0; t < o->steps && rc == 0; t++) {
-            /* one step per call, each with its own stream: chunk i / b, step t */
-            rc = langevin_run(&pot, x, &lv, o->seed, TAG_DENOISE, ((uint64_t)(i / b) << 24) | (uint64_t)t, st);
-            if (t >= burn) {
-                for (size_t j = 0; j < b * d; j++) mean[j] += x[j];
-                kept++;
-            }
-        }
-        for (size_t j = 0; j < k * d; j++) out[i * d + j] = kept ? (float)(mean[j] / kept) : yb[j];
+        memset(sum, 0, b * d * sizeof(double));
+        rc = langevin_run(&pot, x, &lv, o->seed, TAG_DENOISE, i / b, st);
+        for (size_t j = 0; j < k * d; j++) out[i * d + j] = kept > 0 ? (float)(sum[j] / kept) : yb[j];
     }
-    free(yb), free(x), free(mean);
+    free(yb), free(x), free(sum);
     return rc;
 }
 

@@ -98,6 +98,22 @@ grep -q '"fcd": {' "$DIR/gen_fcd/metrics.json" && grep -q '"floor": ' "$DIR/gen_
     grep -q '"ceiling": ' "$DIR/gen_fcd/metrics.json" ||
     { echo "FAIL: metrics.json has no fcd with floor and ceiling:"; cat "$DIR/gen_fcd/metrics.json"; fail=1; }
 grep -q "^FCD (on the fcd_classifier" "$DIR/err" || { echo "FAIL: train does not print the FCD:"; cat "$DIR/err"; fail=1; }
+# ... and at every evaluation, in log.csv's fcd column, without changing the training
+check "train with fcd_classifier, eval_every 2" "$EBMC" train "$DIR/gen.ebm" --out "$DIR/gen_fcd2" --steps 4 --quiet \
+    --set fcd_classifier="$DIR/cls" --set fcd_n=60 --set eval_every=2
+check "train without it" "$EBMC" train "$DIR/gen.ebm" --out "$DIR/gen_nofcd" --steps 4 --quiet --set eval_every=2
+cmp -s "$DIR/gen_fcd2/model.ckpt" "$DIR/gen_nofcd/model.ckpt" ||
+    { echo "FAIL: scoring during training changed the parameters"; fail=1; }
+column=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "fcd") c = i } NR > 1 { printf "%s:%s ", $1, $c }' \
+    "$DIR/gen_fcd2/log.csv")
+case "$column" in
+    "1: 2:"[0-9]*" 3: 4:"[0-9]*" ") ;;
+    *) echo "FAIL: log.csv's fcd column is not filled at steps 2 and 4 alone: $column"; fail=1 ;;
+esac
+last=$(echo "$column" | sed 's/.*4://; s/ $//')
+final=$(tr -d '\n ' <"$DIR/gen_fcd2/metrics.json" | sed -n 's/.*"fcd":{"value":\([-0-9.e+]*\).*/\1/p')
+awk -v a="$last" -v b="$final" 'BEGIN { exit !(b != "" && (a - b) ^ 2 < 1e-10 * (1 + b * b)) }' ||
+    { echo "FAIL: the last fcd of log.csv ($last) is not metrics.json's ($final)"; fail=1; }
 refuse "fcd_classifier not a classifier" "is not a classifier" "$EBMC" train "$DIR/gen.ebm" --out "$DIR/gen_bad" \
     --steps 3 --quiet --set fcd_classifier="$DIR/gen"
 [ -e "$DIR/gen_bad/model.ckpt" ] && { echo "FAIL: a wrong fcd_classifier trained anyway"; fail=1; }
