@@ -76,7 +76,11 @@ int main(void) {
     char *text = file_read_all(path, 0, NULL, err, sizeof err);
     CHECK(text != NULL);
     if (text) {
-        CHECK(strstr(text, ",energy_test,accuracy\n") != NULL);
+        /* the accuracy column, by its name in the header */
+        int column = -1, k = 0;
+        for (const char *h = text; *h && *h != '\n'; h += strcspn(h, ",\n"), h += *h == ',', k++)
+            if (strncmp(h, "accuracy", 8) == 0 && (h[8] == ',' || h[8] == '\n')) column = k;
+        CHECK(column > 0);
         double first = NAN, last = NAN, acc = NAN;
         int rows = 0;
         for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
@@ -85,8 +89,9 @@ int main(void) {
             if (sscanf(line + 1, "%d,%lf", &step, &loss) != 2) continue;
             if (rows++ == 0) first = loss;
             last = loss;
-            const char *field = strrchr(line + 1, ','); /* the accuracy: the line's last field */
-            if (step == 60 && field) acc = atof(field + 1);
+            const char *field = line + 1;
+            for (int i = 0; i < column && field; i++) field = strchr(field, ',') ? strchr(field, ',') + 1 : NULL;
+            if (step == 60 && field) acc = atof(field);
         }
         fprintf(stderr, "loss %.4f -> %.4f over %d rows, accuracy column at 60: %.4f\n", first, last, rows, acc);
         CHECK(rows == 60);
