@@ -10,7 +10,8 @@
 #                                     machine's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as preset and unset
 #                                     (unset in that command alone: env -u);
 #   W1 (MLP CD-10 step) and W2 (DCD-VE step): build/ebmc train against bench/torch_baseline.py at 1
-#                                     thread, PyTorch again in both OpenBLAS settings.
+#                                     thread, PyTorch again in both OpenBLAS settings;
+#   W4 (models/cifar_time.ebm's time-DCD-VE step): build/ebmc train against bench/torch_time.py, the same way.
 # Every figure in the table is the median over rounds of each round's median; the 1-minute load average
 # is recorded before every command, and the table lists its range. Needs build/ (cmake --build build)
 # and /usr/bin/python3 with torch (apt-get install python3-torch libopenblas0-pthread).
@@ -20,6 +21,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-2}
 RUNS=${RUNS:-3}
 STEPS=${STEPS:-100}
+W4_STEPS=${W4_STEPS:-30}
 ONLY=${ONLY:-}   # only the kernel cases whose name contains this (a quick check of the script)
 PYTHON=${PYTHON:-/usr/bin/python3}
 OUT=${OUT:-bench/results.md}
@@ -48,10 +50,10 @@ summarize() { # the table from the rounds done so far ($1 of them)
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 flags=$(grep -m1 flags /proc/cpuinfo | grep -o 'avx512f\|avx2' | sort -u | tr '\n' ' ')
 torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)')
-"$PYTHON" - "$tmp" "$OUT" "$1" "$RUNS" "$STEPS" "$cpu ($(nproc) cores; ${flags% })" "$torch_version" \
+"$PYTHON" - "$tmp" "$OUT" "$1" "$RUNS" "$STEPS" "$W4_STEPS" "$cpu ($(nproc) cores; ${flags% })" "$torch_version" \
     "${OPENBLAS_CORETYPE:-unset}" "$OMP_WAIT_POLICY" <<'EOF'
 import glob, os, statistics, sys, time
-tmp, out, rounds, runs, n_steps, cpu_model, torch_version, coretype, wait = sys.argv[1:]
+tmp, out, rounds, runs, n_steps, w4_steps, cpu_model, torch_version, coretype, wait = sys.argv[1:]
 med = statistics.median
 
 def results(pattern, tag):
@@ -102,7 +104,8 @@ for line in open(os.path.join(tmp, "steps.txt")):
     _, w, who, rate = line.split()
     steps.setdefault((w, who), []).append(float(rate))
 step_rows = []
-for w, what in (("W1", "MLP 2-128-128-128-1 SiLU, batch 1024, CD-10 step"), ("W2", "the same, DCD-VE step (M = 5)")):
+for w, what in (("W1", "MLP 2-128-128-128-1 SiLU, batch 1024, CD-10 step"), ("W2", "the same, DCD-VE step (M = 5)"),
+                ("W4", "models/cifar_time.ebm, E(x, t) on 32x32x3, batch 64, time-DCD-VE step (M = 5)")):
     if (w, "ebmc") not in steps:
         continue
     e = med(steps[(w, "ebmc")])
@@ -119,7 +122,7 @@ with open(out, "w") as f:
 - Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
 - CPU: {cpu_model}
 - Load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f} (median {med(loads):.1f}){load_note}
-- Command: `ROUNDS=N RUNS={runs} STEPS={n_steps} bench/results.sh`, {rounds} round(s) done; every figure is the
+- Command: `ROUNDS=N RUNS={runs} STEPS={n_steps} W4_STEPS={w4_steps} bench/results.sh`, {rounds} round(s) done; every figure is the
   median over the interleaved rounds of each round's median of {runs} runs; OMP_WAIT_POLICY={wait}
 - Measured fp32 FMA peak (bench/peak.c's loop, at the start of each bench_conv): {peak[1]:.1f} GFLOP/s on 1
   thread and {peak[2]:.1f} on 2 by the wall clock, {peak_cpu:.1f} on 1 thread by its CPU time
@@ -139,7 +142,7 @@ side over 1 and 2 threads.
 """)
     f.write("\n".join(rows) + "\n")
     f.write(f"""
-## Training steps (W1, W2): steps per second, 1 thread, {n_steps} steps per run
+## Training steps (W1, W2, W4): steps per second, 1 thread, {n_steps} steps per run (W4: {w4_steps})
 
 | workload | ebmc | PyTorch (best config; each config) | ebmc / PyTorch |
 |---|---|---|---|
@@ -147,8 +150,8 @@ side over 1 and 2 threads.
     f.write("\n".join(step_rows) + "\n")
     f.write("""
 W3 (the conv energy on 28x28x1, batch 128) is timed as one evaluation of the energy and its gradients in
-x and in every parameter (`w3_energy_grad_*` above), the unit a DCD-VE step repeats M + 1 times. W4 (the
-32x32x3 time-dependent energy, models/cifar_time.ebm) is not in the harness yet.
+x and in every parameter (`w3_energy_grad_*` above), the unit a DCD-VE step repeats M + 1 times. W4's
+PyTorch side is bench/torch_time.py (on random pictures; ebmc trains on the cats and dogs).
 W5 is `w5_matmul_1024x1024x1024`.
 """)
 print(f"results.sh: wrote {out}", file=sys.stderr)
@@ -180,6 +183,17 @@ for r in $(seq 1 "$ROUNDS"); do
                 --steps "$STEPS" --batch 1024 --json | "$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.read())["steps_per_sec"])')
             echo "STEP $w torch:$mode $rate" >> "$tmp/steps.txt"
         done
+    done
+    note "round $r/$ROUNDS: W4 ebmc"
+    build/ebmc train models/cifar_time.ebm --steps "$W4_STEPS" --threads 1 --quiet --out "$tmp/run" \
+        --set eval_every=0 --set sample_steps=0 > "$tmp/run.log" 2>&1
+    echo "STEP W4 ebmc $(steps_per_sec "$tmp/run/metrics.json")" >> "$tmp/steps.txt"
+    rm -rf "$tmp/run"
+    for mode in preset unset; do
+        note "round $r/$ROUNDS: W4 torch, OpenBLAS settings $mode"
+        rate=$(torch_env "$mode" "$PYTHON" bench/torch_time.py --threads 1 --steps "$W4_STEPS" --json |
+            "$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.read())["steps_per_sec"])')
+        echo "STEP W4 torch:$mode $rate" >> "$tmp/steps.txt"
     done
     summarize "$r" # after every round, so that an interrupted run still leaves a table
 done

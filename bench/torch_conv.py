@@ -26,21 +26,10 @@ p.add_argument("--only", default=None, help="only cases whose name contains this
 p.add_argument("--ebmc", default=None, help="bench_conv output to compare with")
 p.add_argument("--system-malloc", action="store_true", help="keep glibc's default mmap and trim thresholds")
 ARGS = p.parse_args()
-# Thread counts must be fixed before torch (its OpenMP runtime and OpenBLAS) loads: OpenBLAS's pthread build
-# otherwise starts one worker per core whatever torch.set_num_threads says (as in torch_baseline.py).
-os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
-os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_setup import prepare  # noqa: E402
 
-# glibc serves large blocks with mmap and hands them back on free, so every call that allocates its
-# output (or oneDNN's scratch) page-faults it in again: on this VM that made a 3 ms conv take 100 ms in
-# some processes and not others (the dynamic mmap threshold depends on the allocation history). Keep
-# freed memory in the process, as a training loop's steady state would (ebmc's arena is allocated once).
-if not ARGS.system_malloc:
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: blocks below 1 GiB come from the heap
-    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: and freed heap memory stays mapped
+prepare(ARGS.threads, ARGS.system_malloc)
 
 import torch  # noqa: E402
 
