@@ -18,6 +18,7 @@
 #define FE_MAX_WORK (1 << 18)    /* expressions evaluated in one check or lowering, calls inlined */
 #define FE_MAX_FILE_BYTES ((size_t)16 << 20) /* a model file; far above any real model, far below RAM */
 #define FE_DIM_B IR_DIM_SYM /* the symbolic batch dimension inside a shape (the IR's shape rules know it) */
+#define FE_DIM_INFER (-2)  /* reshape's -1: the dimension the element count leaves (never past lowering) */
 #define FE_MAX_DIM ((int64_t)1 << 31)   /* a literal dimension must be below this */
 #define FE_MAX_NUMEL ((int64_t)1 << 32) /* and a shape's literal dimensions must multiply to at most this */
 #define FE_PROBE_BATCH 7    /* batch size of the trial lowering done after the symbolic check */

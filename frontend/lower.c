@@ -518,6 +518,31 @@ static struct val reduce(struct eval *ev, struct expr *e, const struct builtin *
     return built(ev, kept < 0 ? -1 : ir_reshape(ev->g, kept, r.ndim, to), e->loc, r);
 }
 
+/* reshape's -1 in r (at most one, the parser checked): what a's elements leave for it, with as many B as
+ * a has. r is a copy: a function's body is lowered once per call, each time with its own shapes. */
+static int infer_dim(struct eval *ev, struct expr *e, const struct val *a, struct val *r) {
+    int at = -1, pa = 0, pr = 0;
+    int64_t per_a = 1, per_r = 1; /* elements per B^k: products of the other dimensions */
+    for (int i = 0; i < a->ndim; i++) a->dims[i] == FE_DIM_B ? pa++ : (per_a *= a->dims[i]);
+    for (int i = 0; i < r->ndim; i++) {
+        if (r->dims[i] == FE_DIM_INFER) at = i;
+        else r->dims[i] == FE_DIM_B ? pr++ : (per_r *= r->dims[i]);
+    }
+    if (at < 0) return 0;
+    if (pa == pr && per_a % per_r == 0) {
+        r->dims[at] = per_a / per_r;
+        return 0;
+    }
+    char sa[96];
+    if (pa != pr)
+        eval_error(ev, e->loc, "cannot reshape %s with a -1 (inferred) dimension: the shape lists B %d time(s), the tensor has it %d",
+                   shape_of(a, sa, sizeof sa), pr, pa);
+    else
+        eval_error(ev, e->loc, "cannot reshape %s with a -1 (inferred) dimension: the other dimensions' product %lld "
+                   "does not divide its %lld", shape_of(a, sa, sizeof sa), (long long)per_r, (long long)per_a);
+    return -1;
+}
+
 static struct val reshape(struct eval *ev, struct expr *e) {
     if (e->n_args != 2) {
         eval_error(ev, e->loc, "reshape takes 2 arguments, as in reshape(e, [B, 4]); got %d", e->n_args);
@@ -535,6 +560,7 @@ static struct val reshape(struct eval *ev, struct expr *e) {
         return err_val();
     }
     struct val r = tensor_val(list->ndim, list->dims);
+    if (infer_dim(ev, e, &a, &r) != 0) return err_val();
     struct ir_node n;
     shape_node(&n, &r); /* the requested shape */
     n.op = IR_RESHAPE;

@@ -132,9 +132,19 @@ static int parse_shape(struct parser *p, enum shape_use use, int *ndim, int64_t 
         } else if (t.kind == TOK_MINUS) {
             advance(p);
             if (p->cur.kind != TOK_NUMBER) return expect(p, TOK_NUMBER, "a dimension"), -1;
-            fe_report(p->m, t.loc, "dimensions must be positive integers; got -%s",
-                      fe_clip(buf, sizeof buf, p->cur.text, p->cur.len));
-            *bad = 1;
+            if (use == SHAPE_RESHAPE && p->cur.is_int && p->cur.number == 1) {
+                d = FE_DIM_INFER;
+                for (int i = 0; i < n && i < IR_MAX_DIMS; i++)
+                    if (dims[i] == FE_DIM_INFER && !*bad) {
+                        fe_report(p->m, t.loc, "only one dimension of a reshape can be -1 (inferred)");
+                        *bad = 1;
+                    }
+            } else {
+                fe_report(p->m, t.loc, "dimensions must be positive integers%s; got -%s",
+                          use == SHAPE_RESHAPE ? " (or -1 in reshape: inferred)" : "",
+                          fe_clip(buf, sizeof buf, p->cur.text, p->cur.len));
+                *bad = 1;
+            }
             advance(p);
         } else if (t.kind == TOK_IDENT && tok_is(&t, "B")) {
             d = FE_DIM_B;

@@ -359,6 +359,16 @@ static void test_programs(void) {
                   "  return sum(v, 1) + sum(cols * w, -1)\n"
                   "}\n",
                   6, ref_3d);
+    /* the same with reshape's -1, inferred anew at each call of a function: 6, then 3 */
+    check_program("param W: [6, 1] = normal(0.1)\n"
+                  "param w: [3] = ones()\n"
+                  "def flat(h) { return reshape(h, [B, -1]) }\n"
+                  "energy(x: [B, 2, 3]) {\n"
+                  "  v = flat(reshape(flat(x), [B, -1, 3])) @ W\n"
+                  "  cols = sum(x, 1)\n"
+                  "  return sum(v, 1) + sum(flat(cols) * w, -1)\n"
+                  "}\n",
+                  6, ref_3d);
     /* broadcasting [B, 3] * [B, 1] + [3], then [B] + [1] */
     check_program("param c: [3] = zeros()\n"
                   "param k: [1] = uniform(-0.5, 0.5)\n"
