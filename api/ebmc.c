@@ -50,6 +50,11 @@ struct ebmc_model {
     char *source;           /* the model text, copied into each run folder so the run can be resumed */
     struct data_source data; /* opened when first needed (model_data) */
     int has_data;
+    struct progress_line {   /* ebmc_set_progress */
+        FILE *out;
+        int tty, tenths;     /* tenths: of the current piece of work, printed */
+        double t0;           /* when the current piece of work started */
+    } progress;
 };
 
 static int apply_file_settings(struct ebmc_model *m, FILE *diag) {
@@ -113,6 +118,27 @@ void ebmc_free(struct ebmc_model *m) {
     fe_model_free(m->fe);
     free(m->source);
     free(m);
+}
+
+static void print_progress(void *ctx, size_t done, size_t total) {
+    struct progress_line *p = ctx;
+    double now = clock_seconds(), spent = now - p->t0, eta = done ? spent * (double)(total - done) / (double)done : 0;
+    int tenths = total ? (int)(10 * done / total) : 10;
+    if (p->tty) {
+        fprintf(p->out, "\r  %zu/%zu chains done, %.0f s, ETA %.0f s ", done, total, spent, eta);
+        if (done == total) fputc('\n', p->out);
+    } else if (tenths > p->tenths) {
+        fprintf(p->out, "  %zu/%zu chains done, %.0f s, ETA %.0f s\n", done, total, spent, eta);
+    }
+    fflush(p->out);
+    p->tenths = tenths;
+    if (done == total) p->t0 = now, p->tenths = 0; /* the next piece of work starts now */
+}
+
+void ebmc_set_progress(struct ebmc_model *m, FILE *out) {
+    m->progress = (struct progress_line){out, out && isatty(fileno(out)), 0, clock_seconds()};
+    m->rt.progress = out ? print_progress : NULL;
+    m->rt.progress_ctx = &m->progress;
 }
 
 int ebmc_set(struct ebmc_model *m, const char *key, const char *value, FILE *diag) {

@@ -141,6 +141,11 @@ struct ebmc_model *ebmc_load_run(const char *run_dir, FILE *diag);
  * metrics.json. Returns as ebmc_train. */
 int ebmc_resume(struct ebmc_model *m, const char *run_dir, FILE *progress, FILE *diag, struct ebmc_result *r);
 
+/* Long sampling work (ebmc_sample, ebmc_write_samples, ebmc_score, ebmc_denoise) prints its progress to
+ * out: one line rewritten in place on a terminal, else a line per tenth; NULL: silent (the default).
+ * Call after ebmc_compile. */
+void ebmc_set_progress(struct ebmc_model *m, FILE *out);
+
 /* n model samples (n * D floats, row-major) from `steps` MALA steps on E (steps < 0: the sample_steps
  * setting) started from uniform noise over the data's value box, keyed by the seed (after ebmc_compile,
  * and usually ebmc_restore). Returns 0, or -1. */

@@ -88,6 +88,10 @@ struct rt_model {
      * when first asked for (jit NULL until then). n_classes = 0 for an energy of one value. */
     int n_classes;
     struct rt_program features;
+    /* Long sampling work (model_samples, annealed_samples, restore_images) reports each chunk of the batch
+     * done: report(ctx, rows done, rows in all). NULL: silent (training's own samples, the tests). */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
     float *grad_arena;  /* every parameter's gradient, one after another (rt_model_pack_grads), or NULL */
     int64_t grad_numel; /* floats in grad_arena */
 };

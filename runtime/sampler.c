@@ -175,6 +175,7 @@ int model_samples(struct rt_model *m, const struct train_config *c, int steps, s
         }
         rc = langevin_run(&pot, x, &lv, c->seed, start ? TAG_SAMPLE_START : TAG_SAMPLES, i / big, NULL);
         memcpy(out + i * d, x, k * d * sizeof(float));
+        if (m->progress) m->progress(m->progress_ctx, i + k, n);
     }
     free(x);
     return rc;
@@ -194,6 +195,7 @@ int annealed_samples(struct rt_model *m, const struct train_config *c, int steps
         for (size_t j = 0; j < b * d; j++) x[j] = centre + (float)top.sd * x[j];
         rc = anneal_down(m, c, c->levels, steps, x, NULL, c->seed, TAG_SAMPLES, i / b, NULL);
         memcpy(out + i * d, x, k * d * sizeof(float));
+        if (m->progress) m->progress(m->progress_ctx, i + k, n);
     }
     free(x);
     return rc;

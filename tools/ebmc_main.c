@@ -519,6 +519,7 @@ static struct ebmc_model *open_run(const char *run_dir) {
         ebmc_free(m);
         return NULL;
     }
+    ebmc_set_progress(m, stderr); /* sampling a few thousand chains takes minutes */
     return m;
 }
 

@@ -40,6 +40,7 @@ static int restore_annealed(struct rt_model *m, const struct restore_options *o,
         rc = anneal_down(m, c, top, o->steps, x, sum, o->seed, TAG_DENOISE, i / b, st);
         int kept = o->steps - o->steps / 2;
         for (size_t j = 0; j < k * d; j++) out[i * d + j] = kept ? (float)(sum[j] / kept) : x[j];
+        if (m->progress) m->progress(m->progress_ctx, i + k, n);
     }
     free(x), free(sum);
     return rc;
@@ -71,6 +72,7 @@ int restore_images(struct rt_model *m, const struct restore_options *o, const fl
         memset(sum, 0, b * d * sizeof(double));
         rc = langevin_run(&pot, x, &lv, o->seed, TAG_DENOISE, i / b, st);
         for (size_t j = 0; j < k * d; j++) out[i * d + j] = kept > 0 ? (float)(sum[j] / kept) : yb[j];
+        if (m->progress) m->progress(m->progress_ctx, i + k, n);
     }
     free(yb), free(x), free(sum);
     return rc;
