@@ -255,31 +255,55 @@ static struct ir_graph *optimize(struct ir_graph *g, const char *print_after, FI
     return o;
 }
 
-static int compile_program(struct ebmc_model *m, enum program which, struct rt_program *prog, FILE *diag) {
+/* One program to compile: its graph after the passes, then its compiled kernels. */
+struct pending {
+    enum program which;
+    struct rt_program *prog;
+    struct ir_graph *g;
+    int nodes; /* before the passes */
+    struct jit_program *jit;
     char err[512];
-    struct ir_graph *g = build_program_graph(m, which, diag);
-    int nodes = g ? g->n_nodes : 0;
-    if (!(g = optimize(g, NULL, NULL, diag))) return -1;
-    if (m->config.backend == BACKEND_INTERP) { /* the interpreter runs g itself */
-        if (which < N_PROGRAMS) m->stats[which] = (struct program_stats){nodes, g->n_nodes, {0}};
-        if (rt_program_bind(prog, &m->rt, g, NULL, err, sizeof err) == 0) return 0;
-        fprintf(diag, "error: %s\n", err);
-        ir_graph_free(g);
-        return -1;
+};
+
+/* Compiles the n programs in p: the graphs one after another (the frontend is not thread-safe), the
+ * kernels side by side on up to m->rt.threads threads (LLVM's work: each program has its own context and
+ * JIT), then binds them in order. Returns 0, or -1 after printing the first failure. */
+static int compile_programs(struct ebmc_model *m, struct pending *p, int n, FILE *diag) {
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        p[i].g = build_program_graph(m, p[i].which, diag);
+        p[i].nodes = p[i].g ? p[i].g->n_nodes : 0;
+        if (!(p[i].g = optimize(p[i].g, NULL, NULL, diag))) rc = -1;
     }
-    struct jit_program *jit = jit_compile(g, NULL, err, sizeof err);
-    int rc = -1;
-    if (!jit) fprintf(diag, "error: JIT compilation failed: %s\n", err);
-    else if (rt_program_bind(prog, &m->rt, g, jit, err, sizeof err) != 0) {
-        fprintf(diag, "error: %s\n", err);
-        jit_free(jit);
-    } else {
-        m->compile_seconds += jit_compile_seconds(jit);
-        if (which < N_PROGRAMS) m->stats[which] = (struct program_stats){nodes, g->n_nodes, *jit_get_stats(jit)};
-        rc = 0;
+    int jit = rc == 0 && m->config.backend != BACKEND_INTERP; /* the interpreter runs the graphs themselves */
+    int team = m->rt.threads < n ? m->rt.threads : n;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team > 0 ? team : 1) if (jit && team > 1)
+    for (int i = 0; i < n; i++)
+        if (jit) p[i].jit = jit_compile(p[i].g, NULL, p[i].err, sizeof p[i].err);
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && jit && !p[i].jit) {
+            fprintf(diag, "error: JIT compilation failed: %s\n", p[i].err);
+            rc = -1;
+        } else if (rc == 0 && rt_program_bind(p[i].prog, &m->rt, p[i].g, p[i].jit, p[i].err, sizeof p[i].err) != 0) {
+            fprintf(diag, "error: %s\n", p[i].err);
+            rc = -1;
+        } else if (rc == 0) { /* the program owns g and jit now */
+            if (p[i].jit) m->compile_seconds += jit_compile_seconds(p[i].jit);
+            if (p[i].which < N_PROGRAMS)
+                m->stats[p[i].which] = (struct program_stats){p[i].nodes, p[i].g->n_nodes,
+                                                              p[i].jit ? *jit_get_stats(p[i].jit) : (struct jit_stats){0}};
+            if (p[i].jit) ir_graph_free(p[i].g); /* compiled kernels do not need the graph */
+            continue;
+        }
+        jit_free(p[i].jit);
+        ir_graph_free(p[i].g);
     }
-    ir_graph_free(g);
     return rc;
+}
+
+static int compile_program(struct ebmc_model *m, enum program which, struct rt_program *prog, FILE *diag) {
+    struct pending p = {.which = which, .prog = prog};
+    return compile_programs(m, &p, 1, diag);
 }
 
 /* The loss program, which training does not run, when first asked for. */
@@ -446,11 +470,14 @@ int ebmc_compile(struct ebmc_model *m, FILE *diag) {
         return -1;
     }
     /* One process runs the fused train program; ranks split it at the all-reduce: loss, then adam. */
-    int split = ranks > 1;
-    if (compile_program(m, PROGRAM_ENERGY, &rt->energy, diag) || compile_program(m, PROGRAM_SAMPLER, &rt->energy_grad, diag) ||
-        (split ? compile_program(m, PROGRAM_LOSS, &rt->loss, diag) || compile_program(m, PROGRAM_ADAM, &rt->adam, diag)
-               : compile_program(m, PROGRAM_TRAIN, &rt->train, diag)) ||
-        (program_used_in_training(PROGRAM_LANGEVIN, &m->config) && compile_program(m, PROGRAM_LANGEVIN, &rt->langevin, diag))) {
+#define PENDING(w, program) ((struct pending){.which = (w), .prog = (program)})
+    struct pending p[5] = {PENDING(PROGRAM_TRAIN, &rt->train), PENDING(PROGRAM_ENERGY, &rt->energy),
+                           PENDING(PROGRAM_SAMPLER, &rt->energy_grad)};
+    int n = 3; /* the largest first: the team takes them in order */
+    if (ranks > 1) p[0] = PENDING(PROGRAM_LOSS, &rt->loss), p[n++] = PENDING(PROGRAM_ADAM, &rt->adam);
+    if (program_used_in_training(PROGRAM_LANGEVIN, &m->config)) p[n++] = PENDING(PROGRAM_LANGEVIN, &rt->langevin);
+#undef PENDING
+    if (compile_programs(m, p, n, diag) != 0) {
         rt_model_free(rt);
         return -1;
     }

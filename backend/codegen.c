@@ -11,6 +11,7 @@
 #include "codegen.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +21,20 @@
 #include "emit.h"
 #include "vecmath.h"
 
-void codegen_host_vectors(int *lanes, int *regs) {
-    static int vl, nr;
-    if (!vl) {
-        char *f = LLVMGetHostCPUFeatures();
-        int avx512 = f && strstr(f, "+avx512f"), avx = f && strstr(f, "+avx,") != NULL;
-        nr = avx512 ? 32 : 16;
-        vl = avx512 ? 16 : avx ? 8 : 4;
-        LLVMDisposeMessage(f);
-    }
-    *lanes = vl, *regs = nr;
+static int host_lanes, host_regs;
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void read_host_vectors(void) {
+    char *f = LLVMGetHostCPUFeatures();
+    int avx512 = f && strstr(f, "+avx512f"), avx = f && strstr(f, "+avx,") != NULL;
+    host_regs = avx512 ? 32 : 16;
+    host_lanes = avx512 ? 16 : avx ? 8 : 4;
+    LLVMDisposeMessage(f);
+}
+
+void codegen_host_vectors(int *lanes, int *regs) { /* programs compile side by side (api: compile_programs) */
+    pthread_once(&host_once, read_host_vectors);
+    *lanes = host_lanes, *regs = host_regs;
 }
 
 static LLVMValueRef intrinsic(struct cg *c, const char *name, LLVMValueRef *args, unsigned n) {
