@@ -74,6 +74,11 @@ static int64_t src_col(const struct conv_kernel *k, int64_t i, int64_t tap) {
 
 /* ---- vector helpers ---- */
 
+/* Element idx of a buffer of floats. */
+static LLVMValueRef load_at(struct cg *c, LLVMValueRef buf, LLVMValueRef idx) {
+    return LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, c->f32, buf, &idx, 1, ""), "");
+}
+
 /* Node id's value as an operand read element by element: its slot, or NULL for a constant (*value). */
 static int operand_slot(struct cg *c, int id, double *value) {
     id = ir_resolve_alias(c->g, id);
@@ -94,7 +99,19 @@ static LLVMValueRef load_splat(struct cg *c, int id, LLVMValueRef idx, int vl) {
  * zero (masked-off lanes are never read, so start may lie before the row), then for step > 1 a shuffle
  * picking every step-th. Otherwise (bwd_data's stride-s maps) one load of the span between the first and
  * last wanted column, and a shuffle that picks lanes and zeros. */
+static LLVMValueRef load_row(struct cg *c, LLVMValueRef buf, LLVMValueRef base, const int64_t *col, int vl, int64_t len);
+
 static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const int64_t *col, int vl, int64_t len) {
+    double value;
+    int slot = operand_slot(c, id, &value);
+    if (slot >= 0) return load_row(c, c->slot_ptr[slot], base, col, vl, len);
+    LLVMValueRef lanes[MAX_LANES]; /* a constant operand: the value where a lane reads, 0 elsewhere */
+    for (int l = 0; l < vl; l++) lanes[l] = f32c(c, col[l] >= 0 ? value : 0);
+    return LLVMConstVector(lanes, (unsigned)vl);
+}
+
+/* load_lanes from a buffer of floats (an operand's or a scratch copy): the row starts at element base. */
+static LLVMValueRef load_row(struct cg *c, LLVMValueRef buf, LLVMValueRef base, const int64_t *col, int vl, int64_t len) {
     int first = -1, second = -1, affine = 1;
     int64_t lo = -1, hi = -1, step = 1;
     for (int l = 0; l < vl; l++) {
@@ -108,13 +125,6 @@ static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const in
         step = (col[second] - col[first]) / (second - first);
     LLVMTypeRef vt = vec_type(c, vl);
     if (first < 0) return LLVMConstNull(vt);
-    double value;
-    int slot = operand_slot(c, id, &value);
-    if (slot < 0) { /* a constant operand: the value where a lane reads, 0 elsewhere */
-        LLVMValueRef lanes[MAX_LANES];
-        for (int l = 0; l < vl; l++) lanes[l] = f32c(c, col[l] >= 0 ? value : 0);
-        return LLVMConstVector(lanes, (unsigned)vl);
-    }
     int64_t start = col[first] - first * step;
     for (int l = 0; l < vl; l++) affine &= col[l] < 0 || col[l] == start + l * step;
     int width = (int)(affine ? vl * step : (hi - lo + vl) / vl * vl);
@@ -122,7 +132,7 @@ static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const in
         LLVMValueRef v = LLVMConstNull(vt);
         for (int l = 0; l < vl; l++)
             if (col[l] >= 0)
-                v = LLVMBuildInsertElement(c->b, v, load_elem(c, slot, iadd(c, base, i64c(c, col[l]))), i32c(c, l), "");
+                v = LLVMBuildInsertElement(c->b, v, load_at(c, buf, iadd(c, base, i64c(c, col[l]))), i32c(c, l), "");
         return v;
     }
     int64_t from = affine ? start : lo;
@@ -134,7 +144,7 @@ static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const in
     }
     /* not inbounds: start may lie before the row, or the buffer (those lanes are masked off) */
     LLVMValueRef at = iadd(c, base, i64c(c, from));
-    LLVMValueRef ptr = LLVMBuildGEP2(c->b, c->f32, c->slot_ptr[slot], &at, 1, "");
+    LLVMValueRef ptr = LLVMBuildGEP2(c->b, c->f32, buf, &at, 1, "");
     LLVMTypeRef wt = vec_type(c, width);
     LLVMValueRef v;
     if (all) {
@@ -208,10 +218,88 @@ struct phase {
     int64_t rw, cs, n;
 };
 
+/* Where the tiles of one output row read their pixels: the pixel operand, or for conv2d at stride s > 1
+ * a scratch copy of the input rows the output row reads (one per tap row ky and input channel), each
+ * de-interleaved into its s phases, phase r holding columns r, r + s, r + 2s, ... So the columns that a
+ * vector of consecutive output columns reads through one tap, s apart in the row, are consecutive in
+ * the copy: one load, not s loads and a shuffle per tap and input channel. The copy costs one pass over
+ * those rows per output row, against the tiles' RO x KW FMAs per input pixel for each of dc / RO tiles. */
+struct pixels {
+    LLVMValueRef scratch; /* NULL: the operand */
+    int64_t phase_len;    /* the scratch's phase: ceil(sw / s) columns, rounded up to whole vectors */
+};
+
+#define MAX_SCRATCH_BYTES (128 << 10) /* within L2 and any thread's stack; else the operand, with shuffles */
+
+/* The scratch for kernel k's output rows, or none (px->scratch NULL) at stride 1, for bwd_data (whose
+ * phases already read consecutive pixels), or where it would be too large. */
+static void pixels_plan(struct cg *c, const struct conv_kernel *k, int vl, struct pixels *px) {
+    int64_t s = k->g.sw;
+    px->scratch = NULL;
+    px->phase_len = ((k->sw + s - 1) / s + vl - 1) / vl * vl;
+    int64_t floats = k->g.kh * k->sc * s * px->phase_len;
+    if (k->transposed || s == 1 || floats * (int64_t)sizeof(float) > MAX_SCRATCH_BYTES) return;
+    px->scratch = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)floats));
+    LLVMSetAlignment(px->scratch, 64);
+}
+
+/* Where input column j (>= 0) lies in its row's scratch copy, or -1 stays -1. */
+static int64_t scratch_col(const struct conv_kernel *k, const struct pixels *px, int64_t j) {
+    return j < 0 ? -1 : j % k->g.sw * px->phase_len + j / k->g.sw;
+}
+
+/* The scratch copy's row for (tap row ky, input channel sc): s phases of phase_len. */
+static LLVMValueRef scratch_base(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef ky,
+                                 LLVMValueRef sc) {
+    return imul(c, imad(c, ky, k->sc, sc), k->g.sw * px->phase_len);
+}
+
+/* Fills the scratch for output row `row` of image img: the input rows its taps read (rows outside the
+ * input are skipped, as the tiles skip them), each phase read from the row with load_lanes' stride-s
+ * loads and stored whole (lanes past the row's end as zeros). */
+static void pixels_fill(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+                        LLVMValueRef row, int vl) {
+    int64_t s = k->g.sw;
+    struct loop lky, lsc;
+    LLVMValueRef ky = loop_to(c, &lky, k->g.kh, "fky"), valid;
+    LLVMValueRef srow = src_row(c, k, row, ky, &valid);
+    LLVMBasicBlockRef done = if_begin(c, valid, "frow");
+    LLVMValueRef sc = loop_to(c, &lsc, k->sc, "fsc");
+    LLVMValueRef base = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
+    LLVMValueRef to = scratch_base(c, k, px, ky, sc);
+    for (int64_t r = 0; r < s; r++)
+        for (int64_t p0 = 0; p0 < px->phase_len; p0 += vl) {
+            int64_t col[MAX_LANES];
+            for (int l = 0; l < vl; l++) col[l] = (p0 + l) * s + r < k->sw ? (p0 + l) * s + r : -1;
+            LLVMValueRef at = iadd(c, to, i64c(c, scratch_col(k, px, p0 * s + r)));
+            LLVMValueRef st = LLVMBuildStore(c->b, load_lanes(c, k->src, base, col, vl, k->sw),
+                                             LLVMBuildInBoundsGEP2(c->b, c->f32, px->scratch, &at, 1, ""));
+            LLVMSetAlignment(st, (unsigned)(vl * sizeof(float))); /* phase_len and p0 are whole vectors */
+        }
+    loop_end(c, &lsc);
+    if_end(c, done);
+    loop_end(c, &lky);
+}
+
+/* The weight of output channel o0 + o, input channel sc, tap (ky, kx), splat: w[dst, src, ky, kx] for
+ * conv2d, w[src, dst, ky, kx] for bwd_data. */
+static LLVMValueRef tile_weight(struct cg *c, const struct conv_kernel *k, LLVMValueRef o0, int o, LLVMValueRef sc,
+                                LLVMValueRef ky, int64_t kx, int vl) {
+    LLVMValueRef oc = iadd(c, o0, i64c(c, o));
+    LLVMValueRef wi = k->transposed ? imad(c, sc, k->dc, oc) : imad(c, oc, k->sc, sc);
+    return load_splat(c, k->wt, iadd(c, imul(c, iadd(c, imul(c, wi, k->g.kh), ky), k->g.kw), i64c(c, kx)), vl);
+}
+
+/* acc[i] += w x */
+static void tile_fma(struct cg *c, LLVMValueRef acc, int n_acc, int i, LLVMValueRef w, LLVMValueRef x, int vl) {
+    acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, w, x, acc_get(c, acc, n_acc, i, vl)));
+}
+
 /* One tile: output channels [o0, o0 + ro) x phase columns [col0, col0 + nvec vl) of output row `row` of
  * image `img`, summed over taps rows, input channels and tap columns; then stored through the epilogue. */
-static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef img, LLVMValueRef row,
-                        LLVMValueRef o0, int ro, const struct phase *ph, int64_t col0, int nvec, int vl) {
+static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+                        LLVMValueRef row, LLVMValueRef o0, int ro, const struct phase *ph, int64_t col0, int nvec,
+                        int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int n_acc = ro * nvec;
     int64_t col[MAX_KW][MAX_VECS][MAX_LANES];
@@ -221,6 +309,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
             for (int l = 0; l < vl; l++) {
                 int64_t t = col0 + (int64_t)v * vl + l;
                 col[kx][v][l] = t < ph->n ? src_col(k, ph->rw + ph->cs * t, kx) : -1;
+                if (px->scratch) col[kx][v][l] = scratch_col(k, px, col[kx][v][l]);
                 used[kx] |= col[kx][v][l] >= 0;
             }
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
@@ -230,21 +319,24 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     LLVMValueRef srow = src_row(c, k, row, ky, &valid);
     LLVMBasicBlockRef done = if_begin(c, valid, "row");
     LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc");
-    LLVMValueRef base = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
+    LLVMValueRef base = px->scratch ? scratch_base(c, k, px, ky, sc)
+                                    : imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
+    /* Per tap, either the ro weights stay in registers while the pixel vectors pass (ro + 1 + ro nvec
+     * registers), or the nvec pixel vectors while the weights pass (nvec + 1 + ro nvec): whichever is
+     * fewer (emit_direct sized ro for it). Each accumulator sees the same FMAs in the same order. */
+    int hold_pixels = nvec < ro;
     for (int64_t kx = 0; kx < q->kw; kx++) {
         if (!used[kx]) continue; /* no lane of this phase reads tap kx */
-        LLVMValueRef wv[MAX_TILE];
-        for (int o = 0; o < ro; o++) { /* w[dst, src, ky, kx] for conv2d; w[src, dst, ky, kx] for bwd_data */
-            LLVMValueRef oc = iadd(c, o0, i64c(c, o));
-            LLVMValueRef wi = k->transposed ? imad(c, sc, k->dc, oc) : imad(c, oc, k->sc, sc);
-            wv[o] = load_splat(c, k->wt, iadd(c, imul(c, iadd(c, imul(c, wi, q->kh), ky), q->kw), i64c(c, kx)), vl);
+        LLVMValueRef wv[MAX_TILE], xv[MAX_VECS];
+        for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, o0, o, sc, ky, kx, vl);
+        for (int v = 0; v < nvec; v++) {
+            xv[v] = px->scratch ? load_row(c, px->scratch, base, col[kx][v], vl, q->sw * px->phase_len)
+                                : load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
+            for (int o = 0; o < ro && !hold_pixels; o++) tile_fma(c, acc, n_acc, o * nvec + v, wv[o], xv[v], vl);
         }
-        for (int v = 0; v < nvec; v++) { /* one vector of pixels live at a time: ro + 1 + ro nvec registers */
-            LLVMValueRef xv = load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
-            for (int o = 0; o < ro; o++) {
-                int i = o * nvec + v;
-                acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, wv[o], xv, acc_get(c, acc, n_acc, i, vl)));
-            }
+        for (int o = 0; o < ro && hold_pixels; o++) {
+            LLVMValueRef w = tile_weight(c, k, o0, o, sc, ky, kx, vl);
+            for (int v = 0; v < nvec; v++) tile_fma(c, acc, n_acc, o * nvec + v, w, xv[v], vl);
         }
     }
     loop_end(c, &lsc);
@@ -277,23 +369,29 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     int vl, regs;
     codegen_host_vectors(&vl, &regs);
     int64_t cs = k->transposed ? k->g.sw : 1;
+    struct pixels px;
+    pixels_plan(c, k, vl, &px);
     struct loop lr, lo_;
     LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
     LLVMValueRef img = LLVMBuildSDiv(c->b, r, i64c(c, k->dh), ""), row = LLVMBuildSRem(c->b, r, i64c(c, k->dh), "");
+    if (px.scratch) pixels_fill(c, k, &px, img, row, vl);
     for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
         struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
         int64_t vecs = (ph.n + vl - 1) / vl;
         int per_group = vecs < MAX_VECS ? (int)vecs : MAX_VECS;
-        int ro = (regs - 1) / (per_group + 1); /* ro nvec accumulators, ro weights and a pixel vector */
+        /* ro nvec accumulators and either ro weights and a pixel vector, or per_group pixel vectors and a
+         * weight (direct_tile's two orders) */
+        int ro = (regs - 1) / (per_group + 1), ro_pixels = (regs - 1 - per_group) / per_group;
+        if (ro_pixels > ro) ro = ro_pixels;
         if (ro > k->dc) ro = (int)k->dc;
         for (int64_t col0 = 0; col0 < ph.n; col0 += (int64_t)per_group * vl) {
             int64_t left = (ph.n - col0 + vl - 1) / vl;
             int nvec = left < per_group ? (int)left : per_group;
             int64_t blocks = k->dc / ro, rest = k->dc % ro;
             LLVMValueRef ob = loop_to(c, &lo_, blocks, "oblk");
-            direct_tile(c, k, img, row, imul(c, ob, ro), ro, &ph, col0, nvec, vl);
+            direct_tile(c, k, &px, img, row, imul(c, ob, ro), ro, &ph, col0, nvec, vl);
             loop_end(c, &lo_);
-            if (rest) direct_tile(c, k, img, row, i64c(c, blocks * ro), (int)rest, &ph, col0, nvec, vl);
+            if (rest) direct_tile(c, k, &px, img, row, i64c(c, blocks * ro), (int)rest, &ph, col0, nvec, vl);
         }
     }
     loop_end(c, &lr);
