@@ -218,64 +218,75 @@ struct phase {
     int64_t rw, cs, n;
 };
 
-/* Where the tiles of one output row read their pixels: the pixel operand, or for conv2d at stride s > 1
- * a scratch copy of the input rows the output row reads (one per tap row ky and input channel), each
- * de-interleaved into its s phases, phase r holding columns r, r + s, r + 2s, ... So the columns that a
- * vector of consecutive output columns reads through one tap, s apart in the row, are consecutive in
- * the copy: one load, not s loads and a shuffle per tap and input channel. The copy costs one pass over
- * those rows per output row, against the tiles' RO x KW FMAs per input pixel for each of dc / RO tiles. */
+/* Scratch copies of pixel rows, de-interleaved. At stride s > 1 the columns that a vector of consecutive
+ * output columns reads through one tap are s apart in the input row: s loads and a shuffle per tap and
+ * input channel. So the kernels read instead a copy of the input rows in which each row is split into
+ * its s phases, phase r holding columns r, r + s, r + 2s, ...: there those columns are consecutive, one
+ * load. The direct conv2d copies, per output row, the rows its taps read (one per tap row and input
+ * channel), once for all its tiles; wgrad copies one channel of one image, once for all its rows of dw.
+ * bwd_data needs none: its phases read consecutive pixels. */
 struct pixels {
-    LLVMValueRef scratch; /* NULL: the operand */
-    int64_t phase_len;    /* the scratch's phase: ceil(sw / s) columns, rounded up to whole vectors */
+    LLVMValueRef scratch; /* NULL: no copy, read the operand */
+    int64_t s, len;       /* the stride, the length of a source row */
+    int64_t phase_len;    /* ceil(len / s) columns, rounded up to whole vectors */
 };
 
 #define MAX_SCRATCH_BYTES (128 << 10) /* within L2 and any thread's stack; else the operand, with shuffles */
 
-/* The scratch for kernel k's output rows, or none (px->scratch NULL) at stride 1, for bwd_data (whose
- * phases already read consecutive pixels), or where it would be too large. */
-static void pixels_plan(struct cg *c, const struct conv_kernel *k, int vl, struct pixels *px) {
-    int64_t s = k->g.sw;
+/* Plans a scratch of `rows` copied rows of len pixels at stride s, or none (px->scratch NULL) at stride
+ * 1 or where it would be too large. */
+static void pixels_plan(struct cg *c, struct pixels *px, int64_t rows, int64_t len, int64_t s, int vl) {
     px->scratch = NULL;
-    px->phase_len = ((k->sw + s - 1) / s + vl - 1) / vl * vl;
-    int64_t floats = k->g.kh * k->sc * s * px->phase_len;
-    if (k->transposed || s == 1 || floats * (int64_t)sizeof(float) > MAX_SCRATCH_BYTES) return;
+    px->s = s, px->len = len;
+    px->phase_len = ((len + s - 1) / s + vl - 1) / vl * vl;
+    int64_t floats = rows * s * px->phase_len;
+    if (s == 1 || floats * (int64_t)sizeof(float) > MAX_SCRATCH_BYTES) return;
     px->scratch = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)floats));
     LLVMSetAlignment(px->scratch, 64);
 }
 
-/* Where input column j (>= 0) lies in its row's scratch copy, or -1 stays -1. */
-static int64_t scratch_col(const struct conv_kernel *k, const struct pixels *px, int64_t j) {
-    return j < 0 ? -1 : j % k->g.sw * px->phase_len + j / k->g.sw;
+/* Where column j (>= 0) of a source row lies in its copy (s phases of phase_len), or -1 stays -1. */
+static int64_t scratch_col(const struct pixels *px, int64_t j) {
+    return j < 0 ? -1 : j % px->s * px->phase_len + j / px->s;
 }
 
-/* The scratch copy's row for (tap row ky, input channel sc): s phases of phase_len. */
-static LLVMValueRef scratch_base(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef ky,
-                                 LLVMValueRef sc) {
-    return imul(c, imad(c, ky, k->sc, sc), k->g.sw * px->phase_len);
+/* The element of copied row `row`. */
+static LLVMValueRef scratch_row(struct cg *c, const struct pixels *px, LLVMValueRef row) {
+    return imul(c, row, px->s * px->phase_len);
 }
 
-/* Fills the scratch for output row `row` of image img: the input rows its taps read (rows outside the
- * input are skipped, as the tiles skip them), each phase read from the row with load_lanes' stride-s
- * loads and stored whole (lanes past the row's end as zeros). */
-static void pixels_fill(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+/* Copies the row of operand id at element `from` into copied row `row`: each phase read with load_lanes'
+ * stride-s loads and stored whole (lanes past the row's end as zeros). */
+static void pixels_copy_row(struct cg *c, const struct pixels *px, int id, LLVMValueRef from, LLVMValueRef row,
+                            int vl) {
+    LLVMValueRef to = scratch_row(c, px, row);
+    for (int64_t r = 0; r < px->s; r++)
+        for (int64_t p0 = 0; p0 < px->phase_len; p0 += vl) {
+            int64_t col[MAX_LANES];
+            for (int l = 0; l < vl; l++) col[l] = (p0 + l) * px->s + r < px->len ? (p0 + l) * px->s + r : -1;
+            LLVMValueRef at = iadd(c, to, i64c(c, r * px->phase_len + p0));
+            LLVMValueRef st = LLVMBuildStore(c->b, load_lanes(c, id, from, col, vl, px->len),
+                                             LLVMBuildInBoundsGEP2(c->b, c->f32, px->scratch, &at, 1, ""));
+            LLVMSetAlignment(st, (unsigned)(vl * sizeof(float))); /* phase_len and p0 are whole vectors */
+        }
+}
+
+/* The direct conv2d's copied row for (tap row ky, input channel sc). */
+static LLVMValueRef direct_copy_row(struct cg *c, const struct conv_kernel *k, LLVMValueRef ky, LLVMValueRef sc) {
+    return imad(c, ky, k->sc, sc);
+}
+
+/* Fills the direct conv2d's scratch for output row `row` of image img: the input rows its taps read (rows
+ * outside the input are skipped, as the tiles skip them). */
+static void direct_fill(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
                         LLVMValueRef row, int vl) {
-    int64_t s = k->g.sw;
     struct loop lky, lsc;
     LLVMValueRef ky = loop_to(c, &lky, k->g.kh, "fky"), valid;
     LLVMValueRef srow = src_row(c, k, row, ky, &valid);
     LLVMBasicBlockRef done = if_begin(c, valid, "frow");
     LLVMValueRef sc = loop_to(c, &lsc, k->sc, "fsc");
-    LLVMValueRef base = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
-    LLVMValueRef to = scratch_base(c, k, px, ky, sc);
-    for (int64_t r = 0; r < s; r++)
-        for (int64_t p0 = 0; p0 < px->phase_len; p0 += vl) {
-            int64_t col[MAX_LANES];
-            for (int l = 0; l < vl; l++) col[l] = (p0 + l) * s + r < k->sw ? (p0 + l) * s + r : -1;
-            LLVMValueRef at = iadd(c, to, i64c(c, scratch_col(k, px, p0 * s + r)));
-            LLVMValueRef st = LLVMBuildStore(c->b, load_lanes(c, k->src, base, col, vl, k->sw),
-                                             LLVMBuildInBoundsGEP2(c->b, c->f32, px->scratch, &at, 1, ""));
-            LLVMSetAlignment(st, (unsigned)(vl * sizeof(float))); /* phase_len and p0 are whole vectors */
-        }
+    LLVMValueRef from = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
+    pixels_copy_row(c, px, k->src, from, direct_copy_row(c, k, ky, sc), vl);
     loop_end(c, &lsc);
     if_end(c, done);
     loop_end(c, &lky);
@@ -309,7 +320,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
             for (int l = 0; l < vl; l++) {
                 int64_t t = col0 + (int64_t)v * vl + l;
                 col[kx][v][l] = t < ph->n ? src_col(k, ph->rw + ph->cs * t, kx) : -1;
-                if (px->scratch) col[kx][v][l] = scratch_col(k, px, col[kx][v][l]);
+                if (px->scratch) col[kx][v][l] = scratch_col(px, col[kx][v][l]);
                 used[kx] |= col[kx][v][l] >= 0;
             }
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
@@ -319,7 +330,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
     LLVMValueRef srow = src_row(c, k, row, ky, &valid);
     LLVMBasicBlockRef done = if_begin(c, valid, "row");
     LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc");
-    LLVMValueRef base = px->scratch ? scratch_base(c, k, px, ky, sc)
+    LLVMValueRef base = px->scratch ? scratch_row(c, px, direct_copy_row(c, k, ky, sc))
                                     : imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
     /* Per tap, either the ro weights stay in registers while the pixel vectors pass (ro + 1 + ro nvec
      * registers), or the nvec pixel vectors while the weights pass (nvec + 1 + ro nvec): whichever is
@@ -330,7 +341,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
         LLVMValueRef wv[MAX_TILE], xv[MAX_VECS];
         for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, o0, o, sc, ky, kx, vl);
         for (int v = 0; v < nvec; v++) {
-            xv[v] = px->scratch ? load_row(c, px->scratch, base, col[kx][v], vl, q->sw * px->phase_len)
+            xv[v] = px->scratch ? load_row(c, px->scratch, base, col[kx][v], vl, px->s * px->phase_len)
                                 : load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
             for (int o = 0; o < ro && !hold_pixels; o++) tile_fma(c, acc, n_acc, o * nvec + v, wv[o], xv[v], vl);
         }
@@ -370,11 +381,12 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     codegen_host_vectors(&vl, &regs);
     int64_t cs = k->transposed ? k->g.sw : 1;
     struct pixels px;
-    pixels_plan(c, k, vl, &px);
+    /* bwd_data's phases read consecutive pixels: no copy */
+    pixels_plan(c, &px, k->g.kh * k->sc, k->sw, k->transposed ? 1 : k->g.sw, vl);
     struct loop lr, lo_;
     LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
     LLVMValueRef img = LLVMBuildSDiv(c->b, r, i64c(c, k->dh), ""), row = LLVMBuildSRem(c->b, r, i64c(c, k->dh), "");
-    if (px.scratch) pixels_fill(c, k, &px, img, row, vl);
+    if (px.scratch) direct_fill(c, k, &px, img, row, vl);
     for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
         struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
         int64_t vecs = (ph.n + vl - 1) / vl;
@@ -401,8 +413,8 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
 
 /* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += image img's sums, into the output buffer (the first image
  * starts from zero). */
-static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef img, LLVMValueRef o0, int ro,
-                       LLVMValueRef ci, LLVMValueRef ky, int vl) {
+static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+                       LLVMValueRef o0, int ro, LLVMValueRef ci, LLVMValueRef ky, int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int kw = (int)q->kw, n_acc = ro * kw;
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
@@ -411,7 +423,8 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef i
     LLVMValueRef oy = loop_to(c, &loy, q->oh, "oy");
     LLVMValueRef iy = LLVMBuildSub(c->b, iadd(c, imul(c, oy, q->sh), ky), i64c(c, q->ph), "");
     LLVMBasicBlockRef done = if_begin(c, LLVMBuildICmp(c->b, LLVMIntULT, iy, i64c(c, q->h), ""), "row");
-    LLVMValueRef xbase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->c), ci), q->h), iy), q->w);
+    LLVMValueRef xbase = px->scratch ? scratch_row(c, px, iy)
+                                     : imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->c), ci), q->h), iy), q->w);
     struct conv_kernel fwd = *k;
     fwd.transposed = 0, fwd.sw = q->w, fwd.dw = q->ow;
     for (int64_t col0 = 0; col0 < q->ow; col0 += vl) {
@@ -425,8 +438,12 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef i
         }
         for (int64_t kx = 0; kx < kw; kx++) {
             int64_t col[MAX_LANES];
-            for (int l = 0; l < vl; l++) col[l] = ident[l] >= 0 ? src_col(&fwd, ident[l], kx) : -1;
-            LLVMValueRef xv = load_lanes(c, k->src, xbase, col, vl, q->w);
+            for (int l = 0; l < vl; l++) {
+                col[l] = ident[l] >= 0 ? src_col(&fwd, ident[l], kx) : -1;
+                if (px->scratch) col[l] = scratch_col(px, col[l]);
+            }
+            LLVMValueRef xv = px->scratch ? load_row(c, px->scratch, xbase, col, vl, px->s * px->phase_len)
+                                          : load_lanes(c, k->src, xbase, col, vl, q->w);
             for (int o = 0; o < ro; o++) {
                 int i = o * kw + (int)kx;
                 acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, dyv[o], xv, acc_get(c, acc, n_acc, i, vl)));
@@ -452,8 +469,16 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
     codegen_host_vectors(&vl, &regs);
     int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
     if (ro < 1) ro = 1;
-    struct loop ln, lb, lc, lk;
+    struct pixels px; /* at stride s > 1: x[img, ci] de-interleaved, once for all rows of dw */
+    pixels_plan(c, &px, q->h, q->w, q->sw, vl);
+    struct loop ln, lb, lc, lk, lh;
     LLVMValueRef img = loop_to(c, &ln, q->n, "img");
+    LLVMValueRef ci = loop_to(c, &lc, q->c, "ci");
+    if (px.scratch) {
+        LLVMValueRef h = loop_to(c, &lh, q->h, "fh");
+        pixels_copy_row(c, &px, k->src, imul(c, iadd(c, imul(c, imad(c, img, q->c, ci), q->h), h), q->w), h, vl);
+        loop_end(c, &lh);
+    }
     /* blocks of ro rows of dw within [lo, hi), then the rest one by one */
     LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, ro), "");
     for (int pass = 0; pass < 2; pass++) {
@@ -461,13 +486,12 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
         LLVMValueRef o0;
         if (pass == 0) o0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "oblk"), ro, lo);
         else o0 = loop_begin(c, &lb, imad(c, blocks, ro, lo), hi, "o");
-        LLVMValueRef ci = loop_to(c, &lc, q->c, "ci");
         LLVMValueRef ky = loop_to(c, &lk, q->kh, "ky");
-        wgrad_tile(c, k, img, o0, rows, ci, ky, vl);
+        wgrad_tile(c, k, &px, img, o0, rows, ci, ky, vl);
         loop_end(c, &lk);
-        loop_end(c, &lc);
         loop_end(c, &lb);
     }
+    loop_end(c, &lc);
     loop_end(c, &ln);
     if (c->main != c->root) { /* the epilogue, on the finished sums */
         struct loop le;
