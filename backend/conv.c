@@ -218,36 +218,49 @@ struct phase {
     int64_t rw, cs, n;
 };
 
-/* Scratch copies of pixel rows, de-interleaved. At stride s > 1 the columns that a vector of consecutive
- * output columns reads through one tap are s apart in the input row: s loads and a shuffle per tap and
- * input channel. So the kernels read instead a copy of the input rows in which each row is split into
- * its s phases, phase r holding columns r, r + s, r + 2s, ...: there those columns are consecutive, one
- * load. The direct conv2d copies, per output row, the rows its taps read (one per tap row and input
- * channel), once for all its tiles; wgrad copies one channel of one image, once for all its rows of dw.
- * bwd_data needs none: its phases read consecutive pixels. */
+/* The columns of the pixel operand that the lanes of the vector of phase columns [t0, t0 + vl) read
+ * through tap kx (src_col; -1 past the phase's end). */
+static void vector_cols(const struct conv_kernel *k, const struct phase *ph, int64_t t0, int64_t kx, int vl,
+                        int64_t *col) {
+    for (int l = 0; l < vl; l++) col[l] = t0 + l < ph->n ? src_col(k, ph->rw + ph->cs * (t0 + l), kx) : -1;
+}
+
+/* Scratch copies of pixel rows. At stride s > 1 the columns that a vector of consecutive output columns
+ * reads through one tap are s apart in the input row: s loads and a shuffle per tap and input channel.
+ * So the kernels read a copy of the rows instead, each split into its s phases, phase r holding columns
+ * r, r + s, r + 2s, ...: there those columns are consecutive, one load. The direct conv2d copies, per
+ * output row, the rows its taps read (one per tap row and input channel), once for all its tiles, and
+ * bwd_data (whose phases read consecutive pixels: s = 1 for the copy) likewise; wgrad copies one
+ * channel of one image, once for all its rows of dw. In the direct kernels' copies each phase has zeros
+ * around its columns wherever a vector of the tiles reaches past the row, so that every vector is one
+ * plain load, no mask: a lane of a vector that reads no pixel (src_col -1) reads a zero there, or lies
+ * past the output row (and its result is dropped). */
 struct pixels {
     LLVMValueRef scratch; /* NULL: no copy, read the operand */
-    int64_t s, len;       /* the stride, the length of a source row */
-    int64_t phase_len;    /* ceil(len / s) columns, rounded up to whole vectors */
+    int64_t s, len;       /* the copy's stride, the length of a source row */
+    int64_t lead;         /* zeros before each phase's first column */
+    int64_t phase_len;    /* lead + columns + zeros after, rounded up to whole vectors */
 };
 
-#define MAX_SCRATCH_BYTES (128 << 10) /* within L2 and any thread's stack; else the operand, with shuffles */
+#define MAX_SCRATCH_BYTES (128 << 10) /* within L2 and any thread's stack; else the operand, with masks */
 
-/* Plans a scratch of `rows` copied rows of len pixels at stride s, or none (px->scratch NULL) at stride
- * 1 or where it would be too large. */
-static void pixels_plan(struct cg *c, struct pixels *px, int64_t rows, int64_t len, int64_t s, int vl) {
+/* Plans a scratch of `rows` copied rows of len pixels at stride s, each phase `lead` zeros then
+ * `reach` - lead further positions (columns, then zeros), or none (px->scratch NULL) where it would be
+ * too large. */
+static void pixels_plan(struct cg *c, struct pixels *px, int64_t rows, int64_t len, int64_t s, int64_t lead,
+                        int64_t reach, int vl) {
     px->scratch = NULL;
-    px->s = s, px->len = len;
-    px->phase_len = ((len + s - 1) / s + vl - 1) / vl * vl;
+    px->s = s, px->len = len, px->lead = lead;
+    px->phase_len = (reach + vl - 1) / vl * vl;
     int64_t floats = rows * s * px->phase_len;
-    if (s == 1 || floats * (int64_t)sizeof(float) > MAX_SCRATCH_BYTES) return;
+    if (floats * (int64_t)sizeof(float) > MAX_SCRATCH_BYTES) return;
     px->scratch = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)floats));
     LLVMSetAlignment(px->scratch, 64);
 }
 
-/* Where column j (>= 0) of a source row lies in its copy (s phases of phase_len), or -1 stays -1. */
+/* Where column j (>= 0) of a source row lies in its copy, or -1 stays -1. */
 static int64_t scratch_col(const struct pixels *px, int64_t j) {
-    return j < 0 ? -1 : j % px->s * px->phase_len + j / px->s;
+    return j < 0 ? -1 : j % px->s * px->phase_len + px->lead + j / px->s;
 }
 
 /* The element of copied row `row`. */
@@ -256,14 +269,17 @@ static LLVMValueRef scratch_row(struct cg *c, const struct pixels *px, LLVMValue
 }
 
 /* Copies the row of operand id at element `from` into copied row `row`: each phase read with load_lanes'
- * stride-s loads and stored whole (lanes past the row's end as zeros). */
+ * stride-s loads and stored whole (positions without a column as zeros). */
 static void pixels_copy_row(struct cg *c, const struct pixels *px, int id, LLVMValueRef from, LLVMValueRef row,
                             int vl) {
     LLVMValueRef to = scratch_row(c, px, row);
     for (int64_t r = 0; r < px->s; r++)
         for (int64_t p0 = 0; p0 < px->phase_len; p0 += vl) {
             int64_t col[MAX_LANES];
-            for (int l = 0; l < vl; l++) col[l] = (p0 + l) * px->s + r < px->len ? (p0 + l) * px->s + r : -1;
+            for (int l = 0; l < vl; l++) {
+                int64_t j = (p0 + l - px->lead) * px->s + r;
+                col[l] = j >= 0 && j < px->len ? j : -1;
+            }
             LLVMValueRef at = iadd(c, to, i64c(c, r * px->phase_len + p0));
             LLVMValueRef st = LLVMBuildStore(c->b, load_lanes(c, id, from, col, vl, px->len),
                                              LLVMBuildInBoundsGEP2(c->b, c->f32, px->scratch, &at, 1, ""));
@@ -271,13 +287,53 @@ static void pixels_copy_row(struct cg *c, const struct pixels *px, int id, LLVMV
         }
 }
 
-/* The direct conv2d's copied row for (tap row ky, input channel sc). */
+/* The vector whose lanes read columns col (consecutive in the copy, as they are in a phase) from copied
+ * row base of a direct kernel's scratch: one load from where lane 0 is, extrapolated from a lane that
+ * reads a column (the margins cover the rest: pixels_plan), or 0 if none does. */
+static LLVMValueRef load_copy(struct cg *c, const struct pixels *px, LLVMValueRef base, const int64_t *col, int vl) {
+    for (int l = 0; l < vl; l++) {
+        if (col[l] < 0) continue;
+        LLVMValueRef at = iadd(c, base, i64c(c, scratch_col(px, col[l]) - l));
+        LLVMValueRef v = LLVMBuildLoad2(c->b, vec_type(c, vl),
+                                        LLVMBuildInBoundsGEP2(c->b, c->f32, px->scratch, &at, 1, ""), "");
+        LLVMSetAlignment(v, 4);
+        return v;
+    }
+    return LLVMConstNull(vec_type(c, vl));
+}
+
+/* The direct kernels' scratch, if they read one: at stride s > 1, phases of s (conv2d) or of 1
+ * (bwd_data), with the margins that the tiles' vectors (the same phases and vectors as emit_direct's)
+ * reach. */
+static void direct_plan(struct cg *c, const struct conv_kernel *k, int vl, struct pixels *px) {
+    int64_t s = k->transposed ? 1 : k->g.sw, cs = k->transposed ? k->g.sw : 1, lead = 0, reach = 0;
+    px->scratch = NULL;
+    if (k->g.sw == 1) return;
+    for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
+        struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
+        for (int64_t t0 = 0; t0 < ph.n; t0 += vl)
+            for (int64_t kx = 0; kx < k->g.kw; kx++) {
+                int64_t col[MAX_LANES];
+                vector_cols(k, &ph, t0, kx, vl, col);
+                for (int l = 0; l < vl; l++)
+                    if (col[l] >= 0) { /* lane 0 is at column position col[l] / s - l of its phase */
+                        int64_t at = col[l] / s - l;
+                        if (-at > lead) lead = -at;
+                        if (at + vl > reach) reach = at + vl;
+                        break;
+                    }
+            }
+    }
+    pixels_plan(c, px, k->g.kh * k->sc, k->sw, s, lead, lead + reach, vl);
+}
+
+/* The direct kernels' copied row for (tap row ky, input channel sc). */
 static LLVMValueRef direct_copy_row(struct cg *c, const struct conv_kernel *k, LLVMValueRef ky, LLVMValueRef sc) {
     return imad(c, ky, k->sc, sc);
 }
 
-/* Fills the direct conv2d's scratch for output row `row` of image img: the input rows its taps read (rows
- * outside the input are skipped, as the tiles skip them). */
+/* Fills the direct kernels' scratch for output row `row` of image img: the input rows its taps read
+ * (rows outside the input are skipped, as the tiles skip them). */
 static void direct_fill(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
                         LLVMValueRef row, int vl) {
     struct loop lky, lsc;
@@ -316,13 +372,10 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
     int64_t col[MAX_KW][MAX_VECS][MAX_LANES];
     int used[MAX_KW] = {0};
     for (int64_t kx = 0; kx < q->kw; kx++)
-        for (int v = 0; v < nvec; v++)
-            for (int l = 0; l < vl; l++) {
-                int64_t t = col0 + (int64_t)v * vl + l;
-                col[kx][v][l] = t < ph->n ? src_col(k, ph->rw + ph->cs * t, kx) : -1;
-                if (px->scratch) col[kx][v][l] = scratch_col(px, col[kx][v][l]);
-                used[kx] |= col[kx][v][l] >= 0;
-            }
+        for (int v = 0; v < nvec; v++) {
+            vector_cols(k, ph, col0 + (int64_t)v * vl, kx, vl, col[kx][v]);
+            for (int l = 0; l < vl; l++) used[kx] |= col[kx][v][l] >= 0;
+        }
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
     for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
     struct loop lky, lsc;
@@ -341,8 +394,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
         LLVMValueRef wv[MAX_TILE], xv[MAX_VECS];
         for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, o0, o, sc, ky, kx, vl);
         for (int v = 0; v < nvec; v++) {
-            xv[v] = px->scratch ? load_row(c, px->scratch, base, col[kx][v], vl, px->s * px->phase_len)
-                                : load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
+            xv[v] = px->scratch ? load_copy(c, px, base, col[kx][v], vl) : load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
             for (int o = 0; o < ro && !hold_pixels; o++) tile_fma(c, acc, n_acc, o * nvec + v, wv[o], xv[v], vl);
         }
         for (int o = 0; o < ro && hold_pixels; o++) {
@@ -381,8 +433,7 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     codegen_host_vectors(&vl, &regs);
     int64_t cs = k->transposed ? k->g.sw : 1;
     struct pixels px;
-    /* bwd_data's phases read consecutive pixels: no copy */
-    pixels_plan(c, &px, k->g.kh * k->sc, k->sw, k->transposed ? 1 : k->g.sw, vl);
+    direct_plan(c, k, vl, &px);
     struct loop lr, lo_;
     LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
     LLVMValueRef img = LLVMBuildSDiv(c->b, r, i64c(c, k->dh), ""), row = LLVMBuildSRem(c->b, r, i64c(c, k->dh), "");
@@ -470,7 +521,8 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
     int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
     if (ro < 1) ro = 1;
     struct pixels px; /* at stride s > 1: x[img, ci] de-interleaved, once for all rows of dw */
-    pixels_plan(c, &px, q->h, q->w, q->sw, vl);
+    px.scratch = NULL;
+    if (q->sw > 1) pixels_plan(c, &px, q->h, q->w, q->sw, 0, (q->w + q->sw - 1) / q->sw, vl);
     struct loop ln, lb, lc, lk, lh;
     LLVMValueRef img = loop_to(c, &ln, q->n, "img");
     LLVMValueRef ci = loop_to(c, &lc, q->c, "ci");
