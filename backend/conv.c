@@ -29,6 +29,7 @@
 #define MAX_TILE 32 /* accumulators */
 #define MAX_VECS 4  /* column vectors per tile */
 #define MAX_KW 64   /* kernel columns (taps are unrolled) */
+#define WGRAD_SUMS 64 /* FMAs into a wgrad accumulator between lane sums, at least */
 
 /* ---- the kernels' parameters, from the node ---- */
 
@@ -462,19 +463,20 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
 
 /* ---- conv2d_bwd_weight ---- */
 
-/* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += image img's sums, into the output buffer (the first image
- * starts from zero). */
-static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
-                       LLVMValueRef o0, int ro, LLVMValueRef ci, LLVMValueRef ky, int vl) {
+/* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += the sums of images [img0, img_end), into the output buffer (the
+ * first images start from zero). px: their channels ci, copied in image order. */
+static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img0,
+                       LLVMValueRef img_end, LLVMValueRef o0, int ro, LLVMValueRef ci, LLVMValueRef ky, int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int kw = (int)q->kw, n_acc = ro * kw;
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
     for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
-    struct loop loy;
+    struct loop limg, loy;
+    LLVMValueRef img = loop_begin(c, &limg, img0, img_end, "img");
     LLVMValueRef oy = loop_to(c, &loy, q->oh, "oy");
     LLVMValueRef iy = LLVMBuildSub(c->b, iadd(c, imul(c, oy, q->sh), ky), i64c(c, q->ph), "");
     LLVMBasicBlockRef done = if_begin(c, LLVMBuildICmp(c->b, LLVMIntULT, iy, i64c(c, q->h), ""), "row");
-    LLVMValueRef xbase = px->scratch ? scratch_row(c, px, iy)
+    LLVMValueRef xbase = px->scratch ? scratch_row(c, px, imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h, iy))
                                      : imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->c), ci), q->h), iy), q->w);
     struct conv_kernel fwd = *k;
     fwd.transposed = 0, fwd.sw = q->w, fwd.dw = q->ow;
@@ -503,7 +505,8 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct p
     }
     if_end(c, done);
     loop_end(c, &loy);
-    LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, img, i64c(c, 0), "");
+    loop_end(c, &limg);
+    LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, img0, i64c(c, 0), "");
     for (int o = 0; o < ro; o++)
         for (int kx = 0; kx < kw; kx++) {
             LLVMValueRef oc = iadd(c, o0, i64c(c, o));
@@ -520,16 +523,27 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
     codegen_host_vectors(&vl, &regs);
     int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
     if (ro < 1) ro = 1;
-    struct pixels px; /* at stride s > 1: x[img, ci] de-interleaved, once for all rows of dw */
+    /* Images in chunks of nb, each chunk's sums added up in vectors before one lane sum per element of
+     * dw: nb such that an accumulator takes WGRAD_SUMS FMAs or more per lane sum. */
+    int64_t per_image = q->oh * ((q->ow + vl - 1) / vl), nb = (WGRAD_SUMS + per_image - 1) / per_image;
+    if (nb > q->n) nb = q->n;
+    struct pixels px; /* at stride s > 1: x[img, ci] of the chunk's images de-interleaved, once for all rows of dw */
     px.scratch = NULL;
-    if (q->sw > 1) pixels_plan(c, &px, q->h, q->w, q->sw, 0, (q->w + q->sw - 1) / q->sw, vl);
-    struct loop ln, lb, lc, lk, lh;
-    LLVMValueRef img = loop_to(c, &ln, q->n, "img");
+    for (; q->sw > 1 && !px.scratch && nb >= 1; nb = px.scratch ? nb : nb - 1)
+        pixels_plan(c, &px, nb * q->h, q->w, q->sw, 0, (q->w + q->sw - 1) / q->sw, vl);
+    if (nb < 1) nb = 1;
+    struct loop ln, lb, lc, lk, lh, li;
+    LLVMValueRef img0 = imul(c, loop_to(c, &ln, (q->n + nb - 1) / nb, "chunk"), nb);
+    LLVMValueRef img_end = iadd(c, img0, i64c(c, nb)), n = i64c(c, q->n);
+    img_end = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, img_end, n, ""), img_end, n, "");
     LLVMValueRef ci = loop_to(c, &lc, q->c, "ci");
     if (px.scratch) {
+        LLVMValueRef img = loop_begin(c, &li, img0, img_end, "fimg");
         LLVMValueRef h = loop_to(c, &lh, q->h, "fh");
-        pixels_copy_row(c, &px, k->src, imul(c, iadd(c, imul(c, imad(c, img, q->c, ci), q->h), h), q->w), h, vl);
+        pixels_copy_row(c, &px, k->src, imul(c, iadd(c, imul(c, imad(c, img, q->c, ci), q->h), h), q->w),
+                        imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h, h), vl);
         loop_end(c, &lh);
+        loop_end(c, &li);
     }
     /* blocks of ro rows of dw within [lo, hi), then the rest one by one */
     LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, ro), "");
@@ -539,7 +553,7 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
         if (pass == 0) o0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "oblk"), ro, lo);
         else o0 = loop_begin(c, &lb, imad(c, blocks, ro, lo), hi, "o");
         LLVMValueRef ky = loop_to(c, &lk, q->kh, "ky");
-        wgrad_tile(c, k, &px, img, o0, rows, ci, ky, vl);
+        wgrad_tile(c, k, &px, img0, img_end, o0, rows, ci, ky, vl);
         loop_end(c, &lk);
         loop_end(c, &lb);
     }
