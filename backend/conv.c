@@ -7,16 +7,20 @@
  * the kernel taps, a broadcast weight times a vector of input pixels. Which input pixel each lane of
  * each column vector needs for each tap kx is known at compile time (the shapes are static), so
  * padding costs little: a vector wholly inside the input is one load, one that overlaps its edge a
- * masked load (the lanes outside read nothing and are zero), and stride s loads s vectors and picks
- * every s-th element. Rows outside the input are skipped by a branch. conv2d_bwd_data is the same loop
- * with the adjoint's index maps (output pixel i takes input pixel (i + p - k) / s where that divides,
- * the weight read as w[src, dst]), run at stride s on each of the s phases of the output columns apart,
- * so that no lane is a zero that divides nothing. Tiles are sized so that the accumulators, the weights
- * of one tap and one pixel vector fit in the vector registers (16 on AVX2: 3 channels x 4 vectors).
+ * masked load (the lanes outside read nothing and are zero). At stride s > 1 the tiles read instead a
+ * copy of the rows an output row needs, split into s phases and with zeros around (see "Scratch
+ * copies"): every vector one plain load. Rows outside the input are skipped by a branch.
+ * conv2d_bwd_data is the same loop with the adjoint's index maps (output pixel i takes input pixel
+ * (i + p - k) / s where that divides, the weight read as w[src, dst]), run at stride s on each of the
+ * s phases of the output columns apart, so that no lane is a zero that divides nothing. Tiles are sized
+ * so that the accumulators and either the weights of one tap and one pixel vector, or the pixel vectors
+ * and one weight, fit in the vector registers (16 on AVX2: 3 channels x 4 vectors, 6 x 2, 14 x 1).
  *
  * conv2d_bwd_weight ("wgrad") keeps RO x KW accumulators for one (input channel, tap row) of RO output
  * channels, vectors along the output columns of dy, and sums over images, rows and columns; each
- * vector is added up (in a fixed tree) once per image into dw.
+ * vector is added up (in a fixed tree) into dw once per chunk of images (a fixed split of the batch,
+ * so that small images do not pay a lane sum per image). At stride s > 1 it reads x from a copy of
+ * the chunk's channel, split into phases as the direct kernels' copies are.
  *
  * Determinism: each output element is computed by one call, in a loop order that does not depend on
  * [lo, hi), and every FMA is explicit: results are bitwise the same for any thread count. */
@@ -246,17 +250,20 @@ struct pixels {
 #define MAX_SCRATCH_BYTES (128 << 10) /* within L2 and any thread's stack; else the operand, with masks */
 
 /* Plans a scratch of `rows` copied rows of len pixels at stride s, each phase `lead` zeros then
- * `reach` - lead further positions (columns, then zeros), or none (px->scratch NULL) where it would be
- * too large. */
-static void pixels_plan(struct cg *c, struct pixels *px, int64_t rows, int64_t len, int64_t s, int64_t lead,
-                        int64_t reach, int vl) {
+ * `reach` - lead further positions (columns, then zeros). Returns whether it fits; if so and c, emits it
+ * (px->scratch; else NULL). */
+static int pixels_plan(struct cg *c, struct pixels *px, int64_t rows, int64_t len, int64_t s, int64_t lead,
+                       int64_t reach, int vl) {
     px->scratch = NULL;
     px->s = s, px->len = len, px->lead = lead;
     px->phase_len = (reach + vl - 1) / vl * vl;
     int64_t floats = rows * s * px->phase_len;
-    if (floats * (int64_t)sizeof(float) > MAX_SCRATCH_BYTES) return;
-    px->scratch = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)floats));
-    LLVMSetAlignment(px->scratch, 64);
+    if (floats * (int64_t)sizeof(float) > MAX_SCRATCH_BYTES) return 0;
+    if (c) {
+        px->scratch = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)floats));
+        LLVMSetAlignment(px->scratch, 64);
+    }
+    return 1;
 }
 
 /* Where column j (>= 0) of a source row lies in its copy, or -1 stays -1. */
@@ -303,13 +310,13 @@ static LLVMValueRef load_copy(struct cg *c, const struct pixels *px, LLVMValueRe
     return LLVMConstNull(vec_type(c, vl));
 }
 
-/* The direct kernels' scratch, if they read one: at stride s > 1, phases of s (conv2d) or of 1
- * (bwd_data), with the margins that the tiles' vectors (the same phases and vectors as emit_direct's)
- * reach. */
-static void direct_plan(struct cg *c, const struct conv_kernel *k, int vl, struct pixels *px) {
+/* The direct kernels' scratch, if they read one (returned): at stride s > 1, phases of s (conv2d) or of
+ * 1 (bwd_data), with the margins that the tiles' vectors (the same phases and vectors as emit_direct's)
+ * reach. Emitted if c. */
+static int direct_plan(struct cg *c, const struct conv_kernel *k, int vl, struct pixels *px) {
     int64_t s = k->transposed ? 1 : k->g.sw, cs = k->transposed ? k->g.sw : 1, lead = 0, reach = 0;
     px->scratch = NULL;
-    if (k->g.sw == 1) return;
+    if (k->g.sw == 1) return 0;
     for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
         struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
         for (int64_t t0 = 0; t0 < ph.n; t0 += vl)
@@ -325,7 +332,7 @@ static void direct_plan(struct cg *c, const struct conv_kernel *k, int vl, struc
                     }
             }
     }
-    pixels_plan(c, px, k->g.kh * k->sc, k->sw, s, lead, lead + reach, vl);
+    return pixels_plan(c, px, k->g.kh * k->sc, k->sw, s, lead, lead + reach, vl);
 }
 
 /* The direct kernels' copied row for (tap row ky, input channel sc). */
@@ -517,21 +524,35 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct p
         }
 }
 
+/* Images in chunks of nb, each chunk's sums added up in vectors before one lane sum per element of dw:
+ * nb such that an accumulator takes WGRAD_SUMS FMAs or more per lane sum. */
+static int64_t wgrad_chunk(const struct conv_kernel *k, int vl) {
+    int64_t per_image = k->g.oh * ((k->g.ow + vl - 1) / vl), nb = (WGRAD_SUMS + per_image - 1) / per_image;
+    return nb < k->g.n ? nb : k->g.n;
+}
+
+/* Whether wgrad reads x from a copy (px, emitted if c): at stride s > 1, of chunks of *nb images, fewer
+ * if that is what fits. */
+static int wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int64_t *nb, struct pixels *px) {
+    const struct ir_conv_geometry *q = &k->g;
+    px->scratch = NULL;
+    for (int64_t b = *nb; q->sw > 1 && b >= 1; b--)
+        if (pixels_plan(c, px, b * q->h, q->w, q->sw, 0, (q->w + q->sw - 1) / q->sw, vl)) {
+            *nb = b;
+            return 1;
+        }
+    return 0;
+}
+
 static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_conv_geometry *q = &k->g;
     int vl, regs;
     codegen_host_vectors(&vl, &regs);
     int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
     if (ro < 1) ro = 1;
-    /* Images in chunks of nb, each chunk's sums added up in vectors before one lane sum per element of
-     * dw: nb such that an accumulator takes WGRAD_SUMS FMAs or more per lane sum. */
-    int64_t per_image = q->oh * ((q->ow + vl - 1) / vl), nb = (WGRAD_SUMS + per_image - 1) / per_image;
-    if (nb > q->n) nb = q->n;
+    int64_t nb = wgrad_chunk(k, vl);
     struct pixels px; /* at stride s > 1: x[img, ci] of the chunk's images de-interleaved, once for all rows of dw */
-    px.scratch = NULL;
-    for (; q->sw > 1 && !px.scratch && nb >= 1; nb = px.scratch ? nb : nb - 1)
-        pixels_plan(c, &px, nb * q->h, q->w, q->sw, 0, (q->w + q->sw - 1) / q->sw, vl);
-    if (nb < 1) nb = 1;
+    wgrad_plan(c, k, vl, &nb, &px);
     struct loop ln, lb, lc, lk, lh, li;
     LLVMValueRef img0 = imul(c, loop_to(c, &ln, (q->n + nb - 1) / nb, "chunk"), nb);
     LLVMValueRef img_end = iadd(c, img0, i64c(c, nb)), n = i64c(c, q->n);
@@ -566,6 +587,17 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
         codegen_store_result(c, i, load_elem(c, c->out, i));
         loop_end(c, &le);
     }
+}
+
+int codegen_conv_copies(const struct ir_graph *g, const struct ir_node *n) {
+    struct conv_kernel k;
+    struct pixels px;
+    int vl, regs;
+    codegen_host_vectors(&vl, &regs);
+    conv_kernel_of(g, n, &k);
+    int64_t nb = wgrad_chunk(&k, vl);
+    int copies = k.direct ? direct_plan(NULL, &k, vl, &px) : wgrad_plan(NULL, &k, vl, &nb, &px);
+    return copies ? (int)px.s : 0;
 }
 
 void conv_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
