@@ -72,6 +72,7 @@ int main(void) {
         {1, 2, 10, 12, 3, 4, 2, 1},  /* stride 2, an even kernel */
         {5, 3, 20, 21, 4, 3, 2, 1},  /* wgrad's chunks of images: 4 and 1 */
         {5, 2, 9, 9, 3, 3, 1, 1},    /* ... at stride 1 */
+        {1, 600, 4, 16, 2, 3, 2, 1}, /* stride 2 with a copy past MAX_SCRATCH_BYTES: the operand, shuffled */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) conv_case(&cases[i]);
     conv_stack_gradients();
