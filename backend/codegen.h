@@ -90,6 +90,9 @@ void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t);
 
 /* A conv node's kernel (conv.c): its parallel axis [0, range) and its multiply-add count. */
 void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work);
+/* Whether its kernel reads the pixel operand from a copy of its rows split into phases (conv.c): the
+ * phase count (the stride; 1 for bwd_data, whose copy only adds zeros around), or 0 for no copy. */
+int codegen_conv_copies(const struct ir_graph *g, const struct ir_node *n);
 
 /* Sets used[s] (n_slots entries) for every slot kernel k reads. */
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,

@@ -7,16 +7,20 @@
  * the kernel taps, a broadcast weight times a vector of input pixels. Which input pixel each lane of
  * each column vector needs for each tap kx is known at compile time (the shapes are static), so
  * padding costs little: a vector wholly inside the input is one load, one that overlaps its edge a
- * masked load (the lanes outside read nothing and are zero), and stride s loads s vectors and picks
- * every s-th element. Rows outside the input are skipped by a branch. conv2d_bwd_data is the same loop
- * with the adjoint's index maps (output pixel i takes input pixel (i + p - k) / s where that divides,
- * the weight read as w[src, dst]), run at stride s on each of the s phases of the output columns apart,
- * so that no lane is a zero that divides nothing. Tiles are sized so that the accumulators, the weights
- * of one tap and one pixel vector fit in the vector registers (16 on AVX2: 3 channels x 4 vectors).
+ * masked load (the lanes outside read nothing and are zero). At stride s > 1 the tiles read instead a
+ * copy of the rows an output row needs, split into s phases and with zeros around (see "Scratch
+ * copies"): every vector one plain load. Rows outside the input are skipped by a branch.
+ * conv2d_bwd_data is the same loop with the adjoint's index maps (output pixel i takes input pixel
+ * (i + p - k) / s where that divides, the weight read as w[src, dst]), run at stride s on each of the
+ * s phases of the output columns apart, so that no lane is a zero that divides nothing. Tiles are sized
+ * so that the accumulators and either the weights of one tap and one pixel vector, or the pixel vectors
+ * and one weight, fit in the vector registers (16 on AVX2: 3 channels x 4 vectors, 6 x 2, 14 x 1).
  *
  * conv2d_bwd_weight ("wgrad") keeps RO x KW accumulators for one (input channel, tap row) of RO output
  * channels, vectors along the output columns of dy, and sums over images, rows and columns; each
- * vector is added up (in a fixed tree) once per image into dw.
+ * vector is added up (in a fixed tree) into dw once per chunk of images (a fixed split of the batch,
+ * so that small images do not pay a lane sum per image). At stride s > 1 it reads x from a copy of
+ * the chunk's channel, split into phases as the direct kernels' copies are.
  *
  * Determinism: each output element is computed by one call, in a loop order that does not depend on
  * [lo, hi), and every FMA is explicit: results are bitwise the same for any thread count. */
@@ -29,6 +33,7 @@
 #define MAX_TILE 32 /* accumulators */
 #define MAX_VECS 4  /* column vectors per tile */
 #define MAX_KW 64   /* kernel columns (taps are unrolled) */
+#define WGRAD_SUMS 64 /* FMAs into a wgrad accumulator between lane sums, at least */
 
 /* ---- the kernels' parameters, from the node ---- */
 
@@ -74,6 +79,11 @@ static int64_t src_col(const struct conv_kernel *k, int64_t i, int64_t tap) {
 
 /* ---- vector helpers ---- */
 
+/* Element idx of a buffer of floats. */
+static LLVMValueRef load_at(struct cg *c, LLVMValueRef buf, LLVMValueRef idx) {
+    return LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, c->f32, buf, &idx, 1, ""), "");
+}
+
 /* Node id's value as an operand read element by element: its slot, or NULL for a constant (*value). */
 static int operand_slot(struct cg *c, int id, double *value) {
     id = ir_resolve_alias(c->g, id);
@@ -94,7 +104,19 @@ static LLVMValueRef load_splat(struct cg *c, int id, LLVMValueRef idx, int vl) {
  * zero (masked-off lanes are never read, so start may lie before the row), then for step > 1 a shuffle
  * picking every step-th. Otherwise (bwd_data's stride-s maps) one load of the span between the first and
  * last wanted column, and a shuffle that picks lanes and zeros. */
+static LLVMValueRef load_row(struct cg *c, LLVMValueRef buf, LLVMValueRef base, const int64_t *col, int vl, int64_t len);
+
 static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const int64_t *col, int vl, int64_t len) {
+    double value;
+    int slot = operand_slot(c, id, &value);
+    if (slot >= 0) return load_row(c, c->slot_ptr[slot], base, col, vl, len);
+    LLVMValueRef lanes[MAX_LANES]; /* a constant operand: the value where a lane reads, 0 elsewhere */
+    for (int l = 0; l < vl; l++) lanes[l] = f32c(c, col[l] >= 0 ? value : 0);
+    return LLVMConstVector(lanes, (unsigned)vl);
+}
+
+/* load_lanes from a buffer of floats (an operand's or a scratch copy): the row starts at element base. */
+static LLVMValueRef load_row(struct cg *c, LLVMValueRef buf, LLVMValueRef base, const int64_t *col, int vl, int64_t len) {
     int first = -1, second = -1, affine = 1;
     int64_t lo = -1, hi = -1, step = 1;
     for (int l = 0; l < vl; l++) {
@@ -108,13 +130,6 @@ static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const in
         step = (col[second] - col[first]) / (second - first);
     LLVMTypeRef vt = vec_type(c, vl);
     if (first < 0) return LLVMConstNull(vt);
-    double value;
-    int slot = operand_slot(c, id, &value);
-    if (slot < 0) { /* a constant operand: the value where a lane reads, 0 elsewhere */
-        LLVMValueRef lanes[MAX_LANES];
-        for (int l = 0; l < vl; l++) lanes[l] = f32c(c, col[l] >= 0 ? value : 0);
-        return LLVMConstVector(lanes, (unsigned)vl);
-    }
     int64_t start = col[first] - first * step;
     for (int l = 0; l < vl; l++) affine &= col[l] < 0 || col[l] == start + l * step;
     int width = (int)(affine ? vl * step : (hi - lo + vl) / vl * vl);
@@ -122,7 +137,7 @@ static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const in
         LLVMValueRef v = LLVMConstNull(vt);
         for (int l = 0; l < vl; l++)
             if (col[l] >= 0)
-                v = LLVMBuildInsertElement(c->b, v, load_elem(c, slot, iadd(c, base, i64c(c, col[l]))), i32c(c, l), "");
+                v = LLVMBuildInsertElement(c->b, v, load_at(c, buf, iadd(c, base, i64c(c, col[l]))), i32c(c, l), "");
         return v;
     }
     int64_t from = affine ? start : lo;
@@ -134,7 +149,7 @@ static LLVMValueRef load_lanes(struct cg *c, int id, LLVMValueRef base, const in
     }
     /* not inbounds: start may lie before the row, or the buffer (those lanes are masked off) */
     LLVMValueRef at = iadd(c, base, i64c(c, from));
-    LLVMValueRef ptr = LLVMBuildGEP2(c->b, c->f32, c->slot_ptr[slot], &at, 1, "");
+    LLVMValueRef ptr = LLVMBuildGEP2(c->b, c->f32, buf, &at, 1, "");
     LLVMTypeRef wt = vec_type(c, width);
     LLVMValueRef v;
     if (all) {
@@ -208,21 +223,167 @@ struct phase {
     int64_t rw, cs, n;
 };
 
+/* The columns of the pixel operand that the lanes of the vector of phase columns [t0, t0 + vl) read
+ * through tap kx (src_col; -1 past the phase's end). */
+static void vector_cols(const struct conv_kernel *k, const struct phase *ph, int64_t t0, int64_t kx, int vl,
+                        int64_t *col) {
+    for (int l = 0; l < vl; l++) col[l] = t0 + l < ph->n ? src_col(k, ph->rw + ph->cs * (t0 + l), kx) : -1;
+}
+
+/* Scratch copies of pixel rows. At stride s > 1 the columns that a vector of consecutive output columns
+ * reads through one tap are s apart in the input row: s loads and a shuffle per tap and input channel.
+ * So the kernels read a copy of the rows instead, each split into its s phases, phase r holding columns
+ * r, r + s, r + 2s, ...: there those columns are consecutive, one load. The direct conv2d copies, per
+ * output row, the rows its taps read (one per tap row and input channel), once for all its tiles, and
+ * bwd_data (whose phases read consecutive pixels: s = 1 for the copy) likewise; wgrad copies one
+ * channel of one image, once for all its rows of dw. In the direct kernels' copies each phase has zeros
+ * around its columns wherever a vector of the tiles reaches past the row, so that every vector is one
+ * plain load, no mask: a lane of a vector that reads no pixel (src_col -1) reads a zero there, or lies
+ * past the output row (and its result is dropped). */
+struct pixels {
+    LLVMValueRef scratch; /* NULL: no copy, read the operand */
+    int64_t s, len;       /* the copy's stride, the length of a source row */
+    int64_t lead;         /* zeros before each phase's first column */
+    int64_t phase_len;    /* lead + columns + zeros after, rounded up to whole vectors */
+};
+
+#define MAX_SCRATCH_BYTES (128 << 10) /* within L2 and any thread's stack; else the operand, with masks */
+
+/* Plans a scratch of `rows` copied rows of len pixels at stride s, each phase `lead` zeros then
+ * `reach` - lead further positions (columns, then zeros). Returns whether it fits; if so and c, emits it
+ * (px->scratch; else NULL). */
+static int pixels_plan(struct cg *c, struct pixels *px, int64_t rows, int64_t len, int64_t s, int64_t lead,
+                       int64_t reach, int vl) {
+    px->scratch = NULL;
+    px->s = s, px->len = len, px->lead = lead;
+    px->phase_len = (reach + vl - 1) / vl * vl;
+    int64_t floats = rows * s * px->phase_len;
+    if (floats * (int64_t)sizeof(float) > MAX_SCRATCH_BYTES) return 0;
+    if (c) {
+        px->scratch = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)floats));
+        LLVMSetAlignment(px->scratch, 64);
+    }
+    return 1;
+}
+
+/* Where column j (>= 0) of a source row lies in its copy, or -1 stays -1. */
+static int64_t scratch_col(const struct pixels *px, int64_t j) {
+    return j < 0 ? -1 : j % px->s * px->phase_len + px->lead + j / px->s;
+}
+
+/* The element of copied row `row`. */
+static LLVMValueRef scratch_row(struct cg *c, const struct pixels *px, LLVMValueRef row) {
+    return imul(c, row, px->s * px->phase_len);
+}
+
+/* Copies the row of operand id at element `from` into copied row `row`: each phase read with load_lanes'
+ * stride-s loads and stored whole (positions without a column as zeros). */
+static void pixels_copy_row(struct cg *c, const struct pixels *px, int id, LLVMValueRef from, LLVMValueRef row,
+                            int vl) {
+    LLVMValueRef to = scratch_row(c, px, row);
+    for (int64_t r = 0; r < px->s; r++)
+        for (int64_t p0 = 0; p0 < px->phase_len; p0 += vl) {
+            int64_t col[MAX_LANES];
+            for (int l = 0; l < vl; l++) {
+                int64_t j = (p0 + l - px->lead) * px->s + r;
+                col[l] = j >= 0 && j < px->len ? j : -1;
+            }
+            LLVMValueRef at = iadd(c, to, i64c(c, r * px->phase_len + p0));
+            LLVMValueRef st = LLVMBuildStore(c->b, load_lanes(c, id, from, col, vl, px->len),
+                                             LLVMBuildInBoundsGEP2(c->b, c->f32, px->scratch, &at, 1, ""));
+            LLVMSetAlignment(st, (unsigned)(vl * sizeof(float))); /* phase_len and p0 are whole vectors */
+        }
+}
+
+/* The vector whose lanes read columns col (consecutive in the copy, as they are in a phase) from copied
+ * row base of a direct kernel's scratch: one load from where lane 0 is, extrapolated from a lane that
+ * reads a column (the margins cover the rest: pixels_plan), or 0 if none does. */
+static LLVMValueRef load_copy(struct cg *c, const struct pixels *px, LLVMValueRef base, const int64_t *col, int vl) {
+    for (int l = 0; l < vl; l++) {
+        if (col[l] < 0) continue;
+        LLVMValueRef at = iadd(c, base, i64c(c, scratch_col(px, col[l]) - l));
+        LLVMValueRef v = LLVMBuildLoad2(c->b, vec_type(c, vl),
+                                        LLVMBuildInBoundsGEP2(c->b, c->f32, px->scratch, &at, 1, ""), "");
+        LLVMSetAlignment(v, 4);
+        return v;
+    }
+    return LLVMConstNull(vec_type(c, vl));
+}
+
+/* The direct kernels' scratch, if they read one (returned): at stride s > 1, phases of s (conv2d) or of
+ * 1 (bwd_data), with the margins that the tiles' vectors (the same phases and vectors as emit_direct's)
+ * reach. Emitted if c. */
+static int direct_plan(struct cg *c, const struct conv_kernel *k, int vl, struct pixels *px) {
+    int64_t s = k->transposed ? 1 : k->g.sw, cs = k->transposed ? k->g.sw : 1, lead = 0, reach = 0;
+    px->scratch = NULL;
+    if (k->g.sw == 1) return 0;
+    for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
+        struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
+        for (int64_t t0 = 0; t0 < ph.n; t0 += vl)
+            for (int64_t kx = 0; kx < k->g.kw; kx++) {
+                int64_t col[MAX_LANES];
+                vector_cols(k, &ph, t0, kx, vl, col);
+                for (int l = 0; l < vl; l++)
+                    if (col[l] >= 0) { /* lane 0 is at column position col[l] / s - l of its phase */
+                        int64_t at = col[l] / s - l;
+                        if (-at > lead) lead = -at;
+                        if (at + vl > reach) reach = at + vl;
+                        break;
+                    }
+            }
+    }
+    return pixels_plan(c, px, k->g.kh * k->sc, k->sw, s, lead, lead + reach, vl);
+}
+
+/* The direct kernels' copied row for (tap row ky, input channel sc). */
+static LLVMValueRef direct_copy_row(struct cg *c, const struct conv_kernel *k, LLVMValueRef ky, LLVMValueRef sc) {
+    return imad(c, ky, k->sc, sc);
+}
+
+/* Fills the direct kernels' scratch for output row `row` of image img: the input rows its taps read
+ * (rows outside the input are skipped, as the tiles skip them). */
+static void direct_fill(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+                        LLVMValueRef row, int vl) {
+    struct loop lky, lsc;
+    LLVMValueRef ky = loop_to(c, &lky, k->g.kh, "fky"), valid;
+    LLVMValueRef srow = src_row(c, k, row, ky, &valid);
+    LLVMBasicBlockRef done = if_begin(c, valid, "frow");
+    LLVMValueRef sc = loop_to(c, &lsc, k->sc, "fsc");
+    LLVMValueRef from = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
+    pixels_copy_row(c, px, k->src, from, direct_copy_row(c, k, ky, sc), vl);
+    loop_end(c, &lsc);
+    if_end(c, done);
+    loop_end(c, &lky);
+}
+
+/* The weight of output channel o0 + o, input channel sc, tap (ky, kx), splat: w[dst, src, ky, kx] for
+ * conv2d, w[src, dst, ky, kx] for bwd_data. */
+static LLVMValueRef tile_weight(struct cg *c, const struct conv_kernel *k, LLVMValueRef o0, int o, LLVMValueRef sc,
+                                LLVMValueRef ky, int64_t kx, int vl) {
+    LLVMValueRef oc = iadd(c, o0, i64c(c, o));
+    LLVMValueRef wi = k->transposed ? imad(c, sc, k->dc, oc) : imad(c, oc, k->sc, sc);
+    return load_splat(c, k->wt, iadd(c, imul(c, iadd(c, imul(c, wi, k->g.kh), ky), k->g.kw), i64c(c, kx)), vl);
+}
+
+/* acc[i] += w x */
+static void tile_fma(struct cg *c, LLVMValueRef acc, int n_acc, int i, LLVMValueRef w, LLVMValueRef x, int vl) {
+    acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, w, x, acc_get(c, acc, n_acc, i, vl)));
+}
+
 /* One tile: output channels [o0, o0 + ro) x phase columns [col0, col0 + nvec vl) of output row `row` of
  * image `img`, summed over taps rows, input channels and tap columns; then stored through the epilogue. */
-static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef img, LLVMValueRef row,
-                        LLVMValueRef o0, int ro, const struct phase *ph, int64_t col0, int nvec, int vl) {
+static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+                        LLVMValueRef row, LLVMValueRef o0, int ro, const struct phase *ph, int64_t col0, int nvec,
+                        int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int n_acc = ro * nvec;
     int64_t col[MAX_KW][MAX_VECS][MAX_LANES];
     int used[MAX_KW] = {0};
     for (int64_t kx = 0; kx < q->kw; kx++)
-        for (int v = 0; v < nvec; v++)
-            for (int l = 0; l < vl; l++) {
-                int64_t t = col0 + (int64_t)v * vl + l;
-                col[kx][v][l] = t < ph->n ? src_col(k, ph->rw + ph->cs * t, kx) : -1;
-                used[kx] |= col[kx][v][l] >= 0;
-            }
+        for (int v = 0; v < nvec; v++) {
+            vector_cols(k, ph, col0 + (int64_t)v * vl, kx, vl, col[kx][v]);
+            for (int l = 0; l < vl; l++) used[kx] |= col[kx][v][l] >= 0;
+        }
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
     for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
     struct loop lky, lsc;
@@ -230,21 +391,23 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     LLVMValueRef srow = src_row(c, k, row, ky, &valid);
     LLVMBasicBlockRef done = if_begin(c, valid, "row");
     LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc");
-    LLVMValueRef base = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
+    LLVMValueRef base = px->scratch ? scratch_row(c, px, direct_copy_row(c, k, ky, sc))
+                                    : imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
+    /* Per tap, either the ro weights stay in registers while the pixel vectors pass (ro + 1 + ro nvec
+     * registers), or the nvec pixel vectors while the weights pass (nvec + 1 + ro nvec): whichever is
+     * fewer (emit_direct sized ro for it). Each accumulator sees the same FMAs in the same order. */
+    int hold_pixels = nvec < ro;
     for (int64_t kx = 0; kx < q->kw; kx++) {
         if (!used[kx]) continue; /* no lane of this phase reads tap kx */
-        LLVMValueRef wv[MAX_TILE];
-        for (int o = 0; o < ro; o++) { /* w[dst, src, ky, kx] for conv2d; w[src, dst, ky, kx] for bwd_data */
-            LLVMValueRef oc = iadd(c, o0, i64c(c, o));
-            LLVMValueRef wi = k->transposed ? imad(c, sc, k->dc, oc) : imad(c, oc, k->sc, sc);
-            wv[o] = load_splat(c, k->wt, iadd(c, imul(c, iadd(c, imul(c, wi, q->kh), ky), q->kw), i64c(c, kx)), vl);
+        LLVMValueRef wv[MAX_TILE], xv[MAX_VECS];
+        for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, o0, o, sc, ky, kx, vl);
+        for (int v = 0; v < nvec; v++) {
+            xv[v] = px->scratch ? load_copy(c, px, base, col[kx][v], vl) : load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
+            for (int o = 0; o < ro && !hold_pixels; o++) tile_fma(c, acc, n_acc, o * nvec + v, wv[o], xv[v], vl);
         }
-        for (int v = 0; v < nvec; v++) { /* one vector of pixels live at a time: ro + 1 + ro nvec registers */
-            LLVMValueRef xv = load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
-            for (int o = 0; o < ro; o++) {
-                int i = o * nvec + v;
-                acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, wv[o], xv, acc_get(c, acc, n_acc, i, vl)));
-            }
+        for (int o = 0; o < ro && hold_pixels; o++) {
+            LLVMValueRef w = tile_weight(c, k, o0, o, sc, ky, kx, vl);
+            for (int v = 0; v < nvec; v++) tile_fma(c, acc, n_acc, o * nvec + v, w, xv[v], vl);
         }
     }
     loop_end(c, &lsc);
@@ -277,23 +440,29 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     int vl, regs;
     codegen_host_vectors(&vl, &regs);
     int64_t cs = k->transposed ? k->g.sw : 1;
+    struct pixels px;
+    direct_plan(c, k, vl, &px);
     struct loop lr, lo_;
     LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
     LLVMValueRef img = LLVMBuildSDiv(c->b, r, i64c(c, k->dh), ""), row = LLVMBuildSRem(c->b, r, i64c(c, k->dh), "");
+    if (px.scratch) direct_fill(c, k, &px, img, row, vl);
     for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
         struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
         int64_t vecs = (ph.n + vl - 1) / vl;
         int per_group = vecs < MAX_VECS ? (int)vecs : MAX_VECS;
-        int ro = (regs - 1) / (per_group + 1); /* ro nvec accumulators, ro weights and a pixel vector */
+        /* ro nvec accumulators and either ro weights and a pixel vector, or per_group pixel vectors and a
+         * weight (direct_tile's two orders) */
+        int ro = (regs - 1) / (per_group + 1), ro_pixels = (regs - 1 - per_group) / per_group;
+        if (ro_pixels > ro) ro = ro_pixels;
         if (ro > k->dc) ro = (int)k->dc;
         for (int64_t col0 = 0; col0 < ph.n; col0 += (int64_t)per_group * vl) {
             int64_t left = (ph.n - col0 + vl - 1) / vl;
             int nvec = left < per_group ? (int)left : per_group;
             int64_t blocks = k->dc / ro, rest = k->dc % ro;
             LLVMValueRef ob = loop_to(c, &lo_, blocks, "oblk");
-            direct_tile(c, k, img, row, imul(c, ob, ro), ro, &ph, col0, nvec, vl);
+            direct_tile(c, k, &px, img, row, imul(c, ob, ro), ro, &ph, col0, nvec, vl);
             loop_end(c, &lo_);
-            if (rest) direct_tile(c, k, img, row, i64c(c, blocks * ro), (int)rest, &ph, col0, nvec, vl);
+            if (rest) direct_tile(c, k, &px, img, row, i64c(c, blocks * ro), (int)rest, &ph, col0, nvec, vl);
         }
     }
     loop_end(c, &lr);
@@ -301,19 +470,21 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
 
 /* ---- conv2d_bwd_weight ---- */
 
-/* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += image img's sums, into the output buffer (the first image
- * starts from zero). */
-static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef img, LLVMValueRef o0, int ro,
-                       LLVMValueRef ci, LLVMValueRef ky, int vl) {
+/* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += the sums of images [img0, img_end), into the output buffer (the
+ * first images start from zero). px: their channels ci, copied in image order. */
+static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img0,
+                       LLVMValueRef img_end, LLVMValueRef o0, int ro, LLVMValueRef ci, LLVMValueRef ky, int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int kw = (int)q->kw, n_acc = ro * kw;
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
     for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
-    struct loop loy;
+    struct loop limg, loy;
+    LLVMValueRef img = loop_begin(c, &limg, img0, img_end, "img");
     LLVMValueRef oy = loop_to(c, &loy, q->oh, "oy");
     LLVMValueRef iy = LLVMBuildSub(c->b, iadd(c, imul(c, oy, q->sh), ky), i64c(c, q->ph), "");
     LLVMBasicBlockRef done = if_begin(c, LLVMBuildICmp(c->b, LLVMIntULT, iy, i64c(c, q->h), ""), "row");
-    LLVMValueRef xbase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->c), ci), q->h), iy), q->w);
+    LLVMValueRef xbase = px->scratch ? scratch_row(c, px, imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h, iy))
+                                     : imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->c), ci), q->h), iy), q->w);
     struct conv_kernel fwd = *k;
     fwd.transposed = 0, fwd.sw = q->w, fwd.dw = q->ow;
     for (int64_t col0 = 0; col0 < q->ow; col0 += vl) {
@@ -327,8 +498,12 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef i
         }
         for (int64_t kx = 0; kx < kw; kx++) {
             int64_t col[MAX_LANES];
-            for (int l = 0; l < vl; l++) col[l] = ident[l] >= 0 ? src_col(&fwd, ident[l], kx) : -1;
-            LLVMValueRef xv = load_lanes(c, k->src, xbase, col, vl, q->w);
+            for (int l = 0; l < vl; l++) {
+                col[l] = ident[l] >= 0 ? src_col(&fwd, ident[l], kx) : -1;
+                if (px->scratch) col[l] = scratch_col(px, col[l]);
+            }
+            LLVMValueRef xv = px->scratch ? load_row(c, px->scratch, xbase, col, vl, px->s * px->phase_len)
+                                          : load_lanes(c, k->src, xbase, col, vl, q->w);
             for (int o = 0; o < ro; o++) {
                 int i = o * kw + (int)kx;
                 acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, dyv[o], xv, acc_get(c, acc, n_acc, i, vl)));
@@ -337,7 +512,8 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef i
     }
     if_end(c, done);
     loop_end(c, &loy);
-    LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, img, i64c(c, 0), "");
+    loop_end(c, &limg);
+    LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, img0, i64c(c, 0), "");
     for (int o = 0; o < ro; o++)
         for (int kx = 0; kx < kw; kx++) {
             LLVMValueRef oc = iadd(c, o0, i64c(c, o));
@@ -348,14 +524,48 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, LLVMValueRef i
         }
 }
 
+/* Images in chunks of nb, each chunk's sums added up in vectors before one lane sum per element of dw:
+ * nb such that an accumulator takes WGRAD_SUMS FMAs or more per lane sum. */
+static int64_t wgrad_chunk(const struct conv_kernel *k, int vl) {
+    int64_t per_image = k->g.oh * ((k->g.ow + vl - 1) / vl), nb = (WGRAD_SUMS + per_image - 1) / per_image;
+    return nb < k->g.n ? nb : k->g.n;
+}
+
+/* Whether wgrad reads x from a copy (px, emitted if c): at stride s > 1, of chunks of *nb images, fewer
+ * if that is what fits. */
+static int wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int64_t *nb, struct pixels *px) {
+    const struct ir_conv_geometry *q = &k->g;
+    px->scratch = NULL;
+    for (int64_t b = *nb; q->sw > 1 && b >= 1; b--)
+        if (pixels_plan(c, px, b * q->h, q->w, q->sw, 0, (q->w + q->sw - 1) / q->sw, vl)) {
+            *nb = b;
+            return 1;
+        }
+    return 0;
+}
+
 static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_conv_geometry *q = &k->g;
     int vl, regs;
     codegen_host_vectors(&vl, &regs);
     int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
     if (ro < 1) ro = 1;
-    struct loop ln, lb, lc, lk;
-    LLVMValueRef img = loop_to(c, &ln, q->n, "img");
+    int64_t nb = wgrad_chunk(k, vl);
+    struct pixels px; /* at stride s > 1: x[img, ci] of the chunk's images de-interleaved, once for all rows of dw */
+    wgrad_plan(c, k, vl, &nb, &px);
+    struct loop ln, lb, lc, lk, lh, li;
+    LLVMValueRef img0 = imul(c, loop_to(c, &ln, (q->n + nb - 1) / nb, "chunk"), nb);
+    LLVMValueRef img_end = iadd(c, img0, i64c(c, nb)), n = i64c(c, q->n);
+    img_end = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, img_end, n, ""), img_end, n, "");
+    LLVMValueRef ci = loop_to(c, &lc, q->c, "ci");
+    if (px.scratch) {
+        LLVMValueRef img = loop_begin(c, &li, img0, img_end, "fimg");
+        LLVMValueRef h = loop_to(c, &lh, q->h, "fh");
+        pixels_copy_row(c, &px, k->src, imul(c, iadd(c, imul(c, imad(c, img, q->c, ci), q->h), h), q->w),
+                        imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h, h), vl);
+        loop_end(c, &lh);
+        loop_end(c, &li);
+    }
     /* blocks of ro rows of dw within [lo, hi), then the rest one by one */
     LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, ro), "");
     for (int pass = 0; pass < 2; pass++) {
@@ -363,13 +573,12 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
         LLVMValueRef o0;
         if (pass == 0) o0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "oblk"), ro, lo);
         else o0 = loop_begin(c, &lb, imad(c, blocks, ro, lo), hi, "o");
-        LLVMValueRef ci = loop_to(c, &lc, q->c, "ci");
         LLVMValueRef ky = loop_to(c, &lk, q->kh, "ky");
-        wgrad_tile(c, k, img, o0, rows, ci, ky, vl);
+        wgrad_tile(c, k, &px, img0, img_end, o0, rows, ci, ky, vl);
         loop_end(c, &lk);
-        loop_end(c, &lc);
         loop_end(c, &lb);
     }
+    loop_end(c, &lc);
     loop_end(c, &ln);
     if (c->main != c->root) { /* the epilogue, on the finished sums */
         struct loop le;
@@ -378,6 +587,17 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
         codegen_store_result(c, i, load_elem(c, c->out, i));
         loop_end(c, &le);
     }
+}
+
+int codegen_conv_copies(const struct ir_graph *g, const struct ir_node *n) {
+    struct conv_kernel k;
+    struct pixels px;
+    int vl, regs;
+    codegen_host_vectors(&vl, &regs);
+    conv_kernel_of(g, n, &k);
+    int64_t nb = wgrad_chunk(&k, vl);
+    int copies = k.direct ? direct_plan(NULL, &k, vl, &px) : wgrad_plan(NULL, &k, vl, &nb, &px);
+    return copies ? (int)px.s : 0;
 }
 
 void conv_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {

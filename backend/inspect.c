@@ -154,6 +154,11 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
                 weights ? "dy vector" : "weight", weights ? "x vector" : "pixel vector");
         fprintf(out, "    over %s of b%d and b%d\n", weights ? "images, rows and columns" : "taps and input channels",
                 plan->slot[ir_resolve_alias(g, m->in[0])], plan->slot[ir_resolve_alias(g, m->in[1])]);
+        int phases = codegen_conv_copies(g, m);
+        if (phases > 1) fprintf(out, "    reads b%d from a copy of its rows, each split into %d phases\n",
+                                plan->slot[ir_resolve_alias(g, m->in[0])], phases);
+        else if (phases == 1) fprintf(out, "    reads b%d from a copy of its rows with zeros around\n",
+                                      plan->slot[ir_resolve_alias(g, m->in[0])]);
         if (k->main < 0) fprintf(out, "    b%d[i] = acc\n", k->slot);
     } else if (m->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, m->in[0]);

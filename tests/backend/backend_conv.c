@@ -68,6 +68,11 @@ int main(void) {
         {1, 5, 6, 40, 13, 3, 1, 1},  /* rows wider than a tile of column vectors */
         {2, 8, 8, 8, 16, 1, 2, 0},   /* 1x1 kernel, stride 2 */
         {1, 3, 8, 9, 4, 3, 2, 2},    /* padding 2 with stride 2 */
+        {2, 5, 13, 15, 6, 3, 2, 0},  /* stride 2, odd widths, no padding */
+        {1, 2, 10, 12, 3, 4, 2, 1},  /* stride 2, an even kernel */
+        {5, 3, 20, 21, 4, 3, 2, 1},  /* wgrad's chunks of images: 4 and 1 */
+        {5, 2, 9, 9, 3, 3, 1, 1},    /* ... at stride 1 */
+        {1, 600, 4, 16, 2, 3, 2, 1}, /* stride 2 with a copy past MAX_SCRATCH_BYTES: the operand, shuffled */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) conv_case(&cases[i]);
     conv_stack_gradients();
