@@ -12,12 +12,18 @@ def load(path):
         return json.load(f)
 
 
-def cell(values, fmt="%.1f"):
+def num(v):
+    """A figure to about three significant digits: 0.0355, 9.99, 119.9, 5035."""
+    return "%.0f" % v if abs(v) >= 1000 else "%.1f" % v if abs(v) >= 10 else "%.3g" % v
+
+
+def cell(values, fmt=None):
     if not values:
         return "n/a"
+    f = (lambda v: fmt % v) if fmt else num
     if len(values) == 1:
-        return fmt % values[0]
-    return (fmt + " ± " + fmt) % (statistics.mean(values), statistics.stdev(values))
+        return f(values[0])
+    return "%s ± %s" % (f(statistics.mean(values)), f(statistics.stdev(values)))
 
 
 def fcd_curve(run):
@@ -49,7 +55,7 @@ for spec in data_seeds:
         get = lambda key: [m[key] for m in ms if m.get(key) is not None]
         fcd = lambda key: [m["fcd"][key] for m in ms if "fcd" in m]
         lines.append("| %s | %d | %s | %s | %s | %s (%s) | %s | %s | %s | %s |" % (
-            obj, ms[0]["steps_done"], cell(fcd("value"), "%.4g"), cell(fcd("floor"), "%.4g"), cell(fcd("ceiling"), "%.4g"),
+            obj, ms[0]["steps_done"], cell(fcd("value")), cell(fcd("floor")), cell(fcd("ceiling")),
             cell(get("seconds"), "%.0f"), cell(get("steps_per_sec"), "%.2f"),
             cell(get("acceptance"), "%.2f") if "ula" not in ms[0]["config"].get("sampler", "") else "ULA",
             cell(get("energy_data")),

@@ -1,7 +1,7 @@
 /* ebmc-chart: draws CSV series as a line chart PNG (runtime/report/chart.h), for the experiment
  * scripts' "quality against gradient evaluations" figures.
  *
- *   ebmc-chart OUT.png --title T --x XLABEL --y YLABEL [--log-x] NAME=FILE.csv [NAME=FILE.csv ...]
+ *   ebmc-chart OUT.png --title T --x XLABEL --y YLABEL [--log-x] [--log-y] NAME=FILE.csv [NAME=FILE.csv ...]
  *
  * Each FILE.csv holds "x,y" rows (a first line that is not two numbers is a header and skipped). */
 #include <stdio.h>
@@ -49,7 +49,7 @@ static int read_series(const char *path, double **x, double **y, int *n) {
 int main(int argc, char **argv) {
     const char *out = NULL, *title = NULL, *xl = NULL, *yl = NULL;
     struct chart_series series[MAX_SERIES];
-    int ns = 0, log_x = 0, rc = 1;
+    int ns = 0, log_x = 0, log_y = 0, rc = 1;
     for (int i = 1; i < argc; i++) {
         const char **flag = strcmp(argv[i], "--title") == 0 ? &title
                             : strcmp(argv[i], "--x") == 0   ? &xl
@@ -57,6 +57,7 @@ int main(int argc, char **argv) {
                                                             : NULL;
         if (flag && i + 1 < argc) *flag = argv[++i];
         else if (strcmp(argv[i], "--log-x") == 0) log_x = 1;
+        else if (strcmp(argv[i], "--log-y") == 0) log_y = 1;
         else if (!out && !strchr(argv[i], '=')) out = argv[i];
         else if (strchr(argv[i], '=') && ns < MAX_SERIES) {
             char *eq = strchr(argv[i], '=');
@@ -66,15 +67,15 @@ int main(int argc, char **argv) {
             if (read_series(eq + 1, &x, &y, &n) != 0) return 1;
             series[ns++] = (struct chart_series){argv[i], x, y, n};
         } else {
-            fprintf(stderr, "usage: ebmc-chart OUT.png [--title T] [--x LABEL] [--y LABEL] [--log-x] NAME=FILE.csv ...\n");
+            fprintf(stderr, "usage: ebmc-chart OUT.png [--title T] [--x LABEL] [--y LABEL] [--log-x] [--log-y] NAME=FILE.csv ...\n");
             return 2;
         }
     }
     if (!out || ns == 0) {
-        fprintf(stderr, "usage: ebmc-chart OUT.png [--title T] [--x LABEL] [--y LABEL] [--log-x] NAME=FILE.csv ...\n");
+        fprintf(stderr, "usage: ebmc-chart OUT.png [--title T] [--x LABEL] [--y LABEL] [--log-x] [--log-y] NAME=FILE.csv ...\n");
         return 2;
     }
-    struct chart_spec spec = {title, xl, yl, series, ns, log_x, 0, 0};
+    struct chart_spec spec = {title, xl, yl, series, ns, log_x, 0, 0, log_y};
     char err[4400];
     if (chart_write_png(out, &spec, err, sizeof err) != 0) fprintf(stderr, "ebmc-chart: %s\n", err);
     else rc = 0;

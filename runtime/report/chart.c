@@ -28,12 +28,16 @@ void chart_color(int i, uint8_t rgb[3]) {
     memcpy(rgb, palette[k], 3);
 }
 
-/* A point as drawn: X is log10 x on a log axis. 0 if the point is not drawn. */
+/* A point as drawn: X is log10 x on a log axis, Y likewise. 0 if the point is not drawn. */
 static int drawable(const struct chart_spec *s, const struct chart_series *ser, int i, double *X, double *Y) {
     double x = ser->x[i], y = ser->y[i];
     if (s->log_x) {
         if (!(x > 0.0)) return 0;
         x = log10(x);
+    }
+    if (s->log_y) {
+        if (!(y > 0.0)) return 0;
+        y = log10(y);
     }
     *X = x;
     *Y = y;
@@ -99,7 +103,7 @@ static int layout(const struct chart_spec *s, struct chart_layout *l, struct axi
     }
     if (xmin > xmax) xmin = 0, xmax = 1, ymin = 0, ymax = 1; /* nothing drawable yet */
     axis_fit(xa, xmin, xmax, s->log_x);
-    axis_fit(ya, ymin, ymax, 0);
+    axis_fit(ya, ymin, ymax, s->log_y);
     size_t ytick_len = 0;
     for (int i = 0; i < axis_ticks(ya); i++) {
         char buf[64];

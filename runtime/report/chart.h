@@ -25,12 +25,13 @@ struct chart_spec {
     int nseries;
     int log_x;          /* nonzero: x on a log10 scale */
     int width, height;  /* pixels; 0 for 800 x 500 */
+    int log_y;          /* nonzero: y on a log10 scale */
 };
 
 /* Where the plot area lies and what it spans: a data point (x, y) is drawn at pixel
  *     px = left + (X - x_lo) / (x_hi - x_lo) (right - left),  X = x, or log10 x on a log axis
  *     py = bottom - (y - y_lo) / (y_hi - y_lo) (bottom - top)
- * (for a log axis, x_lo and x_hi are log10 of the end values). */
+ * (for a log axis, X or Y is log10 of the value, and x_lo, x_hi or y_lo, y_hi are log10 of the end values). */
 struct chart_layout {
     int left, top, right, bottom; /* pixel bounds of the plot area */
     double x_lo, x_hi, y_lo, y_hi;

@@ -14,8 +14,8 @@
 #       TIME_BUDGET=1 (the tuning of the default mode included)
 #   scripts/experiment-denoise.sh (default; STEPS=20000 SEEDS=0 ...)   run shortened through its
 #       environment sizes: STEPS=20 SEEDS=0 N_IMAGES=8 DENOISE_STEPS=2 SIGMAS=0.3 STEPS_2D=20
-#   scripts/experiment-generation.sh      run in its quick mode, shortened through its environment sizes
-#       (STEPS=4 SEEDS=0 EVAL_EVERY=2 FCD_N=16 CIFAR_STEPS=2 ...)
+#   scripts/experiment-generation.sh (default and --quick)   run in its quick mode, shortened through its
+#       environment sizes (STEPS=4 SEEDS=0 EVAL_EVERY=2 FCD_N=16 CIFAR_STEPS=2 ...)
 # Usage: docs_commands.sh SOURCE_DIR
 set -uo pipefail
 SRC=$(cd "$1" && pwd)
@@ -70,9 +70,9 @@ while IFS=$'\t' read -r where line; do
     scripts/experiment-denoise.sh | STEPS=*scripts/experiment-denoise.sh)
         echo "short $where: $cmd"
         run "$where" "STEPS=20 SEEDS=0 N_IMAGES=8 DENOISE_STEPS=2 SIGMAS=0.3 STEPS_2D=20 scripts/experiment-denoise.sh" ;;
-    scripts/experiment-generation.sh)
+    scripts/experiment-generation.sh | "scripts/experiment-generation.sh --quick")
         echo "short $where: $cmd"
-        run "$where" "STEPS=4 SEEDS=0 EVAL_EVERY=2 FCD_N=16 CIFAR_STEPS=2 SIGMAS=0.3 N_IMAGES=8 CLASSIFIER_STEPS=5 $cmd --quick" ;;
+        run "$where" "STEPS=4 SEEDS=0 EVAL_EVERY=2 FCD_N=16 CIFAR_STEPS=2 SIGMAS=0.3 N_IMAGES=8 CLASSIFIER_STEPS=5 scripts/experiment-generation.sh --quick" ;;
     *)
         run "$where" "$cmd" ;;
     esac

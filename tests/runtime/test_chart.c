@@ -39,7 +39,7 @@ static uint8_t *write_and_read(const struct chart_spec *s, struct chart_layout *
 static void test_linear(void) {
     const double x[4] = {0, 1000, 2000, 4000}, ya[4] = {10, 14, 17, 18}, yb[4] = {9, 11, 12, 12.5};
     struct chart_series ser[2] = {{"dcd-ve", x, ya, 4}, {"cd", x, yb, 4}};
-    struct chart_spec s = {"held-out PSNR", "gradient evaluations", "PSNR (dB)", ser, 2, 0, 0, 0};
+    struct chart_spec s = {"held-out PSNR", "gradient evaluations", "PSNR (dB)", ser, 2, 0, 0, 0, 0};
     struct chart_layout l;
     uint8_t *px = write_and_read(&s, &l);
     CHECK(l.width == 800 && l.height == 500);
@@ -66,7 +66,7 @@ static void test_log_x(void) {
     const double xa[2] = {1, 10}, xb[2] = {10, 100}, ya[2] = {0.2, 0.2}, yb[2] = {0.7, 0.7};
     const double xc[3] = {-5, 0, 1000}, yc[3] = {0.5, 0.5, 0.5}; /* x <= 0: not drawn on a log axis */
     struct chart_series ser[3] = {{"a", xa, ya, 2}, {"b", xb, yb, 2}, {"c", xc, yc, 3}};
-    struct chart_spec s = {NULL, "gradient evaluations", NULL, ser, 3, 1, 640, 400};
+    struct chart_spec s = {NULL, "gradient evaluations", NULL, ser, 3, 1, 640, 400, 0};
     struct chart_layout l;
     uint8_t *px = write_and_read(&s, &l);
     CHECK(l.width == 640 && l.height == 400);
@@ -90,10 +90,30 @@ static void test_log_x(void) {
     free(px);
 }
 
+/* y on a log axis: 10 and 1000 two decades apart, 1e4 the top decade; y <= 0 is not drawn */
+static void test_log_y(void) {
+    const double x[4] = {0, 1, 2, 3}, ya[4] = {10, 100, 1000, 10000}, yb[4] = {-1, 0, 100, 100};
+    struct chart_series ser[2] = {{"a", x, ya, 4}, {"b", x, yb, 4}};
+    struct chart_spec s = {NULL, NULL, "FCD", ser, 2, 0, 640, 400, 1};
+    struct chart_layout l;
+    uint8_t *px = write_and_read(&s, &l);
+    CHECK(l.y_lo == 1 && l.y_hi == 4); /* 10 to 10^4: three decades */
+    if (!px) return;
+    int x0, y0, x1, y1, x2, y2;
+    where(&l, 0, 0, 1, &x0, &y0); /* log10 10 */
+    where(&l, 0, 1, 2, &x1, &y1);
+    where(&l, 0, 2, 3, &x2, &y2);
+    CHECK(has_color(px, l.width, x0, y0, 0) && has_color(px, l.width, x2, y2, 0));
+    CHECK(abs((y0 - y1) - (y1 - y2)) <= 1 && y0 - y1 > 50); /* each decade equally tall */
+    where(&l, 0, 2, 2, &x2, &y2);
+    CHECK(has_color(px, l.width, x2, y2, 1)); /* b's drawable points, at 100 */
+    free(px);
+}
+
 static void test_gap(void) {
     const double x[3] = {0, 1, 2}, y[3] = {0, NAN, 0}, y2[3] = {0, 0, 0};
     struct chart_series ser = {"broken", x, y, 3};
-    struct chart_spec s = {NULL, NULL, NULL, &ser, 1, 0, 0, 0};
+    struct chart_spec s = {NULL, NULL, NULL, &ser, 1, 0, 0, 0, 0};
     struct chart_layout l;
     uint8_t *px = write_and_read(&s, &l);
     int mx, my;
@@ -112,7 +132,7 @@ static void test_errors(void) {
     struct chart_layout l;
     const double x[1] = {1};
     struct chart_series ser = {"a", x, x, 1};
-    struct chart_spec s = {NULL, NULL, NULL, &ser, 0, 0, 0, 0};
+    struct chart_spec s = {NULL, NULL, NULL, &ser, 0, 0, 0, 0, 0};
     CHECK(chart_write_png(path, &s, err, sizeof err) == -1);
     CHECK_MSG(strncmp(err, path, strlen(path)) == 0 && strstr(err, "no series"), "%s", err);
     s.nseries = 1;
@@ -151,6 +171,7 @@ int main(void) {
     close(fd);
     test_linear();
     test_log_x();
+    test_log_y();
     test_gap();
     test_errors();
     remove(path);
