@@ -278,9 +278,16 @@ static int compile_programs(struct ebmc_model *m, struct pending *p, int n, FILE
     int jit = rc == 0 && m->config.backend != BACKEND_INTERP; /* the interpreter runs the graphs themselves */
     int team = m->rt.threads < n ? m->rt.threads : n;
     double t0 = clock_seconds();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(team > 0 ? team : 1) if (jit && team > 1)
-    for (int i = 0; i < n; i++)
-        if (jit) p[i].jit = jit_compile(p[i].g, NULL, p[i].err, sizeof p[i].err);
+    int next = 0; /* the next program to take: dynamic scheduling without the runtime's dispatch calls,
+                     which the libomp of the fuzz build (clang-19 with Debian's libomp) lacks */
+#pragma omp parallel num_threads(team > 0 ? team : 1) if (jit && team > 1)
+    for (;;) {
+        int i;
+#pragma omp atomic capture
+        i = next++;
+        if (i >= n || !jit) break;
+        p[i].jit = jit_compile(p[i].g, NULL, p[i].err, sizeof p[i].err);
+    }
     if (jit) m->compile_seconds += clock_seconds() - t0; /* the wall time, not the programs' sum */
     for (int i = 0; i < n; i++) {
         if (rc == 0 && jit && !p[i].jit) {
