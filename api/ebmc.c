@@ -276,19 +276,21 @@ static int compile_programs(struct ebmc_model *m, struct pending *p, int n, FILE
         if (!(p[i].g = optimize(p[i].g, NULL, NULL, diag))) rc = -1;
     }
     int jit = rc == 0 && m->config.backend != BACKEND_INTERP; /* the interpreter runs the graphs themselves */
-    int team = m->rt.threads < n ? m->rt.threads : n;
-    double t0 = clock_seconds();
-    int next = 0; /* the next program to take: dynamic scheduling without the runtime's dispatch calls,
-                     which the libomp of the fuzz build (clang-19 with Debian's libomp) lacks */
-#pragma omp parallel num_threads(team > 0 ? team : 1) if (jit && team > 1)
-    for (;;) {
-        int i;
+    if (jit) {
+        int team = m->rt.threads < n ? m->rt.threads : n, next = 0;
+        double t0 = clock_seconds();
+        /* each thread takes the next program: dynamic scheduling without the runtime's dispatch calls,
+         * which the libomp of the fuzz build (clang-19 with Debian's libomp) lacks */
+#pragma omp parallel num_threads(team > 1 ? team : 1) if (team > 1)
+        for (;;) {
+            int i;
 #pragma omp atomic capture
-        i = next++;
-        if (i >= n || !jit) break;
-        p[i].jit = jit_compile(p[i].g, NULL, p[i].err, sizeof p[i].err);
+            i = next++;
+            if (i >= n) break;
+            p[i].jit = jit_compile(p[i].g, NULL, p[i].err, sizeof p[i].err);
+        }
+        m->compile_seconds += clock_seconds() - t0; /* the wall time, not the programs' sum */
     }
-    if (jit) m->compile_seconds += clock_seconds() - t0; /* the wall time, not the programs' sum */
     for (int i = 0; i < n; i++) {
         if (rc == 0 && jit && !p[i].jit) {
             fprintf(diag, "error: JIT compilation failed: %s\n", p[i].err);

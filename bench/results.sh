@@ -158,6 +158,25 @@ print(f"results.sh: wrote {out}", file=sys.stderr)
 EOF
 }
 
+# time_steps W STEPS "TORCH_SCRIPT ARGS" MODEL TRAIN_ARGS...: a training workload's steps/s on 1 thread,
+# ebmc's (build/ebmc train MODEL TRAIN_ARGS) and PyTorch's in both OpenBLAS settings, into steps.txt
+time_steps() {
+    local w=$1 steps=$2 torch=$3 mode rate
+    shift 3
+    note "round $r/$ROUNDS: $w ebmc"
+    build/ebmc train "$@" --steps "$steps" --threads 1 --quiet --out "$tmp/run" --set sample_steps=0 \
+        --set eval_every=0 > "$tmp/run.log" 2>&1
+    echo "STEP $w ebmc $(steps_per_sec "$tmp/run/metrics.json")" >> "$tmp/steps.txt"
+    rm -rf "$tmp/run"
+    for mode in preset unset; do
+        note "round $r/$ROUNDS: $w torch, OpenBLAS settings $mode"
+        # shellcheck disable=SC2086
+        rate=$(torch_env "$mode" "$PYTHON" $torch --threads 1 --steps "$steps" --json |
+            "$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.read())["steps_per_sec"])')
+        echo "STEP $w torch:$mode $rate" >> "$tmp/steps.txt"
+    done
+}
+
 for r in $(seq 1 "$ROUNDS"); do
     note "round $r/$ROUNDS: bench_conv"
     build/bench/bench_conv --runs "$RUNS" ${ONLY:+--only "$ONLY"} > "$tmp/ebmc.$r.txt"
@@ -168,32 +187,10 @@ for r in $(seq 1 "$ROUNDS"); do
                 sed "s/^\(CPU\)\{0,1\}RESULT /&$mode:/" > "$tmp/torch.$r.$t.$mode.txt"
         done
     done
-    for w in W1 W2; do
-        obj=cd k=10
-        [ $w = W2 ] && obj=dcd-ve k=5
-        note "round $r/$ROUNDS: $w ebmc"
-        build/ebmc train models/8gaussians.ebm --objective $obj --steps "$STEPS" --batch 1024 --threads 1 --quiet \
-            --out "$tmp/run" --set sampler=auto --set sample_steps=0 --set eval_every=0 --set langevin_steps=$k \
-            > "$tmp/run.log" 2>&1
-        echo "STEP $w ebmc $(steps_per_sec "$tmp/run/metrics.json")" >> "$tmp/steps.txt"
-        rm -rf "$tmp/run"
-        for mode in preset unset; do
-            note "round $r/$ROUNDS: $w torch, OpenBLAS settings $mode"
-            rate=$(torch_env "$mode" "$PYTHON" bench/torch_baseline.py --objective $obj --k $k --threads 1 \
-                --steps "$STEPS" --batch 1024 --json | "$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.read())["steps_per_sec"])')
-            echo "STEP $w torch:$mode $rate" >> "$tmp/steps.txt"
-        done
-    done
-    note "round $r/$ROUNDS: W4 ebmc"
-    build/ebmc train models/cifar_time.ebm --steps "$W4_STEPS" --threads 1 --quiet --out "$tmp/run" \
-        --set eval_every=0 --set sample_steps=0 > "$tmp/run.log" 2>&1
-    echo "STEP W4 ebmc $(steps_per_sec "$tmp/run/metrics.json")" >> "$tmp/steps.txt"
-    rm -rf "$tmp/run"
-    for mode in preset unset; do
-        note "round $r/$ROUNDS: W4 torch, OpenBLAS settings $mode"
-        rate=$(torch_env "$mode" "$PYTHON" bench/torch_time.py --threads 1 --steps "$W4_STEPS" --json |
-            "$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.read())["steps_per_sec"])')
-        echo "STEP W4 torch:$mode $rate" >> "$tmp/steps.txt"
-    done
+    time_steps W1 "$STEPS" "bench/torch_baseline.py --objective cd --k 10 --batch 1024" \
+        models/8gaussians.ebm --objective cd --batch 1024 --set sampler=auto --set langevin_steps=10
+    time_steps W2 "$STEPS" "bench/torch_baseline.py --objective dcd-ve --k 5 --batch 1024" \
+        models/8gaussians.ebm --objective dcd-ve --batch 1024 --set sampler=auto --set langevin_steps=5
+    time_steps W4 "$W4_STEPS" "bench/torch_time.py" models/cifar_time.ebm
     summarize "$r" # after every round, so that an interrupted run still leaves a table
 done

@@ -22,21 +22,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/results/denoise"
-QUICK=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --quick) QUICK=1 ;;
-    --out) OUT=$2; shift ;;
-    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
-    *) echo "experiment-denoise: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-EBMC=${EBMC:-"$ROOT/build/ebmc"}
-CHART=${CHART:-"$ROOT/build/ebmc-chart"}
-[ -x "$EBMC" ] && [ -x "$CHART" ] || "$ROOT/scripts/build.sh"
-"$ROOT/scripts/fetch-data.sh" >/dev/null
-cd "$ROOT"
+. "$ROOT/scripts/experiment-setup.sh"
 
 if [ $QUICK = 1 ]; then
   STEPS=${STEPS:-200} SEEDS=${SEEDS:-0} TUNE=${TUNE:-0} N_IMAGES=${N_IMAGES:-64} DENOISE_STEPS=${DENOISE_STEPS:-20}

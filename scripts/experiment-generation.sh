@@ -20,21 +20,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$ROOT/results/generation"
-QUICK=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --quick) QUICK=1 ;;
-    --out) OUT=$2; shift ;;
-    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
-    *) echo "experiment-generation: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-EBMC=${EBMC:-"$ROOT/build/ebmc"}
-CHART=${CHART:-"$ROOT/build/ebmc-chart"}
-[ -x "$EBMC" ] && [ -x "$CHART" ] || "$ROOT/scripts/build.sh"
-"$ROOT/scripts/fetch-data.sh" >/dev/null
-cd "$ROOT"
+. "$ROOT/scripts/experiment-setup.sh"
 
 if [ $QUICK = 1 ]; then
   STEPS=${STEPS:-40} SEEDS=${SEEDS:-0} EVAL_EVERY=${EVAL_EVERY:-20} FCD_N=${FCD_N:-64} CIFAR_STEPS=${CIFAR_STEPS:-20}
