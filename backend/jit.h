@@ -2,8 +2,9 @@
  *
  * Each fused group of ops becomes a kernel `void k(float **bufs, int64_t lo, int64_t hi)` over a
  * [lo, hi) range of its parallel axis; jit_run calls the kernels in order from one OpenMP parallel
- * region, each kernel finished before the next starts. Modules are optimized with "default<O3>" on a TargetMachine for the
- * host CPU (name and features), so loops vectorize for AVX-512 where the machine has it. */
+ * region, each kernel finished before the next starts. Modules are optimized with "default<O3>" (loop
+ * unrolling off: jit.c says why) on a TargetMachine for the host CPU (name and features), so loops
+ * vectorize for AVX-512 where the machine has it. */
 #ifndef EBMC_JIT_H
 #define EBMC_JIT_H
 

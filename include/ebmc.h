@@ -98,7 +98,8 @@ int ebmc_check(struct ebmc_model *m, FILE *diag);
 /* Prints a compilation stage: "ast", "graph" (forward energy), "grad" (the sampler and loss graphs
  * after autodiff), then, for one program after the default passes (ebmc_default_passes()):
  * "opt" (its graph), "fused" (its kernels and the nodes each computes), "kernels" (each kernel as a loop
- * nest over buffers), "llvm-unopt" and "llvm" (LLVM IR before and after default<O3> for the host CPU),
+ * nest over buffers), "llvm-unopt" and "llvm" (LLVM IR before and after default<O3> without loop
+ * unrolling, for the host CPU),
  * "asm" (host assembly), "dot" (Graphviz, one cluster per kernel), "profile" (each kernel's time on one
  * thread: compiles and runs the program on made-up inputs). program: "energy", "sampler" (E and
  * dE/dx), "loss" (surrogate loss and parameter gradients), "train" (one training step: those gradients

@@ -89,7 +89,7 @@ static const char compile_usage[] =
     "  fused       its kernels after fusion, with the nodes each computes\n"
     "  kernels     each kernel as a loop nest over buffers (bN: buffer slot N)\n"
     "  llvm-unopt  LLVM IR of its kernels before optimization\n"
-    "  llvm        the same after optimization (default<O3>, host CPU)\n"
+    "  llvm        the same after optimization (default<O3> without loop unrolling, host CPU)\n"
     "  asm         host assembly\n"
     "  dot         Graphviz: one cluster per kernel (render with `dot -Tsvg`)\n"
     "  profile     compile and run it on made-up inputs: each kernel's time on one thread\n"
