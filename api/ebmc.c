@@ -857,6 +857,7 @@ static int run_training(struct ebmc_model *m, const char *out_dir, FILE *progres
         r->steps_start = s.steps_start;
         r->seconds = s.seconds;
         r->steps_per_sec = s.steps_per_sec;
+        r->gflop_per_step = s.gflop_per_step, r->gflops = s.gflops;
         r->ranks = ranks;
         r->allreduce_seconds = s.allreduce_seconds;
         r->allreduce_bytes = s.allreduce_floats * (int64_t)sizeof(float);

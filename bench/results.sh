@@ -9,8 +9,9 @@
 #   bench/torch_conv.py               the same cases in PyTorch, at torch threads 1 and 2, each with this
 #                                     machine's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as preset and unset
 #                                     (unset in that command alone: env -u);
-#   W1 (MLP CD-10 step) and W2 (DCD-VE step): build/ebmc train against bench/torch_baseline.py at 1
-#                                     thread, PyTorch again in both OpenBLAS settings;
+#   W1 (MLP CD-10 step) and W2 (DCD-VE step): build/ebmc train on 1 and 2 threads (steps/s and the
+#                                     GFLOP/s of metrics.json) against bench/torch_baseline.py at 1 thread,
+#                                     PyTorch again in both OpenBLAS settings;
 #   W4 (models/cifar_time.ebm's time-DCD-VE step): build/ebmc train against bench/torch_time.py, the same way.
 # Every figure in the table is the median over rounds of each round's median; the 1-minute load average
 # is recorded before every command, and the table lists its range. Needs build/ (cmake --build build)
@@ -44,7 +45,8 @@ torch_env() {
     if [ "$mode" = unset ]; then env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; else "$@"; fi
 }
 
-steps_per_sec() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["steps_per_sec"])' "$1"; }
+# a run's steps/s and the GFLOP/s of its matmuls and convolutions, from its metrics.json
+train_rates() { "$PYTHON" -c 'import json, sys; m = json.load(open(sys.argv[1])); print(m["steps_per_sec"], m["gflops"])' "$1"; }
 
 summarize() { # the table from the rounds done so far ($1 of them)
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -99,19 +101,24 @@ for (name, t) in sorted(ebmc):
     rows.append(f"| {name} | {fmt(e1)} | {fmt(c1)} | {share} | {fmt(e2)} | {fmt(t1)} ({conf1}) | {fmt(tc1)} | "
                 f"{ratio(t1, e1)} | {ratio(tc1, c1)} | {fmt(tb)} ({confb}) | {ratio(tb, min(x for x in (e1, e2) if x))} |")
 
-steps = {}
+steps, gflops = {}, {}
 for line in open(os.path.join(tmp, "steps.txt")):
-    _, w, who, rate = line.split()
+    _, w, who, rate, *gf = line.split()  # ebmc's lines also give its GFLOP/s
     steps.setdefault((w, who), []).append(float(rate))
+    if who == "ebmc1":
+        gflops.setdefault(w, []).append(float(gf[0]))
 step_rows = []
 for w, what in (("W1", "MLP 2-128-128-128-1 SiLU, batch 1024, CD-10 step"), ("W2", "the same, DCD-VE step (M = 5)"),
                 ("W4", "models/cifar_time.ebm, E(x, t) on 32x32x3, batch 64, time-DCD-VE step (M = 5)")):
-    if (w, "ebmc") not in steps:
+    if (w, "ebmc1") not in steps:
         continue
-    e = med(steps[(w, "ebmc")])
-    best = max((med(v), k.split(":")[1]) for (ww, k), v in steps.items() if ww == w and k != "ebmc")
-    each = ", ".join(f"{k.split(':')[1]} {med(v):.1f}" for (ww, k), v in sorted(steps.items()) if ww == w and k != "ebmc")
-    step_rows.append(f"| {w}: {what} | {e:.1f} | {best[0]:.1f} (OpenBLAS {best[1]}; {each}) | {e / best[0]:.2f} |")
+    e, e2 = med(steps[(w, "ebmc1")]), med(steps[(w, "ebmc2")])
+    torch_runs = {k.split(":")[1]: med(v) for (ww, k), v in steps.items() if ww == w and k.startswith("torch:")}
+    best = max((v, k) for k, v in torch_runs.items())
+    each = ", ".join(f"{k} {v:.1f}" for k, v in sorted(torch_runs.items()))
+    gf = med(gflops[w])
+    step_rows.append(f"| {w}: {what} | {e:.1f} | {gf:.1f} ({100 * gf / peak[1]:.0f}%) | {e2:.1f} ({e2 / e:.2f}x) | "
+                     f"{best[0]:.1f} (OpenBLAS {best[1]}; {each}) | {e / best[0]:.2f} |")
 
 # the benchmark itself keeps about one core busy: a load well above its thread count is someone else's
 load_note = ("; nothing else ran" if max(loads) < 2.5 else
@@ -142,10 +149,14 @@ side over 1 and 2 threads.
 """)
     f.write("\n".join(rows) + "\n")
     f.write(f"""
-## Training steps (W1, W2, W4): steps per second, 1 thread, {n_steps} steps per run (W4: {w4_steps})
+## Training steps (W1, W2, W4): steps per second, 1 thread unless said, {n_steps} steps per run (W4: {w4_steps})
 
-| workload | ebmc | PyTorch (best config; each config) | ebmc / PyTorch |
-|---|---|---|---|
+"ebmc GFLOP/s" counts the step's matmuls and convolutions (metrics.json's `gflops`: 2 flops per
+multiply-add, elementwise work not counted) over its wall-clock training time; "% peak" is that over the
+1-thread peak by the wall clock.
+
+| workload | ebmc | ebmc GFLOP/s (% peak) | ebmc 2 threads (over 1) | PyTorch (best config; each config) | ebmc / PyTorch |
+|---|---|---|---|---|---|
 """)
     f.write("\n".join(step_rows) + "\n")
     f.write("""
@@ -158,16 +169,19 @@ print(f"results.sh: wrote {out}", file=sys.stderr)
 EOF
 }
 
-# time_steps W STEPS "TORCH_SCRIPT ARGS" MODEL TRAIN_ARGS...: a training workload's steps/s on 1 thread,
-# ebmc's (build/ebmc train MODEL TRAIN_ARGS) and PyTorch's in both OpenBLAS settings, into steps.txt
+# time_steps W STEPS "TORCH_SCRIPT ARGS" MODEL TRAIN_ARGS...: a training workload's steps/s, ebmc's
+# (build/ebmc train MODEL TRAIN_ARGS) on 1 and 2 threads and PyTorch's on 1 thread in both OpenBLAS
+# settings, into steps.txt
 time_steps() {
-    local w=$1 steps=$2 torch=$3 mode rate
+    local w=$1 steps=$2 torch=$3 mode rate t
     shift 3
-    note "round $r/$ROUNDS: $w ebmc"
-    build/ebmc train "$@" --steps "$steps" --threads 1 --quiet --out "$tmp/run" --set sample_steps=0 \
-        --set eval_every=0 > "$tmp/run.log" 2>&1
-    echo "STEP $w ebmc $(steps_per_sec "$tmp/run/metrics.json")" >> "$tmp/steps.txt"
-    rm -rf "$tmp/run"
+    for t in 1 2; do
+        note "round $r/$ROUNDS: $w ebmc, $t thread(s)"
+        build/ebmc train "$@" --steps "$steps" --threads "$t" --quiet --out "$tmp/run" --set sample_steps=0 \
+            --set eval_every=0 > "$tmp/run.log" 2>&1
+        echo "STEP $w ebmc$t $(train_rates "$tmp/run/metrics.json")" >> "$tmp/steps.txt"
+        rm -rf "$tmp/run"
+    done
     for mode in preset unset; do
         note "round $r/$ROUNDS: $w torch, OpenBLAS settings $mode"
         # shellcheck disable=SC2086

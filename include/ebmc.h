@@ -24,6 +24,8 @@ struct ebmc_result {
     int steps_done;            /* the run's total (a resumed run counts the steps before it too) */
     int steps_start;           /* steps the run had when this call started (0 unless resumed) */
     double seconds, steps_per_sec; /* this call's training time and rate */
+    double gflop_per_step, gflops; /* a step's matmul and convolution work (2 flops per multiply-add)
+                                  and its rate: compare with the machine's FMA peak (bench/peak) */
     int ranks;                 /* processes of the data-parallel job (1 alone) */
     double allreduce_seconds;  /* of seconds, rank 0's time in the gradient all-reduces (0 alone) */
     int64_t allreduce_bytes;   /* bytes each step's gradient all-reduce sums (0 alone) */

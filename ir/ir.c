@@ -354,6 +354,23 @@ int64_t ir_node_numel(const struct ir_node *n) {
     return k;
 }
 
+double ir_graph_flops(const struct ir_graph *g) {
+    double flops = 0;
+    for (int id = 0; id < g->n_nodes; id++) {
+        const struct ir_node *n = &g->nodes[id];
+        if (n->op == IR_MATMUL) {
+            const struct ir_node *a = &g->nodes[n->in[0]];
+            flops += 2.0 * (double)ir_node_numel(n) * (double)a->shape[n->flags & IR_TRANS_A ? a->ndim - 2 : a->ndim - 1];
+        } else if (n->op == IR_CONV2D || n->op == IR_CONV2D_BWD_DATA || n->op == IR_CONV2D_BWD_WEIGHT) {
+            struct ir_conv_geometry q;
+            char why[8];
+            if (ir_conv_geometry(n, &g->nodes[n->in[0]], &g->nodes[n->in[1]], &q, why, sizeof why) == 0)
+                flops += 2.0 * (double)(q.n * q.o * q.oh * q.ow) * (double)(q.c * q.kh * q.kw);
+        }
+    }
+    return flops;
+}
+
 int ir_resolve_alias(const struct ir_graph *g, int id) {
     while (ir_op_is_alias(g->nodes[id].op)) id = g->nodes[id].in[0];
     return id;

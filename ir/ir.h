@@ -219,6 +219,9 @@ const char *ir_graph_error(const struct ir_graph *g);
 /* Sets ir_graph_error() (printf-style) and returns -1: how builders and passes report a failure. */
 int ir_graph_fail(struct ir_graph *g, const char *fmt, ...);
 int64_t ir_node_numel(const struct ir_node *n);
+/* The multiply-add work of g's contractions, in flops (2 per multiply-add): matmuls and the three
+ * convolutions, what the machine's FMA peak bounds. Elementwise work is not counted. */
+double ir_graph_flops(const struct ir_graph *g);
 static inline const struct ir_node *ir_node_at(const struct ir_graph *g, int id) { return &g->nodes[id]; }
 /* Same rank and dims. */
 int ir_same_shape(const struct ir_node *a, const struct ir_node *b);

@@ -5,7 +5,7 @@
 
 #include "pass.h"
 
-static int copy_live(struct ir_graph *g, struct ir_node n, void *ctx) { return ir_node_add(g, &n); }
+static int copy_live(struct ir_graph *g, struct ir_node n, int id, void *ctx) { return ir_node_add(g, &n); }
 
 struct ir_graph *pass_dce(const struct ir_graph *in, char *err, size_t errlen) {
     char *live = calloc((size_t)in->n_nodes + 1, 1);

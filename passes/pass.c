@@ -46,7 +46,7 @@ struct ir_graph *pass_rewrite(const struct ir_graph *in, const char *who, const 
         if (keep && !keep[id]) continue;
         struct ir_node n = in->nodes[id];
         for (int i = 0; i < ir_op_arity(n.op); i++) n.in[i] = map[n.in[i]];
-        if ((map[id] = rewrite(g, n, ctx)) < 0) {
+        if ((map[id] = rewrite(g, n, id, ctx)) < 0) {
             snprintf(err, errlen, "%s: %%%d: %s", who, id, ir_graph_error(g));
             goto fail;
         }
@@ -63,10 +63,10 @@ fail:
     return NULL;
 }
 
-static int copy_node(struct ir_graph *g, struct ir_node n, void *ctx) { return ir_node_add(g, &n); }
+static int copy_node(struct ir_graph *g, struct ir_node n, int id, void *ctx) { return ir_node_add(g, &n); }
 
 /* a+b and b+a are the same IEEE value (IR_P_COMMUTES), so one operand order lets hash-consing merge them. */
-static int cse_node(struct ir_graph *g, struct ir_node n, void *ctx) {
+static int cse_node(struct ir_graph *g, struct ir_node n, int id, void *ctx) {
     if (ir_op_commutes(n.op) && n.in[0] > n.in[1]) {
         int t = n.in[0];
         n.in[0] = n.in[1];

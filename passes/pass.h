@@ -49,10 +49,10 @@ int pass_copy_node(struct ir_graph *g, const struct ir_node *n, const int *map);
 /* Copies in's outputs to out, node ids through map. Returns 0, or -1 with ir_graph_error(out). */
 int pass_copy_outputs(const struct ir_graph *in, struct ir_graph *out, const int *map);
 /* The rebuild every pass is: a new graph, in's nodes visited in order (only those with keep[id] set, if
- * keep is non-NULL), each handed to rewrite with its inputs already mapped to new ids, which returns the
- * node's id in the new graph (or -1 with ir_graph_error set); then in's outputs. `who` names the pass
- * in messages. Returns the new graph, or NULL with a message in err. */
-typedef int (*pass_rewrite_fn)(struct ir_graph *g, struct ir_node n, void *ctx);
+ * keep is non-NULL), each handed to rewrite with its inputs already mapped to new ids (and its id in
+ * `in`), which returns the node's id in the new graph (or -1 with ir_graph_error set); then in's outputs.
+ * `who` names the pass in messages. Returns the new graph, or NULL with a message in err. */
+typedef int (*pass_rewrite_fn)(struct ir_graph *g, struct ir_node n, int id, void *ctx);
 struct ir_graph *pass_rewrite(const struct ir_graph *in, const char *who, const char *keep, pass_rewrite_fn rewrite,
                               void *ctx, char *err, size_t errlen);
 

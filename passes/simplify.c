@@ -13,6 +13,8 @@
  *   movement     reshape, broadcast, slice or pad to the operand's own shape and the identity permute
  *                -> operand; reshape(reshape x) and broadcast(broadcast x) -> one node; sum and max
  *                drop axes of size 1 (no axes left -> operand)
+ *   sharing      silu(x) -> x * sigmoid(x) when the graph computes sigmoid(x) too (silu's gradient
+ *                does), so that one sigmoid, stored by the forward kernel, serves both
  * Like other compilers' fast-math modes, x*0 -> 0 assumes x is finite and signed zeros are not
  * distinguished; every other rule gives the same IEEE result (the one reassociation is exact), so the
  * simplified graph computes the same values. Dead nodes are left for dce. */
@@ -148,8 +150,34 @@ static int simplify_node(struct ir_graph *g, struct ir_node n) {
     return ir_node_add(g, &n);
 }
 
-static int simplify_rewrite(struct ir_graph *g, struct ir_node n, void *ctx) { return simplify_node(g, n); }
+/* The input graph, and for each of its nodes whether some sigmoid reads it. */
+struct simplify_ctx {
+    const struct ir_graph *in;
+    char *has_sigmoid;
+};
+
+/* silu(x) is emitted as x * sigmoid(x) (codegen.c, ir_scalar.c), so the rewrite is exact. Without it
+ * the backward pass computes sigmoid(x) a second time, in a kernel of its own. */
+static int simplify_rewrite(struct ir_graph *g, struct ir_node n, int id, void *ctx) {
+    const struct simplify_ctx *s = ctx;
+    if (n.op == IR_SILU && s->has_sigmoid[s->in->nodes[id].in[0]]) {
+        int sig = emit_unary(g, IR_SIGMOID, n.in[0]);
+        if (sig < 0) return -1;
+        n.op = IR_MUL;
+        n.in[1] = sig;
+    }
+    return simplify_node(g, n);
+}
 
 struct ir_graph *pass_simplify(const struct ir_graph *in, char *err, size_t errlen) {
-    return pass_rewrite(in, "simplify", NULL, simplify_rewrite, NULL, err, errlen);
+    struct simplify_ctx s = {in, calloc((size_t)in->n_nodes + 1, 1)};
+    if (!s.has_sigmoid) {
+        snprintf(err, errlen, "simplify: out of memory");
+        return NULL;
+    }
+    for (int id = 0; id < in->n_nodes; id++)
+        if (in->nodes[id].op == IR_SIGMOID) s.has_sigmoid[in->nodes[id].in[0]] = 1;
+    struct ir_graph *g = pass_rewrite(in, "simplify", NULL, simplify_rewrite, &s, err, errlen);
+    free(s.has_sigmoid);
+    return g;
 }

@@ -125,6 +125,7 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, struct ir_graph *g
         else if ((k = rt_model_find_param(m, new_name)) >= 0) m->params[k].new_value = p->outs[i];
     }
     free(ids);
+    p->flops = ir_graph_flops(g);
     if (!jit) p->graph = g;
     return 0;
 oom:
@@ -182,6 +183,15 @@ static void interp_program_run(struct rt_program *p) {
 void rt_program_run(struct rt_program *p, int threads) {
     if (p->graph) interp_program_run(p);
     else jit_run(p->jit, p->args, p->outs, threads);
+    p->runs++;
+}
+
+double rt_model_flops_done(const struct rt_model *m) {
+    const struct rt_program *all[] = {&m->energy, &m->energy_grad, &m->loss,     &m->train,
+                                      &m->langevin, &m->adam,      &m->features};
+    double flops = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) flops += all[i]->flops * (double)all[i]->runs;
+    return flops;
 }
 
 static int all_finite(const float *x, int64_t n) {

@@ -55,6 +55,8 @@ struct rt_program {
     char (*out_names)[IR_NAME_LEN];
     int64_t *out_numel;
     unsigned char *out_owned;
+    double flops;  /* multiply-add flops per run (ir_graph_flops) */
+    int64_t runs;  /* runs so far: rt_model_flops_done */
 };
 
 struct rt_model {
@@ -117,6 +119,8 @@ void rt_bind_level(const struct rt_model *m, struct rt_program *p, const float *
 float *rt_program_output(const struct rt_program *p, const char *name);
 /* Runs p (the interpreter ignores threads; if it runs out of memory, every output is NaN). */
 void rt_program_run(struct rt_program *p, int threads);
+/* The multiply-add flops of every program run so far (training's share of the FMA peak). */
+double rt_model_flops_done(const struct rt_model *m);
 int rt_program_ready(const struct rt_program *p); /* bound, to the JIT or the interpreter */
 
 /* After the train program ran: if every updated parameter and moment is finite, copies them into the

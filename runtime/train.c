@@ -309,7 +309,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
         s->nll_start = ev.nll;
     }
     const struct chain_stats *st = &ts.chains;
-    double t0 = clock_seconds(), eval_seconds = 0, loss = 0;
+    double t0 = clock_seconds(), eval_seconds = 0, loss = 0, train_flops = 0;
     stop_requested = 0;
     int evaluated = 0, has_negatives = 0, classify = objective_is_classify(c->objective);
     int scored_last = 0;           /* the last step's evaluation scored the samples (train_io.score) */
@@ -327,7 +327,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             m->threads = tuned_team(&tuner, step - start);
             omp_set_num_threads(m->threads);
         }
-        double step_t0 = clock_seconds();
+        double step_t0 = clock_seconds(), step_flops0 = rt_model_flops_done(m);
         struct chain_stats before = ts.chains;
         if (classify) { /* supervised: the batch and its labels, no negatives */
             if (classify_batch(m, c, ds, step, ts.xall, ts.label, s->message, sizeof s->message) != 0) goto done;
@@ -352,6 +352,7 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
             finite = train_step_update(m, c, &ts, step + 1, &loss);
         }
         tuner_record(&tuner, step - start, clock_seconds() - step_t0);
+        train_flops += rt_model_flops_done(m) - step_flops0;
         if (!finite) {
             s->diverged = 1;
             snprintf(s->message, sizeof s->message,
@@ -422,6 +423,8 @@ int train_run(struct rt_model *m, const struct train_config *c, struct data_sour
     }
     s->seconds = clock_seconds() - t0 - eval_seconds;
     s->steps_per_sec = (s->steps_done - s->steps_start) / (s->seconds > 0 ? s->seconds : 1);
+    s->gflop_per_step = s->steps_done > s->steps_start ? train_flops / 1e9 / (s->steps_done - s->steps_start) : 0;
+    s->gflops = train_flops / 1e9 / (s->seconds > 0 ? s->seconds : 1);
     s->allreduce_seconds = ts.allreduce_seconds, s->allreduce_floats = ranks > 1 ? m->grad_numel : 0;
     s->acceptance = st->proposed ? (double)st->accepted / (double)st->proposed : 0.0;
     s->reset_fraction = ts.pcd.taken ? (double)ts.pcd.resets / (double)ts.pcd.taken : 0.0;

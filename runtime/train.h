@@ -20,6 +20,8 @@ struct train_summary {
     int steps_done;            /* the run's total, counting steps done before a resume */
     int steps_start;           /* steps the run had when this session started (0 unless resumed) */
     double seconds, steps_per_sec; /* this session's training time and rate */
+    double gflop_per_step, gflops; /* a step's matmul and convolution work (rt_model_flops_done), and
+                                      its rate over the training time: the share of the FMA peak */
     double allreduce_seconds;  /* of which this rank spent in the step's all-reduces (0 alone; it includes
                                   waiting for the slowest rank) */
     int64_t allreduce_floats;  /* floats each step's gradient all-reduce sums */

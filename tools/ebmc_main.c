@@ -351,8 +351,9 @@ static int cmd_train(int argc, char **argv) {
     catch_signals();
     int rc = ebmc_train(m, out, quiet ? NULL : stderr, stderr, &r);
     if (rc >= 0 && lead) {
-        fprintf(stderr, "%s: %d steps in %.1fs (%.1f steps/s, JIT compile %.2fs, peak memory %.0f MiB)\n", model_path,
-                r.steps_done, r.seconds, r.steps_per_sec, r.compile_seconds, r.peak_rss_mib);
+        fprintf(stderr, "%s: %d steps in %.1fs (%.1f steps/s, %.1f GFLOP/s in matmuls and convolutions, JIT compile "
+                "%.2fs, peak memory %.0f MiB)\n", model_path, r.steps_done, r.seconds, r.steps_per_sec, r.gflops,
+                r.compile_seconds, r.peak_rss_mib);
         print_result(&r, out);
     }
     ebmc_free(m);

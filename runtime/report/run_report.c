@@ -208,6 +208,8 @@ static int write_metrics(const struct train_config *c, const struct data_source 
     json_key(&j, "resumed_from_step"), json_int(&j, s->steps_start);
     json_key(&j, "seconds"), json_number(&j, s->seconds);
     json_key(&j, "steps_per_sec"), json_number(&j, s->steps_per_sec);
+    json_key(&j, "gflop_per_step"), json_number(&j, s->gflop_per_step); /* matmuls and convolutions */
+    json_key(&j, "gflops"), json_number(&j, s->gflops);
     json_key(&j, "energy_data"), json_number(&j, s->energy_data);
     json_key(&j, "energy_neg"), json_number(&j, s->energy_neg);
     json_key(&j, "energy_test"), json_number(&j, s->energy_test);

@@ -174,7 +174,31 @@ static void test_symbolic_rules(void) {
     CHECK(ir_infer_shape(&cv, (const struct ir_node *[]){&img, &k}, why, sizeof why) < 0 && strstr(why, "fixed"));
 }
 
+/* ir_graph_flops against closed forms: 2 flops per multiply-add, whatever the transposes and batching. */
+static void test_flops(void) {
+    struct ir_graph *g = ir_graph_new();
+    int a = ir_input(g, "a", 2, (int64_t[]){4, 3}), b = ir_param(g, "b", 2, (int64_t[]){3, 5});
+    int c = ir_input(g, "c", 3, (int64_t[]){2, 4, 3}), d = ir_input(g, "d", 3, (int64_t[]){2, 3, 6});
+    int at = ir_input(g, "at", 2, (int64_t[]){3, 4});
+    ir_graph_output(g, "ab", ir_matmul(g, a, b, 0));             /* 4 x 5 x 3 */
+    ir_graph_output(g, "atb", ir_matmul(g, at, b, IR_TRANS_A));  /* 4 x 5 x 3 */
+    ir_graph_output(g, "cd", ir_batch_matmul(g, c, d));          /* 2 x 4 x 6 x 3 */
+    CHECK(ir_graph_flops(g) == 2.0 * (60 + 60 + 144));
+    ir_graph_free(g);
+    /* x [2, 3, 9, 9], w [4, 3, 3, 3], stride 2, padding 1: y [2, 4, 5, 5]; the gradients do as many */
+    g = ir_graph_new();
+    int x = ir_input(g, "x", 4, (int64_t[]){2, 3, 9, 9}), w = ir_param(g, "w", 4, (int64_t[]){4, 3, 3, 3});
+    int y = ir_conv2d_op(g, x, w, 2, 1);
+    CHECK(y >= 0 && g->nodes[y].shape[2] == 5);
+    ir_graph_output(g, "y", y);
+    ir_graph_output(g, "dx", ir_conv2d_bwd_data(g, y, w, 2, 1, 9, 9));
+    ir_graph_output(g, "dw", ir_conv2d_bwd_weight(g, x, y, 2, 1, 3, 3));
+    CHECK(ir_graph_flops(g) == 3 * 2.0 * (2 * 4 * 5 * 5) * (3 * 3 * 3));
+    ir_graph_free(g);
+}
+
 int main(void) {
+    test_flops();
     test_hash_consing();
     test_shapes();
     test_batched_matmul_shapes();
