@@ -156,9 +156,10 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
                     "  ; conv.c\n    over images, rows and columns of b%d and b%d\n", t.channels, src,
                     plan->slot[ir_resolve_alias(g, m->in[1])]);
         else
-            fprintf(out, "  for output rows (image, row) in [lo, hi): %d channels x column vectors in register tiles,"
-                    " acc = sum of fma(weight, pixel vector)  ; conv.c\n    over taps and input channels of b%d and b%d%s\n",
-                    t.channels, src,
+            fprintf(out, "  for (image, group of %d output row%s %lld apart) in [lo, hi), %lld groups per image: %d channels"
+                    " x %d row%s x column vectors in register tiles, acc = sum of fma(weight, pixel vector)  ; conv.c\n"
+                    "    over taps and input channels of b%d and b%d%s\n", t.rows, t.rows > 1 ? "s" : "",
+                    (long long)t.row_step, (long long)t.groups, t.channels, t.rows, t.rows > 1 ? "s" : "", src,
                     codegen_reads_transposed(m, 1) ? plan->transposed[m->in[1]] : plan->slot[ir_resolve_alias(g, m->in[1])],
                     codegen_reads_transposed(m, 1) ? " (the weight transposed, [C kh kw, O])" : "");
         if (t.copies > 1) fprintf(out, "    reads b%d from a copy of its rows, each split into %d phases\n", src, t.copies);
