@@ -68,9 +68,13 @@ int codegen_plan(const struct ir_graph *g, const struct codegen_options *opts, s
 void codegen_plan_free(struct codegen_plan *plan);
 
 
-/* Whether the matmul node reads its operand 0 (A) or 1 (B) from a transposed copy (plan->transposed),
- * which a CODEGEN_TRANSPOSE kernel stores before the first matmul that reads it. */
-int codegen_reads_transposed(const struct ir_node *matmul, int operand);
+/* Whether node n reads operand i from a transposed copy (plan->transposed), which a CODEGEN_TRANSPOSE
+ * kernel stores before the first kernel that reads it: a matmul's A or B (IR_TRANS_A, IR_TRANS_B), and
+ * conv2d_bwd_data's weight (conv.c). */
+int codegen_reads_transposed(const struct ir_node *n, int operand);
+/* The matrices that the transpose of node x transposes: x as [batches, rows, cols] (a matmul operand, 2-D
+ * or batched), or a conv weight [O, C, kh, kw] as one matrix [O, C kh kw]. */
+void codegen_transpose_dims(const struct ir_node *x, int64_t *batches, int64_t *rows, int64_t *cols);
 
 /* The host's vector lanes (floats) and vector registers: AVX-512 has 32 registers of 16 floats, AVX2 16
  * of 8. A kernel's register tile (accumulators and the operands they keep live) must fit in them, or
@@ -90,9 +94,16 @@ void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t);
 
 /* A conv node's kernel (conv.c): its parallel axis [0, range) and its multiply-add count. */
 void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work);
-/* Whether its kernel reads the pixel operand from a copy of its rows split into phases (conv.c): the
- * phase count (the stride; 1 for bwd_data, whose copy only adds zeros around), or 0 for no copy. */
-int codegen_conv_copies(const struct ir_graph *g, const struct ir_node *n);
+/* Its kernel's tiles (conv.c), for what inspect prints. conv2d and bwd_data: tiles of `channels`
+ * output channels by `rows` output rows `row_step` apart (one row phase), the parallel items being
+ * `groups` groups of rows per image; bwd_weight: `channels` rows of dw per tile. copies: whether it
+ * reads the pixel operand from a copy of its rows split into phases: the phase count (the stride; 1 for
+ * bwd_data, whose copy only adds zeros around), or 0 for no copy. */
+struct codegen_conv_tiles {
+    int rows, channels, copies;
+    int64_t row_step, groups;
+};
+void codegen_conv_tiles(const struct ir_graph *g, const struct ir_node *n, struct codegen_conv_tiles *t);
 
 /* Sets used[s] (n_slots entries) for every slot kernel k reads. */
 void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,

@@ -2,17 +2,19 @@
  *
  * conv2d and conv2d_bwd_data are one generator ("direct"): every output row (image, row) is computed
  * in register tiles of RO output channels by up to 4 vectors of consecutive output columns, the vectors
- * running along the row in NCHW, so results are stored as whole vectors through the epilogue (bias,
- * activation, whatever elementwise ops the planner fused). The tile sums, over the input channels and
+ * running along the row in NCHW; at stride 2 a tile spans several rows (see "Row groups"). A block of
+ * RO channels of the rows is gathered in memory and stored through the epilogue (bias, activation,
+ * whatever elementwise ops the planner fused) as whole rows. The tile sums, over the input channels and
  * the kernel taps, a broadcast weight times a vector of input pixels. Which input pixel each lane of
  * each column vector needs for each tap kx is known at compile time (the shapes are static), so
  * padding costs little: a vector wholly inside the input is one load, one that overlaps its edge a
  * masked load (the lanes outside read nothing and are zero). At stride s > 1 the tiles read instead a
  * copy of the rows an output row needs, split into s phases and with zeros around (see "Scratch
- * copies"): every vector one plain load. Rows outside the input are skipped by a branch.
+ * copies"): every vector one plain load. Tap rows outside the input are skipped by a branch.
  * conv2d_bwd_data is the same loop with the adjoint's index maps (output pixel i takes input pixel
- * (i + p - k) / s where that divides, the weight read as w[src, dst]), run at stride s on each of the
- * s phases of the output columns apart, so that no lane is a zero that divides nothing. Tiles are sized
+ * (i + p - k) / s where that divides, the weight w[src, dst] read from its transposed copy), run at
+ * stride s on each of the s phases of the output columns apart, so that no lane is a zero that divides
+ * nothing; the phases' tiles interleave into the block's rows before the epilogue. Tiles are sized
  * so that the accumulators and either the weights of one tap and one pixel vector, or the pixel vectors
  * and one weight, fit in the vector registers (16 on AVX2: 3 channels x 4 vectors, 6 x 2, 14 x 1).
  *
@@ -56,14 +58,6 @@ static void conv_kernel_of(const struct ir_graph *g, const struct ir_node *n, st
     const struct ir_conv_geometry *q = &k->g;
     if (n->op == IR_CONV2D) k->dc = q->o, k->dh = q->oh, k->dw = q->ow, k->sc = q->c, k->sh = q->h, k->sw = q->w;
     else k->dc = q->c, k->dh = q->h, k->dw = q->w, k->sc = q->o, k->sh = q->oh, k->sw = q->ow;
-}
-
-void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work) {
-    struct conv_kernel k;
-    conv_kernel_of(g, n, &k);
-    const struct ir_conv_geometry *q = &k.g;
-    *work = q->n * q->o * q->oh * q->ow * q->c * q->kh * q->kw;
-    *range = k.direct ? q->n * k.dh : q->o; /* output rows (image, row), or rows of dw */
 }
 
 /* The column of the pixel operand that tap k of output column i reads, or -1 (zero). */
@@ -234,8 +228,9 @@ static void vector_cols(const struct conv_kernel *k, const struct phase *ph, int
  * reads through one tap are s apart in the input row: s loads and a shuffle per tap and input channel.
  * So the kernels read a copy of the rows instead, each split into its s phases, phase r holding columns
  * r, r + s, r + 2s, ...: there those columns are consecutive, one load. The direct conv2d copies, per
- * output row, the rows its taps read (one per tap row and input channel), once for all its tiles, and
- * bwd_data (whose phases read consecutive pixels: s = 1 for the copy) likewise; wgrad copies one
+ * group of output rows, the rows its taps read (one per source row and input channel; zeros for rows
+ * outside the input), once for all its tiles, and bwd_data (whose phases read consecutive pixels: s = 1
+ * for the copy) likewise, the rows its dividing taps read; wgrad copies one
  * channel of one image, once for all its rows of dw. In the direct kernels' copies each phase has zeros
  * around its columns wherever a vector of the tiles reaches past the row, so that every vector is one
  * plain load, no mask: a lane of a vector that reads no pixel (src_col -1) reads a zero there, or lies
@@ -295,6 +290,17 @@ static void pixels_copy_row(struct cg *c, const struct pixels *px, int id, LLVMV
         }
 }
 
+/* Zeros into copied row `row` (a source row outside the input). */
+static void pixels_zero_row(struct cg *c, const struct pixels *px, LLVMValueRef row, int vl) {
+    LLVMValueRef to = scratch_row(c, px, row);
+    for (int64_t e = 0; e < px->s * px->phase_len; e += vl) {
+        LLVMValueRef at = iadd(c, to, i64c(c, e));
+        LLVMValueRef st = LLVMBuildStore(c->b, LLVMConstNull(vec_type(c, vl)),
+                                         LLVMBuildInBoundsGEP2(c->b, c->f32, px->scratch, &at, 1, ""));
+        LLVMSetAlignment(st, (unsigned)(vl * sizeof(float)));
+    }
+}
+
 /* The vector whose lanes read columns col (consecutive in the copy, as they are in a phase) from copied
  * row base of a direct kernel's scratch: one load from where lane 0 is, extrapolated from a lane that
  * reads a column (the margins cover the rest: pixels_plan), or 0 if none does. */
@@ -310,10 +316,34 @@ static LLVMValueRef load_copy(struct cg *c, const struct pixels *px, LLVMValueRe
     return LLVMConstNull(vec_type(c, vl));
 }
 
-/* The direct kernels' scratch, if they read one (returned): at stride s > 1, phases of s (conv2d) or of
- * 1 (bwd_data), with the margins that the tiles' vectors (the same phases and vectors as emit_direct's)
- * reach. Emitted if c. */
-static int direct_plan(struct cg *c, const struct conv_kernel *k, int vl, struct pixels *px) {
+/* Row groups. A tile spans p output rows of one row phase (as its vectors span columns), so that each
+ * weight it loads is used by p times more pixel vectors. Rows of a phase are rs apart: rs = the stride
+ * for bwd_data (only rows of one phase read the same tap rows), else 1. The groups of an image are the
+ * kernel's parallel items, p rows at a time in each row phase; a group may run past its phase's last
+ * row (those rows are computed from whatever the copy holds and not stored), so that every tile has p
+ * rows. Groups of p > 1 rows read a copy (their rows share one), so they are used only at stride > 1. */
+struct rows {
+    int64_t rs;     /* rows of a group are rs apart */
+    int p;          /* output rows per group */
+    int64_t span;   /* source rows a group reads, per input channel: its copy holds these */
+    int64_t groups; /* per image */
+};
+
+static int64_t phase_rows(const struct conv_kernel *k, int64_t rs, int64_t ry) { return (k->dh - ry + rs - 1) / rs; }
+
+static void rows_of(const struct conv_kernel *k, int p, struct rows *r) {
+    const struct ir_conv_geometry *q = &k->g;
+    r->rs = k->transposed ? q->sh : 1, r->p = p;
+    /* source rows: conv2d's s (t0 + i) - ph + ky; bwd_data's t0 + i + (ry + ph - ky) / s (ky dividing) */
+    r->span = k->transposed ? p + (q->kh - 1 + q->sh - 1) / q->sh : q->sh * (p - 1) + q->kh;
+    r->groups = 0;
+    for (int64_t ry = 0; ry < r->rs && ry < k->dh; ry++) r->groups += (phase_rows(k, r->rs, ry) + p - 1) / p;
+}
+
+/* The direct kernels' scratch for groups of r rows, if they read one (returned): at stride s > 1,
+ * phases of s (conv2d) or of 1 (bwd_data), with the margins that the tiles' vectors (the same phases
+ * and vectors as emit_direct's) reach. Emitted if c. */
+static int direct_plan(struct cg *c, const struct conv_kernel *k, const struct rows *r, int vl, struct pixels *px) {
     int64_t s = k->transposed ? 1 : k->g.sw, cs = k->transposed ? k->g.sw : 1, lead = 0, reach = 0;
     px->scratch = NULL;
     if (k->g.sw == 1) return 0;
@@ -332,37 +362,73 @@ static int direct_plan(struct cg *c, const struct conv_kernel *k, int vl, struct
                     }
             }
     }
-    return pixels_plan(c, px, k->g.kh * k->sc, k->sw, s, lead, lead + reach, vl);
+    return pixels_plan(c, px, r->span * k->sc, k->sw, s, lead, lead + reach, vl);
 }
 
-/* The direct kernels' copied row for (tap row ky, input channel sc). */
-static LLVMValueRef direct_copy_row(struct cg *c, const struct conv_kernel *k, LLVMValueRef ky, LLVMValueRef sc) {
-    return imad(c, ky, k->sc, sc);
+/* Column vectors per tile row (phase 0 has the most columns). */
+static int row_vectors(const struct conv_kernel *k, int vl) {
+    int64_t cs = k->transposed ? k->g.sw : 1, vecs = ((k->dw + cs - 1) / cs + vl - 1) / vl;
+    return vecs < MAX_VECS ? (int)vecs : MAX_VECS;
 }
 
-/* Fills the direct kernels' scratch for output row `row` of image img: the input rows its taps read
- * (rows outside the input are skipped, as the tiles skip them). */
-static void direct_fill(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
-                        LLVMValueRef row, int vl) {
-    struct loop lky, lsc;
-    LLVMValueRef ky = loop_to(c, &lky, k->g.kh, "fky"), valid;
-    LLVMValueRef srow = src_row(c, k, row, ky, &valid);
-    LLVMBasicBlockRef done = if_begin(c, valid, "frow");
+/* Output channels per tile of npix pixel vectors: ro npix accumulators and either ro weights and a pixel
+ * vector, or the npix pixel vectors and a weight (direct_tile's two orders), in regs registers. */
+static int tile_channels(const struct conv_kernel *k, int npix, int regs) {
+    int ro = (regs - 1) / (npix + 1), ro_pixels = (regs - 1 - npix) / npix;
+    if (ro_pixels > ro) ro = ro_pixels;
+    return ro > k->dc ? (int)k->dc : ro < 1 ? 1 : ro;
+}
+
+/* The row groups: the most rows per tile (up to MAX_VECS pixel vectors) whose copy fits, weighed against
+ * the rows that the last group of a phase computes in vain. */
+static void direct_rows(const struct conv_kernel *k, int vl, int regs, struct rows *best) {
+    rows_of(k, 1, best);
+    struct pixels px;
+    if (!direct_plan(NULL, k, best, vl, &px)) return; /* no copy: one row per tile */
+    double best_cost = 0;
+    for (int p = 1; p * row_vectors(k, vl) <= MAX_VECS; p++) {
+        struct rows r;
+        rows_of(k, p, &r);
+        if (!direct_plan(NULL, k, &r, vl, &px)) break;
+        int npix = p * row_vectors(k, vl), ro = tile_channels(k, npix, regs);
+        /* rows computed, by the time of an FMA and its share of a weight and of a pixel vector load */
+        double cost = (double)r.groups * p * (0.5 + 1.0 / npix + 1.0 / ro);
+        if (p == 1 || cost < best_cost) *best = r, best_cost = cost;
+    }
+}
+
+/* Fills the direct kernels' scratch for a group whose source rows start at `first`: copied row
+ * (i, sc) for source row first + i of input channel sc, zeros for rows outside the input. */
+static void direct_fill(struct cg *c, const struct conv_kernel *k, const struct rows *r, const struct pixels *px,
+                        LLVMValueRef img, LLVMValueRef first, int vl) {
+    struct loop li, lsc;
+    LLVMValueRef i = loop_to(c, &li, r->span, "fi");
+    LLVMValueRef srow = iadd(c, first, i);
+    LLVMValueRef valid = LLVMBuildICmp(c->b, LLVMIntULT, srow, i64c(c, k->sh), ""); /* negative wraps */
+    LLVMBasicBlockRef done = if_begin(c, valid, "fcopy");
     LLVMValueRef sc = loop_to(c, &lsc, k->sc, "fsc");
     LLVMValueRef from = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
-    pixels_copy_row(c, px, k->src, from, direct_copy_row(c, k, ky, sc), vl);
+    pixels_copy_row(c, px, k->src, from, imad(c, i, k->sc, sc), vl);
     loop_end(c, &lsc);
     if_end(c, done);
-    loop_end(c, &lky);
+    done = if_begin(c, LLVMBuildNot(c->b, valid, ""), "fzero");
+    sc = loop_to(c, &lsc, k->sc, "zsc");
+    pixels_zero_row(c, px, imad(c, i, k->sc, sc), vl);
+    loop_end(c, &lsc);
+    if_end(c, done);
+    loop_end(c, &li);
 }
 
 /* The weight of output channel o0 + o, input channel sc, tap (ky, kx), splat: w[dst, src, ky, kx] for
- * conv2d, w[src, dst, ky, kx] for bwd_data. */
+ * conv2d; for bwd_data w[src, dst, ky, kx], read from its transpose wt[dst, ky, kx, src] (plan.c) so that
+ * the loop over sc reads each weight stream in order, whole cache lines (in w a tile's few dst were 9
+ * floats apart in lines a row of src apart: L1 lost the lines before they were used up). */
 static LLVMValueRef tile_weight(struct cg *c, const struct conv_kernel *k, LLVMValueRef o0, int o, LLVMValueRef sc,
                                 LLVMValueRef ky, int64_t kx, int vl) {
     LLVMValueRef oc = iadd(c, o0, i64c(c, o));
-    LLVMValueRef wi = k->transposed ? imad(c, sc, k->dc, oc) : imad(c, oc, k->sc, sc);
-    return load_splat(c, k->wt, iadd(c, imul(c, iadd(c, imul(c, wi, k->g.kh), ky), k->g.kw), i64c(c, kx)), vl);
+    LLVMValueRef tap = iadd(c, imul(c, iadd(c, imul(c, oc, k->g.kh), ky), k->g.kw), i64c(c, kx));
+    if (k->transposed) return splat(c, load_elem(c, c->plan->transposed[k->wt], imad(c, tap, k->sc, sc)), vl);
+    return load_splat(c, k->wt, iadd(c, imul(c, imad(c, oc, k->sc, sc), k->g.kh * k->g.kw), iadd(c, imul(c, ky, k->g.kw), i64c(c, kx))), vl);
 }
 
 /* acc[i] += w x */
@@ -370,13 +436,30 @@ static void tile_fma(struct cg *c, LLVMValueRef acc, int n_acc, int i, LLVMValue
     acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, w, x, acc_get(c, acc, n_acc, i, vl)));
 }
 
-/* One tile: output channels [o0, o0 + ro) x phase columns [col0, col0 + nvec vl) of output row `row` of
- * image `img`, summed over taps rows, input channels and tap columns; then stored through the epilogue. */
-static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
-                        LLVMValueRef row, LLVMValueRef o0, int ro, const struct phase *ph, int64_t col0, int nvec,
-                        int vl) {
+/* A group: output rows ry + rs (t0 + i), i < p, of image img; its row phase has n rows; its copy
+ * holds source rows from `first` on. */
+struct group {
+    LLVMValueRef img, ry, t0, n, first;
+};
+
+static LLVMValueRef group_row(struct cg *c, const struct rows *r, const struct group *gr, int i) {
+    return iadd(c, gr->ry, imul(c, iadd(c, gr->t0, i64c(c, i)), r->rs));
+}
+
+/* The tile results of an output channel block: rows [o][i] of dwp floats, in the columns' order. */
+struct block {
+    LLVMValueRef o0, buf;
+    int ro;
+    int64_t dwp;
+};
+
+/* One tile: output channels [o0, o0 + ro) x the group's rows x phase columns [col0, col0 + nvec vl),
+ * summed over tap rows, input channels and tap columns, into the block's rows. */
+static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct rows *r, const struct pixels *px,
+                        const struct group *gr, const struct block *bk, const struct phase *ph, int64_t col0,
+                        int nvec, int vl) {
     const struct ir_conv_geometry *q = &k->g;
-    int n_acc = ro * nvec;
+    int ro = bk->ro, p = r->p, npix = p * nvec, n_acc = ro * npix;
     int64_t col[MAX_KW][MAX_VECS][MAX_LANES];
     int used[MAX_KW] = {0};
     for (int64_t kx = 0; kx < q->kw; kx++)
@@ -385,87 +468,141 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
             for (int l = 0; l < vl; l++) used[kx] |= col[kx][v][l] >= 0;
         }
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
-    for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
+    for (int a = 0; a < n_acc; a++) acc_set(c, acc, n_acc, a, vl, LLVMConstNull(vec_type(c, vl)));
     struct loop lky, lsc;
-    LLVMValueRef ky = loop_to(c, &lky, q->kh, "ky"), valid;
-    LLVMValueRef srow = src_row(c, k, row, ky, &valid);
+    LLVMValueRef ky = loop_to(c, &lky, q->kh, "ky"), valid, row0 = group_row(c, r, gr, 0);
+    LLVMValueRef srow = src_row(c, k, row0, ky, &valid); /* of the group's first row */
+    int64_t step = k->transposed ? 1 : q->sh;           /* between the source rows of its rows */
+    if (r->p > 1) { /* whether any row reads one: rows outside the input read the zeros copied for them */
+        LLVMValueRef last = iadd(c, srow, i64c(c, (r->p - 1) * step));
+        valid = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, last, i64c(c, 0), ""),
+                             LLVMBuildICmp(c->b, LLVMIntSLT, srow, i64c(c, k->sh), ""), "");
+        if (k->transposed && q->sh > 1) {
+            LLVMValueRef t = LLVMBuildSub(c->b, iadd(c, row0, i64c(c, q->ph)), ky, "");
+            LLVMValueRef even = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildSRem(c->b, t, i64c(c, q->sh), ""), i64c(c, 0), "");
+            valid = LLVMBuildAnd(c->b, valid, even, "");
+        }
+    }
     LLVMBasicBlockRef done = if_begin(c, valid, "row");
-    LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc");
-    LLVMValueRef base = px->scratch ? scratch_row(c, px, direct_copy_row(c, k, ky, sc))
-                                    : imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->sc), sc), k->sh), srow), k->sw);
-    /* Per tap, either the ro weights stay in registers while the pixel vectors pass (ro + 1 + ro nvec
-     * registers), or the nvec pixel vectors while the weights pass (nvec + 1 + ro nvec): whichever is
-     * fewer (emit_direct sized ro for it). Each accumulator sees the same FMAs in the same order. */
-    int hold_pixels = nvec < ro;
+    LLVMValueRef slot = px->scratch ? LLVMBuildNSWSub(c->b, srow, gr->first, "") : NULL;
+    LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc"), base[MAX_VECS];
+    lsc.rolled = 1; /* unrolled, two iterations' loads would overlap and spill accumulators */
+    /* the rows' copies lie a constant apart (kept out of the address arithmetic LLVM would vectorize) */
+    for (int i = 0; i < r->p; i++)
+        base[i] = px->scratch ? scratch_row(c, px, iadd(c, imad(c, slot, k->sc, sc), i64c(c, i * step * k->sc)))
+                              : imul(c, iadd(c, imul(c, iadd(c, imul(c, gr->img, k->sc), sc), k->sh), srow), k->sw);
+    /* Per tap, either the ro weights stay in registers while the pixel vectors pass (ro + 1 + ro npix
+     * registers), or the npix pixel vectors while the weights pass (npix + 1 + ro npix): whichever is
+     * fewer (tile_channels sized ro for it). Each accumulator sees the same FMAs in the same order. */
+    int hold_pixels = npix < ro;
     for (int64_t kx = 0; kx < q->kw; kx++) {
         if (!used[kx]) continue; /* no lane of this phase reads tap kx */
         LLVMValueRef wv[MAX_TILE], xv[MAX_VECS];
-        for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, o0, o, sc, ky, kx, vl);
-        for (int v = 0; v < nvec; v++) {
-            xv[v] = px->scratch ? load_copy(c, px, base, col[kx][v], vl) : load_lanes(c, k->src, base, col[kx][v], vl, k->sw);
-            for (int o = 0; o < ro && !hold_pixels; o++) tile_fma(c, acc, n_acc, o * nvec + v, wv[o], xv[v], vl);
+        for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, bk->o0, o, sc, ky, kx, vl);
+        for (int x = 0; x < npix; x++) {
+            int i = x / nvec, v = x % nvec;
+            xv[x] = px->scratch ? load_copy(c, px, base[i], col[kx][v], vl)
+                                : load_lanes(c, k->src, base[i], col[kx][v], vl, k->sw);
+            for (int o = 0; o < ro && !hold_pixels; o++) tile_fma(c, acc, n_acc, o * npix + x, wv[o], xv[x], vl);
         }
         for (int o = 0; o < ro && hold_pixels; o++) {
-            LLVMValueRef w = tile_weight(c, k, o0, o, sc, ky, kx, vl);
-            for (int v = 0; v < nvec; v++) tile_fma(c, acc, n_acc, o * nvec + v, w, xv[v], vl);
+            LLVMValueRef w = tile_weight(c, k, bk->o0, o, sc, ky, kx, vl);
+            for (int x = 0; x < npix; x++) tile_fma(c, acc, n_acc, o * npix + x, w, xv[x], vl);
         }
     }
     loop_end(c, &lsc);
     if_end(c, done);
     loop_end(c, &lky);
-    /* The epilogue runs on scalars from a tile in memory, like the matmul's: LLVM vectorizes it. */
-    int64_t cols = ph->n - col0 < (int64_t)nvec * vl ? ph->n - col0 : (int64_t)nvec * vl;
-    LLVMValueRef tile = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(n_acc * vl)));
-    for (int i = 0; i < n_acc; i++) {
-        LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, (int64_t)i * vl)};
-        LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(c->f32, (unsigned)(n_acc * vl)), tile, idx, 2, "");
-        LLVMValueRef st = LLVMBuildStore(c->b, acc_get(c, acc, n_acc, i, vl), p);
-        LLVMSetAlignment(st, 4);
+    /* Into the block's rows: whole vectors where the columns are consecutive, else lane by lane. */
+    LLVMTypeRef bt = LLVMArrayType2(c->f32, (unsigned)(bk->ro * p * bk->dwp));
+    for (int o = 0; o < ro; o++)
+        for (int x = 0; x < npix; x++) {
+            LLVMValueRef a = acc_get(c, acc, n_acc, o * npix + x, vl);
+            int64_t row = (int64_t)(o * p + x / nvec) * bk->dwp, t0 = col0 + (int64_t)(x % nvec) * vl;
+            for (int l = 0; l < vl && t0 + l < ph->n; l += ph->cs == 1 ? vl : 1) {
+                LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, row + ph->rw + ph->cs * (t0 + l))};
+                LLVMValueRef at = LLVMBuildInBoundsGEP2(c->b, bt, bk->buf, idx, 2, "");
+                LLVMValueRef st = LLVMBuildStore(c->b, ph->cs == 1 ? a : LLVMBuildExtractElement(c->b, a, i32c(c, l), ""), at);
+                LLVMSetAlignment(st, 4);
+            }
+        }
+}
+
+/* Output channels [o0, o0 + ro) of a group: every phase's tiles, then the epilogue on whole rows (which
+ * LLVM vectorizes), for the group's rows that exist. */
+static void direct_block(struct cg *c, const struct conv_kernel *k, const struct rows *r, const struct pixels *px,
+                         const struct group *gr, const struct block *bk, int vl) {
+    int64_t cs = k->transposed ? k->g.sw : 1;
+    for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
+        struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
+        int64_t vecs = (ph.n + vl - 1) / vl;
+        int per_group = vecs < MAX_VECS / r->p ? (int)vecs : MAX_VECS / r->p;
+        for (int64_t col0 = 0; col0 < ph.n; col0 += (int64_t)per_group * vl) {
+            int64_t left = (ph.n - col0 + vl - 1) / vl;
+            direct_tile(c, k, r, px, gr, bk, &ph, col0, left < per_group ? (int)left : per_group, vl);
+        }
     }
-    for (int o = 0; o < ro; o++) {
-        struct loop lj;
-        LLVMValueRef j = loop_to(c, &lj, cols, "epi");
-        LLVMValueRef idx[2] = {i64c(c, 0), iadd(c, i64c(c, (int64_t)o * nvec * vl), j)};
-        LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32,
-                                        LLVMBuildInBoundsGEP2(c->b, LLVMArrayType2(c->f32, (unsigned)(n_acc * vl)),
-                                                              tile, idx, 2, ""), "");
-        LLVMValueRef oc = iadd(c, o0, i64c(c, o));
-        LLVMValueRef out = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, k->dc), oc), k->dh), row), k->dw);
-        codegen_store_result(c, iadd(c, out, imad(c, iadd(c, i64c(c, col0), j), ph->cs, i64c(c, ph->rw))), v);
-        loop_end(c, &lj);
+    LLVMTypeRef bt = LLVMArrayType2(c->f32, (unsigned)(bk->ro * r->p * bk->dwp));
+    for (int i = 0; i < r->p; i++) {
+        LLVMValueRef exists = LLVMBuildICmp(c->b, LLVMIntSLT, iadd(c, gr->t0, i64c(c, i)), gr->n, "");
+        LLVMBasicBlockRef done = if_begin(c, exists, "store");
+        LLVMValueRef row = group_row(c, r, gr, i);
+        for (int o = 0; o < bk->ro; o++) {
+            struct loop lj;
+            LLVMValueRef j = loop_to(c, &lj, k->dw, "epi");
+            LLVMValueRef idx[2] = {i64c(c, 0), iadd(c, i64c(c, (int64_t)(o * r->p + i) * bk->dwp), j)};
+            LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, bt, bk->buf, idx, 2, ""), "");
+            LLVMValueRef oc = iadd(c, bk->o0, i64c(c, o));
+            LLVMValueRef out = imul(c, iadd(c, imul(c, iadd(c, imul(c, gr->img, k->dc), oc), k->dh), row), k->dw);
+            codegen_store_result(c, iadd(c, out, j), v);
+            loop_end(c, &lj);
+        }
+        if_end(c, done);
     }
 }
 
 static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
+    const struct ir_conv_geometry *q = &k->g;
     int vl, regs;
     codegen_host_vectors(&vl, &regs);
-    int64_t cs = k->transposed ? k->g.sw : 1;
+    struct rows r;
+    direct_rows(k, vl, regs, &r);
     struct pixels px;
-    direct_plan(c, k, vl, &px);
-    struct loop lr, lo_;
-    LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
-    LLVMValueRef img = LLVMBuildSDiv(c->b, r, i64c(c, k->dh), ""), row = LLVMBuildSRem(c->b, r, i64c(c, k->dh), "");
-    if (px.scratch) direct_fill(c, k, &px, img, row, vl);
-    for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
-        struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
-        int64_t vecs = (ph.n + vl - 1) / vl;
-        int per_group = vecs < MAX_VECS ? (int)vecs : MAX_VECS;
-        /* ro nvec accumulators and either ro weights and a pixel vector, or per_group pixel vectors and a
-         * weight (direct_tile's two orders) */
-        int ro = (regs - 1) / (per_group + 1), ro_pixels = (regs - 1 - per_group) / per_group;
-        if (ro_pixels > ro) ro = ro_pixels;
-        if (ro > k->dc) ro = (int)k->dc;
-        for (int64_t col0 = 0; col0 < ph.n; col0 += (int64_t)per_group * vl) {
-            int64_t left = (ph.n - col0 + vl - 1) / vl;
-            int nvec = left < per_group ? (int)left : per_group;
-            int64_t blocks = k->dc / ro, rest = k->dc % ro;
-            LLVMValueRef ob = loop_to(c, &lo_, blocks, "oblk");
-            direct_tile(c, k, &px, img, row, imul(c, ob, ro), ro, &ph, col0, nvec, vl);
-            loop_end(c, &lo_);
-            if (rest) direct_tile(c, k, &px, img, row, i64c(c, blocks * ro), (int)rest, &ph, col0, nvec, vl);
-        }
+    direct_plan(c, k, &r, vl, &px);
+    int ro = tile_channels(k, r.p * row_vectors(k, vl), regs);
+    struct block bk = {NULL, NULL, ro, (k->dw + vl - 1) / vl * vl};
+    bk.buf = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(ro * r.p * bk.dwp)));
+    struct loop lit, lob;
+    LLVMValueRef it = loop_begin(c, &lit, lo, hi, "group");
+    struct group gr;
+    gr.img = LLVMBuildSDiv(c->b, it, i64c(c, r.groups), "");
+    LLVMValueRef g = LLVMBuildSRem(c->b, it, i64c(c, r.groups), ""), start = i64c(c, 0);
+    gr.ry = i64c(c, 0), gr.n = i64c(c, phase_rows(k, r.rs, 0));
+    for (int64_t ry = 1, before = 0; ry < r.rs && ry < k->dh; ry++) { /* which row phase group g is in */
+        before += (phase_rows(k, r.rs, ry - 1) + r.p - 1) / r.p;
+        LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntSGE, g, i64c(c, before), "");
+        gr.ry = LLVMBuildSelect(c->b, in, i64c(c, ry), gr.ry, "");
+        gr.n = LLVMBuildSelect(c->b, in, i64c(c, phase_rows(k, r.rs, ry)), gr.n, "");
+        start = LLVMBuildSelect(c->b, in, i64c(c, before), start, "");
     }
-    loop_end(c, &lr);
+    gr.t0 = imul(c, LLVMBuildNSWSub(c->b, g, start, ""), r.p);
+    if (!k->transposed) { /* s t0 - ph (rows_of) */
+        gr.first = LLVMBuildSub(c->b, imul(c, gr.t0, q->sh), i64c(c, q->ph), "");
+    } else { /* t0 + floor((ry + ph - kh + 1) / s), the division made on a non-negative number */
+        LLVMValueRef num = iadd(c, gr.ry, i64c(c, q->ph - q->kh + 1 + q->sh * q->kh));
+        gr.first = iadd(c, gr.t0, i64c(c, -q->kh));
+        gr.first = iadd(c, gr.first, LLVMBuildSDiv(c->b, num, i64c(c, q->sh), ""));
+    }
+    if (px.scratch) direct_fill(c, k, &r, &px, gr.img, gr.first, vl);
+    int64_t blocks = k->dc / ro, rest = k->dc % ro;
+    bk.o0 = imul(c, loop_to(c, &lob, blocks, "oblk"), ro);
+    direct_block(c, k, &r, &px, &gr, &bk, vl);
+    loop_end(c, &lob);
+    if (rest) {
+        struct block last = {i64c(c, blocks * ro), bk.buf, (int)rest, bk.dwp};
+        direct_block(c, k, &r, &px, &gr, &last, vl);
+    }
+    loop_end(c, &lit);
 }
 
 /* ---- conv2d_bwd_weight ---- */
@@ -544,12 +681,17 @@ static int wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int64_t
     return 0;
 }
 
+/* Rows of dw per tile: ro KW accumulators, ro vectors of dy and one of x. */
+static int wgrad_channels(const struct conv_kernel *k, int regs) {
+    int ro = (regs - 1) / ((int)k->g.kw + 1);
+    return ro < 1 ? 1 : ro;
+}
+
 static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_conv_geometry *q = &k->g;
     int vl, regs;
     codegen_host_vectors(&vl, &regs);
-    int ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
-    if (ro < 1) ro = 1;
+    int ro = wgrad_channels(k, regs);
     int64_t nb = wgrad_chunk(k, vl);
     struct pixels px; /* at stride s > 1: x[img, ci] of the chunk's images de-interleaved, once for all rows of dw */
     wgrad_plan(c, k, vl, &nb, &px);
@@ -589,15 +731,34 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
     }
 }
 
-int codegen_conv_copies(const struct ir_graph *g, const struct ir_node *n) {
+void codegen_conv_tiles(const struct ir_graph *g, const struct ir_node *n, struct codegen_conv_tiles *t) {
     struct conv_kernel k;
     struct pixels px;
     int vl, regs;
     codegen_host_vectors(&vl, &regs);
     conv_kernel_of(g, n, &k);
-    int64_t nb = wgrad_chunk(&k, vl);
-    int copies = k.direct ? direct_plan(NULL, &k, vl, &px) : wgrad_plan(NULL, &k, vl, &nb, &px);
-    return copies ? (int)px.s : 0;
+    memset(t, 0, sizeof *t);
+    if (k.direct) {
+        struct rows r;
+        direct_rows(&k, vl, regs, &r);
+        t->rows = r.p, t->row_step = r.rs, t->groups = r.groups;
+        t->channels = tile_channels(&k, r.p * row_vectors(&k, vl), regs);
+        t->copies = direct_plan(NULL, &k, &r, vl, &px) ? (int)px.s : 0;
+    } else {
+        int64_t nb = wgrad_chunk(&k, vl);
+        t->rows = 1, t->channels = wgrad_channels(&k, regs);
+        t->copies = wgrad_plan(NULL, &k, vl, &nb, &px) ? (int)px.s : 0;
+    }
+}
+
+void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work) {
+    struct conv_kernel k;
+    struct codegen_conv_tiles t;
+    conv_kernel_of(g, n, &k);
+    codegen_conv_tiles(g, n, &t);
+    const struct ir_conv_geometry *q = &k.g;
+    *work = q->n * q->o * q->oh * q->ow * q->c * q->kh * q->kw;
+    *range = k.direct ? q->n * t.groups : q->o; /* row groups (image, group), or rows of dw */
 }
 
 void conv_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include <llvm-c/DebugInfo.h>
+
 #include "codegen.h"
 
 struct cg {
@@ -60,6 +62,7 @@ static inline void store_elem(struct cg *c, int slot, LLVMValueRef idx, LLVMValu
 struct loop {
     LLVMBasicBlockRef head, exit;
     LLVMValueRef iv;
+    int rolled; /* set between loop_begin and loop_end: LLVM must not unroll it (its body fills the registers) */
 };
 
 static inline LLVMValueRef loop_begin(struct cg *c, struct loop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
@@ -67,6 +70,7 @@ static inline LLVMValueRef loop_begin(struct cg *c, struct loop *l, LLVMValueRef
     char label[32];
     snprintf(label, sizeof label, "%s.loop", name);
     l->head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, label);
+    l->rolled = 0;
     snprintf(label, sizeof label, "%s.body", name);
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, label);
     snprintf(label, sizeof label, "%s.end", name);
@@ -87,7 +91,15 @@ static inline LLVMValueRef loop_to(struct cg *c, struct loop *l, int64_t n, cons
 static inline void loop_end(struct cg *c, struct loop *l) {
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
     LLVMValueRef next = iadd(c, l->iv, i64c(c, 1));
-    LLVMBuildBr(c->b, l->head);
+    LLVMValueRef br = LLVMBuildBr(c->b, l->head);
+    if (l->rolled) { /* llvm.loop !{self, !{"llvm.loop.unroll.disable"}} */
+        LLVMMetadataRef self = LLVMTemporaryMDNode(c->ctx, NULL, 0);
+        LLVMMetadataRef off = LLVMMDStringInContext2(c->ctx, "llvm.loop.unroll.disable", 24);
+        LLVMMetadataRef ops[2] = {self, LLVMMDNodeInContext2(c->ctx, &off, 1)};
+        LLVMMetadataRef id = LLVMMDNodeInContext2(c->ctx, ops, 2);
+        LLVMMetadataReplaceAllUsesWith(self, id);
+        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9), LLVMMetadataAsValue(c->ctx, id));
+    }
     LLVMAddIncoming(l->iv, &next, &latch, 1);
     LLVMMoveBasicBlockAfter(l->exit, latch); /* keeps the printed IR in reading order */
     LLVMPositionBuilderAtEnd(c->b, l->exit);

@@ -148,17 +148,22 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
         return;
     }
     if (ir_op_is_conv(m->op)) { /* backend/conv.c describes its tiling */
-        int weights = m->op == IR_CONV2D_BWD_WEIGHT;
-        fprintf(out, "  for %s in [lo, hi): %s in register tiles, acc = sum of fma(%s, %s)  ; conv.c\n",
-                weights ? "rows o of dw" : "output rows (image, row)", weights ? "o x kx" : "channels x column vectors",
-                weights ? "dy vector" : "weight", weights ? "x vector" : "pixel vector");
-        fprintf(out, "    over %s of b%d and b%d\n", weights ? "images, rows and columns" : "taps and input channels",
-                plan->slot[ir_resolve_alias(g, m->in[0])], plan->slot[ir_resolve_alias(g, m->in[1])]);
-        int phases = codegen_conv_copies(g, m);
-        if (phases > 1) fprintf(out, "    reads b%d from a copy of its rows, each split into %d phases\n",
-                                plan->slot[ir_resolve_alias(g, m->in[0])], phases);
-        else if (phases == 1) fprintf(out, "    reads b%d from a copy of its rows with zeros around\n",
-                                      plan->slot[ir_resolve_alias(g, m->in[0])]);
+        int weights = m->op == IR_CONV2D_BWD_WEIGHT, src = plan->slot[ir_resolve_alias(g, m->in[0])];
+        struct codegen_conv_tiles t;
+        codegen_conv_tiles(g, m, &t);
+        if (weights)
+            fprintf(out, "  for rows o of dw in [lo, hi): %d x kx in register tiles, acc = sum of fma(dy vector, x vector)"
+                    "  ; conv.c\n    over images, rows and columns of b%d and b%d\n", t.channels, src,
+                    plan->slot[ir_resolve_alias(g, m->in[1])]);
+        else
+            fprintf(out, "  for (image, group of %d output row%s %lld apart) in [lo, hi), %lld groups per image: %d channels"
+                    " x %d row%s x column vectors in register tiles, acc = sum of fma(weight, pixel vector)  ; conv.c\n"
+                    "    over taps and input channels of b%d and b%d%s\n", t.rows, t.rows > 1 ? "s" : "",
+                    (long long)t.row_step, (long long)t.groups, t.channels, t.rows, t.rows > 1 ? "s" : "", src,
+                    codegen_reads_transposed(m, 1) ? plan->transposed[m->in[1]] : plan->slot[ir_resolve_alias(g, m->in[1])],
+                    codegen_reads_transposed(m, 1) ? " (the weight transposed, [C kh kw, O])" : "");
+        if (t.copies > 1) fprintf(out, "    reads b%d from a copy of its rows, each split into %d phases\n", src, t.copies);
+        else if (t.copies == 1) fprintf(out, "    reads b%d from a copy of its rows with zeros around\n", src);
         if (k->main < 0) fprintf(out, "    b%d[i] = acc\n", k->slot);
     } else if (m->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, m->in[0]);
@@ -240,7 +245,7 @@ static void print_dot(const struct ir_graph *g, const struct codegen_plan *plan,
         for (int i = 0; i < ir_op_arity(n->op); i++) {
             int x = ir_resolve_alias(g, n->in[i]);
             if (!drawn(g, owner, x)) continue;
-            int transposed = n->op == IR_MATMUL && i < 2 && codegen_reads_transposed(n, i);
+            int transposed = codegen_reads_transposed(n, i);
             fprintf(out, "  n%d -> n%d%s;\n", x, id, transposed ? " [label=\"T\"]" : "");
         }
     }

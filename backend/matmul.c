@@ -251,8 +251,8 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
  * of it go to `width` rows of out. */
 static void transpose_rows(struct cg *c, int id, int out, LLVMValueRef base, LLVMValueRef c0, int64_t width,
                            int64_t r_from) {
-    const struct ir_node *x = ir_node_at(c->g, id);
-    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    int64_t batches, rows, cols;
+    codegen_transpose_dims(ir_node_at(c->g, id), &batches, &rows, &cols);
     struct loop lr, lc;
     LLVMValueRef row = loop_begin(c, &lr, i64c(c, r_from), i64c(c, rows), "r");
     LLVMValueRef col = iadd(c, c0, loop_to(c, &lc, width, "c"));
@@ -296,13 +296,13 @@ static void transpose_square(struct cg *c, LLVMValueRef src, LLVMValueRef dst, i
 #define TRANSPOSE_BLOCK 16
 
 void matmul_emit_transpose(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi) {
-    const struct ir_node *x = ir_node_at(c->g, id);
-    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    int64_t batches, rows, cols;
+    codegen_transpose_dims(ir_node_at(c->g, id), &batches, &rows, &cols);
     int vl, regs, slot = c->plan->slot[ir_resolve_alias(c->g, id)];
     codegen_host_vectors(&vl, &regs);
     int64_t squares = slot >= 0 ? rows / TRANSPOSE_BLOCK : 0; /* blocks of x's rows done in squares */
     struct batch_loop bt;
-    codegen_batch_begin(c, &bt, x->ndim == 3 ? x->shape[0] : 1, cols, lo, hi);
+    codegen_batch_begin(c, &bt, batches, cols, lo, hi);
     LLVMValueRef base = imul(c, bt.bt, rows * cols);
     struct loop lb, li, ls;
     LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, bt.hi, bt.lo, ""), i64c(c, TRANSPOSE_BLOCK), "");

@@ -40,9 +40,17 @@ static int is_inlinable(enum ir_op op) { return ir_op_is_elementwise(op) || ir_o
  * k; with 512-byte rows (M = 128: the weight gradient x^T dy) those lines thrash a few L1 sets and the
  * matmul ran at 25 GFLOP/s instead of 120-140. For other shapes in-place reads were up to 1.6x faster,
  * but copying has the better worst case. */
-int codegen_reads_transposed(const struct ir_node *matmul, int operand) {
-    return (matmul->flags & (operand == 0 ? IR_TRANS_A : IR_TRANS_B)) != 0;
+int codegen_reads_transposed(const struct ir_node *n, int operand) {
+    if (n->op == IR_CONV2D_BWD_DATA) return operand == 1;
+    return n->op == IR_MATMUL && operand < 2 && (n->flags & (operand == 0 ? IR_TRANS_A : IR_TRANS_B)) != 0;
 }
+
+void codegen_transpose_dims(const struct ir_node *x, int64_t *batches, int64_t *rows, int64_t *cols) {
+    *batches = x->ndim == 3 ? x->shape[0] : 1;
+    *rows = x->ndim == 4 ? x->shape[0] : x->shape[x->ndim - 2];
+    *cols = ir_node_numel(x) / *batches / *rows;
+}
+
 
 /* Per-node facts about consumers, seen through aliases (a reshape's consumers are its input's). */
 struct uses {
@@ -192,7 +200,7 @@ static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan
 static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used) {
     const struct ir_node *n = ir_node_at(g, id);
     for (int i = 0; i < ir_op_arity(n->op); i++) {
-        if (n->op == IR_MATMUL && codegen_reads_transposed(n, i)) used[plan->transposed[n->in[i]]] = 1;
+        if (codegen_reads_transposed(n, i)) used[plan->transposed[n->in[i]]] = 1;
         else mark_value(g, plan, n->in[i], used);
     }
 }
@@ -224,6 +232,16 @@ static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen
     return k;
 }
 
+/* Adds the transpose kernel of operand i of x if x reads it transposed and no kernel stores it yet. */
+static void plan_transposed(const struct ir_graph *g, struct codegen_plan *plan, const struct ir_node *x, int i) {
+    if (!codegen_reads_transposed(x, i) || plan->transposed[x->in[i]] >= 0) return;
+    const struct ir_node *op = ir_node_at(g, x->in[i]);
+    int64_t batches, rows, cols; /* the kernel's parallel axis: the rows of the copy, the columns of op */
+    codegen_transpose_dims(op, &batches, &rows, &cols);
+    plan->transposed[x->in[i]] =
+        add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), batches * cols, ir_node_numel(op))->slot;
+}
+
 /* A kernel storing the roots of grp (or the single node grp->roots[0], main -1). */
 static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan, const struct group *grp) {
     int first = grp->roots[0], main = grp->main, m = main >= 0 ? main : first;
@@ -234,18 +252,13 @@ static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan
     if (ir_op_is_reduction(x->op)) {
         work = ir_node_numel(ir_node_at(g, x->in[0])) * (1 + inline_cost(plan, g, x->in[0], -1, 0));
     } else if (x->op == IR_MATMUL) {
-        const struct ir_node *a = ir_node_at(g, x->in[0]), *b = ir_node_at(g, x->in[1]);
+        const struct ir_node *a = ir_node_at(g, x->in[0]);
         int nd = x->ndim; /* 3: batched, its rows those of every batch */
         range = numel / x->shape[nd - 1];
         work = numel * a->shape[(x->flags & IR_TRANS_A) ? nd - 2 : nd - 1];
-        for (int i = 0; i < 2; i++) { /* a transpose's rows: the columns of every batch of the operand */
-            const struct ir_node *op = i == 0 ? a : b;
-            int64_t rows = ir_node_numel(op) / op->shape[nd - 2];
-            if (codegen_reads_transposed(x, i) && plan->transposed[x->in[i]] < 0)
-                plan->transposed[x->in[i]] =
-                    add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), rows, ir_node_numel(op))->slot;
-        }
+        for (int i = 0; i < 2; i++) plan_transposed(g, plan, x, i);
     } else if (ir_op_is_conv(x->op)) {
+        plan_transposed(g, plan, x, 1);
         codegen_conv_plan(g, x, &range, &work);
     } else {
         work = 0; /* the roots' own cost: all epilogue */

@@ -14,7 +14,7 @@
 void runner_set_min_parallel_work(struct ebmc_aot_instance *inst, int64_t work);
 
 /* Runs the program's kernels once on one thread (outputs stay in the instance) and adds each kernel's
- * wall time to kernel_seconds[i]: a profile for --emit=profile. */
+ * CPU time (of the calling thread) to kernel_seconds[i]: a profile for --emit=profile. */
 void runner_run_timed(struct ebmc_aot_instance *inst, float *const *args, double *kernel_seconds);
 
 #endif

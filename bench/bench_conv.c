@@ -15,8 +15,9 @@
  * output elements against direct sums in double, so a wrong graph cannot pass for a fast one.
  * bench/torch_conv.py times the same shapes in PyTorch; both print `RESULT` lines with the same names.
  *
- * Usage: bench_conv [--runs N] [--only SUBSTRING] [--plan | --kernels]
- *   --plan prints each program's fused kernels (ebmc compile --emit=fused), --kernels their loop nests.
+ * Usage: bench_conv [--runs N] [--only SUBSTRING] [--plan | --kernels | --profile] [--asm]
+ *   --plan prints each program's fused kernels (ebmc compile --emit=fused), --kernels their loop nests,
+ *   --profile each kernel's time on one thread (--emit=profile); --asm prints their host assembly.
  * Peak: every figure is also a share of the FMA peak of the same thread count, measured at start-up by
  * bench/peak.c's loop (EBMC_PEAK_GFLOPS, GFLOP/s per core, overrides the measurement). */
 #include <math.h>
@@ -35,7 +36,8 @@
 
 static int runs = 11;
 static const char *only = NULL;
-static int print_plan = -1; /* or a jit_plan_format: --plan prints fused groups, --kernels loop nests */
+static int print_plan = -1; /* or a jit_plan_format: --plan fused groups, --kernels loop nests, --profile times */
+static int print_asm = 0;   /* --asm: the host assembly of each program */
 static double peak[3], peak_cpu; /* measured GFLOP/s of 1 and 2 threads; of 1 thread by CPU time */
 
 /* Deterministic values in [-0.5, 0.5): a multiplicative hash of the index and a per-buffer salt. */
@@ -84,6 +86,7 @@ static int prog_build(struct prog *pr, struct ir_graph *g, const char *what) {
         printf("---- plan of %s\n", what);
         jit_print_plan(pr->g, (enum jit_plan_format)print_plan, stdout, err, sizeof err);
     }
+    if (print_asm) jit_print_code(pr->g, JIT_CODE_ASM, stdout, err, sizeof err);
     return 0;
 }
 
@@ -354,8 +357,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--plan")) print_plan = JIT_PLAN_FUSED;
         else if (!strcmp(argv[i], "--kernels")) print_plan = JIT_PLAN_KERNELS;
+        else if (!strcmp(argv[i], "--profile")) print_plan = JIT_PLAN_PROFILE;
+        else if (!strcmp(argv[i], "--asm")) print_asm = 1;
         else {
-            fprintf(stderr, "usage: bench_conv [--runs N] [--only SUBSTRING] [--plan | --kernels]\n");
+            fprintf(stderr, "usage: bench_conv [--runs N] [--only SUBSTRING] [--plan | --kernels | --profile] [--asm]\n");
             return 2;
         }
     }

@@ -73,6 +73,12 @@ int main(void) {
         {5, 3, 20, 21, 4, 3, 2, 1},  /* wgrad's chunks of images: 4 and 1 */
         {5, 2, 9, 9, 3, 3, 1, 1},    /* ... at stride 1 */
         {1, 600, 4, 16, 2, 3, 2, 1}, /* stride 2 with a copy past MAX_SCRATCH_BYTES: the operand, shuffled */
+        /* tiles of several output rows (stride 2): groups that run past their row phase's last row */
+        {3, 9, 15, 7, 11, 3, 2, 1},  /* bwd_data's row phases of 8 and 7 rows, 11 channels */
+        {2, 6, 13, 13, 10, 3, 2, 2}, /* padding 2: the first rows of a group read zeros */
+        {2, 20, 7, 7, 33, 3, 2, 0},  /* 7x7 to 3x3, no padding, 33 channels */
+        {1, 4, 5, 30, 9, 3, 2, 1},   /* two column vectors per row */
+        {2, 3, 1, 1, 5, 3, 2, 1},    /* 1x1 image at stride 2 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) conv_case(&cases[i]);
     conv_stack_gradients();
