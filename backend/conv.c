@@ -22,7 +22,9 @@
  * channels, vectors along the output columns of dy, and sums over images, rows and columns; each
  * vector is added up (in a fixed tree) into dw once per chunk of images (a fixed split of the batch,
  * so that small images do not pay a lane sum per image). At stride s > 1 it reads x from a copy of
- * the chunk's channel, split into phases as the direct kernels' copies are.
+ * the chunk's channel, split into phases as the direct kernels' copies are. Narrow rows of dy are
+ * packed side by side as the direct kernels' are; x then comes from a copy with its padding rows and
+ * columns written as zeros, so that no row needs a test.
  *
  * Determinism: each output element is computed by one call, in a loop order that does not depend on
  * [lo, hi), and every FMA is explicit: results are bitwise the same for any thread count. */
@@ -33,7 +35,8 @@
 
 #define MAX_LANES 16
 #define MAX_TILE 32 /* accumulators */
-#define MAX_VECS 4  /* column vectors per tile */
+#define MAX_VECS 4  /* pixel vectors per tile */
+#define MAX_ROWS (MAX_VECS * MAX_LANES) /* output rows per tile */
 #define MAX_KW 64   /* kernel columns (taps are unrolled) */
 #define WGRAD_SUMS 64 /* FMAs into a wgrad accumulator between lane sums, at least */
 
@@ -325,15 +328,16 @@ static LLVMValueRef load_copy(struct cg *c, const struct pixels *px, LLVMValueRe
 struct rows {
     int64_t rs;     /* rows of a group are rs apart */
     int p;          /* output rows per group */
+    int pack;       /* rows side by side in one pixel vector (p is a multiple) */
     int64_t span;   /* source rows a group reads, per input channel: its copy holds these */
     int64_t groups; /* per image */
 };
 
 static int64_t phase_rows(const struct conv_kernel *k, int64_t rs, int64_t ry) { return (k->dh - ry + rs - 1) / rs; }
 
-static void rows_of(const struct conv_kernel *k, int p, struct rows *r) {
+static void rows_of(const struct conv_kernel *k, int p, int pack, struct rows *r) {
     const struct ir_conv_geometry *q = &k->g;
-    r->rs = k->transposed ? q->sh : 1, r->p = p;
+    r->rs = k->transposed ? q->sh : 1, r->p = p, r->pack = pack;
     /* source rows: conv2d's s (t0 + i) - ph + ky; bwd_data's t0 + i + (ry + ph - ky) / s (ky dividing) */
     r->span = k->transposed ? p + (q->kh - 1 + q->sh - 1) / q->sh : q->sh * (p - 1) + q->kh;
     r->groups = 0;
@@ -371,6 +375,21 @@ static int row_vectors(const struct conv_kernel *k, int vl) {
     return vecs < MAX_VECS ? (int)vecs : MAX_VECS;
 }
 
+/* Packing. A phase of at most vl / 2 columns (the last layers of a strided network: 4 x 4 outputs on
+ * 8 lanes) would leave most lanes of its vectors idle. So pack rows of a group side by side instead:
+ * a pixel vector holds `pack` rows of w = vl / pack lanes (w the phase's columns rounded up to a power
+ * of 2), each part loaded from its row's copy. Only groups that read a copy have several rows. */
+static int row_pack(const struct conv_kernel *k, int vl) {
+    int64_t cs = k->transposed ? k->g.sw : 1, n = (k->dw + cs - 1) / cs, w = 1;
+    while (w < n) w *= 2;
+    return w < vl ? (int)(vl / w) : 1;
+}
+
+/* Pixel vectors per tile. */
+static int tile_pixels(const struct conv_kernel *k, const struct rows *r, int vl) {
+    return r->p / r->pack * row_vectors(k, vl);
+}
+
 /* Output channels per tile of npix pixel vectors: ro npix accumulators and either ro weights and a pixel
  * vector, or the npix pixel vectors and a weight (direct_tile's two orders), in regs registers. */
 static int tile_channels(const struct conv_kernel *k, int npix, int regs) {
@@ -380,20 +399,21 @@ static int tile_channels(const struct conv_kernel *k, int npix, int regs) {
 }
 
 /* The row groups: the most rows per tile (up to MAX_VECS pixel vectors) whose copy fits, weighed against
- * the rows that the last group of a phase computes in vain. */
+ * the rows that the last group of a phase computes in vain; packed rows where the phases are narrow. */
 static void direct_rows(const struct conv_kernel *k, int vl, int regs, struct rows *best) {
-    rows_of(k, 1, best);
+    rows_of(k, 1, 1, best);
     struct pixels px;
     if (!direct_plan(NULL, k, best, vl, &px)) return; /* no copy: one row per tile */
+    int pack = row_pack(k, vl);
     double best_cost = 0;
-    for (int p = 1; p * row_vectors(k, vl) <= MAX_VECS; p++) {
+    for (int m = 1; m * row_vectors(k, vl) <= MAX_VECS; m++) {
         struct rows r;
-        rows_of(k, p, &r);
+        rows_of(k, m * pack, pack, &r);
         if (!direct_plan(NULL, k, &r, vl, &px)) break;
-        int npix = p * row_vectors(k, vl), ro = tile_channels(k, npix, regs);
-        /* rows computed, by the time of an FMA and its share of a weight and of a pixel vector load */
-        double cost = (double)r.groups * p * (0.5 + 1.0 / npix + 1.0 / ro);
-        if (p == 1 || cost < best_cost) *best = r, best_cost = cost;
+        int npix = tile_pixels(k, &r, vl), ro = tile_channels(k, npix, regs);
+        /* vectors computed, by the time of an FMA and its share of a weight and of a pixel vector load */
+        double cost = (double)r.groups * m * (0.5 + 1.0 / npix + 1.0 / ro);
+        if (m == 1 || cost < best_cost) *best = r, best_cost = cost;
     }
 }
 
@@ -446,26 +466,43 @@ static LLVMValueRef group_row(struct cg *c, const struct rows *r, const struct g
     return iadd(c, gr->ry, imul(c, iadd(c, gr->t0, i64c(c, i)), r->rs));
 }
 
-/* The tile results of an output channel block: rows [o][i] of dwp floats, in the columns' order. */
+/* The tile results of an output channel block: rows [o][i] of the output's columns. */
 struct block {
     LLVMValueRef o0, buf;
     int ro;
-    int64_t dwp;
 };
 
-/* One tile: output channels [o0, o0 + ro) x the group's rows x phase columns [col0, col0 + nvec vl),
- * summed over tap rows, input channels and tap columns, into the block's rows. */
+/* The pixel vector of `pack` rows side by side (bases: their rows), each part w = vl / pack lanes
+ * reading columns col of its row. */
+static LLVMValueRef load_pixels(struct cg *c, const struct conv_kernel *k, const struct pixels *px,
+                                const LLVMValueRef *base, int pack, const int64_t *col, int vl) {
+    int w = vl / pack;
+    LLVMValueRef part[MAX_LANES];
+    for (int j = 0; j < pack; j++)
+        part[j] = px->scratch ? load_copy(c, px, base[j], col, w) : load_lanes(c, k->src, base[j], col, w, k->sw);
+    for (; w < vl; w *= 2, pack /= 2) /* concatenated pairwise */
+        for (int j = 0; j < pack / 2; j++) {
+            LLVMValueRef lanes[MAX_LANES];
+            for (int l = 0; l < 2 * w; l++) lanes[l] = i32c(c, l);
+            part[j] = LLVMBuildShuffleVector(c->b, part[2 * j], part[2 * j + 1], LLVMConstVector(lanes, (unsigned)(2 * w)), "");
+        }
+    return part[0];
+}
+
+/* One tile: output channels [o0, o0 + ro) x the group's rows x phase columns [col0, col0 + nvec vl)
+ * (packed: [col0, col0 + vl / pack), nvec = 1), summed over tap rows, input channels and tap columns,
+ * into the block's rows. */
 static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct rows *r, const struct pixels *px,
                         const struct group *gr, const struct block *bk, const struct phase *ph, int64_t col0,
                         int nvec, int vl) {
     const struct ir_conv_geometry *q = &k->g;
-    int ro = bk->ro, p = r->p, npix = p * nvec, n_acc = ro * npix;
+    int ro = bk->ro, p = r->p, pack = r->pack, w = vl / pack, npix = p / pack * nvec, n_acc = ro * npix;
     int64_t col[MAX_KW][MAX_VECS][MAX_LANES];
     int used[MAX_KW] = {0};
     for (int64_t kx = 0; kx < q->kw; kx++)
         for (int v = 0; v < nvec; v++) {
-            vector_cols(k, ph, col0 + (int64_t)v * vl, kx, vl, col[kx][v]);
-            for (int l = 0; l < vl; l++) used[kx] |= col[kx][v][l] >= 0;
+            vector_cols(k, ph, col0 + (int64_t)v * vl, kx, w, col[kx][v]);
+            for (int l = 0; l < w; l++) used[kx] |= col[kx][v][l] >= 0;
         }
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
     for (int a = 0; a < n_acc; a++) acc_set(c, acc, n_acc, a, vl, LLVMConstNull(vec_type(c, vl)));
@@ -485,7 +522,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
     }
     LLVMBasicBlockRef done = if_begin(c, valid, "row");
     LLVMValueRef slot = px->scratch ? LLVMBuildNSWSub(c->b, srow, gr->first, "") : NULL;
-    LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc"), base[MAX_VECS];
+    LLVMValueRef sc = loop_to(c, &lsc, k->sc, "sc"), base[MAX_ROWS];
     lsc.rolled = 1; /* unrolled, two iterations' loads would overlap and spill accumulators */
     /* the rows' copies lie a constant apart (kept out of the address arithmetic LLVM would vectorize) */
     for (int i = 0; i < r->p; i++)
@@ -500,9 +537,8 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
         LLVMValueRef wv[MAX_TILE], xv[MAX_VECS];
         for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, bk->o0, o, sc, ky, kx, vl);
         for (int x = 0; x < npix; x++) {
-            int i = x / nvec, v = x % nvec;
-            xv[x] = px->scratch ? load_copy(c, px, base[i], col[kx][v], vl)
-                                : load_lanes(c, k->src, base[i], col[kx][v], vl, k->sw);
+            int i = x / nvec * pack, v = x % nvec;
+            xv[x] = load_pixels(c, k, px, &base[i], pack, col[kx][v], vl);
             for (int o = 0; o < ro && !hold_pixels; o++) tile_fma(c, acc, n_acc, o * npix + x, wv[o], xv[x], vl);
         }
         for (int o = 0; o < ro && hold_pixels; o++) {
@@ -513,44 +549,60 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
     loop_end(c, &lsc);
     if_end(c, done);
     loop_end(c, &lky);
-    /* Into the block's rows: whole vectors where the columns are consecutive, else lane by lane. */
-    LLVMTypeRef bt = LLVMArrayType2(c->f32, (unsigned)(bk->ro * p * bk->dwp));
+    /* Into the block's rows (a packed vector's rows apart): the lanes of columns that exist, as one
+     * vector where the columns are consecutive, else lane by lane. */
+    LLVMTypeRef bt = LLVMArrayType2(c->f32, (unsigned)(bk->ro * p * k->dw));
     for (int o = 0; o < ro; o++)
-        for (int x = 0; x < npix; x++) {
-            LLVMValueRef a = acc_get(c, acc, n_acc, o * npix + x, vl);
-            int64_t row = (int64_t)(o * p + x / nvec) * bk->dwp, t0 = col0 + (int64_t)(x % nvec) * vl;
-            for (int l = 0; l < vl && t0 + l < ph->n; l += ph->cs == 1 ? vl : 1) {
-                LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, row + ph->rw + ph->cs * (t0 + l))};
-                LLVMValueRef at = LLVMBuildInBoundsGEP2(c->b, bt, bk->buf, idx, 2, "");
-                LLVMValueRef st = LLVMBuildStore(c->b, ph->cs == 1 ? a : LLVMBuildExtractElement(c->b, a, i32c(c, l), ""), at);
-                LLVMSetAlignment(st, 4);
+        for (int x = 0; x < npix; x++)
+            for (int j = 0; j < pack; j++) {
+                LLVMValueRef a = acc_get(c, acc, n_acc, o * npix + x, vl);
+                int64_t row = (int64_t)(o * p + x / nvec * pack + j) * k->dw, t0 = col0 + (int64_t)(x % nvec) * vl;
+                int cols = (int)(ph->n - t0 < w ? ph->n - t0 : w);
+                if (ph->cs == 1 && (pack > 1 || cols < vl)) { /* lanes [j w, j w + cols) */
+                    LLVMValueRef lanes[MAX_LANES];
+                    for (int l = 0; l < cols; l++) lanes[l] = i32c(c, j * w + l);
+                    a = LLVMBuildShuffleVector(c->b, a, LLVMGetPoison(LLVMTypeOf(a)), LLVMConstVector(lanes, (unsigned)cols), "");
+                }
+                for (int l = 0; l < cols; l += ph->cs == 1 ? cols : 1) {
+                    LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, row + ph->rw + ph->cs * (t0 + l))};
+                    LLVMValueRef at = LLVMBuildInBoundsGEP2(c->b, bt, bk->buf, idx, 2, "");
+                    LLVMValueRef st = LLVMBuildStore(
+                        c->b, ph->cs == 1 ? a : LLVMBuildExtractElement(c->b, a, i32c(c, j * w + l), ""), at);
+                    LLVMSetAlignment(st, 4);
+                }
             }
-        }
 }
 
 /* Output channels [o0, o0 + ro) of a group: every phase's tiles, then the epilogue on whole rows (which
- * LLVM vectorizes), for the group's rows that exist. */
+ * LLVM vectorizes), for the group's rows that exist: one loop over them all where they are consecutive
+ * (rs = 1), so that narrow rows still make whole vectors. */
 static void direct_block(struct cg *c, const struct conv_kernel *k, const struct rows *r, const struct pixels *px,
                          const struct group *gr, const struct block *bk, int vl) {
     int64_t cs = k->transposed ? k->g.sw : 1;
     for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
         struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
         int64_t vecs = (ph.n + vl - 1) / vl;
-        int per_group = vecs < MAX_VECS / r->p ? (int)vecs : MAX_VECS / r->p;
+        int rows = r->p / r->pack, per_group = vecs < MAX_VECS / rows ? (int)vecs : MAX_VECS / rows;
         for (int64_t col0 = 0; col0 < ph.n; col0 += (int64_t)per_group * vl) {
             int64_t left = (ph.n - col0 + vl - 1) / vl;
             direct_tile(c, k, r, px, gr, bk, &ph, col0, left < per_group ? (int)left : per_group, vl);
         }
     }
-    LLVMTypeRef bt = LLVMArrayType2(c->f32, (unsigned)(bk->ro * r->p * bk->dwp));
-    for (int i = 0; i < r->p; i++) {
+    LLVMTypeRef bt = LLVMArrayType2(c->f32, (unsigned)(bk->ro * r->p * k->dw));
+    int flat = r->rs == 1;
+    LLVMValueRef len = i64c(c, k->dw);
+    if (flat) { /* the rows that exist, t0 .. min(t0 + p, n) */
+        LLVMValueRef left = LLVMBuildNSWSub(c->b, gr->n, gr->t0, ""), p = i64c(c, r->p);
+        len = imul(c, LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, p, ""), left, p, ""), k->dw);
+    }
+    for (int i = 0; i < (flat ? 1 : r->p); i++) {
         LLVMValueRef exists = LLVMBuildICmp(c->b, LLVMIntSLT, iadd(c, gr->t0, i64c(c, i)), gr->n, "");
         LLVMBasicBlockRef done = if_begin(c, exists, "store");
         LLVMValueRef row = group_row(c, r, gr, i);
         for (int o = 0; o < bk->ro; o++) {
             struct loop lj;
-            LLVMValueRef j = loop_to(c, &lj, k->dw, "epi");
-            LLVMValueRef idx[2] = {i64c(c, 0), iadd(c, i64c(c, (int64_t)(o * r->p + i) * bk->dwp), j)};
+            LLVMValueRef j = loop_begin(c, &lj, i64c(c, 0), len, "epi");
+            LLVMValueRef idx[2] = {i64c(c, 0), iadd(c, i64c(c, (int64_t)(o * r->p + i) * k->dw), j)};
             LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, bt, bk->buf, idx, 2, ""), "");
             LLVMValueRef oc = iadd(c, bk->o0, i64c(c, o));
             LLVMValueRef out = imul(c, iadd(c, imul(c, iadd(c, imul(c, gr->img, k->dc), oc), k->dh), row), k->dw);
@@ -569,9 +621,9 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     direct_rows(k, vl, regs, &r);
     struct pixels px;
     direct_plan(c, k, &r, vl, &px);
-    int ro = tile_channels(k, r.p * row_vectors(k, vl), regs);
-    struct block bk = {NULL, NULL, ro, (k->dw + vl - 1) / vl * vl};
-    bk.buf = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(ro * r.p * bk.dwp)));
+    int ro = tile_channels(k, tile_pixels(k, &r, vl), regs);
+    struct block bk = {NULL, NULL, ro};
+    bk.buf = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(ro * r.p * k->dw)));
     struct loop lit, lob;
     LLVMValueRef it = loop_begin(c, &lit, lo, hi, "group");
     struct group gr;
@@ -599,7 +651,7 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     direct_block(c, k, &r, &px, &gr, &bk, vl);
     loop_end(c, &lob);
     if (rest) {
-        struct block last = {i64c(c, blocks * ro), bk.buf, (int)rest, bk.dwp};
+        struct block last = {i64c(c, blocks * ro), bk.buf, (int)rest};
         direct_block(c, k, &r, &px, &gr, &last, vl);
     }
     loop_end(c, &lit);
@@ -607,17 +659,13 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
 
 /* ---- conv2d_bwd_weight ---- */
 
-/* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += the sums of images [img0, img_end), into the output buffer (the
- * first images start from zero). px: their channels ci, copied in image order. */
-static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img0,
-                       LLVMValueRef img_end, LLVMValueRef o0, int ro, LLVMValueRef ci, LLVMValueRef ky, int vl) {
+/* acc[o kw + kx] += dy[img, o0 + o, oy] x its row of x through tap (ky, kx), if that row is not padding;
+ * x from the operand, or from the copy of the chunk's rows (px). */
+static void wgrad_row(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+                      LLVMValueRef img0, LLVMValueRef oy, LLVMValueRef o0, int ro, LLVMValueRef ci, LLVMValueRef ky,
+                      LLVMValueRef acc, int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int kw = (int)q->kw, n_acc = ro * kw;
-    LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
-    for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
-    struct loop limg, loy;
-    LLVMValueRef img = loop_begin(c, &limg, img0, img_end, "img");
-    LLVMValueRef oy = loop_to(c, &loy, q->oh, "oy");
     LLVMValueRef iy = LLVMBuildSub(c->b, iadd(c, imul(c, oy, q->sh), ky), i64c(c, q->ph), "");
     LLVMBasicBlockRef done = if_begin(c, LLVMBuildICmp(c->b, LLVMIntULT, iy, i64c(c, q->h), ""), "row");
     LLVMValueRef xbase = px->scratch ? scratch_row(c, px, imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h, iy))
@@ -648,6 +696,74 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct p
         }
     }
     if_end(c, done);
+}
+
+/* Rows of dy side by side in a vector (see "Packing"): the largest power of 2 up to vl / w (w: dy's
+ * columns rounded up to a power of 2) that divides dy's rows, so that no vector runs past them. */
+static int wgrad_pack(const struct conv_kernel *k, int vl) {
+    int64_t w = 1;
+    while (w < k->g.ow) w *= 2;
+    int pack = w < vl ? (int)(vl / w) : 1;
+    while (pack > 1 && k->g.oh % pack) pack /= 2;
+    return pack;
+}
+
+/* The columns of x that lane t of a packed row part reads through tap kx (-1: padding, or no column
+ * of dy there). */
+static void wgrad_cols(const struct conv_kernel *k, int64_t kx, int w, int64_t *col) {
+    struct conv_kernel fwd = *k;
+    fwd.transposed = 0, fwd.sw = k->g.w;
+    for (int t = 0; t < w; t++) col[t] = t < k->g.ow ? src_col(&fwd, t, kx) : -1;
+}
+
+/* wgrad_row for dy's rows oy0 .. oy0 + pack side by side (lanes past ow zero), x from the copy of the
+ * chunk's padded rows (px), where padding reads zeros. */
+static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+                              LLVMValueRef img0, LLVMValueRef oy0, LLVMValueRef o0, int ro, LLVMValueRef ky,
+                              LLVMValueRef acc, int pack, int vl) {
+    const struct ir_conv_geometry *q = &k->g;
+    int kw = (int)q->kw, n_acc = ro * kw, w = vl / pack;
+    LLVMValueRef dyv[MAX_TILE], base[MAX_LANES];
+    int64_t ycol[MAX_LANES];
+    for (int l = 0; l < vl; l++) ycol[l] = l % w < q->ow ? l / w * q->ow + l % w : -1;
+    for (int o = 0; o < ro; o++) {
+        LLVMValueRef oc = iadd(c, o0, i64c(c, o));
+        LLVMValueRef ybase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->o), oc), q->oh), oy0), q->ow);
+        dyv[o] = load_lanes(c, k->wt, ybase, ycol, vl, pack * q->ow);
+    }
+    /* padded row (oy0 + j) s + ky of this image's copy */
+    LLVMValueRef first = iadd(c, imul(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h + 2 * q->ph), imul(c, oy0, q->sh));
+    for (int j = 0; j < pack; j++) base[j] = scratch_row(c, px, iadd(c, iadd(c, first, ky), i64c(c, j * q->sh)));
+    for (int64_t kx = 0; kx < kw; kx++) {
+        int64_t col[MAX_LANES];
+        wgrad_cols(k, kx, w, col);
+        LLVMValueRef xv = load_pixels(c, k, px, base, pack, col, vl);
+        if (q->ow < w) { /* lanes without a column of dy read whatever lies there: zeros instead */
+            LLVMValueRef pick[MAX_LANES];
+            for (int l = 0; l < vl; l++) pick[l] = i32c(c, l % w < q->ow ? l : vl);
+            xv = LLVMBuildShuffleVector(c->b, xv, LLVMConstNull(LLVMTypeOf(xv)), LLVMConstVector(pick, (unsigned)vl), "");
+        }
+        for (int o = 0; o < ro; o++) {
+            int i = o * kw + (int)kx;
+            acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, dyv[o], xv, acc_get(c, acc, n_acc, i, vl)));
+        }
+    }
+}
+
+/* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += the sums of images [img0, img_end), into the output buffer (the
+ * first images start from zero). px: their channels ci, copied in image order. */
+static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img0,
+                       LLVMValueRef img_end, LLVMValueRef o0, int ro, LLVMValueRef ci, LLVMValueRef ky, int pack,
+                       int vl) {
+    const struct ir_conv_geometry *q = &k->g;
+    int kw = (int)q->kw, n_acc = ro * kw;
+    LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
+    for (int i = 0; i < n_acc; i++) acc_set(c, acc, n_acc, i, vl, LLVMConstNull(vec_type(c, vl)));
+    struct loop limg, loy;
+    LLVMValueRef img = loop_begin(c, &limg, img0, img_end, "img");
+    LLVMValueRef oy = imul(c, loop_to(c, &loy, q->oh / pack, "oy"), pack);
+    if (pack > 1) wgrad_packed_rows(c, k, px, img, img0, oy, o0, ro, ky, acc, pack, vl);
+    else wgrad_row(c, k, px, img, img0, oy, o0, ro, ci, ky, acc, vl);
     loop_end(c, &loy);
     loop_end(c, &limg);
     LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, img0, i64c(c, 0), "");
@@ -661,62 +777,92 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct p
         }
 }
 
-/* Images in chunks of nb, each chunk's sums added up in vectors before one lane sum per element of dw:
- * nb such that an accumulator takes WGRAD_SUMS FMAs or more per lane sum. */
-static int64_t wgrad_chunk(const struct conv_kernel *k, int vl) {
-    int64_t per_image = k->g.oh * ((k->g.ow + vl - 1) / vl), nb = (WGRAD_SUMS + per_image - 1) / per_image;
-    return nb < k->g.n ? nb : k->g.n;
+/* A wgrad kernel's plan: ro rows of dw per tile, dy's rows packed `pack` to a vector, images in chunks
+ * of nb, x read from a copy (copy; px.scratch when emitted) or not. */
+struct wgrad {
+    int ro, pack, copy;
+    int64_t nb;
+    struct pixels px;
+};
+
+/* The copy's rows per image: x's rows, and its padding rows as zeros where rows are packed. */
+static int64_t wgrad_copy_rows(const struct conv_kernel *k, const struct wgrad *wg) {
+    return wg->pack > 1 ? k->g.h + 2 * k->g.ph : k->g.h;
 }
 
-/* Whether wgrad reads x from a copy (px, emitted if c): at stride s > 1, of chunks of *nb images, fewer
- * if that is what fits. */
-static int wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int64_t *nb, struct pixels *px) {
+/* The plan, the copy emitted if c. Images in chunks of nb, each chunk's sums added up in vectors before
+ * one lane sum per element of dw: nb such that an accumulator takes WGRAD_SUMS FMAs or more per lane
+ * sum, fewer if that is what the copy fits. The copy: at stride s > 1, x's channel split into phases;
+ * where rows are packed, also at stride 1, with zeros around (the margins that the parts' loads reach,
+ * as direct_plan's). Rows are packed only if the copy of one image fits. */
+static void wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int regs, struct wgrad *wg) {
     const struct ir_conv_geometry *q = &k->g;
-    px->scratch = NULL;
-    for (int64_t b = *nb; q->sw > 1 && b >= 1; b--)
-        if (pixels_plan(c, px, b * q->h, q->w, q->sw, 0, (q->w + q->sw - 1) / q->sw, vl)) {
-            *nb = b;
-            return 1;
+    wg->ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
+    if (wg->ro < 1) wg->ro = 1;
+    for (wg->pack = wgrad_pack(k, vl);; wg->pack = 1) {
+        int64_t per_image = q->oh / wg->pack * ((q->ow + vl - 1) / vl);
+        int64_t nb = (WGRAD_SUMS + per_image - 1) / per_image;
+        wg->nb = nb < q->n ? nb : q->n, wg->copy = 0, wg->px.scratch = NULL;
+        if (q->sw == 1 && wg->pack == 1) return;
+        int64_t lead = 0, reach = (q->w + q->sw - 1) / q->sw;
+        if (wg->pack > 1) {
+            reach = 0;
+            for (int64_t kx = 0; kx < q->kw; kx++) {
+                int64_t col[MAX_LANES];
+                wgrad_cols(k, kx, vl / wg->pack, col);
+                for (int l = 0; l < vl / wg->pack; l++)
+                    if (col[l] >= 0) { /* lane 0 is at column position col[l] / s - l of its phase */
+                        int64_t at = col[l] / q->sw - l;
+                        if (-at > lead) lead = -at;
+                        if (at + vl / wg->pack > reach) reach = at + vl / wg->pack;
+                        break;
+                    }
+            }
         }
-    return 0;
-}
-
-/* Rows of dw per tile: ro KW accumulators, ro vectors of dy and one of x. */
-static int wgrad_channels(const struct conv_kernel *k, int regs) {
-    int ro = (regs - 1) / ((int)k->g.kw + 1);
-    return ro < 1 ? 1 : ro;
+        for (nb = wg->nb; nb >= 1; nb--)
+            if (pixels_plan(c, &wg->px, nb * wgrad_copy_rows(k, wg), q->w, q->sw, lead, lead + reach, vl)) {
+                wg->nb = nb, wg->copy = 1;
+                return;
+            }
+        if (wg->pack == 1) return; /* no copy fits: read the operand */
+    }
 }
 
 static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_conv_geometry *q = &k->g;
     int vl, regs;
     codegen_host_vectors(&vl, &regs);
-    int ro = wgrad_channels(k, regs);
-    int64_t nb = wgrad_chunk(k, vl);
-    struct pixels px; /* at stride s > 1: x[img, ci] of the chunk's images de-interleaved, once for all rows of dw */
-    wgrad_plan(c, k, vl, &nb, &px);
+    struct wgrad wg;
+    wgrad_plan(c, k, vl, regs, &wg);
     struct loop ln, lb, lc, lk, lh, li;
-    LLVMValueRef img0 = imul(c, loop_to(c, &ln, (q->n + nb - 1) / nb, "chunk"), nb);
-    LLVMValueRef img_end = iadd(c, img0, i64c(c, nb)), n = i64c(c, q->n);
+    LLVMValueRef img0 = imul(c, loop_to(c, &ln, (q->n + wg.nb - 1) / wg.nb, "chunk"), wg.nb);
+    LLVMValueRef img_end = iadd(c, img0, i64c(c, wg.nb)), n = i64c(c, q->n);
     img_end = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, img_end, n, ""), img_end, n, "");
     LLVMValueRef ci = loop_to(c, &lc, q->c, "ci");
-    if (px.scratch) {
+    if (wg.px.scratch) { /* x[img, ci] of the chunk's images, once for all rows of dw */
+        int64_t rows = wgrad_copy_rows(k, &wg), pad = wg.pack > 1 ? q->ph : 0;
         LLVMValueRef img = loop_begin(c, &li, img0, img_end, "fimg");
-        LLVMValueRef h = loop_to(c, &lh, q->h, "fh");
-        pixels_copy_row(c, &px, k->src, imul(c, iadd(c, imul(c, imad(c, img, q->c, ci), q->h), h), q->w),
-                        imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h, h), vl);
+        LLVMValueRef h = loop_to(c, &lh, rows, "fh"), srow = LLVMBuildSub(c->b, h, i64c(c, pad), "");
+        LLVMValueRef to = imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), rows, h);
+        LLVMValueRef valid = LLVMBuildICmp(c->b, LLVMIntULT, srow, i64c(c, q->h), ""); /* negative wraps */
+        LLVMBasicBlockRef done = if_begin(c, valid, "fcopy");
+        pixels_copy_row(c, &wg.px, k->src, imul(c, iadd(c, imul(c, imad(c, img, q->c, ci), q->h), srow), q->w), to, vl);
+        if_end(c, done);
+        done = if_begin(c, LLVMBuildNot(c->b, valid, ""), "fzero");
+        pixels_zero_row(c, &wg.px, to, vl);
+        if_end(c, done);
         loop_end(c, &lh);
         loop_end(c, &li);
     }
     /* blocks of ro rows of dw within [lo, hi), then the rest one by one */
-    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, ro), "");
+    LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, wg.ro), "");
     for (int pass = 0; pass < 2; pass++) {
-        int rows = pass == 0 ? ro : 1;
+        int rows = pass == 0 ? wg.ro : 1;
         LLVMValueRef o0;
-        if (pass == 0) o0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "oblk"), ro, lo);
-        else o0 = loop_begin(c, &lb, imad(c, blocks, ro, lo), hi, "o");
+        if (pass == 0) o0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "oblk"), wg.ro, lo);
+        else o0 = loop_begin(c, &lb, imad(c, blocks, wg.ro, lo), hi, "o");
         LLVMValueRef ky = loop_to(c, &lk, q->kh, "ky");
-        wgrad_tile(c, k, &px, img0, img_end, o0, rows, ci, ky, vl);
+        wgrad_tile(c, k, &wg.px, img0, img_end, o0, rows, ci, ky, wg.pack, vl);
         loop_end(c, &lk);
         loop_end(c, &lb);
     }
@@ -741,13 +887,14 @@ void codegen_conv_tiles(const struct ir_graph *g, const struct ir_node *n, struc
     if (k.direct) {
         struct rows r;
         direct_rows(&k, vl, regs, &r);
-        t->rows = r.p, t->row_step = r.rs, t->groups = r.groups;
-        t->channels = tile_channels(&k, r.p * row_vectors(&k, vl), regs);
+        t->rows = r.p, t->pack = r.pack, t->row_step = r.rs, t->groups = r.groups;
+        t->channels = tile_channels(&k, tile_pixels(&k, &r, vl), regs);
         t->copies = direct_plan(NULL, &k, &r, vl, &px) ? (int)px.s : 0;
     } else {
-        int64_t nb = wgrad_chunk(&k, vl);
-        t->rows = 1, t->channels = wgrad_channels(&k, regs);
-        t->copies = wgrad_plan(NULL, &k, vl, &nb, &px) ? (int)px.s : 0;
+        struct wgrad wg;
+        wgrad_plan(NULL, &k, vl, regs, &wg);
+        t->rows = 1, t->pack = wg.pack, t->channels = wg.ro;
+        t->copies = wg.copy ? (int)wg.px.s : 0;
     }
 }
 

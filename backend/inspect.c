@@ -162,6 +162,7 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
                     (long long)t.row_step, (long long)t.groups, t.channels, t.rows, t.rows > 1 ? "s" : "", src,
                     codegen_reads_transposed(m, 1) ? plan->transposed[m->in[1]] : plan->slot[ir_resolve_alias(g, m->in[1])],
                     codegen_reads_transposed(m, 1) ? " (the weight transposed, [C kh kw, O])" : "");
+        if (t.pack > 1) fprintf(out, "    each pixel vector holds %d of the rows side by side\n", t.pack);
         if (t.copies > 1) fprintf(out, "    reads b%d from a copy of its rows, each split into %d phases\n", src, t.copies);
         else if (t.copies == 1) fprintf(out, "    reads b%d from a copy of its rows with zeros around\n", src);
         if (k->main < 0) fprintf(out, "    b%d[i] = acc\n", k->slot);

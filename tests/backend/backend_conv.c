@@ -1,7 +1,7 @@
 /* backend_conv: the conv ops' kernels (backend/conv.c) against the interpreter, on sizes that hit every
  * edge of their tiling: channels that are not a multiple of the vector width or of the register tile,
  * 1x1, 3x3 and 5x5 kernels, stride 1 and 2, padding 0 to 2, images of 7x7 and 1x1 and rows wider than a
- * tile. Each case runs the three ops directly and conv2d with a fused epilogue (bias, then silu; and a
+ * tile, narrow rows packed side by side. Each case runs the three ops directly and conv2d with a fused epilogue (bias, then silu; and a
  * per-channel add after it, the time embedding's shape) through check_graph: O3, O0 and unfused against
  * the interpreter, 1 thread against 2 and 3 bitwise, fused against unfused bitwise. */
 #include "autodiff.h"
@@ -79,6 +79,13 @@ int main(void) {
         {2, 20, 7, 7, 33, 3, 2, 0},  /* 7x7 to 3x3, no padding, 33 channels */
         {1, 4, 5, 30, 9, 3, 2, 1},   /* two column vectors per row */
         {2, 3, 1, 1, 5, 3, 2, 1},    /* 1x1 image at stride 2 */
+        /* narrow rows packed side by side in a vector (conv.c, "Packing") */
+        {2, 16, 8, 8, 20, 3, 2, 1},  /* 8x8 to 4x4, as cifar_time's last layer */
+        {3, 5, 4, 4, 7, 3, 2, 1},    /* 4x4 to 2x2: four rows a vector on 8 lanes */
+        {2, 7, 6, 5, 9, 3, 2, 1},    /* rows of 3 columns, 3 rows: parts with an idle lane, a group past the end */
+        {2, 5, 8, 6, 7, 3, 2, 1},    /* 4 rows of 3 columns: wgrad's packed dy with an idle lane per part */
+        {2, 6, 4, 4, 5, 3, 1, 1},    /* stride 1: wgrad's copy with its padding rows only for packing */
+        {3, 4, 2, 2, 6, 3, 1, 1},    /* 2x2 at stride 1 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) conv_case(&cases[i]);
     conv_stack_gradients();
