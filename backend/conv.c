@@ -2,7 +2,8 @@
  *
  * conv2d and conv2d_bwd_data are one generator ("direct"): every output row (image, row) is computed
  * in register tiles of RO output channels by up to 4 vectors of consecutive output columns, the vectors
- * running along the row in NCHW; at stride 2 a tile spans several rows (see "Row groups"). A block of
+ * running along the row in NCHW; at stride 2 a tile spans several rows (see "Row groups"), and rows
+ * narrower than half a vector lie side by side in one (see "Packing"). A block of
  * RO channels of the rows is gathered in memory and stored through the epilogue (bias, activation,
  * whatever elementwise ops the planner fused) as whole rows. The tile sums, over the input channels and
  * the kernel taps, a broadcast weight times a vector of input pixels. Which input pixel each lane of
