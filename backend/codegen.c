@@ -24,12 +24,18 @@
 static int host_lanes, host_regs;
 static pthread_once_t host_once = PTHREAD_ONCE_INIT;
 
+/* The host's vector width and register count; EBMC_VECTOR_LANES=4, 8 or 16 generates for another
+ * width instead (LLVM splits or widens the vectors), so that tests check on this machine the tiles
+ * that machines of the other widths get. */
 static void read_host_vectors(void) {
     char *f = LLVMGetHostCPUFeatures();
     int avx512 = f && strstr(f, "+avx512f"), avx = f && strstr(f, "+avx,") != NULL;
     host_regs = avx512 ? 32 : 16;
     host_lanes = avx512 ? 16 : avx ? 8 : 4;
     LLVMDisposeMessage(f);
+    const char *lanes = getenv("EBMC_VECTOR_LANES");
+    if (lanes && (!strcmp(lanes, "4") || !strcmp(lanes, "8") || !strcmp(lanes, "16")))
+        host_lanes = atoi(lanes), host_regs = host_lanes == 16 ? 32 : 16;
 }
 
 void codegen_host_vectors(int *lanes, int *regs) { /* programs compile side by side (api: compile_programs) */

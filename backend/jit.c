@@ -239,8 +239,10 @@ static int cache_path(const struct ir_graph *g, int opt_level, const struct code
     if (make_dirs(folder, ignored, sizeof ignored) != 0) return -1;
     char *text = ir_print_string(g), *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     char options[160];
-    snprintf(options, sizeof options, "\nopt %d fusion %d planning %d\n", opt_level, !copts->no_fusion,
-             !copts->no_memory_planning);
+    int lanes, regs; /* the width the kernels were generated for (EBMC_VECTOR_LANES may set it) */
+    codegen_host_vectors(&lanes, &regs);
+    snprintf(options, sizeof options, "\nopt %d fusion %d planning %d lanes %d regs %d\n", opt_level,
+             !copts->no_fusion, !copts->no_memory_planning, lanes, regs);
     unsigned major, minor, patch;
     LLVMGetVersion(&major, &minor, &patch);
     char llvm[48];
