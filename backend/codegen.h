@@ -96,9 +96,10 @@ void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t);
 void codegen_conv_plan(const struct ir_graph *g, const struct ir_node *n, int64_t *range, int64_t *work);
 /* Its kernel's tiles (conv.c), for what inspect prints. conv2d and bwd_data: tiles of `channels`
  * output channels by `rows` output rows `row_step` apart (one row phase), the parallel items being
- * `groups` groups of rows per image, `pack` rows side by side in each pixel vector; bwd_weight: `channels` rows of dw per tile. copies: whether it
- * reads the pixel operand from a copy of its rows split into phases: the phase count (the stride; 1 for
- * bwd_data, whose copy only adds zeros around), or 0 for no copy. */
+ * `groups` groups of rows per image; bwd_weight: `channels` rows of dw per tile. pack: rows side by
+ * side in each pixel vector (of dy for bwd_weight). copies: whether it reads the pixel operand from a
+ * copy of its rows split into phases: the phase count (the stride; 1 for bwd_data, whose copy only adds
+ * zeros around, and for bwd_weight's packed rows at stride 1), or 0 for no copy. */
 struct codegen_conv_tiles {
     int rows, pack, channels, copies;
     int64_t row_step, groups;

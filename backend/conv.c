@@ -348,6 +348,19 @@ static void rows_of(const struct conv_kernel *k, int p, int pack, struct rows *r
 /* The direct kernels' scratch for groups of r rows, if they read one (returned): at stride s > 1,
  * phases of s (conv2d) or of 1 (bwd_data), with the margins that the tiles' vectors (the same phases
  * and vectors as emit_direct's) reach. Emitted if c. */
+/* Widens a copy's margins (lead zeros before a phase's columns, reach positions from its first column)
+ * to cover a load of w lanes reading columns col (consecutive in one phase of stride s), which starts
+ * where lane 0 would be: load_copy extrapolates from the first lane that reads a column. */
+static void widen_margins(const int64_t *col, int w, int64_t s, int64_t *lead, int64_t *reach) {
+    for (int l = 0; l < w; l++)
+        if (col[l] >= 0) { /* lane 0 is at column position col[l] / s - l of its phase */
+            int64_t at = col[l] / s - l;
+            if (-at > *lead) *lead = -at;
+            if (at + w > *reach) *reach = at + w;
+            return;
+        }
+}
+
 static int direct_plan(struct cg *c, const struct conv_kernel *k, const struct rows *r, int vl, struct pixels *px) {
     int64_t s = k->transposed ? 1 : k->g.sw, cs = k->transposed ? k->g.sw : 1, lead = 0, reach = 0;
     px->scratch = NULL;
@@ -358,13 +371,7 @@ static int direct_plan(struct cg *c, const struct conv_kernel *k, const struct r
             for (int64_t kx = 0; kx < k->g.kw; kx++) {
                 int64_t col[MAX_LANES];
                 vector_cols(k, &ph, t0, kx, vl, col);
-                for (int l = 0; l < vl; l++)
-                    if (col[l] >= 0) { /* lane 0 is at column position col[l] / s - l of its phase */
-                        int64_t at = col[l] / s - l;
-                        if (-at > lead) lead = -at;
-                        if (at + vl > reach) reach = at + vl;
-                        break;
-                    }
+                widen_margins(col, vl, s, &lead, &reach);
             }
     }
     return pixels_plan(c, px, r->span * k->sc, k->sw, s, lead, lead + reach, vl);
@@ -380,10 +387,15 @@ static int row_vectors(const struct conv_kernel *k, int vl) {
  * 8 lanes) would leave most lanes of its vectors idle. So pack rows of a group side by side instead:
  * a pixel vector holds `pack` rows of w = vl / pack lanes (w the phase's columns rounded up to a power
  * of 2), each part loaded from its row's copy. Only groups that read a copy have several rows. */
-static int row_pack(const struct conv_kernel *k, int vl) {
-    int64_t cs = k->transposed ? k->g.sw : 1, n = (k->dw + cs - 1) / cs, w = 1;
+static int pack_for(int64_t n, int vl) { /* rows of n columns per vector of vl lanes */
+    int64_t w = 1;
     while (w < n) w *= 2;
     return w < vl ? (int)(vl / w) : 1;
+}
+
+static int row_pack(const struct conv_kernel *k, int vl) {
+    int64_t cs = k->transposed ? k->g.sw : 1;
+    return pack_for((k->dw + cs - 1) / cs, vl);
 }
 
 /* Pixel vectors per tile. */
@@ -660,6 +672,14 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
 
 /* ---- conv2d_bwd_weight ---- */
 
+/* The columns of x that lanes t < w of a vector of dy's columns t0 + t read through tap kx (-1: padding,
+ * or no column of dy there). */
+static void wgrad_cols(const struct conv_kernel *k, int64_t kx, int64_t t0, int w, int64_t *col) {
+    struct conv_kernel fwd = *k;
+    fwd.transposed = 0, fwd.sw = k->g.w;
+    for (int t = 0; t < w; t++) col[t] = t0 + t < k->g.ow ? src_col(&fwd, t0 + t, kx) : -1;
+}
+
 /* acc[o kw + kx] += dy[img, o0 + o, oy] x its row of x through tap (ky, kx), if that row is not padding;
  * x from the operand, or from the copy of the chunk's rows (px). */
 static void wgrad_row(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
@@ -671,8 +691,6 @@ static void wgrad_row(struct cg *c, const struct conv_kernel *k, const struct pi
     LLVMBasicBlockRef done = if_begin(c, LLVMBuildICmp(c->b, LLVMIntULT, iy, i64c(c, q->h), ""), "row");
     LLVMValueRef xbase = px->scratch ? scratch_row(c, px, imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h, iy))
                                      : imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->c), ci), q->h), iy), q->w);
-    struct conv_kernel fwd = *k;
-    fwd.transposed = 0, fwd.sw = q->w, fwd.dw = q->ow;
     for (int64_t col0 = 0; col0 < q->ow; col0 += vl) {
         LLVMValueRef dyv[MAX_TILE];
         int64_t ident[MAX_LANES];
@@ -684,10 +702,8 @@ static void wgrad_row(struct cg *c, const struct conv_kernel *k, const struct pi
         }
         for (int64_t kx = 0; kx < kw; kx++) {
             int64_t col[MAX_LANES];
-            for (int l = 0; l < vl; l++) {
-                col[l] = ident[l] >= 0 ? src_col(&fwd, ident[l], kx) : -1;
-                if (px->scratch) col[l] = scratch_col(px, col[l]);
-            }
+            wgrad_cols(k, kx, col0, vl, col);
+            for (int l = 0; l < vl && px->scratch; l++) col[l] = scratch_col(px, col[l]);
             LLVMValueRef xv = px->scratch ? load_row(c, px->scratch, xbase, col, vl, px->s * px->phase_len)
                                           : load_lanes(c, k->src, xbase, col, vl, q->w);
             for (int o = 0; o < ro; o++) {
@@ -702,20 +718,11 @@ static void wgrad_row(struct cg *c, const struct conv_kernel *k, const struct pi
 /* Rows of dy side by side in a vector (see "Packing"): the largest power of 2 up to vl / w (w: dy's
  * columns rounded up to a power of 2) that divides dy's rows, so that no vector runs past them. */
 static int wgrad_pack(const struct conv_kernel *k, int vl) {
-    int64_t w = 1;
-    while (w < k->g.ow) w *= 2;
-    int pack = w < vl ? (int)(vl / w) : 1;
+    int pack = pack_for(k->g.ow, vl);
     while (pack > 1 && k->g.oh % pack) pack /= 2;
     return pack;
 }
 
-/* The columns of x that lane t of a packed row part reads through tap kx (-1: padding, or no column
- * of dy there). */
-static void wgrad_cols(const struct conv_kernel *k, int64_t kx, int w, int64_t *col) {
-    struct conv_kernel fwd = *k;
-    fwd.transposed = 0, fwd.sw = k->g.w;
-    for (int t = 0; t < w; t++) col[t] = t < k->g.ow ? src_col(&fwd, t, kx) : -1;
-}
 
 /* wgrad_row for dy's rows oy0 .. oy0 + pack side by side (lanes past ow zero), x from the copy of the
  * chunk's padded rows (px), where padding reads zeros. */
@@ -737,7 +744,7 @@ static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const s
     for (int j = 0; j < pack; j++) base[j] = scratch_row(c, px, iadd(c, iadd(c, first, ky), i64c(c, j * q->sh)));
     for (int64_t kx = 0; kx < kw; kx++) {
         int64_t col[MAX_LANES];
-        wgrad_cols(k, kx, w, col);
+        wgrad_cols(k, kx, 0, w, col);
         LLVMValueRef xv = load_pixels(c, k, px, base, pack, col, vl);
         if (q->ow < w) { /* lanes without a column of dy read whatever lies there: zeros instead */
             LLVMValueRef pick[MAX_LANES];
@@ -810,14 +817,8 @@ static void wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int re
             reach = 0;
             for (int64_t kx = 0; kx < q->kw; kx++) {
                 int64_t col[MAX_LANES];
-                wgrad_cols(k, kx, vl / wg->pack, col);
-                for (int l = 0; l < vl / wg->pack; l++)
-                    if (col[l] >= 0) { /* lane 0 is at column position col[l] / s - l of its phase */
-                        int64_t at = col[l] / q->sw - l;
-                        if (-at > lead) lead = -at;
-                        if (at + vl / wg->pack > reach) reach = at + vl / wg->pack;
-                        break;
-                    }
+                wgrad_cols(k, kx, 0, vl / wg->pack, col);
+                widen_margins(col, vl / wg->pack, q->sw, &lead, &reach);
             }
         }
         for (nb = wg->nb; nb >= 1; nb--)

@@ -27,7 +27,7 @@ static inline void philox_round(uint32_t ctr[4], const uint32_t key[2]) {
 static inline void philox10(uint32_t ctr[4], uint32_t k0, uint32_t k1) {
     uint32_t key[2] = {k0, k1};
     philox_round(ctr, key);
-#pragma GCC unroll 9
+#pragma GCC unroll 9 /* a loop left inside fill_normal_range's omp simd loop keeps it scalar */
     for (int r = 1; r < 10; r++) {
         key[0] += PHILOX_W0;
         key[1] += PHILOX_W1;
@@ -106,7 +106,7 @@ static inline __attribute__((always_inline)) void turn(float t, float *c, float 
 
 /* The four normals of block w. */
 static inline __attribute__((always_inline)) void normals_from_block(const uint32_t w[4], float z[4]) {
-#pragma GCC unroll 2
+#pragma GCC unroll 2 /* as philox10's */
     for (int h = 0; h < 2; h++) {
         float u = (float)(int32_t)(w[2 * h] >> 1) * 0x1p-31f + 0x1p-32f;
         float r = sqrtf(minus_two_log(u)), c, s;

@@ -15,12 +15,13 @@ void rng_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4])
 /* The bare block function on explicit counter and key words (checked against Random123's test vectors). */
 void rng_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
-/* Uniform on [0, 1) and standard normal (Box-Muller), for element `index` of `stream`. */
+/* Uniform on [0, 1) and standard normal (Box-Muller in float, four draws to a block: rng.c), for element
+ * `index` of `stream`. */
 double rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 double rng_normal(uint64_t seed, uint64_t stream, uint64_t index);
 
 /* out[i] = draw for index i, i in [0, n). Parallel over i with OpenMP; identical for any thread count.
- * Uniform floats keep the top 24 bits of rng_uniform (so they stay below 1); normals are rounded. */
+ * Uniform floats keep the top 24 bits of rng_uniform (so they stay below 1); normals are rng_normal's. */
 void rng_fill_uniform(float *out, size_t n, uint64_t seed, uint64_t stream);
 void rng_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream);
 /* The same for indices first .. first + n - 1: a rank of a data-parallel job draws the rows of the global

@@ -1,9 +1,10 @@
 /* backend_conv: the conv ops' kernels (backend/conv.c) against the interpreter, on sizes that hit every
  * edge of their tiling: channels that are not a multiple of the vector width or of the register tile,
- * 1x1, 3x3 and 5x5 kernels, stride 1 and 2, padding 0 to 2, images of 7x7 and 1x1 and rows wider than a
- * tile, narrow rows packed side by side. Each case runs the three ops directly and conv2d with a fused epilogue (bias, then silu; and a
- * per-channel add after it, the time embedding's shape) through check_graph: O3, O0 and unfused against
- * the interpreter, 1 thread against 2 and 3 bitwise, fused against unfused bitwise. */
+ * 1x1, 3x3 and 5x5 kernels, stride 1 and 2, padding 0 to 2, images of 7x7 and 1x1, rows wider than a
+ * tile and narrow rows packed side by side. Each case runs the three ops directly and conv2d with a
+ * fused epilogue (bias, then silu; and a per-channel add after it, the time embedding's shape) through
+ * check_graph: O3, O0 and unfused against the interpreter, 1 thread against 2 and 3 bitwise, fused
+ * against unfused bitwise. */
 #include "autodiff.h"
 #include "backend_check.h"
 
