@@ -265,9 +265,9 @@ struct pending {
     char err[512];
 };
 
-/* Compiles the n programs in p: the graphs one after another (the frontend is not thread-safe), the
- * kernels side by side on up to m->rt.threads threads (LLVM's work: each program has its own context and
- * JIT), then binds them in order. Returns 0, or -1 after printing the first failure. */
+/* Compiles the n programs in p: the graphs one after another (the frontend is not thread-safe), then
+ * their kernels together on m->rt.threads threads (jit_compile_all), then binds them in order. Returns 0,
+ * or -1 after printing the first failure. */
 static int compile_programs(struct ebmc_model *m, struct pending *p, int n, FILE *diag) {
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
@@ -277,19 +277,20 @@ static int compile_programs(struct ebmc_model *m, struct pending *p, int n, FILE
     }
     int jit = rc == 0 && m->config.backend != BACKEND_INTERP; /* the interpreter runs the graphs themselves */
     if (jit) {
-        int team = m->rt.threads < n ? m->rt.threads : n, next = 0;
-        double t0 = clock_seconds();
-        /* each thread takes the next program: dynamic scheduling without the runtime's dispatch calls,
-         * which the libomp of the fuzz build (clang-19 with Debian's libomp) lacks */
-#pragma omp parallel num_threads(team > 1 ? team : 1) if (team > 1)
-        for (;;) {
-            int i;
-#pragma omp atomic capture
-            i = next++;
-            if (i >= n) break;
-            p[i].jit = jit_compile(p[i].g, NULL, p[i].err, sizeof p[i].err);
+        struct jit_request *r = calloc((size_t)n, sizeof *r);
+        if (!r) {
+            fprintf(diag, "error: out of memory\n");
+            rc = -1, jit = 0;
         }
+        for (int i = 0; r && i < n; i++) r[i].g = p[i].g;
+        double t0 = clock_seconds();
+        if (r) jit_compile_all(r, n, m->rt.threads);
         m->compile_seconds += clock_seconds() - t0; /* the wall time, not the programs' sum */
+        for (int i = 0; r && i < n; i++) {
+            p[i].jit = r[i].program;
+            snprintf(p[i].err, sizeof p[i].err, "%s", r[i].err);
+        }
+        free(r);
     }
     for (int i = 0; i < n; i++) {
         if (rc == 0 && jit && !p[i].jit) {

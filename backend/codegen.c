@@ -627,8 +627,8 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     LLVMBuildRetVoid(c->b);
 }
 
-int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int fma,
-                        const char *prefix) {
+int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int first,
+                        int count, int fma, const char *prefix) {
     struct cg c;
     memset(&c, 0, sizeof c);
     c.g = g;
@@ -650,7 +650,7 @@ int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struc
     c.args = malloc(n * sizeof *c.args);
     int ok = c.slot_ptr && c.used && c.slots && c.types && c.args;
     if (ok)
-        for (int i = 0; i < plan->n_kernels; i++) emit_kernel(&c, &plan->kernels[i]);
+        for (int i = first; i < first + count; i++) emit_kernel(&c, &plan->kernels[i]);
     free(c.slot_ptr);
     free(c.used);
     free(c.slots);

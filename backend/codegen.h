@@ -120,9 +120,12 @@ int codegen_describe(const struct ir_graph *g, const struct codegen_plan *plan, 
                      struct ebmc_aot_program *d);
 void codegen_describe_free(struct ebmc_aot_program *d);
 
-/* Adds the plan's kernels to mod, named with prefix (see codegen_kernel_name); fma: the target has fused
- * multiply-add (else mul + add). Returns 0, or -1 when out of memory. */
-int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int fma,
+/* Adds the plan's kernels [first, first + count) to mod, named with prefix (see codegen_kernel_name);
+ * fma: the target has fused multiply-add (else mul + add). Each kernel is self-contained (no function
+ * or global shared with another), so kernels can go to separate modules. Returns 0, or -1 when out of
+ * memory. */
+int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int first,
+                        int count, int fma,
                         const char *prefix);
 
 #endif

@@ -1,6 +1,7 @@
-/* jit.c: compiles a graph's kernel module (built by codegen.c) with LLVM's O3 pipeline for the host
- * CPU into an object file (or takes it from the compile cache), loads it into an ORC LLJIT, and hands
- * the kernels to the runner (runner.c). Also writes ahead-of-time object files (jit_emit_object). */
+/* jit.c: compiles a graph's kernels (built by codegen.c) with LLVM's O3 pipeline for the host CPU into
+ * object files, one per kernel and on all threads (or takes them from the compile cache), loads them
+ * into an ORC LLJIT, and hands the kernels to the runner (runner.c). Also writes ahead-of-time object
+ * files (jit_emit_object). */
 #include "jit.h"
 
 #include <llvm-c/Analysis.h>
@@ -13,6 +14,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <errno.h>
+#include <omp.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <stdint.h>
@@ -119,12 +121,13 @@ static int optimize_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_l
     return bad ? -1 : 0;
 }
 
-/* Builds g's module in ctx for the host machine tm, verified and optimized at opt_level. */
-static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx,
-                                  LLVMTargetMachineRef tm, const char *triple, int opt_level, char *err,
-                                  size_t errlen) {
+/* Builds a module of g's kernels [first, first + count) in ctx for the host machine tm, verified and
+ * optimized at opt_level. */
+static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen_plan *plan, int first, int count,
+                                  LLVMContextRef ctx, LLVMTargetMachineRef tm, const char *triple, int opt_level,
+                                  char *err, size_t errlen) {
     LLVMModuleRef mod = new_module(ctx, tm, triple);
-    int bad = codegen_add_kernels(mod, g, plan, host_has_fma(), "") != 0;
+    int bad = codegen_add_kernels(mod, g, plan, first, count, host_has_fma(), "") != 0;
     if (bad) snprintf(err, errlen, "out of memory");
     else bad = optimize_module(mod, tm, opt_level, err, errlen) != 0;
     if (bad) {
@@ -178,13 +181,13 @@ static LLVMMemoryBufferRef emit_code(LLVMTargetMachineRef tm, LLVMModuleRef mod,
     return buf;
 }
 
-/* Writes head (if not NULL) and then a buffer to path atomically, so that a reader never sees half a
- * file. Returns 0, or -1 with a message. */
-static int write_file(const char *path, const char *head, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
+/* Writes buf to path atomically, so that a reader never sees half a file. Returns 0, or -1 with a
+ * message. */
+static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size_t errlen) {
     struct atomic_file af;
     if (atomic_open(&af, path, "wb", err, errlen) != 0) return -1;
     size_t n = LLVMGetBufferSize(buf);
-    if ((head && fputs(head, af.f) < 0) || fwrite(LLVMGetBufferStart(buf), 1, n, af.f) != n) {
+    if (fwrite(LLVMGetBufferStart(buf), 1, n, af.f) != n) {
         snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         atomic_abort(&af);
         return -1;
@@ -193,15 +196,17 @@ static int write_file(const char *path, const char *head, LLVMMemoryBufferRef bu
 }
 
 /* ---- the compile cache ----
- * A compiled program is kept as an object file in the cache folder: $EBMC_CACHE_DIR, else
- * $XDG_CACHE_HOME/ebmc, else ~/.cache/ebmc; EBMC_CACHE_DIR=off turns the cache off. Its name is a
- * 128-bit hash of everything that decides the code: the graph's text, the options, the host CPU and its
- * features, the LLVM version, and the sources of the backend and the IR (EBMC_BACKEND_HASH, computed by
- * the build). A training run
- * then skips LLVM's optimizer and code generator whenever the same model and batch size ran before.
- * A cache file is a one-line head, "ebmc-cache 1 KEY SIZE SUM\n" (the key, the object's size and its
- * FNV-1a checksum, in hex), then the object. A file whose head does not match its name and contents
- * (a flipped byte, a truncated write, two files swapped) is compiled again and replaced, never run. */
+ * A compiled program is kept in the cache folder: $EBMC_CACHE_DIR, else $XDG_CACHE_HOME/ebmc, else
+ * ~/.cache/ebmc; EBMC_CACHE_DIR=off turns the cache off. Its file's name is a 128-bit hash of
+ * everything that decides the code: the graph's text, the options, the host CPU and its features, the
+ * LLVM version, and the sources of the backend and the IR (EBMC_BACKEND_HASH, computed by the build).
+ * A training run then skips LLVM's optimizer and code generator whenever the same model and batch size
+ * ran before.
+ * A cache file holds one record per kernel, in plan order (kernels compile separately: see "Compiling"
+ * below). A record is a one-line head, "ebmc-cache 2 KEY I/N SIZE SUM\n" (the key, the kernel's index
+ * and the number of kernels, the object's size and its FNV-1a checksum, all in hex), then the kernel's
+ * object file. A file whose records do not match its name, their places and their contents (a flipped
+ * byte, a truncated write, two files swapped) is compiled again and replaced, never run. */
 
 static uint64_t fnv1a(const char *text, uint64_t h) {
     for (const unsigned char *c = (const unsigned char *)text; *c; c++) h = (h ^ *c) * 0x100000001b3ull;
@@ -215,13 +220,15 @@ static uint64_t fnv1a_bytes(const char *data, size_t len) {
     return h;
 }
 
-#define CACHE_KEY_LEN 32                                  /* hex digits of the 128-bit key */
-#define CACHE_HEAD_LEN (13 + CACHE_KEY_LEN + 1 + 16 + 1 + 16 + 1) /* "ebmc-cache 1 " KEY SIZE SUM "\n" */
+#define CACHE_KEY_LEN 32 /* hex digits of the 128-bit key */
+/* "ebmc-cache 2 " KEY " " I "/" N " " SIZE " " SUM "\n"; SIZE starts at CACHE_SIZE_AT */
+#define CACHE_SIZE_AT (13 + CACHE_KEY_LEN + 1 + 8 + 1 + 8 + 1)
+#define CACHE_HEAD_LEN (CACHE_SIZE_AT + 16 + 1 + 16 + 1)
 
-/* The head a cache file holding an object of len bytes at data must start with. */
-static void cache_head(char head[CACHE_HEAD_LEN + 1], const char *key, const char *data, size_t len) {
-    snprintf(head, CACHE_HEAD_LEN + 1, "ebmc-cache 1 %.32s %016llx %016llx\n", key, (unsigned long long)len,
-             (unsigned long long)fnv1a_bytes(data, len));
+/* The head record i of n must start with when its object is the len bytes at data. */
+static void cache_head(char head[CACHE_HEAD_LEN + 1], const char *key, int i, int n, const char *data, size_t len) {
+    snprintf(head, CACHE_HEAD_LEN + 1, "ebmc-cache 2 %.32s %08x/%08x %016llx %016llx\n", key, (unsigned)i,
+             (unsigned)n, (unsigned long long)len, (unsigned long long)fnv1a_bytes(data, len));
 }
 
 /* The cache file for g compiled with these options and its key (the file's name without the folder);
@@ -277,75 +284,213 @@ static int is_object_file(LLVMMemoryBufferRef buf) {
     return ok;
 }
 
-/* The object in the cache file at path if its head matches key and its contents, else NULL. */
-static LLVMMemoryBufferRef cache_read(const char *path, const char *key) {
-    LLVMMemoryBufferRef file = NULL, obj = NULL;
+static void dispose_objects(LLVMMemoryBufferRef *objs, int n) {
+    for (int i = 0; i < n; i++) {
+        if (objs[i]) LLVMDisposeMemoryBuffer(objs[i]);
+        objs[i] = NULL;
+    }
+}
+
+/* Reads the n objects of the cache file at path into objs. Returns 0 if its records are exactly the n
+ * records for key, else -1 with objs all NULL. */
+static int cache_read(const char *path, const char *key, int n, LLVMMemoryBufferRef *objs) {
+    LLVMMemoryBufferRef file = NULL;
     char *msg = NULL;
     if (access(path, R_OK) != 0 || LLVMCreateMemoryBufferWithContentsOfFile(path, &file, &msg)) {
         LLVMDisposeMessage(msg);
-        return NULL;
+        return -1;
     }
     const char *data = LLVMGetBufferStart(file);
-    size_t len = LLVMGetBufferSize(file);
-    char head[CACHE_HEAD_LEN + 1];
-    if (len > CACHE_HEAD_LEN) {
-        cache_head(head, key, data + CACHE_HEAD_LEN, len - CACHE_HEAD_LEN);
-        if (memcmp(head, data, CACHE_HEAD_LEN) == 0)
-            obj = LLVMCreateMemoryBufferWithMemoryRangeCopy(data + CACHE_HEAD_LEN, len - CACHE_HEAD_LEN, path);
+    size_t len = LLVMGetBufferSize(file), at = 0;
+    int i = 0;
+    for (; i < n && len - at > CACHE_HEAD_LEN; i++) {
+        char size_hex[17], head[CACHE_HEAD_LEN + 1];
+        memcpy(size_hex, data + at + CACHE_SIZE_AT, 16);
+        size_hex[16] = 0;
+        unsigned long long size = strtoull(size_hex, NULL, 16);
+        if (size > len - at - CACHE_HEAD_LEN) break;
+        cache_head(head, key, i, n, data + at + CACHE_HEAD_LEN, (size_t)size);
+        if (memcmp(head, data + at, CACHE_HEAD_LEN) != 0) break;
+        objs[i] = LLVMCreateMemoryBufferWithMemoryRangeCopy(data + at + CACHE_HEAD_LEN, (size_t)size, path);
+        at += CACHE_HEAD_LEN + (size_t)size;
+        if (!is_object_file(objs[i])) break; /* right checksum, wrong contents: written by something else */
     }
+    int ok = i == n && at == len;
     LLVMDisposeMemoryBuffer(file);
-    if (obj && !is_object_file(obj)) { /* right checksum, wrong contents: written by something else */
-        LLVMDisposeMemoryBuffer(obj);
-        obj = NULL;
-    }
-    return obj;
+    if (!ok) dispose_objects(objs, n);
+    return ok ? 0 : -1;
 }
 
-/* g's kernels as an object file: from the cache (unless no_cache_read), or built, optimized, compiled
- * (and cached, replacing what was there). *from_cache says which. */
-static LLVMMemoryBufferRef program_object(const struct ir_graph *g, const struct codegen_plan *plan, const char *triple,
-                                          int opt_level, const struct codegen_options *copts, int no_cache_read,
-                                          int *from_cache, char *err, size_t errlen) {
+/* Writes the n objects as the cache file at path, atomically, replacing what was there. */
+static int cache_write(const char *path, const char *key, int n, LLVMMemoryBufferRef *objs) {
+    char heads[CACHE_HEAD_LEN + 1], ignored[256];
+    struct atomic_file af;
+    if (atomic_open(&af, path, "wb", ignored, sizeof ignored) != 0) return -1;
+    for (int i = 0; i < n; i++) {
+        const char *data = LLVMGetBufferStart(objs[i]);
+        size_t len = LLVMGetBufferSize(objs[i]);
+        cache_head(heads, key, i, n, data, len);
+        if (fputs(heads, af.f) < 0 || fwrite(data, 1, len, af.f) != len) {
+            atomic_abort(&af);
+            return -1;
+        }
+    }
+    return atomic_commit(&af, ignored, sizeof ignored);
+}
+
+/* ---- compiling ----
+ * Nearly all of a cold compile is LLVM's optimizer and code generator, so jit_compile_all spreads it
+ * over threads kernel by kernel, across all the programs it is given: each kernel is a unit with its own
+ * context, module and target machine (LLVM's are not thread-safe), compiled into its own object file.
+ * A program's objects are then added to its JIT, which links them. Finer units than programs keep both
+ * threads busy when one program (training's) is most of the work. */
+
+struct job { /* one program being compiled */
+    struct jit_request *req;
+    int opt_level;
+    struct codegen_options copts;
+    struct codegen_plan plan;
+    int planned;               /* plan is to be freed */
+    int compile;               /* its kernels are to be compiled (not served by the cache) */
+    const char *triple;        /* its JIT's */
+    LLVMMemoryBufferRef *objs; /* one per kernel: from the cache or compiled; the JIT takes them */
+    int cacheable;
     char path[4300], key[CACHE_KEY_LEN + 1];
-    int cached = cache_path(g, opt_level, copts, path, sizeof path, key) == 0;
-    LLVMMemoryBufferRef obj = cached && !no_cache_read ? cache_read(path, key) : NULL;
-    *from_cache = obj != NULL;
-    if (obj) return obj;
-    LLVMTargetMachineRef tm = host_machine(triple, err, errlen);
-    if (!tm) return NULL;
+};
+
+struct unit { /* one kernel of a job */
+    struct job *job;
+    int kernel;
+    double seconds;
+    char err[256];
+};
+
+static void compile_unit(struct unit *u) {
+    double t0 = clock_seconds();
+    struct job *j = u->job;
+    LLVMTargetMachineRef tm = host_machine(j->triple, u->err, sizeof u->err);
+    if (!tm) return;
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = build_module(g, plan, ctx, tm, triple, opt_level, err, errlen);
-    if (mod) obj = emit_code(tm, mod, LLVMObjectFile, err, errlen);
+    LLVMModuleRef mod = build_module(j->req->g, &j->plan, u->kernel, 1, ctx, tm, j->triple, j->opt_level, u->err,
+                                     sizeof u->err);
+    if (mod) j->objs[u->kernel] = emit_code(tm, mod, LLVMObjectFile, u->err, sizeof u->err);
     if (mod) LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     LLVMDisposeTargetMachine(tm);
-    if (obj && cached) {
-        char head[CACHE_HEAD_LEN + 1], ignored[256];
-        cache_head(head, key, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
-        write_file(path, head, obj, ignored, sizeof ignored); /* a cache that cannot be written is no error */
-    }
-    return obj;
+    u->seconds = clock_seconds() - t0;
 }
 
-/* Adds g's kernels to p->jit and looks every one up. *from_cache says whether the object came from
- * the compile cache. */
-static int load_kernels(struct jit_program *p, const struct ir_graph *g, const struct codegen_plan *plan,
-                        int opt_level, const struct codegen_options *copts, int no_cache_read, int *from_cache,
-                        char *err, size_t errlen) {
-    LLVMMemoryBufferRef obj = program_object(g, plan, LLVMOrcLLJITGetTripleString(p->jit), opt_level, copts,
-                                             no_cache_read, from_cache, err, errlen);
-    if (!obj) return -1;
-    LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, LLVMOrcLLJITGetMainJITDylib(p->jit), obj); /* takes obj */
-    if (e) return llvm_error(e, "cannot add the object file to the JIT", err, errlen);
-    for (int i = 0; i < plan->n_kernels; i++) {
+/* Compiles the kernels of the jobs marked `compile` on up to `threads` threads, each thread taking the
+ * next kernel: dynamic scheduling without the runtime's dispatch calls, which the libomp of the fuzz
+ * build (clang-19 with Debian's libomp) lacks. */
+static void compile_jobs(struct job *jobs, int n, int threads) {
+    int n_units = 0;
+    for (int i = 0; i < n; i++) n_units += jobs[i].compile ? jobs[i].plan.n_kernels : 0;
+    struct unit *units = calloc((size_t)n_units + 1, sizeof *units);
+    int u = 0;
+    for (int i = 0; i < n && units; i++)
+        for (int k = 0; jobs[i].compile && k < jobs[i].plan.n_kernels; k++)
+            units[u++] = (struct unit){.job = &jobs[i], .kernel = k};
+    int team = threads < n_units ? threads : n_units, next = 0;
+#pragma omp parallel num_threads(team > 1 ? team : 1) if (team > 1)
+    for (;;) {
+        int i;
+#pragma omp atomic capture
+        i = next++;
+        if (!units || i >= n_units) break;
+        compile_unit(&units[i]);
+    }
+    for (u = 0; units && u < n_units; u++) {
+        struct job *j = units[u].job;
+        j->req->program->stats.compile_seconds += units[u].seconds;
+        if (!j->objs[units[u].kernel] && !j->req->err[0])
+            snprintf(j->req->err, sizeof j->req->err, "%s", units[u].err);
+    }
+    for (int i = 0; !units && i < n; i++)
+        if (jobs[i].compile) snprintf(jobs[i].req->err, sizeof jobs[i].req->err, "out of memory");
+    free(units);
+}
+
+/* Plans the job's program, makes its JIT and takes its objects from the cache if they are there (else
+ * marks it `compile`). Returns 0, or -1 with a message in the request. */
+static int start_job(struct job *j) {
+    struct jit_request *r = j->req;
+    char *err = r->err;
+    size_t errlen = sizeof r->err;
+    j->opt_level = r->opts ? r->opts->opt_level : 3;
+    j->copts = (struct codegen_options){r->opts && r->opts->no_fusion, r->opts && r->opts->no_memory_planning};
+    if (verify_graph(r->g, err, errlen) != 0 || init_llvm(err, errlen) != 0) return -1;
+    struct codegen_options unfused = {1, 1};
+    struct codegen_plan plan;
+    if (codegen_plan(r->g, &unfused, &plan, err, errlen) != 0) return -1;
+    struct jit_stats stats = {.n_kernels_unfused = plan.n_kernels, .bytes_unplanned = plan.unplanned_bytes};
+    codegen_plan_free(&plan);
+    if (codegen_plan(r->g, &j->copts, &j->plan, err, errlen) != 0) return -1;
+    j->planned = 1;
+    stats.n_kernels = j->plan.n_kernels;
+    stats.bytes = j->plan.arena_bytes;
+    struct jit_program *p = r->program = calloc(1, sizeof *p);
+    j->objs = calloc((size_t)j->plan.n_kernels + 1, sizeof *j->objs);
+    int ok = p && j->objs && codegen_describe(r->g, &j->plan, "jit", &p->desc) == 0;
+    if (ok) ok = (p->run = ebmc_aot_new(&p->desc)) != NULL;
+    if (!ok) snprintf(err, errlen, "out of memory");
+    else p->stats = stats;
+    if (ok) ok = (p->jit = create_jit(err, errlen)) != NULL;
+    if (!ok) return -1;
+    j->triple = LLVMOrcLLJITGetTripleString(p->jit);
+    j->cacheable = cache_path(r->g, j->opt_level, &j->copts, j->path, sizeof j->path, j->key) == 0;
+    j->compile = !j->cacheable || cache_read(j->path, j->key, j->plan.n_kernels, j->objs) != 0;
+    return 0;
+}
+
+/* Caches the job's objects if it compiled them, then adds them to its JIT and looks every kernel up.
+ * Returns 0, or -1 with a message in the request. */
+static int link_job(struct job *j) {
+    struct jit_program *p = j->req->program;
+    char *err = j->req->err;
+    size_t errlen = sizeof j->req->err;
+    int n = j->plan.n_kernels;
+    if (j->compile && j->cacheable) cache_write(j->path, j->key, n, j->objs); /* unwritable: no error */
+    LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(p->jit);
+    for (int k = 0; k < n; k++) {
+        LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, dylib, j->objs[k]); /* takes the object */
+        j->objs[k] = NULL;
+        if (e) return llvm_error(e, "cannot add an object file to the JIT", err, errlen);
+    }
+    for (int k = 0; k < n; k++) {
         char name[32];
-        codegen_kernel_name(name, sizeof name, "", &plan->kernels[i]);
+        codegen_kernel_name(name, sizeof name, "", &j->plan.kernels[k]);
         LLVMOrcExecutorAddress addr = 0;
-        e = LLVMOrcLLJITLookup(p->jit, &addr, name); /* the first lookup links the object */
+        LLVMErrorRef e = LLVMOrcLLJITLookup(p->jit, &addr, name); /* the first lookup links the objects */
         if (e) return llvm_error(e, "JIT linking failed", err, errlen);
-        ((struct ebmc_aot_kernel *)p->desc.kernels)[i].fn = (ebmc_aot_kernel_fn)(uintptr_t)addr;
+        ((struct ebmc_aot_kernel *)p->desc.kernels)[k].fn = (ebmc_aot_kernel_fn)(uintptr_t)addr;
     }
     return 0;
+}
+
+/* Links the jobs whose kernels compiled. A job whose cached objects passed their checks yet do not
+ * link gets a fresh JIT and is marked `compile` again; returns how many. */
+static int link_jobs(struct job *jobs, int n) {
+    int again = 0;
+    for (int i = 0; i < n; i++) {
+        struct job *j = &jobs[i];
+        if (!j->req->program || j->req->err[0]) {
+            j->compile = 0; /* failed: nothing to redo */
+            continue;
+        }
+        double t0 = clock_seconds();
+        int bad = link_job(j) != 0, retry = bad && !j->compile;
+        j->req->program->stats.compile_seconds += clock_seconds() - t0;
+        if (retry) {
+            dispose_objects(j->objs, j->plan.n_kernels);
+            dispose_jit(j->req->program->jit);
+            j->req->err[0] = 0;
+            j->req->program->jit = create_jit(j->req->err, sizeof j->req->err);
+            if (j->req->program->jit) j->triple = LLVMOrcLLJITGetTripleString(j->req->program->jit);
+            again += j->compile = j->req->program->jit != NULL;
+        } else j->compile = 0;
+    }
+    return again;
 }
 
 int64_t jit_arena_bytes(const struct ir_graph *g, char *err, size_t errlen) {
@@ -356,38 +501,42 @@ int64_t jit_arena_bytes(const struct ir_graph *g, char *err, size_t errlen) {
     return bytes;
 }
 
+void jit_compile_all(struct jit_request *requests, int n, int threads) {
+    struct job *jobs = calloc((size_t)n + 1, sizeof *jobs);
+    for (int i = 0; i < n; i++) {
+        requests[i].program = NULL;
+        snprintf(requests[i].err, sizeof requests[i].err, "%s", jobs ? "" : "out of memory");
+    }
+    if (!jobs) return;
+    for (int i = 0; i < n; i++) {
+        double t0 = clock_seconds();
+        jobs[i].req = &requests[i];
+        start_job(&jobs[i]);
+        if (requests[i].program) requests[i].program->stats.compile_seconds = clock_seconds() - t0;
+    }
+    compile_jobs(jobs, n, threads);
+    if (link_jobs(jobs, n) > 0) { /* cached objects that would not link: compiled afresh */
+        compile_jobs(jobs, n, threads);
+        link_jobs(jobs, n);
+    }
+    for (int i = 0; i < n; i++) {
+        struct job *j = &jobs[i];
+        if (j->req->err[0]) {
+            jit_free(j->req->program);
+            j->req->program = NULL;
+        }
+        if (j->objs) dispose_objects(j->objs, j->plan.n_kernels);
+        free(j->objs);
+        if (j->planned) codegen_plan_free(&j->plan);
+    }
+    free(jobs);
+}
+
 struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_options *opts, char *err, size_t errlen) {
-    double t0 = clock_seconds();
-    int opt_level = opts ? opts->opt_level : 3;
-    if (verify_graph(g, err, errlen) != 0 || init_llvm(err, errlen) != 0) return NULL;
-    struct codegen_options unfused = {1, 1}, copts = {opts && opts->no_fusion, opts && opts->no_memory_planning};
-    struct codegen_plan plan;
-    if (codegen_plan(g, &unfused, &plan, err, errlen) != 0) return NULL;
-    struct jit_stats stats = {.n_kernels_unfused = plan.n_kernels, .bytes_unplanned = plan.unplanned_bytes};
-    codegen_plan_free(&plan);
-    if (codegen_plan(g, &copts, &plan, err, errlen) != 0) return NULL;
-    stats.n_kernels = plan.n_kernels;
-    stats.bytes = plan.arena_bytes;
-    struct jit_program *p = calloc(1, sizeof *p);
-    int ok = p != NULL && codegen_describe(g, &plan, "jit", &p->desc) == 0;
-    if (ok) ok = (p->run = ebmc_aot_new(&p->desc)) != NULL;
-    if (!ok) snprintf(err, errlen, "out of memory");
-    else p->stats = stats;
-    if (ok) ok = (p->jit = create_jit(err, errlen)) != NULL;
-    int from_cache = 0;
-    if (ok) ok = load_kernels(p, g, &plan, opt_level, &copts, 0, &from_cache, err, errlen) == 0;
-    if (!ok && from_cache) { /* a cached object that passed its checks yet does not link: compile afresh */
-        dispose_jit(p->jit);
-        ok = (p->jit = create_jit(err, errlen)) != NULL &&
-             load_kernels(p, g, &plan, opt_level, &copts, 1, &from_cache, err, errlen) == 0;
-    }
-    codegen_plan_free(&plan);
-    if (!ok) {
-        jit_free(p);
-        return NULL;
-    }
-    p->stats.compile_seconds = clock_seconds() - t0;
-    return p;
+    struct jit_request r = {.g = g, .opts = opts};
+    jit_compile_all(&r, 1, omp_get_max_threads());
+    if (!r.program) snprintf(err, errlen, "%s", r.err);
+    return r.program;
 }
 
 void jit_free(struct jit_program *p) {
@@ -445,7 +594,7 @@ int jit_print_code(const struct ir_graph *g, enum jit_code_format format, FILE *
         return -1;
     }
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = build_module(g, &plan, ctx, tm, triple, format == JIT_CODE_LLVM_UNOPT ? 0 : 3, err, errlen);
+    LLVMModuleRef mod = build_module(g, &plan, 0, plan.n_kernels, ctx, tm, triple, format == JIT_CODE_LLVM_UNOPT ? 0 : 3, err, errlen);
     codegen_plan_free(&plan);
     int rc = -1;
     if (mod) {
@@ -564,7 +713,7 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
         snprintf(prefix, sizeof prefix, "%s_", symbols[i]);
         if ((rc = codegen_plan(graphs[i], NULL, &plan, err, errlen)) != 0) break;
         if (codegen_describe(graphs[i], &plan, symbols[i], &d) != 0 ||
-            codegen_add_kernels(mod, graphs[i], &plan, host_has_fma(), prefix) != 0 ||
+            codegen_add_kernels(mod, graphs[i], &plan, 0, plan.n_kernels, host_has_fma(), prefix) != 0 ||
             add_descriptor(mod, &d, &plan, symbols[i], prefix) != 0) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
@@ -575,7 +724,7 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
     if (rc == 0) rc = optimize_module(mod, tm, 3, err, errlen);
     if (rc == 0) {
         LLVMMemoryBufferRef obj = emit_code(tm, mod, LLVMObjectFile, err, errlen);
-        rc = obj ? write_file(path, NULL, obj, err, errlen) : -1;
+        rc = obj ? write_file(path, obj, err, errlen) : -1;
         if (obj) LLVMDisposeMemoryBuffer(obj);
     }
     LLVMDisposeModule(mod);

@@ -27,7 +27,8 @@ struct jit_stats {
     int n_kernels, n_kernels_unfused; /* kernels run per call, with and without fusion */
     int64_t bytes;                    /* program-owned buffer memory, after memory planning */
     int64_t bytes_unplanned;          /* the same with one buffer per value and no fusion */
-    double compile_seconds;           /* planning, IR building, LLVM optimization and JIT materialization */
+    double compile_seconds;           /* planning, IR building, LLVM optimization and JIT materialization, */
+                                      /* summed over the threads that compiled its kernels */
 };
 
 /* The bytes of buffers jit_compile(g, NULL, ...) would allocate (the arena of the memory plan), found
@@ -35,8 +36,20 @@ struct jit_stats {
  * message in err when g cannot be planned. */
 int64_t jit_arena_bytes(const struct ir_graph *g, char *err, size_t errlen);
 
-/* Compiles g (verified first). The program keeps no pointer to g. Returns NULL with a message in err. */
+/* Compiles g (verified first), on the OpenMP default number of threads. The program keeps no pointer to
+ * g. Returns NULL with a message in err. */
 struct jit_program *jit_compile(const struct ir_graph *g, const struct jit_options *opts, char *err, size_t errlen);
+
+/* One program for jit_compile_all: g and opts (NULL: the defaults) in; program (NULL on failure, with a
+ * message in err) out. */
+struct jit_request {
+    const struct ir_graph *g;
+    const struct jit_options *opts;
+    struct jit_program *program;
+    char err[512];
+};
+/* Compiles n programs together, their kernels spread over up to `threads` threads (jit.c, "Compiling"). */
+void jit_compile_all(struct jit_request *requests, int n, int threads);
 
 /* Runs the program. args: one buffer per ir_graph_args() node, in that order; outs: one per graph
  * output. Intermediate buffers belong to the program, so a program is not reentrant. nthreads <= 0 means
