@@ -31,6 +31,7 @@ struct jit_program {
     struct ebmc_aot_program desc;  /* what the runner runs, kernel functions from the JIT */
     struct ebmc_aot_instance *run; /* its buffers */
     struct jit_stats stats;
+    double *kernel_seconds; /* each kernel's compile time (jit_kernel_compile_seconds) */
 };
 
 /* ---- LLVM setup and error plumbing ---- */
@@ -403,6 +404,7 @@ static void compile_jobs(struct job *jobs, int n, int threads) {
     for (u = 0; units && u < n_units; u++) {
         struct job *j = units[u].job;
         j->req->program->stats.compile_seconds += units[u].seconds;
+        j->req->program->kernel_seconds[units[u].kernel] = units[u].seconds;
         if (!j->objs[units[u].kernel] && !j->req->err[0])
             snprintf(j->req->err, sizeof j->req->err, "%s", units[u].err);
     }
@@ -431,7 +433,8 @@ static int start_job(struct job *j) {
     stats.bytes = j->plan.arena_bytes;
     struct jit_program *p = r->program = calloc(1, sizeof *p);
     j->objs = calloc((size_t)j->plan.n_kernels + 1, sizeof *j->objs);
-    int ok = p && j->objs && codegen_describe(r->g, &j->plan, "jit", &p->desc) == 0;
+    int ok = p && j->objs && (p->kernel_seconds = calloc((size_t)j->plan.n_kernels + 1, sizeof(double))) &&
+             codegen_describe(r->g, &j->plan, "jit", &p->desc) == 0;
     if (ok) ok = (p->run = ebmc_aot_new(&p->desc)) != NULL;
     if (!ok) snprintf(err, errlen, "out of memory");
     else p->stats = stats;
@@ -439,7 +442,8 @@ static int start_job(struct job *j) {
     if (!ok) return -1;
     j->triple = LLVMOrcLLJITGetTripleString(p->jit);
     j->cacheable = cache_path(r->g, j->opt_level, &j->copts, j->path, sizeof j->path, j->key) == 0;
-    j->compile = !j->cacheable || cache_read(j->path, j->key, j->plan.n_kernels, j->objs) != 0;
+    j->compile = !j->cacheable || (r->opts && r->opts->no_cache_read) ||
+                 cache_read(j->path, j->key, j->plan.n_kernels, j->objs) != 0;
     return 0;
 }
 
@@ -544,10 +548,13 @@ void jit_free(struct jit_program *p) {
     ebmc_aot_free(p->run);
     if (p->jit) dispose_jit(p->jit);
     codegen_describe_free(&p->desc);
+    free(p->kernel_seconds);
     free(p);
 }
 
 double jit_compile_seconds(const struct jit_program *p) { return p->stats.compile_seconds; }
+
+double jit_kernel_compile_seconds(const struct jit_program *p, int i) { return p->kernel_seconds[i]; }
 
 const struct jit_stats *jit_get_stats(const struct jit_program *p) { return &p->stats; }
 

@@ -20,6 +20,7 @@ struct jit_options {
     int opt_level;          /* 0: no LLVM optimization; 3 (default when opts is NULL): default<O3> */
     int no_fusion;          /* one kernel per computed node (for tests and --stats comparisons) */
     int no_memory_planning; /* a separate buffer per stored value */
+    int no_cache_read;      /* compile even if the compile cache has the program (to time the compile) */
 };
 
 /* What a compiled program is made of (ebmc compile --stats). */
@@ -78,6 +79,9 @@ int jit_print_plan(const struct ir_graph *g, enum jit_plan_format format, FILE *
 void jit_set_min_parallel_work(struct jit_program *p, int64_t work);
 /* Seconds spent compiling this program (IR building, optimization and JIT materialization). */
 double jit_compile_seconds(const struct jit_program *p);
+/* Seconds LLVM spent on kernel i (plan order): building, optimizing and compiling it to an object
+ * file; 0 if the compile cache had it. */
+double jit_kernel_compile_seconds(const struct jit_program *p, int i);
 /* Runs p once on one thread, adding each kernel's time to kernel_seconds[i] (kernels in plan order). */
 void jit_run_timed(struct jit_program *p, float *const *args, double *kernel_seconds);
 const struct jit_stats *jit_get_stats(const struct jit_program *p);

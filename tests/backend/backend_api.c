@@ -144,7 +144,7 @@ static void test_memory_planning(void) {
     int x = ir_input(g, "x", 1, &n);
     ir_graph_output(g, "y", ir_unary(g, IR_EXP, ir_unary(g, IR_EXP, ir_unary(g, IR_EXP, x))));
     char err[256];
-    struct jit_options unfused = {3, 1, 0};
+    struct jit_options unfused = {.opt_level = 3, .no_fusion = 1};
     struct jit_program *p = jit_compile(g, &unfused, err, sizeof err);
     CHECK_MSG(p != NULL, "%s", err);
     if (p) {

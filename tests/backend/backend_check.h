@@ -114,7 +114,7 @@ static void check_graph(const char *what, const struct ir_graph *g, double lo, d
     char err[256] = "";
     int rc = interp_run(g, (const double *const *)args.d, ref, err, sizeof err);
     CHECK_MSG(rc == 0, "%s: interp: %s", what, err);
-    static const struct jit_options configs[] = {{3, 0, 0}, {0, 0, 0}, {3, 1, 1}};
+    static const struct jit_options configs[] = {{.opt_level = 3}, {.opt_level = 0}, {.opt_level = 3, .no_fusion = 1, .no_memory_planning = 1}};
     static const char *const names[] = {"O3", "O0", "O3 unfused"};
     float **fused = NULL;
     for (int c = 0; c < (check_fused_only || test_short() ? 1 : 3) && rc == 0; c++) {

@@ -104,7 +104,7 @@ static int check_op(enum ir_op op) {
     for (int j = 0; j < n; j++)
         CHECK_MSG(same(ref[j], mine[j]->want), "interp: %s(%g, %g, %g) = %g, docs/ir.md says %g", ir_op_name(op),
                   mine[j]->a, mine[j]->b, mine[j]->c, ref[j], mine[j]->want);
-    static const struct jit_options o0 = {0, 0, 0};
+    static const struct jit_options o0 = {.opt_level = 0};
     for (int opt = 0; opt < 2; opt++) {
         struct jit_program *p = jit_compile(g, opt ? &o0 : NULL, err, sizeof err);
         CHECK_MSG(p != NULL, "%s", err);

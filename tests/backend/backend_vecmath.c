@@ -123,7 +123,7 @@ static struct op_prog op_compile(enum ir_op op, double exponent, struct ir_graph
     struct op_prog p;
     p.o3 = jit_compile(g, NULL, err, sizeof err);
     CHECK_MSG(p.o3 != NULL, "%s", err);
-    struct jit_options o0 = {0, 0, 0};
+    struct jit_options o0 = {.opt_level = 0};
     p.o0 = jit_compile(g, &o0, err, sizeof err);
     CHECK_MSG(p.o0 != NULL, "%s", err);
     if (p.o3) jit_set_min_parallel_work(p.o3, 0);

@@ -111,6 +111,8 @@ done
 check "compile --emit=profile" "$EBMC" compile "$DIR/small.ebm" --emit=profile --program=train
 kernels=$(grep -c '^[kt][0-9]' "$DIR/out")
 [ "$kernels" -gt 0 ] && grep -q "^; $kernels kernels on one thread" "$DIR/out" || { echo "FAIL: --emit=profile"; cat "$DIR/out"; fail=1; }
+timed=$(awk '/^[kt][0-9]/ && $NF > 0' "$DIR/out" | wc -l) # the profile compiles cold: every kernel has a compile time
+[ "$timed" -eq "$kernels" ] || { echo "FAIL: --emit=profile timed the compile of $timed of $kernels kernels"; fail=1; }
 check "compile --emit=dot" "$EBMC" compile "$DIR/small.ebm" --emit=dot
 grep -q "^digraph" "$DIR/out" || { echo "FAIL: --emit=dot is not Graphviz"; fail=1; }
 check "compile --print-after" "$EBMC" compile "$DIR/small.ebm" --print-after=simplify,dce
