@@ -564,6 +564,8 @@ void jit_run_timed(struct jit_program *p, float *const *args, double *kernel_sec
     runner_run_timed(p->run, args, kernel_seconds);
 }
 
+float *jit_output(struct jit_program *p, int i) { return ebmc_aot_output(p->run, i); }
+
 void jit_run(struct jit_program *p, float *const *args, float *const *outs, int nthreads) {
     ebmc_aot_run(p->run, args, outs, nthreads);
 }

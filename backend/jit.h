@@ -57,6 +57,8 @@ void jit_compile_all(struct jit_request *requests, int n, int threads);
  * the OpenMP default. */
 void jit_run(struct jit_program *p, float *const *args, float *const *outs, int nthreads);
 void jit_free(struct jit_program *p);
+/* Output i in the program's own memory (ebmc_aot_output): passed as outs[i], jit_run copies nothing. */
+float *jit_output(struct jit_program *p, int i);
 
 /* Prints the code compiled for g: LLVM IR before or after optimization, or the host's assembly. */
 enum jit_code_format { JIT_CODE_LLVM_UNOPT, JIT_CODE_LLVM, JIT_CODE_ASM };

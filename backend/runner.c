@@ -117,6 +117,11 @@ void runner_run_timed(struct ebmc_aot_instance *inst, float *const *args, double
     }
 }
 
+float *ebmc_aot_output(struct ebmc_aot_instance *inst, int i) {
+    int slot = inst->p->outputs[i].slot;
+    return slot >= inst->p->n_args ? inst->bufs[slot] : NULL;
+}
+
 void ebmc_aot_run(struct ebmc_aot_instance *inst, float *const *args, float *const *outs, int nthreads) {
     const struct ebmc_aot_program *p = inst->p;
     for (int i = 0; i < p->n_args; i++) inst->bufs[i] = args[i];

@@ -52,12 +52,12 @@ struct prog {
     struct ir_graph *g; /* after the default passes */
     struct jit_program *p;
     int n_args, n_outs;
-    float *args[8], *outs[8];
+    float *args[8], *outs[8], *owned[8]; /* outs: in the program's memory, else owned */
 };
 
 static void prog_free(struct prog *pr) {
     for (int i = 0; i < pr->n_args; i++) free(pr->args[i]);
-    for (int i = 0; i < pr->n_outs; i++) free(pr->outs[i]);
+    for (int i = 0; i < pr->n_outs; i++) free(pr->owned[i]);
     if (pr->p) jit_free(pr->p);
     ir_graph_free(pr->g);
 }
@@ -81,7 +81,11 @@ static int prog_build(struct prog *pr, struct ir_graph *g, const char *what) {
         pr->args[i] = malloc(sizeof(float) * (size_t)numel_of(pr->g, ids[i]));
         fill(pr->args[i], numel_of(pr->g, ids[i]), (unsigned)i + 1);
     }
-    for (int i = 0; i < pr->n_outs; i++) pr->outs[i] = malloc(sizeof(float) * (size_t)numel_of(pr->g, pr->g->outputs[i].node));
+    /* Outputs are read where the kernels write them, as PyTorch's are: a copy out of the program's memory
+     * would add a pass over them (16 MiB for the 3 -> 64 forward) that no consumer needs. */
+    for (int i = 0; i < pr->n_outs; i++)
+        if (!(pr->outs[i] = jit_output(pr->p, i)))
+            pr->outs[i] = pr->owned[i] = malloc(sizeof(float) * (size_t)numel_of(pr->g, pr->g->outputs[i].node));
     if (print_plan >= 0) {
         printf("---- plan of %s\n", what);
         jit_print_plan(pr->g, (enum jit_plan_format)print_plan, stdout, err, sizeof err);

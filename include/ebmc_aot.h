@@ -62,6 +62,10 @@ struct ebmc_aot_instance *ebmc_aot_new(const struct ebmc_aot_program *p);
  * overwrites the parameters for good. */
 void ebmc_aot_run(struct ebmc_aot_instance *inst, float *const *args, float *const *outs, int nthreads);
 void ebmc_aot_free(struct ebmc_aot_instance *inst);
+/* Where output i is computed in the instance's working memory: passed back as outs[i], ebmc_aot_run
+ * copies nothing to it (a big output's copy can cost as much as the kernel that computes it). Holds
+ * the last run's value until the next run. NULL for an output that is a constant or an argument. */
+float *ebmc_aot_output(struct ebmc_aot_instance *inst, int i);
 /* The index of the argument or output with this name, or -1. */
 int ebmc_aot_find_arg(const struct ebmc_aot_program *p, const char *name);
 int ebmc_aot_find_output(const struct ebmc_aot_program *p, const char *name);

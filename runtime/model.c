@@ -114,9 +114,14 @@ int rt_program_bind(struct rt_program *p, struct rt_model *m, struct ir_graph *g
             p->outs[i] = m->params[k].grad;
             continue;
         }
-        p->outs[i] = calloc((size_t)p->out_numel[i], sizeof(float));
-        if (!p->outs[i]) goto oom;
-        p->out_owned[i] = 1;
+        /* Read where the kernels compute it, saving a copy per run, unless it is a constant or an
+         * argument (jit_output: NULL) or the interpreter runs the program. */
+        p->outs[i] = jit ? jit_output(jit, i) : NULL;
+        if (!p->outs[i]) {
+            p->outs[i] = calloc((size_t)p->out_numel[i], sizeof(float));
+            if (!p->outs[i]) goto oom;
+            p->out_owned[i] = 1;
+        }
         size_t np = strlen(RT_NEW_PREFIX);
         if (strncmp(o->name, RT_NEW_PREFIX, np) != 0) continue;
         const char *new_name = o->name + np;

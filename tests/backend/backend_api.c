@@ -225,6 +225,44 @@ static void test_no_kernels(void) {
     ir_graph_free(g);
 }
 
+/* jit_output: a computed output is read in place, and passing it back as the output buffer gives what a
+ * copy gives; an output that is an argument or a constant has no place of its own. */
+static void test_outputs_in_place(void) {
+    struct ir_graph *g = ir_graph_new();
+    int x = ir_input(g, "x", 2, (int64_t[]){64, 32});
+    int b = ir_param(g, "b", 1, (int64_t[]){32});
+    ir_graph_output(g, "y", ir_unary(g, IR_EXP, ir_binary_bcast(g, IR_ADD, x, b)));
+    ir_graph_output(g, "x", x);
+    ir_graph_output(g, "seven", ir_const(g, 7.0, 1, (int64_t[]){5}));
+    char err[256];
+    struct jit_program *p = jit_compile(g, NULL, err, sizeof err);
+    CHECK_MSG(p != NULL, "%s", err);
+    if (!p) return;
+    static float xs[64 * 32], bs[32], y[64 * 32], xo[64 * 32], seven[5];
+    for (int i = 0; i < 64 * 32; i++) xs[i] = (float)(i % 17) * 0.1f - 0.8f;
+    for (int i = 0; i < 32; i++) bs[i] = (float)i * 0.01f;
+    float *args[] = {xs, bs}, *copied[] = {y, xo, seven};
+    jit_run(p, args, copied, 1);
+    float *in_place = jit_output(p, 0);
+    CHECK(in_place != NULL && in_place != y);
+    CHECK_MSG(jit_output(p, 1) == NULL && jit_output(p, 2) == NULL, "an argument or a constant has a place");
+    if (in_place) {
+        CHECK(memcmp(in_place, y, sizeof y) == 0); /* the last run's value */
+        bs[0] = 1.0f;                                /* another run: in place, nothing copied to y */
+        float *outs[] = {in_place, xo, seven};
+        jit_run(p, args, outs, 2);
+        int column0 = 0, others = 0; /* b[0] changed: column 0 of the new y, and only it, differs from y */
+        for (int i = 0; i < 64 * 32; i++) {
+            if (i % 32 == 0) column0 += in_place[i] != y[i];
+            else others += in_place[i] != y[i];
+        }
+        CHECK_MSG(column0 == 64 && others == 0, "%d of 64 changed in column 0, %d elsewhere", column0, others);
+        CHECK(xo[5] == xs[5] && seven[4] == 7.0f);
+    }
+    jit_free(p);
+    ir_graph_free(g);
+}
+
 static void test_compile_seconds(void) {
     struct ir_graph *g = small_graph();
     char err[256];
@@ -246,6 +284,7 @@ int main(void) {
     test_memory_planning();
     test_cache();
     test_no_kernels();
+    test_outputs_in_place();
     test_compile_seconds();
     return test_report();
 }
