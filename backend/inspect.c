@@ -175,9 +175,10 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
             fprintf(out, "  ; %lld batches, each a 2-D matmul; i runs over the rows of all of them\n",
                     (long long)m->shape[0]);
         struct codegen_matmul_tile t;
-        codegen_matmul_tile(m->shape[nd - 2], &t);
-        fprintf(out, "  for k in passes of %d, i in [lo, hi) by blocks of <= %d rows, j in [0, %lld) by %d columns (b%d"
-                " packed), i by %d rows:\n", t.kc, t.mc, (long long)m->shape[nd - 1], t.cols, b_slot, t.rows);
+        codegen_matmul_tile(m->shape[nd - 2], m->shape[nd - 1], &t);
+        fprintf(out, "  for k in passes of %d, j in [0, %lld) by slabs of <= %d columns (b%d packed), i in [lo, hi) by"
+                " blocks of <= %d rows (b%d packed), j by %d columns, i by %d rows:\n", t.kc, (long long)m->shape[nd - 1],
+                t.nc, b_slot, t.mc, a_slot, t.cols, t.rows);
         fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[i, k], b%d[k, j], acc)  ; %dx%d tile in registers\n",
                 (long long)a->shape[ta ? nd - 2 : nd - 1], a_slot, b_slot, t.rows, t.cols);
         if (k->main < 0) fprintf(out, "    b%d[i, j] = acc\n", k->slot);

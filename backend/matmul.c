@@ -4,35 +4,47 @@
  * and L2:
  *
  *   for each pass over kc consecutive values of k (the last pass takes the rest of K):
- *     for each block of at most mc rows of [lo, hi), whose kc columns of op(A) then stay in L2:
- *       for each panel of `cols` columns of C (the last panel may be narrower):
- *         pack: copy the kc x cols block of op(B) into a buffer on the stack, contiguous and zero-padded
- *               past the last column, so that it stays in L1 while the tiles below read it;
- *         for each tile of `rows` rows of the block:
- *           rows x vecs accumulator vectors, in registers through the pass: for each k, `vecs` vectors
- *           of the packed panel, each multiplied by op(A)[i, k] broadcast, for each row i of the tile;
- *           then stored to C (through the epilogue after the last pass).
+ *     for each slab of at most nc columns of C:
+ *       pack op(B): its kc x nc block, panel by panel (kc x cols each, contiguous, zero-padded past the
+ *                   last column), into a buffer on the stack;
+ *       for each block of at most mc rows of [lo, hi):
+ *         pack op(A): its mc x kc block, tile by tile (kc x rows each, in the order the k loop reads
+ *                     it), into a buffer on the stack that stays in L2;
+ *         for each panel of the slab (the last panel of C may be narrower), which stays in L1:
+ *           for each tile of `rows` rows of the block:
+ *             rows x vecs accumulator vectors, in registers through the pass: for each k, `vecs`
+ *             vectors of the panel, each multiplied by op(A)[i, k] broadcast, for each row i of the
+ *             tile (the k loop unrolled by MM_UNROLL); then stored to C (through the epilogue after
+ *             the last pass).
  *
  * On AVX2 (16 registers of 8 floats) a tile is 6 rows x 2 vectors: 12 accumulators, the 2 vectors of B
- * and the broadcast A; kc = 256, mc = 252. codegen_matmul_tile chooses these from the host's registers;
- * inspect.c prints the same choice. (Without the blocks of rows, a 1024^3 matmul read all of op(A) from
- * L3 once per panel and ran 1.3x slower.)
+ * and the broadcast A; kc = 256, mc = 126, nc = 512. codegen_matmul_tile chooses these from the host's
+ * registers; inspect.c prints the same choice.
  *
- * A tile that would run past hi repeats row hi - 1 in its missing rows: their loads stay inside the
- * range and they store row hi - 1's own values again, so one tile code serves every [lo, hi).
+ * Why the packing (a 1024^3 matmul, 1 thread, AVX2, interleaved in one process): reading op(A) in
+ * place, a tile broadcast from `rows` rows K floats apart, which for K = 1024 share L1 sets; packed,
+ * from one contiguous stream (about 10% faster). op(B) was packed per panel for every block of rows,
+ * each time from kc rows N floats apart (cache and TLB misses that the copy waited for: 8-9% of the
+ * time); packed once per slab, its panels are read back contiguously by each block (7-10% faster). The
+ * unrolled k loop gained 3-5% on 1024^3 and on the 128-wide MLP layers.
+ *
+ * A tile that would run past hi repeats row hi - 1 in its missing rows (packed so): they store row
+ * hi - 1's own values again, so one tile code serves every [lo, hi).
  *
  * Determinism: each element of C is a chain of FMAs over k in order from 0, its partial sum kept in C
  * (as a float, exactly) between passes, whatever the tile, the panel or the range [lo, hi): results are
  * bitwise the same for any split of the rows, hence any thread count. */
 #include "emit.h"
 
-#define MM_VECS 2            /* vectors of B per tile row: 2 leaves the most registers for rows */
-#define MM_MAX_ROWS 16       /* rows per tile, at most */
-#define MM_MAX_LANES 16      /* floats per vector, at most (AVX-512) */
-#define MM_PANEL_BYTES 16384 /* the packed kc x cols panel: half of a 32 KiB L1, the rest for A and C */
-#define MM_BLOCK_BYTES 262144 /* the mc x kc block of op(A) a pass reads per panel: half of a 512 KiB L2 */
+#define MM_VECS 2             /* vectors of B per tile row: 2 leaves the most registers for rows */
+#define MM_MAX_ROWS 16        /* rows per tile, at most */
+#define MM_MAX_LANES 16       /* floats per vector, at most (AVX-512) */
+#define MM_UNROLL 4           /* values of k per trip of a tile's loop */
+#define MM_PANEL_BYTES 16384  /* a kc x cols panel of op(B): half of a 32 KiB L1, the rest for A and C */
+#define MM_BLOCK_BYTES 131072 /* the packed mc x kc block of op(A): a quarter of a 512 KiB L2 */
+#define MM_SLAB_BYTES 524288  /* the packed kc x nc slab of op(B) (with the block: within any thread's stack) */
 
-void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t) {
+void codegen_matmul_tile(int64_t m, int64_t n, struct codegen_matmul_tile *t) {
     int regs;
     codegen_host_vectors(&t->lanes, &regs);
     t->vecs = MM_VECS;
@@ -42,6 +54,8 @@ void codegen_matmul_tile(int64_t m, struct codegen_matmul_tile *t) {
     if (t->rows > m) t->rows = (int)m;
     t->kc = MM_PANEL_BYTES / (t->cols * (int)sizeof(float));
     t->mc = MM_BLOCK_BYTES / (t->kc * (int)sizeof(float)) / t->rows * t->rows;
+    int64_t panels = (n + t->cols - 1) / t->cols, most = MM_SLAB_BYTES / (t->kc * (int)sizeof(float)) / t->cols;
+    t->nc = (int)(panels < most ? panels : most) * t->cols;
 }
 
 struct mm {
@@ -52,7 +66,8 @@ struct mm {
      * bt's are bt M K, bt K N and bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
     LLVMValueRef a_base, b_base, c_base;
     struct codegen_matmul_tile t;
-    LLVMValueRef panel; /* [kc cols] floats: the packed block of op(B) */
+    LLVMValueRef slab;  /* [nc kc] floats: the packed slab of op(B), panel by panel, [k][cols] in each */
+    LLVMValueRef block; /* [mc kc] floats: the packed block of op(A), tile by tile, [k][rows] in each */
     LLVMValueRef sums;  /* [rows cols] floats: a tile's sums for the epilogue, which runs on scalars */
     LLVMValueRef acc;   /* [rows vecs] vectors: the accumulators */
 };
@@ -89,37 +104,91 @@ static void tile_store(struct cg *c, const struct mm *mm, LLVMValueRef ptr, int 
 
 /* panel[k, j] = op(B)[k0 + k, j0 + j] for k < kc and j < width; 0 for the columns up to the end of the
  * last vector. */
-static void pack_panel(struct cg *c, const struct mm *mm, LLVMValueRef k0, int64_t kc, LLVMValueRef j0,
-                       int64_t width) {
+static void pack_panel(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef k0, int64_t kc,
+                       LLVMValueRef j0, int64_t width) {
     int64_t cols = mm->t.cols, padded = (width + mm->t.lanes - 1) / mm->t.lanes * mm->t.lanes;
     struct loop lk, lj;
     LLVMValueRef k = loop_to(c, &lk, kc, "pack");
     LLVMValueRef j = loop_to(c, &lj, width, "pj");
     LLVMValueRef idx = iadd(c, mm->b_base, imad(c, iadd(c, k0, k), mm->n, iadd(c, j0, j)));
-    LLVMBuildStore(c->b, operand(c, mm->b, mm->b_slot, idx), float_at(c, mm->panel, imad(c, k, cols, j)));
+    LLVMBuildStore(c->b, operand(c, mm->b, mm->b_slot, idx), float_at(c, panel, imad(c, k, cols, j)));
     loop_end(c, &lj);
     for (int64_t z = width; z < padded; z++)
-        LLVMBuildStore(c->b, f32c(c, 0), float_at(c, mm->panel, imad(c, k, cols, i64c(c, z))));
+        LLVMBuildStore(c->b, f32c(c, 0), float_at(c, panel, imad(c, k, cols, i64c(c, z))));
     loop_end(c, &lk);
 }
 
-/* One tile, rows [i0, i0 + rows) of C (clamped to hi - 1) by columns [j0, j0 + width), over k in
- * [k0, k0 + kc): from 0 (k0 = 0) or from C's partial sums, to C, through the epilogue if `last`. */
-static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMValueRef hi, LLVMValueRef j0,
-                      int64_t width, LLVMValueRef k0, int64_t kc, int last) {
+/* The panels of columns [s0, s0 + width) (a slab) over k in [k0, k0 + kc), panel p at slab[p kc cols]. */
+static void pack_slab(struct cg *c, const struct mm *mm, LLVMValueRef s0, int64_t width, LLVMValueRef k0, int64_t kc) {
+    int64_t cols = mm->t.cols, full = width / cols;
+    if (full > 0) {
+        struct loop lp;
+        LLVMValueRef p = loop_to(c, &lp, full, "bpack");
+        pack_panel(c, mm, float_at(c, mm->slab, imul(c, p, kc * cols)), k0, kc, imad(c, p, cols, s0), cols);
+        loop_end(c, &lp);
+    }
+    if (width % cols)
+        pack_panel(c, mm, float_at(c, mm->slab, i64c(c, full * kc * cols)), k0, kc, iadd(c, s0, i64c(c, full * cols)),
+                   width % cols);
+}
+
+/* block[(t kc + k) rows + r] = op(A)[i, k0 + k] for the tiles t of rows [r0, r1), i = r0 + t rows + r
+ * clamped to hi - 1, k < kc. */
+static void pack_block(struct cg *c, const struct mm *mm, LLVMValueRef r0, LLVMValueRef r1, LLVMValueRef hi,
+                       LLVMValueRef k0, int64_t kc) {
+    int rows = mm->t.rows;
+    LLVMValueRef last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), ""), arow[MM_MAX_ROWS];
+    LLVMValueRef tiles = LLVMBuildSDiv(c->b, iadd(c, LLVMBuildNSWSub(c->b, r1, r0, ""), i64c(c, rows - 1)), i64c(c, rows), "");
+    struct loop lt, lk;
+    LLVMValueRef t = loop_begin(c, &lt, i64c(c, 0), tiles, "apack");
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef i = iadd(c, imad(c, t, rows, r0), i64c(c, r));
+        i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
+        arow[r] = iadd(c, mm->a_base, imad(c, i, mm->k, k0));
+    }
+    LLVMValueRef k = loop_to(c, &lk, kc, "ak");
+    LLVMValueRef to = imul(c, imad(c, t, kc, k), rows);
+    for (int r = 0; r < rows; r++)
+        LLVMBuildStore(c->b, operand(c, mm->a, mm->a_slot, iadd(c, arow[r], k)), float_at(c, mm->block, iadd(c, to, i64c(c, r))));
+    loop_end(c, &lk);
+    loop_end(c, &lt);
+}
+
+/* One value of k in a tile: nv vectors of the panel's row k, each times each row's op(A)[i, k] (from the
+ * tile's packed a) broadcast. */
+static void k_step(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef a, LLVMValueRef k, int nv) {
+    const struct codegen_matmul_tile *t = &mm->t;
+    int vl = t->lanes, rows = t->rows, n_acc = rows * t->vecs;
+    LLVMValueRef bv[MM_VECS];
+    for (int v = 0; v < nv; v++) {
+        bv[v] = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, panel, imad(c, k, t->cols, i64c(c, v * vl))), "");
+        LLVMSetAlignment(bv[v], 4);
+    }
+    LLVMValueRef a_k = float_at(c, a, imul(c, k, rows));
+    for (int r = 0; r < rows; r++) {
+        LLVMValueRef x = splat(c, LLVMBuildLoad2(c->b, c->f32, float_at(c, a_k, i64c(c, r)), ""), vl);
+        for (int v = 0; v < nv; v++) {
+            int i = r * t->vecs + v;
+            acc_set(c, mm->acc, n_acc, i, vl, codegen_mul_add(c, x, bv[v], acc_get(c, mm->acc, n_acc, i, vl)));
+        }
+    }
+}
+
+/* One tile, rows [i0, i0 + rows) of C (clamped to hi - 1; tile `tile` of the packed block) by columns
+ * [j0, j0 + width) (the packed panel), over k in [k0, k0 + kc): from 0 (k0 = 0) or from C's partial
+ * sums, to C, through the epilogue if `last`. */
+static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef i0, LLVMValueRef hi,
+                      LLVMValueRef tile, LLVMValueRef j0, int64_t width, LLVMValueRef k0, int64_t kc, int last) {
     const struct codegen_matmul_tile *t = &mm->t;
     int vl = t->lanes, rows = t->rows, nv = (int)((width + vl - 1) / vl), n_acc = rows * t->vecs;
-    LLVMValueRef crow[MM_MAX_ROWS], arow[MM_MAX_ROWS];
+    LLVMValueRef crow[MM_MAX_ROWS];
     LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, k0, i64c(c, 0), "");
     LLVMValueRef last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), "");
-    int a_slot = mm->a_slot >= 0 ? mm->a_slot : c->plan->slot[ir_resolve_alias(c->g, mm->a)];
-    LLVMValueRef a_ptr = a_slot >= 0 ? c->slot_ptr[a_slot] : NULL;
+    LLVMValueRef a = float_at(c, mm->block, imul(c, tile, kc * rows));
     for (int r = 0; r < rows; r++) {
         LLVMValueRef i = iadd(c, i0, i64c(c, r));
         i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
         crow[r] = float_at(c, c->slot_ptr[c->out], iadd(c, mm->c_base, imad(c, i, mm->n, j0)));
-        arow[r] = iadd(c, mm->a_base, imad(c, i, mm->k, k0));
-        if (a_ptr) arow[r] = float_at(c, a_ptr, arow[r]); /* a pointer: the k loop then reads [row + 4 k] */
         for (int v = 0; v < nv; v++) {
             LLVMValueRef sum = tile_load(c, mm, crow[r], v, width);
             sum = LLVMBuildSelect(c->b, first, LLVMConstNull(vec_type(c, vl)), sum, "");
@@ -127,21 +196,14 @@ static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMVa
         }
     }
     struct loop lk;
-    LLVMValueRef k = loop_to(c, &lk, kc, "k"), bv[MM_VECS];
-    for (int v = 0; v < nv; v++) {
-        bv[v] = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, mm->panel, imad(c, k, t->cols, i64c(c, v * vl))), "");
-        LLVMSetAlignment(bv[v], 4);
-    }
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef x = a_ptr ? LLVMBuildLoad2(c->b, c->f32, float_at(c, arow[r], k), "")
-                               : operand(c, mm->a, mm->a_slot, iadd(c, arow[r], k));
-        LLVMValueRef a = splat(c, x, vl);
-        for (int v = 0; v < nv; v++) {
-            int i = r * t->vecs + v;
-            acc_set(c, mm->acc, n_acc, i, vl, codegen_mul_add(c, a, bv[v], acc_get(c, mm->acc, n_acc, i, vl)));
-        }
-    }
+    LLVMValueRef k = loop_to(c, &lk, kc / MM_UNROLL, "k");
+    for (int u = 0; u < MM_UNROLL; u++) k_step(c, mm, panel, a, imad(c, k, MM_UNROLL, i64c(c, u)), nv);
     loop_end(c, &lk);
+    if (kc % MM_UNROLL) {
+        k = loop_begin(c, &lk, i64c(c, kc / MM_UNROLL * MM_UNROLL), i64c(c, kc), "krest");
+        k_step(c, mm, panel, a, k, nv);
+        loop_end(c, &lk);
+    }
     if (!last || c->main == c->root) { /* partial sums, or the results without an epilogue: vectors to C */
         for (int r = 0; r < rows; r++)
             for (int v = 0; v < nv; v++) tile_store(c, mm, crow[r], v, width, acc_get(c, mm->acc, n_acc, r * t->vecs + v, vl));
@@ -166,28 +228,27 @@ static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMVa
     loop_end(c, &lr);
 }
 
-/* Columns [j0, j0 + width) of rows [lo, hi) of C, for one pass over k: the panel of B packed once, then
- * the tiles of rows. */
-static void emit_panel(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef j0,
-                       int64_t width, LLVMValueRef k0, int64_t kc, int last) {
+/* Columns [j0, j0 + width) of rows [r0, r1) of C (a block of [lo, hi)), for one pass over k: the
+ * tiles of rows, reading the packed panel. */
+static void emit_panel(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef r0, LLVMValueRef r1,
+                       LLVMValueRef hi, LLVMValueRef j0, int64_t width, LLVMValueRef k0, int64_t kc, int last) {
     int rows = mm->t.rows;
-    pack_panel(c, mm, k0, kc, j0, width);
     struct loop li;
-    LLVMValueRef span = iadd(c, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, rows - 1));
+    LLVMValueRef span = iadd(c, LLVMBuildNSWSub(c->b, r1, r0, ""), i64c(c, rows - 1));
     LLVMValueRef tiles = LLVMBuildSDiv(c->b, span, i64c(c, rows), "");
     LLVMValueRef tile = loop_begin(c, &li, i64c(c, 0), tiles, "tile");
-    emit_tile(c, mm, imad(c, tile, rows, lo), hi, j0, width, k0, kc, last);
+    emit_tile(c, mm, panel, imad(c, tile, rows, r0), hi, tile, j0, width, k0, kc, last);
     loop_end(c, &li);
 }
 
-/* One pass over k in [k0, k0 + kc) for rows [lo, hi) of C, in blocks of mc rows, each block panel by
- * panel; the last panel is narrower if cols does not divide N. */
-static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef k0,
-                      int64_t kc, int last) {
-    int64_t cols = mm->t.cols, full = mm->n / cols, mc = mm->t.mc, rows = mm->t.rows;
+/* Columns [s0, s0 + width) (a slab) of rows [lo, hi) of C, for one pass over k in [k0, k0 + kc): the
+ * slab of op(B) packed, then the rows in blocks of mc, each packed and run panel by panel. */
+static void emit_slab(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef s0,
+                      int64_t width, LLVMValueRef k0, int64_t kc, int last) {
+    int64_t cols = mm->t.cols, full = width / cols, mc = mm->t.mc, rows = mm->t.rows;
+    pack_slab(c, mm, s0, width, k0, kc);
     struct loop lb, lp;
-    /* ceil(n / mc) blocks of equal size (whole tiles), so that no block is a sliver that pays for packing
-     * the panels of B as much as a whole one */
+    /* ceil(n / mc) blocks of equal size (whole tiles), so that no block is a sliver */
     LLVMBuilderRef b = c->b;
     LLVMValueRef n = LLVMBuildNSWSub(b, hi, lo, ""), one = i64c(c, 1);
     LLVMValueRef blocks = LLVMBuildSDiv(b, iadd(c, n, i64c(c, mc - 1)), i64c(c, mc), "");
@@ -197,13 +258,30 @@ static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMVa
     LLVMValueRef block = loop_begin(c, &lb, i64c(c, 0), blocks, "rows");
     LLVMValueRef r0 = iadd(c, LLVMBuildNSWMul(b, block, size, ""), lo), r1 = iadd(c, r0, size);
     r1 = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r1, hi, ""), r1, hi, "");
+    pack_block(c, mm, r0, r1, hi, k0, kc);
     if (full > 0) {
         LLVMValueRef p = loop_to(c, &lp, full, "panel");
-        emit_panel(c, mm, r0, r1, imul(c, p, cols), cols, k0, kc, last);
+        emit_panel(c, mm, float_at(c, mm->slab, imul(c, p, kc * cols)), r0, r1, hi, imad(c, p, cols, s0), cols, k0, kc, last);
         loop_end(c, &lp);
     }
-    if (mm->n % cols) emit_panel(c, mm, r0, r1, i64c(c, full * cols), mm->n % cols, k0, kc, last);
+    if (width % cols)
+        emit_panel(c, mm, float_at(c, mm->slab, i64c(c, full * kc * cols)), r0, r1, hi, iadd(c, s0, i64c(c, full * cols)),
+                   width % cols, k0, kc, last);
     loop_end(c, &lb);
+}
+
+/* One pass over k in [k0, k0 + kc) for rows [lo, hi) of C, slab by slab of nc columns (the last slab
+ * takes the rest of N). */
+static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef k0,
+                      int64_t kc, int last) {
+    int64_t nc = mm->t.nc, full = mm->n / nc;
+    if (full > 0) {
+        struct loop ls;
+        LLVMValueRef s = loop_to(c, &ls, full, "slab");
+        emit_slab(c, mm, lo, hi, imul(c, s, nc), nc, k0, kc, last);
+        loop_end(c, &ls);
+    }
+    if (mm->n % nc) emit_slab(c, mm, lo, hi, i64c(c, full * nc), mm->n % nc, k0, kc, last);
 }
 
 /* k is cut into passes of kc (the last pass takes the remainder and runs the epilogue). A transposed
@@ -221,9 +299,11 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
         .k = a->shape[ta ? nd - 2 : nd - 1],
         .n = n->shape[nd - 1],
     };
-    codegen_matmul_tile(mm.m, &mm.t);
-    mm.panel = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.kc * mm.t.cols)));
-    LLVMSetAlignment(mm.panel, 64);
+    codegen_matmul_tile(mm.m, mm.n, &mm.t);
+    mm.slab = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.kc * mm.t.nc)));
+    LLVMSetAlignment(mm.slab, 64);
+    mm.block = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.mc * mm.t.kc)));
+    LLVMSetAlignment(mm.block, 64);
     mm.sums = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.rows * mm.t.cols)));
     mm.acc = entry_alloca(c, LLVMArrayType2(vec_type(c, mm.t.lanes), (unsigned)(mm.t.rows * mm.t.vecs)));
     struct batch_loop bl;

@@ -6,6 +6,8 @@
 #include "autodiff.h"
 #include "backend_check.h"
 
+#include <string.h>
+
 #define EW_ATOL 1e-6
 #define EW_RTOL 2e-6
 #define RED_ATOL 1e-4
@@ -287,9 +289,12 @@ static void test_matmul(void) {
         matmul_case(20, 3, 130, flags); /* eight panels of 16 columns and a partial one (AVX2) */
         matmul_case(6, 300, 70, flags); /* k in two passes (256, 44 on AVX2); trans_a: a transposed copy */
         /* Around backend/matmul.c's blocking (AVX2: tiles of 6 rows x 16 columns, passes of 256 values of
-         * k, blocks of 252 rows; AVX-512: 14 x 32, 128, 504): */
+         * k unrolled by 4, blocks of 126 rows, slabs of 512 columns; AVX-512: 14 x 32, 128, 126, 1024;
+         * SSE: 6 x 8, 512, 126, 256): */
         matmul_case(13, 257, 17, flags); /* tiles 6, 6, 1 (the last one's rows repeated); k 256 + 1; 16 + 1 columns */
-        matmul_case(253, 7, 33, flags);  /* a block of 252 rows and 1; two panels and one column */
+        matmul_case(253, 7, 33, flags);  /* blocks of 90, 90, 73 rows (AVX2); two panels and one column; k 4 + 3 */
+        matmul_case(130, 9, 531, flags); /* slabs of 512 and 19 columns (AVX2; 256 x 2 + 19 on SSE), blocks 66 + 64 */
+        matmul_case(15, 5, 1030, flags); /* a slab of 1024 columns and one of 6 (AVX-512) */
         matmul_case(5, 513, 16, flags);  /* fewer rows than a tile; three passes; one whole panel */
         matmul_case(17, 1, 1, flags);    /* k = 1, one column */
         matmul_case(33, 40, 20, flags);  /* transposed copies in 16 x 16 blocks and remainders both ways */
@@ -350,7 +355,8 @@ static void test_batched_matmul(void) {
         batched_matmul_case(5, 9, 4, 130, flags, 0);  /* full column panels and a partial one */
         batched_matmul_case(4, 1, 9, 3, flags, 1);    /* one row per batch */
         batched_matmul_case(3, 13, 257, 17, flags, 1); /* partial tiles, passes and panels in every batch */
-        batched_matmul_case(2, 253, 5, 18, flags, 0);  /* a block of 252 rows and 1 per batch (AVX2) */
+        batched_matmul_case(2, 253, 5, 18, flags, 0);  /* blocks of 90, 90, 73 rows per batch (AVX2) */
+        batched_matmul_case(2, 7, 6, 520, flags, 1);   /* slabs of 512 and 8 columns per batch (AVX2) */
         batched_matmul_case(2, 20, 33, 17, flags, 0);  /* transposed copies: 16 x 16 blocks of each batch */
     }
     /* one 3-D operand transposed once and used both ways; a matmul read by another (stored, not fused) */
@@ -368,7 +374,13 @@ static void test_batched_matmul(void) {
     ir_graph_free(g);
 }
 
-int main(void) {
+/* `backend_ops matmul`: the matmuls alone (CMakeLists.txt runs them at other vector widths too). */
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "matmul")) {
+        test_matmul();
+        test_batched_matmul();
+        return test_report();
+    }
     test_unary();
     test_binary();
     test_where();
