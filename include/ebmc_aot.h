@@ -59,7 +59,8 @@ struct ebmc_aot_instance *ebmc_aot_new(const struct ebmc_aot_program *p);
  * every kernel has run, so an output that is computed (not itself an argument) may be written into an
  * argument's buffer: the train program can update the parameters and Adam moments in place. Nothing then
  * checks the update (the JIT's training loop copies it in only when finite): one non-finite step
- * overwrites the parameters for good. */
+ * overwrites the parameters for good. A matmul kernel packs its operands on the stack of the thread
+ * that runs it (up to 640 KiB on AVX2: backend/matmul.c), so call it from threads with 1 MiB or more. */
 void ebmc_aot_run(struct ebmc_aot_instance *inst, float *const *args, float *const *outs, int nthreads);
 void ebmc_aot_free(struct ebmc_aot_instance *inst);
 /* Where output i is computed in the instance's working memory: passed back as outs[i], ebmc_aot_run
