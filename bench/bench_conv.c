@@ -48,11 +48,13 @@ static void fill(float *x, int64_t n, unsigned salt) {
 static int64_t numel_of(const struct ir_graph *g, int id) { return ir_node_numel(ir_node_at(g, id)); }
 
 /* A compiled program with its buffers: args in ir_graph_args() order, one buffer per output. */
+#define PROG_MAX 32 /* arguments or outputs (W3's gradients are 9) */
+
 struct prog {
     struct ir_graph *g; /* after the default passes */
     struct jit_program *p;
     int n_args, n_outs;
-    float *args[8], *outs[8], *owned[8]; /* outs: in the program's memory, else owned */
+    float *args[PROG_MAX], *outs[PROG_MAX], *owned[PROG_MAX]; /* outs: in the program's memory, else owned */
 };
 
 static void prog_free(struct prog *pr) {
@@ -74,7 +76,12 @@ static int prog_build(struct prog *pr, struct ir_graph *g, const char *what) {
         prog_free(pr);
         return -1;
     }
-    int ids[8];
+    int ids[PROG_MAX];
+    if (ir_graph_args(pr->g, NULL) > PROG_MAX || pr->g->n_outputs > PROG_MAX) {
+        fprintf(stderr, "bench_conv: %s: more than %d arguments or outputs\n", what, PROG_MAX);
+        prog_free(pr);
+        return -1;
+    }
     pr->n_args = ir_graph_args(pr->g, ids);
     pr->n_outs = pr->g->n_outputs;
     for (int i = 0; i < pr->n_args; i++) {
