@@ -353,6 +353,7 @@ struct job { /* one program being compiled */
     struct codegen_plan plan;
     int planned;               /* plan is to be freed */
     int compile;               /* its kernels are to be compiled (not served by the cache) */
+    int linked;                /* its kernels are in its JIT */
     const char *triple;        /* its JIT's */
     LLVMMemoryBufferRef *objs; /* one per kernel: from the cache or compiled; the JIT takes them */
     int cacheable;
@@ -472,27 +473,29 @@ static int link_job(struct job *j) {
     return 0;
 }
 
-/* Links the jobs whose kernels compiled. A job whose cached objects passed their checks yet do not
- * link gets a fresh JIT and is marked `compile` again; returns how many. */
+/* Links the jobs whose kernels are ready and not linked yet. A job whose cached objects passed their
+ * checks yet do not link gets a fresh JIT and is marked `compile` again; returns how many. */
 static int link_jobs(struct job *jobs, int n) {
     int again = 0;
     for (int i = 0; i < n; i++) {
         struct job *j = &jobs[i];
-        if (!j->req->program || j->req->err[0]) {
-            j->compile = 0; /* failed: nothing to redo */
+        int cached = !j->compile;
+        if (j->linked || !j->req->program || j->req->err[0]) {
+            j->compile = 0;
             continue;
         }
         double t0 = clock_seconds();
-        int bad = link_job(j) != 0, retry = bad && !j->compile;
+        j->linked = link_job(j) == 0; /* caches what it compiled */
+        j->compile = 0;
         j->req->program->stats.compile_seconds += clock_seconds() - t0;
-        if (retry) {
+        if (!j->linked && cached) {
             dispose_objects(j->objs, j->plan.n_kernels);
             dispose_jit(j->req->program->jit);
             j->req->err[0] = 0;
             j->req->program->jit = create_jit(j->req->err, sizeof j->req->err);
             if (j->req->program->jit) j->triple = LLVMOrcLLJITGetTripleString(j->req->program->jit);
             again += j->compile = j->req->program->jit != NULL;
-        } else j->compile = 0;
+        }
     }
     return again;
 }
