@@ -453,12 +453,13 @@ static void direct_fill(struct cg *c, const struct conv_kernel *k, const struct 
     loop_end(c, &li);
 }
 
-/* The weight of output channel oc, input channel sc, tap (ky, kx), splat: w[dst, src, ky, kx] for
+/* The weight of output channel o0 + o, input channel sc, tap (ky, kx), splat: w[dst, src, ky, kx] for
  * conv2d; for bwd_data w[src, dst, ky, kx], read from its transpose wt[dst, ky, kx, src] (plan.c) so that
  * the loop over sc reads each weight stream in order, whole cache lines (in w a tile's few dst were 9
  * floats apart in lines a row of src apart: L1 lost the lines before they were used up). */
-static LLVMValueRef tile_weight(struct cg *c, const struct conv_kernel *k, LLVMValueRef oc, LLVMValueRef sc,
+static LLVMValueRef tile_weight(struct cg *c, const struct conv_kernel *k, LLVMValueRef o0, int o, LLVMValueRef sc,
                                 LLVMValueRef ky, int64_t kx, int vl) {
+    LLVMValueRef oc = iadd(c, o0, i64c(c, o));
     LLVMValueRef tap = iadd(c, imul(c, iadd(c, imul(c, oc, k->g.kh), ky), k->g.kw), i64c(c, kx));
     if (k->transposed) return splat(c, load_elem(c, c->plan->transposed[k->wt], imad(c, tap, k->sc, sc)), vl);
     return load_splat(c, k->wt, iadd(c, imul(c, imad(c, oc, k->sc, sc), k->g.kh * k->g.kw), iadd(c, imul(c, ky, k->g.kw), i64c(c, kx))), vl);
@@ -479,19 +480,11 @@ static LLVMValueRef group_row(struct cg *c, const struct rows *r, const struct g
     return iadd(c, gr->ry, imul(c, iadd(c, gr->t0, i64c(c, i)), r->rs));
 }
 
-/* The tile results of an output channel block: rows [o][i] of the output's columns. The last block may
- * run past the channels (clamp): its missing channels compute channel dc - 1 again and are not stored,
- * so that one block code serves every block. */
+/* The tile results of an output channel block: rows [o][i] of the output's columns. */
 struct block {
     LLVMValueRef o0, buf;
-    int ro, clamp;
+    int ro;
 };
-
-/* Output channel o of the block, for reading its weights. */
-static LLVMValueRef block_channel(struct cg *c, const struct conv_kernel *k, const struct block *bk, int o) {
-    LLVMValueRef oc = iadd(c, bk->o0, i64c(c, o)), last = i64c(c, k->dc - 1);
-    return bk->clamp ? LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, oc, last, ""), oc, last, "") : oc;
-}
 
 /* The pixel vector of `pack` rows side by side (bases: their rows), each part w = vl / pack lanes
  * reading columns col of its row. */
@@ -556,14 +549,14 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
     for (int64_t kx = 0; kx < q->kw; kx++) {
         if (!used[kx]) continue; /* no lane of this phase reads tap kx */
         LLVMValueRef wv[MAX_TILE], xv[MAX_VECS];
-        for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, block_channel(c, k, bk, o), sc, ky, kx, vl);
+        for (int o = 0; o < ro && !hold_pixels; o++) wv[o] = tile_weight(c, k, bk->o0, o, sc, ky, kx, vl);
         for (int x = 0; x < npix; x++) {
             int i = x / nvec * pack, v = x % nvec;
             xv[x] = load_pixels(c, k, px, &base[i], pack, col[kx][v], vl);
             for (int o = 0; o < ro && !hold_pixels; o++) tile_fma(c, acc, n_acc, o * npix + x, wv[o], xv[x], vl);
         }
         for (int o = 0; o < ro && hold_pixels; o++) {
-            LLVMValueRef w = tile_weight(c, k, block_channel(c, k, bk, o), sc, ky, kx, vl);
+            LLVMValueRef w = tile_weight(c, k, bk->o0, o, sc, ky, kx, vl);
             for (int x = 0; x < npix; x++) tile_fma(c, acc, n_acc, o * npix + x, w, xv[x], vl);
         }
     }
@@ -621,16 +614,14 @@ static void direct_block(struct cg *c, const struct conv_kernel *k, const struct
         LLVMBasicBlockRef done = if_begin(c, exists, "store");
         LLVMValueRef row = group_row(c, r, gr, i);
         for (int o = 0; o < bk->ro; o++) {
-            LLVMValueRef oc = iadd(c, bk->o0, i64c(c, o));
-            LLVMBasicBlockRef stored = bk->clamp && o > 0 ? if_begin(c, LLVMBuildICmp(c->b, LLVMIntSLT, oc, i64c(c, k->dc), ""), "oc") : NULL;
             struct loop lj;
             LLVMValueRef j = loop_begin(c, &lj, i64c(c, 0), len, "epi");
             LLVMValueRef idx[2] = {i64c(c, 0), iadd(c, i64c(c, (int64_t)(o * r->p + i) * k->dw), j)};
             LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, bt, bk->buf, idx, 2, ""), "");
+            LLVMValueRef oc = iadd(c, bk->o0, i64c(c, o));
             LLVMValueRef out = imul(c, iadd(c, imul(c, iadd(c, imul(c, gr->img, k->dc), oc), k->dh), row), k->dw);
             codegen_store_result(c, iadd(c, out, j), v);
             loop_end(c, &lj);
-            if (stored) if_end(c, stored);
         }
         if_end(c, done);
     }
@@ -645,7 +636,7 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
     struct pixels px;
     direct_plan(c, k, &r, vl, &px);
     int ro = tile_channels(k, tile_pixels(k, &r, vl), regs);
-    struct block bk = {NULL, NULL, ro, k->dc % ro != 0};
+    struct block bk = {NULL, NULL, ro};
     bk.buf = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(ro * r.p * k->dw)));
     struct loop lit, lob;
     LLVMValueRef it = loop_begin(c, &lit, lo, hi, "group");
@@ -669,9 +660,14 @@ static void emit_direct(struct cg *c, const struct conv_kernel *k, LLVMValueRef 
         gr.first = iadd(c, gr.first, LLVMBuildSDiv(c->b, num, i64c(c, q->sh), ""));
     }
     if (px.scratch) direct_fill(c, k, &r, &px, gr.img, gr.first, vl);
-    bk.o0 = imul(c, loop_to(c, &lob, (k->dc + ro - 1) / ro, "oblk"), ro);
+    int64_t blocks = k->dc / ro, rest = k->dc % ro;
+    bk.o0 = imul(c, loop_to(c, &lob, blocks, "oblk"), ro);
     direct_block(c, k, &r, &px, &gr, &bk, vl);
     loop_end(c, &lob);
+    if (rest) {
+        struct block last = {i64c(c, blocks * ro), bk.buf, (int)rest};
+        direct_block(c, k, &r, &px, &gr, &last, vl);
+    }
     loop_end(c, &lit);
 }
 
