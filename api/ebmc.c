@@ -276,17 +276,16 @@ static int compile_programs(struct ebmc_model *m, struct pending *p, int n, FILE
         if (!(p[i].g = optimize(p[i].g, NULL, NULL, diag))) rc = -1;
     }
     int jit = rc == 0 && m->config.backend != BACKEND_INTERP; /* the interpreter runs the graphs themselves */
-    if (jit) {
-        struct jit_request *r = calloc((size_t)n, sizeof *r);
-        if (!r) {
-            fprintf(diag, "error: out of memory\n");
-            rc = -1, jit = 0;
-        }
-        for (int i = 0; r && i < n; i++) r[i].g = p[i].g;
+    struct jit_request *r = jit ? calloc((size_t)n, sizeof *r) : NULL;
+    if (jit && !r) {
+        fprintf(diag, "error: out of memory\n");
+        rc = -1;
+    } else if (r) {
+        for (int i = 0; i < n; i++) r[i].g = p[i].g;
         double t0 = clock_seconds();
-        if (r) jit_compile_all(r, n, m->rt.threads);
+        jit_compile_all(r, n, m->rt.threads);
         m->compile_seconds += clock_seconds() - t0; /* the wall time, not the programs' sum */
-        for (int i = 0; r && i < n; i++) {
+        for (int i = 0; i < n; i++) {
             p[i].jit = r[i].program;
             snprintf(p[i].err, sizeof p[i].err, "%s", r[i].err);
         }

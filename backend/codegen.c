@@ -38,7 +38,7 @@ static void read_host_vectors(void) {
         host_lanes = atoi(lanes), host_regs = host_lanes == 16 ? 32 : 16;
 }
 
-void codegen_host_vectors(int *lanes, int *regs) { /* programs compile side by side (api: compile_programs) */
+void codegen_host_vectors(int *lanes, int *regs) { /* kernels compile on several threads (jit.c) */
     pthread_once(&host_once, read_host_vectors);
     *lanes = host_lanes, *regs = host_regs;
 }

@@ -126,7 +126,6 @@ void codegen_describe_free(struct ebmc_aot_program *d);
  * or global shared with another), so kernels can go to separate modules. Returns 0, or -1 when out of
  * memory. */
 int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int first,
-                        int count, int fma,
-                        const char *prefix);
+                        int count, int fma, const char *prefix);
 
 #endif

@@ -346,9 +346,6 @@ static void rows_of(const struct conv_kernel *k, int p, int pack, struct rows *r
     for (int64_t ry = 0; ry < r->rs && ry < k->dh; ry++) r->groups += (phase_rows(k, r->rs, ry) + p - 1) / p;
 }
 
-/* The direct kernels' scratch for groups of r rows, if they read one (returned): at stride s > 1,
- * phases of s (conv2d) or of 1 (bwd_data), with the margins that the tiles' vectors (the same phases
- * and vectors as emit_direct's) reach. Emitted if c. */
 /* Widens a copy's margins (lead zeros before a phase's columns, reach positions from its first column)
  * to cover a load of w lanes reading columns col (consecutive in one phase of stride s), which starts
  * where lane 0 would be: load_copy extrapolates from the first lane that reads a column. */
@@ -362,6 +359,9 @@ static void widen_margins(const int64_t *col, int w, int64_t s, int64_t *lead, i
         }
 }
 
+/* The direct kernels' scratch for groups of r rows, if they read one (returned): at stride s > 1,
+ * phases of s (conv2d) or of 1 (bwd_data), with the margins that the tiles' vectors (the same phases
+ * and vectors as emit_direct's) reach. Emitted if c. */
 static int direct_plan(struct cg *c, const struct conv_kernel *k, const struct rows *r, int vl, struct pixels *px) {
     int64_t s = k->transposed ? 1 : k->g.sw, cs = k->transposed ? k->g.sw : 1, lead = 0, reach = 0;
     px->scratch = NULL;
@@ -723,7 +723,6 @@ static int wgrad_pack(const struct conv_kernel *k, int vl) {
     while (pack > 1 && k->g.oh % pack) pack /= 2;
     return pack;
 }
-
 
 /* wgrad_row for dy's rows oy0 .. oy0 + pack side by side (lanes past ow zero), x from the copy of the
  * chunk's padded rows (px), where padding reads zeros. */

@@ -389,8 +389,13 @@ static void compile_jobs(struct job *jobs, int n, int threads) {
     int n_units = 0;
     for (int i = 0; i < n; i++) n_units += jobs[i].compile ? jobs[i].plan.n_kernels : 0;
     struct unit *units = calloc((size_t)n_units + 1, sizeof *units);
+    if (!units) {
+        for (int i = 0; i < n; i++)
+            if (jobs[i].compile) snprintf(jobs[i].req->err, sizeof jobs[i].req->err, "out of memory");
+        return;
+    }
     int u = 0;
-    for (int i = 0; i < n && units; i++)
+    for (int i = 0; i < n; i++)
         for (int k = 0; jobs[i].compile && k < jobs[i].plan.n_kernels; k++)
             units[u++] = (struct unit){.job = &jobs[i], .kernel = k};
     int team = threads < n_units ? threads : n_units, next = 0;
@@ -399,18 +404,16 @@ static void compile_jobs(struct job *jobs, int n, int threads) {
         int i;
 #pragma omp atomic capture
         i = next++;
-        if (!units || i >= n_units) break;
+        if (i >= n_units) break;
         compile_unit(&units[i]);
     }
-    for (u = 0; units && u < n_units; u++) {
+    for (u = 0; u < n_units; u++) {
         struct job *j = units[u].job;
         j->req->program->stats.compile_seconds += units[u].seconds;
         j->req->program->kernel_seconds[units[u].kernel] = units[u].seconds;
         if (!j->objs[units[u].kernel] && !j->req->err[0])
             snprintf(j->req->err, sizeof j->req->err, "%s", units[u].err);
     }
-    for (int i = 0; !units && i < n; i++)
-        if (jobs[i].compile) snprintf(jobs[i].req->err, sizeof jobs[i].req->err, "out of memory");
     free(units);
 }
 
@@ -448,14 +451,14 @@ static int start_job(struct job *j) {
     return 0;
 }
 
-/* Caches the job's objects if it compiled them, then adds them to its JIT and looks every kernel up.
- * Returns 0, or -1 with a message in the request. */
-static int link_job(struct job *j) {
+/* Caches the job's objects (if `compiled`: not read from the cache), then adds them to its JIT and
+ * looks every kernel up. Returns 0, or -1 with a message in the request. */
+static int link_job(struct job *j, int compiled) {
     struct jit_program *p = j->req->program;
     char *err = j->req->err;
     size_t errlen = sizeof j->req->err;
     int n = j->plan.n_kernels;
-    if (j->compile && j->cacheable) cache_write(j->path, j->key, n, j->objs); /* unwritable: no error */
+    if (compiled && j->cacheable) cache_write(j->path, j->key, n, j->objs); /* unwritable: no error */
     LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(p->jit);
     for (int k = 0; k < n; k++) {
         LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, dylib, j->objs[k]); /* takes the object */
@@ -480,13 +483,10 @@ static int link_jobs(struct job *jobs, int n) {
     for (int i = 0; i < n; i++) {
         struct job *j = &jobs[i];
         int cached = !j->compile;
-        if (j->linked || !j->req->program || j->req->err[0]) {
-            j->compile = 0;
-            continue;
-        }
-        double t0 = clock_seconds();
-        j->linked = link_job(j) == 0; /* caches what it compiled */
         j->compile = 0;
+        if (j->linked || !j->req->program || j->req->err[0]) continue;
+        double t0 = clock_seconds();
+        j->linked = link_job(j, !cached) == 0;
         j->req->program->stats.compile_seconds += clock_seconds() - t0;
         if (!j->linked && cached) {
             dispose_objects(j->objs, j->plan.n_kernels);
@@ -606,7 +606,8 @@ int jit_print_code(const struct ir_graph *g, enum jit_code_format format, FILE *
         return -1;
     }
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = build_module(g, &plan, 0, plan.n_kernels, ctx, tm, triple, format == JIT_CODE_LLVM_UNOPT ? 0 : 3, err, errlen);
+    LLVMModuleRef mod = build_module(g, &plan, 0, plan.n_kernels, ctx, tm, triple,
+                                     format == JIT_CODE_LLVM_UNOPT ? 0 : 3, err, errlen);
     codegen_plan_free(&plan);
     int rc = -1;
     if (mod) {

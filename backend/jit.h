@@ -79,7 +79,7 @@ int jit_print_plan(const struct ir_graph *g, enum jit_plan_format format, FILE *
 /* Kernels whose estimated work (about one unit per flop or element) is below this run on one thread;
  * the rest are split across threads. 0 splits every kernel (tests use it to exercise the splits). */
 void jit_set_min_parallel_work(struct jit_program *p, int64_t work);
-/* Seconds spent compiling this program (IR building, optimization and JIT materialization). */
+/* Seconds spent compiling this program (jit_stats.compile_seconds: summed over the threads). */
 double jit_compile_seconds(const struct jit_program *p);
 /* Seconds LLVM spent on kernel i (plan order): building, optimizing and compiling it to an object
  * file; 0 if the compile cache had it. */

@@ -48,7 +48,7 @@ static void fill(float *x, int64_t n, unsigned salt) {
 static int64_t numel_of(const struct ir_graph *g, int id) { return ir_node_numel(ir_node_at(g, id)); }
 
 /* A compiled program with its buffers: args in ir_graph_args() order, one buffer per output. */
-#define PROG_MAX 32 /* arguments or outputs (W3's gradients are 9) */
+#define PROG_MAX 32 /* arguments or outputs (W3 has 9 outputs: its energy and 8 gradients) */
 
 struct prog {
     struct ir_graph *g; /* after the default passes */
