@@ -253,6 +253,11 @@ static LLVMValueRef emit_unary(struct cg *c, const struct ir_node *n, LLVMValueR
 }
 
 static LLVMValueRef emit_binary(struct cg *c, enum ir_op op, LLVMValueRef x, LLVMValueRef y) {
+    if ((op == IR_ADD || op == IR_MUL) && LLVMIsConstant(x) && !LLVMIsConstant(y)) {
+        /* the constant second, as LLVM would put it: equal kernels then print the same (jit.c) */
+        LLVMValueRef t = x;
+        x = y, y = t;
+    }
     switch (op) {
     case IR_ADD: return LLVMBuildFAdd(c->b, x, y, "");
     case IR_SUB: return LLVMBuildFSub(c->b, x, y, "");
@@ -564,32 +569,43 @@ static LLVMAttributeRef enum_attr(struct cg *c, const char *name) {
     return LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName(name, strlen(name)), 0);
 }
 
-/* A kernel is two functions: the exported k<id>(bufs, lo, hi) loads the pointers it needs and calls
- * k<id>.body, whose pointer parameters are noalias. Inlining turns that into alias metadata, so the
- * vectorizer needs no runtime overlap checks. (A caller may pass one buffer as two arguments: noalias
- * parameters may overlap as long as neither is written. The output is a program-owned buffer.) */
-static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
-    int out = k->slot, *slots = c->slots, n_ptrs = 0, n_written = k->kind == CODEGEN_NODE ? k->n_roots : 1;
+/* A kernel is two functions: the exported k<id>(bufs, lo, hi) (the wrapper) loads the pointers it needs
+ * and calls its body, whose pointer parameters are noalias. Inlined, the body's noalias turns into alias
+ * metadata, so the vectorizer needs no runtime overlap checks; not inlined, it is the same promise. (A
+ * caller may pass one buffer as two arguments: noalias parameters may overlap as long as neither is
+ * written. The output is a program-owned buffer.) The body depends on the kernel's computation alone,
+ * not on its slots, so kernels that compute the same thing on other buffers can share one (jit.c). */
+
+/* The slots the body of k takes into c->slots: its outputs, then what it reads in the order it reads
+ * them (not in slot order, so that the same computation on other buffers has the same body). Returns
+ * how many, and the body's type in *type. */
+static int kernel_params(struct cg *c, const struct codegen_kernel *k, LLVMTypeRef *type) {
+    int n_ptrs = 0, n_written = k->kind == CODEGEN_NODE ? k->n_roots : 1;
+    for (int r = 0; r < n_written; r++) c->slots[n_ptrs++] = k->slot + r;
+    n_ptrs += codegen_kernel_reads(c->g, c->plan, k, c->used, c->slots + n_ptrs);
+    for (int i = 0; i < n_ptrs; i++) c->types[i] = c->ptr;
+    c->types[n_ptrs] = c->types[n_ptrs + 1] = c->i64;
+    *type = LLVMFunctionType(c->void_t, c->types, (unsigned)n_ptrs + 2, 0);
+    return n_ptrs;
+}
+
+/* The body of k, named body_name: internal and always inlined (into its wrapper, in the same module), or
+ * exported (called from a wrapper in another module). */
+static LLVMValueRef emit_body(struct cg *c, const struct codegen_kernel *k, const char *body_name, int inline_it) {
+    int out = k->slot, n_written = k->kind == CODEGEN_NODE ? k->n_roots : 1, *slots = c->slots;
     c->k = k;
     c->out = out;
     c->root = k->node;
     c->main = k->main >= 0 ? k->main : k->node;
     c->main_value = NULL;
     c->n_known = 0;
-    codegen_kernel_reads(c->g, c->plan, k, c->used);
-    for (int r = 0; r < n_written; r++) slots[n_ptrs++] = out + r;
-    for (int s = 0; s < c->plan->n_slots; s++)
-        if (c->used[s]) slots[n_ptrs++] = s;
-
-    char name[160], body_name[176];
-    codegen_kernel_name(name, sizeof name, c->prefix, k);
-    snprintf(body_name, sizeof body_name, "%s.body", name);
-    for (int i = 0; i < n_ptrs; i++) c->types[i] = c->ptr;
-    c->types[n_ptrs] = c->types[n_ptrs + 1] = c->i64;
-    LLVMTypeRef body_type = LLVMFunctionType(c->void_t, c->types, (unsigned)n_ptrs + 2, 0);
+    LLVMTypeRef body_type;
+    int n_ptrs = kernel_params(c, k, &body_type);
     LLVMValueRef body = LLVMAddFunction(c->mod, body_name, body_type);
-    LLVMSetLinkage(body, LLVMInternalLinkage);
-    LLVMAddAttributeAtIndex(body, LLVMAttributeFunctionIndex, enum_attr(c, "alwaysinline"));
+    if (inline_it) {
+        LLVMSetLinkage(body, LLVMInternalLinkage);
+        LLVMAddAttributeAtIndex(body, LLVMAttributeFunctionIndex, enum_attr(c, "alwaysinline"));
+    }
     LLVMAddAttributeAtIndex(body, LLVMAttributeFunctionIndex, enum_attr(c, "nounwind"));
     for (int i = 0; i < n_ptrs; i++) {
         LLVMAddAttributeAtIndex(body, (unsigned)i + 1, enum_attr(c, "noalias"));
@@ -611,13 +627,23 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     else emit_map_kernel(c, lo, hi);
     LLVMBuildRetVoid(c->b);
     for (int i = 0; i < n_ptrs; i++) c->slot_ptr[slots[i]] = NULL;
+    return body;
+}
 
+/* The wrapper of k, named with c->prefix, calling body_name (defined in this module or declared). */
+static void emit_wrapper(struct cg *c, const struct codegen_kernel *k, const char *body_name) {
+    LLVMTypeRef body_type;
+    int n_ptrs = kernel_params(c, k, &body_type);
+    LLVMValueRef body = LLVMGetNamedFunction(c->mod, body_name);
+    if (!body) body = LLVMAddFunction(c->mod, body_name, body_type);
+    char name[160];
+    codegen_kernel_name(name, sizeof name, c->prefix, k);
     LLVMTypeRef wparams[3] = {c->ptr, c->i64, c->i64};
     LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, wparams, 3, 0));
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, enum_attr(c, "nounwind"));
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
     for (int i = 0; i < n_ptrs; i++) {
-        LLVMValueRef s = i64c(c, slots[i]);
+        LLVMValueRef s = i64c(c, c->slots[i]);
         LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, c->ptr, LLVMGetParam(fn, 0), &s, 1, "");
         c->args[i] = LLVMBuildLoad2(c->b, c->ptr, p, "");
     }
@@ -627,8 +653,12 @@ static void emit_kernel(struct cg *c, const struct codegen_kernel *k) {
     LLVMBuildRetVoid(c->b);
 }
 
-int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int first,
-                        int count, int fma, const char *prefix) {
+/* What kernel first + i gets: its body and wrapper, its body alone (named body_names[i]), or its
+ * wrapper alone (calling body_names[i]). */
+enum emit_part { EMIT_KERNEL, EMIT_BODY, EMIT_WRAPPER };
+
+static int add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int first,
+                       int count, int fma, const char *prefix, enum emit_part part, const char *const *body_names) {
     struct cg c;
     memset(&c, 0, sizeof c);
     c.g = g;
@@ -642,15 +672,22 @@ int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struc
     c.i64 = LLVMInt64TypeInContext(c.ctx);
     c.ptr = LLVMPointerTypeInContext(c.ctx, 0);
     c.void_t = LLVMVoidTypeInContext(c.ctx);
-    size_t n = (size_t)plan->n_slots + 2;
+    size_t n = (size_t)plan->n_slots + CODEGEN_MAX_ROOTS + 2; /* slots: the roots', then each slot read */
     c.slot_ptr = calloc(n, sizeof *c.slot_ptr);
     c.used = malloc(n);
     c.slots = malloc(n * sizeof *c.slots);
     c.types = malloc(n * sizeof *c.types);
     c.args = malloc(n * sizeof *c.args);
     int ok = c.slot_ptr && c.used && c.slots && c.types && c.args;
-    if (ok)
-        for (int i = first; i < first + count; i++) emit_kernel(&c, &plan->kernels[i]);
+    for (int i = first; ok && i < first + count; i++) {
+        const struct codegen_kernel *k = &plan->kernels[i];
+        char kname[160], name[176];
+        codegen_kernel_name(kname, sizeof kname, prefix, k);
+        snprintf(name, sizeof name, "%s.body", kname);
+        if (part == EMIT_KERNEL) emit_wrapper(&c, k, LLVMGetValueName(emit_body(&c, k, name, 1)));
+        else if (part == EMIT_BODY) emit_body(&c, k, body_names[i - first], 0);
+        else emit_wrapper(&c, k, body_names[i - first]);
+    }
     free(c.slot_ptr);
     free(c.used);
     free(c.slots);
@@ -658,4 +695,20 @@ int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struc
     free(c.args);
     LLVMDisposeBuilder(c.b);
     return ok ? 0 : -1;
+}
+
+int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int first,
+                        int count, int fma, const char *prefix) {
+    return add_kernels(mod, g, plan, first, count, fma, prefix, EMIT_KERNEL, NULL);
+}
+
+int codegen_add_body(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int kernel, int fma,
+                     const char *name) {
+    const char *names[1] = {name};
+    return add_kernels(mod, g, plan, kernel, 1, fma, "", EMIT_BODY, names);
+}
+
+int codegen_add_wrappers(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan,
+                         const char *const *body_names) {
+    return add_kernels(mod, g, plan, 0, plan->n_kernels, 0, "", EMIT_WRAPPER, body_names);
 }

@@ -69,8 +69,8 @@ void codegen_plan_free(struct codegen_plan *plan);
 
 
 /* Whether node n reads operand i from a transposed copy (plan->transposed), which a CODEGEN_TRANSPOSE
- * kernel stores before the first kernel that reads it: a matmul's A or B (IR_TRANS_A, IR_TRANS_B), and
- * conv2d_bwd_data's weight (conv.c). */
+ * kernel stores before the first kernel that reads it: conv2d_bwd_data's weight (conv.c). A matmul
+ * reads a transposed A or B in place, as it packs it (matmul.c). */
 int codegen_reads_transposed(const struct ir_node *n, int operand);
 /* The matrices that the transpose of node x transposes: x as [batches, rows, cols] (a matmul operand, 2-D
  * or batched), or a conv weight [O, C, kh, kw] as one matrix [O, C kh kw]. */
@@ -107,9 +107,10 @@ struct codegen_conv_tiles {
 };
 void codegen_conv_tiles(const struct ir_graph *g, const struct ir_node *n, struct codegen_conv_tiles *t);
 
-/* Sets used[s] (n_slots entries) for every slot kernel k reads. */
-void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
-                          char *used);
+/* Sets used[s] (n_slots entries) for every slot kernel k reads and, when order is not NULL, lists those
+ * slots in order[] as the kernel first reads them (operand by operand), returning how many. */
+int codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
+                         char *used, int *order);
 
 /* The kernel's symbol name: prefix, then "k12" (computes node 12) or "t5" (transposes node 5). */
 void codegen_kernel_name(char *buf, size_t len, const char *prefix, const struct codegen_kernel *k);
@@ -127,5 +128,15 @@ void codegen_describe_free(struct ebmc_aot_program *d);
  * memory. */
 int codegen_add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int first,
                         int count, int fma, const char *prefix);
+
+/* The two halves of a kernel for separate modules: codegen_add_body adds the body of kernel `kernel`
+ * alone, exported as `name`; it computes the same thing whatever slots the kernel reads and writes, so
+ * one compiled body can serve every kernel whose body prints the same. codegen_add_wrappers adds the
+ * plan's kernels k<id> (unprefixed), each calling body_names[k] (declared, defined elsewhere). Return 0,
+ * or -1 when out of memory. */
+int codegen_add_body(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan, int kernel, int fma,
+                     const char *name);
+int codegen_add_wrappers(LLVMModuleRef mod, const struct ir_graph *g, const struct codegen_plan *plan,
+                         const char *const *body_names);
 
 #endif

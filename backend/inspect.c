@@ -168,19 +168,22 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
         if (k->main < 0) fprintf(out, "    b%d[i] = acc\n", k->slot);
     } else if (m->op == IR_MATMUL) {
         const struct ir_node *a = ir_node_at(g, m->in[0]);
-        int nd = m->ndim, ta = (m->flags & IR_TRANS_A) != 0;
-        int a_slot = codegen_reads_transposed(m, 0) ? plan->transposed[m->in[0]] : plan->slot[m->in[0]];
-        int b_slot = codegen_reads_transposed(m, 1) ? plan->transposed[m->in[1]] : plan->slot[m->in[1]];
+        int nd = m->ndim, ta = (m->flags & IR_TRANS_A) != 0, tb = (m->flags & IR_TRANS_B) != 0;
+        char an[32], bn[32]; /* an operand's slot, or its node when computed in place */
+        int a_slot = plan->slot[ir_resolve_alias(g, m->in[0])], b_slot = plan->slot[ir_resolve_alias(g, m->in[1])];
+        snprintf(an, sizeof an, a_slot >= 0 ? "b%d" : "%%%d", a_slot >= 0 ? a_slot : m->in[0]);
+        snprintf(bn, sizeof bn, b_slot >= 0 ? "b%d" : "%%%d", b_slot >= 0 ? b_slot : m->in[1]);
         if (nd == 3)
             fprintf(out, "  ; %lld batches, each a 2-D matmul; i runs over the rows of all of them\n",
                     (long long)m->shape[0]);
         struct codegen_matmul_tile t;
         codegen_matmul_tile(m->shape[nd - 2], m->shape[nd - 1], &t);
-        fprintf(out, "  for k in passes of %d, j in [0, %lld) by slabs of <= %d columns (b%d packed), i in [lo, hi) by"
-                " blocks of <= %d rows (b%d packed), j by %d columns, i by %d rows:\n", t.kc, (long long)m->shape[nd - 1],
-                t.nc, b_slot, t.mc, a_slot, t.cols, t.rows);
-        fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(b%d[i, k], b%d[k, j], acc)  ; %dx%d tile in registers\n",
-                (long long)a->shape[ta ? nd - 2 : nd - 1], a_slot, b_slot, t.rows, t.cols);
+        fprintf(out, "  for k in passes of %d, j in [0, %lld) by slabs of <= %d columns (%s packed), i in [lo, hi) by"
+                " blocks of <= %d rows (%s packed), j by %d columns, i by %d rows:\n", t.kc, (long long)m->shape[nd - 1],
+                t.nc, bn, t.mc, an, t.cols, t.rows);
+        fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(%s[%s], %s[%s], acc)  ; %dx%d tile in registers\n",
+                (long long)a->shape[ta ? nd - 2 : nd - 1], an, ta ? "k, i" : "i, k", bn, tb ? "j, k" : "k, j", t.rows,
+                t.cols);
         if (k->main < 0) fprintf(out, "    b%d[i, j] = acc\n", k->slot);
     } else if (ir_op_is_reduction(m->op)) {
         int max = m->op == IR_MAX;
@@ -319,7 +322,9 @@ static int print_profile(const struct ir_graph *g, const struct codegen_plan *pl
     for (int i = 0; i < nk; i++) compile += jit_kernel_compile_seconds(p, i);
     fprintf(out, "; %d kernels on one thread, median of %d runs on made-up inputs: %.1f us in all\n", nk, PROFILE_RUNS,
             1e6 * total);
-    fprintf(out, "; compiled in %.0f ms of LLVM's time, kernel by kernel (compile ms)\n", 1e3 * compile);
+    fprintf(out, "; compiled in %.0f ms of LLVM's time, kernel by kernel (compile ms); %d distinct bodies (a kernel\n"
+            ";   whose body an earlier kernel's equals shows only the time to build it)\n", 1e3 * compile,
+            jit_get_stats(p)->n_bodies);
     fprintf(out, "; kernel kind               work       time us  share  work/ns  compile ms\n");
     for (int i = 0; i < nk; i++) {
         const struct codegen_kernel *k = &plan->kernels[i];

@@ -1,7 +1,7 @@
 /* jit.c: compiles a graph's kernels (built by codegen.c) with LLVM's O3 pipeline for the host CPU into
- * object files, one per kernel and on all threads (or takes them from the compile cache), loads them
- * into an ORC LLJIT, and hands the kernels to the runner (runner.c). Also writes ahead-of-time object
- * files (jit_emit_object). */
+ * object files, each distinct kernel body once, on all threads (or takes them from the compile cache),
+ * loads them into an ORC LLJIT, and hands the kernels to the runner (runner.c). Also writes
+ * ahead-of-time object files (jit_emit_object). */
 #include "jit.h"
 
 #include <llvm-c/Analysis.h>
@@ -203,11 +203,12 @@ static int write_file(const char *path, LLVMMemoryBufferRef buf, char *err, size
  * LLVM version, and the sources of the backend and the IR (EBMC_BACKEND_HASH, computed by the build).
  * A training run then skips LLVM's optimizer and code generator whenever the same model and batch size
  * ran before.
- * A cache file holds one record per kernel, in plan order (kernels compile separately: see "Compiling"
- * below). A record is a one-line head, "ebmc-cache 2 KEY I/N SIZE SUM\n" (the key, the kernel's index
- * and the number of kernels, the object's size and its FNV-1a checksum, all in hex), then the kernel's
- * object file. A file whose records do not match its name, their places and their contents (a flipped
- * byte, a truncated write, two files swapped) is compiled again and replaced, never run. */
+ * A cache file holds the program's object files (see "Compiling" below: its kernels' wrappers, then
+ * the bodies they call), one record each. A record is a one-line head, "ebmc-cache 3 KEY I/N SIZE
+ * SUM\n" (the key, the object's index and the number of objects, the object's size and its FNV-1a
+ * checksum, all in hex), then the object file. A file whose records do not match its name, their places
+ * and their contents (a flipped byte, a truncated write, two files swapped) is compiled again and
+ * replaced, never run. */
 
 static uint64_t fnv1a(const char *text, uint64_t h) {
     for (const unsigned char *c = (const unsigned char *)text; *c; c++) h = (h ^ *c) * 0x100000001b3ull;
@@ -222,13 +223,14 @@ static uint64_t fnv1a_bytes(const char *data, size_t len) {
 }
 
 #define CACHE_KEY_LEN 32 /* hex digits of the 128-bit key */
-/* "ebmc-cache 2 " KEY " " I "/" N " " SIZE " " SUM "\n"; SIZE starts at CACHE_SIZE_AT */
-#define CACHE_SIZE_AT (13 + CACHE_KEY_LEN + 1 + 8 + 1 + 8 + 1)
+/* "ebmc-cache 3 " KEY " " I "/" N " " SIZE " " SUM "\n"; N starts at CACHE_COUNT_AT, SIZE at CACHE_SIZE_AT */
+#define CACHE_COUNT_AT (13 + CACHE_KEY_LEN + 1 + 8 + 1)
+#define CACHE_SIZE_AT (CACHE_COUNT_AT + 8 + 1)
 #define CACHE_HEAD_LEN (CACHE_SIZE_AT + 16 + 1 + 16 + 1)
 
 /* The head record i of n must start with when its object is the len bytes at data. */
 static void cache_head(char head[CACHE_HEAD_LEN + 1], const char *key, int i, int n, const char *data, size_t len) {
-    snprintf(head, CACHE_HEAD_LEN + 1, "ebmc-cache 2 %.32s %08x/%08x %016llx %016llx\n", key, (unsigned)i,
+    snprintf(head, CACHE_HEAD_LEN + 1, "ebmc-cache 3 %.32s %08x/%08x %016llx %016llx\n", key, (unsigned)i,
              (unsigned)n, (unsigned long long)len, (unsigned long long)fnv1a_bytes(data, len));
 }
 
@@ -292,9 +294,18 @@ static void dispose_objects(LLVMMemoryBufferRef *objs, int n) {
     }
 }
 
-/* Reads the n objects of the cache file at path into objs. Returns 0 if its records are exactly the n
- * records for key, else -1 with objs all NULL. */
-static int cache_read(const char *path, const char *key, int n, LLVMMemoryBufferRef *objs) {
+/* The number of records a cache file's first head says it has (0 if it says nothing readable). */
+static int cache_count(const char *data, size_t len) {
+    char hex[9] = {0};
+    if (len < CACHE_HEAD_LEN) return 0;
+    memcpy(hex, data + CACHE_COUNT_AT, 8);
+    unsigned long n = strtoul(hex, NULL, 16);
+    return n > 0 && n < (1ul << 20) ? (int)n : 0;
+}
+
+/* Reads the objects of the cache file at path into objs (room for max). Returns how many, if its records
+ * are exactly the records for key, else -1 with objs all NULL. */
+static int cache_read(const char *path, const char *key, int max, LLVMMemoryBufferRef *objs) {
     LLVMMemoryBufferRef file = NULL;
     char *msg = NULL;
     if (access(path, R_OK) != 0 || LLVMCreateMemoryBufferWithContentsOfFile(path, &file, &msg)) {
@@ -303,7 +314,8 @@ static int cache_read(const char *path, const char *key, int n, LLVMMemoryBuffer
     }
     const char *data = LLVMGetBufferStart(file);
     size_t len = LLVMGetBufferSize(file), at = 0;
-    int i = 0;
+    int i = 0, n = cache_count(data, len);
+    if (n > max) n = 0;
     for (; i < n && len - at > CACHE_HEAD_LEN; i++) {
         char size_hex[17], head[CACHE_HEAD_LEN + 1];
         memcpy(size_hex, data + at + CACHE_SIZE_AT, 16);
@@ -316,10 +328,10 @@ static int cache_read(const char *path, const char *key, int n, LLVMMemoryBuffer
         at += CACHE_HEAD_LEN + (size_t)size;
         if (!is_object_file(objs[i])) break; /* right checksum, wrong contents: written by something else */
     }
-    int ok = i == n && at == len;
+    int ok = n > 0 && i == n && at == len;
     LLVMDisposeMemoryBuffer(file);
-    if (!ok) dispose_objects(objs, n);
-    return ok ? 0 : -1;
+    if (!ok) dispose_objects(objs, max);
+    return ok ? n : -1;
 }
 
 /* Writes the n objects as the cache file at path, atomically, replacing what was there. */
@@ -342,9 +354,16 @@ static int cache_write(const char *path, const char *key, int n, LLVMMemoryBuffe
 /* ---- compiling ----
  * Nearly all of a cold compile is LLVM's optimizer and code generator, so jit_compile_all spreads it
  * over threads kernel by kernel, across all the programs it is given: each kernel is a unit with its own
- * context, module and target machine (LLVM's are not thread-safe), compiled into its own object file.
- * A program's objects are then added to its JIT, which links them. Finer units than programs keep both
- * threads busy when one program (training's) is most of the work. */
+ * context, module and target machine (LLVM's are not thread-safe). Finer units than programs keep both
+ * threads busy when one program (training's) is most of the work.
+ *
+ * A kernel is a body, which computes, and a wrapper, which passes it its buffers (codegen.c). Kernels
+ * often compute the same thing on other buffers: the backward pass repeats a layer's matmul for each
+ * hidden layer, and the sampler and energy programs share the forward pass. So the units first build
+ * their bodies and print them; bodies that print the same are compiled once (8gaussians' training
+ * programs: 37 kernels, 22 distinct bodies), each into an object file of its own, and each program's
+ * wrappers into one more. A program's JIT gets its wrappers and a copy of each body they call, and links
+ * them. */
 
 struct job { /* one program being compiled */
     struct jit_request *req;
@@ -355,39 +374,113 @@ struct job { /* one program being compiled */
     int compile;               /* its kernels are to be compiled (not served by the cache) */
     int linked;                /* its kernels are in its JIT */
     const char *triple;        /* its JIT's */
-    LLVMMemoryBufferRef *objs; /* one per kernel: from the cache or compiled; the JIT takes them */
+    LLVMMemoryBufferRef *objs; /* its object files (n_objs; room for a wrapper and a body per kernel) */
+    int n_objs;
+    char (*body_names)[16];    /* the body each kernel calls */
     int cacheable;
     char path[4300], key[CACHE_KEY_LEN + 1];
 };
 
-struct unit { /* one kernel of a job */
+struct unit { /* a kernel's body, or (kernel -1) a job's wrappers */
     struct job *job;
     int kernel;
+    int same_as;    /* the unit whose body is compiled for this one (itself, if it is compiled) */
+    LLVMTargetMachineRef tm;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    char *text;     /* the body's IR, to find equal bodies */
+    uint64_t hash;  /* of text */
+    LLVMMemoryBufferRef obj;
     double seconds;
     char err[256];
 };
 
-static void compile_unit(struct unit *u) {
-    double t0 = clock_seconds();
-    struct job *j = u->job;
-    LLVMTargetMachineRef tm = host_machine(j->triple, u->err, sizeof u->err);
-    if (!tm) return;
-    LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = build_module(j->req->g, &j->plan, u->kernel, 1, ctx, tm, j->triple, j->opt_level, u->err,
-                                     sizeof u->err);
-    if (mod) j->objs[u->kernel] = emit_code(tm, mod, LLVMObjectFile, u->err, sizeof u->err);
-    if (mod) LLVMDisposeModule(mod);
-    LLVMContextDispose(ctx);
-    LLVMDisposeTargetMachine(tm);
-    u->seconds = clock_seconds() - t0;
+static void unit_free_module(struct unit *u) {
+    if (u->mod) LLVMDisposeModule(u->mod);
+    if (u->ctx) LLVMContextDispose(u->ctx);
+    if (u->tm) LLVMDisposeTargetMachine(u->tm);
+    u->mod = NULL, u->ctx = NULL, u->tm = NULL;
 }
 
-/* Compiles the kernels of the jobs marked `compile` on up to `threads` threads, each thread taking the
- * next kernel: dynamic scheduling without the runtime's dispatch calls, which the libomp of the fuzz
- * build (clang-19 with Debian's libomp) lacks. */
+/* Builds the unit's module, unoptimized: the body, named "body" (and its text), or the job's wrappers. */
+static void build_unit(struct unit *u) {
+    double t0 = clock_seconds();
+    struct job *j = u->job;
+    if (!(u->tm = host_machine(j->triple, u->err, sizeof u->err))) return;
+    u->ctx = LLVMContextCreate();
+    u->mod = new_module(u->ctx, u->tm, j->triple);
+    int bad;
+    if (u->kernel >= 0) {
+        bad = codegen_add_body(u->mod, j->req->g, &j->plan, u->kernel, host_has_fma(), "body") != 0;
+        char *text = bad ? NULL : LLVMPrintValueToString(LLVMGetNamedFunction(u->mod, "body"));
+        if (text) u->text = strdup(text), u->hash = fnv1a(text, 0xcbf29ce484222325ull);
+        LLVMDisposeMessage(text);
+        bad = bad || !u->text;
+    } else {
+        const char **names = malloc(sizeof *names * ((size_t)j->plan.n_kernels + 1));
+        for (int k = 0; names && k < j->plan.n_kernels; k++) names[k] = j->body_names[k];
+        bad = !names || codegen_add_wrappers(u->mod, j->req->g, &j->plan, names) != 0;
+        free(names);
+    }
+    if (bad) snprintf(u->err, sizeof u->err, "out of memory");
+    u->seconds += clock_seconds() - t0;
+}
+
+/* Optimizes the unit's module and emits its object file; frees the module. */
+static void finish_unit(struct unit *u, const char *body_name) {
+    double t0 = clock_seconds();
+    if (u->kernel >= 0) LLVMSetValueName2(LLVMGetNamedFunction(u->mod, "body"), body_name, strlen(body_name));
+    if (optimize_module(u->mod, u->tm, u->job->opt_level, u->err, sizeof u->err) == 0)
+        u->obj = emit_code(u->tm, u->mod, LLVMObjectFile, u->err, sizeof u->err);
+    unit_free_module(u);
+    u->seconds += clock_seconds() - t0;
+}
+
+/* Runs a phase on units[0, n) on up to `threads` threads, each thread taking the next unit (dynamic
+ * scheduling without the runtime's dispatch calls, which the libomp of the fuzz build, clang-19 with
+ * Debian's libomp, lacks). Phase 0 builds the bodies; phase 1 compiles the bodies compiled for others
+ * (same_as) and the wrappers. A unit that failed is left alone. */
+static void for_units(struct unit *units, int n, int threads, int phase) {
+    int team = threads < n ? threads : n, next = 0;
+#pragma omp parallel num_threads(team > 1 ? team : 1) if (team > 1)
+    for (;;) {
+        int i;
+#pragma omp atomic capture
+        i = next++;
+        if (i >= n) break;
+        struct unit *u = &units[i];
+        if (u->err[0]) continue;
+        if (phase == 0 && u->kernel >= 0) build_unit(u);
+        else if (phase == 1 && u->same_as == i) {
+            char name[16];
+            snprintf(name, sizeof name, "kb%d", i);
+            if (u->kernel < 0) build_unit(u);
+            if (!u->err[0]) finish_unit(u, name);
+        }
+    }
+}
+
+/* Gives each kernel unit the unit whose body it shares (the first with the same text) and its job the
+ * name of that body; frees the modules no longer needed. */
+static void share_bodies(struct unit *units, int n) {
+    for (int i = 0; i < n; i++) {
+        struct unit *u = &units[i];
+        u->same_as = i;
+        for (int k = 0; u->kernel >= 0 && u->text && k < i; k++)
+            if (units[k].same_as == k && units[k].text && units[k].hash == u->hash && strcmp(units[k].text, u->text) == 0) {
+                u->same_as = k;
+                break;
+            }
+        if (u->kernel >= 0) snprintf(u->job->body_names[u->kernel], 16, "kb%d", u->same_as);
+        if (u->same_as != i) unit_free_module(u);
+    }
+}
+
+/* Compiles the jobs marked `compile` on up to `threads` threads: their bodies, each distinct one once,
+ * then their wrappers; gives each job its objects. */
 static void compile_jobs(struct job *jobs, int n, int threads) {
     int n_units = 0;
-    for (int i = 0; i < n; i++) n_units += jobs[i].compile ? jobs[i].plan.n_kernels : 0;
+    for (int i = 0; i < n; i++) n_units += jobs[i].compile ? jobs[i].plan.n_kernels + 1 : 0;
     struct unit *units = calloc((size_t)n_units + 1, sizeof *units);
     if (!units) {
         for (int i = 0; i < n; i++)
@@ -396,23 +489,30 @@ static void compile_jobs(struct job *jobs, int n, int threads) {
     }
     int u = 0;
     for (int i = 0; i < n; i++)
-        for (int k = 0; jobs[i].compile && k < jobs[i].plan.n_kernels; k++)
+        for (int k = -1; jobs[i].compile && k < jobs[i].plan.n_kernels; k++)
             units[u++] = (struct unit){.job = &jobs[i], .kernel = k};
-    int team = threads < n_units ? threads : n_units, next = 0;
-#pragma omp parallel num_threads(team > 1 ? team : 1) if (team > 1)
-    for (;;) {
-        int i;
-#pragma omp atomic capture
-        i = next++;
-        if (i >= n_units) break;
-        compile_unit(&units[i]);
+    for_units(units, n_units, threads, 0);
+    share_bodies(units, n_units);
+    for_units(units, n_units, threads, 1);
+    for (u = 0; u < n_units; u++) { /* each job: its wrappers, then each body it calls, once */
+        struct unit *x = &units[u], *body = &units[x->same_as];
+        struct job *j = x->job;
+        if (x->kernel < 0) j->n_objs = 0;
+        int have = 0;
+        for (int v = u - 1; x->kernel >= 0 && !have && v >= 0 && units[v].job == j; v--)
+            have = units[v].same_as == x->same_as;
+        if (!have && body->obj)
+            j->objs[j->n_objs++] = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+                LLVMGetBufferStart(body->obj), LLVMGetBufferSize(body->obj), "");
+        if (!body->obj && !j->req->err[0])
+            snprintf(j->req->err, sizeof j->req->err, "%s", body->err[0] ? body->err : x->err);
+        j->req->program->stats.compile_seconds += x->seconds;
+        if (x->kernel >= 0) j->req->program->kernel_seconds[x->kernel] = x->seconds;
     }
     for (u = 0; u < n_units; u++) {
-        struct job *j = units[u].job;
-        j->req->program->stats.compile_seconds += units[u].seconds;
-        j->req->program->kernel_seconds[units[u].kernel] = units[u].seconds;
-        if (!j->objs[units[u].kernel] && !j->req->err[0])
-            snprintf(j->req->err, sizeof j->req->err, "%s", units[u].err);
+        unit_free_module(&units[u]);
+        free(units[u].text);
+        if (units[u].obj) LLVMDisposeMemoryBuffer(units[u].obj);
     }
     free(units);
 }
@@ -436,8 +536,10 @@ static int start_job(struct job *j) {
     stats.n_kernels = j->plan.n_kernels;
     stats.bytes = j->plan.arena_bytes;
     struct jit_program *p = r->program = calloc(1, sizeof *p);
-    j->objs = calloc((size_t)j->plan.n_kernels + 1, sizeof *j->objs);
-    int ok = p && j->objs && (p->kernel_seconds = calloc((size_t)j->plan.n_kernels + 1, sizeof(double))) &&
+    size_t nk = (size_t)j->plan.n_kernels + 1;
+    j->objs = calloc(2 * nk, sizeof *j->objs);
+    j->body_names = calloc(nk, sizeof *j->body_names);
+    int ok = p && j->objs && j->body_names && (p->kernel_seconds = calloc(nk, sizeof(double))) &&
              codegen_describe(r->g, &j->plan, "jit", &p->desc) == 0;
     if (ok) ok = (p->run = ebmc_aot_new(&p->desc)) != NULL;
     if (!ok) snprintf(err, errlen, "out of memory");
@@ -446,8 +548,12 @@ static int start_job(struct job *j) {
     if (!ok) return -1;
     j->triple = LLVMOrcLLJITGetTripleString(p->jit);
     j->cacheable = cache_path(r->g, j->opt_level, &j->copts, j->path, sizeof j->path, j->key) == 0;
-    j->compile = !j->cacheable || (r->opts && r->opts->no_cache_read) ||
-                 cache_read(j->path, j->key, j->plan.n_kernels, j->objs) != 0;
+    j->compile = 1;
+    if (j->cacheable && !(r->opts && r->opts->no_cache_read)) {
+        j->n_objs = cache_read(j->path, j->key, 2 * (int)nk, j->objs);
+        j->compile = j->n_objs < 0;
+        if (j->compile) j->n_objs = 0;
+    }
     return 0;
 }
 
@@ -457,15 +563,15 @@ static int link_job(struct job *j, int compiled) {
     struct jit_program *p = j->req->program;
     char *err = j->req->err;
     size_t errlen = sizeof j->req->err;
-    int n = j->plan.n_kernels;
-    if (compiled && j->cacheable) cache_write(j->path, j->key, n, j->objs); /* unwritable: no error */
+    if (compiled && j->cacheable) cache_write(j->path, j->key, j->n_objs, j->objs); /* unwritable: no error */
+    p->stats.n_bodies = j->n_objs - 1; /* the first object holds the wrappers */
     LLVMOrcJITDylibRef dylib = LLVMOrcLLJITGetMainJITDylib(p->jit);
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < j->n_objs; k++) {
         LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(p->jit, dylib, j->objs[k]); /* takes the object */
         j->objs[k] = NULL;
         if (e) return llvm_error(e, "cannot add an object file to the JIT", err, errlen);
     }
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < j->plan.n_kernels; k++) {
         char name[32];
         codegen_kernel_name(name, sizeof name, "", &j->plan.kernels[k]);
         LLVMOrcExecutorAddress addr = 0;
@@ -489,7 +595,8 @@ static int link_jobs(struct job *jobs, int n) {
         j->linked = link_job(j, !cached) == 0;
         j->req->program->stats.compile_seconds += clock_seconds() - t0;
         if (!j->linked && cached) {
-            dispose_objects(j->objs, j->plan.n_kernels);
+            dispose_objects(j->objs, j->n_objs);
+            j->n_objs = 0;
             dispose_jit(j->req->program->jit);
             j->req->err[0] = 0;
             j->req->program->jit = create_jit(j->req->err, sizeof j->req->err);
@@ -532,8 +639,9 @@ void jit_compile_all(struct jit_request *requests, int n, int threads) {
             jit_free(j->req->program);
             j->req->program = NULL;
         }
-        if (j->objs) dispose_objects(j->objs, j->plan.n_kernels);
+        if (j->objs) dispose_objects(j->objs, j->n_objs);
         free(j->objs);
+        free(j->body_names);
         if (j->planned) codegen_plan_free(&j->plan);
     }
     free(jobs);

@@ -26,6 +26,7 @@ struct jit_options {
 /* What a compiled program is made of (ebmc compile --stats). */
 struct jit_stats {
     int n_kernels, n_kernels_unfused; /* kernels run per call, with and without fusion */
+    int n_bodies;                     /* distinct kernel bodies compiled (jit.c: kernels share equal ones) */
     int64_t bytes;                    /* program-owned buffer memory, after memory planning */
     int64_t bytes_unplanned;          /* the same with one buffer per value and no fusion */
     double compile_seconds;           /* planning, IR building, LLVM optimization and JIT materialization, */

@@ -60,10 +60,10 @@ void codegen_matmul_tile(int64_t m, int64_t n, struct codegen_matmul_tile *t) {
 
 struct mm {
     int a, b;           /* the operand nodes */
-    int a_slot, b_slot; /* >= 0: op(A) or op(B) is stored row-major in this slot (a transposed copy) */
+    int ta, tb;         /* op(A) = A^T (A stored [K, M]), op(B) = B^T (B stored [N, K]) */
     int64_t m, k, n;    /* per batch */
-    /* The flat offsets of the current batch's matrices in A (or its copy), B (or its copy) and C: batch
-     * bt's are bt M K, bt K N and bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
+    /* The flat offsets of the current batch's matrices in A, B and C: batch bt's are bt M K, bt K N and
+     * bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
     LLVMValueRef a_base, b_base, c_base;
     struct codegen_matmul_tile t;
     LLVMValueRef slab;  /* [nc kc] floats: the packed slab of op(B), panel by panel, [k][cols] in each */
@@ -71,10 +71,6 @@ struct mm {
     LLVMValueRef sums;  /* [rows cols] floats: a tile's sums for the epilogue, which runs on scalars */
     LLVMValueRef acc;   /* [rows vecs] vectors: the accumulators */
 };
-
-static LLVMValueRef operand(struct cg *c, int id, int slot, LLVMValueRef idx) {
-    return slot >= 0 ? load_elem(c, slot, idx) : codegen_value(c, id, idx);
-}
 
 static LLVMValueRef float_at(struct cg *c, LLVMValueRef base, LLVMValueRef idx) {
     return LLVMBuildInBoundsGEP2(c->b, c->f32, base, &idx, 1, "");
@@ -103,19 +99,31 @@ static void tile_store(struct cg *c, const struct mm *mm, LLVMValueRef ptr, int 
 }
 
 /* panel[k, j] = op(B)[k0 + k, j0 + j] for k < kc and j < width; 0 for the columns up to the end of the
- * last vector. */
+ * last vector. B^T is read down its rows (k inner), B along its rows (j inner): either way in the order
+ * it is stored. */
 static void pack_panel(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef k0, int64_t kc,
                        LLVMValueRef j0, int64_t width) {
     int64_t cols = mm->t.cols, padded = (width + mm->t.lanes - 1) / mm->t.lanes * mm->t.lanes;
     struct loop lk, lj;
-    LLVMValueRef k = loop_to(c, &lk, kc, "pack");
-    LLVMValueRef j = loop_to(c, &lj, width, "pj");
-    LLVMValueRef idx = iadd(c, mm->b_base, imad(c, iadd(c, k0, k), mm->n, iadd(c, j0, j)));
-    LLVMBuildStore(c->b, operand(c, mm->b, mm->b_slot, idx), float_at(c, panel, imad(c, k, cols, j)));
-    loop_end(c, &lj);
-    for (int64_t z = width; z < padded; z++)
-        LLVMBuildStore(c->b, f32c(c, 0), float_at(c, panel, imad(c, k, cols, i64c(c, z))));
-    loop_end(c, &lk);
+    LLVMValueRef j, k;
+    if (mm->tb) {
+        j = loop_to(c, &lj, width, "pj");
+        k = loop_to(c, &lk, kc, "pack");
+    } else {
+        k = loop_to(c, &lk, kc, "pack");
+        j = loop_to(c, &lj, width, "pj");
+    }
+    LLVMValueRef kk = iadd(c, k0, k), jj = iadd(c, j0, j);
+    LLVMValueRef idx = iadd(c, mm->b_base, mm->tb ? imad(c, jj, mm->k, kk) : imad(c, kk, mm->n, jj));
+    LLVMBuildStore(c->b, codegen_value(c, mm->b, idx), float_at(c, panel, imad(c, k, cols, j)));
+    loop_end(c, mm->tb ? &lk : &lj);
+    loop_end(c, mm->tb ? &lj : &lk);
+    if (padded > width) {
+        k = loop_to(c, &lk, kc, "pad");
+        for (int64_t z = width; z < padded; z++)
+            LLVMBuildStore(c->b, f32c(c, 0), float_at(c, panel, imad(c, k, cols, i64c(c, z))));
+        loop_end(c, &lk);
+    }
 }
 
 /* The panels of columns [s0, s0 + width) (a slab) over k in [k0, k0 + kc), panel p at slab[p kc cols]. */
@@ -133,25 +141,31 @@ static void pack_slab(struct cg *c, const struct mm *mm, LLVMValueRef s0, int64_
 }
 
 /* block[(t kc + k) rows + r] = op(A)[i, k0 + k] for the tiles t of rows [r0, r1), i = r0 + t rows + r
- * clamped to hi - 1, k < kc. */
+ * clamped to hi - 1, k < kc. A is read along its rows (tiles outer, k inner), A^T down its rows (k
+ * outer, tiles inner): either way in the order it is stored. */
 static void pack_block(struct cg *c, const struct mm *mm, LLVMValueRef r0, LLVMValueRef r1, LLVMValueRef hi,
                        LLVMValueRef k0, int64_t kc) {
     int rows = mm->t.rows;
-    LLVMValueRef last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), ""), arow[MM_MAX_ROWS];
+    LLVMValueRef last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), "");
     LLVMValueRef tiles = LLVMBuildSDiv(c->b, iadd(c, LLVMBuildNSWSub(c->b, r1, r0, ""), i64c(c, rows - 1)), i64c(c, rows), "");
     struct loop lt, lk;
-    LLVMValueRef t = loop_begin(c, &lt, i64c(c, 0), tiles, "apack");
+    LLVMValueRef t, k;
+    if (mm->ta) {
+        k = loop_to(c, &lk, kc, "ak");
+        t = loop_begin(c, &lt, i64c(c, 0), tiles, "apack");
+    } else {
+        t = loop_begin(c, &lt, i64c(c, 0), tiles, "apack");
+        k = loop_to(c, &lk, kc, "ak");
+    }
+    LLVMValueRef to = imul(c, imad(c, t, kc, k), rows), kk = iadd(c, k0, k);
     for (int r = 0; r < rows; r++) {
         LLVMValueRef i = iadd(c, imad(c, t, rows, r0), i64c(c, r));
         i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
-        arow[r] = iadd(c, mm->a_base, imad(c, i, mm->k, k0));
+        LLVMValueRef idx = iadd(c, mm->a_base, mm->ta ? imad(c, kk, mm->m, i) : imad(c, i, mm->k, kk));
+        LLVMBuildStore(c->b, codegen_value(c, mm->a, idx), float_at(c, mm->block, iadd(c, to, i64c(c, r))));
     }
-    LLVMValueRef k = loop_to(c, &lk, kc, "ak");
-    LLVMValueRef to = imul(c, imad(c, t, kc, k), rows);
-    for (int r = 0; r < rows; r++)
-        LLVMBuildStore(c->b, operand(c, mm->a, mm->a_slot, iadd(c, arow[r], k)), float_at(c, mm->block, iadd(c, to, i64c(c, r))));
-    loop_end(c, &lk);
-    loop_end(c, &lt);
+    loop_end(c, mm->ta ? &lt : &lk);
+    loop_end(c, mm->ta ? &lk : &lt);
 }
 
 /* One value of k in a tile: nv vectors of the panel's row k, each times each row's op(A)[i, k] (from the
@@ -285,7 +299,7 @@ static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMVa
 }
 
 /* k is cut into passes of kc (the last pass takes the remainder and runs the epilogue). A transposed
- * operand was transposed by its own kernel beforehand. A batched matmul's rows are those of all its
+ * operand is read in place by the packing. A batched matmul's rows are those of all its
  * batches ([b M] rows of C); each batch is a 2-D matmul done the same way (codegen_batch_begin). */
 void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_node *n = ir_node_at(c->g, c->main), *a = ir_node_at(c->g, n->in[0]);
@@ -293,8 +307,8 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     struct mm mm = {
         .a = n->in[0],
         .b = n->in[1],
-        .a_slot = codegen_reads_transposed(n, 0) ? c->plan->transposed[n->in[0]] : -1,
-        .b_slot = codegen_reads_transposed(n, 1) ? c->plan->transposed[n->in[1]] : -1,
+        .ta = ta,
+        .tb = (n->flags & IR_TRANS_B) != 0,
         .m = n->shape[nd - 2],
         .k = a->shape[ta ? nd - 2 : nd - 1],
         .n = n->shape[nd - 1],
@@ -323,9 +337,9 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
 }
 
 /* ---- transposed copies ----
- * A matmul reads a transposed operand from a row-major copy that a transpose kernel stores first
- * (plan.c explains why). The copy of x [R, C] is out [C, R]; the kernel's parallel axis is the rows of
- * out, each batch's of a 3-D x [b, R, C] (out [b, C, R]). Both matrices start at flat offset base. */
+ * conv2d_bwd_data reads its weight from a row-major transposed copy that a transpose kernel stores
+ * first (plan.c). The copy of x [R, C] is out [C, R]; the kernel's parallel axis is the rows of out,
+ * each batch's of a 3-D x [b, R, C] (out [b, C, R]). Both matrices start at flat offset base. */
 
 /* Rows [c0, c0 + width) of out, element by element: for each row r of x, `width` consecutive elements
  * of it go to `width` rows of out. */

@@ -35,15 +35,11 @@ static int is_inlinable(enum ir_op op) { return ir_op_is_elementwise(op) || ir_o
  * one kernel instead of 18, with 2.3x less memory, but 1.4x slower: every element then unravels its
  * index and evaluates all nine slices.) */
 
-/* The i-k-j loop wants rows of op(A) and op(B), so a transposed operand is read from a transposed copy
- * (stored once, row-major). Read in place, a trans_a operand is read down a column, one cache line per
- * k; with 512-byte rows (M = 128: the weight gradient x^T dy) those lines thrash a few L1 sets and the
- * matmul ran at 25 GFLOP/s instead of 120-140. For other shapes in-place reads were up to 1.6x faster,
- * but copying has the better worst case. */
-int codegen_reads_transposed(const struct ir_node *n, int operand) {
-    if (n->op == IR_CONV2D_BWD_DATA) return operand == 1;
-    return n->op == IR_MATMUL && operand < 2 && (n->flags & (operand == 0 ? IR_TRANS_A : IR_TRANS_B)) != 0;
-}
+/* conv2d_bwd_data reads its weight [O, C, kh, kw] as [C kh kw, O], from a transposed copy a transpose
+ * kernel stores once. (Matmuls read transposed operands in place: their packing copies them anyway,
+ * matmul.c. Before the packing they read transposed copies too, which took 7% of an MLP training step
+ * and a fifth of its compile time.) */
+int codegen_reads_transposed(const struct ir_node *n, int operand) { return n->op == IR_CONV2D_BWD_DATA && operand == 1; }
 
 void codegen_transpose_dims(const struct ir_node *x, int64_t *batches, int64_t *rows, int64_t *cols) {
     *batches = x->ndim == 3 ? x->shape[0] : 1;
@@ -189,32 +185,50 @@ static int choose_fusion(const struct ir_graph *g, const struct uses *u, struct 
 
 /* ---- kernels and what they read ---- */
 
-static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used);
+/* The slots a kernel reads, each once, in the order its computation first reads them. */
+struct reads {
+    char *used;
+    int *order, n;
+};
 
-static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used) {
-    if (plan->slot[id] >= 0) used[plan->slot[id]] = 1;
-    else mark_operands(g, plan, id, used); /* inlined, or the kernel's main loop: its operands */
+static void mark_slot(struct reads *r, int slot) {
+    if (r->used[slot]) return;
+    r->used[slot] = 1;
+    if (r->order) r->order[r->n] = slot;
+    r->n++;
+}
+
+static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, struct reads *r);
+
+static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan, int id, struct reads *r) {
+    if (plan->slot[id] >= 0) mark_slot(r, plan->slot[id]);
+    else mark_operands(g, plan, id, r); /* inlined, or the kernel's main loop: its operands */
 }
 
 /* Marks the slots that computing node id in place reads (for main: its operands). */
-static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, char *used) {
+static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, struct reads *r) {
     const struct ir_node *n = ir_node_at(g, id);
     for (int i = 0; i < ir_op_arity(n->op); i++) {
-        if (codegen_reads_transposed(n, i)) used[plan->transposed[n->in[i]]] = 1;
-        else mark_value(g, plan, n->in[i], used);
+        if (codegen_reads_transposed(n, i)) mark_slot(r, plan->transposed[n->in[i]]);
+        else mark_value(g, plan, n->in[i], r);
     }
 }
 
-void codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
-                          char *used) {
+int codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,
+                         char *used, int *order) {
     memset(used, 0, (size_t)plan->n_slots);
+    struct reads r = {used, order, 0};
     if (k->kind == CODEGEN_TRANSPOSE) {
-        mark_value(g, plan, k->node, used);
-        return;
+        mark_value(g, plan, k->node, &r);
+        return order ? r.n : 0;
     }
-    for (int r = 0; r < k->n_roots; r++) mark_operands(g, plan, k->roots[r], used);
+    for (int i = 0; i < k->n_roots; i++) mark_operands(g, plan, k->roots[i], &r);
     /* A later root reads an earlier one as the value just computed, not from its buffer. */
-    for (int r = 0; r < k->n_roots; r++) used[plan->slot[k->roots[r]]] = 0;
+    for (int i = 0; i < k->n_roots; i++) used[plan->slot[k->roots[i]]] = 0;
+    int n = 0;
+    for (int i = 0; order && i < r.n; i++)
+        if (used[order[i]]) order[n++] = order[i];
+    return n;
 }
 
 static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen_kernel_kind kind, int node,
@@ -256,7 +270,6 @@ static void add_group_kernel(const struct ir_graph *g, struct codegen_plan *plan
         int nd = x->ndim; /* 3: batched, its rows those of every batch */
         range = numel / x->shape[nd - 1];
         work = numel * a->shape[(x->flags & IR_TRANS_A) ? nd - 2 : nd - 1];
-        for (int i = 0; i < 2; i++) plan_transposed(g, plan, x, i);
     } else if (ir_op_is_conv(x->op)) {
         plan_transposed(g, plan, x, 1);
         codegen_conv_plan(g, x, &range, &work);
@@ -307,7 +320,7 @@ static int plan_memory(const struct ir_graph *g, struct codegen_plan *plan, int 
     }
     for (int s = 0; s < ns; s++) last[s] = -1;
     for (int i = 0; i < nk; i++) {
-        codegen_kernel_reads(g, plan, &plan->kernels[i], used);
+        codegen_kernel_reads(g, plan, &plan->kernels[i], used, NULL);
         for (int s = 0; s < ns; s++)
             if (used[s]) last[s] = i;
     }

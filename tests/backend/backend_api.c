@@ -277,6 +277,50 @@ static void test_compile_seconds(void) {
     ir_graph_free(g);
 }
 
+/* silu(x W1 + b1) then silu(h W2 + b2), the second layer `out` wide: with out = 70 both layers compute
+ * the same thing on other buffers and share one compiled body; with 69 they do not. Two such programs
+ * compiled together share bodies across programs too. Each computes what the interpreter does. */
+static struct ir_graph *two_layers(int out) {
+    struct ir_graph *g = ir_graph_new();
+    int x = ir_input(g, "x", 2, (int64_t[]){37, 70});
+    int w1 = ir_param(g, "W1", 2, (int64_t[]){70, 70}), b1 = ir_param(g, "b1", 1, (int64_t[]){70});
+    int w2 = ir_param(g, "W2", 2, (int64_t[]){70, out}), b2 = ir_param(g, "b2", 1, (int64_t[]){out});
+    int h = ir_unary(g, IR_SILU, ir_binary_bcast(g, IR_ADD, ir_matmul(g, x, w1, 0), b1));
+    ir_graph_output(g, "y", ir_unary(g, IR_SILU, ir_binary_bcast(g, IR_ADD, ir_matmul(g, h, w2, 0), b2)));
+    return g;
+}
+
+static void test_shared_bodies(void) {
+    setenv("EBMC_CACHE_DIR", "off", 1);
+    struct ir_graph *same = two_layers(70), *other = two_layers(69);
+    check_graph("two equal layers", same, -1, 1, 1e-5, 1e-5);
+    check_graph("two layers of other widths", other, -1, 1, 1e-5, 1e-5);
+    struct jit_request both[2] = {{.g = same}, {.g = other}};
+    jit_compile_all(both, 2, 2);
+    for (int i = 0; i < 2; i++) {
+        CHECK_MSG(both[i].program != NULL, "%s", both[i].err);
+        if (!both[i].program) continue;
+        const struct jit_stats *s = jit_get_stats(both[i].program);
+        /* the other graph's first layer is the same graph's (compiled once, for both) */
+        CHECK_MSG(s->n_kernels == 2 && s->n_bodies == (i == 0 ? 1 : 2), "program %d: %d kernels, %d bodies", i,
+                  s->n_kernels, s->n_bodies);
+        struct check_args args = check_args_new(both[i].g, -1, 1);
+        double **ref = (double **)check_outs_new(both[i].g, sizeof(double));
+        float **got = (float **)check_outs_new(both[i].g, sizeof(float));
+        char err[256];
+        CHECK(interp_run(both[i].g, (const double *const *)args.d, ref, err, sizeof err) == 0);
+        jit_run(both[i].program, args.f, got, 2);
+        check_against(i ? "other widths, compiled together" : "equal layers, compiled together", both[i].g, got, ref,
+                      1e-5, 1e-5);
+        check_outs_free(both[i].g, (void **)got);
+        check_outs_free(both[i].g, (void **)ref);
+        check_args_free(&args);
+        jit_free(both[i].program);
+    }
+    ir_graph_free(same);
+    ir_graph_free(other);
+}
+
 int main(void) {
     test_bad_graphs();
     test_print();
@@ -286,5 +330,6 @@ int main(void) {
     test_no_kernels();
     test_outputs_in_place();
     test_compile_seconds();
+    test_shared_bodies();
     return test_report();
 }

@@ -17,7 +17,7 @@
 
 #define ROWS 16
 #define COLS 24
-/* A record's head: "ebmc-cache 2 " + 32-digit key + ' ' + 8-digit index '/' 8-digit count + ' ' + 16-digit
+/* A record's head: "ebmc-cache 3 " + 32-digit key + ' ' + 8-digit index '/' 8-digit count + ' ' + 16-digit
  * size + ' ' + 16-digit sum + '\n'. */
 #define HEAD_LEN 98
 #define SIZE_AT 64
@@ -119,7 +119,7 @@ int main(void) {
     char *good_a = read_all(pa, &la), *good_b = read_all(pb, &lb);
     CHECK_MSG(good_a && good_b && la > HEAD_LEN && lb > HEAD_LEN, "cache files %s, %s", pa, pb);
     if (!good_a || !good_b || la <= HEAD_LEN || lb <= HEAD_LEN) return test_report();
-    CHECK_MSG(memcmp(good_a, "ebmc-cache 2 ", 13) == 0 && good_a[HEAD_LEN - 1] == '\n', "head: %.98s", good_a);
+    CHECK_MSG(memcmp(good_a, "ebmc-cache 3 ", 13) == 0 && good_a[HEAD_LEN - 1] == '\n', "head: %.98s", good_a);
     const char *key_a = strrchr(pa, '/') + 1;
     CHECK_MSG(strncmp(good_a + 13, key_a, 32) == 0, "the head does not record the key %s", key_a);
     run("a, cached", ga, out);
@@ -166,7 +166,7 @@ int main(void) {
         case 15: n = (size_t)sprintf(bad, "not an object file\n"); break;
         case 16: folder = 1; break;
         case 17: /* a's key, c's object, a checksum that matches: c's kernels are not a's */
-            n = (size_t)snprintf(bad, HEAD_LEN + 1, "ebmc-cache 2 %.32s 00000000/00000001 %016llx %016llx\n", key_a,
+            n = (size_t)snprintf(bad, HEAD_LEN + 1, "ebmc-cache 3 %.32s 00000000/00000001 %016llx %016llx\n", key_a,
                                  (unsigned long long)(lc - HEAD_LEN), fnv(good_c + HEAD_LEN, lc - HEAD_LEN));
             memcpy(bad + n, good_c + HEAD_LEN, lc - HEAD_LEN);
             n += lc - HEAD_LEN;
@@ -196,7 +196,7 @@ int main(void) {
 
     /* The forgery again, a compiled together with b (jit_compile_all): b links from its good file while
      * a's objects fail to link and a is compiled afresh in a second round. */
-    size_t n = (size_t)snprintf(bad, HEAD_LEN + 1, "ebmc-cache 2 %.32s 00000000/00000001 %016llx %016llx\n", key_a,
+    size_t n = (size_t)snprintf(bad, HEAD_LEN + 1, "ebmc-cache 3 %.32s 00000000/00000001 %016llx %016llx\n", key_a,
                                 (unsigned long long)(lc - HEAD_LEN), fnv(good_c + HEAD_LEN, lc - HEAD_LEN));
     memcpy(bad + n, good_c + HEAD_LEN, lc - HEAD_LEN);
     write_all(pa, bad, n + lc - HEAD_LEN);
