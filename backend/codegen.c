@@ -253,11 +253,6 @@ static LLVMValueRef emit_unary(struct cg *c, const struct ir_node *n, LLVMValueR
 }
 
 static LLVMValueRef emit_binary(struct cg *c, enum ir_op op, LLVMValueRef x, LLVMValueRef y) {
-    if ((op == IR_ADD || op == IR_MUL) && LLVMIsConstant(x) && !LLVMIsConstant(y)) {
-        /* the constant second, as LLVM would put it: equal kernels then print the same (jit.c) */
-        LLVMValueRef t = x;
-        x = y, y = t;
-    }
     switch (op) {
     case IR_ADD: return LLVMBuildFAdd(c->b, x, y, "");
     case IR_SUB: return LLVMBuildFSub(c->b, x, y, "");
@@ -350,8 +345,11 @@ static LLVMValueRef emit_movement(struct cg *c, const struct ir_node *n, LLVMVal
 static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
     const struct ir_node *n = ir_node_at(c->g, id);
     if (ir_op_is_unary_elementwise(n->op)) return emit_unary(c, n, emit_value(c, n->in[0], idx));
-    if (ir_op_is_binary_elementwise(n->op))
-        return emit_binary(c, n->op, emit_value(c, n->in[0], idx), emit_value(c, n->in[1], idx));
+    if (ir_op_is_binary_elementwise(n->op)) {
+        int swap = codegen_swaps_operands(c->g, n);
+        LLVMValueRef x = emit_value(c, n->in[swap], idx); /* first: equal kernels emit equal code */
+        return emit_binary(c, n->op, x, emit_value(c, n->in[!swap], idx));
+    }
     switch (n->op) {
     case IR_CONST: return f32c(c, n->value);
     case IR_RESHAPE:

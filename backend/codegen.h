@@ -107,6 +107,9 @@ struct codegen_conv_tiles {
 };
 void codegen_conv_tiles(const struct ir_graph *g, const struct ir_node *n, struct codegen_conv_tiles *t);
 
+/* Whether the add or mul n computes in[1] op in[0] (a canonical order: plan.c). */
+int codegen_swaps_operands(const struct ir_graph *g, const struct ir_node *n);
+
 /* Sets used[s] (n_slots entries) for every slot kernel k reads and, when order is not NULL, lists those
  * slots in order[] as the kernel first reads them (operand by operand), returning how many. */
 int codegen_kernel_reads(const struct ir_graph *g, const struct codegen_plan *plan, const struct codegen_kernel *k,

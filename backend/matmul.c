@@ -66,6 +66,7 @@ struct mm {
      * bt M N (all 0 for a 2-D matmul). Row indices are within the batch. */
     LLVMValueRef a_base, b_base, c_base;
     struct codegen_matmul_tile t;
+    int64_t kc;         /* values of k in a pass, at most (the last may have fewer): t.kc, or K if smaller */
     LLVMValueRef slab;  /* [nc kc] floats: the packed slab of op(B), panel by panel, [k][cols] in each */
     LLVMValueRef block; /* [mc kc] floats: the packed block of op(A), tile by tile, [k][rows] in each */
     LLVMValueRef sums;  /* [rows cols] floats: a tile's sums for the epilogue, which runs on scalars */
@@ -98,19 +99,19 @@ static void tile_store(struct cg *c, const struct mm *mm, LLVMValueRef ptr, int 
     else masked_store(c, ptr, on, x);
 }
 
-/* panel[k, j] = op(B)[k0 + k, j0 + j] for k < kc and j < width; 0 for the columns up to the end of the
+/* panel[k, j] = op(B)[k0 + k, j0 + j] for k < kn and j < width; 0 for the columns up to the end of the
  * last vector. B^T is read down its rows (k inner), B along its rows (j inner): either way in the order
  * it is stored. */
-static void pack_panel(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef k0, int64_t kc,
+static void pack_panel(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef k0, LLVMValueRef kn,
                        LLVMValueRef j0, int64_t width) {
     int64_t cols = mm->t.cols, padded = (width + mm->t.lanes - 1) / mm->t.lanes * mm->t.lanes;
     struct loop lk, lj;
     LLVMValueRef j, k;
     if (mm->tb) {
         j = loop_to(c, &lj, width, "pj");
-        k = loop_to(c, &lk, kc, "pack");
+        k = loop_begin(c, &lk, i64c(c, 0), kn, "pack");
     } else {
-        k = loop_to(c, &lk, kc, "pack");
+        k = loop_begin(c, &lk, i64c(c, 0), kn, "pack");
         j = loop_to(c, &lj, width, "pj");
     }
     LLVMValueRef kk = iadd(c, k0, k), jj = iadd(c, j0, j);
@@ -119,53 +120,77 @@ static void pack_panel(struct cg *c, const struct mm *mm, LLVMValueRef panel, LL
     loop_end(c, mm->tb ? &lk : &lj);
     loop_end(c, mm->tb ? &lj : &lk);
     if (padded > width) {
-        k = loop_to(c, &lk, kc, "pad");
+        k = loop_begin(c, &lk, i64c(c, 0), kn, "pad");
         for (int64_t z = width; z < padded; z++)
             LLVMBuildStore(c->b, f32c(c, 0), float_at(c, panel, imad(c, k, cols, i64c(c, z))));
         loop_end(c, &lk);
     }
 }
 
-/* The panels of columns [s0, s0 + width) (a slab) over k in [k0, k0 + kc), panel p at slab[p kc cols]. */
-static void pack_slab(struct cg *c, const struct mm *mm, LLVMValueRef s0, int64_t width, LLVMValueRef k0, int64_t kc) {
-    int64_t cols = mm->t.cols, full = width / cols;
+/* The panels of columns [s0, s0 + width) (a slab) over k in [k0, k0 + kn), panel p at slab[p kc cols]. */
+static void pack_slab(struct cg *c, const struct mm *mm, LLVMValueRef s0, int64_t width, LLVMValueRef k0, LLVMValueRef kn) {
+    int64_t cols = mm->t.cols, full = width / cols, kc = mm->kc;
     if (full > 0) {
         struct loop lp;
         LLVMValueRef p = loop_to(c, &lp, full, "bpack");
-        pack_panel(c, mm, float_at(c, mm->slab, imul(c, p, kc * cols)), k0, kc, imad(c, p, cols, s0), cols);
+        pack_panel(c, mm, float_at(c, mm->slab, imul(c, p, kc * cols)), k0, kn, imad(c, p, cols, s0), cols);
         loop_end(c, &lp);
     }
     if (width % cols)
-        pack_panel(c, mm, float_at(c, mm->slab, i64c(c, full * kc * cols)), k0, kc, iadd(c, s0, i64c(c, full * cols)),
+        pack_panel(c, mm, float_at(c, mm->slab, i64c(c, full * kc * cols)), k0, kn, iadd(c, s0, i64c(c, full * cols)),
                    width % cols);
 }
 
-/* block[(t kc + k) rows + r] = op(A)[i, k0 + k] for the tiles t of rows [r0, r1), i = r0 + t rows + r
- * clamped to hi - 1, k < kc. A is read along its rows (tiles outer, k inner), A^T down its rows (k
- * outer, tiles inner): either way in the order it is stored. */
-static void pack_block(struct cg *c, const struct mm *mm, LLVMValueRef r0, LLVMValueRef r1, LLVMValueRef hi,
-                       LLVMValueRef k0, int64_t kc) {
-    int rows = mm->t.rows;
+/* block[(t kc + k) rows + r] = op(A)[i, k0 + k] for the tiles t of rows [r0, t_end) of a block, i =
+ * r0 + t rows + r clamped to hi - 1, k < kn. A is read along its rows (tiles outer, k inner). A^T is read
+ * down its rows (k outer, tiles inner): a whole tile's `rows` elements are consecutive there, and are
+ * copied as one vector when A^T is stored (a scalar copy took as long as the matmul of a matrix-vector
+ * product). */
+static void pack_tiles(struct cg *c, const struct mm *mm, LLVMValueRef r0, LLVMValueRef t_from, LLVMValueRef t_end,
+                       LLVMValueRef hi, LLVMValueRef k0, LLVMValueRef kn, int whole) {
+    int rows = mm->t.rows, slot = c->plan->slot[ir_resolve_alias(c->g, mm->a)];
+    int64_t kc = mm->kc;
     LLVMValueRef last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), "");
-    LLVMValueRef tiles = LLVMBuildSDiv(c->b, iadd(c, LLVMBuildNSWSub(c->b, r1, r0, ""), i64c(c, rows - 1)), i64c(c, rows), "");
     struct loop lt, lk;
     LLVMValueRef t, k;
     if (mm->ta) {
-        k = loop_to(c, &lk, kc, "ak");
-        t = loop_begin(c, &lt, i64c(c, 0), tiles, "apack");
+        k = loop_begin(c, &lk, i64c(c, 0), kn, "ak");
+        t = loop_begin(c, &lt, t_from, t_end, "apack");
     } else {
-        t = loop_begin(c, &lt, i64c(c, 0), tiles, "apack");
-        k = loop_to(c, &lk, kc, "ak");
+        t = loop_begin(c, &lt, t_from, t_end, "apack");
+        k = loop_begin(c, &lk, i64c(c, 0), kn, "ak");
     }
     LLVMValueRef to = imul(c, imad(c, t, kc, k), rows), kk = iadd(c, k0, k);
-    for (int r = 0; r < rows; r++) {
-        LLVMValueRef i = iadd(c, imad(c, t, rows, r0), i64c(c, r));
-        i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
-        LLVMValueRef idx = iadd(c, mm->a_base, mm->ta ? imad(c, kk, mm->m, i) : imad(c, i, mm->k, kk));
-        LLVMBuildStore(c->b, codegen_value(c, mm->a, idx), float_at(c, mm->block, iadd(c, to, i64c(c, r))));
+    if (whole) { /* A^T stored, the tile's rows all below hi */
+        LLVMValueRef i = imad(c, t, rows, r0);
+        LLVMValueRef from = elem_ptr(c, slot, iadd(c, mm->a_base, imad(c, kk, mm->m, i)));
+        LLVMValueRef v = LLVMBuildLoad2(c->b, vec_type(c, rows), from, "");
+        LLVMSetAlignment(v, 4);
+        LLVMSetAlignment(LLVMBuildStore(c->b, v, float_at(c, mm->block, to)), 4);
+    } else {
+        for (int r = 0; r < rows; r++) {
+            LLVMValueRef i = iadd(c, imad(c, t, rows, r0), i64c(c, r));
+            i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
+            LLVMValueRef idx = iadd(c, mm->a_base, mm->ta ? imad(c, kk, mm->m, i) : imad(c, i, mm->k, kk));
+            LLVMBuildStore(c->b, codegen_value(c, mm->a, idx), float_at(c, mm->block, iadd(c, to, i64c(c, r))));
+        }
     }
     loop_end(c, mm->ta ? &lt : &lk);
     loop_end(c, mm->ta ? &lk : &lt);
+}
+
+/* The tiles of rows [r0, r1), over k in [k0, k0 + kn), into the block (pack_tiles). */
+static void pack_block(struct cg *c, const struct mm *mm, LLVMValueRef r0, LLVMValueRef r1, LLVMValueRef hi,
+                       LLVMValueRef k0, LLVMValueRef kn) {
+    int rows = mm->t.rows;
+    LLVMValueRef tiles = LLVMBuildSDiv(c->b, iadd(c, LLVMBuildNSWSub(c->b, r1, r0, ""), i64c(c, rows - 1)), i64c(c, rows), "");
+    LLVMValueRef whole = i64c(c, 0);
+    if (mm->ta && c->plan->slot[ir_resolve_alias(c->g, mm->a)] >= 0) {
+        whole = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, r0, ""), i64c(c, rows), ""); /* tiles below hi */
+        whole = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, whole, tiles, ""), whole, tiles, "");
+        pack_tiles(c, mm, r0, i64c(c, 0), whole, hi, k0, kn, 1);
+    }
+    pack_tiles(c, mm, r0, whole, tiles, hi, k0, kn, 0);
 }
 
 /* One value of k in a tile: nv vectors of the panel's row k, each times each row's op(A)[i, k] (from the
@@ -188,17 +213,49 @@ static void k_step(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMVa
     }
 }
 
+/* The tile's sums, its vectors acc[r vecs + v] for rows crow[r], to C as they are. */
+static void store_sums(struct cg *c, const struct mm *mm, LLVMValueRef *crow, int nv, int64_t width) {
+    const struct codegen_matmul_tile *t = &mm->t;
+    for (int r = 0; r < t->rows; r++)
+        for (int v = 0; v < nv; v++)
+            tile_store(c, mm, crow[r], v, width, acc_get(c, mm->acc, t->rows * t->vecs, r * t->vecs + v, t->lanes));
+}
+
+/* The tile's results through the epilogue, on scalars, from its sums in memory (LLVM vectorizes it). A
+ * loop over the rows, not one copy of the epilogue per row: it may be long (exp, log), and 6 copies of it
+ * made the compile slower, not the kernel faster. */
+static void store_results(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMValueRef hi, LLVMValueRef j0, int nv,
+                          int64_t width) {
+    const struct codegen_matmul_tile *t = &mm->t;
+    for (int r = 0; r < t->rows; r++)
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef p = float_at(c, mm->sums, i64c(c, (int64_t)r * t->cols + v * t->lanes));
+            LLVMValueRef x = acc_get(c, mm->acc, t->rows * t->vecs, r * t->vecs + v, t->lanes);
+            LLVMSetAlignment(LLVMBuildStore(c->b, x, p), 4);
+        }
+    struct loop lr, lj;
+    LLVMValueRef r = loop_to(c, &lr, t->rows, "epirow");
+    LLVMValueRef i = iadd(c, i0, r), last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), "");
+    i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
+    LLVMValueRef j = loop_to(c, &lj, width, "epi");
+    LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, float_at(c, mm->sums, imad(c, r, t->cols, j)), "");
+    codegen_store_result(c, iadd(c, mm->c_base, imad(c, i, mm->n, iadd(c, j0, j))), sum);
+    loop_end(c, &lj);
+    loop_end(c, &lr);
+}
+
 /* One tile, rows [i0, i0 + rows) of C (clamped to hi - 1; tile `tile` of the packed block) by columns
- * [j0, j0 + width) (the packed panel), over k in [k0, k0 + kc): from 0 (k0 = 0) or from C's partial
- * sums, to C, through the epilogue if `last`. */
+ * [j0, j0 + width) (the packed panel), over k in [k0, k0 + kn): from 0 (k0 = 0) or from C's partial
+ * sums, to C: through the epilogue in the last pass (`last`), as partial sums before. */
 static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef i0, LLVMValueRef hi,
-                      LLVMValueRef tile, LLVMValueRef j0, int64_t width, LLVMValueRef k0, int64_t kc, int last) {
+                      LLVMValueRef tile, LLVMValueRef j0, int64_t width, LLVMValueRef k0, LLVMValueRef kn,
+                      LLVMValueRef last) {
     const struct codegen_matmul_tile *t = &mm->t;
     int vl = t->lanes, rows = t->rows, nv = (int)((width + vl - 1) / vl), n_acc = rows * t->vecs;
     LLVMValueRef crow[MM_MAX_ROWS];
     LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, k0, i64c(c, 0), "");
     LLVMValueRef last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), "");
-    LLVMValueRef a = float_at(c, mm->block, imul(c, tile, kc * rows));
+    LLVMValueRef a = float_at(c, mm->block, imul(c, tile, mm->kc * rows));
     for (int r = 0; r < rows; r++) {
         LLVMValueRef i = iadd(c, i0, i64c(c, r));
         i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
@@ -210,57 +267,54 @@ static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLV
         }
     }
     struct loop lk;
-    LLVMValueRef k = loop_to(c, &lk, kc / MM_UNROLL, "k");
+    LLVMValueRef whole = LLVMBuildSDiv(c->b, kn, i64c(c, MM_UNROLL), "");
+    LLVMValueRef k = loop_begin(c, &lk, i64c(c, 0), whole, "k");
     for (int u = 0; u < MM_UNROLL; u++) k_step(c, mm, panel, a, imad(c, k, MM_UNROLL, i64c(c, u)), nv);
     loop_end(c, &lk);
-    if (kc % MM_UNROLL) {
-        k = loop_begin(c, &lk, i64c(c, kc / MM_UNROLL * MM_UNROLL), i64c(c, kc), "krest");
+    if (!LLVMIsConstant(kn) || LLVMConstIntGetSExtValue(kn) % MM_UNROLL) {
+        k = loop_begin(c, &lk, imul(c, whole, MM_UNROLL), kn, "krest");
         k_step(c, mm, panel, a, k, nv);
         loop_end(c, &lk);
     }
-    if (!last || c->main == c->root) { /* partial sums, or the results without an epilogue: vectors to C */
-        for (int r = 0; r < rows; r++)
-            for (int v = 0; v < nv; v++) tile_store(c, mm, crow[r], v, width, acc_get(c, mm->acc, n_acc, r * t->vecs + v, vl));
-        return;
+    if (c->main == c->root || (LLVMIsConstant(last) && !LLVMConstIntGetZExtValue(last))) {
+        store_sums(c, mm, crow, nv, width); /* results without an epilogue, or partial sums */
+    } else if (LLVMIsConstant(last)) {
+        store_results(c, mm, i0, hi, j0, nv, width);
+    } else { /* one copy of the tile's loop serves every pass */
+        LLVMBasicBlockRef epi = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "epilogue");
+        LLVMBasicBlockRef partial = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "partial");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "stored");
+        LLVMBuildCondBr(c->b, last, epi, partial);
+        LLVMPositionBuilderAtEnd(c->b, epi);
+        store_results(c, mm, i0, hi, j0, nv, width);
+        LLVMBuildBr(c->b, done);
+        LLVMPositionBuilderAtEnd(c->b, partial);
+        store_sums(c, mm, crow, nv, width);
+        LLVMBuildBr(c->b, done);
+        LLVMPositionBuilderAtEnd(c->b, done);
     }
-    /* The epilogue runs on scalars, from the tile's sums in memory (LLVM vectorizes it). */
-    for (int r = 0; r < rows; r++)
-        for (int v = 0; v < nv; v++) {
-            LLVMValueRef p = float_at(c, mm->sums, i64c(c, (int64_t)r * t->cols + v * vl));
-            LLVMSetAlignment(LLVMBuildStore(c->b, acc_get(c, mm->acc, n_acc, r * t->vecs + v, vl), p), 4);
-        }
-    /* A loop over the rows, not one copy of the epilogue per row: it may be long (exp, log), and 6 copies
-     * of it made the compile slower, not the kernel faster. */
-    struct loop lr, lj;
-    LLVMValueRef r = loop_to(c, &lr, rows, "epirow");
-    LLVMValueRef i = iadd(c, i0, r);
-    i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
-    LLVMValueRef j = loop_to(c, &lj, width, "epi");
-    LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, float_at(c, mm->sums, imad(c, r, t->cols, j)), "");
-    codegen_store_result(c, iadd(c, mm->c_base, imad(c, i, mm->n, iadd(c, j0, j))), sum);
-    loop_end(c, &lj);
-    loop_end(c, &lr);
 }
 
 /* Columns [j0, j0 + width) of rows [r0, r1) of C (a block of [lo, hi)), for one pass over k: the
  * tiles of rows, reading the packed panel. */
 static void emit_panel(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLVMValueRef r0, LLVMValueRef r1,
-                       LLVMValueRef hi, LLVMValueRef j0, int64_t width, LLVMValueRef k0, int64_t kc, int last) {
+                       LLVMValueRef hi, LLVMValueRef j0, int64_t width, LLVMValueRef k0, LLVMValueRef kn,
+                       LLVMValueRef last) {
     int rows = mm->t.rows;
     struct loop li;
     LLVMValueRef span = iadd(c, LLVMBuildNSWSub(c->b, r1, r0, ""), i64c(c, rows - 1));
     LLVMValueRef tiles = LLVMBuildSDiv(c->b, span, i64c(c, rows), "");
     LLVMValueRef tile = loop_begin(c, &li, i64c(c, 0), tiles, "tile");
-    emit_tile(c, mm, panel, imad(c, tile, rows, r0), hi, tile, j0, width, k0, kc, last);
+    emit_tile(c, mm, panel, imad(c, tile, rows, r0), hi, tile, j0, width, k0, kn, last);
     loop_end(c, &li);
 }
 
-/* Columns [s0, s0 + width) (a slab) of rows [lo, hi) of C, for one pass over k in [k0, k0 + kc): the
+/* Columns [s0, s0 + width) (a slab) of rows [lo, hi) of C, for one pass over k in [k0, k0 + kn): the
  * slab of op(B) packed, then the rows in blocks of mc, each packed and run panel by panel. */
 static void emit_slab(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef s0,
-                      int64_t width, LLVMValueRef k0, int64_t kc, int last) {
-    int64_t cols = mm->t.cols, full = width / cols, mc = mm->t.mc, rows = mm->t.rows;
-    pack_slab(c, mm, s0, width, k0, kc);
+                      int64_t width, LLVMValueRef k0, LLVMValueRef kn, LLVMValueRef last) {
+    int64_t cols = mm->t.cols, full = width / cols, mc = mm->t.mc, rows = mm->t.rows, kc = mm->kc;
+    pack_slab(c, mm, s0, width, k0, kn);
     struct loop lb, lp;
     /* ceil(n / mc) blocks of equal size (whole tiles), so that no block is a sliver */
     LLVMBuilderRef b = c->b;
@@ -272,35 +326,37 @@ static void emit_slab(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMVa
     LLVMValueRef block = loop_begin(c, &lb, i64c(c, 0), blocks, "rows");
     LLVMValueRef r0 = iadd(c, LLVMBuildNSWMul(b, block, size, ""), lo), r1 = iadd(c, r0, size);
     r1 = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r1, hi, ""), r1, hi, "");
-    pack_block(c, mm, r0, r1, hi, k0, kc);
+    pack_block(c, mm, r0, r1, hi, k0, kn);
     if (full > 0) {
         LLVMValueRef p = loop_to(c, &lp, full, "panel");
-        emit_panel(c, mm, float_at(c, mm->slab, imul(c, p, kc * cols)), r0, r1, hi, imad(c, p, cols, s0), cols, k0, kc, last);
+        emit_panel(c, mm, float_at(c, mm->slab, imul(c, p, kc * cols)), r0, r1, hi, imad(c, p, cols, s0), cols, k0, kn, last);
         loop_end(c, &lp);
     }
     if (width % cols)
         emit_panel(c, mm, float_at(c, mm->slab, i64c(c, full * kc * cols)), r0, r1, hi, iadd(c, s0, i64c(c, full * cols)),
-                   width % cols, k0, kc, last);
+                   width % cols, k0, kn, last);
     loop_end(c, &lb);
 }
 
-/* One pass over k in [k0, k0 + kc) for rows [lo, hi) of C, slab by slab of nc columns (the last slab
+/* One pass over k in [k0, k0 + kn) for rows [lo, hi) of C, slab by slab of nc columns (the last slab
  * takes the rest of N). */
 static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef k0,
-                      int64_t kc, int last) {
+                      LLVMValueRef kn, LLVMValueRef last) {
     int64_t nc = mm->t.nc, full = mm->n / nc;
     if (full > 0) {
         struct loop ls;
         LLVMValueRef s = loop_to(c, &ls, full, "slab");
-        emit_slab(c, mm, lo, hi, imul(c, s, nc), nc, k0, kc, last);
+        emit_slab(c, mm, lo, hi, imul(c, s, nc), nc, k0, kn, last);
         loop_end(c, &ls);
     }
-    if (mm->n % nc) emit_slab(c, mm, lo, hi, i64c(c, full * nc), mm->n % nc, k0, kc, last);
+    if (mm->n % nc) emit_slab(c, mm, lo, hi, i64c(c, full * nc), mm->n % nc, k0, kn, last);
 }
 
-/* k is cut into passes of kc (the last pass takes the remainder and runs the epilogue). A transposed
- * operand is read in place by the packing. A batched matmul's rows are those of all its
- * batches ([b M] rows of C); each batch is a 2-D matmul done the same way (codegen_batch_begin). */
+/* k is cut into passes of kc (the last pass takes the remainder and runs the epilogue); one copy of the
+ * code runs them all, told at run time how many values of k its pass has and whether it is the last (a
+ * copy per kind of pass took twice the compile time). A transposed operand is read in place by the
+ * packing. A batched matmul's rows are those of all its batches ([b M] rows of C); each batch is a 2-D
+ * matmul done the same way (codegen_batch_begin). */
 void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     const struct ir_node *n = ir_node_at(c->g, c->main), *a = ir_node_at(c->g, n->in[0]);
     int nd = n->ndim, ta = (n->flags & IR_TRANS_A) != 0;
@@ -314,9 +370,10 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
         .n = n->shape[nd - 1],
     };
     codegen_matmul_tile(mm.m, mm.n, &mm.t);
-    mm.slab = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.kc * mm.t.nc)));
+    mm.kc = mm.k < mm.t.kc ? mm.k : mm.t.kc;
+    mm.slab = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.kc * mm.t.nc)));
     LLVMSetAlignment(mm.slab, 64);
-    mm.block = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.mc * mm.t.kc)));
+    mm.block = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.mc * mm.kc)));
     LLVMSetAlignment(mm.block, 64);
     mm.sums = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.rows * mm.t.cols)));
     mm.acc = entry_alloca(c, LLVMArrayType2(vec_type(c, mm.t.lanes), (unsigned)(mm.t.rows * mm.t.vecs)));
@@ -325,14 +382,17 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     mm.a_base = imul(c, bl.bt, mm.m * mm.k);
     mm.b_base = imul(c, bl.bt, mm.k * mm.n);
     mm.c_base = imul(c, bl.bt, mm.m * mm.n);
-    int64_t kc = mm.t.kc, passes = (mm.k + kc - 1) / kc; /* >= 1: k >= 1 */
-    if (passes > 1) {
+    int64_t kc = mm.kc, passes = (mm.k + kc - 1) / kc; /* >= 1: k >= 1 */
+    if (passes == 1) {
+        emit_pass(c, &mm, bl.lo, bl.hi, i64c(c, 0), i64c(c, mm.k), LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 1, 0));
+    } else {
         struct loop lp;
-        LLVMValueRef pass = loop_to(c, &lp, passes - 1, "pass");
-        emit_pass(c, &mm, bl.lo, bl.hi, imul(c, pass, kc), kc, 0);
+        LLVMValueRef pass = loop_to(c, &lp, passes, "pass"), k0 = imul(c, pass, kc);
+        LLVMValueRef left = LLVMBuildNSWSub(c->b, i64c(c, mm.k), k0, "");
+        LLVMValueRef kn = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, i64c(c, kc), ""), left, i64c(c, kc), "");
+        emit_pass(c, &mm, bl.lo, bl.hi, k0, kn, LLVMBuildICmp(c->b, LLVMIntEQ, pass, i64c(c, passes - 1), "last"));
         loop_end(c, &lp);
     }
-    emit_pass(c, &mm, bl.lo, bl.hi, i64c(c, (passes - 1) * kc), mm.k - (passes - 1) * kc, 1);
     codegen_batch_end(c, &bl);
 }
 

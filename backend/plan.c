@@ -185,6 +185,17 @@ static int choose_fusion(const struct ir_graph *g, const struct uses *u, struct 
 
 /* ---- kernels and what they read ---- */
 
+/* Whether n, an add or a mul, computes in[1] op in[0] instead: operands ordered by their op (a constant
+ * last), then by age, so that two kernels that compute the same thing print the same (jit.c shares
+ * their code) whichever order the graph's builders chose. Both ops commute in floating point, bit for
+ * bit. */
+int codegen_swaps_operands(const struct ir_graph *g, const struct ir_node *n) {
+    if (n->op != IR_ADD && n->op != IR_MUL) return 0;
+    enum ir_op a = ir_node_at(g, n->in[0])->op, b = ir_node_at(g, n->in[1])->op;
+    if ((a == IR_CONST) != (b == IR_CONST)) return a == IR_CONST;
+    return a != b ? a > b : n->in[0] > n->in[1];
+}
+
 /* The slots a kernel reads, each once, in the order its computation first reads them. */
 struct reads {
     char *used;
@@ -208,9 +219,11 @@ static void mark_value(const struct ir_graph *g, const struct codegen_plan *plan
 /* Marks the slots that computing node id in place reads (for main: its operands). */
 static void mark_operands(const struct ir_graph *g, const struct codegen_plan *plan, int id, struct reads *r) {
     const struct ir_node *n = ir_node_at(g, id);
+    int swap = codegen_swaps_operands(g, n); /* in the order codegen.c computes them */
     for (int i = 0; i < ir_op_arity(n->op); i++) {
-        if (codegen_reads_transposed(n, i)) mark_slot(r, plan->transposed[n->in[i]]);
-        else mark_value(g, plan, n->in[i], r);
+        int in = swap ? n->in[!i] : n->in[i];
+        if (codegen_reads_transposed(n, i)) mark_slot(r, plan->transposed[in]);
+        else mark_value(g, plan, in, r);
     }
 }
 
