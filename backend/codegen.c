@@ -618,7 +618,7 @@ static LLVMValueRef emit_body(struct cg *c, const struct codegen_kernel *k, cons
     c->fn = body;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, body, "entry"));
     enum ir_op op = ir_node_at(c->g, c->main)->op;
-    if (k->kind == CODEGEN_TRANSPOSE) matmul_emit_transpose(c, k->node, out, lo, hi);
+    if (k->kind == CODEGEN_TRANSPOSE) conv_emit_weight_transpose(c, k->node, out, lo, hi);
     else if (ir_op_is_reduction(op)) emit_sum_kernel(c, lo, hi);
     else if (op == IR_MATMUL) matmul_emit_kernel(c, lo, hi);
     else if (ir_op_is_conv(op)) conv_emit_kernel(c, lo, hi);

@@ -21,8 +21,7 @@
 
 enum codegen_kernel_kind {
     CODEGEN_NODE,      /* computes node */
-    CODEGEN_TRANSPOSE, /* stores the transpose of the 2-D node (3-D: of each batch), for matmuls that take */
-                       /* it transposed */
+    CODEGEN_TRANSPOSE, /* stores conv2d_bwd_data's weight transposed (codegen_transpose_dims) */
 };
 
 /* The most values one kernel stores: Adam needs 3 (m, v and the parameter, from one gradient). */
@@ -72,9 +71,8 @@ void codegen_plan_free(struct codegen_plan *plan);
  * kernel stores before the first kernel that reads it: conv2d_bwd_data's weight (conv.c). A matmul
  * reads a transposed A or B in place, as it packs it (matmul.c). */
 int codegen_reads_transposed(const struct ir_node *n, int operand);
-/* The matrices that the transpose of node x transposes: x as [batches, rows, cols] (a matmul operand, 2-D
- * or batched), or a conv weight [O, C, kh, kw] as one matrix [O, C kh kw]. */
-void codegen_transpose_dims(const struct ir_node *x, int64_t *batches, int64_t *rows, int64_t *cols);
+/* The matrix that the transpose of a conv weight x [O, C, kh, kw] transposes: [O, C kh kw]. */
+void codegen_transpose_dims(const struct ir_node *x, int64_t *rows, int64_t *cols);
 
 /* The host's vector lanes (floats) and vector registers: AVX-512 has 32 registers of 16 floats, AVX2 16
  * of 8. A kernel's register tile (accumulators and the operands they keep live) must fit in them, or

@@ -196,13 +196,13 @@ LLVMValueRef codegen_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, LLVMV
 
 /* The kernel of a matmul node (c->main) over rows [lo, hi) of C ([b M] rows for a batched one). */
 void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi);
-/* The transposed copy of node id into slot out, over rows [lo, hi) of the copy (a CODEGEN_TRANSPOSE
- * kernel). */
-void matmul_emit_transpose(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi);
 
 /* ---- conv.c ---- */
 
 /* The kernel of a conv node (c->main) over items [lo, hi) of its parallel axis (conv_range). */
 void conv_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi);
+/* The transposed copy of the weight node id into slot out, rows [lo, hi) of it (a CODEGEN_TRANSPOSE
+ * kernel). */
+void conv_emit_weight_transpose(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi);
 
 #endif

@@ -138,11 +138,9 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
     fprintf(out, "%s(lo, hi):  ; %s, items [0, %lld), work %lld\n", name, kernel_kind(g, k), (long long)k->range,
             (long long)k->work);
     if (k->kind == CODEGEN_TRANSPOSE) {
-        if (root->ndim == 3)
-            fprintf(out, "  ; %lld batches, each transposed; c runs over the rows of all of them\n",
-                    (long long)root->shape[0]);
-        fprintf(out, "  for c in [lo, hi), r in [0, %lld):\n    b%d[c, r] = ", (long long)root->shape[root->ndim - 2],
-                k->slot);
+        int64_t rows, cols;
+        codegen_transpose_dims(root, &rows, &cols);
+        fprintf(out, "  for c in [lo, hi), r in [0, %lld):\n    b%d[c, r] = ", (long long)rows, k->slot);
         print_expr(g, plan, -1, k->node, "r, c", out);
         fprintf(out, "\n");
         return;

@@ -41,12 +41,10 @@ static int is_inlinable(enum ir_op op) { return ir_op_is_elementwise(op) || ir_o
  * and a fifth of its compile time.) */
 int codegen_reads_transposed(const struct ir_node *n, int operand) { return n->op == IR_CONV2D_BWD_DATA && operand == 1; }
 
-void codegen_transpose_dims(const struct ir_node *x, int64_t *batches, int64_t *rows, int64_t *cols) {
-    *batches = x->ndim == 3 ? x->shape[0] : 1;
-    *rows = x->ndim == 4 ? x->shape[0] : x->shape[x->ndim - 2];
-    *cols = ir_node_numel(x) / *batches / *rows;
+void codegen_transpose_dims(const struct ir_node *x, int64_t *rows, int64_t *cols) {
+    *rows = x->shape[0];
+    *cols = ir_node_numel(x) / *rows;
 }
-
 
 /* Per-node facts about consumers, seen through aliases (a reshape's consumers are its input's). */
 struct uses {
@@ -263,10 +261,9 @@ static struct codegen_kernel *add_kernel(struct codegen_plan *plan, enum codegen
 static void plan_transposed(const struct ir_graph *g, struct codegen_plan *plan, const struct ir_node *x, int i) {
     if (!codegen_reads_transposed(x, i) || plan->transposed[x->in[i]] >= 0) return;
     const struct ir_node *op = ir_node_at(g, x->in[i]);
-    int64_t batches, rows, cols; /* the kernel's parallel axis: the rows of the copy, the columns of op */
-    codegen_transpose_dims(op, &batches, &rows, &cols);
-    plan->transposed[x->in[i]] =
-        add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), batches * cols, ir_node_numel(op))->slot;
+    int64_t rows, cols; /* the kernel's parallel axis: the rows of the copy, the columns of op */
+    codegen_transpose_dims(op, &rows, &cols);
+    plan->transposed[x->in[i]] = add_kernel(plan, CODEGEN_TRANSPOSE, x->in[i], -1, ir_node_numel(op), cols, ir_node_numel(op))->slot;
 }
 
 /* A kernel storing the roots of grp (or the single node grp->roots[0], main -1). */

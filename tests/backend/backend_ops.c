@@ -287,7 +287,7 @@ static void test_matmul(void) {
         matmul_case(1, 9, 33, flags);
         matmul_case(33, 64, 17, flags);
         matmul_case(20, 3, 130, flags); /* eight panels of 16 columns and a partial one (AVX2) */
-        matmul_case(6, 300, 70, flags); /* k in two passes (256, 44 on AVX2); trans_a: a transposed copy */
+        matmul_case(6, 300, 70, flags); /* k in two passes (256, 44 on AVX2), one code for both */
         /* Around backend/matmul.c's blocking (AVX2: tiles of 6 rows x 16 columns, passes of 256 values of
          * k unrolled by 4, blocks of 126 rows, slabs of 512 columns; AVX-512: 14 x 32, 128, 126, 1024;
          * SSE: 6 x 8, 512, 126, 256): */
@@ -297,9 +297,9 @@ static void test_matmul(void) {
         matmul_case(15, 5, 1030, flags); /* a slab of 1024 columns and one of 6 (AVX-512) */
         matmul_case(5, 513, 16, flags);  /* fewer rows than a tile; three passes; one whole panel */
         matmul_case(17, 1, 1, flags);    /* k = 1, one column */
-        matmul_case(33, 40, 20, flags);  /* transposed copies in 16 x 16 blocks and remainders both ways */
+        matmul_case(33, 40, 20, flags);  /* trans_a: 5 whole tiles of A^T packed as vectors, then a clamped one */
     }
-    /* one operand in several matmuls: transposed once, used both ways */
+    /* one operand in several matmuls, read both ways (transposed operands are packed in place) */
     struct ir_graph *g = graph();
     int w = ir_param(g, "w", 2, (int64_t[]){6, 10});
     int x = ir_input(g, "x", 2, (int64_t[]){9, 10});
@@ -310,9 +310,10 @@ static void test_matmul(void) {
     ir_graph_output(g, "wt_yt", ir_matmul(g, w, y, IR_TRANS_A | IR_TRANS_B));
     ir_graph_output(g, "const_t", ir_matmul(g, x, ir_const(g, 0.5, 2, (int64_t[]){3, 10}), IR_TRANS_B));
     ir_graph_output(g, "const_a", ir_matmul(g, ir_const(g, -0.25, 2, (int64_t[]){7, 9}), y, 0)); /* no slot for A */
+    ir_graph_output(g, "const_at", ir_matmul(g, ir_const(g, 0.75, 2, (int64_t[]){9, 7}), y, IR_TRANS_A)); /* nor A^T */
     check_graph("shared matmul operands", g, -2, 2, RED_ATOL, RED_RTOL);
     ir_graph_free(g);
-    /* read in place (short k) before another matmul makes a transposed copy; a long k's copy shared */
+    /* transposed operands of short and long k (two passes), each read by two matmuls */
     g = graph();
     w = ir_param(g, "w", 2, (int64_t[]){6, 10});
     int z = ir_input(g, "z", 2, (int64_t[]){300, 8});
@@ -320,7 +321,7 @@ static void test_matmul(void) {
     ir_graph_output(g, "x_wt", ir_matmul(g, ir_input(g, "x", 2, (int64_t[]){9, 10}), w, IR_TRANS_B));
     ir_graph_output(g, "zt_v", ir_matmul(g, z, ir_input(g, "v", 2, (int64_t[]){300, 5}), IR_TRANS_A));
     ir_graph_output(g, "u_zt", ir_matmul(g, ir_input(g, "u", 2, (int64_t[]){5, 8}), z, IR_TRANS_B));
-    check_graph("transposed copies", g, -2, 2, RED_ATOL, RED_RTOL);
+    check_graph("transposed operands", g, -2, 2, RED_ATOL, RED_RTOL);
     ir_graph_free(g);
 }
 
@@ -350,16 +351,16 @@ static void batched_matmul_case(int64_t nb, int64_t m, int64_t k, int64_t n, uns
 static void test_batched_matmul(void) {
     for (unsigned flags = 0; flags < 4; flags++) {
         batched_matmul_case(3, 7, 13, 5, flags, 0);   /* M = 7: a tile of 6 rows and one of 1 (AVX2) per batch */
-        batched_matmul_case(1, 6, 300, 70, flags, 0); /* b = 1; k in two passes; trans_a: a transposed copy */
+        batched_matmul_case(1, 6, 300, 70, flags, 0); /* b = 1; k in two passes */
         batched_matmul_case(2, 6, 300, 70, flags, 1); /* the same, batched, and N = 70: a full and a partial panel */
         batched_matmul_case(5, 9, 4, 130, flags, 0);  /* full column panels and a partial one */
         batched_matmul_case(4, 1, 9, 3, flags, 1);    /* one row per batch */
         batched_matmul_case(3, 13, 257, 17, flags, 1); /* partial tiles, passes and panels in every batch */
         batched_matmul_case(2, 253, 5, 18, flags, 0);  /* blocks of 90, 90, 73 rows per batch (AVX2) */
         batched_matmul_case(2, 7, 6, 520, flags, 1);   /* slabs of 512 and 8 columns per batch (AVX2) */
-        batched_matmul_case(2, 20, 33, 17, flags, 0);  /* transposed copies: 16 x 16 blocks of each batch */
+        batched_matmul_case(2, 20, 33, 17, flags, 0);  /* trans_a: whole and clamped tiles of each batch's A^T */
     }
-    /* one 3-D operand transposed once and used both ways; a matmul read by another (stored, not fused) */
+    /* one 3-D operand read both ways; a matmul read by another (stored, not fused) */
     struct ir_graph *g = graph();
     int w = ir_param(g, "w", 3, (int64_t[]){3, 6, 10});
     int x = ir_input(g, "x", 3, (int64_t[]){3, 9, 10});
