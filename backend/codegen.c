@@ -679,12 +679,16 @@ static int add_kernels(LLVMModuleRef mod, const struct ir_graph *g, const struct
     int ok = c.slot_ptr && c.used && c.slots && c.types && c.args;
     for (int i = first; ok && i < first + count; i++) {
         const struct codegen_kernel *k = &plan->kernels[i];
-        char kname[160], name[176];
-        codegen_kernel_name(kname, sizeof kname, prefix, k);
-        snprintf(name, sizeof name, "%s.body", kname);
-        if (part == EMIT_KERNEL) emit_wrapper(&c, k, LLVMGetValueName(emit_body(&c, k, name, 1)));
-        else if (part == EMIT_BODY) emit_body(&c, k, body_names[i - first], 0);
-        else emit_wrapper(&c, k, body_names[i - first]);
+        if (part == EMIT_KERNEL) {
+            char kname[160], name[176];
+            codegen_kernel_name(kname, sizeof kname, prefix, k);
+            snprintf(name, sizeof name, "%s.body", kname);
+            emit_wrapper(&c, k, LLVMGetValueName(emit_body(&c, k, name, 1)));
+        } else if (part == EMIT_BODY) {
+            emit_body(&c, k, body_names[i - first], 0);
+        } else {
+            emit_wrapper(&c, k, body_names[i - first]);
+        }
     }
     free(c.slot_ptr);
     free(c.used);

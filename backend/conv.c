@@ -926,7 +926,7 @@ void conv_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
  * conv2d_bwd_data reads its weight w [O, C, kh, kw] as [C kh kw, O] (codegen_reads_transposed), from
  * a copy this kernel stores, rows [lo, hi) of it, element by element: weights are small (at most a few
  * hundred thousand floats, copied in tens of microseconds), and this loop compiles in a few
- * milliseconds where register-blocked transposes took 60-90. */
+ * milliseconds where register-blocked transposes took 55-75. */
 void conv_emit_weight_transpose(struct cg *c, int id, int out, LLVMValueRef lo, LLVMValueRef hi) {
     int64_t rows, cols;
     codegen_transpose_dims(ir_node_at(c->g, id), &rows, &cols);

@@ -122,13 +122,12 @@ static int optimize_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_l
     return bad ? -1 : 0;
 }
 
-/* Builds a module of g's kernels [first, first + count) in ctx for the host machine tm, verified and
- * optimized at opt_level. */
-static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen_plan *plan, int first, int count,
-                                  LLVMContextRef ctx, LLVMTargetMachineRef tm, const char *triple, int opt_level,
-                                  char *err, size_t errlen) {
+/* Builds a module of all the plan's kernels (each body inlined into its wrapper) in ctx for the host
+ * machine tm, verified and optimized at opt_level: what jit_print_code prints. */
+static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx,
+                                  LLVMTargetMachineRef tm, const char *triple, int opt_level, char *err, size_t errlen) {
     LLVMModuleRef mod = new_module(ctx, tm, triple);
-    int bad = codegen_add_kernels(mod, g, plan, first, count, host_has_fma(), "") != 0;
+    int bad = codegen_add_kernels(mod, g, plan, 0, plan->n_kernels, host_has_fma(), "") != 0;
     if (bad) snprintf(err, errlen, "out of memory");
     else bad = optimize_module(mod, tm, opt_level, err, errlen) != 0;
     if (bad) {
@@ -714,7 +713,7 @@ int jit_print_code(const struct ir_graph *g, enum jit_code_format format, FILE *
         return -1;
     }
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = build_module(g, &plan, 0, plan.n_kernels, ctx, tm, triple,
+    LLVMModuleRef mod = build_module(g, &plan, ctx, tm, triple,
                                      format == JIT_CODE_LLVM_UNOPT ? 0 : 3, err, errlen);
     codegen_plan_free(&plan);
     int rc = -1;

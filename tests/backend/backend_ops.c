@@ -297,7 +297,7 @@ static void test_matmul(void) {
         matmul_case(15, 5, 1030, flags); /* a slab of 1024 columns and one of 6 (AVX-512) */
         matmul_case(5, 513, 16, flags);  /* fewer rows than a tile; three passes; one whole panel */
         matmul_case(17, 1, 1, flags);    /* k = 1, one column */
-        matmul_case(33, 40, 20, flags);  /* trans_a: 5 whole tiles of A^T packed as vectors, then a clamped one */
+        matmul_case(33, 40, 20, flags);  /* trans_a: 5 whole tiles of A^T (AVX2) as vectors, a clamped one */
     }
     /* one operand in several matmuls, read both ways (transposed operands are packed in place) */
     struct ir_graph *g = graph();
