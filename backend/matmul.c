@@ -80,7 +80,7 @@ static LLVMValueRef float_at(struct cg *c, LLVMValueRef base, LLVMValueRef idx) 
 /* Vector v of a tile row whose first column is ptr, of which `width` columns exist: a plain load or
  * store when the vector is whole, else masked (the lanes past the end are 0 and never stored). */
 static LLVMValueRef tile_load(struct cg *c, const struct mm *mm, LLVMValueRef ptr, int v, int64_t width) {
-    int vl = mm->t.lanes, on[64];
+    int vl = mm->t.lanes, on[64] = {0};
     ptr = float_at(c, ptr, i64c(c, (int64_t)v * vl));
     for (int l = 0; l < vl; l++) on[l] = (int64_t)v * vl + l < width;
     if (on[vl - 1]) {
@@ -92,11 +92,11 @@ static LLVMValueRef tile_load(struct cg *c, const struct mm *mm, LLVMValueRef pt
 }
 
 static void tile_store(struct cg *c, const struct mm *mm, LLVMValueRef ptr, int v, int64_t width, LLVMValueRef x) {
-    int vl = mm->t.lanes, on[64];
+    int vl = mm->t.lanes, on[64] = {0};
     ptr = float_at(c, ptr, i64c(c, (int64_t)v * vl));
     for (int l = 0; l < vl; l++) on[l] = (int64_t)v * vl + l < width;
     if (on[vl - 1]) LLVMSetAlignment(LLVMBuildStore(c->b, x, ptr), 4);
-    else masked_store(c, ptr, on, x);
+    else store_first(c, ptr, x, i64c(c, width - (int64_t)v * vl));
 }
 
 /* panel[k, j] = op(B)[k0 + k, j0 + j] for k < kn and j < width; 0 for the columns up to the end of the
@@ -221,9 +221,8 @@ static void store_sums(struct cg *c, const struct mm *mm, LLVMValueRef *crow, in
             tile_store(c, mm, crow[r], v, width, acc_get(c, mm->acc, t->rows * t->vecs, r * t->vecs + v, t->lanes));
 }
 
-/* The tile's results through the epilogue, on scalars, from its sums in memory (LLVM vectorizes it). A
- * loop over the rows, not one copy of the epilogue per row: it may be long (exp, log), and 6 copies of it
- * made the compile slower, not the kernel faster. */
+/* The tile's results through the epilogue, in vectors (codegen_store_results), from its sums in memory:
+ * a loop over the rows, not one copy of the epilogue per row, as it may be long (exp, log). */
 static void store_results(struct cg *c, const struct mm *mm, LLVMValueRef i0, LLVMValueRef hi, LLVMValueRef j0, int nv,
                           int64_t width) {
     const struct codegen_matmul_tile *t = &mm->t;
@@ -233,14 +232,17 @@ static void store_results(struct cg *c, const struct mm *mm, LLVMValueRef i0, LL
             LLVMValueRef x = acc_get(c, mm->acc, t->rows * t->vecs, r * t->vecs + v, t->lanes);
             LLVMSetAlignment(LLVMBuildStore(c->b, x, p), 4);
         }
-    struct loop lr, lj;
+    struct loop lr;
     LLVMValueRef r = loop_to(c, &lr, t->rows, "epirow");
     LLVMValueRef i = iadd(c, i0, r), last_row = LLVMBuildNSWSub(c->b, hi, i64c(c, 1), "");
     i = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i, hi, ""), i, last_row, "");
-    LLVMValueRef j = loop_to(c, &lj, width, "epi");
-    LLVMValueRef sum = LLVMBuildLoad2(c->b, c->f32, float_at(c, mm->sums, imad(c, r, t->cols, j)), "");
-    codegen_store_result(c, iadd(c, mm->c_base, imad(c, i, mm->n, iadd(c, j0, j))), sum);
-    loop_end(c, &lj);
+    for (int v = 0; v < nv; v++) {
+        int64_t j = (int64_t)v * t->lanes;
+        LLVMValueRef x = LLVMBuildLoad2(c->b, vec_type(c, t->lanes), float_at(c, mm->sums, imad(c, r, t->cols, i64c(c, j))), "");
+        LLVMSetAlignment(x, 4);
+        LLVMValueRef idx = iadd(c, mm->c_base, imad(c, i, mm->n, iadd(c, j0, i64c(c, j))));
+        codegen_store_results(c, idx, x, width - j < t->lanes ? i64c(c, width - j) : NULL, mm->n);
+    }
     loop_end(c, &lr);
 }
 
