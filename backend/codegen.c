@@ -57,19 +57,19 @@ static LLVMValueRef intrinsic(struct cg *c, const char *name, LLVMValueRef *args
 static LLVMValueRef intrinsic1(struct cg *c, const char *name, LLVMValueRef x) { return intrinsic(c, name, &x, 1); }
 
 /* Constant v shaped like the values computed: a float, or a vector of c->vl in a vector epilogue. */
-static LLVMValueRef ec(struct cg *c, double v) {
+static LLVMValueRef const_like(struct cg *c, double v) {
     LLVMValueRef lanes[16];
     for (int l = 0; l < c->vl; l++) lanes[l] = f32c(c, v);
     return c->vl ? LLVMConstVector(lanes, (unsigned)c->vl) : f32c(c, v);
 }
 
 static LLVMValueRef select_gt0(struct cg *c, LLVMValueRef x, LLVMValueRef yes, LLVMValueRef no) {
-    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x, ec(c, 0), ""), yes, no, "");
+    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x, const_like(c, 0), ""), yes, no, "");
 }
 
 /* yes where x > 0 or x is NaN: relu and step let NaN through (ir_scalar.c) */
 static LLVMValueRef select_ugt0(struct cg *c, LLVMValueRef x, LLVMValueRef yes, LLVMValueRef no) {
-    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealUGT, x, ec(c, 0), ""), yes, no, "");
+    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealUGT, x, const_like(c, 0), ""), yes, no, "");
 }
 
 /* ---- index arithmetic for broadcast and sum ----
@@ -144,28 +144,28 @@ static LLVMValueRef emit_log(struct cg *c, LLVMValueRef x) { return vecmath_log(
 /* 1 / (1 + exp(-x)) evaluated with exp(-|x|) <= 1, so it never overflows. */
 static LLVMValueRef emit_sigmoid(struct cg *c, LLVMValueRef x) {
     LLVMValueRef e = emit_exp(c, LLVMBuildFNeg(c->b, intrinsic1(c, "llvm.fabs", x), ""));
-    LLVMValueRef s = LLVMBuildFDiv(c->b, ec(c, 1), LLVMBuildFAdd(c->b, ec(c, 1), e, ""), "");
+    LLVMValueRef s = LLVMBuildFDiv(c->b, const_like(c, 1), LLVMBuildFAdd(c->b, const_like(c, 1), e, ""), "");
     LLVMValueRef neg = LLVMBuildFMul(c->b, e, s, ""); /* exp(x) / (1 + exp(x)) for x < 0 */
-    LLVMValueRef ge0 = LLVMBuildFCmp(c->b, LLVMRealOGE, x, ec(c, 0), "");
+    LLVMValueRef ge0 = LLVMBuildFCmp(c->b, LLVMRealOGE, x, const_like(c, 0), "");
     return LLVMBuildSelect(c->b, ge0, s, neg, "");
 }
 
 /* log1p(e) = log(u) * e / (u - 1) with u = 1 + e keeps full relative precision for tiny e, where
  * log(1 + e) would round to 0 (Goldberg's trick); u = 1 gives e itself (and -0 stays -0), u = inf inf. */
 static LLVMValueRef emit_log1p(struct cg *c, LLVMValueRef e) {
-    LLVMValueRef u = LLVMBuildFAdd(c->b, ec(c, 1), e, "");
-    LLVMValueRef um1 = LLVMBuildFSub(c->b, u, ec(c, 1), "");
+    LLVMValueRef u = LLVMBuildFAdd(c->b, const_like(c, 1), e, "");
+    LLVMValueRef um1 = LLVMBuildFSub(c->b, u, const_like(c, 1), "");
     LLVMValueRef ratio = LLVMBuildFDiv(c->b, e, um1, "");
     LLVMValueRef l = LLVMBuildFMul(c->b, emit_log(c, u), ratio, "");
-    LLVMValueRef is1 = LLVMBuildFCmp(c->b, LLVMRealOEQ, u, ec(c, 1), "");
-    LLVMValueRef isinf = LLVMBuildFCmp(c->b, LLVMRealOEQ, u, ec(c, INFINITY), "");
+    LLVMValueRef is1 = LLVMBuildFCmp(c->b, LLVMRealOEQ, u, const_like(c, 1), "");
+    LLVMValueRef isinf = LLVMBuildFCmp(c->b, LLVMRealOEQ, u, const_like(c, INFINITY), "");
     return LLVMBuildSelect(c->b, is1, e, LLVMBuildSelect(c->b, isinf, u, l, ""), "");
 }
 
 /* max(x, 0) + log1p(exp(-|x|)) */
 static LLVMValueRef emit_softplus(struct cg *c, LLVMValueRef x) {
     LLVMValueRef e = emit_exp(c, LLVMBuildFNeg(c->b, intrinsic1(c, "llvm.fabs", x), ""));
-    return LLVMBuildFAdd(c->b, select_gt0(c, x, x, ec(c, 0)), emit_log1p(c, e), "");
+    return LLVMBuildFAdd(c->b, select_gt0(c, x, x, const_like(c, 0)), emit_log1p(c, e), "");
 }
 
 /* tanh has no intrinsic. For |x| >= 0.4: 1 - 2 / (exp(2|x|) + 1), which saturates to 1 instead of
@@ -176,13 +176,13 @@ static LLVMValueRef emit_tanh(struct cg *c, LLVMValueRef x) {
     LLVMBuilderRef b = c->b;
     LLVMValueRef a = intrinsic1(c, "llvm.fabs", x);
     LLVMValueRef a2 = LLVMBuildFMul(b, a, a, "");
-    LLVMValueRef q = ec(c, coef[5]);
-    for (int i = 4; i >= 0; i--) q = LLVMBuildFAdd(b, ec(c, coef[i]), LLVMBuildFMul(b, a2, q, ""), "");
+    LLVMValueRef q = const_like(c, coef[5]);
+    for (int i = 4; i >= 0; i--) q = LLVMBuildFAdd(b, const_like(c, coef[i]), LLVMBuildFMul(b, a2, q, ""), "");
     LLVMValueRef small = LLVMBuildFAdd(b, a, LLVMBuildFMul(b, a, LLVMBuildFMul(b, a2, q, ""), ""), "");
     LLVMValueRef e = emit_exp(c, LLVMBuildFAdd(b, a, a, ""));
     LLVMValueRef large =
-        LLVMBuildFSub(b, ec(c, 1), LLVMBuildFDiv(b, ec(c, 2), LLVMBuildFAdd(b, e, ec(c, 1), ""), ""), "");
-    LLVMValueRef t = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, a, ec(c, 0.4), ""), small, large, "");
+        LLVMBuildFSub(b, const_like(c, 1), LLVMBuildFDiv(b, const_like(c, 2), LLVMBuildFAdd(b, e, const_like(c, 1), ""), ""), "");
+    LLVMValueRef t = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, a, const_like(c, 0.4), ""), small, large, "");
     LLVMValueRef args[2] = {t, x};
     return intrinsic(c, "llvm.copysign", args, 2);
 }
@@ -191,17 +191,17 @@ static LLVMValueRef emit_tanh(struct cg *c, LLVMValueRef x) {
  * full relative precision (Kahan's trick); u = 1 and u = 0 are taken exactly. */
 static LLVMValueRef emit_expm1(struct cg *c, LLVMValueRef x) {
     LLVMBuilderRef b = c->b;
-    LLVMValueRef u = emit_exp(c, x), um1 = LLVMBuildFSub(b, u, ec(c, 1), "");
+    LLVMValueRef u = emit_exp(c, x), um1 = LLVMBuildFSub(b, u, const_like(c, 1), "");
     LLVMValueRef q = LLVMBuildFDiv(b, LLVMBuildFMul(b, um1, x, ""), emit_log(c, u), "");
-    q = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, um1, ec(c, -1), ""), um1, q, "");
-    return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, u, ec(c, 1), ""), x, q, "");
+    q = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, um1, const_like(c, -1), ""), um1, q, "");
+    return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, u, const_like(c, 1), ""), x, q, "");
 }
 
 /* GELU as x sigmoid(2u), u = IR_GELU_K (x + IR_GELU_C x^3), in ir_scalar.c's order of operations. */
 static LLVMValueRef emit_gelu(struct cg *c, LLVMValueRef x) {
     LLVMBuilderRef b = c->b;
-    LLVMValueRef x3 = LLVMBuildFMul(b, LLVMBuildFMul(b, LLVMBuildFMul(b, ec(c, IR_GELU_C), x, ""), x, ""), x, "");
-    LLVMValueRef u2 = LLVMBuildFMul(b, ec(c, 2 * IR_GELU_K), LLVMBuildFAdd(b, x, x3, ""), "");
+    LLVMValueRef x3 = LLVMBuildFMul(b, LLVMBuildFMul(b, LLVMBuildFMul(b, const_like(c, IR_GELU_C), x, ""), x, ""), x, "");
+    LLVMValueRef u2 = LLVMBuildFMul(b, const_like(c, 2 * IR_GELU_K), LLVMBuildFAdd(b, x, x3, ""), "");
     return LLVMBuildFMul(b, x, emit_sigmoid(c, u2), "");
 }
 
@@ -210,19 +210,19 @@ static LLVMValueRef emit_gelu(struct cg *c, LLVMValueRef x) {
  * b = +-inf. */
 static LLVMValueRef emit_pow(struct cg *c, LLVMValueRef a, LLVMValueRef e) {
     LLVMBuilderRef b = c->b;
-    LLVMValueRef one = ec(c, 1), abs_a = intrinsic1(c, "llvm.fabs", a);
+    LLVMValueRef one = const_like(c, 1), abs_a = intrinsic1(c, "llvm.fabs", a);
     LLVMValueRef r = vecmath_pow(b, a, e, c->fma);
-    LLVMValueRef half = LLVMBuildFMul(b, e, ec(c, 0.5), "");
+    LLVMValueRef half = LLVMBuildFMul(b, e, const_like(c, 0.5), "");
     LLVMValueRef is_int = LLVMBuildFCmp(b, LLVMRealOEQ, intrinsic1(c, "llvm.floor", e), e, "");
     LLVMValueRef is_odd = LLVMBuildAnd(b, is_int, LLVMBuildFCmp(b, LLVMRealONE, intrinsic1(c, "llvm.floor", half), half, ""), "");
     /* an odd exponent keeps the base's sign, -0 included (pow(-0, -1) = -inf) */
     r = LLVMBuildSelect(b, is_odd, intrinsic(c, "llvm.copysign", (LLVMValueRef[]){r, a}, 2), r, "");
-    LLVMValueRef bad = LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealOLT, a, ec(c, 0), ""), LLVMBuildNot(b, is_int, ""), "");
-    r = LLVMBuildSelect(b, bad, ec(c, __builtin_nanf("")), r, "");
-    LLVMValueRef inf_e = LLVMBuildFCmp(b, LLVMRealOEQ, intrinsic1(c, "llvm.fabs", e), ec(c, __builtin_inff()), "");
+    LLVMValueRef bad = LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealOLT, a, const_like(c, 0), ""), LLVMBuildNot(b, is_int, ""), "");
+    r = LLVMBuildSelect(b, bad, const_like(c, __builtin_nanf("")), r, "");
+    LLVMValueRef inf_e = LLVMBuildFCmp(b, LLVMRealOEQ, intrinsic1(c, "llvm.fabs", e), const_like(c, __builtin_inff()), "");
     LLVMValueRef unit = LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOEQ, a, one, ""),
                                     LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealOEQ, abs_a, one, ""), inf_e, ""), "");
-    unit = LLVMBuildOr(b, unit, LLVMBuildFCmp(b, LLVMRealOEQ, e, ec(c, 0), ""), "");
+    unit = LLVMBuildOr(b, unit, LLVMBuildFCmp(b, LLVMRealOEQ, e, const_like(c, 0), ""), "");
     return LLVMBuildSelect(b, unit, one, r, "");
 }
 
@@ -234,7 +234,7 @@ static LLVMValueRef select_first(struct cg *c, LLVMRealPredicate p, LLVMValueRef
 
 /* 1.0 where the comparison holds (ordered: false on NaN, as in C), else 0.0 */
 static LLVMValueRef emit_flag(struct cg *c, LLVMRealPredicate p, LLVMValueRef x, LLVMValueRef y) {
-    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, x, y, ""), ec(c, 1), ec(c, 0), "");
+    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, x, y, ""), const_like(c, 1), const_like(c, 0), "");
 }
 
 static LLVMValueRef emit_unary(struct cg *c, const struct ir_node *n, LLVMValueRef x) {
@@ -248,14 +248,14 @@ static LLVMValueRef emit_unary(struct cg *c, const struct ir_node *n, LLVMValueR
     case IR_SIGMOID: return emit_sigmoid(c, x);
     case IR_SILU: return LLVMBuildFMul(b, x, emit_sigmoid(c, x), "");
     case IR_SOFTPLUS: return emit_softplus(c, x);
-    case IR_RELU: return select_ugt0(c, x, x, ec(c, 0));
-    case IR_STEP: return select_ugt0(c, x, ec(c, 1), ec(c, 0));
+    case IR_RELU: return select_ugt0(c, x, x, const_like(c, 0));
+    case IR_STEP: return select_ugt0(c, x, const_like(c, 1), const_like(c, 0));
     case IR_SQUARE: return LLVMBuildFMul(b, x, x, "");
     case IR_SQRT: return intrinsic1(c, "llvm.sqrt", x);
     case IR_ABS: return intrinsic1(c, "llvm.fabs", x);
-    case IR_RSQRT: return LLVMBuildFDiv(b, ec(c, 1), intrinsic1(c, "llvm.sqrt", x), "");
-    case IR_LEAKY_RELU: return select_gt0(c, x, x, LLVMBuildFMul(b, ec(c, n->value), x, ""));
-    case IR_ELU: return select_gt0(c, x, x, LLVMBuildFMul(b, ec(c, n->value), emit_expm1(c, x), ""));
+    case IR_RSQRT: return LLVMBuildFDiv(b, const_like(c, 1), intrinsic1(c, "llvm.sqrt", x), "");
+    case IR_LEAKY_RELU: return select_gt0(c, x, x, LLVMBuildFMul(b, const_like(c, n->value), x, ""));
+    case IR_ELU: return select_gt0(c, x, x, LLVMBuildFMul(b, const_like(c, n->value), emit_expm1(c, x), ""));
     case IR_GELU: return emit_gelu(c, x);
     case IR_SIN: return vecmath_sin(b, x, c->fma);
     case IR_COS: return vecmath_cos(b, x, c->fma);
@@ -358,7 +358,7 @@ static LLVMValueRef emit_movement(struct cg *c, const struct ir_node *n, LLVMVal
  * plane: loaded once and splat), as broadcast_lanes tells; a broadcast of any other kind and a movement
  * op are computed lane by lane. Each lane computes exactly what codegen_store_result would. */
 
-/* How the lanes (consecutive elements within one aligned block of c->span elements of the output) map
+/* How the lanes (consecutive elements within one aligned block of c->lane_block elements of the output) map
  * through broadcast n: 1 to consecutive elements of its input, 0 all to one, -1 otherwise. The lanes
  * keep their offsets in the trailing dims the input keeps, and lose them in those it broadcasts. */
 static int broadcast_lanes(struct cg *c, const struct ir_node *n) {
@@ -373,7 +373,7 @@ static int broadcast_lanes(struct cg *c, const struct ir_node *n) {
         if (spreads && !kept_here) spread *= n->shape[d];
         else spreads = 0;
     }
-    return spread % c->span == 0 ? 0 : kept % c->span == 0 ? 1 : -1;
+    return spread % c->lane_block == 0 ? 0 : kept % c->lane_block == 0 ? 1 : -1;
 }
 
 /* Node id at scalar element idx, in scalar code (no epilogue value is read this way: a main loop's or
@@ -391,7 +391,9 @@ static LLVMValueRef scalar_splat(struct cg *c, int id, LLVMValueRef idx) {
     return splat(c, scalar_value(c, id, idx, 0), c->vl);
 }
 
-/* Node id's lanes idx + l one by one (a lane that does not exist computes element idx again). */
+/* Node id's lanes idx + l one by one (a lane that does not exist computes element idx again): vl copies
+ * of its inlined tree, which is fine for the movement ops and odd broadcasts that come here (an operand
+ * read through them is mostly stored, so a copy is a load). */
 static LLVMValueRef lane_by_lane(struct cg *c, int id, LLVMValueRef idx) {
     LLVMValueRef v = LLVMGetPoison(vec_type(c, c->vl));
     for (int l = 0; l < c->vl; l++) {
@@ -403,7 +405,7 @@ static LLVMValueRef lane_by_lane(struct cg *c, int id, LLVMValueRef idx) {
 }
 
 /* Elements idx .. idx + vl - 1 of a buffer: the lanes that exist. */
-static LLVMValueRef load_lanes(struct cg *c, int slot, LLVMValueRef idx) {
+static LLVMValueRef load_vector(struct cg *c, int slot, LLVMValueRef idx) {
     LLVMValueRef p = elem_ptr(c, slot, idx);
     if (c->lanes_on) return masked_load_with(c, p, c->lanes_on);
     LLVMValueRef v = LLVMBuildLoad2(c->b, vec_type(c, c->vl), p, "");
@@ -411,7 +413,7 @@ static LLVMValueRef load_lanes(struct cg *c, int slot, LLVMValueRef idx) {
     return v;
 }
 
-static void store_lanes(struct cg *c, int slot, LLVMValueRef idx, LLVMValueRef v) {
+static void store_vector(struct cg *c, int slot, LLVMValueRef idx, LLVMValueRef v) {
     LLVMValueRef p = elem_ptr(c, slot, idx);
     if (!c->lanes_on) {
         LLVMSetAlignment(LLVMBuildStore(c->b, v, p), 4);
@@ -453,7 +455,7 @@ static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
         return emit_binary(c, n->op, x, emit_value(c, n->in[!swap], idx));
     }
     switch (n->op) {
-    case IR_CONST: return ec(c, n->value);
+    case IR_CONST: return const_like(c, n->value);
     case IR_RESHAPE:
     case IR_STOP_GRAD: return emit_value(c, n->in[0], idx);
     case IR_BROADCAST: return emit_value(c, n->in[0], broadcast_index(c, n, idx));
@@ -462,7 +464,7 @@ static LLVMValueRef emit_compute(struct cg *c, int id, LLVMValueRef idx) {
     case IR_PAD:
     case IR_CONCAT: return emit_movement(c, n, idx);
     case IR_WHERE: { /* any nonzero condition, NaN included, picks a (unordered or not equal) */
-        LLVMValueRef cond = LLVMBuildFCmp(c->b, LLVMRealUNE, emit_value(c, n->in[0], idx), ec(c, 0), "");
+        LLVMValueRef cond = LLVMBuildFCmp(c->b, LLVMRealUNE, emit_value(c, n->in[0], idx), const_like(c, 0), "");
         return LLVMBuildSelect(c->b, cond, emit_value(c, n->in[1], idx), emit_value(c, n->in[2], idx), "");
     }
     default: return NULL;
@@ -476,7 +478,7 @@ static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx) {
         if (c->k->roots[r] == id) return c->root_value[r];
     int slot = c->plan->slot[id];
     if (slot < 0) return emit_compute(c, id, idx);
-    return c->vl ? load_lanes(c, slot, idx) : load_elem(c, slot, idx);
+    return c->vl ? load_vector(c, slot, idx) : load_elem(c, slot, idx);
 }
 
 /* Computes and stores element idx of every root, in order: a later root takes an earlier one's value
@@ -484,7 +486,7 @@ static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx) {
 static void store_roots(struct cg *c, LLVMValueRef idx) {
     for (int r = 0; r < c->k->n_roots; r++) {
         LLVMValueRef v = emit_compute(c, c->k->roots[r], idx);
-        if (c->vl) store_lanes(c, c->plan->slot[c->k->roots[r]], idx, v);
+        if (c->vl) store_vector(c, c->plan->slot[c->k->roots[r]], idx, v);
         else store_elem(c, c->plan->slot[c->k->roots[r]], idx, v);
         c->root_value[r] = v;
         c->n_known = r + 1;
@@ -504,10 +506,10 @@ void codegen_store_result(struct cg *c, LLVMValueRef idx, LLVMValueRef v) {
     c->main_value = NULL;
 }
 
-void codegen_store_results(struct cg *c, LLVMValueRef idx, LLVMValueRef v, LLVMValueRef n, int64_t span) {
+void codegen_store_results(struct cg *c, LLVMValueRef idx, LLVMValueRef v, LLVMValueRef n, int64_t lane_block) {
     c->vl = (int)LLVMGetVectorSize(LLVMTypeOf(v));
     if (n && LLVMIsConstant(n) && LLVMConstIntGetSExtValue(n) >= c->vl) n = NULL;
-    c->lanes_n = n, c->lanes_on = NULL, c->span = span;
+    c->lanes_n = n, c->lanes_on = NULL, c->lane_block = lane_block;
     if (n) { /* lane l < n, compared in i32 lanes (i64 lanes take several instructions on AVX2) */
         LLVMTypeRef i32 = LLVMInt32TypeInContext(c->ctx), i32v = LLVMVectorType(i32, (unsigned)c->vl);
         LLVMValueRef iota[16];
@@ -516,7 +518,7 @@ void codegen_store_results(struct cg *c, LLVMValueRef idx, LLVMValueRef v, LLVMV
         count = LLVMBuildShuffleVector(c->b, count, LLVMGetPoison(i32v), LLVMConstNull(i32v), "");
         c->lanes_on = LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(iota, (unsigned)c->vl), count, "");
     }
-    if (c->main == c->root) store_lanes(c, c->out, idx, v);
+    if (c->main == c->root) store_vector(c, c->out, idx, v);
     else {
         c->main_value = v;
         store_roots(c, idx);

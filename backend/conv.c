@@ -604,7 +604,7 @@ static void direct_block(struct cg *c, const struct conv_kernel *k, const struct
             direct_tile(c, k, r, px, gr, bk, &ph, col0, left < per_group ? (int)left : per_group, vl);
         }
     }
-    int flat = r->rs == 1;
+    int flat = r->rs == 1 && r->p > 1; /* one row: a run of dw, a constant */
     LLVMValueRef len = i64c(c, k->dw); /* elements of each channel's run */
     if (flat) { /* the rows that exist, t0 .. min(t0 + p, n) */
         LLVMValueRef left = LLVMBuildNSWSub(c->b, gr->n, gr->t0, ""), p = i64c(c, r->p);

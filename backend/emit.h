@@ -26,11 +26,11 @@ struct cg {
     int n_known;                     /* while storing roots: roots [0, n_known) are computed, */
     LLVMValueRef root_value[CODEGEN_MAX_ROOTS]; /* with these values at the current element */
     /* While storing a vector of results (codegen_store_results): its lanes, 0 otherwise; the i1 mask of
-     * the lanes that exist and their count, NULL when all do; the span of the output's elements whose
-     * aligned blocks hold all the lanes. */
+     * the lanes that exist and their count, NULL when all do; the size of the aligned blocks of the
+     * output's elements one of which holds all the lanes. */
     int vl;
     LLVMValueRef lanes_on, lanes_n;
-    int64_t span;
+    int64_t lane_block;
     LLVMValueRef *slot_ptr;  /* per slot: the body's pointer parameter, NULL if the kernel does not use it */
     /* scratch, n_slots + 2 entries each */
     char *used;
@@ -152,8 +152,8 @@ static inline void acc_set(struct cg *c, LLVMValueRef acc, int n, int i, int vl,
     LLVMBuildStore(c->b, v, acc_slot(c, acc, n, i, vl));
 }
 
-/* Masked vector loads and stores of floats at ptr: lane e is read or written where the i1 vector mask
- * has it on; the lanes off are never touched (they may lie outside the buffer) and load as 0. */
+/* Masked vector loads of floats at ptr: lane e is read where the i1 vector mask has it on; the lanes off
+ * are never touched (they may lie outside the buffer) and load as 0. (Stores: store_first.) */
 static inline LLVMValueRef masked_load_with(struct cg *c, LLVMValueRef ptr, LLVMValueRef mask) {
     LLVMTypeRef wt = vec_type(c, (int)LLVMGetVectorSize(LLVMTypeOf(mask))), types[2] = {wt, c->ptr};
     unsigned iid = LLVMLookupIntrinsicID("llvm.masked.load", 16);
@@ -182,8 +182,8 @@ static inline void store_first(struct cg *c, LLVMValueRef ptr, LLVMValueRef v, L
     for (int w = width / 2; w >= 1; w /= 2) {
         LLVMValueRef on = LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildAnd(c->b, n, i64c(c, w), ""), i64c(c, 0), "");
         for (int l = 0; l < w; l++) lanes[l] = i32c(c, l);
-        LLVMValueRef low = LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(lanes, (unsigned)w), "");
-        if (w == 1) low = LLVMBuildExtractElement(c->b, v, i32c(c, 0), "");
+        LLVMValueRef low = w == 1 ? LLVMBuildExtractElement(c->b, v, i32c(c, 0), "")
+                                  : LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(lanes, (unsigned)w), "");
         if (LLVMIsConstant(on)) {
             if (!LLVMConstIntGetZExtValue(on)) continue;
             LLVMSetAlignment(LLVMBuildStore(c->b, low, ptr), 4);
@@ -227,10 +227,10 @@ LLVMValueRef codegen_value(struct cg *c, int id, LLVMValueRef idx);
 void codegen_store_result(struct cg *c, LLVMValueRef idx, LLVMValueRef v);
 
 /* The same for elements idx .. idx + vl - 1 at once, v the vector of the main loop's values there: n
- * (an i64), if not NULL, the number of those elements that exist (the others are neither read nor
- * written); every lane lies in the same aligned block of `span` elements of the output (a row, an image
- * plane), which tells how they map through broadcasts. */
-void codegen_store_results(struct cg *c, LLVMValueRef idx, LLVMValueRef v, LLVMValueRef n, int64_t span);
+ * (an i64, 1 <= n <= vl), if not NULL, the number of those elements that exist (the others are neither
+ * read nor written); the lanes that exist lie in one aligned block of lane_block elements of the output
+ * (a row, an image plane), which tells how they map through broadcasts. */
+void codegen_store_results(struct cg *c, LLVMValueRef idx, LLVMValueRef v, LLVMValueRef n, int64_t lane_block);
 /* acc + x * y for floats or vectors of them: llvm.fma when the CPU has FMA, else mul then add. */
 LLVMValueRef codegen_mul_add(struct cg *c, LLVMValueRef x, LLVMValueRef y, LLVMValueRef acc);
 

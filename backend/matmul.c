@@ -69,7 +69,7 @@ struct mm {
     int64_t kc;         /* values of k in a pass, at most (the last may have fewer): t.kc, or K if smaller */
     LLVMValueRef slab;  /* [nc kc] floats: the packed slab of op(B), panel by panel, [k][cols] in each */
     LLVMValueRef block; /* [mc kc] floats: the packed block of op(A), tile by tile, [k][rows] in each */
-    LLVMValueRef sums;  /* [rows cols] floats: a tile's sums for the epilogue, which runs on scalars */
+    LLVMValueRef sums;  /* [rows cols] floats: a tile's sums for the epilogue, read back a row at a time */
     LLVMValueRef acc;   /* [rows vecs] vectors: the accumulators */
 };
 
@@ -78,7 +78,8 @@ static LLVMValueRef float_at(struct cg *c, LLVMValueRef base, LLVMValueRef idx) 
 }
 
 /* Vector v of a tile row whose first column is ptr, of which `width` columns exist: a plain load or
- * store when the vector is whole, else masked (the lanes past the end are 0 and never stored). */
+ * store when the vector is whole, else a masked load (the lanes past the end are 0) or a store of the
+ * lanes that exist (store_first). */
 static LLVMValueRef tile_load(struct cg *c, const struct mm *mm, LLVMValueRef ptr, int v, int64_t width) {
     int vl = mm->t.lanes, on[64] = {0};
     ptr = float_at(c, ptr, i64c(c, (int64_t)v * vl));

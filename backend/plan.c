@@ -146,6 +146,25 @@ static int grow_group(const struct ir_graph *g, const struct codegen_plan *plan,
     return grp->n_roots > (is_main ? 0 : 1) ? 0 : -1;
 }
 
+/* Drops the roots of an epilogue that only its own group reads and that are no output: its nodes compute
+ * them where they read them (one expression, which LLVM computes once). A SiLU layer's pre-activation x,
+ * read by sigmoid(x) and by x sigmoid(x), was stored for nothing: a third of the epilogue's stores. */
+static void drop_private_roots(const struct ir_graph *g, const struct uses *u, struct codegen_plan *plan,
+                               struct group *grp, const char *in) {
+    int kept = 0;
+    for (int r = 0; r < grp->n_roots; r++) {
+        int id = grp->roots[r], private = !u->is_output[id] && (kept > 0 || r < grp->n_roots - 1);
+        for (int x = id + 1; x < g->n_nodes && private; x++) {
+            const struct ir_node *n = ir_node_at(g, x);
+            if (in[x] || ir_op_is_alias(n->op)) continue;
+            for (int i = 0; i < ir_op_arity(n->op); i++) private &= ir_resolve_alias(g, n->in[i]) != id;
+        }
+        if (private) plan->slot[id] = -1;
+        else grp->roots[kept++] = id;
+    }
+    grp->n_roots = kept;
+}
+
 /* Decides, for every node, whether it is stored (slot >= 0, or pending: 1 here, numbered below) or
  * inlined, and which nodes share a kernel (group_of: the group's index, -1 for a kernel of its own). */
 static int choose_fusion(const struct ir_graph *g, const struct uses *u, struct codegen_plan *plan, int *group_of,
@@ -174,7 +193,10 @@ static int choose_fusion(const struct ir_graph *g, const struct uses *u, struct 
             if (grow_group(g, plan, group_of, id, in, needs_main, grp) != 0) continue;
             for (int x = id; x < n; x++)
                 if (in[x]) group_of[x] = *n_groups;
-            if (grp->main >= 0) plan->slot[grp->main] = -1;
+            if (grp->main >= 0) {
+                plan->slot[grp->main] = -1;
+                drop_private_roots(g, u, plan, grp, in);
+            }
             ++*n_groups;
         }
     free(in), free(needs_main);

@@ -58,11 +58,10 @@ static int unary_rule(struct ir_graph *g, const struct ir_node *n, int x, int y,
         return mul(g, gy, ir_binary(g, IR_SUB, scalar_like(g, 1, x), ir_unary(g, IR_SQUARE, y)));
     case IR_SIGMOID: /* s (1 - s) */
         return mul(g, gy, mul(g, y, ir_binary(g, IR_SUB, scalar_like(g, 1, x), y)));
-    case IR_SILU: { /* d(x s)/dx = s + x s (1 - s) = s (1 + x (1 - s)) */
+    case IR_SILU: { /* d(x s)/dx = s + x s (1 - s) = s + y (1 - s): in y, the output the next layer
+                     * reads anyway, so that a forward pass saves s and y for it, not x as well */
         int s = ir_unary(g, IR_SIGMOID, x);
-        int one = scalar_like(g, 1, x);
-        int inner = ir_binary(g, IR_ADD, one, mul(g, x, ir_binary(g, IR_SUB, one, s)));
-        return mul(g, gy, mul(g, s, inner));
+        return mul(g, gy, add(g, s, mul(g, y, ir_binary(g, IR_SUB, scalar_like(g, 1, x), s))));
     }
     case IR_SOFTPLUS: return mul(g, gy, ir_unary(g, IR_SIGMOID, x));
     case IR_RELU: return mul(g, gy, ir_unary(g, IR_STEP, x));

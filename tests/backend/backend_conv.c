@@ -2,8 +2,8 @@
  * edge of their tiling: channels that are not a multiple of the vector width or of the register tile,
  * 1x1, 3x3 and 5x5 kernels, stride 1 and 2, padding 0 to 2, images of 7x7 and 1x1, rows wider than a
  * tile and narrow rows packed side by side. Each case runs the three ops directly and conv2d with a
- * fused epilogue (bias, then silu; and a per-channel add after it, the time embedding's shape; and
- * per-row, per-column and transposed operands) through
+ * fused epilogue (bias, then silu; and a per-channel add after it, the time embedding's shape), and
+ * conv2d and bwd_data with per-row, per-column and transposed operands in their epilogues, through
  * check_graph: O3, O0 and unfused against the interpreter, 1 thread against 2 and 3 bitwise, fused
  * against unfused bitwise. */
 #include "autodiff.h"
@@ -28,19 +28,24 @@ static void conv_case(const struct conv_case *s) {
     }
     const struct ir_node yn = *ir_node_at(g, y);
     int dy = ir_input(g, "dy", 4, yn.shape);
+    int w2 = ir_param(g, "w2", 4, (int64_t[]){s->o, s->c, s->k, s->k});
     ir_graph_output(g, "y", y);
     int fused = ir_unary(g, IR_SILU, ir_conv2d(g, x, w, b, s->stride, s->pad));
     ir_graph_output(g, "silu_bias", ir_binary_bcast(g, IR_ADD, fused, t));
-    /* A per-row and a per-column factor and a transposed operand: broadcasts whose lanes in a vector of
-     * the epilogue are one element, consecutive or neither (when it runs over several rows at once),
-     * and a movement op, which the epilogue computes lane by lane. */
-    int w2 = ir_param(g, "w2", 4, (int64_t[]){s->o, s->c, s->k, s->k});
+    /* Per-row and per-column factors and a transposed operand, after conv2d and after bwd_data: for a
+     * vector of the epilogue, broadcasts whose lanes take one element (per row, along a row),
+     * consecutive elements (per column, along a row) or neither (when a vector spans rows), and a
+     * movement op, computed lane by lane. */
     int per_row = ir_param(g, "per_row", 4, (int64_t[]){1, 1, yn.shape[2], 1});
     int per_col = ir_param(g, "per_col", 4, (int64_t[]){1, 1, 1, yn.shape[3]});
     int yt = ir_input(g, "yt", 4, (int64_t[]){yn.shape[0], yn.shape[1], yn.shape[3], yn.shape[2]});
     int e = ir_binary_bcast(g, IR_MUL, ir_binary_bcast(g, IR_ADD, ir_conv2d(g, x, w2, -1, s->stride, s->pad), per_row), per_col);
     ir_graph_output(g, "rows_cols", ir_unary(g, IR_TANH, ir_binary(g, IR_ADD, e, ir_permute(g, yt, (int[]){0, 1, 3, 2}))));
     ir_graph_output(g, "dx", ir_conv2d_bwd_data(g, dy, w, s->stride, s->pad, s->h, s->w));
+    int row_x = ir_param(g, "row_x", 4, (int64_t[]){1, 1, s->h, 1});
+    int col_x = ir_param(g, "col_x", 4, (int64_t[]){1, 1, 1, s->w});
+    int dx2 = ir_binary_bcast(g, IR_ADD, ir_conv2d_bwd_data(g, dy, w2, s->stride, s->pad, s->h, s->w), row_x);
+    ir_graph_output(g, "dx_rows_cols", ir_unary(g, IR_TANH, ir_binary_bcast(g, IR_MUL, dx2, col_x)));
     int dw = ir_conv2d_bwd_weight(g, x, dy, s->stride, s->pad, s->k, s->k);
     ir_graph_output(g, "dw", dw);
     ir_graph_output(g, "dw_epilogue", ir_unary(g, IR_TANH, dw));

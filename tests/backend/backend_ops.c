@@ -271,8 +271,15 @@ static void matmul_case(int64_t m, int64_t k, int64_t n, unsigned flags) {
     int64_t as[2] = {m, k}, bs[2] = {k, n};
     if (flags & IR_TRANS_A) as[0] = k, as[1] = m;
     if (flags & IR_TRANS_B) bs[0] = n, bs[1] = k;
-    int y = ir_matmul(g, ir_input(g, "a", 2, as), ir_param(g, "b", 2, bs), flags);
+    int a = ir_input(g, "a", 2, as), y = ir_matmul(g, a, ir_param(g, "b", 2, bs), flags);
     ir_graph_output(g, "y", y);
+    /* an epilogue with a per-row factor, a per-column term and a transposed operand: its vectors take
+     * one element, consecutive elements, and lane by lane (codegen.c, "vector epilogues") */
+    int e = ir_binary_bcast(g, IR_MUL, ir_matmul(g, a, ir_param(g, "b2", 2, bs), flags),
+                            ir_param(g, "per_row", 2, (int64_t[]){m, 1}));
+    e = ir_binary_bcast(g, IR_ADD, e, ir_param(g, "per_col", 2, (int64_t[]){1, n}));
+    e = ir_binary(g, IR_ADD, e, ir_permute(g, ir_input(g, "zt", 2, (int64_t[]){n, m}), (int[]){1, 0}));
+    ir_graph_output(g, "epilogue", ir_unary(g, IR_TANH, e));
     char what[80];
     snprintf(what, sizeof what, "matmul %lldx%lldx%lld%s%s", (long long)m, (long long)k, (long long)n,
              flags & IR_TRANS_A ? " trans_a" : "", flags & IR_TRANS_B ? " trans_b" : "");
