@@ -587,11 +587,32 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
             }
 }
 
+/* The vector of results at offset j of channel o's run of row i of a group (len elements, run over a
+ * row or, flat, over the group's rows), from the block to the output through the epilogue. */
+static void store_run_vector(struct cg *c, const struct conv_kernel *k, const struct rows *r, const struct group *gr,
+                             const struct block *bk, int i, LLVMValueRef row, LLVMValueRef o, LLVMValueRef j,
+                             LLVMValueRef len, int whole, int flat, int vl) {
+    LLVMValueRef from = iadd(c, imul(c, iadd(c, imul(c, o, r->p), i64c(c, i)), k->dw), j);
+    LLVMValueRef v = LLVMBuildLoad2(c->b, vec_type(c, vl), LLVMBuildInBoundsGEP2(c->b, c->f32, bk->buf, &from, 1, ""), "");
+    LLVMSetAlignment(v, 4);
+    LLVMValueRef n = NULL;
+    if (!whole) {
+        LLVMValueRef rest = LLVMBuildNSWSub(c->b, len, j, "");
+        n = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, rest, i64c(c, vl), ""), rest, i64c(c, vl), "");
+    }
+    LLVMValueRef oc = iadd(c, bk->o0, o);
+    LLVMValueRef out = imul(c, iadd(c, imul(c, iadd(c, imul(c, gr->img, k->dc), oc), k->dh), row), k->dw);
+    codegen_store_results(c, iadd(c, out, j), v, n, flat ? k->dh * k->dw : k->dw);
+}
+
 /* Output channels [o0, o0 + ro) of a group: every phase's tiles, then the epilogue on whole rows, in
  * vectors (codegen_store_results), for the group's rows that exist: one run over them all where they
  * are consecutive (rs = 1), so that narrow rows still make whole vectors. Left to LLVM's vectorizer,
  * the epilogue of a row of 28 ran 4 lanes wide and one of 7 on scalars, and in each its own copy per
- * channel of the block: the 1 -> 64 channel SiLU layer of W3 took 35 ms, of which the convolution 7. */
+ * channel of the block: the 1 -> 64 channel SiLU layer of W3 took 35 ms, of which the convolution 7.
+ * An epilogue is one loop over the channels and the vectors of their runs; plain stores (no epilogue)
+ * of a row are unrolled instead, so that LLVM passes the tile's sums straight to them (as a loop, which
+ * reads them back from the block, the 3 -> 64 channel forward of bench_conv took twice as long). */
 static void direct_block(struct cg *c, const struct conv_kernel *k, const struct rows *r, const struct pixels *px,
                          const struct group *gr, const struct block *bk, int vl) {
     int64_t cs = k->transposed ? k->g.sw : 1;
@@ -611,27 +632,24 @@ static void direct_block(struct cg *c, const struct conv_kernel *k, const struct
         len = imul(c, LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, p, ""), left, p, ""), k->dw);
     }
     int whole = !flat && k->dw % vl == 0; /* every vector of the run whole */
+    int unrolled = !flat && c->main == c->root;
     LLVMValueRef vectors = LLVMBuildSDiv(c->b, iadd(c, len, i64c(c, vl - 1)), i64c(c, vl), "");
     for (int i = 0; i < (flat ? 1 : r->p); i++) {
         LLVMValueRef exists = LLVMBuildICmp(c->b, LLVMIntSLT, iadd(c, gr->t0, i64c(c, i)), gr->n, "");
         LLVMBasicBlockRef done = if_begin(c, exists, "store");
         LLVMValueRef row = group_row(c, r, gr, i);
-        struct loop lo, lj;
-        LLVMValueRef o = loop_to(c, &lo, bk->ro, "epo");
-        LLVMValueRef j = imul(c, loop_begin(c, &lj, i64c(c, 0), vectors, "epi"), vl);
-        LLVMValueRef from = iadd(c, imul(c, iadd(c, imul(c, o, r->p), i64c(c, i)), k->dw), j);
-        LLVMValueRef v = LLVMBuildLoad2(c->b, vec_type(c, vl), LLVMBuildInBoundsGEP2(c->b, c->f32, bk->buf, &from, 1, ""), "");
-        LLVMSetAlignment(v, 4);
-        LLVMValueRef n = NULL;
-        if (!whole) {
-            LLVMValueRef rest = LLVMBuildNSWSub(c->b, len, j, "");
-            n = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, rest, i64c(c, vl), ""), rest, i64c(c, vl), "");
+        if (unrolled) {
+            for (int o = 0; o < bk->ro; o++)
+                for (int64_t j = 0; j < k->dw; j += vl)
+                    store_run_vector(c, k, r, gr, bk, i, row, i64c(c, o), i64c(c, j), len, whole, flat, vl);
+        } else {
+            struct loop lo, lj;
+            LLVMValueRef o = loop_to(c, &lo, bk->ro, "epo");
+            LLVMValueRef j = imul(c, loop_begin(c, &lj, i64c(c, 0), vectors, "epi"), vl);
+            store_run_vector(c, k, r, gr, bk, i, row, o, j, len, whole, flat, vl);
+            loop_end(c, &lj);
+            loop_end(c, &lo);
         }
-        LLVMValueRef oc = iadd(c, bk->o0, o);
-        LLVMValueRef out = imul(c, iadd(c, imul(c, iadd(c, imul(c, gr->img, k->dc), oc), k->dh), row), k->dw);
-        codegen_store_results(c, iadd(c, out, j), v, n, flat ? k->dh * k->dw : k->dw);
-        loop_end(c, &lj);
-        loop_end(c, &lo);
         if_end(c, done);
     }
 }
