@@ -481,13 +481,18 @@ static LLVMValueRef emit_value(struct cg *c, int id, LLVMValueRef idx) {
     return c->vl ? load_vector(c, slot, idx) : load_elem(c, slot, idx);
 }
 
+/* v stored at element idx of a buffer: one float, or in a vector epilogue the lanes that exist. */
+static void store_value(struct cg *c, int slot, LLVMValueRef idx, LLVMValueRef v) {
+    if (c->vl) store_vector(c, slot, idx, v);
+    else store_elem(c, slot, idx, v);
+}
+
 /* Computes and stores element idx of every root, in order: a later root takes an earlier one's value
  * as computed here, not from its buffer. */
 static void store_roots(struct cg *c, LLVMValueRef idx) {
     for (int r = 0; r < c->k->n_roots; r++) {
         LLVMValueRef v = emit_compute(c, c->k->roots[r], idx);
-        if (c->vl) store_vector(c, c->plan->slot[c->k->roots[r]], idx, v);
-        else store_elem(c, c->plan->slot[c->k->roots[r]], idx, v);
+        store_value(c, c->plan->slot[c->k->roots[r]], idx, v);
         c->root_value[r] = v;
         c->n_known = r + 1;
     }
@@ -495,10 +500,10 @@ static void store_roots(struct cg *c, LLVMValueRef idx) {
 }
 
 /* Stores element idx of the kernel's results, given v, the main loop's value there: through the
- * epilogue if the kernel has one. */
+ * epilogue if the kernel has one. (Called by codegen_store_results with vectors.) */
 void codegen_store_result(struct cg *c, LLVMValueRef idx, LLVMValueRef v) {
     if (c->main == c->root) {
-        store_elem(c, c->out, idx, v);
+        store_value(c, c->out, idx, v);
         return;
     }
     c->main_value = v;
@@ -518,12 +523,7 @@ void codegen_store_results(struct cg *c, LLVMValueRef idx, LLVMValueRef v, LLVMV
         count = LLVMBuildShuffleVector(c->b, count, LLVMGetPoison(i32v), LLVMConstNull(i32v), "");
         c->lanes_on = LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(iota, (unsigned)c->vl), count, "");
     }
-    if (c->main == c->root) store_vector(c, c->out, idx, v);
-    else {
-        c->main_value = v;
-        store_roots(c, idx);
-        c->main_value = NULL;
-    }
+    codegen_store_result(c, idx, v);
     c->vl = 0, c->lanes_n = c->lanes_on = NULL;
 }
 

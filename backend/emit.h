@@ -174,8 +174,8 @@ static inline LLVMValueRef masked_load(struct cg *c, LLVMValueRef ptr, const int
 }
 
 /* Lanes [0, n) of v stored at ptr, 0 < n < its width (n an i64, constant or not), as at most one
- * store of each power of two below the width: a masked store (vmaskmovps) took 17 cycles on Zen 3,
- * a plain one 3. */
+ * store of each power of two below the width: a loop of masked stores (vmaskmovps) ran at 5.8 ns a
+ * store on this Zen 3, one of plain stores at 1.0 ns (the bound of its 3-cycle add chain). */
 static inline void store_first(struct cg *c, LLVMValueRef ptr, LLVMValueRef v, LLVMValueRef n) {
     int width = (int)LLVMGetVectorSize(LLVMTypeOf(v));
     LLVMValueRef lanes[64];
