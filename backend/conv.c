@@ -364,6 +364,7 @@ static void widen_margins(const int64_t *col, int w, int64_t s, int64_t *lead, i
  * and vectors as emit_direct's) reach. Emitted if c. */
 static int direct_plan(struct cg *c, const struct conv_kernel *k, const struct rows *r, int vl, struct pixels *px) {
     int64_t s = k->transposed ? 1 : k->g.sw, cs = k->transposed ? k->g.sw : 1, lead = 0, reach = 0;
+    int w = vl / r->pack; /* lanes a load reads (load_pixels) */
     px->scratch = NULL;
     if (k->g.sw == 1) return 0;
     for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
@@ -371,8 +372,8 @@ static int direct_plan(struct cg *c, const struct conv_kernel *k, const struct r
         for (int64_t t0 = 0; t0 < ph.n; t0 += vl)
             for (int64_t kx = 0; kx < k->g.kw; kx++) {
                 int64_t col[MAX_LANES];
-                vector_cols(k, &ph, t0, kx, vl, col);
-                widen_margins(col, vl, s, &lead, &reach);
+                vector_cols(k, &ph, t0, kx, w, col);
+                widen_margins(col, w, s, &lead, &reach);
             }
     }
     return pixels_plan(c, px, r->span * k->sc, k->sw, s, lead, lead + reach, vl);
@@ -743,39 +744,36 @@ static void wgrad_row(struct cg *c, const struct conv_kernel *k, const struct pi
     if_end(c, done);
 }
 
-/* Rows of dy side by side in a vector (see "Packing"): the largest power of 2 up to vl / w (w: dy's
- * columns rounded up to a power of 2) that divides dy's rows, so that no vector runs past them. */
-static int wgrad_pack(const struct conv_kernel *k, int vl) {
-    int pack = pack_for(k->g.ow, vl);
-    while (pack > 1 && k->g.oh % pack) pack /= 2;
-    return pack;
-}
+/* Rows of dy side by side in a vector (see "Packing"): vl / w of them (w: dy's columns rounded up to
+ * a power of 2). Where that does not divide dy's rows, the last vector of an image holds fewer. */
+static int wgrad_pack(const struct conv_kernel *k, int vl) { return pack_for(k->g.ow, vl); }
 
-/* wgrad_row for dy's rows oy0 .. oy0 + pack side by side (lanes past ow zero), x from the copy of the
- * chunk's padded rows (px), where padding reads zeros. */
+/* wgrad_row for dy's rows oy0 .. oy0 + rows side by side, rows <= pack (lanes past ow or past the rows
+ * zero), x from the copy of the chunk's padded rows (px), where padding reads zeros. */
 static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
                               LLVMValueRef img0, LLVMValueRef oy0, LLVMValueRef o0, int ro, LLVMValueRef ky,
-                              LLVMValueRef acc, int pack, int vl) {
+                              LLVMValueRef acc, int pack, int rows, int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int kw = (int)q->kw, n_acc = ro * kw, w = vl / pack;
     LLVMValueRef dyv[MAX_TILE], base[MAX_LANES];
     int64_t ycol[MAX_LANES];
-    for (int l = 0; l < vl; l++) ycol[l] = l % w < q->ow ? l / w * q->ow + l % w : -1;
+    for (int l = 0; l < vl; l++) ycol[l] = l % w < q->ow && l / w < rows ? l / w * q->ow + l % w : -1;
     for (int o = 0; o < ro; o++) {
         LLVMValueRef oc = iadd(c, o0, i64c(c, o));
         LLVMValueRef ybase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->o), oc), q->oh), oy0), q->ow);
-        dyv[o] = load_lanes(c, k->wt, ybase, ycol, vl, pack * q->ow);
+        dyv[o] = load_lanes(c, k->wt, ybase, ycol, vl, rows * q->ow);
     }
-    /* padded row (oy0 + j) s + ky of this image's copy */
+    /* padded row (oy0 + j) s + ky of this image's copy (a missing row reads row oy0's, in the copy) */
     LLVMValueRef first = iadd(c, imul(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h + 2 * q->ph), imul(c, oy0, q->sh));
-    for (int j = 0; j < pack; j++) base[j] = scratch_row(c, px, iadd(c, iadd(c, first, ky), i64c(c, j * q->sh)));
+    for (int j = 0; j < pack; j++)
+        base[j] = scratch_row(c, px, iadd(c, iadd(c, first, ky), i64c(c, j < rows ? j * q->sh : 0)));
     for (int64_t kx = 0; kx < kw; kx++) {
         int64_t col[MAX_LANES];
         wgrad_cols(k, kx, 0, w, col);
         LLVMValueRef xv = load_pixels(c, k, px, base, pack, col, vl);
-        if (q->ow < w) { /* lanes without a column of dy read whatever lies there: zeros instead */
+        if (q->ow < w || rows < pack) { /* lanes without a pixel of dy read whatever lies there: zeros instead */
             LLVMValueRef pick[MAX_LANES];
-            for (int l = 0; l < vl; l++) pick[l] = i32c(c, l % w < q->ow ? l : vl);
+            for (int l = 0; l < vl; l++) pick[l] = i32c(c, ycol[l] >= 0 ? l : vl);
             xv = LLVMBuildShuffleVector(c->b, xv, LLVMConstNull(LLVMTypeOf(xv)), LLVMConstVector(pick, (unsigned)vl), "");
         }
         for (int o = 0; o < ro; o++) {
@@ -801,10 +799,12 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct p
     int64_t steps = q->oh / pack, unrolled = steps <= WGRAD_UNROLL;
     for (int64_t s = 0; s < (unrolled ? steps : 1); s++) {
         LLVMValueRef oy = imul(c, unrolled ? i64c(c, s) : loop_to(c, &loy, steps, "oy"), pack);
-        if (pack > 1) wgrad_packed_rows(c, k, px, img, img0, oy, o0, ro, ky, acc, pack, vl);
+        if (pack > 1) wgrad_packed_rows(c, k, px, img, img0, oy, o0, ro, ky, acc, pack, pack, vl);
         else wgrad_row(c, k, px, img, img0, oy, o0, ro, ci, ky, acc, vl);
         if (!unrolled) loop_end(c, &loy);
     }
+    if (q->oh % pack) /* the image's last rows, fewer than pack */
+        wgrad_packed_rows(c, k, px, img, img0, i64c(c, steps * pack), o0, ro, ky, acc, pack, (int)(q->oh % pack), vl);
     loop_end(c, &limg);
     LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, img0, i64c(c, 0), "");
     for (int o = 0; o < ro; o++)
@@ -840,7 +840,7 @@ static void wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int re
     wg->ro = (regs - 1) / ((int)q->kw + 1); /* ro KW accumulators, ro vectors of dy and one of x */
     if (wg->ro < 1) wg->ro = 1;
     for (wg->pack = wgrad_pack(k, vl);; wg->pack = 1) {
-        int64_t per_image = q->oh / wg->pack * ((q->ow + vl - 1) / vl);
+        int64_t per_image = (q->oh + wg->pack - 1) / wg->pack * ((q->ow + vl - 1) / vl);
         int64_t nb = (WGRAD_SUMS + per_image - 1) / per_image;
         wg->nb = nb < q->n ? nb : q->n, wg->copy = 0, wg->px.scratch = NULL;
         if (q->sw == 1 && wg->pack == 1) return;
