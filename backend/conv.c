@@ -217,10 +217,17 @@ static LLVMValueRef src_row(struct cg *c, const struct conv_kernel *k, LLVMValue
 
 /* The output columns a tile covers: column rw + cs t for t in [0, n) (cs = 1, rw = 0 but for bwd_data
  * at stride s, which runs each phase rw of s separately: there every lane of a phase reads the same taps,
- * consecutive input pixels, and the other taps are left out, not multiplied by zero lanes). */
+ * consecutive input pixels, and the other taps are left out, not multiplied by zero lanes). In the block
+ * (struct block) a row holds its phases one after another, phase rw's columns from `at` on. */
 struct phase {
-    int64_t rw, cs, n;
+    int64_t rw, cs, n, at;
 };
+
+static struct phase phase_of(int64_t dw, int64_t cs, int64_t rw) {
+    struct phase ph = {rw, cs, (dw - rw + cs - 1) / cs, 0};
+    for (int64_t r = 0; r < rw; r++) ph.at += (dw - r + cs - 1) / cs;
+    return ph;
+}
 
 /* The columns of the pixel operand that the lanes of the vector of phase columns [t0, t0 + vl) read
  * through tap kx (src_col; -1 past the phase's end). */
@@ -368,7 +375,7 @@ static int direct_plan(struct cg *c, const struct conv_kernel *k, const struct r
     px->scratch = NULL;
     if (k->g.sw == 1) return 0;
     for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
-        struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
+        struct phase ph = phase_of(k->dw, cs, rw);
         for (int64_t t0 = 0; t0 < ph.n; t0 += vl)
             for (int64_t kx = 0; kx < k->g.kw; kx++) {
                 int64_t col[MAX_LANES];
@@ -481,7 +488,7 @@ static LLVMValueRef group_row(struct cg *c, const struct rows *r, const struct g
     return iadd(c, gr->ry, imul(c, iadd(c, gr->t0, i64c(c, i)), r->rs));
 }
 
-/* The tile results of an output channel block: rows [o][i] of the output's columns. */
+/* The tile results of an output channel block: rows [o][i] of the output's columns, phase by phase. */
 struct block {
     LLVMValueRef o0, buf;
     int ro;
@@ -564,8 +571,8 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
     loop_end(c, &lsc);
     if_end(c, done);
     loop_end(c, &lky);
-    /* Into the block's rows (a packed vector's rows apart): the lanes of columns that exist, as one
-     * vector where the columns are consecutive, else lane by lane. */
+    /* Into the block's rows (a packed vector's rows apart): the lanes of columns that exist, one vector
+     * (a phase's columns are consecutive there). */
     LLVMTypeRef bt = LLVMArrayType2(c->f32, (unsigned)(bk->ro * p * k->dw));
     for (int o = 0; o < ro; o++)
         for (int x = 0; x < npix; x++)
@@ -573,19 +580,56 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
                 LLVMValueRef a = acc_get(c, acc, n_acc, o * npix + x, vl);
                 int64_t row = (int64_t)(o * p + x / nvec * pack + j) * k->dw, t0 = col0 + (int64_t)(x % nvec) * vl;
                 int cols = (int)(ph->n - t0 < w ? ph->n - t0 : w);
-                if (ph->cs == 1 && (pack > 1 || cols < vl)) { /* lanes [j w, j w + cols) */
+                if (pack > 1 || cols < vl) { /* lanes [j w, j w + cols) */
                     LLVMValueRef lanes[MAX_LANES];
                     for (int l = 0; l < cols; l++) lanes[l] = i32c(c, j * w + l);
                     a = LLVMBuildShuffleVector(c->b, a, LLVMGetPoison(LLVMTypeOf(a)), LLVMConstVector(lanes, (unsigned)cols), "");
                 }
-                for (int l = 0; l < cols; l += ph->cs == 1 ? cols : 1) {
-                    LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, row + ph->rw + ph->cs * (t0 + l))};
-                    LLVMValueRef at = LLVMBuildInBoundsGEP2(c->b, bt, bk->buf, idx, 2, "");
-                    LLVMValueRef st = LLVMBuildStore(
-                        c->b, ph->cs == 1 ? a : LLVMBuildExtractElement(c->b, a, i32c(c, j * w + l), ""), at);
-                    LLVMSetAlignment(st, 4);
-                }
+                LLVMValueRef idx[2] = {i64c(c, 0), i64c(c, row + ph->at + t0)};
+                LLVMValueRef st = LLVMBuildStore(c->b, a, LLVMBuildInBoundsGEP2(c->b, bt, bk->buf, idx, 2, ""));
+                LLVMSetAlignment(st, 4);
             }
+}
+
+/* The vector of output columns [j, j + vl) of the block's row that starts at element `from`: one load
+ * where the columns are consecutive there (one phase), else its phases' parts interleaved (cs dividing
+ * vl, so that lane l is of phase l mod cs), else lane by lane. Reads may run past the row's end (into
+ * the next row, or the block's vector of slack), into lanes that are not stored. */
+static LLVMValueRef block_vector(struct cg *c, const struct conv_kernel *k, const struct block *bk, LLVMValueRef from,
+                                 LLVMValueRef j, int vl) {
+    int64_t cs = k->transposed ? k->g.sw : 1;
+    LLVMTypeRef vt = vec_type(c, vl);
+    if (cs == 1 || cs >= k->dw) {
+        LLVMValueRef at = iadd(c, from, j);
+        LLVMValueRef v = LLVMBuildLoad2(c->b, vt, LLVMBuildInBoundsGEP2(c->b, c->f32, bk->buf, &at, 1, ""), "");
+        LLVMSetAlignment(v, 4);
+        return v;
+    }
+    if (vl % cs == 0) {
+        int w = vl / (int)cs;
+        LLVMValueRef part[MAX_LANES], t = LLVMBuildSDiv(c->b, j, i64c(c, cs), ""), v = LLVMGetPoison(vt);
+        for (int64_t rw = 0; rw < cs; rw++) {
+            LLVMValueRef at = iadd(c, iadd(c, from, t), i64c(c, phase_of(k->dw, cs, rw).at));
+            part[rw] = LLVMBuildLoad2(c->b, vec_type(c, w), LLVMBuildInBoundsGEP2(c->b, c->f32, bk->buf, &at, 1, ""), "");
+            LLVMSetAlignment(part[rw], 4);
+        }
+        for (int l = 0; l < vl; l++) /* lane l: phase l mod cs, its column l / cs */
+            v = LLVMBuildInsertElement(c->b, v, LLVMBuildExtractElement(c->b, part[l % cs], i32c(c, l / (int)cs), ""),
+                                       i32c(c, l), "");
+        return v;
+    }
+    LLVMValueRef v = LLVMGetPoison(vt);
+    for (int l = 0; l < vl; l++) {
+        LLVMValueRef col = iadd(c, j, i64c(c, l)); /* past the row: column 0 (a lane not stored) */
+        col = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, col, i64c(c, k->dw), ""), col, i64c(c, 0), "");
+        LLVMValueRef rw = LLVMBuildSRem(c->b, col, i64c(c, cs), "");
+        LLVMValueRef at = LLVMBuildSDiv(c->b, col, i64c(c, cs), "");
+        for (int64_t r = 1; r < cs; r++) /* + the phase's start */
+            at = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, rw, i64c(c, r), ""),
+                                 iadd(c, at, i64c(c, phase_of(k->dw, cs, r).at)), at, "");
+        v = LLVMBuildInsertElement(c->b, v, load_at(c, bk->buf, iadd(c, from, at)), i32c(c, l), "");
+    }
+    return v;
 }
 
 /* The vector of results at offset j of channel o's run of row i of a group (len elements, run over a
@@ -593,9 +637,7 @@ static void direct_tile(struct cg *c, const struct conv_kernel *k, const struct 
 static void store_run_vector(struct cg *c, const struct conv_kernel *k, const struct rows *r, const struct group *gr,
                              const struct block *bk, int i, LLVMValueRef row, LLVMValueRef o, LLVMValueRef j,
                              LLVMValueRef len, int whole, int flat, int vl) {
-    LLVMValueRef from = iadd(c, imul(c, iadd(c, imul(c, o, r->p), i64c(c, i)), k->dw), j);
-    LLVMValueRef v = LLVMBuildLoad2(c->b, vec_type(c, vl), LLVMBuildInBoundsGEP2(c->b, c->f32, bk->buf, &from, 1, ""), "");
-    LLVMSetAlignment(v, 4);
+    LLVMValueRef v = block_vector(c, k, bk, imul(c, iadd(c, imul(c, o, r->p), i64c(c, i)), k->dw), j, vl);
     LLVMValueRef n = NULL;
     if (!whole) {
         LLVMValueRef rest = LLVMBuildNSWSub(c->b, len, j, "");
@@ -618,7 +660,7 @@ static void direct_block(struct cg *c, const struct conv_kernel *k, const struct
                          const struct group *gr, const struct block *bk, int vl) {
     int64_t cs = k->transposed ? k->g.sw : 1;
     for (int64_t rw = 0; rw < cs && rw < k->dw; rw++) {
-        struct phase ph = {rw, cs, (k->dw - rw + cs - 1) / cs};
+        struct phase ph = phase_of(k->dw, cs, rw);
         int64_t vecs = (ph.n + vl - 1) / vl;
         int rows = r->p / r->pack, per_group = vecs < MAX_VECS / rows ? (int)vecs : MAX_VECS / rows;
         for (int64_t col0 = 0; col0 < ph.n; col0 += (int64_t)per_group * vl) {

@@ -102,6 +102,7 @@ int main(void) {
         {2, 5, 8, 6, 7, 3, 2, 1},    /* 4 rows of 3 columns: wgrad's packed dy with an idle lane per part */
         {2, 6, 4, 4, 5, 3, 1, 1},    /* stride 1: wgrad's copy with its padding rows only for packing */
         {3, 4, 2, 2, 6, 3, 1, 1},    /* 2x2 at stride 1 */
+        {1, 3, 10, 23, 4, 3, 3, 1},  /* stride 3: bwd_data's 3 column phases, read back lane by lane */
         {2, 5, 14, 14, 6, 3, 2, 1},  /* 14x14 to 7x7, as W3's last layer: wgrad's 7 rows of dy in pairs and one */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) conv_case(&cases[i]);
