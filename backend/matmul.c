@@ -14,7 +14,7 @@
  *           for each tile of `rows` rows of the block:
  *             rows x vecs accumulator vectors, in registers through the pass: for each k, `vecs`
  *             vectors of the panel, each multiplied by op(A)[i, k] broadcast, for each row i of the
- *             tile (the k loop unrolled by MM_UNROLL); then stored to C (through the epilogue after
+ *             tile (the k loop unrolled by MM_UNROLL in large matmuls); then stored to C (through the epilogue after
  *             the last pass).
  *
  * On AVX2 (16 registers of 8 floats) a tile is 6 rows x 2 vectors: 12 accumulators, the 2 vectors of B
@@ -26,7 +26,9 @@
  * from one contiguous stream (about 10% faster). op(B) was packed per panel for every block of rows,
  * each time from kc rows N floats apart (cache and TLB misses that the copy waited for: 8-9% of the
  * time); packed once per slab, its panels are read back contiguously by each block (7-10% faster). The
- * unrolled k loop gained 3-5% on 1024^3 and on the 128-wide MLP layers.
+ * unrolled k loop gained 3-5% on 1024^3 and on the 128-wide MLP layers; in matmuls of fewer than
+ * MM_UNROLL_WORK multiply-adds (a time embedding's, cifar_time's 14 of them), whose run time is
+ * microseconds, it is not worth its compile time (a quarter of theirs, 200 ms of LLVM's time in all).
  *
  * A tile that would run past hi repeats row hi - 1 in its missing rows (packed so): they store row
  * hi - 1's own values again, so one tile code serves every [lo, hi).
@@ -40,6 +42,7 @@
 #define MM_MAX_ROWS 16        /* rows per tile, at most */
 #define MM_MAX_LANES 16       /* floats per vector, at most (AVX-512) */
 #define MM_UNROLL 4           /* values of k per trip of a tile's loop */
+#define MM_UNROLL_WORK (1 << 22) /* multiply-adds of a matmul (all batches) from which it is unrolled */
 #define MM_PANEL_BYTES 16384  /* a kc x cols panel of op(B): half of a 32 KiB L1, the rest for A and C */
 #define MM_BLOCK_BYTES 131072 /* the packed mc x kc block of op(A): a quarter of a 512 KiB L2 */
 #define MM_SLAB_BYTES 524288  /* the packed kc x nc slab of op(B) (with the block: within any thread's stack) */
@@ -67,6 +70,7 @@ struct mm {
     LLVMValueRef a_base, b_base, c_base;
     struct codegen_matmul_tile t;
     int64_t kc;         /* values of k in a pass, at most (the last may have fewer): t.kc, or K if smaller */
+    int unroll;         /* values of k per trip of a tile's loop: MM_UNROLL, or 1 in a small matmul */
     LLVMValueRef slab;  /* [nc kc] floats: the packed slab of op(B), panel by panel, [k][cols] in each */
     LLVMValueRef block; /* [mc kc] floats: the packed block of op(A), tile by tile, [k][rows] in each */
     LLVMValueRef sums;  /* [rows cols] floats: a tile's sums for the epilogue, read back a row at a time */
@@ -270,12 +274,12 @@ static void emit_tile(struct cg *c, const struct mm *mm, LLVMValueRef panel, LLV
         }
     }
     struct loop lk;
-    LLVMValueRef whole = LLVMBuildSDiv(c->b, kn, i64c(c, MM_UNROLL), "");
+    LLVMValueRef whole = LLVMBuildSDiv(c->b, kn, i64c(c, mm->unroll), "");
     LLVMValueRef k = loop_begin(c, &lk, i64c(c, 0), whole, "k");
-    for (int u = 0; u < MM_UNROLL; u++) k_step(c, mm, panel, a, imad(c, k, MM_UNROLL, i64c(c, u)), nv);
+    for (int u = 0; u < mm->unroll; u++) k_step(c, mm, panel, a, imad(c, k, mm->unroll, i64c(c, u)), nv);
     loop_end(c, &lk);
-    if (!LLVMIsConstant(kn) || LLVMConstIntGetSExtValue(kn) % MM_UNROLL) {
-        k = loop_begin(c, &lk, imul(c, whole, MM_UNROLL), kn, "krest");
+    if (!LLVMIsConstant(kn) || LLVMConstIntGetSExtValue(kn) % mm->unroll) {
+        k = loop_begin(c, &lk, imul(c, whole, mm->unroll), kn, "krest");
         k_step(c, mm, panel, a, k, nv);
         loop_end(c, &lk);
     }
@@ -374,6 +378,8 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
     };
     codegen_matmul_tile(mm.m, mm.n, &mm.t);
     mm.kc = mm.k < mm.t.kc ? mm.k : mm.t.kc;
+    int64_t batches = nd == 3 ? n->shape[0] : 1;
+    mm.unroll = (double)batches * (double)mm.m * (double)mm.n * (double)mm.k >= MM_UNROLL_WORK ? MM_UNROLL : 1;
     mm.slab = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.kc * mm.t.nc)));
     LLVMSetAlignment(mm.slab, 64);
     mm.block = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)(mm.t.mc * mm.kc)));

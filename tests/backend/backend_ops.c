@@ -305,6 +305,7 @@ static void test_matmul(void) {
         matmul_case(5, 513, 16, flags);  /* fewer rows than a tile; three passes; one whole panel */
         matmul_case(17, 1, 1, flags);    /* k = 1, one column */
         matmul_case(33, 40, 20, flags);  /* trans_a: 5 whole tiles of A^T (AVX2) as vectors, a clamped one */
+        matmul_case(70, 301, 200, flags); /* >= MM_UNROLL_WORK multiply-adds: k unrolled by 4, the last pass's 45 not */
     }
     /* one operand in several matmuls, read both ways (transposed operands are packed in place) */
     struct ir_graph *g = graph();
