@@ -790,8 +790,10 @@ static void wgrad_row(struct cg *c, const struct conv_kernel *k, const struct pi
  * a power of 2). Where that does not divide dy's rows, the last vector of an image holds fewer. */
 static int wgrad_pack(const struct conv_kernel *k, int vl) { return pack_for(k->g.ow, vl); }
 
-/* wgrad_row for dy's rows oy0 .. oy0 + rows side by side, rows <= pack (lanes past ow or past the rows
- * zero), x from the copy of the chunk's padded rows (px), where padding reads zeros. */
+/* wgrad_row for dy's rows oy0 .. oy0 + rows side by side, rows <= pack, x from the copy of the chunk's
+ * padded rows (px), where padding reads zeros. dy's rows are read as they lie, consecutive (one masked
+ * load), and x's parts of w lanes moved to match: with dy in parts of w lanes, LLVM expanded each
+ * load of dy (vexpandps), and W3's 7 x 7 wgrad ran at 26 multiply-adds a ns. */
 static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
                               LLVMValueRef img0, LLVMValueRef oy0, LLVMValueRef o0, int ro, LLVMValueRef ky,
                               LLVMValueRef acc, int pack, int rows, int vl) {
@@ -799,7 +801,7 @@ static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const s
     int kw = (int)q->kw, n_acc = ro * kw, w = vl / pack;
     LLVMValueRef dyv[MAX_TILE], base[MAX_LANES];
     int64_t ycol[MAX_LANES];
-    for (int l = 0; l < vl; l++) ycol[l] = l % w < q->ow && l / w < rows ? l / w * q->ow + l % w : -1;
+    for (int l = 0; l < vl; l++) ycol[l] = l < rows * q->ow ? l : -1;
     for (int o = 0; o < ro; o++) {
         LLVMValueRef oc = iadd(c, o0, i64c(c, o));
         LLVMValueRef ybase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->o), oc), q->oh), oy0), q->ow);
@@ -812,12 +814,11 @@ static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const s
     for (int64_t kx = 0; kx < kw; kx++) {
         int64_t col[MAX_LANES];
         wgrad_cols(k, kx, 0, w, col);
-        LLVMValueRef xv = load_pixels(c, k, px, base, pack, col, vl);
-        if (q->ow < w || rows < pack) { /* lanes without a pixel of dy read whatever lies there: zeros instead */
-            LLVMValueRef pick[MAX_LANES];
-            for (int l = 0; l < vl; l++) pick[l] = i32c(c, ycol[l] >= 0 ? l : vl);
+        LLVMValueRef xv = load_pixels(c, k, px, base, pack, col, vl), pick[MAX_LANES];
+        /* lane l: part l / ow's lane l mod ow; lanes without a pixel of dy zero (not whatever lies there) */
+        for (int l = 0; l < vl; l++) pick[l] = i32c(c, ycol[l] >= 0 ? l / q->ow * w + l % q->ow : vl);
+        if (q->ow < w || rows < pack)
             xv = LLVMBuildShuffleVector(c->b, xv, LLVMConstNull(LLVMTypeOf(xv)), LLVMConstVector(pick, (unsigned)vl), "");
-        }
         for (int o = 0; o < ro; o++) {
             int i = o * kw + (int)kx;
             acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, dyv[o], xv, acc_get(c, acc, n_acc, i, vl)));
