@@ -25,7 +25,8 @@
  * so that small images do not pay a lane sum per image). At stride s > 1 it reads x from a copy of
  * the chunk's channel, split into phases as the direct kernels' copies are. Narrow rows of dy are
  * packed side by side as the direct kernels' are; x then comes from a copy with its padding rows and
- * columns written as zeros, so that no row needs a test.
+ * columns written as zeros, so that no row needs a test, gathered once more into the vectors that meet
+ * packed dy's (see "Packed rows").
  *
  * Determinism: each output element is computed by one call, in a loop order that does not depend on
  * [lo, hi), and every FMA is explicit: results are bitwise the same for any thread count. */
@@ -790,16 +791,51 @@ static void wgrad_row(struct cg *c, const struct conv_kernel *k, const struct pi
  * a power of 2). Where that does not divide dy's rows, the last vector of an image holds fewer. */
 static int wgrad_pack(const struct conv_kernel *k, int vl) { return pack_for(k->g.ow, vl); }
 
-/* wgrad_row for dy's rows oy0 .. oy0 + rows side by side, rows <= pack, x from the copy of the chunk's
- * padded rows (px), where padding reads zeros. dy's rows are read as they lie, consecutive (one masked
- * load), and x's parts of w lanes moved to match: with dy in parts of w lanes, LLVM expanded each
- * load of dy (vexpandps), and W3's 7 x 7 wgrad ran at 26 multiply-adds a ns. */
-static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+/* Packed rows. Where dy's rows are packed, a vector of dy holds rows oy0 .. oy0 + rows (rows <= pack)
+ * as they lie, consecutive (one masked load), and the vector of x that meets it through tap (ky, kx)
+ * has part j's pixels (row oy0 + j of dy) in lanes j ow .. (j + 1) ow: built from the copy of the
+ * chunk's padded rows, where padding reads zeros, once per (chunk, input channel) into a second copy,
+ * the vectors [image][ky][vector of rows][kx] (the gathered copy), which every block of output channels
+ * then reads with one load a vector. With dy in parts of w lanes, LLVM expanded each load of dy
+ * (vexpandps), and W3's 7 x 7 wgrad ran at 26 multiply-adds a ns; with x's vectors built for each
+ * block, at 33. */
+static LLVMValueRef packed_x(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img,
+                             LLVMValueRef img0, LLVMValueRef oy0, LLVMValueRef ky, int64_t kx, int pack, int rows,
+                             int vl) {
+    const struct ir_conv_geometry *q = &k->g;
+    int w = vl / pack;
+    LLVMValueRef base[MAX_LANES], pick[MAX_LANES];
+    /* padded row (oy0 + j) s + ky of this image's copy (a missing row reads row oy0's, in the copy) */
+    LLVMValueRef first = iadd(c, imul(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h + 2 * q->ph), imul(c, oy0, q->sh));
+    for (int j = 0; j < pack; j++)
+        base[j] = scratch_row(c, px, iadd(c, iadd(c, first, ky), i64c(c, j < rows ? j * q->sh : 0)));
+    int64_t col[MAX_LANES];
+    wgrad_cols(k, kx, 0, w, col);
+    LLVMValueRef xv = load_pixels(c, k, px, base, pack, col, vl);
+    /* lane l: part l / ow's lane l mod ow; lanes without a pixel of dy zero (not whatever lies there) */
+    for (int l = 0; l < vl; l++) pick[l] = i32c(c, l < rows * q->ow ? l / q->ow * w + l % q->ow : vl);
+    if (q->ow < w || rows < pack)
+        xv = LLVMBuildShuffleVector(c->b, xv, LLVMConstNull(LLVMTypeOf(xv)), LLVMConstVector(pick, (unsigned)vl), "");
+    return xv;
+}
+
+/* Where the gathered copy holds the vector of x for the chunk's image img, tap (ky, kx) and dy's rows
+ * from oy0 (a multiple of pack). */
+static LLVMValueRef gathered_at(struct cg *c, const struct conv_kernel *k, LLVMValueRef img, LLVMValueRef img0,
+                                LLVMValueRef ky, LLVMValueRef oy0, int64_t kx, int pack, int vl) {
+    int64_t vecs = (k->g.oh + pack - 1) / pack;
+    LLVMValueRef at = imad(c, LLVMBuildNSWSub(c->b, img, img0, ""), k->g.kh, ky);
+    at = imad(c, at, vecs, LLVMBuildSDiv(c->b, oy0, i64c(c, pack), ""));
+    return imul(c, imad(c, at, k->g.kw, i64c(c, kx)), vl);
+}
+
+/* wgrad_row for dy's rows oy0 .. oy0 + rows side by side, x from the gathered copy. */
+static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, LLVMValueRef gathered, LLVMValueRef img,
                               LLVMValueRef img0, LLVMValueRef oy0, LLVMValueRef o0, int ro, LLVMValueRef ky,
                               LLVMValueRef acc, int pack, int rows, int vl) {
     const struct ir_conv_geometry *q = &k->g;
-    int kw = (int)q->kw, n_acc = ro * kw, w = vl / pack;
-    LLVMValueRef dyv[MAX_TILE], base[MAX_LANES];
+    int kw = (int)q->kw, n_acc = ro * kw;
+    LLVMValueRef dyv[MAX_TILE];
     int64_t ycol[MAX_LANES];
     for (int l = 0; l < vl; l++) ycol[l] = l < rows * q->ow ? l : -1;
     for (int o = 0; o < ro; o++) {
@@ -807,18 +843,10 @@ static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const s
         LLVMValueRef ybase = imul(c, iadd(c, imul(c, iadd(c, imul(c, img, q->o), oc), q->oh), oy0), q->ow);
         dyv[o] = load_lanes(c, k->wt, ybase, ycol, vl, rows * q->ow);
     }
-    /* padded row (oy0 + j) s + ky of this image's copy (a missing row reads row oy0's, in the copy) */
-    LLVMValueRef first = iadd(c, imul(c, LLVMBuildNSWSub(c->b, img, img0, ""), q->h + 2 * q->ph), imul(c, oy0, q->sh));
-    for (int j = 0; j < pack; j++)
-        base[j] = scratch_row(c, px, iadd(c, iadd(c, first, ky), i64c(c, j < rows ? j * q->sh : 0)));
     for (int64_t kx = 0; kx < kw; kx++) {
-        int64_t col[MAX_LANES];
-        wgrad_cols(k, kx, 0, w, col);
-        LLVMValueRef xv = load_pixels(c, k, px, base, pack, col, vl), pick[MAX_LANES];
-        /* lane l: part l / ow's lane l mod ow; lanes without a pixel of dy zero (not whatever lies there) */
-        for (int l = 0; l < vl; l++) pick[l] = i32c(c, ycol[l] >= 0 ? l / q->ow * w + l % q->ow : vl);
-        if (q->ow < w || rows < pack)
-            xv = LLVMBuildShuffleVector(c->b, xv, LLVMConstNull(LLVMTypeOf(xv)), LLVMConstVector(pick, (unsigned)vl), "");
+        LLVMValueRef at = gathered_at(c, k, img, img0, ky, oy0, kx, pack, vl);
+        LLVMValueRef xv = LLVMBuildLoad2(c->b, vec_type(c, vl), LLVMBuildInBoundsGEP2(c->b, c->f32, gathered, &at, 1, ""), "");
+        LLVMSetAlignment(xv, (unsigned)(vl * sizeof(float)));
         for (int o = 0; o < ro; o++) {
             int i = o * kw + (int)kx;
             acc_set(c, acc, n_acc, i, vl, codegen_mul_add(c, dyv[o], xv, acc_get(c, acc, n_acc, i, vl)));
@@ -826,11 +854,34 @@ static void wgrad_packed_rows(struct cg *c, const struct conv_kernel *k, const s
     }
 }
 
+/* Fills the gathered copy for the chunk's images [img0, img_end) from the copy px. */
+static void wgrad_gather(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef gathered,
+                         LLVMValueRef img0, LLVMValueRef img_end, int pack, int vl) {
+    const struct ir_conv_geometry *q = &k->g;
+    struct loop li, lk, lv;
+    LLVMValueRef img = loop_begin(c, &li, img0, img_end, "gimg");
+    LLVMValueRef ky = loop_to(c, &lk, q->kh, "gky");
+    for (int tail = 0; tail < 2; tail++) { /* the whole vectors of rows, then the last, fewer rows */
+        int rows = tail ? (int)(q->oh % pack) : pack;
+        if (rows == 0 || (!tail && q->oh < pack)) continue;
+        LLVMValueRef oy0 = tail ? i64c(c, q->oh / pack * pack) : imul(c, loop_to(c, &lv, q->oh / pack, "gv"), pack);
+        for (int64_t kx = 0; kx < q->kw; kx++) {
+            LLVMValueRef at = gathered_at(c, k, img, img0, ky, oy0, kx, pack, vl);
+            LLVMValueRef st = LLVMBuildStore(c->b, packed_x(c, k, px, img, img0, oy0, ky, kx, pack, rows, vl),
+                                             LLVMBuildInBoundsGEP2(c->b, c->f32, gathered, &at, 1, ""));
+            LLVMSetAlignment(st, (unsigned)(vl * sizeof(float)));
+        }
+        if (!tail) loop_end(c, &lv);
+    }
+    loop_end(c, &lk);
+    loop_end(c, &li);
+}
+
 /* dw[o0 .. o0 + ro, ci, ky, 0 .. KW) += the sums of images [img0, img_end), into the output buffer (the
  * first images start from zero). px: their channels ci, copied in image order. */
-static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef img0,
-                       LLVMValueRef img_end, LLVMValueRef o0, int ro, LLVMValueRef ci, LLVMValueRef ky, int pack,
-                       int vl) {
+static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct pixels *px, LLVMValueRef gathered,
+                       LLVMValueRef img0, LLVMValueRef img_end, LLVMValueRef o0, int ro, LLVMValueRef ci,
+                       LLVMValueRef ky, int pack, int vl) {
     const struct ir_conv_geometry *q = &k->g;
     int kw = (int)q->kw, n_acc = ro * kw;
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n_acc));
@@ -842,12 +893,12 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct p
     int64_t steps = q->oh / pack, unrolled = steps <= WGRAD_UNROLL;
     for (int64_t s = 0; s < (unrolled ? steps : 1); s++) {
         LLVMValueRef oy = imul(c, unrolled ? i64c(c, s) : loop_to(c, &loy, steps, "oy"), pack);
-        if (pack > 1) wgrad_packed_rows(c, k, px, img, img0, oy, o0, ro, ky, acc, pack, pack, vl);
+        if (pack > 1) wgrad_packed_rows(c, k, gathered, img, img0, oy, o0, ro, ky, acc, pack, pack, vl);
         else wgrad_row(c, k, px, img, img0, oy, o0, ro, ci, ky, acc, vl);
         if (!unrolled) loop_end(c, &loy);
     }
     if (q->oh % pack) /* the image's last rows, fewer than pack */
-        wgrad_packed_rows(c, k, px, img, img0, i64c(c, steps * pack), o0, ro, ky, acc, pack, (int)(q->oh % pack), vl);
+        wgrad_packed_rows(c, k, gathered, img, img0, i64c(c, steps * pack), o0, ro, ky, acc, pack, (int)(q->oh % pack), vl);
     loop_end(c, &limg);
     LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, img0, i64c(c, 0), "");
     for (int o = 0; o < ro; o++)
@@ -861,12 +912,17 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct p
 }
 
 /* A wgrad kernel's plan: ro rows of dw per tile, dy's rows packed `pack` to a vector, images in chunks
- * of nb, x read from a copy (copy; px.scratch when emitted) or not. */
+ * of nb, x read from a copy (copy; px.scratch when emitted) or not; packed, also the gathered copy. */
 struct wgrad {
     int ro, pack, copy;
     int64_t nb;
     struct pixels px;
+    LLVMValueRef gathered; /* emitted, packed: the vectors of x, [nb][kh][ceil(oh / pack)][kw] */
 };
+
+static int64_t wgrad_gathered_floats(const struct conv_kernel *k, const struct wgrad *wg, int64_t nb, int vl) {
+    return wg->pack > 1 ? nb * k->g.kh * ((k->g.oh + wg->pack - 1) / wg->pack) * k->g.kw * vl : 0;
+}
 
 /* The copy's rows per image: x's rows, and its padding rows as zeros where rows are packed. */
 static int64_t wgrad_copy_rows(const struct conv_kernel *k, const struct wgrad *wg) {
@@ -885,7 +941,7 @@ static void wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int re
     for (wg->pack = wgrad_pack(k, vl);; wg->pack = 1) {
         int64_t per_image = (q->oh + wg->pack - 1) / wg->pack * ((q->ow + vl - 1) / vl);
         int64_t nb = (WGRAD_SUMS + per_image - 1) / per_image;
-        wg->nb = nb < q->n ? nb : q->n, wg->copy = 0, wg->px.scratch = NULL;
+        wg->nb = nb < q->n ? nb : q->n, wg->copy = 0, wg->px.scratch = NULL, wg->gathered = NULL;
         if (q->sw == 1 && wg->pack == 1) return;
         int64_t lead = 0, reach = (q->w + q->sw - 1) / q->sw;
         if (wg->pack > 1) {
@@ -896,11 +952,18 @@ static void wgrad_plan(struct cg *c, const struct conv_kernel *k, int vl, int re
                 widen_margins(col, vl / wg->pack, q->sw, &lead, &reach);
             }
         }
-        for (nb = wg->nb; nb >= 1; nb--)
-            if (pixels_plan(c, &wg->px, nb * wgrad_copy_rows(k, wg), q->w, q->sw, lead, lead + reach, vl)) {
-                wg->nb = nb, wg->copy = 1;
+        for (nb = wg->nb; nb >= 1; nb--) {
+            int64_t gathered = wgrad_gathered_floats(k, wg, nb, vl);
+            if (gathered * (int64_t)sizeof(float) <= MAX_SCRATCH_BYTES &&
+                pixels_plan(c, &wg->px, nb * wgrad_copy_rows(k, wg), q->w, q->sw, lead, lead + reach, vl)) {
+                wg->nb = nb, wg->copy = 1, wg->gathered = NULL;
+                if (c && gathered) {
+                    wg->gathered = entry_alloca(c, LLVMArrayType2(c->f32, (unsigned)gathered));
+                    LLVMSetAlignment(wg->gathered, 64);
+                }
                 return;
             }
+        }
         if (wg->pack == 1) return; /* no copy fits: read the operand */
     }
 }
@@ -930,6 +993,7 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
         if_end(c, done);
         loop_end(c, &lh);
         loop_end(c, &li);
+        if (wg.gathered) wgrad_gather(c, k, &wg.px, wg.gathered, img0, img_end, wg.pack, vl);
     }
     /* blocks of ro rows of dw within [lo, hi), then the rest one by one */
     LLVMValueRef blocks = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, hi, lo, ""), i64c(c, wg.ro), "");
@@ -939,7 +1003,7 @@ static void emit_wgrad(struct cg *c, const struct conv_kernel *k, LLVMValueRef l
         if (pass == 0) o0 = imad(c, loop_begin(c, &lb, i64c(c, 0), blocks, "oblk"), wg.ro, lo);
         else o0 = loop_begin(c, &lb, imad(c, blocks, wg.ro, lo), hi, "o");
         LLVMValueRef ky = loop_to(c, &lk, q->kh, "ky");
-        wgrad_tile(c, k, &wg.px, img0, img_end, o0, rows, ci, ky, wg.pack, vl);
+        wgrad_tile(c, k, &wg.px, wg.gathered, img0, img_end, o0, rows, ci, ky, wg.pack, vl);
         loop_end(c, &lk);
         loop_end(c, &lb);
     }
