@@ -79,14 +79,16 @@ void codegen_transpose_dims(const struct ir_node *x, int64_t *rows, int64_t *col
  * LLVM spills in the inner loop. */
 void codegen_host_vectors(int *lanes, int *regs);
 
-/* The matmul kernel's blocking (matmul.c), for a matmul whose op(A) has m rows and op(B) n columns per
- * batch: tiles of `rows` rows of C by `vecs` vectors of `lanes` floats (cols = vecs lanes columns) stay
- * in registers through a pass over `kc` values of k, reading a kc x cols panel of op(B) (packed, in a
- * slab of nc columns) and a rows x kc strip of op(A) (packed, in a block of mc rows). */
+/* The matmul kernel's blocking (matmul.c), for a matmul whose op(A) has m rows, op(B) n columns and
+ * both k values of the inner dimension per batch: tiles of `rows` rows of C by `vecs` vectors of `lanes`
+ * floats (cols = vecs lanes columns) stay in registers through a pass over `kc` values of k, reading a
+ * kc x cols panel of op(B) (packed, in a slab of nc columns) and a rows x kc strip of op(A) (packed, in
+ * a block of mc rows). Or, `narrow` (C of a few columns, op(A) = A), each element of C is a dot product
+ * along k. */
 struct codegen_matmul_tile {
-    int lanes, vecs, cols, rows, kc, mc, nc;
+    int lanes, vecs, cols, rows, kc, mc, nc, narrow;
 };
-void codegen_matmul_tile(int64_t m, int64_t n, struct codegen_matmul_tile *t);
+void codegen_matmul_tile(int64_t m, int64_t n, int64_t k, int trans_a, struct codegen_matmul_tile *t);
 
 /* Independent partial sums per reduction (codegen.c): one AVX-512 vector of floats. */
 #define CODEGEN_SUM_LANES 16

@@ -165,19 +165,6 @@ static LLVMValueRef load_row(struct cg *c, LLVMValueRef buf, LLVMValueRef base, 
     return LLVMBuildShuffleVector(c->b, v, LLVMConstNull(wt), LLVMConstVector(pick, (unsigned)vl), "");
 }
 
-/* Lane sum in a fixed tree: halves added until one lane is left. */
-static LLVMValueRef hsum(struct cg *c, LLVMValueRef v, int vl) {
-    for (int w = vl / 2; w >= 1; w /= 2) {
-        LLVMValueRef lo[MAX_LANES], hi[MAX_LANES];
-        for (int l = 0; l < w; l++) lo[l] = i32c(c, l), hi[l] = i32c(c, w + l);
-        LLVMValueRef poison = LLVMGetPoison(LLVMTypeOf(v));
-        LLVMValueRef a = LLVMBuildShuffleVector(c->b, v, poison, LLVMConstVector(lo, (unsigned)w), "");
-        LLVMValueRef b = LLVMBuildShuffleVector(c->b, v, poison, LLVMConstVector(hi, (unsigned)w), "");
-        v = LLVMBuildFAdd(c->b, a, b, "");
-    }
-    return LLVMBuildExtractElement(c->b, v, i32c(c, 0), "");
-}
-
 /* if (cond) { ... }: returns the block to continue in after the caller's body. */
 static LLVMBasicBlockRef if_begin(struct cg *c, LLVMValueRef cond, const char *name) {
     LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
@@ -907,7 +894,7 @@ static void wgrad_tile(struct cg *c, const struct conv_kernel *k, const struct p
             LLVMValueRef idx = imul(c, iadd(c, imul(c, imad(c, oc, q->c, ci), q->kh), ky), q->kw);
             idx = iadd(c, idx, i64c(c, kx));
             LLVMValueRef prev = LLVMBuildSelect(c->b, first, f32c(c, 0), load_elem(c, c->out, idx), "");
-            store_elem(c, c->out, idx, LLVMBuildFAdd(c->b, prev, hsum(c, acc_get(c, acc, n_acc, o * kw + kx, vl), vl), ""));
+            store_elem(c, c->out, idx, LLVMBuildFAdd(c->b, prev, lane_sum(c, acc_get(c, acc, n_acc, o * kw + kx, vl)), ""));
         }
 }
 

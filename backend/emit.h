@@ -173,6 +173,19 @@ static inline LLVMValueRef masked_load(struct cg *c, LLVMValueRef ptr, const int
     return masked_load_with(c, ptr, lane_mask(c, on, width));
 }
 
+/* The sum of v's lanes in a fixed tree: halves added until one lane is left. */
+static inline LLVMValueRef lane_sum(struct cg *c, LLVMValueRef v) {
+    for (int w = (int)LLVMGetVectorSize(LLVMTypeOf(v)) / 2; w >= 1; w /= 2) {
+        LLVMValueRef lo[32], hi[32];
+        for (int l = 0; l < w; l++) lo[l] = i32c(c, l), hi[l] = i32c(c, w + l);
+        LLVMValueRef poison = LLVMGetPoison(LLVMTypeOf(v));
+        LLVMValueRef a = LLVMBuildShuffleVector(c->b, v, poison, LLVMConstVector(lo, (unsigned)w), "");
+        LLVMValueRef b = LLVMBuildShuffleVector(c->b, v, poison, LLVMConstVector(hi, (unsigned)w), "");
+        v = LLVMBuildFAdd(c->b, a, b, "");
+    }
+    return LLVMBuildExtractElement(c->b, v, i32c(c, 0), "");
+}
+
 /* Lanes [0, n) of v stored at ptr, 0 < n < its width (n an i64, constant or not), as at most one
  * store of each power of two below the width: a loop of masked stores (vmaskmovps) ran at 5.8 ns a
  * store on this Zen 3, one of plain stores at 1.0 ns (the bound of its 3-cycle add chain). */
