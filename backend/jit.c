@@ -1,4 +1,5 @@
-/* jit.c: compiles a graph's kernels (built by codegen.c) with LLVM's O3 pipeline for the host CPU into
+/* jit.c: compiles a graph's kernels (built by codegen.c) with LLVM's O3 pipeline (O1 for the explicit
+ * vector code of matmuls and convs: kernel_pipeline) for the host CPU into
  * object files, each distinct kernel body once, on all threads (or takes them from the compile cache),
  * loads them into an ORC LLJIT, and hands the kernels to the runner (runner.c). Also writes
  * ahead-of-time object files (jit_emit_object). */
@@ -8,6 +9,7 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
+#include <llvm-c/Linker.h>
 #include <llvm-c/Object.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
@@ -98,14 +100,25 @@ static LLVMModuleRef new_module(LLVMContextRef ctx, LLVMTargetMachineRef tm, con
     return mod;
 }
 
-/* Verifies mod and, at opt_level > 0, runs default<O3> (without loop unrolling) for tm. Returns 0, or -1
- * with a message. */
-static int optimize_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_level, char *err, size_t errlen) {
+/* The pass pipeline for kernel k of a plan at opt_level > 0 (NULL at 0). A kernel whose main loop is a
+ * contraction (matmul, the convs) is explicit vector code (matmul.c, conv.c): O3 found little more to do
+ * there than O1 and took a third more time (cifar_time's train program 1.5 -> 1.1 s cold, W1 no slower).
+ * The rest (maps and reductions, whose loops LLVM's vectorizers vectorize) need O3: at O1 cifar_time's
+ * reductions ran 2-3 times slower. Either way the results are the same: no pass may reassociate. */
+static const char *kernel_pipeline(const struct ir_graph *g, const struct codegen_plan *plan, int k, int opt_level) {
+    if (opt_level <= 0) return NULL;
+    int main = k >= 0 ? plan->kernels[k].main : -1;
+    return main >= 0 && ir_op_kind(ir_node_at(g, main)->op) == IR_K_CONTRACTION ? "default<O1>" : "default<O3>";
+}
+
+/* Verifies mod and, given a pipeline ("default<O3>"), runs it without loop unrolling for tm. Returns 0,
+ * or -1 with a message. */
+static int optimize_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char *pipeline, char *err, size_t errlen) {
     char *msg = NULL;
     int bad = LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
     if (bad) snprintf(err, errlen, "internal error: invalid LLVM IR: %s", msg ? msg : "?");
     LLVMDisposeMessage(msg);
-    if (!bad && opt_level > 0) {
+    if (!bad && pipeline) {
         LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
         LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
         LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
@@ -115,7 +128,7 @@ static int optimize_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_l
          * stays: without it an MLP training step (W1) was 16% slower. */
         LLVMPassBuilderOptionsSetLoopUnrolling(po, 0);
         LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
-        LLVMErrorRef e = LLVMRunPasses(mod, "default<O3>", tm, po);
+        LLVMErrorRef e = LLVMRunPasses(mod, pipeline, tm, po);
         LLVMDisposePassBuilderOptions(po);
         if (e) bad = llvm_error(e, "LLVM optimization failed", err, errlen);
     }
@@ -123,13 +136,23 @@ static int optimize_module(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_l
 }
 
 /* Builds a module of all the plan's kernels (each body inlined into its wrapper) in ctx for the host
- * machine tm, verified and optimized at opt_level: what jit_print_code prints. */
+ * machine tm, verified and optimized at opt_level, each kernel by its pipeline (in a module of its own,
+ * linked in): what jit_print_code prints. */
 static LLVMModuleRef build_module(const struct ir_graph *g, const struct codegen_plan *plan, LLVMContextRef ctx,
                                   LLVMTargetMachineRef tm, const char *triple, int opt_level, char *err, size_t errlen) {
     LLVMModuleRef mod = new_module(ctx, tm, triple);
-    int bad = codegen_add_kernels(mod, g, plan, 0, plan->n_kernels, host_has_fma(), "") != 0;
-    if (bad) snprintf(err, errlen, "out of memory");
-    else bad = optimize_module(mod, tm, opt_level, err, errlen) != 0;
+    int bad = 0;
+    for (int k = 0; k < plan->n_kernels && !bad; k++) {
+        LLVMModuleRef one = new_module(ctx, tm, triple);
+        if (codegen_add_kernels(one, g, plan, k, 1, host_has_fma(), "") != 0) {
+            snprintf(err, errlen, "out of memory");
+            bad = 1;
+        } else {
+            bad = optimize_module(one, tm, kernel_pipeline(g, plan, k, opt_level), err, errlen) != 0;
+        }
+        if (bad) LLVMDisposeModule(one);
+        else if ((bad = LLVMLinkModules2(mod, one) != 0)) snprintf(err, errlen, "internal error: cannot link kernel %d", k);
+    }
     if (bad) {
         LLVMDisposeModule(mod);
         return NULL;
@@ -429,7 +452,8 @@ static void build_unit(struct unit *u) {
 static void finish_unit(struct unit *u, const char *body_name) {
     double t0 = clock_seconds();
     if (u->kernel >= 0) LLVMSetValueName2(LLVMGetNamedFunction(u->mod, "body"), body_name, strlen(body_name));
-    if (optimize_module(u->mod, u->tm, u->job->opt_level, u->err, sizeof u->err) == 0)
+    const char *pipeline = kernel_pipeline(u->job->req->g, &u->job->plan, u->kernel, u->job->opt_level);
+    if (optimize_module(u->mod, u->tm, pipeline, u->err, sizeof u->err) == 0)
         u->obj = emit_code(u->tm, u->mod, LLVMObjectFile, u->err, sizeof u->err);
     unit_free_module(u);
     u->seconds += clock_seconds() - t0;
@@ -841,7 +865,7 @@ int jit_emit_object(int n, const struct ir_graph *const *graphs, const char *con
         codegen_describe_free(&d);
         codegen_plan_free(&plan);
     }
-    if (rc == 0) rc = optimize_module(mod, tm, 3, err, errlen);
+    if (rc == 0) rc = optimize_module(mod, tm, "default<O3>", err, errlen); /* the same results as the JIT's */
     if (rc == 0) {
         LLVMMemoryBufferRef obj = emit_code(tm, mod, LLVMObjectFile, err, errlen);
         rc = obj ? write_file(path, obj, err, errlen) : -1;

@@ -2,8 +2,8 @@
  *
  * Each fused group of ops becomes a kernel `void k(float **bufs, int64_t lo, int64_t hi)` over a
  * [lo, hi) range of its parallel axis; jit_run calls the kernels in order from one OpenMP parallel
- * region, each kernel finished before the next starts. Modules are optimized with "default<O3>" (loop
- * unrolling off: jit.c says why) on a TargetMachine for the host CPU (name and features), so loops
+ * region, each kernel finished before the next starts. Modules are optimized with "default<O3>", or
+ * "default<O1>" for matmul and conv kernels (loop unrolling off: jit.c says why) on a TargetMachine for the host CPU (name and features), so loops
  * vectorize for AVX-512 where the machine has it. */
 #ifndef EBMC_JIT_H
 #define EBMC_JIT_H
@@ -17,7 +17,7 @@
 struct jit_program;
 
 struct jit_options {
-    int opt_level;          /* 0: no LLVM optimization; 3 (default when opts is NULL): default<O3> */
+    int opt_level;          /* 0: no LLVM optimization; 3 (default when opts is NULL): jit.c's kernel_pipeline */
     int no_fusion;          /* one kernel per computed node (for tests and --stats comparisons) */
     int no_memory_planning; /* a separate buffer per stored value */
     int no_cache_read;      /* compile even if the compile cache has the program (to time the compile) */
