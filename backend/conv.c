@@ -405,7 +405,13 @@ static int tile_pixels(const struct conv_kernel *k, const struct rows *r, int vl
 static int tile_channels(const struct conv_kernel *k, int npix, int regs) {
     int ro = (regs - 1) / (npix + 1), ro_pixels = (regs - 1 - npix) / npix;
     if (ro_pixels > ro) ro = ro_pixels;
-    return ro > k->dc ? (int)k->dc : ro < 1 ? 1 : ro;
+    if (ro >= k->dc) return (int)k->dc;
+    if (ro < 1) return 1;
+    /* A divisor of the channels, if one is at least half as many: else the last block is a second
+     * copy of the tiles' code */
+    for (int d = ro; 2 * d >= ro; d--)
+        if (k->dc % d == 0) return d;
+    return ro;
 }
 
 /* The row groups: the most rows per tile (up to MAX_VECS pixel vectors) whose copy fits, weighed against
