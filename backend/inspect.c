@@ -181,15 +181,14 @@ static void print_kernel_loops(const struct ir_graph *g, const struct codegen_pl
             fprintf(out, "  for i in [lo, hi), j in [0, %lld) (%s's columns packed as rows):\n", (long long)m->shape[nd - 1], bn);
             fprintf(out, "    acc = 0; for k in [0, %lld) by %d: acc = fma(%s[i, k], %s[%s], acc); lane sum  ; a dot product\n",
                     (long long)kdim, t.lanes, an, bn, tb ? "j, k" : "k, j");
-            if (k->main < 0) fprintf(out, "    b%d[i, j] = acc\n", k->slot);
         } else {
             fprintf(out, "  for k in passes of %d, j in [0, %lld) by slabs of <= %d columns (%s packed), i in [lo, hi) by"
                     " blocks of <= %d rows (%s packed), j by %d columns, i by %d rows:\n", t.kc, (long long)m->shape[nd - 1],
                     t.nc, bn, t.mc, an, t.cols, t.rows);
             fprintf(out, "    acc = 0; for k in [0, %lld): acc = fma(%s[%s], %s[%s], acc)  ; %dx%d tile in registers\n",
                     (long long)kdim, an, ta ? "k, i" : "i, k", bn, tb ? "j, k" : "k, j", t.rows, t.cols);
-            if (k->main < 0) fprintf(out, "    b%d[i, j] = acc\n", k->slot);
         }
+        if (k->main < 0) fprintf(out, "    b%d[i, j] = acc\n", k->slot);
     } else if (ir_op_is_reduction(m->op)) {
         int max = m->op == IR_MAX;
         fprintf(out, "  for o in [lo, hi):\n    acc = %s; for r over axes 0x%x of ", max ? "-inf" : "0", m->axes);

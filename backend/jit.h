@@ -3,8 +3,8 @@
  * Each fused group of ops becomes a kernel `void k(float **bufs, int64_t lo, int64_t hi)` over a
  * [lo, hi) range of its parallel axis; jit_run calls the kernels in order from one OpenMP parallel
  * region, each kernel finished before the next starts. Modules are optimized with "default<O3>", or
- * "default<O1>" for matmul and conv kernels (loop unrolling off: jit.c says why) on a TargetMachine for the host CPU (name and features), so loops
- * vectorize for AVX-512 where the machine has it. */
+ * "default<O1>" for matmul and conv kernels (loop unrolling off: jit.c says why), on a TargetMachine
+ * for the host CPU (name and features), so loops vectorize for AVX-512 where the machine has it. */
 #ifndef EBMC_JIT_H
 #define EBMC_JIT_H
 

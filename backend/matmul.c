@@ -14,8 +14,8 @@
  *           for each tile of `rows` rows of the block:
  *             rows x vecs accumulator vectors, in registers through the pass: for each k, `vecs`
  *             vectors of the panel, each multiplied by op(A)[i, k] broadcast, for each row i of the
- *             tile (the k loop unrolled by MM_UNROLL in large matmuls); then stored to C (through the epilogue after
- *             the last pass).
+ *             tile (the k loop unrolled by MM_UNROLL in large matmuls); then stored to C (through
+ *             the epilogue after the last pass).
  *
  * On AVX2 (16 registers of 8 floats) a tile is 6 rows x 2 vectors: 12 accumulators, the 2 vectors of B
  * and the broadcast A; kc = 256, mc = 126, nc = 512. codegen_matmul_tile chooses these from the host's
@@ -366,11 +366,21 @@ static void emit_pass(struct cg *c, const struct mm *mm, LLVMValueRef lo, LLVMVa
 /* Narrow matmuls. Where C has a few columns (at most MM_NARROW: an energy's last layer, N = 1, or the
  * gradient into 2-D points, N = 2), a tile's vectors of `cols` columns would be nearly empty: on
  * AVX-512 the 1024 x 128 x 1 layer of W1's network, 1 lane of 32 busy, ran at 1.1 multiply-adds a ns,
- * and the 1024 x 128 x 2 one at 2.3, a tenth of its Langevin step between them. Each element of C is
+ * and the 1024 x 128 x 2 one at 2.3: 233 of the 2078 us of its Langevin step (as dot products, 27). Each element of C is
  * instead a dot product along k in vectors: op(B)'s columns packed once as rows of k (zeros up to a
  * whole vector), a row of A read in place (whole vectors, then a masked one) or, computed, packed
  * likewise, n accumulators, each added up in a fixed tree (lane_sum): the same order whatever [lo, hi)
  * is. Not where A is transposed: its rows' elements lie M apart (the tiles read it as vectors). */
+/* acc[j] += x times the vector of packed op(B)'s column j (bt) at element `at` of k, for j < n. */
+static void narrow_step(struct cg *c, LLVMValueRef bt, LLVMValueRef acc, int n, int64_t k_padded, LLVMValueRef x,
+                        LLVMValueRef at, int vl) {
+    for (int j = 0; j < n; j++) {
+        LLVMValueRef y = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, bt, iadd(c, i64c(c, j * k_padded), at)), "");
+        LLVMSetAlignment(y, (unsigned)(vl * sizeof(float)));
+        acc_set(c, acc, n, j, vl, codegen_mul_add(c, x, y, acc_get(c, acc, n, j, vl)));
+    }
+}
+
 static void emit_narrow(struct cg *c, const struct mm *mm, struct batch_loop *bl) {
     int vl = mm->t.lanes, n = (int)mm->n;
     int64_t k_padded = (mm->k + vl - 1) / vl * vl, whole = mm->k / vl;
@@ -401,25 +411,19 @@ static void emit_narrow(struct cg *c, const struct mm *mm, struct batch_loop *bl
     }
     LLVMValueRef acc = entry_alloca(c, LLVMArrayType2(vec_type(c, vl), (unsigned)n));
     for (int j = 0; j < n; j++) acc_set(c, acc, n, j, vl, LLVMConstNull(vec_type(c, vl)));
-    for (int part = 0; part < 2; part++) { /* the whole vectors, then the last, partial one of a row in place */
-        int64_t from = part ? whole : 0, to = part ? (in_place && mm->k % vl ? whole + 1 : whole) : (in_place ? whole : k_padded / vl);
-        if (from >= to) continue;
-        LLVMValueRef v = loop_begin(c, &lv, i64c(c, from), i64c(c, to), part ? "klast" : "kv");
-        LLVMValueRef at = imul(c, v, vl), x;
-        if (part) { /* lanes past k: not read (they may lie past the buffer), zero */
-            int on[64];
-            for (int l = 0; l < vl; l++) on[l] = l < mm->k % vl;
-            x = masked_load(c, float_at(c, a_ptr, at), on, vl);
-        } else {
-            x = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, a_ptr, at), "");
-            LLVMSetAlignment(x, 4);
-        }
-        for (int j = 0; j < n; j++) {
-            LLVMValueRef y = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, bt, iadd(c, i64c(c, j * k_padded), at)), "");
-            LLVMSetAlignment(y, (unsigned)(vl * sizeof(float)));
-            acc_set(c, acc, n, j, vl, codegen_mul_add(c, x, y, acc_get(c, acc, n, j, vl)));
-        }
+    int64_t vectors = in_place ? whole : k_padded / vl; /* read whole; a packed row is zero-padded */
+    if (vectors > 0) {
+        LLVMValueRef at = imul(c, loop_to(c, &lv, vectors, "kv"), vl);
+        LLVMValueRef x = LLVMBuildLoad2(c->b, vec_type(c, vl), float_at(c, a_ptr, at), "");
+        LLVMSetAlignment(x, 4);
+        narrow_step(c, bt, acc, n, k_padded, x, at, vl);
         loop_end(c, &lv);
+    }
+    if (in_place && mm->k % vl) { /* the last, partial vector: lanes past k not read (past the buffer), zero */
+        int on[64];
+        for (int l = 0; l < vl; l++) on[l] = l < mm->k % vl;
+        LLVMValueRef at = i64c(c, whole * vl);
+        narrow_step(c, bt, acc, n, k_padded, masked_load(c, float_at(c, a_ptr, at), on, vl), at, vl);
     }
     for (int j = 0; j < n; j++)
         codegen_store_result(c, iadd(c, mm->c_base, imad(c, i, mm->n, i64c(c, j))), lane_sum(c, acc_get(c, acc, n, j, vl)));
@@ -456,7 +460,7 @@ void matmul_emit_kernel(struct cg *c, LLVMValueRef lo, LLVMValueRef hi) {
         mm.acc = entry_alloca(c, LLVMArrayType2(vec_type(c, mm.t.lanes), (unsigned)(mm.t.rows * mm.t.vecs)));
     }
     struct batch_loop bl;
-    codegen_batch_begin(c, &bl, nd == 3 ? n->shape[0] : 1, mm.m, lo, hi);
+    codegen_batch_begin(c, &bl, batches, mm.m, lo, hi);
     mm.a_base = imul(c, bl.bt, mm.m * mm.k);
     mm.b_base = imul(c, bl.bt, mm.k * mm.n);
     mm.c_base = imul(c, bl.bt, mm.m * mm.n);

@@ -280,8 +280,8 @@ static void matmul_case(int64_t m, int64_t k, int64_t n, unsigned flags) {
     e = ir_binary_bcast(g, IR_ADD, e, ir_param(g, "per_col", 2, (int64_t[]){1, n}));
     e = ir_binary(g, IR_ADD, e, ir_permute(g, ir_input(g, "zt", 2, (int64_t[]){n, m}), (int[]){1, 0}));
     ir_graph_output(g, "epilogue", ir_unary(g, IR_TANH, e));
-    /* op(A) computed where the matmul reads it (no buffer): packed by the kernel */
-    ir_graph_output(g, "computed_a", ir_matmul(g, ir_unary(g, IR_NEG, a), ir_param(g, "b3", 2, bs), flags));
+    /* op(A) without a buffer (a constant): packed by the kernel */
+    ir_graph_output(g, "const_a", ir_matmul(g, ir_const(g, 0.75, 2, as), ir_param(g, "b3", 2, bs), flags));
     char what[80];
     snprintf(what, sizeof what, "matmul %lldx%lldx%lld%s%s", (long long)m, (long long)k, (long long)n,
              flags & IR_TRANS_A ? " trans_a" : "", flags & IR_TRANS_B ? " trans_b" : "");
@@ -307,7 +307,7 @@ static void test_matmul(void) {
         matmul_case(5, 513, 16, flags);  /* fewer rows than a tile; three passes; one whole panel */
         matmul_case(17, 1, 1, flags);    /* k = 1, one column */
         matmul_case(33, 40, 20, flags);  /* trans_a: 5 whole tiles of A^T (AVX2) as vectors, a clamped one */
-        matmul_case(70, 301, 200, flags); /* >= MM_UNROLL_WORK multiply-adds: k unrolled by 4, the last pass's 45 not */
+        matmul_case(70, 301, 200, flags); /* >= MM_UNROLL_WORK multiply-adds: k unrolled by 4; 45 in the last pass */
         /* narrow (C of at most 4 columns): dot products along k, whole vectors then a masked one */
         matmul_case(9, 37, 2, flags);
         matmul_case(5, 32, 4, flags);
